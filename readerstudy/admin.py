@@ -1,0 +1,66 @@
+"""Admin for coordinators: studies, cases, readers, readings and memberships."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from readerstudy.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study, StudyMember
+
+
+class ScaleCategoryInline(admin.TabularInline):
+    model = ScaleCategory
+    extra = 0
+
+
+class StudyMemberInline(admin.TabularInline):
+    model = StudyMember
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ["slug", "title", "scale_name", "positive_threshold", "consensus", "created_at"]
+    search_fields = ["slug", "title"]
+    inlines = [ScaleCategoryInline, StudyMemberInline]
+    readonly_fields = ["created_at", "updated_at", "unblinded_at"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if db_field.name == "reference_reader":
+            study_id = (
+                request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            )
+            kwargs["queryset"] = Reader.objects.filter(study_id=study_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CaseImageInline(admin.TabularInline):
+    model = CaseImage
+    extra = 0
+    fields = ["original_name", "series", "phase", "slice", "order", "content_type"]
+    readonly_fields = fields
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["code", "study", "split", "truth", "patient_id", "location"]
+    list_filter = ["study", "split", "truth"]
+    search_fields = ["code", "patient_id"]
+    inlines = [CaseImageInline]
+
+
+@admin.register(Reader)
+class ReaderAdmin(admin.ModelAdmin):
+    list_display = ["code", "study", "kind", "label", "group", "user"]
+    list_filter = ["study", "kind"]
+    search_fields = ["code", "label"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Reading)
+class ReadingAdmin(admin.ModelAdmin):
+    list_display = ["reader", "case", "run", "modality", "category", "score", "source"]
+    list_filter = ["reader__study", "source", "modality"]
+    list_select_related = ["reader__study", "case__study"]
+    raw_id_fields = ["reader", "case"]
+    search_fields = ["case__code", "reader__code"]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ReaderstudyConfig(AppConfig):
+    name = "readerstudy"
+    verbose_name = "Reader studies"
+
+    def ready(self) -> None:
+        from readerstudy import checks  # noqa: F401  (registers system checks)

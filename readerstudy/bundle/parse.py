@@ -1,0 +1,1014 @@
+"""Parse and validate a whole study bundle before anything is written.
+
+Every problem is collected (not only the first) and reported as ``file:line: column:
+message``. Tables are read with the ``csv`` module, which keeps track of physical line
+numbers even when a quoted field spans several lines, and validated column by column with
+pandas, so a million readings are checked in seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from readerstudy.bundle.problems import BundleError, Problem
+from readerstudy.bundle.source import BundleSource
+from readerstudy.images import ImageError, sniff_content_type, strip_metadata
+
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+CONSENSUS_RULES = ("majority-median", "median", "first-run")
+IMAGE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "dcm": "application/dicom",
+}
+MAX_ID_LENGTH = 100
+
+CASE_COLUMNS = (
+    "case_id",
+    "patient_id",
+    "split",
+    "truth",
+    "location",
+    "clinical_history",
+    "findings",
+    "reference_impression",
+    "truth_detail",
+)
+READER_COLUMNS = (
+    "reader_id",
+    "kind",
+    "label",
+    "group",
+    "years_experience",
+    "interpretations",
+    "description",
+)
+READING_COLUMNS = (
+    "reader_id",
+    "case_id",
+    "run",
+    "modality",
+    "category",
+    "score",
+    "impression",
+    "seconds",
+)
+RATING_COLUMNS = ("rater_id", "reader_id", "case_id", "run", "modality", "domain", "score")
+IMAGE_COLUMNS = ("case_id", "file", "series", "phase", "slice", "order")
+
+
+@dataclass
+class DomainSpec:
+    key: str
+    label: str
+    group: str
+    description: str
+    extra: dict[str, Any]
+
+
+@dataclass
+class StudySpec:
+    slug: str
+    title: str
+    description: str
+    scale_name: str
+    categories: list[int]
+    category_labels: dict[int, str]
+    positive_threshold: int
+    consensus: str
+    reference_reader: str | None
+    likert_min: int
+    likert_max: int
+    domains: list[DomainSpec]
+    config: dict[str, Any]
+
+
+@dataclass
+class ImageSpec:
+    case_id: str
+    path: str  # inside the bundle
+    name: str  # relative to images/<case_id>/
+    series: str
+    phase: str
+    slice: str
+    order: int
+
+
+@dataclass
+class ParsedBundle:
+    study: StudySpec
+    cases: pd.DataFrame
+    case_attributes: list[str]
+    readers: pd.DataFrame
+    readings: pd.DataFrame
+    ratings: pd.DataFrame | None
+    images: list[ImageSpec] = field(default_factory=list)
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, file: str, line: int, column: str, message: str) -> None:
+        self.items.append(Problem(file, int(line), column, message))
+
+    def add_rows(
+        self, file: str, lines: np.ndarray, column: str, values: pd.Series, message: str
+    ) -> None:
+        """One problem per flagged row; ``message`` may contain ``{value}``."""
+        for line, value in zip(lines.tolist(), values.tolist(), strict=True):
+            self.add(file, line, column, message.format(value=_show(value)))
+
+
+def _show(value: object) -> str:
+    if isinstance(value, int | float | np.integer | np.floating):
+        return str(value)
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+# ----------------------------------------------------------------------------- study.toml
+
+
+def _toml_line(text: str, key: str, nth_table: tuple[str, int] | None = None) -> int:
+    """Best-effort line of ``key = ...`` (inside the n-th ``[[table]]`` when given)."""
+    lines = text.splitlines()
+    start, stop = 0, len(lines)
+    if nth_table is not None:
+        header, index = nth_table
+        starts = [i for i, ln in enumerate(lines) if ln.strip() == f"[[{header}]]"]
+        if index < len(starts):
+            start = starts[index]
+            later = [i for i, ln in enumerate(lines) if i > start and ln.strip().startswith("[")]
+            stop = later[0] if later else len(lines)
+    pattern = re.compile(rf"^\s*{re.escape(key.split('.')[-1])}\s*=")
+    for i in range(start, stop):
+        if pattern.match(lines[i]):
+            return i + 1
+    return start + 1
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySpec | None, str]:
+    name = "study.toml"
+    if not source.exists(name):
+        problems.add(name, 1, "-", "file is missing (every bundle needs a study.toml)")
+        return None, ""
+    raw = source.read_bytes(name)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problems.add(
+            name,
+            line,
+            "-",
+            f"bytes are not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+        )
+        return None, ""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match.group(1)) if match else 1
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        col = f"column {match.group(2)}" if match else "-"
+        problems.add(name, line, col, f"not valid TOML: {message}")
+        return None, text
+
+    before = len(problems.items)
+
+    def bad(key: str, message: str, table: tuple[str, int] | None = None) -> None:
+        problems.add(name, _toml_line(text, key, table), key, message)
+
+    config = {
+        k: v
+        for k, v in data.items()
+        if k
+        not in {"slug", "title", "description", "reference_reader", "scale", "repeats", "likert"}
+    }
+
+    slug = data.get("slug")
+    if not isinstance(slug, str) or not slug:
+        bad("slug", 'required: a short identifier such as "nme-gpt4o"')
+    elif not SLUG_RE.match(slug) or len(slug) > 80:
+        bad("slug", f"must be at most 80 letters, digits, '-' or '_', got {slug!r}")
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        bad("title", "required: the study title")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        bad("description", "must be a string")
+        description = ""
+    reference_reader = data.get("reference_reader")
+    if reference_reader is not None and (
+        not isinstance(reference_reader, str) or not reference_reader
+    ):
+        bad("reference_reader", "must be a reader_id from readers.csv")
+        reference_reader = None
+
+    scale = data.get("scale")
+    categories: list[int] = []
+    labels: dict[int, str] = {}
+    threshold = 0
+    scale_name = "BI-RADS"
+    if not isinstance(scale, dict):
+        problems.add(
+            name,
+            1,
+            "scale",
+            "required table [scale] with categories and positive_threshold is missing",
+        )
+    else:
+        config_scale = {
+            k: v
+            for k, v in scale.items()
+            if k not in {"name", "categories", "positive_threshold", "labels"}
+        }
+        if config_scale:
+            config["scale"] = config_scale
+        scale_name = scale.get("name", "BI-RADS")
+        if not isinstance(scale_name, str) or not scale_name:
+            bad("scale.name", "must be a non-empty string")
+            scale_name = "BI-RADS"
+        cats = scale.get("categories")
+        if not isinstance(cats, list) or not cats or not all(_is_int(c) for c in cats):
+            bad("scale.categories", "required: a list of integers such as [0, 1, 2, 3, 4, 5, 6]")
+        elif len(set(cats)) != len(cats):
+            bad("scale.categories", "categories must be unique")
+        elif any(not -32768 <= c <= 32767 for c in cats):
+            bad("scale.categories", "categories must be between -32768 and 32767")
+        else:
+            categories = sorted(cats)
+        thr = scale.get("positive_threshold")
+        if not _is_int(thr):
+            bad(
+                "scale.positive_threshold",
+                "required: an integer; category >= it is a positive call",
+            )
+        elif categories and thr not in categories:
+            bad(
+                "scale.positive_threshold", f"must be one of the categories {categories}, got {thr}"
+            )
+        else:
+            threshold = int(thr)
+        raw_labels = scale.get("labels", {})
+        if not isinstance(raw_labels, dict):
+            bad("scale.labels", "must be a table mapping a category to its label")
+        else:
+            for key, label in raw_labels.items():
+                try:
+                    value = int(key)
+                except ValueError:
+                    bad("scale.labels", f"label key {key!r} is not a category number")
+                    continue
+                if categories and value not in categories:
+                    bad("scale.labels", f"label for {value}, which is not a category")
+                elif not isinstance(label, str):
+                    bad("scale.labels", f"label of {value} must be a string")
+                else:
+                    labels[value] = label
+
+    repeats = data.get("repeats", {})
+    consensus = "majority-median"
+    if not isinstance(repeats, dict):
+        problems.add(name, _toml_line(text, "repeats"), "repeats", "must be a table")
+    else:
+        extra = {k: v for k, v in repeats.items() if k != "consensus"}
+        if extra:
+            config["repeats"] = extra
+        consensus = repeats.get("consensus", "majority-median")
+        if consensus not in CONSENSUS_RULES:
+            bad(
+                "repeats.consensus",
+                f"must be one of {', '.join(CONSENSUS_RULES)}, got {consensus!r}",
+            )
+            consensus = "majority-median"
+
+    likert = data.get("likert", {})
+    likert_min, likert_max = 1, 5
+    domains: list[DomainSpec] = []
+    if not isinstance(likert, dict):
+        problems.add(name, _toml_line(text, "likert"), "likert", "must be a table")
+    else:
+        extra = {k: v for k, v in likert.items() if k not in {"min", "max", "domains"}}
+        if extra:
+            config["likert"] = extra
+        lo, hi = likert.get("min", 1), likert.get("max", 5)
+        if not _is_int(lo) or not _is_int(hi) or lo >= hi or not (lo >= -100 and hi <= 100):
+            bad(
+                "likert.min",
+                f"likert min and max must be integers with min < max, got {lo!r} and {hi!r}",
+            )
+        else:
+            likert_min, likert_max = lo, hi
+        raw_domains = likert.get("domains", [])
+        if not isinstance(raw_domains, list):
+            bad("likert.domains", "must be an array of tables [[likert.domains]]")
+            raw_domains = []
+        seen: set[str] = set()
+        for i, dom in enumerate(raw_domains):
+            where = ("likert.domains", i)
+            if not isinstance(dom, dict):
+                bad("likert.domains", f"domain {i + 1} must be a table", where)
+                continue
+            key = dom.get("key")
+            if not isinstance(key, str) or not SLUG_RE.match(key or ""):
+                bad(
+                    "key",
+                    f"domain {i + 1}: key must be letters, digits, '-' or '_', got {key!r}",
+                    where,
+                )
+                continue
+            if key in seen:
+                bad("key", f"domain key {key!r} appears twice", where)
+                continue
+            seen.add(key)
+            label = dom.get("label", key.replace("_", " ").capitalize())
+            group = dom.get("group", "")
+            desc = dom.get("description", "")
+            if not all(isinstance(v, str) for v in (label, group, desc)):
+                bad("label", f"domain {key!r}: label, group and description must be strings", where)
+                continue
+            extra_dom = {
+                k: v for k, v in dom.items() if k not in {"key", "label", "group", "description"}
+            }
+            domains.append(DomainSpec(key, label, group, desc, extra_dom))
+
+    if len(problems.items) > before:
+        return None, text
+    return (
+        StudySpec(
+            slug=slug,
+            title=title.strip(),
+            description=description,
+            scale_name=scale_name,
+            categories=categories,
+            category_labels=labels,
+            positive_threshold=threshold,
+            consensus=consensus,
+            reference_reader=reference_reader,
+            likert_min=likert_min,
+            likert_max=likert_max,
+            domains=domains,
+            config=config,
+        ),
+        text,
+    )
+
+
+# ----------------------------------------------------------------------------- CSV tables
+
+
+@dataclass
+class Table:
+    name: str
+    frame: pd.DataFrame  # all values str; missing optional columns filled with ""
+    lines: np.ndarray  # physical start line of each row
+    extra_columns: list[str]
+
+
+def read_table(
+    source: BundleSource,
+    name: str,
+    problems: _Problems,
+    *,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    allow_extra: bool = False,
+) -> Table | None:
+    """Read one CSV; report encoding, header and row-shape problems; return text columns."""
+    raw = source.read_bytes(name)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problems.add(
+            name,
+            line,
+            "-",
+            f"bytes are not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
+        )
+        return None
+    del raw
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.add(name, 1, "-", "file is empty (a header row is required)")
+        return None
+    except csv.Error as exc:
+        problems.add(name, 1, "-", f"not valid CSV: {exc}")
+        return None
+    header = [h.strip() for h in header]
+    ok = True
+    seen: set[str] = set()
+    for h in header:
+        if not h:
+            problems.add(name, 1, "-", "a header cell is empty")
+            ok = False
+        elif h in seen:
+            problems.add(name, 1, h, "column appears twice in the header")
+            ok = False
+        seen.add(h)
+    for col in required:
+        if col not in seen:
+            problems.add(name, 1, col, "required column is missing")
+            ok = False
+    extra = [h for h in header if h and h not in required and h not in optional]
+    if extra and not allow_extra:
+        known = ", ".join(required + optional)
+        for h in extra:
+            problems.add(name, 1, h, f"unknown column (expected: {known})")
+        ok = False
+    if not ok:
+        return None
+
+    width = len(header)
+    columns: list[list[str]] = [[] for _ in range(width)]
+    lines: list[int] = []
+    previous = reader.line_num
+    try:
+        for row in reader:
+            start = previous + 1
+            previous = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != width:
+                problems.add(
+                    name, start, "-", f"expected {width} fields as in the header, found {len(row)}"
+                )
+                continue
+            lines.append(start)
+            for j, value in enumerate(row):
+                columns[j].append(value)
+    except csv.Error as exc:
+        problems.add(name, reader.line_num, "-", f"not valid CSV: {exc}")
+        return None
+    frame = pd.DataFrame({h: pd.Series(columns[j], dtype=object) for j, h in enumerate(header)})
+    del columns
+    for col in optional:
+        if col not in frame.columns:
+            frame[col] = pd.Series([""] * len(frame), dtype=object)
+    return Table(name, frame, np.asarray(lines, dtype=np.int64), extra)
+
+
+def _ids(table: Table, column: str, problems: _Problems) -> pd.Series:
+    """Stripped identifiers; empty or over-long ones are reported."""
+    values = table.frame[column].str.strip()
+    empty = values == ""
+    if empty.any():
+        problems.add_rows(
+            table.name, table.lines[empty.to_numpy()], column, values[empty], "must not be empty"
+        )
+    long = values.str.len() > MAX_ID_LENGTH
+    if long.any():
+        problems.add_rows(
+            table.name,
+            table.lines[long.to_numpy()],
+            column,
+            values[long],
+            f"is longer than {MAX_ID_LENGTH} characters: {{value}}",
+        )
+    return values
+
+
+def _integers(
+    table: Table,
+    column: str,
+    problems: _Problems,
+    *,
+    default: int | None,
+    required: bool = False,
+    minimum: int | None = None,
+    what: str = "an integer",
+) -> pd.Series:
+    """Integer column as float64: ``default`` where empty, else NaN (an error if ``required``)."""
+    text = table.frame[column].str.strip()
+    empty = text == ""
+    number = pd.to_numeric(text.where(~empty, None), errors="coerce").astype("float64")
+    invalid = ~empty & (number.isna() | ~np.isfinite(number) | (number % 1 != 0))
+    if invalid.any():
+        problems.add_rows(
+            table.name,
+            table.lines[invalid.to_numpy()],
+            column,
+            text[invalid],
+            f"must be {what}, got {{value}}",
+        )
+    if minimum is not None:
+        low = ~invalid & ~empty & (number < minimum)
+        if low.any():
+            problems.add_rows(
+                table.name,
+                table.lines[low.to_numpy()],
+                column,
+                text[low],
+                f"must be at least {minimum}, got {{value}}",
+            )
+    if required:
+        if empty.any():
+            problems.add_rows(
+                table.name, table.lines[empty.to_numpy()], column, text[empty], "must not be empty"
+            )
+    elif default is not None:
+        number = number.where(~empty, float(default))
+    return number
+
+
+def _floats(
+    table: Table, column: str, problems: _Problems, *, minimum: float | None = None
+) -> pd.Series:
+    """Optional real column (NaN when empty)."""
+    text = table.frame[column].str.strip()
+    empty = text == ""
+    number = pd.to_numeric(text.where(~empty, None), errors="coerce").astype("float64")
+    invalid = ~empty & (number.isna() | ~np.isfinite(number))
+    if invalid.any():
+        problems.add_rows(
+            table.name,
+            table.lines[invalid.to_numpy()],
+            column,
+            text[invalid],
+            "must be a number, got {value}",
+        )
+    if minimum is not None:
+        low = ~invalid & ~empty & (number < minimum)
+        if low.any():
+            problems.add_rows(
+                table.name,
+                table.lines[low.to_numpy()],
+                column,
+                text[low],
+                f"must be at least {minimum}, got {{value}}",
+            )
+    return number
+
+
+def _duplicates(
+    table: Table, frame: pd.DataFrame, keys: list[str], problems: _Problems, what: str
+) -> None:
+    dup = frame.duplicated(subset=keys, keep=False).to_numpy()
+    if not dup.any():
+        return
+    sub = frame.loc[dup, keys].copy()
+    sub["_line"] = table.lines[dup]
+    first_line = sub.groupby(keys, sort=False)["_line"].transform("min")
+    later = sub["_line"] != first_line
+    for line, first, key_values in zip(
+        sub.loc[later, "_line"].tolist(),
+        first_line[later].tolist(),
+        sub.loc[later, keys].itertuples(index=False, name=None),
+        strict=True,
+    ):
+        described = ", ".join(f"{k}={_show(v)}" for k, v in zip(keys, key_values, strict=True))
+        problems.add(
+            table.name, line, keys[0], f"duplicate {what} ({described}); first on line {first}"
+        )
+
+
+def parse_cases(
+    source: BundleSource, problems: _Problems
+) -> tuple[pd.DataFrame | None, list[str], pd.Index | None]:
+    """cases.csv; also returns the case ids that could be read, for checking other files."""
+    name = "cases.csv"
+    if not source.exists(name):
+        problems.add(name, 1, "-", "file is missing (every bundle needs cases.csv)")
+        return None, [], None
+    table = read_table(
+        source,
+        name,
+        problems,
+        required=("case_id", "truth"),
+        optional=(*CASE_COLUMNS[2:], "patient_id"),
+        allow_extra=True,
+    )
+    if table is None:
+        return None, [], None
+    frame = table.frame
+    before = len(problems.items)
+    case_id = _ids(table, "case_id", problems)
+    truth_text = frame["truth"].str.strip()
+    bad_truth = ~truth_text.isin(["0", "1"])
+    if bad_truth.any():
+        problems.add_rows(
+            name,
+            table.lines[bad_truth.to_numpy()],
+            "truth",
+            truth_text[bad_truth],
+            "must be 0 or 1, got {value}",
+        )
+    split = frame["split"].str.strip().str.lower().replace("", "test")
+    bad_split = ~split.isin(["train", "test"])
+    if bad_split.any():
+        problems.add_rows(
+            name,
+            table.lines[bad_split.to_numpy()],
+            "split",
+            frame["split"][bad_split],
+            "must be train or test, got {value}",
+        )
+    for col, limit in (("patient_id", 100), ("location", 300), ("truth_detail", 300)):
+        long = frame[col].str.len() > limit
+        if long.any():
+            problems.add_rows(
+                name,
+                table.lines[long.to_numpy()],
+                col,
+                frame[col][long],
+                f"is longer than {limit} characters: {{value}}",
+            )
+    out = pd.DataFrame(
+        {
+            "case_id": case_id,
+            "line": table.lines,
+            "patient_id": frame["patient_id"].str.strip(),
+            "split": split,
+            "truth": pd.to_numeric(truth_text.where(~bad_truth, "0")).astype(np.int8),
+            "location": frame["location"],
+            "clinical_history": frame["clinical_history"],
+            "findings": frame["findings"],
+            "reference_impression": frame["reference_impression"],
+            "truth_detail": frame["truth_detail"],
+        }
+    )
+    _duplicates(table, out, ["case_id"], problems, "case_id")
+    for col in table.extra_columns:
+        out["attr:" + col] = frame[col]
+    ids = pd.Index(case_id[case_id != ""].unique())
+    if len(problems.items) > before:
+        return None, table.extra_columns, ids
+    return out, table.extra_columns, ids
+
+
+def parse_readers(
+    source: BundleSource, problems: _Problems
+) -> tuple[pd.DataFrame | None, pd.Index | None]:
+    """readers.csv; also returns the reader ids that could be read."""
+    name = "readers.csv"
+    if not source.exists(name):
+        problems.add(name, 1, "-", "file is missing (every bundle needs readers.csv)")
+        return None, None
+    table = read_table(
+        source, name, problems, required=("reader_id", "kind"), optional=READER_COLUMNS[2:]
+    )
+    if table is None:
+        return None, None
+    before = len(problems.items)
+    frame = table.frame
+    reader_id = _ids(table, "reader_id", problems)
+    kind = frame["kind"].str.strip().str.lower()
+    bad = ~kind.isin(["human", "model"])
+    if bad.any():
+        problems.add_rows(
+            name,
+            table.lines[bad.to_numpy()],
+            "kind",
+            frame["kind"][bad],
+            "must be human or model, got {value}",
+        )
+    out = pd.DataFrame(
+        {
+            "reader_id": reader_id,
+            "line": table.lines,
+            "kind": kind,
+            "label": frame["label"],
+            "group": frame["group"],
+            "years_experience": _floats(table, "years_experience", problems, minimum=0),
+            "interpretations": _integers(
+                table, "interpretations", problems, default=None, minimum=0, what="a whole number"
+            ),
+            "description": frame["description"],
+        }
+    )
+    _duplicates(table, out, ["reader_id"], problems, "reader_id")
+    ids = pd.Index(reader_id[reader_id != ""].unique())
+    return (None if len(problems.items) > before else out), ids
+
+
+def parse_readings(
+    source: BundleSource,
+    problems: _Problems,
+    *,
+    case_ids: pd.Index | None,
+    reader_ids: pd.Index | None,
+    categories: list[int] | None,
+) -> pd.DataFrame | None:
+    name = "readings.csv"
+    if not source.exists(name):
+        problems.add(
+            name,
+            1,
+            "-",
+            "file is missing (every bundle needs readings.csv, with a header row at least)",
+        )
+        return None
+    table = read_table(
+        source,
+        name,
+        problems,
+        required=("reader_id", "case_id", "category"),
+        optional=READING_COLUMNS[2:4] + READING_COLUMNS[5:],
+    )
+    if table is None:
+        return None
+    before = len(problems.items)
+    frame = table.frame
+    reader_id = _ids(table, "reader_id", problems)
+    case_id = _ids(table, "case_id", problems)
+    if reader_ids is not None:
+        unknown = (reader_id != "") & ~reader_id.isin(reader_ids)
+        if unknown.any():
+            problems.add_rows(
+                name,
+                table.lines[unknown.to_numpy()],
+                "reader_id",
+                reader_id[unknown],
+                "unknown reader {value} (not in readers.csv)",
+            )
+    if case_ids is not None:
+        unknown = (case_id != "") & ~case_id.isin(case_ids)
+        if unknown.any():
+            problems.add_rows(
+                name,
+                table.lines[unknown.to_numpy()],
+                "case_id",
+                case_id[unknown],
+                "unknown case {value} (not in cases.csv)",
+            )
+    run = _integers(table, "run", problems, default=1, minimum=1, what="a run number (1, 2, ...)")
+    modality = _integers(
+        table, "modality", problems, default=1, minimum=1, what="a modality number (1, 2, ...)"
+    )
+    category = _integers(
+        table, "category", problems, default=None, required=True, what="an integer category"
+    )
+    if categories:
+        off = category.notna() & ~category.isin([float(c) for c in categories])
+        if off.any():
+            problems.add_rows(
+                name,
+                table.lines[off.to_numpy()],
+                "category",
+                frame["category"][off],
+                f"{{value}} is not on the scale {categories}",
+            )
+    out = pd.DataFrame(
+        {
+            "reader_id": reader_id,
+            "case_id": case_id,
+            "line": table.lines,
+            "run": run,
+            "modality": modality,
+            "category": category,
+            "score": _floats(table, "score", problems),
+            "impression": frame["impression"],
+            "seconds": _floats(table, "seconds", problems, minimum=0),
+        }
+    )
+    del table.frame
+    if len(problems.items) == before:
+        for col in ("run", "modality", "category"):
+            out[col] = out[col].astype(np.int32)
+        _duplicates(table, out, ["reader_id", "case_id", "run", "modality"], problems, "reading")
+    return None if len(problems.items) > before else out
+
+
+def parse_ratings(
+    source: BundleSource,
+    problems: _Problems,
+    *,
+    readings: pd.DataFrame | None,
+    domains: list[str] | None,
+    likert: tuple[int, int] | None,
+) -> pd.DataFrame | None:
+    name = "ratings.csv"
+    if not source.exists(name):
+        return None
+    table = read_table(
+        source,
+        name,
+        problems,
+        required=("rater_id", "reader_id", "case_id", "run", "domain", "score"),
+        optional=("modality",),
+    )
+    if table is None:
+        return None
+    before = len(problems.items)
+    frame = table.frame
+    rater_id = _ids(table, "rater_id", problems)
+    reader_id = _ids(table, "reader_id", problems)
+    case_id = _ids(table, "case_id", problems)
+    domain = frame["domain"].str.strip()
+    run = _integers(
+        table,
+        "run",
+        problems,
+        default=None,
+        required=True,
+        minimum=1,
+        what="a run number (1, 2, ...)",
+    )
+    modality = _integers(
+        table, "modality", problems, default=1, minimum=1, what="a modality number (1, 2, ...)"
+    )
+    score = _integers(
+        table, "score", problems, default=None, required=True, what="an integer score"
+    )
+    if domains is not None:
+        unknown = ~domain.isin(domains)
+        if unknown.any():
+            problems.add_rows(
+                name,
+                table.lines[unknown.to_numpy()],
+                "domain",
+                domain[unknown],
+                f"unknown domain {{value}} (study.toml defines: {', '.join(domains) or 'none'})",
+            )
+    if likert is not None:
+        lo, hi = likert
+        out_of_range = score.notna() & ((score < lo) | (score > hi))
+        if out_of_range.any():
+            problems.add_rows(
+                name,
+                table.lines[out_of_range.to_numpy()],
+                "score",
+                frame["score"][out_of_range],
+                f"{{value}} is outside the Likert range {lo}-{hi}",
+            )
+    out = pd.DataFrame(
+        {
+            "rater_id": rater_id,
+            "reader_id": reader_id,
+            "case_id": case_id,
+            "line": table.lines,
+            "run": run,
+            "modality": modality,
+            "domain": domain,
+            "score": score,
+        }
+    )
+    if len(problems.items) > before:
+        return None
+    for col in ("run", "modality", "score"):
+        out[col] = out[col].astype(np.int32)
+    if readings is not None:
+        keys = ["reader_id", "case_id", "run", "modality"]
+        known = pd.MultiIndex.from_frame(readings[keys])
+        present = pd.MultiIndex.from_frame(out[keys]).isin(known)
+        if not present.all():
+            missing = out.loc[~present]
+            for line, r, c, run_, mod in zip(
+                missing["line"],
+                missing["reader_id"],
+                missing["case_id"],
+                missing["run"],
+                missing["modality"],
+                strict=True,
+            ):
+                problems.add(
+                    name,
+                    line,
+                    "reader_id",
+                    f"no reading in readings.csv for reader {r!r}, case {c!r}, run {run_}, modality {mod}",
+                )
+    _duplicates(
+        table,
+        out,
+        ["rater_id", "reader_id", "case_id", "run", "modality", "domain"],
+        problems,
+        "score",
+    )
+    return None if len(problems.items) > before else out
+
+
+def parse_images(
+    source: BundleSource, problems: _Problems, *, case_ids: pd.Index | None
+) -> list[ImageSpec]:
+    """Image files under images/<case_id>/, described by the optional images.csv."""
+    files = [f for f in source.files_under("images") if not PurePosixPath(f).name.startswith(".")]
+    by_name: dict[tuple[str, str], str] = {}
+    for path in files:
+        parts = PurePosixPath(path).parts
+        if len(parts) < 3:
+            problems.add(
+                path,
+                1,
+                "-",
+                "images must be inside a folder named after their case: images/<case_id>/<file>",
+            )
+            continue
+        case_id, rel = parts[1], "/".join(parts[2:])
+        if case_ids is not None and case_id not in case_ids:
+            problems.add(path, 1, "-", f"folder {case_id!r} is not a case_id in cases.csv")
+            continue
+        ext = rel.rsplit(".", 1)[-1].lower() if "." in rel else ""
+        if ext not in IMAGE_TYPES:
+            problems.add(
+                path, 1, "-", "not an image this platform stores (PNG, JPEG or DICOM .dcm)"
+            )
+            continue
+        data = source.read_bytes(path)
+        kind = sniff_content_type(data)
+        if kind != IMAGE_TYPES[ext]:
+            problems.add(path, 1, "-", f"content is not {IMAGE_TYPES[ext]} as its extension says")
+            continue
+        try:
+            strip_metadata(data, kind)
+        except ImageError as exc:
+            problems.add(path, 1, "-", f"damaged image: {exc}")
+            continue
+        by_name[(case_id, rel)] = path
+
+    specs: dict[tuple[str, str], ImageSpec] = {}
+    name = "images.csv"
+    if source.exists(name):
+        table = read_table(
+            source, name, problems, required=("case_id", "file"), optional=IMAGE_COLUMNS[2:]
+        )
+        if table is not None:
+            frame = table.frame
+            order = _integers(table, "order", problems, default=0, minimum=0, what="a whole number")
+            for i, line in enumerate(table.lines.tolist()):
+                key = (frame["case_id"].iat[i].strip(), frame["file"].iat[i].strip())
+                if key not in by_name:
+                    problems.add(
+                        name, line, "file", f"no file images/{key[0]}/{key[1]} in the bundle"
+                    )
+                    continue
+                if key in specs:
+                    problems.add(name, line, "file", f"images/{key[0]}/{key[1]} is listed twice")
+                    continue
+                value = order.iat[i]
+                specs[key] = ImageSpec(
+                    case_id=key[0],
+                    path=by_name[key],
+                    name=key[1],
+                    series=frame["series"].iat[i].strip(),
+                    phase=frame["phase"].iat[i].strip(),
+                    slice=frame["slice"].iat[i].strip(),
+                    order=0 if math.isnan(value) else int(value),
+                )
+    # Files not described by images.csv keep their name order after the described ones.
+    next_order: dict[str, int] = {}
+    for spec in specs.values():
+        next_order[spec.case_id] = max(next_order.get(spec.case_id, 0), spec.order + 1)
+    for key, path in by_name.items():
+        if key not in specs:
+            n = next_order.get(key[0], 1 if specs else 0)
+            specs[key] = ImageSpec(key[0], path, key[1], "", "", "", n)
+            next_order[key[0]] = n + 1
+    return list(specs.values())
+
+
+def parse_bundle(source: BundleSource) -> ParsedBundle:
+    """Validate the whole bundle; raise ``BundleError`` with every problem found."""
+    problems = _Problems()
+    study, toml_text = parse_study_toml(source, problems)
+    cases, attributes, case_index = parse_cases(source, problems)
+    readers, reader_index = parse_readers(source, problems)
+    readings = parse_readings(
+        source,
+        problems,
+        case_ids=case_index,
+        reader_ids=reader_index,
+        categories=study.categories if study else None,
+    )
+    ratings = parse_ratings(
+        source,
+        problems,
+        readings=readings,
+        domains=[d.key for d in study.domains] if study else None,
+        likert=(study.likert_min, study.likert_max) if study else None,
+    )
+    if (
+        study is not None
+        and study.reference_reader
+        and reader_index is not None
+        and study.reference_reader not in reader_index
+    ):
+        line = _toml_line(toml_text, "reference_reader")
+        problems.add(
+            "study.toml",
+            line,
+            "reference_reader",
+            f"{study.reference_reader!r} is not a reader_id in readers.csv",
+        )
+    images = parse_images(source, problems, case_ids=case_index)
+    if problems.items or study is None or cases is None or readers is None or readings is None:
+        raise BundleError(problems.items)
+    return ParsedBundle(study, cases, attributes, readers, readings, ratings, images)

@@ -1,0 +1,60 @@
+"""``manage.py demo``: load the demo study and, in development, the demo accounts."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from fixtures.demo import DEMO_SLUG, write_demo_bundle
+
+from readerstudy.models import Study
+from readerstudy.services import DEMO_PASSWORD, demo_accounts_create, study_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the deterministic demo study (shaped like the breast-MRI worked example). In "
+        "development (DJANGO_DEBUG=1) also create the demo accounts with password 'demo'."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="reload the demo study even if it exists (drops what was entered in it)",
+        )
+        parser.add_argument("--no-images", action="store_true", help="skip the synthetic images")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        study = Study.objects.filter(slug=DEMO_SLUG).first()
+        if study is None or options["reset"]:
+            with tempfile.TemporaryDirectory() as tmp:
+                bundle = write_demo_bundle(Path(tmp) / "demo", images=not options["no_images"])
+                summary = study_import(path=bundle, replace=True)
+            study = summary.study
+            self.stdout.write(
+                f"Loaded demo study {study.slug!r}: {summary.cases} cases, {summary.readers} "
+                f"readers, {summary.readings} readings, {summary.scores} Likert scores, "
+                f"{summary.images} images."
+            )
+        else:
+            self.stdout.write(
+                f"Demo study {study.slug!r} is already loaded (use --reset to reload it)."
+            )
+
+        if not settings.DEV_MODE:
+            raise CommandError(
+                "Demo accounts are only created in development (DJANGO_DEBUG=1); the demo study is loaded."
+            )
+        accounts = demo_accounts_create(study=study)
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write("")
+        self.stdout.write(
+            f"Open http://127.0.0.1:{port}/ and sign in with (password '{DEMO_PASSWORD}'):"
+        )
+        for username, role in accounts:
+            self.stdout.write(f"  {username:<13} {role}")

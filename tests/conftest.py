@@ -1,0 +1,127 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+STUDY_TOML = """\
+slug = "tiny"
+title = "Tiny study"
+reference_reader = "R1"
+
+[scale]
+name = "BI-RADS"
+categories = [0, 1, 2, 3, 4, 5, 6]
+positive_threshold = 4
+
+[scale.labels]
+4 = "Suspicious"
+
+[repeats]
+consensus = "majority-median"
+
+[likert]
+min = 1
+max = 5
+
+[[likert.domains]]
+key = "correctness"
+label = "Correctness"
+group = "Knowledge accuracy"
+
+[[likert.domains]]
+key = "coherence"
+label = "Coherence"
+group = "Report structure"
+"""
+
+CASES_CSV = """\
+case_id,truth,patient_id,split,location,findings,tic_type
+C1,1,P1,test,left breast,"Segmental NME,
+clumped enhancement",washout
+C2,0,P2,test,right breast,Focal NME,persistent
+C3,1,P3,train,left breast,,plateau
+"""
+
+READERS_CSV = """\
+reader_id,kind,label,years_experience,interpretations
+R1,human,Senior radiologist,15,1000
+M1,model,Zero-shot model,,
+"""
+
+READINGS_CSV = """\
+reader_id,case_id,run,category,score,impression,seconds
+R1,C1,1,5,0.9,"BI-RADS 5: biopsy",120.5
+R1,C2,1,2,0.1,BI-RADS 2,30
+M1,C1,1,4,,BI-RADS 4,
+M1,C1,2,5,,BI-RADS 5,
+M1,C2,1,3,,BI-RADS 3,
+"""
+
+RATINGS_CSV = """\
+rater_id,reader_id,case_id,run,domain,score
+rA,M1,C1,1,correctness,5
+rA,M1,C1,2,coherence,4
+rB,M1,C2,1,correctness,3
+"""
+
+
+def png_bytes(value: int = 128, text: dict[str, str] | None = None) -> bytes:
+    image = Image.new("L", (8, 8), value)
+    info = PngImagePlugin.PngInfo()
+    for key, val in (text or {}).items():
+        info.add_text(key, val)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def default_bundle_files() -> dict[str, str | bytes]:
+    return {
+        "study.toml": STUDY_TOML,
+        "cases.csv": CASES_CSV,
+        "readers.csv": READERS_CSV,
+        "readings.csv": READINGS_CSV,
+        "ratings.csv": RATINGS_CSV,
+        "images/C1/phase1.png": png_bytes(100, {"Comment": "Patient Jane Doe"}),
+        "images/C1/phase2.png": png_bytes(150),
+    }
+
+
+BundleFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_bundle(tmp_path: Path) -> BundleFactory:
+    """Write a small valid bundle; keyword overrides replace files (``None`` removes one)."""
+    counter = iter(range(1000))
+
+    def make(**overrides: str | bytes | None) -> Path:
+        root = tmp_path / f"bundle{next(counter)}"
+        files = default_bundle_files()
+        for key, value in overrides.items():
+            name = key.replace("__", "/").replace("_csv", ".csv").replace("_toml", ".toml")
+            if value is None:
+                files.pop(name, None)
+            else:
+                files[name] = value
+        for name, content in files.items():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        return root
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -1,0 +1,88 @@
+"""Settings come from the environment; production values pass ``check --deploy``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTEST_VERSION", "DJANGO_DEBUG", "SECRET_KEY"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "SECRET_KEY": "x7Qp-2vLk9sW3rT8yU1iO4pA6sD0fG5hJ2kL7zX9cV3bN8mQ1wE6rT4yU0iO2pA5",
+    "ALLOWED_HOSTS": "readerstudy.example.org",
+}
+
+
+def test_check_deploy_reports_nothing_with_production_values(tmp_path: Path) -> None:
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "DEBUG",
+        env={
+            **PRODUCTION,
+            "READERSTUDY_VAR_DIR": str(tmp_path),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage("check", env={**env, "READERSTUDY_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_generates_and_keeps_a_development_secret_key(tmp_path: Path) -> None:
+    env = {"DJANGO_DEBUG": "1", "READERSTUDY_VAR_DIR": str(tmp_path)}
+    assert manage("check", env=env).returncode == 0
+    key_file = tmp_path / "dev-secret-key"
+    first = key_file.read_text()
+    assert len(first) >= 50 and (key_file.stat().st_mode & 0o777) == 0o600
+    assert manage("check", env=env).returncode == 0
+    assert key_file.read_text() == first
+
+
+def test_it_rejects_a_malformed_boolean() -> None:
+    result = manage("check", env={**PRODUCTION, "DJANGO_DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG: expected a boolean" in result.stderr
+
+
+def test_database_url_selects_postgresql() -> None:
+    code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='readerstudy.settings'; django.setup(); {code}",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": "postgres://u@db.example:5432/rs"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == "django.db.backends.postgresql", result.stderr

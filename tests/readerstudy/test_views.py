@@ -1,0 +1,49 @@
+"""Home page: sign-in required, one section per role of the user."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from readerstudy.models import StudyMember
+from tests.factories import StudyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_requires_sign_in(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_login_page_renders(client: Client) -> None:
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+
+
+def test_home_shows_each_role_of_the_user_with_its_studies(client: Client) -> None:
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="reader"), Group.objects.get(name="statistician"))
+    mine = StudyFactory(title="My NME study")
+    StudyFactory(title="Someone else's study")
+    StudyMember.objects.create(study=mine, user=user, role="reader")
+    client.force_login(user)
+    html = client.get("/").content.decode()
+    assert "As reader" in html and "As statistician" in html
+    assert "As coordinator" not in html and "As rater" not in html
+    assert "My NME study" in html
+    assert "Someone else" not in html
+
+
+def test_a_user_without_a_role_is_told_what_to_do(client: Client) -> None:
+    client.force_login(UserFactory())
+    assert "has no role yet" in client.get("/").content.decode()
+
+
+def test_admin_is_reachable_for_staff_coordinators(client: Client) -> None:
+    user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(user)
+    assert client.get("/admin/readerstudy/study/").status_code == 200

@@ -157,75 +157,42 @@ def _write_bundle(
     )
     bulk_insert(
         Case._meta.db_table,
-        [
-            "study_id",
-            "code",
-            "patient_id",
-            "split",
-            "truth",
-            "location",
-            "clinical_history",
-            "findings",
-            "reference_impression",
-            "truth_detail",
-            "attributes",
-            "position",
-        ],
-        zip(
-            [study.pk] * len(cases),
-            cases["case_id"].tolist(),
-            cases["patient_id"].tolist(),
-            cases["split"].tolist(),
-            cases["truth"].astype(int).tolist(),
-            cases["location"].tolist(),
-            cases["clinical_history"].tolist(),
-            cases["findings"].tolist(),
-            cases["reference_impression"].tolist(),
-            cases["truth_detail"].tolist(),
-            attributes,
-            range(len(cases)),
-            strict=True,
-        ),
+        {
+            "study_id": np.full(len(cases), study.pk, dtype=np.int64),
+            "code": cases["case_id"].tolist(),
+            "patient_id": cases["patient_id"].tolist(),
+            "split": cases["split"].tolist(),
+            "truth": cases["truth"].to_numpy(dtype=np.int64),
+            "location": cases["location"].tolist(),
+            "clinical_history": cases["clinical_history"].tolist(),
+            "findings": cases["findings"].tolist(),
+            "reference_impression": cases["reference_impression"].tolist(),
+            "truth_detail": cases["truth_detail"].tolist(),
+            "attributes": attributes,
+            "position": np.arange(len(cases), dtype=np.int64),
+        },
     )
     del attributes
     case_pk = dict(Case.objects.filter(study=study).values_list("code", "pk"))
 
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
     readings = bundle.readings
     n = len(readings)
-    reader_ids = readings["reader_id"].map(reader_pk).astype(np.int64)
-    case_ids = readings["case_id"].map(case_pk).astype(np.int64)
-    scores = readings["score"].to_numpy()
-    seconds = readings["seconds"].to_numpy()
     bulk_insert(
         Reading._meta.db_table,
-        [
-            "reader_id",
-            "case_id",
-            "run",
-            "modality",
-            "category",
-            "score",
-            "impression",
-            "seconds",
-            "source",
-            "created_at",
-            "updated_at",
-        ],
-        zip(
-            reader_ids.tolist(),
-            case_ids.tolist(),
-            readings["run"].tolist(),
-            readings["modality"].tolist(),
-            readings["category"].tolist(),
-            [None if x != x else x for x in scores.tolist()],
-            readings["impression"].tolist(),
-            [None if x != x else x for x in seconds.tolist()],
-            ["imported"] * n,
-            [now] * n,
-            [now] * n,
-            strict=True,
-        ),
+        {
+            "reader_id": readings["reader_id"].map(reader_pk).to_numpy(dtype=np.int64),
+            "case_id": readings["case_id"].map(case_pk).to_numpy(dtype=np.int64),
+            "run": readings["run"].to_numpy(dtype=np.int64),
+            "modality": readings["modality"].to_numpy(dtype=np.int64),
+            "category": readings["category"].to_numpy(dtype=np.int64),
+            "score": readings["score"].to_numpy(dtype=np.float64),
+            "impression": readings["impression"].tolist(),
+            "seconds": readings["seconds"].to_numpy(dtype=np.float64),
+            "source": ["imported"] * n,
+            "created_at": [now] * n,
+            "updated_at": [now] * n,
+        },
     )
 
     n_scores = 0
@@ -250,7 +217,7 @@ def _write_scores(
     reader_pk: dict[str, int],
     case_pk: dict[str, int],
     domains: list[LikertDomain],
-    now: object,
+    now: str,
 ) -> int:
     raters = Rater.objects.bulk_create(
         Rater(study=study, code=code) for code in sorted(ratings["rater_id"].unique())
@@ -280,17 +247,15 @@ def _write_scores(
     n = len(ratings)
     return bulk_insert(
         LikertScore._meta.db_table,
-        ["rater_id", "reading_id", "domain_id", "score", "source", "created_at", "updated_at"],
-        zip(
-            ratings["rater_id"].map(rater_pk).tolist(),
-            merged["reading_pk"].astype(np.int64).tolist(),
-            ratings["domain"].map(domain_pk).tolist(),
-            ratings["score"].tolist(),
-            ["imported"] * n,
-            [now] * n,
-            [now] * n,
-            strict=True,
-        ),
+        {
+            "rater_id": ratings["rater_id"].map(rater_pk).to_numpy(dtype=np.int64),
+            "reading_id": merged["reading_pk"].to_numpy(dtype=np.int64),
+            "domain_id": ratings["domain"].map(domain_pk).to_numpy(dtype=np.int64),
+            "score": ratings["score"].to_numpy(dtype=np.int64),
+            "source": ["imported"] * n,
+            "created_at": [now] * n,
+            "updated_at": [now] * n,
+        },
     )
 
 

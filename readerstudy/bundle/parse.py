@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from readerstudy.bundle.problems import BundleError, Problem
 from readerstudy.bundle.source import BundleSource
@@ -404,7 +407,6 @@ def read_table(
             f"bytes are not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
         )
         return None
-    del raw
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -438,10 +440,82 @@ def read_table(
     if not ok:
         return None
 
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    del raw
+    loaded = _read_fast(body, text, header)
+    del body
+    if loaded is None:
+        loaded = _read_slow(name, text, header, problems)
+    if loaded is None:
+        return None
+    frame, lines = loaded
+    for col in optional:
+        if col not in frame.columns:
+            frame[col] = pd.Series([""] * len(frame), dtype="str")
+    return Table(name, frame, lines, extra)
+
+
+def _read_fast(body: bytes, text: str, header: list[str]) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """Parse with Arrow's multithreaded CSV reader; ``None`` if any row is malformed.
+
+    Row line numbers are ``2, 3, ...`` when no quoted field spans lines and no line is blank;
+    otherwise they come from a pass of the ``csv`` module.
+    """
+    malformed: list[object] = []
+
+    def on_invalid(row: object) -> str:
+        malformed.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if malformed:
+        return None
+    n = table.num_rows
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if physical == n + 1:
+        lines = np.arange(2, n + 2, dtype=np.int64)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        next(reader)
+        starts: list[int] = []
+        previous = reader.line_num
+        for row in reader:
+            if row:
+                starts.append(previous + 1)
+            previous = reader.line_num
+        if len(starts) != n:
+            return None
+        lines = np.asarray(starts, dtype=np.int64)
+    frame = table.to_pandas()
+    frame.columns = header
+    return frame, lines
+
+
+def _read_slow(
+    name: str, text: str, header: list[str], problems: _Problems
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """Row-by-row parse that reports every malformed row with its line number."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    next(reader)
     width = len(header)
     columns: list[list[str]] = [[] for _ in range(width)]
     lines: list[int] = []
     previous = reader.line_num
+    bad = False
     try:
         for row in reader:
             start = previous + 1
@@ -452,6 +526,7 @@ def read_table(
                 problems.add(
                     name, start, "-", f"expected {width} fields as in the header, found {len(row)}"
                 )
+                bad = True
                 continue
             lines.append(start)
             for j, value in enumerate(row):
@@ -459,12 +534,24 @@ def read_table(
     except csv.Error as exc:
         problems.add(name, reader.line_num, "-", f"not valid CSV: {exc}")
         return None
-    frame = pd.DataFrame({h: pd.Series(columns[j], dtype=object) for j, h in enumerate(header)})
-    del columns
-    for col in optional:
-        if col not in frame.columns:
-            frame[col] = pd.Series([""] * len(frame), dtype=object)
-    return Table(name, frame, np.asarray(lines, dtype=np.int64), extra)
+    if bad:
+        return None
+    frame = pd.DataFrame({h: pd.Series(columns[j], dtype="str") for j, h in enumerate(header)})
+    return frame, np.asarray(lines, dtype=np.int64)
+
+
+INT_PATTERN = r"^[+-]?[0-9]+(\.0*)?$"
+FLOAT_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _parse_numbers(text: pd.Series, pattern: str) -> tuple[pd.Series, pd.Series]:
+    """Vectorised parse of stripped text: (float64 values with NaN, mask of unparseable)."""
+    arr = pa.array(text.to_numpy(dtype=object) if text.dtype == object else text, type=pa.string())
+    ok = pc.match_substring_regex(arr, pattern)
+    values = pc.cast(pc.if_else(ok, arr, "nan"), pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.Series(values, index=text.index), pd.Series(
+        ~ok.to_numpy(zero_copy_only=False), index=text.index
+    )
 
 
 def _ids(table: Table, column: str, problems: _Problems) -> pd.Series:
@@ -495,13 +582,14 @@ def _integers(
     default: int | None,
     required: bool = False,
     minimum: int | None = None,
+    maximum: int = 32767,
     what: str = "an integer",
 ) -> pd.Series:
     """Integer column as float64: ``default`` where empty, else NaN (an error if ``required``)."""
     text = table.frame[column].str.strip()
     empty = text == ""
-    number = pd.to_numeric(text.where(~empty, None), errors="coerce").astype("float64")
-    invalid = ~empty & (number.isna() | ~np.isfinite(number) | (number % 1 != 0))
+    number, unparsed = _parse_numbers(text, INT_PATTERN)
+    invalid = ~empty & unparsed
     if invalid.any():
         problems.add_rows(
             table.name,
@@ -510,8 +598,9 @@ def _integers(
             text[invalid],
             f"must be {what}, got {{value}}",
         )
+    ok = ~empty & ~invalid
     if minimum is not None:
-        low = ~invalid & ~empty & (number < minimum)
+        low = ok & (number < minimum)
         if low.any():
             problems.add_rows(
                 table.name,
@@ -520,6 +609,15 @@ def _integers(
                 text[low],
                 f"must be at least {minimum}, got {{value}}",
             )
+    high = ok & (number > maximum)
+    if high.any():
+        problems.add_rows(
+            table.name,
+            table.lines[high.to_numpy()],
+            column,
+            text[high],
+            f"must be at most {maximum}, got {{value}}",
+        )
     if required:
         if empty.any():
             problems.add_rows(
@@ -536,8 +634,8 @@ def _floats(
     """Optional real column (NaN when empty)."""
     text = table.frame[column].str.strip()
     empty = text == ""
-    number = pd.to_numeric(text.where(~empty, None), errors="coerce").astype("float64")
-    invalid = ~empty & (number.isna() | ~np.isfinite(number))
+    number, unparsed = _parse_numbers(text, FLOAT_PATTERN)
+    invalid = ~empty & unparsed
     if invalid.any():
         problems.add_rows(
             table.name,
@@ -690,7 +788,13 @@ def parse_readers(
             "group": frame["group"],
             "years_experience": _floats(table, "years_experience", problems, minimum=0),
             "interpretations": _integers(
-                table, "interpretations", problems, default=None, minimum=0, what="a whole number"
+                table,
+                "interpretations",
+                problems,
+                default=None,
+                minimum=0,
+                maximum=2_147_483_647,
+                what="a whole number",
             ),
             "description": frame["description"],
         }
@@ -942,7 +1046,15 @@ def parse_images(
         )
         if table is not None:
             frame = table.frame
-            order = _integers(table, "order", problems, default=0, minimum=0, what="a whole number")
+            order = _integers(
+                table,
+                "order",
+                problems,
+                default=0,
+                minimum=0,
+                maximum=2_147_483_647,
+                what="a whole number",
+            )
             for i, line in enumerate(table.lines.tolist()):
                 key = (frame["case_id"].iat[i].strip(), frame["file"].iat[i].strip())
                 if key not in by_name:

@@ -350,3 +350,14 @@ def test_fisher_exact_2xc_matches_scipy_on_2x2_tables() -> None:
             continue
         p, _ = fisher_exact_2xc(table)
         assert_close(p, stats.fisher_exact(table).pvalue)
+
+
+def test_fisher_falls_back_to_monte_carlo_for_large_tables() -> None:
+    from scipy import stats
+
+    table = np.array([[90, 110, 95, 120, 80, 100, 105, 97], [100, 95, 110, 90, 120, 100, 99, 101]])
+    p, method = fisher_exact_2xc(table)
+    assert method == "fisher-monte-carlo"
+    # with large expected counts the exact test and Pearson's chi-square agree closely
+    assert abs(p - stats.chi2_contingency(table).pvalue) < 0.01
+    assert fisher_exact_2xc(table) == (p, method)  # seeded

@@ -201,5 +201,5 @@ write_json(list(cohen = cohen_sets, fleiss = fleiss_sets, icc = icc_sets,
                 r_version = R.version.string,
                 packages = list(psych = as.character(packageVersion("psych")),
                                 vcd = as.character(packageVersion("vcd")))),
-           out_file, auto_unbox = TRUE, digits = NA, na = "null", pretty = FALSE)
+           out_file, auto_unbox = TRUE, digits = NA, na = "null", dataframe = "columns")
 cat("wrote", out_file, "\n")

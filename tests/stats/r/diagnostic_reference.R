@@ -148,5 +148,5 @@ attributes <- list(
 
 write_json(list(binom = binom, readings = readings, attributes = attributes,
                 r_version = R.version.string),
-           out_file, auto_unbox = TRUE, digits = NA, na = "null", pretty = FALSE)
+           out_file, auto_unbox = TRUE, digits = NA, na = "null", dataframe = "columns")
 cat("wrote", out_file, "\n")

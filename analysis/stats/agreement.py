@@ -242,9 +242,9 @@ def cohen_kappa(
     (whose default weights are the quadratic ones) and ``vcd::Kappa`` (``"Equal-Spacing"``
     = linear, ``"Fleiss-Cohen"`` = quadratic), and its standard error equals
     ``vcd::Kappa``'s ASE, i.e. the Fleiss-Cohen-Everitt formula above. psych 2.2.9's
-    weighted variance differs: it multiplies each weight by the reader's *own* margin
-    (``rowSums(w * rs)``) where the formula needs the other reader's, so its weighted
-    CI is not used as a reference.
+    weighted variance differs from that formula: it takes the weight means as
+    ``rowSums(w * rs)``, i.e. ``p_i. sum_j w_ij``, instead of ``sum_j w_ij p_j.``, so its
+    weighted CI is not used as a reference (its unweighted variance is correct).
 
     Parameters
     ----------
@@ -264,7 +264,9 @@ def cohen_kappa(
     confidence : float
         Confidence level (default 0.95).
     nan_policy : {"raise", "omit"}
-        What to do with rows with NaN. Omitted rows remove the case for both readers.
+        ``"raise"``: NaN, and a case read by only one of the two readers, raise
+        ``ValueError``. ``"omit"``: rows with NaN are dropped and each pair is computed on
+        the cases both readers have.
 
     Returns
     -------
@@ -347,12 +349,12 @@ def cohen_kappa_table(
             raise ValueError("reader_b: must differ from reader_a")
         pair = wide[[a, b]]
         has = pair.notna()
-        if (has[a] != has[b]).any():
+        if (has[a] != has[b]).any() and nan_policy == "raise":
             raise ValueError(
                 f"reader_b: readers {a!r} and {b!r} must have read the same cases "
                 f"({int((has[a] != has[b]).sum())} case(s) differ)"
             )
-        pair = pair[has[a]].to_numpy(dtype=np.int64)
+        pair = pair[has[a] & has[b]].to_numpy(dtype=np.int64)
         table = np.zeros((k, k))
         np.add.at(table, (pair[:, 0], pair[:, 1]), 1.0)
         po, pe, kappa, se, low, high = _cohen_from_table(table, w, z)
@@ -456,9 +458,9 @@ def fleiss_kappa(
     - ``"fleiss-nee-landis"`` (default): the standard error of Fleiss, Nee & Landis
       (1979), ``SE = sqrt(2 / (N m (m-1))) sqrt((sum p_j q_j)^2 - sum p_j q_j (q_j -
       p_j)) / sum p_j q_j`` with ``q_j = 1 - p_j``, and ``kappa +/- z SE``. This is
-      what SPSS reports (the STATS FLEISS KAPPA extension of SPSS <= 27 and, as far as
-      its output shows, the built-in FLEISS MULTIRATER KAPPA of SPSS 28+, whose CI and
-      z test share one "asymptotic standard error"). It is derived under the null
+      what SPSS reports: IBM's STATS FLEISS KAPPA extension (the way to Fleiss' kappa in
+      SPSS 27, which the worked example used) computes exactly this "asymptotic standard
+      error" and uses it for both the z test and the CI. It is derived under the null
       hypothesis of chance agreement, so strictly it is a testing SE; it is the default
       because it reproduces the worked example: every binary CI of its Table 5 has the
       half-width ``1.96 sqrt(2 / (114 * 3 * 2)) = 0.106`` that this SE gives for N = 114
@@ -467,8 +469,8 @@ def fleiss_kappa(
     - ``"gwet"``: the large-sample non-null (linearisation) variance of Gwet (2008,
       eq. for the generalised Fleiss kappa), ``Var = sum_i (k*_i - kappa)^2 / (N (N -
       1))`` with ``k*_i = (P_i - P_e)/(1 - P_e) - 2 (1 - kappa) (pe_i - P_e)/(1 - P_e)``
-      and ``pe_i = sum_j (n_ij / m) p_j``; normal CI (R ``irrCAC`` uses a t quantile
-      with N - 1 df instead).
+      and ``pe_i = sum_j (n_ij / m) p_j``, with the CI of R ``irrCAC::fleiss.kappa.raw``:
+      ``kappa +/- t_{N-1, 1-a/2} SE``, the upper limit capped at 1.
 
     ``z`` and ``p`` always test kappa = 0 with the Fleiss-Nee-Landis null SE.
 
@@ -502,7 +504,9 @@ def fleiss_kappa(
     seed : int or None
         Seed of the bootstrap.
     nan_policy : {"raise", "omit"}
-        What to do with rows with NaN.
+        ``"raise"``: NaN, and cases rated a different number of times, raise
+        ``ValueError``. ``"omit"``: rows with NaN are dropped, then (per reader) every
+        case with fewer ratings than the most-rated case.
 
     Returns
     -------
@@ -546,6 +550,9 @@ def fleiss_kappa(
         counts = np.zeros((len(case_index), q))
         np.add.at(counts, (case_codes, sub["_code"].to_numpy()), 1.0)
         per_case = counts.sum(axis=1)
+        if nan_policy == "omit":
+            complete = per_case == per_case.max()
+            counts, per_case = counts[complete], per_case[complete]
         if (per_case != per_case[0]).any():
             raise ValueError(
                 "run: every case must be rated the same number of times"
@@ -578,6 +585,11 @@ def fleiss_kappa(
             se = float(np.sqrt(((k_star - kappa) ** 2).sum() / (n * (n - 1)))) if n > 1 else np.nan
         if np.isnan(kappa):
             se = se0 = np.nan
+        if se_method == "gwet":
+            crit = stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else np.nan
+            ci_low, ci_high = kappa - crit * se, min(1.0, kappa + crit * se)
+        else:
+            ci_low, ci_high = kappa - z * se, kappa + z * se
         with np.errstate(invalid="ignore", divide="ignore"):
             zval = kappa / se0
         boot_low, boot_high = _fleiss_bootstrap(
@@ -593,8 +605,8 @@ def fleiss_kappa(
                 "expected_agreement": p_e,
                 "kappa": kappa,
                 "se": se,
-                "ci_low": kappa - z * se,
-                "ci_high": kappa + z * se,
+                "ci_low": ci_low,
+                "ci_high": ci_high,
                 "se_method": se_method,
                 "z": zval,
                 "p": float(2 * stats.norm.sf(abs(zval))) if np.isfinite(zval) else np.nan,

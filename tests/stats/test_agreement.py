@@ -214,6 +214,18 @@ def test_cohen_rejects_readers_with_different_cases() -> None:
         cohen_kappa(df, reader_a="a", reader_b="b")
 
 
+def test_cohen_omits_cases_with_nan_for_the_pair_on_request() -> None:
+    df = pd.DataFrame(REF["cohen"][0]["data"])
+    full = cohen_kappa(df, reader_a="A", reader_b="R3", categories=range(7))
+    df = pd.concat([df, pd.DataFrame({"reader_id": ["A"], "case_id": [999], "category": [np.nan]})])
+    df = pd.concat([df, pd.DataFrame({"reader_id": ["R3"], "case_id": [999], "category": [3]})])
+    with pytest.raises(ValueError, match="category"):
+        cohen_kappa(df, reader_a="A", reader_b="R3", categories=range(7))
+    got = cohen_kappa(df, reader_a="A", reader_b="R3", categories=range(7), nan_policy="omit")
+    assert got["n"].iloc[0] == 114
+    assert_close(got["kappa"], full["kappa"].iloc[0])
+
+
 def test_cohen_rejects_a_rating_outside_the_categories() -> None:
     df = pd.DataFrame(
         {"reader_id": ["a", "a", "b", "b"], "case_id": [1, 2, 1, 2], "category": [1, 9, 1, 2]}
@@ -355,6 +367,16 @@ def test_fleiss_rejects_repeated_runs_and_nan() -> None:
     df = pd.DataFrame({"case_id": [1, 1, 2, 2], "run": [1, 2, 1, 2], "category": [1, np.nan, 1, 1]})
     with pytest.raises(ValueError, match="category"):
         fleiss_kappa(df, reader=None)
+
+
+def test_fleiss_omits_cases_left_incomplete_by_nan_on_request() -> None:
+    df = pd.DataFrame(
+        {"case_id": [1, 1, 2, 2, 3, 3], "run": [1, 2] * 3, "category": [1, 1, 2, np.nan, 2, 1]}
+    )
+    got = fleiss_kappa(df, reader=None, nan_policy="omit", n_boot=0).iloc[0]
+    assert got["n_cases"] == 2
+    expected = fleiss_kappa(df[df["case_id"] != 2], reader=None, n_boot=0)
+    assert_close(got["kappa"], expected["kappa"].iloc[0])
 
 
 def test_fleiss_rejects_unknown_se_method() -> None:

@@ -9,7 +9,8 @@
 #   - kappa: Fleiss (1971);
 #   - null SE: Fleiss, Nee & Landis (1979), transcribed from the MATRIX code of IBM's
 #     STATS FLEISS KAPPA extension for SPSS (what SPSS reports);
-#   - non-null SE: Gwet (2008), as in irrCAC::fleiss.kappa.raw (normal quantile here).
+#   - non-null SE: Gwet (2008), with the CI of irrCAC::fleiss.kappa.raw (t quantile,
+#     N - 1 df, upper limit capped at 1).
 suppressMessages({library(jsonlite); library(psych); library(vcd)})
 out_file <- "tests/stats/r/agreement_reference.json"
 num <- function(x) unname(as.numeric(x))
@@ -113,7 +114,8 @@ fleiss_ref <- function(counts, conf = 0.95) {
   list(n_cases = n, n_ratings = m, observed = pbar, expected = pe, kappa = kappa,
        se = ase, z = z, p = 1 - pchisq(z^2, 1),
        ci = c(kappa - crit * ase, kappa + crit * ase),
-       gwet_se = gwet_se, gwet_ci = c(kappa - qnorm(.975) * gwet_se, kappa + qnorm(.975) * gwet_se))
+       gwet_se = gwet_se, gwet_ci = c(kappa - qt(.975, n - 1) * gwet_se,
+                                      min(1, kappa + qt(.975, n - 1) * gwet_se)))
 }
 
 counts_of <- function(long, levels) {

@@ -171,7 +171,7 @@ def test_all_pairs_without_reference() -> None:
 ratings = st.lists(st.integers(min_value=0, max_value=6), min_size=2, max_size=40)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(ratings)
 def test_kappa_is_one_for_identical_ratings(values: list[int]) -> None:
     if len(set(values)) < 2:
@@ -185,7 +185,7 @@ def test_kappa_is_one_for_identical_ratings(values: list[int]) -> None:
         assert_close(got["kappa"], 1.0)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.data())
 def test_kappa_is_symmetric_and_its_ci_contains_it(data: st.DataObject) -> None:
     n = data.draw(st.integers(min_value=2, max_value=40))

@@ -62,3 +62,30 @@ def check_confidence(confidence: float) -> float:
     if not (0.0 < float(confidence) < 1.0):
         raise ValueError(f"confidence: must be between 0 and 1, got {confidence!r}")
     return float(confidence)
+
+
+def require_numeric(df: pd.DataFrame, column: str, *, arg: str) -> np.ndarray:
+    """Return ``df[column]`` as a float array, raising if a non-NaN value is not numeric."""
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) & df[column].notna().to_numpy()
+    if bad.any():
+        raise ValueError(f"{arg}: column {column!r} must be numeric")
+    return values
+
+
+def check_range(values: np.ndarray, *, low: float, high: float, arg: str) -> None:
+    """Raise if a finite value of ``values`` lies outside ``[low, high]``."""
+    if low > high:
+        raise ValueError(f"low/high: low={low!r} is greater than high={high!r}")
+    finite = values[~np.isnan(values)]
+    if ((finite < low) | (finite > high)).any():
+        raise ValueError(f"{arg}: values must lie between {low!r} and {high!r}")
+
+
+def require_unique(df: pd.DataFrame, columns: dict[str, str], *, arg: str = "df") -> None:
+    """Raise if two rows share the same values in ``columns`` (kw name -> column name)."""
+    cols = list(columns.values())
+    dup = df.duplicated(subset=cols, keep=False)
+    if dup.any():
+        names = ", ".join(f"{kw}={col!r}" for kw, col in columns.items())
+        raise ValueError(f"{arg}: {int(dup.sum())} rows repeat the same {names}")

@@ -1,0 +1,931 @@
+"""Agreement between readers, between repeated runs and between Likert raters.
+
+- :func:`cohen_kappa` / :func:`cohen_kappa_table`: Cohen's kappa (unweighted, linear or
+  quadratic weights) with the large-sample standard error of Fleiss, Cohen & Everitt
+  (1969) (inter-observer agreement, e.g. each model against the senior reader).
+- :func:`fleiss_kappa`: Fleiss' kappa across the repeated runs of each reader
+  (intra-observer agreement) or across several raters, with an analytic and a seeded
+  bootstrap confidence interval.
+- :func:`krippendorff_alpha`: Krippendorff's alpha (nominal, ordinal, interval, ratio).
+- :func:`icc`: the six intraclass correlations of Shrout & Fleiss (1979).
+- :func:`interpret_kappa`: the verbal bands of the worked example.
+
+``scale`` in the outputs is ``"category"`` when the full category scale is compared and
+``"binary"`` when the categories were first turned into positive calls
+(``category >= threshold``).
+
+References
+----------
+Cohen, J. (1960). A coefficient of agreement for nominal scales. *Educational and
+Psychological Measurement*, 20(1), 37-46.
+
+Cohen, J. (1968). Weighted kappa: nominal scale agreement with provision for scaled
+disagreement or partial credit. *Psychological Bulletin*, 70(4), 213-220.
+
+Fleiss, J. L., Cohen, J., & Everitt, B. S. (1969). Large sample standard errors of kappa
+and weighted kappa. *Psychological Bulletin*, 72(5), 323-327.
+
+Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
+*Psychological Bulletin*, 76(5), 378-382.
+
+Fleiss, J. L., Nee, J. C. M., & Landis, J. R. (1979). Large sample variance of kappa in
+the case of different sets of raters. *Psychological Bulletin*, 86(5), 974-977.
+
+Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of
+high agreement. *British Journal of Mathematical and Statistical Psychology*, 61, 29-48.
+
+Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg School
+for Communication, University of Pennsylvania. https://repository.upenn.edu/asc_papers/43
+
+Shrout, P. E., & Fleiss, J. L. (1979). Intraclass correlations: uses in assessing rater
+reliability. *Psychological Bulletin*, 86(2), 420-428.
+
+McGraw, K. O., & Wong, S. P. (1996). Forming inferences about some intraclass
+correlation coefficients. *Psychological Methods*, 1(1), 30-46.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.stats._checks import (
+    NanPolicy,
+    apply_nan_policy,
+    check_confidence,
+    check_range,
+    require_columns,
+    require_frame,
+    require_numeric,
+    require_unique,
+)
+
+Weights = Literal["none", "linear", "quadratic"]
+FleissSe = Literal["fleiss-nee-landis", "gwet"]
+AlphaLevel = Literal["nominal", "ordinal", "interval", "ratio"]
+
+#: Upper (inclusive) limits of the kappa bands used by the worked example.
+KAPPA_BANDS: tuple[tuple[float, str], ...] = (
+    (0.20, "poor"),
+    (0.40, "fair"),
+    (0.60, "moderate"),
+    (0.80, "good"),
+    (np.inf, "excellent"),
+)
+
+
+def interpret_kappa(values: float | Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
+    """Verbal band of agreement coefficients.
+
+    The worked example (and DESIGN.md) uses "<0.20 poor, 0.21-0.40 fair, 0.41-0.60
+    moderate, 0.61-0.80 good, 0.81-1.00 excellent". Its printed bands leave gaps between
+    two-decimal values, so the limits are taken as inclusive upper bounds on the
+    unrounded value: ``k <= 0.20`` poor (including every negative value), ``0.20 < k <=
+    0.40`` fair, ``0.40 < k <= 0.60`` moderate, ``0.60 < k <= 0.80`` good, ``k > 0.80``
+    excellent. This reproduces the paper's wording (e.g. kappa = 0.60 "moderate", 0.63
+    "good"). NaN gives ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of band names (``None`` for NaN), same length as ``values``.
+    """
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    limits = np.array([limit for limit, _ in KAPPA_BANDS])
+    names = np.array([name for _, name in KAPPA_BANDS], dtype=object)
+    idx = np.searchsorted(limits, arr, side="left")
+    out = names[np.minimum(idx, len(names) - 1)]
+    out[np.isnan(arr)] = None
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# input helpers
+# --------------------------------------------------------------------------------------
+
+
+def _ratings(
+    df: object,
+    *,
+    columns: dict[str, str],
+    rating_kw: str,
+    nan_policy: NanPolicy,
+    unique: dict[str, str],
+) -> pd.DataFrame:
+    frame = require_frame(df)
+    require_columns(frame, columns)
+    frame = apply_nan_policy(frame, list(columns.values()), nan_policy=nan_policy)
+    if frame.empty:
+        raise ValueError("df: no rows left after dropping NaN")
+    require_unique(frame, unique)
+    frame = frame.copy()
+    frame[columns[rating_kw]] = require_numeric(frame, columns[rating_kw], arg=rating_kw)
+    return frame
+
+
+def _category_set(
+    values: np.ndarray,
+    *,
+    categories: Sequence[float] | None,
+    threshold: float | None,
+    arg: str,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Return (codes into the category set, the category set, scale name)."""
+    if threshold is not None:
+        return (values >= threshold).astype(np.int64), np.array([0.0, 1.0]), "binary"
+    cats = np.unique(values) if categories is None else np.asarray(categories, dtype=float)
+    if categories is not None:
+        if np.isnan(cats).any() or len(np.unique(cats)) != len(cats):
+            raise ValueError("categories: must be distinct numbers")
+        cats = np.sort(cats)
+        outside = ~np.isin(values, cats)
+        if outside.any():
+            raise ValueError(
+                f"{arg}: {int(outside.sum())} rating(s) are not in categories {cats.tolist()}"
+            )
+    return np.searchsorted(cats, values), cats, "category"
+
+
+def _weight_matrix(k: int, weights: Weights) -> np.ndarray:
+    if weights not in ("none", "linear", "quadratic"):
+        raise ValueError(f"weights: expected 'none', 'linear' or 'quadratic', got {weights!r}")
+    if weights == "none" or k < 2:
+        return np.eye(k)
+    d = np.abs(np.subtract.outer(np.arange(k), np.arange(k))) / (k - 1)
+    return 1.0 - d if weights == "linear" else 1.0 - d**2
+
+
+# --------------------------------------------------------------------------------------
+# Cohen's kappa
+# --------------------------------------------------------------------------------------
+
+
+def _cohen_from_table(
+    table: np.ndarray, w: np.ndarray, z: float
+) -> tuple[float, float, float, float, float, float]:
+    """(po, pe, kappa, se, ci_low, ci_high) from a k x k count table."""
+    n = table.sum()
+    p = table / n
+    row = p.sum(axis=1)
+    col = p.sum(axis=0)
+    po = float((w * p).sum())
+    pe = float((w * np.outer(row, col)).sum())
+    if np.isclose(pe, 1.0, rtol=0, atol=1e-12):
+        return po, pe, np.nan, np.nan, np.nan, np.nan
+    kappa = (po - pe) / (1 - pe)
+    wbar_row = w @ col  # w_i. = sum_j p_.j w_ij
+    wbar_col = w.T @ row  # w_.j = sum_i p_i. w_ij
+    inner = w - np.add.outer(wbar_row, wbar_col) * (1 - kappa)
+    var = ((p * inner**2).sum() - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2)
+    se = float(np.sqrt(max(var, 0.0)))
+    low = max(-1.0, kappa - z * se)
+    high = min(1.0, kappa + z * se)
+    return po, pe, float(kappa), se, low, high
+
+
+def cohen_kappa(
+    df: pd.DataFrame,
+    *,
+    reader_a: object,
+    reader_b: object,
+    reader: str = "reader_id",
+    case: str = "case_id",
+    category: str = "category",
+    categories: Sequence[float] | None = None,
+    threshold: float | None = None,
+    weights: Weights = "none",
+    confidence: float = 0.95,
+    nan_policy: NanPolicy = "raise",
+) -> pd.DataFrame:
+    r"""Cohen's kappa between two readers on the same cases, with a large-sample CI.
+
+    With ``p_ij`` the proportion of cases that reader A put in category i and reader B
+    in category j, margins ``p_i.`` and ``p_.j`` and agreement weights ``w_ij``
+    (identity when unweighted; linear ``1 - |i-j|/(k-1)``; quadratic
+    ``1 - (i-j)^2/(k-1)^2``, where i, j are positions in the sorted category set):
+
+    .. math::
+
+        p_o = \sum w_{ij} p_{ij},\quad p_e = \sum w_{ij} p_{i.} p_{.j},\quad
+        \kappa = (p_o - p_e) / (1 - p_e)
+
+    and the large-sample (non-null) variance of Fleiss, Cohen & Everitt (1969)
+
+    .. math::
+
+        \widehat{Var}(\kappa) = \frac{\sum_{ij} p_{ij} [w_{ij} - (\bar w_{i.} +
+        \bar w_{.j})(1-\kappa)]^2 - [\kappa - p_e (1-\kappa)]^2}{n (1-p_e)^2},
+
+    with ``w_i. = sum_j p_.j w_ij`` and ``w_.j = sum_i p_i. w_ij``. The CI is
+    ``kappa +/- z SE`` clipped to [-1, 1].
+
+    *Category set.* The table is built on a fixed category set: ``categories`` (pass
+    the scale's categories, e.g. BI-RADS 0-6, so that a category neither reader used
+    still counts) or, when ``None``, the categories observed in the data. The choice
+    never changes the unweighted kappa; for weighted kappa an unused category *between*
+    used ones widens the distance across it, while unused categories at the ends only
+    rescale the disagreement weights, which cancels. With ``threshold`` the readings are
+    turned into positive calls (``category >= threshold``) first and the category set is
+    {0, 1} (``scale = "binary"``).
+
+    *Degenerate tables.* When both readers put every case in one and the same category,
+    ``p_e = 1`` and kappa is undefined (NaN, NaN CI; psych also gives NaN). When only one
+    reader is constant, kappa is 0 with SE 0.
+
+    *Agreement with R.* The unweighted kappa, its variance and CI equal
+    ``psych::cohen.kappa(x, levels = categories)``; the weighted kappa equals psych's
+    (whose default weights are the quadratic ones) and ``vcd::Kappa`` (``"Equal-Spacing"``
+    = linear, ``"Fleiss-Cohen"`` = quadratic), and its standard error equals
+    ``vcd::Kappa``'s ASE, i.e. the Fleiss-Cohen-Everitt formula above. psych 2.2.9's
+    weighted variance differs from that formula: it takes the weight means as
+    ``rowSums(w * rs)``, i.e. ``p_i. sum_j w_ij``, instead of ``sum_j w_ij p_j.``, so its
+    weighted CI is not used as a reference (its unweighted variance is correct).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long readings, one row per reader x case.
+    reader_a, reader_b : object
+        The two readers (values of the ``reader`` column); they must have read the same
+        cases.
+    reader, case, category : str
+        Column names.
+    categories : sequence of numbers, optional
+        The fixed category set (see above).
+    threshold : float, optional
+        Compare positive calls (``category >= threshold``) instead of categories.
+    weights : {"none", "linear", "quadratic"}
+        Agreement weights.
+    confidence : float
+        Confidence level (default 0.95).
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN, and a case read by only one of the two readers, raise
+        ``ValueError``. ``"omit"``: rows with NaN are dropped and each pair is computed on
+        the cases both readers have.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row with the columns ``reader_a, reader_b, scale, weights, n,
+        observed_agreement, expected_agreement, kappa, se, ci_low, ci_high,
+        interpretation``.
+
+    References
+    ----------
+    Cohen (1960); Cohen (1968); Fleiss, Cohen & Everitt (1969), *Psychological Bulletin*
+    72, 323-327; Fleiss, Levin & Paik (2003), *Statistical Methods for Rates and
+    Proportions*, 3rd ed., Wiley, section 18.1.
+    """
+    return cohen_kappa_table(
+        df,
+        pairs=[(reader_a, reader_b)],
+        reader=reader,
+        case=case,
+        category=category,
+        categories=categories,
+        threshold=threshold,
+        weights=weights,
+        confidence=confidence,
+        nan_policy=nan_policy,
+    )
+
+
+def cohen_kappa_table(
+    df: pd.DataFrame,
+    *,
+    reference: object | None = None,
+    pairs: Sequence[tuple[object, object]] | None = None,
+    reader: str = "reader_id",
+    case: str = "case_id",
+    category: str = "category",
+    categories: Sequence[float] | None = None,
+    threshold: float | None = None,
+    weights: Weights = "none",
+    confidence: float = 0.95,
+    nan_policy: NanPolicy = "raise",
+) -> pd.DataFrame:
+    """Cohen's kappa for several pairs of readers (see :func:`cohen_kappa`).
+
+    Pairs are ``pairs`` if given; else, with ``reference``, every other reader (sorted)
+    against the reference (``reader_a`` = the reader, ``reader_b`` = the reference, as
+    the worked example's "model vs senior radiologist"); else every pair of readers in
+    sorted order. Returns one row per pair with the columns of :func:`cohen_kappa`.
+    """
+    z = stats.norm.ppf(0.5 + check_confidence(confidence) / 2)
+    w_kind = weights
+    frame = _ratings(
+        df,
+        columns={"reader": reader, "case": case, "category": category},
+        rating_kw="category",
+        nan_policy=nan_policy,
+        unique={"reader": reader, "case": case},
+    )
+    codes, cats, scale = _category_set(
+        frame[category].to_numpy(), categories=categories, threshold=threshold, arg="category"
+    )
+    k = len(cats)
+    w = _weight_matrix(k, w_kind)
+    frame = frame.assign(_code=codes)
+    readers = sorted(frame[reader].unique())
+    if pairs is None:
+        if reference is not None:
+            if reference not in readers:
+                raise ValueError(f"reference: reader {reference!r} has no readings")
+            pairs = [(r, reference) for r in readers if r != reference]
+        else:
+            pairs = list(combinations(readers, 2))
+    wide = frame.pivot(index=case, columns=reader, values="_code")
+    rows = []
+    for a, b in pairs:
+        for arg, rid in (("reader_a", a), ("reader_b", b)):
+            if rid not in wide.columns:
+                raise ValueError(f"{arg}: reader {rid!r} has no readings")
+        if a == b:
+            raise ValueError("reader_b: must differ from reader_a")
+        pair = wide[[a, b]]
+        has = pair.notna()
+        if (has[a] != has[b]).any() and nan_policy == "raise":
+            raise ValueError(
+                f"reader_b: readers {a!r} and {b!r} must have read the same cases "
+                f"({int((has[a] != has[b]).sum())} case(s) differ)"
+            )
+        pair = pair[has[a] & has[b]].to_numpy(dtype=np.int64)
+        table = np.zeros((k, k))
+        np.add.at(table, (pair[:, 0], pair[:, 1]), 1.0)
+        po, pe, kappa, se, low, high = _cohen_from_table(table, w, z)
+        rows.append(
+            {
+                "reader_a": a,
+                "reader_b": b,
+                "scale": scale,
+                "weights": w_kind,
+                "n": int(table.sum()),
+                "observed_agreement": po,
+                "expected_agreement": pe,
+                "kappa": kappa,
+                "se": se,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["interpretation"] = interpret_kappa(out["kappa"].to_numpy())
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Fleiss' kappa
+# --------------------------------------------------------------------------------------
+
+
+def _fleiss_point(counts: np.ndarray, m: int) -> tuple[float, float, float]:
+    """(P-bar, P_e, kappa) from an N x q matrix of counts with row sums m."""
+    n = counts.shape[0]
+    p_j = counts.sum(axis=0) / (n * m)
+    p_i = ((counts**2).sum(axis=1) - m) / (m * (m - 1))
+    p_bar = float(p_i.mean())
+    p_e = float((p_j**2).sum())
+    kappa = (p_bar - p_e) / (1 - p_e) if not np.isclose(p_e, 1.0, rtol=0, atol=1e-12) else np.nan
+    return p_bar, p_e, float(kappa)
+
+
+def _fleiss_bootstrap(
+    counts: np.ndarray, m: int, *, n_boot: int, seed: int | None, confidence: float
+) -> tuple[float, float]:
+    """Percentile CI of Fleiss' kappa from resampling cases with replacement."""
+    if n_boot <= 0:
+        return np.nan, np.nan
+    rng = np.random.default_rng(seed)
+    n = counts.shape[0]
+    p_i = ((counts**2).sum(axis=1) - m) / (m * (m - 1))
+    kappas = np.empty(n_boot)
+    chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        idx = rng.integers(0, n, size=(size, n))
+        freq = np.zeros((size, n))
+        np.add.at(freq, (np.repeat(np.arange(size), n), idx.ravel()), 1.0)
+        p_bar = freq @ p_i / n
+        p_j = freq @ counts / (n * m)
+        p_e = (p_j**2).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            k = (p_bar - p_e) / (1 - p_e)
+        k[np.isclose(p_e, 1.0, rtol=0, atol=1e-12)] = np.nan
+        kappas[start : start + size] = k
+    finite = kappas[np.isfinite(kappas)]
+    if finite.size == 0:
+        return np.nan, np.nan
+    alpha = 1 - confidence
+    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def fleiss_kappa(
+    df: pd.DataFrame,
+    *,
+    reader: str | None = "reader_id",
+    run: str = "run",
+    case: str = "case_id",
+    category: str = "category",
+    categories: Sequence[float] | None = None,
+    threshold: float | None = None,
+    confidence: float = 0.95,
+    se_method: FleissSe = "fleiss-nee-landis",
+    n_boot: int = 2000,
+    seed: int | None = 0,
+    nan_policy: NanPolicy = "raise",
+) -> pd.DataFrame:
+    r"""Fleiss' kappa across repeated runs (per reader) or across several raters.
+
+    Every case must be rated the same number of times ``m >= 2`` (the runs of one reader
+    for intra-observer agreement; pass ``run="reader_id", reader=None`` for agreement
+    among several readers). With ``n_ij`` the number of the m ratings of case i in
+    category j (N cases, q categories):
+
+    .. math::
+
+        p_j = \frac{\sum_i n_{ij}}{N m},\quad P_i = \frac{\sum_j n_{ij}^2 - m}{m(m-1)},
+        \quad \bar P = \frac1N \sum_i P_i,\quad P_e = \sum_j p_j^2,\quad
+        \kappa = \frac{\bar P - P_e}{1 - P_e}.
+
+    *Analytic CI* (``se_method``):
+
+    - ``"fleiss-nee-landis"`` (default): the standard error of Fleiss, Nee & Landis
+      (1979), ``SE = sqrt(2 / (N m (m-1))) sqrt((sum p_j q_j)^2 - sum p_j q_j (q_j -
+      p_j)) / sum p_j q_j`` with ``q_j = 1 - p_j``, and ``kappa +/- z SE``. This is
+      what SPSS reports: IBM's STATS FLEISS KAPPA extension (the way to Fleiss' kappa in
+      SPSS 27, which the worked example used) computes exactly this "asymptotic standard
+      error" and uses it for both the z test and the CI. It is derived under the null
+      hypothesis of chance agreement, so strictly it is a testing SE; it is the default
+      because it reproduces the worked example: every binary CI of its Table 5 has the
+      half-width ``1.96 sqrt(2 / (114 * 3 * 2)) = 0.106`` that this SE gives for N = 114
+      cases and m = 3 runs whatever kappa is (for two categories the square-root factor
+      is 1).
+    - ``"gwet"``: the large-sample non-null (linearisation) variance of Gwet (2008,
+      eq. for the generalised Fleiss kappa), ``Var = sum_i (k*_i - kappa)^2 / (N (N -
+      1))`` with ``k*_i = (P_i - P_e)/(1 - P_e) - 2 (1 - kappa) (pe_i - P_e)/(1 - P_e)``
+      and ``pe_i = sum_j (n_ij / m) p_j``, with the CI of R ``irrCAC::fleiss.kappa.raw``:
+      ``kappa +/- t_{N-1, 1-a/2} SE``, the upper limit capped at 1.
+
+    ``z`` and ``p`` always test kappa = 0 with the Fleiss-Nee-Landis null SE.
+
+    *Bootstrap CI*: percentile interval of kappa over ``n_boot`` resamples of the cases
+    with replacement (numpy ``default_rng(seed)``, so a fixed seed gives a reproducible
+    interval). Resamples in which every rating falls in one category (kappa undefined)
+    are left out.
+
+    *Categories.* As for :func:`cohen_kappa`: ``categories`` fixes the category set (a
+    category nobody used has ``p_j = 0`` and changes nothing in kappa or its SE),
+    ``threshold`` compares positive calls (``scale = "binary"``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long ratings, one row per (reader) x run x case.
+    reader : str or None
+        Grouping column: one kappa per reader across its runs. ``None`` pools all rows.
+    run : str
+        Column identifying the repeated ratings of a case (runs, or raters).
+    case, category : str
+        Column names.
+    categories, threshold
+        See above.
+    confidence : float
+        Confidence level of both intervals.
+    se_method : {"fleiss-nee-landis", "gwet"}
+        Standard error of the analytic CI.
+    n_boot : int
+        Bootstrap resamples (0 disables the bootstrap; its columns are then NaN).
+    seed : int or None
+        Seed of the bootstrap.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN, and cases rated a different number of times, raise
+        ``ValueError``. ``"omit"``: rows with NaN are dropped, then (per reader) every
+        case with fewer ratings than the most-rated case.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per reader (sorted; ``reader`` is None when ``reader=None``), columns
+        ``reader, scale, n_cases, n_ratings, observed_agreement, expected_agreement,
+        kappa, se, ci_low, ci_high, se_method, z, p, boot_ci_low, boot_ci_high,
+        interpretation``. Analytic CIs are not clipped (the worked example prints
+        ``-0.18``); kappa ranges over ``[-1/(m-1), 1]``.
+
+    References
+    ----------
+    Fleiss (1971), *Psychological Bulletin* 76, 378-382; Fleiss, Nee & Landis (1979),
+    *Psychological Bulletin* 86, 974-977; Gwet (2008), *British Journal of Mathematical
+    and Statistical Psychology* 61, 29-48; Efron, B., & Tibshirani, R. J. (1993). *An
+    Introduction to the Bootstrap*. Chapman & Hall.
+    """
+    confidence = check_confidence(confidence)
+    if se_method not in ("fleiss-nee-landis", "gwet"):
+        raise ValueError(f"se_method: expected 'fleiss-nee-landis' or 'gwet', got {se_method!r}")
+    if int(n_boot) < 0:
+        raise ValueError(f"n_boot: must be >= 0, got {n_boot!r}")
+    columns = {"run": run, "case": case, "category": category}
+    unique = {"run": run, "case": case}
+    if reader is not None:
+        columns = {"reader": reader, **columns}
+        unique = {"reader": reader, **unique}
+    frame = _ratings(
+        df, columns=columns, rating_kw="category", nan_policy=nan_policy, unique=unique
+    )
+    codes, cats, scale = _category_set(
+        frame[category].to_numpy(), categories=categories, threshold=threshold, arg="category"
+    )
+    q = len(cats)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    frame = frame.assign(_code=codes)
+    groups = [(None, frame)] if reader is None else list(frame.groupby(reader, sort=True))
+    rows = []
+    for key, sub in groups:
+        case_codes, case_index = pd.factorize(sub[case], sort=True)
+        counts = np.zeros((len(case_index), q))
+        np.add.at(counts, (case_codes, sub["_code"].to_numpy()), 1.0)
+        per_case = counts.sum(axis=1)
+        if nan_policy == "omit":
+            complete = per_case == per_case.max()
+            counts, per_case = counts[complete], per_case[complete]
+        if (per_case != per_case[0]).any():
+            raise ValueError(
+                "run: every case must be rated the same number of times"
+                + ("" if key is None else f" (reader {key!r})")
+            )
+        m = int(per_case[0])
+        if m < 2:
+            raise ValueError(
+                f"run: Fleiss' kappa needs at least 2 ratings per case, got {m}"
+                + ("" if key is None else f" (reader {key!r})")
+            )
+        n = counts.shape[0]
+        p_bar, p_e, kappa = _fleiss_point(counts, m)
+        p_j = counts.sum(axis=0) / (n * m)
+        pq = p_j * (1 - p_j)
+        spq = pq.sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se0 = float(
+                np.sqrt(2.0 / (n * m * (m - 1)))
+                * np.sqrt(spq**2 - (pq * ((1 - p_j) - p_j)).sum())
+                / spq
+            )
+        if se_method == "fleiss-nee-landis":
+            se = se0
+        else:
+            p_i = ((counts**2).sum(axis=1) - m) / (m * (m - 1))
+            pe_i = (counts / m) @ p_j
+            with np.errstate(invalid="ignore", divide="ignore"):
+                k_star = (p_i - p_e) / (1 - p_e) - 2 * (1 - kappa) * (pe_i - p_e) / (1 - p_e)
+            se = float(np.sqrt(((k_star - kappa) ** 2).sum() / (n * (n - 1)))) if n > 1 else np.nan
+        if np.isnan(kappa):
+            se = se0 = np.nan
+        if se_method == "gwet":
+            crit = stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else np.nan
+            ci_low, ci_high = kappa - crit * se, min(1.0, kappa + crit * se)
+        else:
+            ci_low, ci_high = kappa - z * se, kappa + z * se
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zval = kappa / se0
+        boot_low, boot_high = _fleiss_bootstrap(
+            counts, m, n_boot=int(n_boot), seed=seed, confidence=confidence
+        )
+        rows.append(
+            {
+                "reader": key,
+                "scale": scale,
+                "n_cases": n,
+                "n_ratings": m,
+                "observed_agreement": p_bar,
+                "expected_agreement": p_e,
+                "kappa": kappa,
+                "se": se,
+                "ci_low": ci_low,
+                "ci_high": ci_high,
+                "se_method": se_method,
+                "z": zval,
+                "p": float(2 * stats.norm.sf(abs(zval))) if np.isfinite(zval) else np.nan,
+                "boot_ci_low": boot_low,
+                "boot_ci_high": boot_high,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["interpretation"] = interpret_kappa(out["kappa"].to_numpy())
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Krippendorff's alpha
+# --------------------------------------------------------------------------------------
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def krippendorff_alpha(
+    df: pd.DataFrame,
+    *,
+    rater: str = "rater_id",
+    unit: str | Sequence[str] = "case_id",
+    score: str = "score",
+    level: AlphaLevel = "ordinal",
+    low: float | None = None,
+    high: float | None = None,
+    nan_policy: NanPolicy = "omit",
+) -> pd.DataFrame:
+    r"""Krippendorff's alpha for nominal, ordinal, interval or ratio values.
+
+    Units may be rated by any number of raters; units with fewer than two ratings are
+    not pairable and are left out. With ``n_uc`` the number of ratings of value c in
+    unit u and ``m_u`` the number of ratings of unit u, the coincidences are
+    ``o_ck = sum_u n_uc (n_uk - [c = k]) / (m_u - 1)``, ``n_c = sum_k o_ck`` and
+    ``n = sum_c n_c``, and
+
+    .. math::
+
+        \alpha = 1 - (n - 1) \frac{\sum_{c,k} o_{ck} \delta^2_{ck}}
+        {\sum_{c,k} n_c n_k \delta^2_{ck}}
+
+    with the difference functions nominal ``[c != k]``; ordinal
+    ``(sum_{g=c}^{k} n_g - (n_c + n_k)/2)^2`` (g over the ordered values); interval
+    ``(c - k)^2``; ratio ``((c - k)/(c + k))^2`` (Krippendorff 2011).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long scores, one row per rater x unit.
+    rater : str
+        Rater column.
+    unit : str or list of str
+        Column(s) identifying the rated unit, e.g. ``["reader_id", "case_id", "run",
+        "domain"]`` for Likert ratings of model outputs.
+    score : str
+        Numeric value column.
+    level : {"nominal", "ordinal", "interval", "ratio"}
+        Level of measurement.
+    low, high : float, optional
+        Allowed range of the scores (e.g. 1 and 5 for a Likert scale).
+    nan_policy : {"raise", "omit"}
+        Missing scores are natural for alpha, so the default drops them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row, columns ``level, n_units, n_raters, n_values, alpha`` (``n_units`` and
+        ``n_values`` count the pairable units and their values). Alpha is NaN when every
+        pairable value is the same (no variation).
+
+    References
+    ----------
+    Krippendorff (2011), *Computing Krippendorff's alpha-reliability*; Hayes, A. F., &
+    Krippendorff, K. (2007). Answering the call for a standard reliability measure for
+    coding data. *Communication Methods and Measures*, 1(1), 77-89.
+    """
+    if level not in ("nominal", "ordinal", "interval", "ratio"):
+        raise ValueError(
+            f"level: expected 'nominal', 'ordinal', 'interval' or 'ratio', got {level!r}"
+        )
+    units = _as_list(unit)
+    columns = {"rater": rater, "score": score} | {f"unit[{i}]": u for i, u in enumerate(units)}
+    frame = _ratings(
+        df,
+        columns=columns,
+        rating_kw="score",
+        nan_policy=nan_policy,
+        unique={"rater": rater} | {f"unit[{i}]": u for i, u in enumerate(units)},
+    )
+    values = frame[score].to_numpy()
+    if low is not None or high is not None:
+        check_range(
+            values,
+            low=-np.inf if low is None else low,
+            high=np.inf if high is None else high,
+            arg="score",
+        )
+    if level == "ratio" and (values < 0).any():
+        raise ValueError("score: ratio alpha needs non-negative values")
+    unit_codes = frame.groupby(units, sort=False).ngroup().to_numpy()
+    cats, val_codes = np.unique(values, return_inverse=True)
+    n_units = int(unit_codes.max()) + 1
+    counts = np.zeros((n_units, len(cats)))
+    np.add.at(counts, (unit_codes, val_codes), 1.0)
+    m_u = counts.sum(axis=1)
+    pairable = m_u >= 2
+    counts, m_u = counts[pairable], m_u[pairable]
+    n_raters = int(frame[rater].nunique())
+    if counts.shape[0] == 0:
+        return pd.DataFrame(
+            [{"level": level, "n_units": 0, "n_raters": n_raters, "n_values": 0, "alpha": np.nan}]
+        )
+    scaled = counts / (m_u - 1)[:, None]
+    o = scaled.T @ counts - np.diag(scaled.sum(axis=0))
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    if level == "nominal":
+        d2 = 1.0 - np.eye(len(cats))
+    elif level == "interval":
+        d2 = np.subtract.outer(cats, cats) ** 2
+    elif level == "ratio":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d2 = (np.subtract.outer(cats, cats) / np.add.outer(cats, cats)) ** 2
+        d2 = np.nan_to_num(d2)
+    else:
+        cum = np.concatenate(([0.0], np.cumsum(n_c)))
+        lo = np.minimum.outer(np.arange(len(cats)), np.arange(len(cats)))
+        hi = np.maximum.outer(np.arange(len(cats)), np.arange(len(cats)))
+        d2 = (cum[hi + 1] - cum[lo] - np.add.outer(n_c, n_c) / 2) ** 2
+    expected = (np.outer(n_c, n_c) * d2).sum()
+    alpha = 1 - (n - 1) * (o * d2).sum() / expected if expected > 0 else np.nan
+    return pd.DataFrame(
+        [
+            {
+                "level": level,
+                "n_units": int(counts.shape[0]),
+                "n_raters": n_raters,
+                "n_values": int(np.rint(n)),
+                "alpha": float(alpha),
+            }
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Intraclass correlation
+# --------------------------------------------------------------------------------------
+
+_ICC_TYPES = (
+    ("ICC1", "single rater, one-way random (absolute agreement)"),
+    ("ICC2", "single random rater, two-way random (absolute agreement)"),
+    ("ICC3", "single fixed rater, two-way mixed (consistency)"),
+    ("ICC1k", "mean of k raters, one-way random"),
+    ("ICC2k", "mean of k random raters, two-way random"),
+    ("ICC3k", "mean of k fixed raters, two-way mixed"),
+)
+
+
+def icc(
+    df: pd.DataFrame,
+    *,
+    rater: str = "rater_id",
+    target: str | Sequence[str] = "case_id",
+    score: str = "score",
+    low: float | None = None,
+    high: float | None = None,
+    confidence: float = 0.95,
+    nan_policy: NanPolicy = "raise",
+) -> pd.DataFrame:
+    r"""The six intraclass correlations of Shrout & Fleiss (1979) with F tests and CIs.
+
+    Every target must be scored by every rater (a complete targets x raters table).
+    From the two-way ANOVA of n targets by k raters, with mean squares MSB (targets),
+    MSJ (raters), MSE (residual) and MSW (within targets, one-way):
+
+    - ICC1 = (MSB - MSW) / (MSB + (k-1) MSW), ICC1k = (MSB - MSW) / MSB
+    - ICC2 = (MSB - MSE) / (MSB + (k-1) MSE + k (MSJ - MSE)/n),
+      ICC2k = (MSB - MSE) / (MSB + (MSJ - MSE)/n)
+    - ICC3 = (MSB - MSE) / (MSB + (k-1) MSE), ICC3k = (MSB - MSE) / MSB
+
+    F tests: ``F = MSB/MSW`` on (n-1, n(k-1)) df for ICC1/ICC1k and ``F = MSB/MSE`` on
+    (n-1, (n-1)(k-1)) df for the others. Confidence intervals are the exact F-based ones
+    for ICC1, ICC3 and their averages and the approximate (Satterthwaite) interval of
+    McGraw & Wong (1996, Table 7) for ICC2 and ICC2k -- exactly as R
+    ``psych::ICC(x, lmer = FALSE)`` (and pingouin's ``intraclass_corr``) compute them.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long scores, one row per rater x target.
+    rater : str
+        Rater column.
+    target : str or list of str
+        Column(s) identifying the scored target (e.g. ``["reader_id", "case_id", "run",
+        "domain"]``).
+    score : str
+        Numeric score column.
+    low, high : float, optional
+        Allowed range of the scores.
+    confidence : float
+        Confidence level.
+    nan_policy : {"raise", "omit"}
+        ``"omit"`` drops rows with NaN and then every target not scored by all raters
+        (listwise deletion, as psych); ``"raise"`` raises on NaN and on an incomplete
+        table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Six rows (``type`` ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k), columns ``type,
+        description, icc, f, df1, df2, p, ci_low, ci_high, n_targets, n_raters``.
+
+    References
+    ----------
+    Shrout & Fleiss (1979), *Psychological Bulletin* 86, 420-428; McGraw & Wong (1996),
+    *Psychological Methods* 1, 30-46; Revelle, W. (2022). psych: Procedures for
+    Psychological, Psychometric, and Personality Research (R package 2.2.9), ``ICC``.
+    """
+    alpha = 1 - check_confidence(confidence)
+    targets = _as_list(target)
+    tcols = {f"target[{i}]": t for i, t in enumerate(targets)}
+    frame = _ratings(
+        df,
+        columns={"rater": rater, "score": score} | tcols,
+        rating_kw="score",
+        nan_policy=nan_policy,
+        unique={"rater": rater} | tcols,
+    )
+    if low is not None or high is not None:
+        check_range(
+            frame[score].to_numpy(),
+            low=-np.inf if low is None else low,
+            high=np.inf if high is None else high,
+            arg="score",
+        )
+    t_codes = frame.groupby(targets, sort=True).ngroup().to_numpy()
+    r_codes, r_index = pd.factorize(frame[rater], sort=True)
+    x = np.full((int(t_codes.max()) + 1, len(r_index)), np.nan)
+    x[t_codes, r_codes] = frame[score].to_numpy()
+    complete = ~np.isnan(x).any(axis=1)
+    if not complete.all():
+        if nan_policy == "raise":
+            raise ValueError(
+                f"{rater}: {int((~complete).sum())} target(s) are not scored by every rater; "
+                "pass nan_policy='omit' to drop them"
+            )
+        x = x[complete]
+    n, k = x.shape
+    if k < 2:
+        raise ValueError(f"{rater}: the ICC needs at least 2 raters")
+    if n < 2:
+        raise ValueError("target: the ICC needs at least 2 complete targets")
+    grand = x.mean()
+    ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    ss_tot = ((x - grand) ** 2).sum()
+    ss_err = ss_tot - ss_rows - ss_cols
+    msb = ss_rows / (n - 1)
+    msj = ss_cols / (k - 1)
+    mse = ss_err / ((n - 1) * (k - 1))
+    msw = (ss_tot - ss_rows) / (n * (k - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        icc1 = (msb - msw) / (msb + (k - 1) * msw)
+        icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
+        icc3 = (msb - mse) / (msb + (k - 1) * mse)
+        icc1k = (msb - msw) / msb
+        icc2k = (msb - mse) / (msb + (msj - mse) / n)
+        icc3k = (msb - mse) / msb
+        f1 = msb / msw
+        f3 = msb / mse
+    df1n, df1d = n - 1, n * (k - 1)
+    df3n, df3d = n - 1, (n - 1) * (k - 1)
+    p1 = stats.f.sf(f1, df1n, df1d)
+    p3 = stats.f.sf(f3, df3n, df3d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1l = f1 / stats.f.ppf(1 - alpha / 2, df1n, df1d)
+        f1u = f1 * stats.f.ppf(1 - alpha / 2, df1d, df1n)
+        f3l = f3 / stats.f.ppf(1 - alpha / 2, df3n, df3d)
+        f3u = f3 * stats.f.ppf(1 - alpha / 2, df3d, df3n)
+        fj = msj / mse
+        vn = (k - 1) * (n - 1) * (k * icc2 * fj + n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+        vd = (n - 1) * k**2 * icc2**2 * fj**2 + (n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+        v = vn / vd
+        fu = stats.f.ppf(1 - alpha / 2, n - 1, v)
+        fl = stats.f.ppf(1 - alpha / 2, v, n - 1)
+        l2 = n * (msb - fu * mse) / (fu * (k * msj + (k * n - k - n) * mse) + n * msb)
+        u2 = n * (fl * msb - mse) / (k * msj + (k * n - k - n) * mse + n * fl * msb)
+    lows = [
+        (f1l - 1) / (f1l + k - 1),
+        l2,
+        (f3l - 1) / (f3l + k - 1),
+        1 - 1 / f1l,
+        l2 * k / (1 + l2 * (k - 1)),
+        1 - 1 / f3l,
+    ]
+    highs = [
+        (f1u - 1) / (f1u + k - 1),
+        u2,
+        (f3u - 1) / (f3u + k - 1),
+        1 - 1 / f1u,
+        u2 * k / (1 + u2 * (k - 1)),
+        1 - 1 / f3u,
+    ]
+    return pd.DataFrame(
+        {
+            "type": [t for t, _ in _ICC_TYPES],
+            "description": [d for _, d in _ICC_TYPES],
+            "icc": [icc1, icc2, icc3, icc1k, icc2k, icc3k],
+            "f": [f1, f3, f3, f1, f3, f3],
+            "df1": [df1n, df3n, df3n, df1n, df3n, df3n],
+            "df2": [df1d, df3d, df3d, df1d, df3d, df3d],
+            "p": [p1, p3, p3, p1, p3, p3],
+            "ci_low": lows,
+            "ci_high": highs,
+            "n_targets": n,
+            "n_raters": k,
+        }
+    )

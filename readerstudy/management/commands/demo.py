@@ -9,8 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from fixtures.demo import DEMO_SLUG, write_demo_bundle
 
+from fixtures.demo import STUDY_SLUG, write_demo_bundle
 from readerstudy.models import Study
 from readerstudy.services import DEMO_PASSWORD, demo_accounts_create, study_import
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-images", action="store_true", help="skip the synthetic images")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=DEMO_SLUG).first()
+        study = Study.objects.filter(slug=STUDY_SLUG).first()
         if study is None or options["reset"]:
             with tempfile.TemporaryDirectory() as tmp:
                 bundle = write_demo_bundle(Path(tmp) / "demo", images=not options["no_images"])

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from readerstudy.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study, StudyMember
+from readerstudy.models import (
+    AuditEvent,
+    Case,
+    CaseImage,
+    Reader,
+    Reading,
+    ScaleCategory,
+    Study,
+    StudyMember,
+)
 
 
 class ScaleCategoryInline(admin.TabularInline):
@@ -64,3 +73,20 @@ class ReadingAdmin(admin.ModelAdmin):
     list_select_related = ["reader__study", "case__study"]
     raw_id_fields = ["reader", "case"]
     search_fields = ["case__code", "reader__code"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor_name", "action", "study", "target", "ip"]
+    list_filter = ["action", "study"]
+    search_fields = ["actor_name", "target"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -6,4 +6,4 @@ class ReaderstudyConfig(AppConfig):
     verbose_name = "Reader studies"
 
     def ready(self) -> None:
-        from readerstudy import checks  # noqa: F401  (registers system checks)
+        from readerstudy import audit, checks  # noqa: F401  (registers checks and receivers)

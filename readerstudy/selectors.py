@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
-from readerstudy.models import Study
+from readerstudy.models import Reader, Study, StudyMember
 
 
 def studies_for_user(
@@ -23,3 +23,28 @@ def studies_for_user(
     return qs.annotate(
         n_cases=Count("cases", distinct=True), n_readers=Count("readers", distinct=True)
     ).order_by("slug")
+
+
+def study_overview(*, study: Study) -> dict[str, object]:
+    """Counts and people of a study, for its hub page."""
+    from evaluation.models import LikertScore
+
+    readers = list(
+        Reader.objects.filter(study=study)
+        .annotate(n_readings=Count("readings"))
+        .order_by("position", "code")
+    )
+    return {
+        "n_cases": study.cases.count(),
+        "n_test": study.cases.filter(split="test").count(),
+        "n_train": study.cases.filter(split="train").count(),
+        "n_positive": study.cases.filter(split="test", truth=1).count(),
+        "readers": readers,
+        "n_scores": LikertScore.objects.filter(domain__study=study).count(),
+        "domains": list(study.likert_domains.order_by("position")),
+        "members": list(
+            StudyMember.objects.filter(study=study)
+            .select_related("user")
+            .order_by("role", "user__username")
+        ),
+    }

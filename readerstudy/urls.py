@@ -8,6 +8,7 @@ from readerstudy import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("studies/<slug:slug>/", views.study_detail, name="study-detail"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from readerstudy import roles
-from readerstudy.selectors import studies_for_user
+from readerstudy.access import require_study_role, study_roles
+from readerstudy.selectors import studies_for_user, study_overview
 
 
 @login_required
@@ -27,4 +28,19 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "readerstudy/home.html",
         {"sections": sections, "is_staff": request.user.is_staff},
+    )
+
+
+@login_required
+def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A study's hub: what the user may do in it, by role."""
+    study = require_study_role(request.user, slug, *roles.ROLES)
+    return render(
+        request,
+        "readerstudy/study_detail.html",
+        {
+            "study": study,
+            "roles": study_roles(request.user, study),
+            "overview": study_overview(study=study),
+        },
     )

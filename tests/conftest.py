@@ -123,5 +123,7 @@ def make_bundle(tmp_path: Path) -> BundleFactory:
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
+def _test_settings(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Deliberately slow password hashing has nothing to prove in tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

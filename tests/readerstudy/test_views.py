@@ -47,3 +47,34 @@ def test_admin_is_reachable_for_staff_coordinators(client: Client) -> None:
     user = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(user)
     assert client.get("/admin/readerstudy/study/").status_code == 200
+
+
+def test_the_study_page_is_404_for_a_user_who_is_not_a_member(client: Client) -> None:
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="coordinator"))
+    study = StudyFactory()
+    client.force_login(user)
+    assert client.get(f"/studies/{study.slug}/").status_code == 404
+    assert client.get("/studies/no-such-study/").status_code == 404
+
+
+def test_the_study_page_needs_the_group_as_well_as_the_membership(client: Client) -> None:
+    user = UserFactory()
+    study = StudyFactory()
+    StudyMember.objects.create(study=study, user=user, role="coordinator")
+    client.force_login(user)
+    assert client.get(f"/studies/{study.slug}/").status_code == 404
+    user.groups.add(Group.objects.get(name="coordinator"))
+    response = client.get(f"/studies/{study.slug}/")
+    assert response.status_code == 200
+    assert study.title in response.content.decode()
+
+
+def test_a_reader_member_sees_the_study_but_not_its_people(client: Client) -> None:
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="reader"))
+    study = StudyFactory()
+    StudyMember.objects.create(study=study, user=user, role="reader")
+    client.force_login(user)
+    html = client.get(f"/studies/{study.slug}/").content.decode()
+    assert "People" not in html and "Overview" not in html

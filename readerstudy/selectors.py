@@ -48,3 +48,11 @@ def study_overview(*, study: Study) -> dict[str, object]:
             .order_by("role", "user__username")
         ),
     }
+
+
+def audit_events(*, study: Study | None = None) -> QuerySet:
+    """Audit events of ``study`` (all events when ``None``), newest first."""
+    from readerstudy.models import AuditEvent
+
+    qs = AuditEvent.objects.all() if study is None else AuditEvent.objects.filter(study=study)
+    return qs.order_by("-at", "-id")

@@ -1,18 +1,30 @@
 """Root URL configuration."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from readerstudy import views
+from readerstudy.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
+admin.site.site_header = "readerstudy administration"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("studies/<slug:slug>/", views.study_detail, name="study-detail"),
+    path("studies/<slug:slug>/audit/", views.study_audit, name="study-audit"),
+    path("audit/", views.audit_all, name="audit-all"),
     path("", include("readerstudy.urls_reading")),
     path("", include("readerstudy.urls_generation")),
     path("", include("evaluation.urls")),
     path("", include("analysis.urls")),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Iterator
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from readerstudy import roles
 from readerstudy.access import require_study_role, study_roles
-from readerstudy.selectors import studies_for_user, study_overview
+from readerstudy.audit import audit_record
+from readerstudy.selectors import audit_events, studies_for_user, study_overview
 
 
 @login_required
@@ -44,3 +52,56 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "overview": study_overview(study=study),
         },
     )
+
+
+AUDIT_COLUMNS = ["at", "actor_name", "action", "study", "target", "ip", "details"]
+
+
+def _audit_response(
+    request: HttpRequest, events: QuerySet, title: str, filename: str
+) -> HttpResponse:
+    if request.GET.get("format") == "csv":
+        audit_record(action="export", request=request, target=f"audit log {filename}")
+
+        def rows() -> Iterator[str]:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(AUDIT_COLUMNS)
+            for e in events.select_related("study").iterator(chunk_size=2000):
+                writer.writerow(
+                    [
+                        e.at.isoformat(),
+                        e.actor_name,
+                        e.action,
+                        e.study.slug if e.study else "",
+                        e.target,
+                        e.ip or "",
+                        json.dumps(e.details, sort_keys=True),
+                    ]
+                )
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return response
+    page = Paginator(events.select_related("study"), 100).get_page(request.GET.get("page"))
+    return render(request, "readerstudy/audit.html", {"page": page, "title": title})
+
+
+@login_required
+def study_audit(request: HttpRequest, slug: str) -> HttpResponse:
+    """The audit log of one study, for its coordinators (HTML, or CSV with ?format=csv)."""
+    study = require_study_role(request.user, slug, roles.COORDINATOR)
+    return _audit_response(
+        request, audit_events(study=study), f"Audit log · {study.title}", f"audit-{study.slug}"
+    )
+
+
+@login_required
+def audit_all(request: HttpRequest) -> HttpResponse:
+    """Every audit event (sign-ins included), for superusers."""
+    if not request.user.is_superuser:
+        raise Http404
+    return _audit_response(request, audit_events(), "Audit log", "audit")

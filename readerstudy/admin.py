@@ -90,3 +90,6 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+from readerstudy import admin_reading  # noqa: E402, F401  (read-only reading-session admin)

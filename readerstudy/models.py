@@ -309,3 +309,14 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.target}"
+
+
+# Reading sessions live in their own module; importing them here registers their models.
+from readerstudy.models_reading import (  # noqa: E402, F401
+    ReadingAmendment,
+    ReadingAssignment,
+    ReadingSession,
+    ReadingSessionCase,
+    ReadingSubmission,
+    ReadingWork,
+)

@@ -1,5 +1,32 @@
-"""URL patterns (filled in by the feature that owns this module)."""
+"""URLs of reading sessions: coordinator set-up under the study, reader pages under /reading/.
 
-from django.urls import URLPattern, URLResolver
+Reader URLs carry the assignment's opaque token and positions in the reader's own order,
+never a case id.
+"""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from readerstudy import views_reading as views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("studies/<slug:slug>/reading/new/", views.session_create, name="reading-session-create"),
+    path("studies/<slug:slug>/reading/<int:pk>/", views.session_detail, name="reading-session"),
+    path(
+        "studies/<slug:slug>/reading/<int:pk>/randomisation.csv",
+        views.session_export,
+        name="reading-session-export",
+    ),
+    path(
+        "studies/<slug:slug>/reading/<int:pk>/<str:action>/",
+        views.session_action,
+        name="reading-session-action",
+    ),
+    path("reading/", views.worklist, name="reading-worklist"),
+    path("reading/<str:token>/", views.assignment_resume, name="reading-resume"),
+    path("reading/<str:token>/<int:position>/", views.case_page, name="reading-case"),
+    path(
+        "reading/<str:token>/<int:position>/images/<int:index>",
+        views.case_image,
+        name="reading-image",
+    ),
+]

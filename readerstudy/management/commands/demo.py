@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
 from readerstudy.models import Study
 from readerstudy.services import DEMO_PASSWORD, demo_accounts_create, study_import
+from readerstudy.services_reading import reading_session_demo_create
 
 
 class Command(BaseCommand):
@@ -51,6 +52,11 @@ class Command(BaseCommand):
                 "Demo accounts are only created in development (DJANGO_DEBUG=1); the demo study is loaded."
             )
         accounts = demo_accounts_create(study=study)
+        reading = reading_session_demo_create(study=study)
+        self.stdout.write(
+            f"Reading session {reading.name!r} is open for r3, r4 and r5 "
+            f"({reading.cases.count()} test cases each, stored as modality {reading.modality})."
+        )
         port = os.environ.get("PORT", "8000")
         self.stdout.write("")
         self.stdout.write(

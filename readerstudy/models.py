@@ -309,3 +309,27 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.target}"
+
+
+# Model generation (OpenAI-compatible APIs): configs, runs, items, fine-tuning jobs.
+from readerstudy.models_generation import (  # noqa: E402
+    FineTuneJob,
+    GenerationConfig,
+    GenerationItem,
+    GenerationRun,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Case",
+    "CaseImage",
+    "FineTuneJob",
+    "GenerationConfig",
+    "GenerationItem",
+    "GenerationRun",
+    "Reader",
+    "Reading",
+    "ScaleCategory",
+    "Study",
+    "StudyMember",
+]

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
+from readerstudy.generation.services import generation_demo_setup
 from readerstudy.models import Study
 from readerstudy.services import DEMO_PASSWORD, demo_accounts_create, study_import
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
                 "Demo accounts are only created in development (DJANGO_DEBUG=1); the demo study is loaded."
             )
         accounts = demo_accounts_create(study=study)
+        generation_demo_setup(study=study)  # model reader A1-live, see docs/generation.md
         port = os.environ.get("PORT", "8000")
         self.stdout.write("")
         self.stdout.write(

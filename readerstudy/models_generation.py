@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -75,7 +76,7 @@ class GenerationConfig(models.Model):
         "http://localhost:11434/v1 (Ollama); for Azure the resource endpoint.",
     )
     api_version = models.CharField(
-        max_length=40, blank=True, help_text="Azure OpenAI only, e.g. 2024-10-21."
+        "API version", max_length=40, blank=True, help_text="Azure OpenAI only, e.g. 2024-10-21."
     )
     model = models.CharField(
         "model id",
@@ -99,13 +100,20 @@ class GenerationConfig(models.Model):
     max_images = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Send at most this many images per case (empty: all)."
     )
-    temperature = models.FloatField(null=True, blank=True, default=1.0)
+    temperature = models.FloatField(
+        null=True,
+        blank=True,
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(2.0)],
+    )
     seed = models.BigIntegerField(
         null=True,
         blank=True,
         help_text="Run r is sent with seed + r − 1 (empty: no seed).",
     )
-    n_runs = models.PositiveSmallIntegerField("runs per case", default=3)
+    n_runs = models.PositiveSmallIntegerField(
+        "runs per case", default=3, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
     response_format = models.CharField(
         max_length=12, choices=ResponseFormat.choices, default=ResponseFormat.JSON_SCHEMA
     )
@@ -115,7 +123,7 @@ class GenerationConfig(models.Model):
         blank=True,
         help_text="Must have the properties category and impression (and usually management).",
     )
-    max_tokens = models.PositiveIntegerField(default=800)
+    max_tokens = models.PositiveIntegerField(default=800, validators=[MinValueValidator(1)])
     token_param = models.CharField(
         max_length=25, choices=TokenParam.choices, default=TokenParam.MAX_TOKENS
     )
@@ -125,10 +133,17 @@ class GenerationConfig(models.Model):
     price_output_per_1k = models.DecimalField(
         "price per 1,000 output tokens", max_digits=12, decimal_places=6, default=0
     )
-    concurrency = models.PositiveSmallIntegerField("requests in flight", default=8)
-    timeout_seconds = models.FloatField("timeout per request (s)", default=120.0)
+    concurrency = models.PositiveSmallIntegerField(
+        "requests in flight", default=8, validators=[MinValueValidator(1), MaxValueValidator(256)]
+    )
+    timeout_seconds = models.FloatField(
+        "timeout per request (s)", default=120.0, validators=[MinValueValidator(0.1)]
+    )
     max_attempts = models.PositiveSmallIntegerField(
-        "attempts per item", default=5, help_text="Including the first request."
+        "attempts per item",
+        default=5,
+        help_text="Including the first request.",
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -20,7 +20,11 @@ from readerstudy.generation import selectors
 from readerstudy.generation.finetune import finetune_job_refresh
 from readerstudy.generation.forms import GenerationConfigForm, RunStartForm, config_fieldsets
 from readerstudy.generation.keys import ApiKeyMissingError
-from readerstudy.generation.prompts import DEFAULT_SYSTEM_TEMPLATE, DEFAULT_USER_TEMPLATES
+from readerstudy.generation.prompts import (
+    DEFAULT_SYSTEM_TEMPLATE,
+    DEFAULT_USER_TEMPLATES,
+    default_schema,
+)
 from readerstudy.generation.services import (
     GenerationConflictError,
     dispatch_mode,
@@ -88,6 +92,7 @@ def config_create(request: HttpRequest, slug: str) -> HttpResponse:
         "base_url": "https://api.openai.com/v1",
         "model": "gpt-4o-2024-08-06",
         "api_key_env": "OPENAI_API_KEY",
+        "response_schema": default_schema(study.categories),
     }
     form = GenerationConfigForm(request.POST or None, study=study, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -285,8 +285,7 @@ class FakeOpenAIServer:
         class Handler(_Handler):
             fake = server
 
-        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((self.host, self.port), Handler)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name="fake-openai", daemon=True
@@ -493,6 +492,11 @@ def _check_training_file(content: bytes) -> str:
         if messages[-1].get("role") != "assistant":
             return f"line {number}: the last message must be the assistant's"
     return ""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many clients connect at once (the default 5 stalls them 1 s)
 
 
 class _Handler(BaseHTTPRequestHandler):

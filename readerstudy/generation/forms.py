@@ -46,6 +46,8 @@ CONFIG_FIELDS = [
 
 class PrettyJSONField(forms.JSONField):
     def prepare_value(self, value: Any) -> str:
+        if value is None:
+            return ""
         if isinstance(value, str):
             return value
         return json.dumps(value, indent=2, ensure_ascii=False)

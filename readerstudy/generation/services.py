@@ -187,15 +187,32 @@ def run_estimate(
 
 
 def run_remaining_estimate(*, run: GenerationRun) -> Estimate:
-    """The estimate of what resuming ``run`` would still send."""
-    study = run.config.reader.study
+    """The estimate of what resuming ``run`` would still send: its items without an outcome
+    at the per-request averages of the run's estimate (no images are read again)."""
     left = Counter(
         GenerationItem.objects.filter(run=run)
         .exclude(status__in=GenerationItem.FINAL)
         .values_list("case_id", flat=True)
     )
-    cases = list(Case.objects.filter(pk__in=left).order_by("position", "code"))
-    return _estimate(study, Prompting.from_snapshot(run.config_snapshot), dict(left), cases)
+    n = sum(left.values())
+    prompting = Prompting.from_snapshot(run.config_snapshot)
+    total = run.estimate.get("n_requests") or 0
+    if total:
+        per_request = run.estimate["input_tokens"] / total
+    else:
+        study = run.config.reader.study
+        cases = list(Case.objects.filter(pk__in=left).order_by("position", "code"))
+        return _estimate(study, prompting, dict(left), cases)
+    input_tokens = round(per_request * n)
+    output_max = n * prompting.max_tokens
+    return Estimate(
+        n_cases=len(left),
+        n_requests=n,
+        input_tokens=input_tokens,
+        output_tokens_max=output_max,
+        cost_input=Decimal(prompting.price_input_per_1k) * input_tokens / 1000,
+        cost_output_max=Decimal(prompting.price_output_per_1k) * output_max / 1000,
+    )
 
 
 # ------------------------------------------------------------------------------------- runs

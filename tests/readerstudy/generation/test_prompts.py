@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -151,3 +152,21 @@ def test_a_snapshot_keeps_what_shapes_the_answers(study: Study) -> None:
 )
 def test_image_tokens_follow_the_tile_rule(size: tuple[int, int], detail: str, tokens: int) -> None:
     assert image_tokens(*size, detail) == tokens
+
+
+@pytest.mark.django_db
+def test_a_dicom_image_is_sent_as_a_png(study: Study) -> None:
+    from pydicom.data import get_testdata_file
+
+    from readerstudy.generation.prompts import image_prepare
+
+    case = cases_of(study)[0]
+    image = CaseImage(
+        case=case, original_name="ct.dcm", order=0, sha256="x", content_type="application/dicom"
+    )
+    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    image.file.save("ct.dcm", ContentFile(data), save=False)
+    image.save()
+    prepared = image_prepare(image)
+    assert prepared.data_url.startswith("data:image/png;base64,")
+    assert (prepared.width, prepared.height) == (128, 128)

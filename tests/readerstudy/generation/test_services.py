@@ -119,7 +119,12 @@ def test_the_estimate_counts_requests_tokens_and_cost(config: GenerationConfig) 
     assert estimate.input_tokens > 12 * 50
     assert estimate.cost_max == estimate.cost_input + estimate.cost_output_max
     run = run_create(config=config)
-    assert run_remaining_estimate(run=run).n_requests == 12
+    remaining = run_remaining_estimate(run=run)
+    assert remaining.n_requests == 12 and remaining.input_tokens == estimate.input_tokens
+    GenerationItem.objects.filter(pk__in=run.items.values("pk")[:9]).update(status="refused")
+    remaining = run_remaining_estimate(run=run)
+    assert remaining.n_requests == 3 and remaining.n_cases == 1
+    assert remaining.input_tokens == round(estimate.input_tokens / 4)
 
 
 def test_stop_and_resume_rules(config: GenerationConfig, settings: Any) -> None:

@@ -124,7 +124,8 @@ def test_a_coordinator_configures_a_new_model_reader(signed_in: Client, study: S
         ("base_url", "https://user:pw@example.org/v1", "no user name or password"),
         ("provider", "azure", "needs an API version"),
         ("reader_code", "", "choose a model reader"),
-        ("temperature", "3", "Constraint"),
+        ("temperature", "3", "less than or equal to 2"),
+        ("concurrency", "0", "greater than or equal to 1"),
     ],
 )
 def test_bad_configurations_are_refused_with_the_field_named(

@@ -14,6 +14,7 @@ before returning (tests, and the eager Celery configuration).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -48,6 +49,12 @@ class GenerationConflictError(Exception):
 # --------------------------------------------------------------------------- configurations
 
 
+def _next_reader_position(study: Study) -> int:
+    """After the study's last reader (readers.csv order is kept by export)."""
+    last = study.readers.order_by("-position").values_list("position", flat=True).first()
+    return (last or 0) + 1
+
+
 def generation_config_create(
     *,
     study: Study,
@@ -66,11 +73,7 @@ def generation_config_create(
                 code=reader_code,
                 kind=Reader.Kind.MODEL,
                 label=reader_label,
-                position=(
-                    study.readers.order_by("-position").values_list("position", flat=True).first()
-                    or 0
-                )
-                + 1,
+                position=_next_reader_position(study),
             )
         if reader.kind != Reader.Kind.MODEL or reader.study_id != study.pk:
             raise GenerationConflictError(f"{reader.code} is not a model reader of {study.slug}")
@@ -454,8 +457,6 @@ def generation_demo_setup(*, study: Study) -> GenerationConfig | None:
     source = Reader.objects.filter(study=study, code=DEMO_SOURCE_READER).first()
     if source is None:
         return None
-    import os
-
     base_url = os.environ.get(DEMO_URL_ENV, DEMO_URL_DEFAULT)
     with transaction.atomic():
         reader, _ = Reader.objects.get_or_create(
@@ -467,11 +468,7 @@ def generation_demo_setup(*, study: Study) -> GenerationConfig | None:
                 "group": source.group,
                 "description": f"{source.description} Generated live through an "
                 "OpenAI-compatible API; a copy of A1 so that A1's imported readings stay as they are.",
-                "position": (
-                    study.readers.order_by("-position").values_list("position", flat=True).first()
-                    or 0
-                )
-                + 1,
+                "position": _next_reader_position(study),
             },
         )
         config, created = GenerationConfig.objects.get_or_create(

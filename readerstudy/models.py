@@ -312,7 +312,14 @@ class AuditEvent(models.Model):
 
 
 # Reading sessions live in their own module; importing them here registers their models.
-from readerstudy.models_reading import (  # noqa: E402, F401
+# Model generation (OpenAI-compatible APIs): configs, runs, items, fine-tuning jobs.
+from readerstudy.models_generation import (  # noqa: E402
+    FineTuneJob,
+    GenerationConfig,
+    GenerationItem,
+    GenerationRun,
+)
+from readerstudy.models_reading import (  # noqa: E402
     ReadingAmendment,
     ReadingAssignment,
     ReadingSession,
@@ -320,3 +327,24 @@ from readerstudy.models_reading import (  # noqa: E402, F401
     ReadingSubmission,
     ReadingWork,
 )
+
+__all__ = [
+    "AuditEvent",
+    "Case",
+    "CaseImage",
+    "FineTuneJob",
+    "GenerationConfig",
+    "GenerationItem",
+    "GenerationRun",
+    "Reader",
+    "Reading",
+    "ReadingAmendment",
+    "ReadingAssignment",
+    "ReadingSession",
+    "ReadingSessionCase",
+    "ReadingSubmission",
+    "ReadingWork",
+    "ScaleCategory",
+    "Study",
+    "StudyMember",
+]

@@ -244,3 +244,30 @@ CONTENT_SECURITY_POLICY = env_str(
     "form-action 'self'",
 )
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# Background work: model generation runs started from the page (docs/generation.md).
+# With CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) they go to a Celery worker
+# (`celery -A readerstudy worker`); without one the same task code runs in-process.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "readerstudy")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# celery: send to the worker; thread: a background thread of the web process (no broker);
+# inline: before the request returns (tests).
+GENERATION_DISPATCH = env_str(
+    "READERSTUDY_GENERATION_DISPATCH", "celery" if CELERY_BROKER_URL else "thread"
+)
+if GENERATION_DISPATCH not in {"celery", "thread", "inline"}:
+    raise ImproperlyConfigured(
+        "READERSTUDY_GENERATION_DISPATCH: expected celery, thread or inline, "
+        f"got {GENERATION_DISPATCH!r}"
+    )
+GENERATION_RETRY_BASE_SECONDS = env_int("READERSTUDY_GENERATION_RETRY_BASE_MS", 1000) / 1000
+GENERATION_RETRY_CAP_SECONDS = 60.0
+GENERATION_STALE_SECONDS = env_int("READERSTUDY_GENERATION_STALE_SECONDS", 120)
+GENERATION_BATCH_POLL_SECONDS = env_int("READERSTUDY_GENERATION_BATCH_POLL_SECONDS", 60)
+# The HTTP client of the openai package logs every request at INFO; keep it to warnings.
+LOGGING["loggers"].update({"httpx2": {"level": "WARNING"}, "openai": {"level": "WARNING"}})

@@ -1,5 +1,25 @@
-"""URL patterns (filled in by the feature that owns this module)."""
+"""URLs of model generation (coordinator pages under /studies/<slug>/generation/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from readerstudy import views_generation as views
+
+P = "studies/<slug:slug>/generation/"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(P, views.generation_home, name="generation-home"),
+    path(P + "configs/new/", views.config_create, name="generation-config-create"),
+    path(P + "configs/<int:config_id>/", views.config_edit, name="generation-config-edit"),
+    path(P + "configs/<int:config_id>/start/", views.run_start, name="generation-run-start"),
+    path(P + "runs/<int:run_id>/", views.run_detail, name="generation-run"),
+    path(P + "runs/<int:run_id>/progress/", views.run_progress, name="generation-run-progress"),
+    path(P + "runs/<int:run_id>/stop/", views.run_stop_view, name="generation-run-stop"),
+    path(P + "runs/<int:run_id>/resume/", views.run_resume_view, name="generation-run-resume"),
+    path(P + "runs/<int:run_id>/poll/", views.run_poll_view, name="generation-run-poll"),
+    path(P + "items/<int:item_id>/", views.item_detail, name="generation-item"),
+    path(
+        P + "finetune/<int:job_id>/refresh/",
+        views.finetune_refresh,
+        name="generation-finetune-refresh",
+    ),
+]

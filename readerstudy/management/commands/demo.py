@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
+from readerstudy.generation.services import generation_demo_setup
 from readerstudy.models import Study
 from readerstudy.services import DEMO_PASSWORD, demo_accounts_create, study_import
 from readerstudy.services_reading import reading_session_demo_create
@@ -57,6 +58,7 @@ class Command(BaseCommand):
             f"Reading session {reading.name!r} is open for r3, r4 and r5 "
             f"({reading.cases.count()} test cases each, stored as modality {reading.modality})."
         )
+        generation_demo_setup(study=study)  # model reader A1-live, see docs/generation.md
         port = os.environ.get("PORT", "8000")
         self.stdout.write("")
         self.stdout.write(

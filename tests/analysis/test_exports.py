@@ -158,7 +158,7 @@ def test_spss_readings_read_back_with_pyreadstat_equal_the_database(
 def test_spss_likert_has_domain_value_labels_and_equals_the_database(
     exported: Path, demo_study: Study
 ) -> None:
-    frame, meta = pyreadstat.read_sav(str(exported / "likert.sav"), apply_value_formats=True)
+    frame, _ = pyreadstat.read_sav(str(exported / "likert.sav"), apply_value_formats=True)
     labels = {d.label: d.key for d in demo_study.likert_domains.all()}
     frame["domain"] = frame["domain"].astype(str).map(labels)
     frame["score"] = (
@@ -186,7 +186,7 @@ def test_wide_has_one_row_per_case_and_a_category_per_reader_and_run(
             wide.loc[reading.case.code, f"{reading.reader.code}_r{reading.run}"] == reading.category
         )
     assert {"distribution", "tic_type", "age", "adc"} <= set(wide.columns)
-    sav, meta = pyreadstat.read_sav(str(exported / "wide.sav"))
+    sav, _ = pyreadstat.read_sav(str(exported / "wide.sav"))
     assert sav["E_r2"].tolist() == pytest.approx(
         wide.loc[sav["case_id"], "E_r2"].tolist(), nan_ok=True
     )

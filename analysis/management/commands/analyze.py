@@ -11,9 +11,9 @@ from tqdm import tqdm
 
 from analysis.charts import LikertRange
 from analysis.results import AnalysisOptions
-from analysis.selectors import SPLITS
+from analysis.selectors import SPLITS, Pseudonyms
 from analysis.services import analysis_write_outputs, output_steps
-from readerstudy.models import Study
+from readerstudy.models import Reader, Study
 
 FORMATS = ("html", "png", "svg")
 
@@ -70,7 +70,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--split", choices=SPLITS, default="test", help="cases analysed (default: test)"
         )
-        parser.add_argument("--readers", help="comma-separated reader ids (default: all)")
+        parser.add_argument(
+            "--readers", help="comma-separated reader ids, as imported (default: all)"
+        )
         parser.add_argument("--runs", help="comma-separated run numbers (default: all)")
         parser.add_argument("--no-figures", action="store_true", help="skip the figures")
         parser.add_argument(
@@ -117,6 +119,14 @@ class Command(BaseCommand):
             if options["readers"]
             else None
         )
+        if readers and options["pseudonymous"]:
+            # --readers names real ids; the analysis sees pseudonyms.
+            codes = list(Reader.objects.filter(study=study).values_list("code", flat=True))
+            unknown = sorted(set(readers) - set(codes))
+            if unknown:
+                raise CommandError(f"readers: unknown reader(s) {', '.join(unknown)}")
+            mapping = Pseudonyms(study.slug, True).mapping("reader", codes)
+            readers = tuple(mapping[r] for r in readers)
         runs = parse_int_list(options["runs"], option="--runs") if options["runs"] else None
         analysis_options = AnalysisOptions(
             split=options["split"],
@@ -131,7 +141,7 @@ class Command(BaseCommand):
             total=output_steps(figures=figures, formats=formats),
             desc=f"analyze {study.slug}",
             unit="step",
-            file=sys.stderr,
+            file=getattr(self.stderr, "_out", sys.stderr),
             disable=options["no_progress"],
             bar_format="{desc}: {percentage:3.0f}%|{bar:30}| {n_fmt}/{total_fmt} {postfix} [{elapsed}]",
         )
@@ -152,9 +162,11 @@ class Command(BaseCommand):
                 progress=progress,
             )
         except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        finally:
             bar.close()
+            raise CommandError(str(exc)) from exc
+        bar.set_postfix_str("done", refresh=False)
+        bar.update(max(0, bar.total - bar.n))
+        bar.close()
         for warning in summary.warnings:
             self.stderr.write(f"warning: {warning}")
         for note in summary.notes:

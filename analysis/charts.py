@@ -25,6 +25,7 @@ the HTML is still written and :func:`write_figures` reports why the images were 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -753,6 +754,8 @@ def figure_html(fig: go.Figure, *, title: str, plotlyjs: str = "plotly.min.js") 
 
 
 _render_lock = threading.Lock()
+#: Chromium tabs rendering in parallel (one per core, at most two).
+RENDER_TABS = max(1, min(2, os.cpu_count() or 1))
 
 
 @cache
@@ -807,7 +810,12 @@ def _start_kaleido() -> None:
     # One rendering server per process (idempotent); plotly.js from the plotly package,
     # no MathJax, so the page loads nothing from the network.
     kaleido.start_sync_server(
-        n=1, timeout=120, plotlyjs=str(PLOTLY_JS), mathjax=False, path=path, silence_warnings=True
+        n=RENDER_TABS,
+        timeout=120,
+        plotlyjs=str(PLOTLY_JS),
+        mathjax=False,
+        path=path,
+        silence_warnings=True,
     )
 
 
@@ -846,60 +854,70 @@ class FigureOutput:
     warnings: list[str]
 
 
+def write_figure_html(figures: Mapping[str, go.Figure], folder: Path) -> list[Path]:
+    """Every figure as a standalone HTML page, with plotly.min.js copied next to them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "plotly.min.js"
+    if not target.exists() or target.stat().st_size != PLOTLY_JS.stat().st_size:
+        shutil.copyfile(PLOTLY_JS, target)
+    files = [target]
+    for name, fig in figures.items():
+        path = folder / f"{name}.html"
+        path.write_text(figure_html(fig, title=FIGURE_TITLES.get(name, name)), encoding="utf-8")
+        files.append(path)
+    return files
+
+
+def write_figure_images(
+    figures: Mapping[str, go.Figure], folder: Path, *, formats: Sequence[str] = ("png", "svg")
+) -> FigureOutput:
+    """Every figure as PNG (2x) and / or SVG, rendered in one batch by kaleido."""
+    import kaleido
+
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for name, fig in figures.items():
+        width, height = figure_size(name, fig)
+        # Serialised once and shared by the PNG and SVG jobs (kaleido would copy it per job).
+        spec = json.loads(pio.to_json(fig, validate=False))
+        for fmt in formats:
+            jobs.append(
+                {
+                    "fig": spec,
+                    "path": folder / f"{name}.{fmt}",
+                    "opts": {
+                        "format": fmt,
+                        "width": width,
+                        "height": height,
+                        "scale": 2 if fmt == "png" else 1,
+                    },
+                }
+            )
+    if not jobs:
+        return FigureOutput(files=[], warnings=[])
+    try:
+        with _render_lock:
+            _start_kaleido()
+            errors = kaleido.write_fig_from_object_sync(jobs, cancel_on_error=False)
+    except StaticExportUnavailable as exc:
+        return FigureOutput(files=[], warnings=[str(exc)])
+    warnings = [f"figure not rendered: {err}" for err in errors or ()]
+    files = [Path(j["path"]) for j in jobs if Path(j["path"]).exists()]
+    return FigureOutput(files=files, warnings=warnings)
+
+
 def write_figures(
     figures: Mapping[str, go.Figure],
     folder: Path,
     *,
     formats: Sequence[str] = ("html", "png", "svg"),
-    progress: Any = None,
 ) -> FigureOutput:
-    """Write every figure as standalone HTML (plotly.min.js copied next to it) and images.
+    """Write every figure as standalone HTML and as images (PNG / SVG).
 
     Returns the files written and warnings (e.g. no Chromium: images skipped).
     """
-    import kaleido
-
-    folder.mkdir(parents=True, exist_ok=True)
-    files: list[Path] = []
-    warnings: list[str] = []
-    step = progress or (lambda name: None)
-    if "html" in formats:
-        target = folder / "plotly.min.js"
-        if not target.exists() or target.stat().st_size != PLOTLY_JS.stat().st_size:
-            shutil.copyfile(PLOTLY_JS, target)
-        files.append(target)
-        for name, fig in figures.items():
-            step(f"{name}.html")
-            path = folder / f"{name}.html"
-            path.write_text(figure_html(fig, title=FIGURE_TITLES.get(name, name)), encoding="utf-8")
-            files.append(path)
-    images = [f for f in formats if f in ("png", "svg")]
-    if images and figures:
-        jobs = []
-        for name, fig in figures.items():
-            width, height = figure_size(name, fig)
-            for fmt in images:
-                jobs.append(
-                    {
-                        "fig": fig,
-                        "path": folder / f"{name}.{fmt}",
-                        "opts": {
-                            "format": fmt,
-                            "width": width,
-                            "height": height,
-                            "scale": 2 if fmt == "png" else 1,
-                        },
-                    }
-                )
-        step("PNG/SVG (" + ", ".join(images) + ")")
-        try:
-            with _render_lock:
-                _start_kaleido()
-                errors = kaleido.write_fig_from_object_sync(jobs, cancel_on_error=False)
-        except StaticExportUnavailable as exc:
-            warnings.append(str(exc))
-        else:
-            for err in errors or ():
-                warnings.append(f"figure not rendered: {err}")
-            files += [Path(j["path"]) for j in jobs if Path(j["path"]).exists()]
-    return FigureOutput(files=files, warnings=warnings)
+    files = write_figure_html(figures, folder) if "html" in formats else []
+    images = write_figure_images(
+        figures, folder, formats=[f for f in formats if f in ("png", "svg")]
+    )
+    return FigureOutput(files=files + images.files, warnings=images.warnings)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import platform
 import subprocess
 import sys
@@ -47,18 +48,23 @@ CANONICAL: dict[str, tuple[list[str], list[str]]] = {
 }
 
 SERIALISATION = (
-    "UTF-8 CSV with a header row and \\n line ends, rows sorted by the key columns; cases: "
-    "case_id, patient_id, split, truth and the case attributes (attr:<name>); readings: "
-    "reader_id, case_id, run, modality, category, score; scores: rater_id, reader_id, "
-    "case_id, run, modality, domain, score. Missing values are empty; numbers are written "
-    "in their shortest round-trip form. 'all' is the SHA-256 of the lines "
-    "'<table> <sha256>\\n' in the order cases, readings, scores."
+    "Each table as CSV written by pyarrow.csv.write_csv (UTF-8, header row, text quoted, "
+    "missing values empty, numbers in their shortest round-trip form), rows sorted by the "
+    "key columns; cases: case_id, patient_id, split, truth and the case attributes "
+    "(attr:<name>), sorted by case_id; readings: reader_id, case_id, run, modality, "
+    "category, score; scores: rater_id, reader_id, case_id, run, modality, domain, score. "
+    "'sha256' is the SHA-256 of the lines '<table> <sha256>\\n' for cases, readings, scores."
 )
 
 
 def _canonical_csv(frame: pd.DataFrame, columns: list[str], keys: list[str]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     ordered = frame[columns].sort_values(keys, kind="stable") if len(frame) else frame[columns]
-    return ordered.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    buffer = io.BytesIO()
+    pacsv.write_csv(pa.Table.from_pandas(ordered, preserve_index=False), buffer)
+    return buffer.getvalue()
 
 
 def input_digests(data: StudyData) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,12 @@ from django.core.cache import cache
 
 from analysis.charts import (
     FIGURE_TITLES,
+    FigureOutput,
     LikertRange,
     build_figures,
     prepare_static_export,
-    write_figures,
+    write_figure_html,
+    write_figure_images,
 )
 from analysis.manifest import build_manifest, input_digests
 from analysis.results import STEPS, Analysis, AnalysisOptions, results_json, run_analysis
@@ -39,6 +42,8 @@ from analysis.tables import (
 from readerstudy.models import Study
 
 CACHE_SECONDS = 60 * 60
+#: Above this many cases the per-case table (Fig. 5 data) is left out of tables.xlsx.
+WORKBOOK_MAX_ROWS = 5_000
 
 Progress = Callable[[str], None]
 
@@ -124,7 +129,7 @@ def output_steps(*, figures: bool, formats: Sequence[str]) -> int:
     """How many progress steps :func:`analysis_write_outputs` reports."""
     n = 1 + len(STEPS) + 4  # load, analysis steps, results.json, CSV, workbook, manifest
     if figures:
-        n += 1 + (8 if "html" in formats else 0) + (1 if {"png", "svg"} & set(formats) else 0)
+        n += 1 + ("html" in formats) + bool({"png", "svg"} & set(formats))
     return n
 
 
@@ -161,33 +166,30 @@ def analysis_write_outputs(
     analysis = run_analysis(data, options, progress=step)
     files: list[Path] = []
     warnings: list[str] = []
-
-    step("results.json")
+    images = [f for f in formats if f in ("png", "svg")] if figures else []
     results = results_json(analysis)
-    path = out / "results.json"
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    files.append(path)
-
-    tables = build_tables(analysis)
-    step("tables (CSV)")
-    files += write_csvs(tables, out / "tables")
-    step("tables.xlsx")
-    about = {
-        "study": f"{study.title} ({study.slug})",
-        "population": f"{data.split} split, {analysis.n_cases} cases ({analysis.n_positive} positive)",
-        "readers": ", ".join(analysis.reader_order),
-        "identifiers": "pseudonymous" if pseudonymous else "real",
-    }
-    workbook = out / "tables.xlsx"
-    write_workbook(tables, workbook, about=about)
-    files.append(workbook)
-
-    if figures:
-        step("build figures")
-        figs = build_figures(analysis, likert_range=likert_range)
-        written = write_figures(figs, out / "figures", formats=formats, progress=step)
-        files += written.files
-        warnings += written.warnings
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        figs: dict[str, Any] = {}
+        rendering: Future[FigureOutput] | None = None
+        if figures:
+            step("build figures")
+            figs = build_figures(analysis, likert_range=likert_range)
+            if images:
+                # Chromium renders PNG/SVG while the tables are written.
+                rendering = pool.submit(write_figure_images, figs, out / "figures", formats=images)
+        step("results.json")
+        path = out / "results.json"
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        files.append(path)
+        files += _write_tables(analysis, out, pseudonymous=pseudonymous, step=step)
+        if figures and "html" in formats:
+            step("figures (HTML)")
+            files += write_figure_html(figs, out / "figures")
+        if rendering is not None:
+            step("figures (" + ", ".join(images).upper() + ")")
+            rendered = rendering.result()
+            files += rendered.files
+            warnings += rendered.warnings
 
     step("manifest.json")
     options_doc = {
@@ -212,6 +214,35 @@ def analysis_write_outputs(
     return OutputSummary(
         out=out, files=files, warnings=warnings, notes=analysis.notes, results=results
     )
+
+
+def _write_tables(
+    analysis: Analysis, out: Path, *, pseudonymous: bool, step: Progress
+) -> list[Path]:
+    """tables/<name>.csv and tables.xlsx (the per-case table only up to 5,000 cases)."""
+    data = analysis.data
+    tables = build_tables(analysis)
+    step("tables (CSV)")
+    files = write_csvs(tables, out / "tables")
+    step("tables.xlsx")
+    about = {
+        "study": f"{data.title} ({data.slug})",
+        "population": f"{data.split} split, {analysis.n_cases} cases ({analysis.n_positive} positive)",
+        "readers": ", ".join(analysis.reader_order),
+        "identifiers": "pseudonymous" if pseudonymous else "real",
+    }
+    in_workbook = {
+        name: t
+        for name, t in tables.items()
+        if len(t) <= WORKBOOK_MAX_ROWS or name != "case_categories"
+    }
+    if len(in_workbook) < len(tables):
+        about["case_categories"] = (
+            f"more than {WORKBOOK_MAX_ROWS:,} cases: only in tables/case_categories.csv"
+        )
+    workbook = out / "tables.xlsx"
+    write_workbook(in_workbook, workbook, about=about)
+    return [*files, workbook]
 
 
 def script_json(text: str) -> str:

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.selectors import StudyData, attribute_is_categorical, distinct, in_order
-from analysis.stats.agreement import cohen_kappa, cohen_kappa_table, fleiss_kappa, interpret_kappa
+from analysis.stats.agreement import cohen_kappa, cohen_kappa_table, fleiss_kappa
 from analysis.stats.consensus import consensus
 from analysis.stats.diagnostic import attribute_by_truth, diagnostic_performance
 from analysis.stats.likert import dunn_test, kruskal_wallis, likert_by_domain, likert_by_reader
@@ -787,10 +787,3 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "mrmc": [m.to_dict() for m in analysis.mrmc],
     }
     return clean_json(doc)
-
-
-def kappa_band(value: float | None) -> str | None:
-    """The verbal band of a κ (``None`` for a missing value)."""
-    if value is None:
-        return None
-    return interpret_kappa([value])[0]

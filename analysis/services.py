@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -243,6 +244,23 @@ def _write_tables(
     workbook = out / "tables.xlsx"
     write_workbook(in_workbook, workbook, about=about)
     return [*files, workbook]
+
+
+def tables_workbook(analysis: Analysis, *, pseudonymous: bool) -> bytes:
+    """Every table of ``analysis`` as one .xlsx workbook (the dashboard's download)."""
+    data = analysis.data
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tables.xlsx"
+        write_workbook(
+            build_tables(analysis),
+            path,
+            about={
+                "study": f"{data.title} ({data.slug})",
+                "population": f"{data.split} split, {analysis.n_cases} cases",
+                "identifiers": "pseudonymous" if pseudonymous else "real",
+            },
+        )
+        return path.read_bytes()
 
 
 def script_json(text: str) -> str:

@@ -9,8 +9,6 @@ everyone after unblinding, see real ids unless they ask for pseudonyms
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -45,8 +43,8 @@ from analysis.exports import (
 from analysis.forms import AnalysisFilterForm
 from analysis.results import results_json
 from analysis.selectors import Pseudonyms
-from analysis.services import analysis_compute, dashboard_payload
-from analysis.tables import build_tables, write_workbook
+from analysis.services import analysis_compute, dashboard_payload, tables_workbook
+from analysis.tables import build_tables
 from readerstudy import roles
 from readerstudy.access import has_study_role, require_study_role
 from readerstudy.audit import audit_record
@@ -173,18 +171,7 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     tables = build_tables(analysis)
     if fmt == "xlsx" and name == "tables":
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "tables.xlsx"
-            write_workbook(
-                tables,
-                path,
-                about={
-                    "study": f"{study.title} ({study.slug})",
-                    "population": f"{analysis.data.split} split",
-                    "identifiers": "pseudonymous" if pseudonymous else "real",
-                },
-            )
-            body = path.read_bytes()
+        body = tables_workbook(analysis, pseudonymous=pseudonymous)
         content_type = EXPORT_KINDS["data.xlsx"].content_type
         filename = f"{study.slug}-tables.xlsx"
     elif fmt == "csv" and name in tables:

@@ -152,6 +152,23 @@ def write_small_bundle(
     return root
 
 
+@pytest.fixture(scope="module")
+def shared_small_study(
+    django_db_setup: None,
+    django_db_blocker: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Study]:
+    """A synthetic study (three readers, Likert scores) shared by a module, then deleted."""
+    root = write_small_bundle(tmp_path_factory.mktemp("shared") / "bundle", slug="shared-small")
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        study = study_import(path=root, replace=True).study
+    yield study
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        existing = Study.objects.filter(slug="shared-small").first()
+        if existing is not None:
+            study_delete(study=existing, delete_files=False)
+
+
 SmallStudy = Callable[..., Study]
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from analysis.selectors import pseudonym
 from readerstudy.models import AuditEvent, Reading, Study
 from tests.analysis.conftest import Member, SmallStudy
-from tests.factories import UserFactory
+from tests.factories import StudyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +181,15 @@ def test_plotly_js_is_served_by_the_app(client: Client) -> None:
     assert response.status_code == 200
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert b"plotly" in body[:2000].lower() and len(body) > 1_000_000
+
+
+def test_a_study_without_readings_yet_shows_an_empty_dashboard(
+    client: Client, member: Member
+) -> None:
+    empty = StudyFactory()
+    client.force_login(member(empty, "coordinator"))
+    response = client.get(url(empty))
+    assert response.status_code == 200
+    assert "0 cases read" in response.content.decode()
+    doc = json.loads(client.get(url(empty, "results.json")).content)
+    assert doc["readers"] == {} and doc["auc_tests"] == [] and doc["mrmc"] == []

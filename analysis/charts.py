@@ -515,7 +515,8 @@ def likert_radars(
         template=TEMPLATE,
         title={"text": "Likert mean per domain, grouped (radial range in each title)"},
         legend={"title": {"text": "Domain group"}, "orientation": "h", "y": -0.05},
-        height=380 * n_rows + 80,
+        height=380 * n_rows + 120,
+        margin={"t": 130},
     )
     return fig
 

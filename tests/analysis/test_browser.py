@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ from playwright.sync_api import Route, sync_playwright
 from readerstudy.models import StudyMember
 from readerstudy.services import study_import
 from tests.factories import UserFactory
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,8 +25,11 @@ FIGURES = [
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_dashboard_draws_every_figure_without_the_network(
-    live_server: object, demo_bundle: Path
+    live_server: object, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Playwright's sync API runs an event loop in this thread; only for this test (a
+    # module-level setting would leak into other tests, e.g. ``check --deploy``).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     study = study_import(path=demo_bundle, replace=True).study
     user = UserFactory(username="stat", password="pw-not-secret-123")
     user.groups.add(Group.objects.get(name="statistician"))

@@ -43,6 +43,8 @@ from analysis.tables import (
 from readerstudy.models import Study
 
 CACHE_SECONDS = 60 * 60
+#: Analyses of more input rows than this are not kept in the (per-process) cache.
+CACHE_MAX_ROWS = 500_000
 #: Above this many cases the per-case table (Fig. 5 data) is left out of tables.xlsx.
 WORKBOOK_MAX_ROWS = 5_000
 
@@ -77,7 +79,8 @@ def analysis_compute(
     analysis = cache.get(key)
     if analysis is None:
         analysis = run_analysis(data, options)
-        cache.set(key, analysis, CACHE_SECONDS)
+        if len(data.readings) + len(data.scores) <= CACHE_MAX_ROWS:
+            cache.set(key, analysis, CACHE_SECONDS)
     return analysis, key
 
 

@@ -71,6 +71,8 @@ def test_analyze_writes_results_tables_workbook_and_manifest(
         "figures/plotly.min.js",
     } <= written
     assert isinstance(manifest["command"], str) and manifest["generated_at"].endswith("+00:00")
+    event = AuditEvent.objects.get(action="export", study=study, target="analyze")
+    assert event.details["kind"] == "analyze" and event.details["pseudonymous"] is False
 
 
 def test_the_input_digest_changes_with_the_data_and_only_with_it(small_study: SmallStudy) -> None:

@@ -13,6 +13,7 @@ from analysis.charts import LikertRange
 from analysis.results import AnalysisOptions
 from analysis.selectors import SPLITS, Pseudonyms
 from analysis.services import analysis_write_outputs, output_steps
+from readerstudy.audit import audit_record
 from readerstudy.models import Reader, Study
 
 FORMATS = ("html", "png", "svg")
@@ -164,6 +165,17 @@ class Command(BaseCommand):
         except ValueError as exc:
             bar.close()
             raise CommandError(str(exc)) from exc
+        audit_record(
+            action="export",
+            study=study,
+            target="analyze",
+            details={
+                "kind": "analyze",
+                "pseudonymous": options["pseudonymous"],
+                "via": "analyze",
+                "out": str(options["out"]),
+            },
+        )
         bar.set_postfix_str("done", refresh=False)
         bar.update(max(0, bar.total - bar.n))
         bar.close()

@@ -145,6 +145,11 @@ def test_tables_and_figures_download(client: Client, study: Study, member: Membe
     html = client.get(url(study, "figures/roc_curves.html"))
     assert html.status_code == 200
     assert b"<script" in html.content and b'src="http' not in html.content
+    png = client.get(url(study, "figures/confusion_matrices.png"))
+    assert png.status_code == 200 and png["Content-Type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = client.get(url(study, "figures/delong_matrix.svg"))
+    assert svg.status_code == 200 and svg.content.startswith(b"<svg")
     assert client.get(url(study, "figures/nothing.html")).status_code == 404
     assert client.get(url(study, "tables/nothing.csv")).status_code == 404
 

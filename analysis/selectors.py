@@ -202,6 +202,11 @@ def _chunks(
     Uses the backend's chunked cursor: a server-side cursor on PostgreSQL, so memory stays
     bounded whatever the result size; SQLite steps through the result lazily anyway.
     """
+    if connection.vendor == "postgresql":
+        # A cursor is planned for its first 10% of rows by default (nested loops); these
+        # queries read every row, so plan them for all of them (hash joins).
+        with connection.cursor() as setting:
+            setting.execute("SET cursor_tuple_fraction = 1.0")
     cursor = connection.chunked_cursor()
     try:
         cursor.execute(sql, list(params))

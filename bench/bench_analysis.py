@@ -144,6 +144,7 @@ def build_large(n_cases: int, n_readers: int, runs: int, n_scores: int, seed: in
         )
         raters = Rater.objects.bulk_create(Rater(study=study, code=f"rater{i}") for i in (1, 2, 3))
     add_scores(study.pk, n_scores, [r.pk for r in raters], [d.pk for d in domains], seed)
+    analyze_tables()
     print(f"built {LARGE_SLUG}: {n_cases} cases, {n} readings", file=sys.stderr)
 
 
@@ -194,6 +195,14 @@ def add_scores(
         )
 
 
+def analyze_tables() -> None:
+    """Refresh the planner statistics, as autovacuum soon does after a large import."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def child_add_scores(total: int) -> None:
     import django
 
@@ -216,6 +225,7 @@ def child_add_scores(total: int) -> None:
         ),
         seed=2,
     )
+    analyze_tables()
 
 
 # ---------------------------------------------------------------------------------------

@@ -181,8 +181,16 @@ def _cohen_from_table(
     wbar_row = w @ col  # w_i. = sum_j p_.j w_ij
     wbar_col = w.T @ row  # w_.j = sum_i p_i. w_ij
     inner = w - np.add.outer(wbar_row, wbar_col) * (1 - kappa)
-    var = ((p * inner**2).sum() - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2)
-    se = float(np.sqrt(max(var, 0.0)))
+    first = float((p * inner**2).sum())
+    second = float((kappa - pe * (1 - kappa)) ** 2)
+    spread = first - second
+    # When the variance is 0 the two terms are equal and their difference is rounding
+    # noise (~1e-16), which the square root would turn into an SE of ~1e-8 that depends
+    # on the order of the readers; such a difference is taken as the 0 it is.
+    if spread <= 1e-12 * max(first, second):
+        spread = 0.0
+    var = spread / (n * (1 - pe) ** 2)
+    se = float(np.sqrt(var))
     low = max(-1.0, kappa - z * se)
     high = min(1.0, kappa + z * se)
     return po, pe, float(kappa), se, low, high

@@ -206,6 +206,18 @@ def test_kappa_is_symmetric_and_its_ci_contains_it(data: st.DataObject) -> None:
         assert row["ci_low"] - 1e-12 <= row["kappa"] <= row["ci_high"] + 1e-12
 
 
+def test_a_zero_cohen_variance_is_zero_whatever_the_reader_order() -> None:
+    # Quadratic weights, two cases: the variance is 0, but its two terms cancel only up to
+    # rounding; the SE must be exactly 0 in both orders, not sqrt(rounding noise).
+    df = pd.DataFrame(
+        {"reader_id": ["a", "a", "b", "b"], "case_id": [0, 1, 0, 1], "category": [2, 1, 3, 2]}
+    )
+    for a, b in (("a", "b"), ("b", "a")):
+        got = cohen_kappa(df, reader_a=a, reader_b=b, categories=range(7), weights="quadratic")
+        assert got["se"].iloc[0] == 0.0
+        assert_close(got["kappa"], 1 / 3, tol=1e-12)
+
+
 def test_cohen_rejects_readers_with_different_cases() -> None:
     df = pd.DataFrame(
         {"reader_id": ["a", "a", "b", "b"], "case_id": [1, 2, 1, 3], "category": [1, 2, 1, 2]}

@@ -1,5 +1,25 @@
-"""URL patterns (filled in by the feature that owns this module)."""
+"""URLs of the analysis dashboard, its downloads and the dataset exports."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path, re_path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from analysis import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("studies/<slug:slug>/analysis/", views.dashboard, name="analysis-dashboard"),
+    path(
+        "studies/<slug:slug>/analysis/results.json",
+        views.results_download,
+        name="analysis-results",
+    ),
+    re_path(
+        r"^studies/(?P<slug>[-a-zA-Z0-9_]+)/analysis/tables/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx)$",
+        views.table_download,
+        name="analysis-table",
+    ),
+    re_path(
+        r"^studies/(?P<slug>[-a-zA-Z0-9_]+)/analysis/figures/(?P<name>[a-z_]+)\.(?P<fmt>html|png|svg)$",
+        views.figure_download,
+        name="analysis-figure",
+    ),
+    path("studies/<slug:slug>/exports/<str:kind>", views.export_download, name="analysis-export"),
+]

@@ -160,6 +160,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.min.js of the installed plotly package, as analysis/vendor/plotly.min.js
+    "analysis.staticfiles.PlotlyJsFinder",
+]
 if DEV_MODE:
     # Serve straight from the app folders during development and tests (no collectstatic).
     WHITENOISE_USE_FINDERS = True

@@ -181,8 +181,16 @@ def _cohen_from_table(
     wbar_row = w @ col  # w_i. = sum_j p_.j w_ij
     wbar_col = w.T @ row  # w_.j = sum_i p_i. w_ij
     inner = w - np.add.outer(wbar_row, wbar_col) * (1 - kappa)
-    var = ((p * inner**2).sum() - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2)
-    se = float(np.sqrt(max(var, 0.0)))
+    first = float((p * inner**2).sum())
+    second = float((kappa - pe * (1 - kappa)) ** 2)
+    spread = first - second
+    # When the variance is 0 the two terms are equal and their difference is rounding
+    # noise (~1e-16), which the square root would turn into an SE of ~1e-8 that depends
+    # on the order of the readers; such a difference is taken as the 0 it is.
+    if spread <= 1e-12 * max(first, second):
+        spread = 0.0
+    var = spread / (n * (1 - pe) ** 2)
+    se = float(np.sqrt(var))
     low = max(-1.0, kappa - z * se)
     high = min(1.0, kappa + z * se)
     return po, pe, float(kappa), se, low, high
@@ -397,21 +405,29 @@ def _fleiss_point(counts: np.ndarray, m: int) -> tuple[float, float, float]:
 def _fleiss_bootstrap(
     counts: np.ndarray, m: int, *, n_boot: int, seed: int | None, confidence: float
 ) -> tuple[float, float]:
-    """Percentile CI of Fleiss' kappa from resampling cases with replacement."""
+    """Percentile CI of Fleiss' kappa from resampling cases with replacement.
+
+    Kappa depends on the cases only through their rows of ``counts``, so cases with the
+    same row are interchangeable: resampling the N cases with replacement is the same in
+    distribution as drawing multinomial counts (N trials) over the G distinct rows with
+    probabilities proportional to how often each occurs. That is what is drawn here,
+    which costs O(n_boot G) instead of O(n_boot N) (G is at most the number of ways to
+    spread m ratings over the categories, e.g. 84 for 3 runs on BI-RADS 0-6).
+    """
     if n_boot <= 0:
         return np.nan, np.nan
     rng = np.random.default_rng(seed)
     n = counts.shape[0]
-    p_i = ((counts**2).sum(axis=1) - m) / (m * (m - 1))
+    patterns, weights = np.unique(counts, axis=0, return_counts=True)
+    p_i = ((patterns**2).sum(axis=1) - m) / (m * (m - 1))
+    probs = weights / weights.sum()
     kappas = np.empty(n_boot)
-    chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))
+    chunk = max(1, min(n_boot, 2_000_000 // max(len(weights), 1)))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
-        idx = rng.integers(0, n, size=(size, n))
-        freq = np.zeros((size, n))
-        np.add.at(freq, (np.repeat(np.arange(size), n), idx.ravel()), 1.0)
+        freq = rng.multinomial(n, probs, size=size).astype(float)
         p_bar = freq @ p_i / n
-        p_j = freq @ counts / (n * m)
+        p_j = freq @ patterns / (n * m)
         p_e = (p_j**2).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             k = (p_bar - p_e) / (1 - p_e)
@@ -477,7 +493,9 @@ def fleiss_kappa(
     *Bootstrap CI*: percentile interval of kappa over ``n_boot`` resamples of the cases
     with replacement (numpy ``default_rng(seed)``, so a fixed seed gives a reproducible
     interval). Resamples in which every rating falls in one category (kappa undefined)
-    are left out.
+    are left out. The resamples are drawn as multinomial counts of the distinct per-case
+    rating patterns, which is exact in distribution and independent of the number of
+    cases (20,000 cases x 2,000 resamples take milliseconds).
 
     *Categories.* As for :func:`cohen_kappa`: ``categories`` fixes the category set (a
     category nobody used has ``p_j = 0`` and changes nothing in kappa or its SE),

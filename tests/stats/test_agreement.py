@@ -206,6 +206,18 @@ def test_kappa_is_symmetric_and_its_ci_contains_it(data: st.DataObject) -> None:
         assert row["ci_low"] - 1e-12 <= row["kappa"] <= row["ci_high"] + 1e-12
 
 
+def test_a_zero_cohen_variance_is_zero_whatever_the_reader_order() -> None:
+    # Quadratic weights, two cases: the variance is 0, but its two terms cancel only up to
+    # rounding; the SE must be exactly 0 in both orders, not sqrt(rounding noise).
+    df = pd.DataFrame(
+        {"reader_id": ["a", "a", "b", "b"], "case_id": [0, 1, 0, 1], "category": [2, 1, 3, 2]}
+    )
+    for a, b in (("a", "b"), ("b", "a")):
+        got = cohen_kappa(df, reader_a=a, reader_b=b, categories=range(7), weights="quadratic")
+        assert got["se"].iloc[0] == 0.0
+        assert_close(got["kappa"], 1 / 3, tol=1e-12)
+
+
 def test_cohen_rejects_readers_with_different_cases() -> None:
     df = pd.DataFrame(
         {"reader_id": ["a", "a", "b", "b"], "case_id": [1, 2, 1, 3], "category": [1, 2, 1, 2]}
@@ -331,6 +343,41 @@ def test_fleiss_kappa_per_reader_groups() -> None:
     got = fleiss_kappa(two, categories=dataset["levels"], n_boot=0)
     assert got["reader"].tolist() == ["M1", "M2"]
     assert_close(got["kappa"], [dataset["category"]["kappa"]] * 2)
+
+
+def _naive_fleiss_boot_ci(df: pd.DataFrame, n_boot: int, seed: int) -> tuple[float, float]:
+    """Percentile CI from resampling whole cases (the textbook bootstrap)."""
+    wide = df.pivot(index="case_id", columns="run", values="category").to_numpy()
+    cats = np.unique(wide)
+    counts = (wide[:, :, None] == cats[None, None, :]).sum(axis=1).astype(float)
+    n, m = wide.shape
+    rng = np.random.default_rng(seed)
+    kappas = []
+    for _ in range(n_boot):
+        c = counts[rng.integers(0, n, n)]
+        p_bar = (((c**2).sum(axis=1) - m) / (m * (m - 1))).mean()
+        p_e = ((c.sum(axis=0) / (n * m)) ** 2).sum()
+        kappas.append((p_bar - p_e) / (1 - p_e))
+    low, high = np.quantile(kappas, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def test_fleiss_bootstrap_matches_resampling_whole_cases() -> None:
+    dataset = next(d for d in REF["fleiss"] if d["name"] == "runs_114")
+    df = pd.DataFrame(dataset["data"])
+    got = fleiss_kappa(df, reader=None, n_boot=10_000, seed=3).iloc[0]
+    low, high = _naive_fleiss_boot_ci(df, n_boot=10_000, seed=4)
+    assert abs(got["boot_ci_low"] - low) < 0.01
+    assert abs(got["boot_ci_high"] - high) < 0.01
+
+
+def test_fleiss_bootstrap_depends_only_on_the_rating_patterns() -> None:
+    dataset = next(d for d in REF["fleiss"] if d["name"] == "runs_114")
+    df = pd.DataFrame(dataset["data"])
+    renamed = df.assign(case_id=df["case_id"].map(lambda c: f"x{c}")).sample(frac=1, random_state=1)
+    a = fleiss_kappa(df, reader=None, n_boot=300, seed=5).iloc[0]
+    b = fleiss_kappa(renamed, reader=None, n_boot=300, seed=5).iloc[0]
+    assert (a["boot_ci_low"], a["boot_ci_high"]) == (b["boot_ci_low"], b["boot_ci_high"])
 
 
 def test_fleiss_bootstrap_is_seeded_and_brackets_kappa() -> None:

@@ -1,0 +1,977 @@
+"""The figures of an analysis with plotly, interactive (HTML) and static (PNG / SVG).
+
+==========================  =====================================================================
+figure                      what (worked example)
+==========================  =====================================================================
+``delong_matrix``           paired DeLong p value of every pair of readers (Fig. 3)
+``diagnostic_radar``        AUC, sensitivity, specificity, accuracy, PPV, NPV per reader; every
+                            axis scaled to its own observed min–max with its own ticks (Fig. 4)
+``case_heatmap``            columns = cases sorted by truth; rows = truth, each model and the
+                            reference reader; colour = final category (Fig. 5)
+``likert_radars``           Likert mean per domain, domains grouped, one radar per reader, with
+                            a configurable radial range (Fig. 6)
+``confusion_matrices``      TP / FN / FP / TN per reader (Fig. 7)
+``roc_curves``              empirical ROC curve of each reader with its operating point
+``likert_distribution``     share of each Likert score per reader
+``mrmc_modalities``         mean AUC of each modality with its CI (more than one modality)
+==========================  =====================================================================
+
+HTML never refers to anything outside the page: plotly.js is either a file next to it
+(``plotly.min.js``, copied from the installed plotly package) or embedded. Static images are
+rendered by kaleido 1.x in the system Chromium (``BROWSER_PATH`` or ``chromium`` on the
+PATH) with one rendering server per process, MathJax off and no network. Without Chromium
+the HTML is still written and :func:`write_figures` reports why the images were not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.colors import qualitative, sample_colorscale
+from plotly.subplots import make_subplots
+
+from analysis.results import METRICS, Analysis
+from analysis.selectors import distinct, in_order
+
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+TEMPLATE = "plotly_white"
+
+FIGURE_TITLES: dict[str, str] = {
+    "delong_matrix": "DeLong test P values between readers (Fig. 3)",
+    "diagnostic_radar": "Diagnostic performance radar (Fig. 4)",
+    "case_heatmap": "Case-level categories (Fig. 5)",
+    "likert_radars": "Likert scores by domain (Fig. 6)",
+    "confusion_matrices": "Confusion matrices (Fig. 7)",
+    "roc_curves": "ROC curves with operating points",
+    "likert_distribution": "Likert score distributions",
+    "mrmc_modalities": "MRMC: mean AUC per modality",
+}
+
+#: Radial range of the Likert radars: one ``(low, high)`` for every reader, or a mapping
+#: reader -> ``(low, high)`` where the key ``"*"`` is the range of readers not named;
+#: ``None`` derives one range from the data.
+LikertRange = tuple[float, float] | Mapping[str, tuple[float, float]] | None
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+
+
+def reader_colours(readers: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per reader, in reader order (the same in every figure)."""
+    palette = qualitative.D3 if len(readers) <= 10 else qualitative.Dark24 + qualitative.Light24
+    return {r: palette[i % len(palette)] for i, r in enumerate(readers)}
+
+
+def nice_axis(
+    low: float,
+    high: float,
+    intervals: int = 4,
+    *,
+    lower: float | None = None,
+    upper: float | None = None,
+) -> tuple[float, float]:
+    """``(start, step)`` of ``intervals`` equal, round steps covering ``[low, high]``.
+
+    The step is 1, 2, 2.5 or 5 times a power of ten and ``start`` a multiple of it; the
+    axis is shifted to stay within ``[lower, upper]`` when given (e.g. 0–100% for a
+    proportion).
+    """
+    span = high - low
+    if not math.isfinite(span) or span <= 0:
+        span = max(abs(high) * 0.1, 0.01)
+        low, high = low - span / 2, low + span / 2
+    raw = span / intervals
+    exponent = math.floor(math.log10(raw))
+    for _ in range(4):
+        for mantissa in (1.0, 2.0, 2.5, 5.0, 10.0):
+            step = mantissa * 10.0**exponent
+            if step < raw * (1 - 1e-12):
+                continue
+            start = math.floor(low / step + 1e-9) * step
+            if start + intervals * step < high - 1e-12:
+                continue
+            if upper is not None and start + intervals * step > upper + 1e-12:
+                start = upper - intervals * step
+            if lower is not None and start < lower - 1e-12:
+                if upper is not None and lower + intervals * step > upper + 1e-12:
+                    continue
+                start = lower
+            return start, step
+        exponent += 1
+    return low, span / intervals
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _wrap(label: str, width: int = 14) -> str:
+    words, lines, line = label.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """``#rrggbb`` as ``rgba(r, g, b, alpha)``."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def _grid(n: int, cols: int) -> tuple[int, int]:
+    cols = max(1, min(cols, n))
+    return math.ceil(n / cols), cols
+
+
+# ---------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------
+
+
+def delong_matrix(analysis: Analysis) -> go.Figure | None:
+    """Fig. 3: symmetric matrix of paired DeLong P values, AUCs in the axis labels."""
+    tests = analysis.auc_tests
+    if tests.empty:
+        return None
+    aucs = dict(zip(analysis.aucs["reader"], analysis.aucs["auc"], strict=True))
+    readers = [r for r in analysis.reader_order if r in aucs]
+    index = {r: i for i, r in enumerate(readers)}
+    n = len(readers)
+    z = np.full((n, n), np.nan)
+    text = [["" for _ in range(n)] for _ in range(n)]
+    hover = [["" for _ in range(n)] for _ in range(n)]
+    for t in tests.to_dict("records"):
+        i, j = index[t["reader_a"]], index[t["reader_b"]]
+        p = t["p_value"]
+        label = "" if p is None or not math.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+        for a, b, sign in ((i, j, 1), (j, i, -1)):
+            z[a, b] = p
+            text[a][b] = label
+            hover[a][b] = (
+                f"{readers[a]} vs {readers[b]}<br>AUC {_fmt(aucs[readers[a]])} vs "
+                f"{_fmt(aucs[readers[b]])}<br>difference {_fmt(sign * t['diff'], 3)} "
+                f"({_fmt(sign * (t['ci_low'] if sign > 0 else -t['ci_high']), 3)} to "
+                f"{_fmt(sign * (t['ci_high'] if sign > 0 else -t['ci_low']), 3)})<br>P = {label}"
+            )
+    for i in range(n):
+        text[i][i] = _fmt(aucs[readers[i]])
+        hover[i][i] = f"{readers[i]}: AUC {_fmt(aucs[readers[i]], 3)}"
+    labels = [f"{r} ({_fmt(aucs[r])})" for r in readers]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=labels,
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            hovertext=hover,
+            hoverinfo="text",
+            zmin=0,
+            zmax=1,
+            colorscale=[
+                [0.0, "#b2182b"],
+                [0.01, "#d6604d"],
+                [0.05, "#f4a582"],
+                [0.0500001, "#e0ecf4"],
+                [1.0, "#f7fbff"],
+            ],
+            colorbar={"title": {"text": "P value"}, "tickvals": [0, 0.05, 0.5, 1]},
+            xgap=1,
+            ygap=1,
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Paired DeLong tests of AUC (diagonal: AUC)"},
+        yaxis={"autorange": "reversed"},
+        xaxis={"side": "bottom", "tickangle": -45},
+    )
+    return fig
+
+
+def diagnostic_radar(analysis: Analysis) -> go.Figure | None:
+    """Fig. 4: one polygon per reader; every axis has its own min–max range and ticks."""
+    perf = analysis.performance
+    if perf.empty:
+        return None
+    aucs = (
+        dict(zip(analysis.aucs["reader"], analysis.aucs["auc"], strict=True))
+        if len(analysis.aucs)
+        else {}
+    )
+    readers = in_order(analysis.reader_order, perf["reader"])
+    values = perf.set_index("reader").reindex(readers)
+    values = values.assign(auc=[aucs.get(r, np.nan) for r in readers])
+    metrics = ["auc", *METRICS]
+    labels = ["AUC", "Sensitivity", "Specificity", "Accuracy", "PPV", "NPV"]
+    inner, intervals = 0.2, 4
+    norm = pd.DataFrame(index=readers, columns=metrics, dtype=float)
+    fig = go.Figure()
+    for metric, label in zip(metrics, labels, strict=True):
+        col = values[metric].astype(float)
+        finite = col[np.isfinite(col)]
+        if finite.empty:
+            continue
+        start, step = nice_axis(
+            float(finite.min()), float(finite.max()), intervals, lower=0.0, upper=1.0
+        )
+        norm[metric] = inner + (1 - inner) * (col - start) / (intervals * step)
+        ticks = [start + k * step for k in range(intervals + 1)]
+        percent = metric != "auc"
+        digits = 0 if abs(step * 100 - round(step * 100)) < 1e-9 else 1
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[inner + (1 - inner) * k / intervals for k in range(intervals + 1)],
+                theta=[label] * (intervals + 1),
+                mode="text",
+                text=[f"{t * 100:.{digits}f}%" if percent else f"{t:.2f}" for t in ticks],
+                textfont={"size": 10, "color": "#5b6570"},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    colours = reader_colours(analysis.reader_order)
+    for reader in readers:
+        r = norm.loc[reader].tolist()
+        raw = values.loc[reader, metrics].astype(float).tolist()
+        shown = [
+            _fmt(v, 3) if m == "auc" else (f"{v * 100:.1f}%" if math.isfinite(v) else "–")
+            for m, v in zip(metrics, raw, strict=True)
+        ]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[*r, r[0]],
+                theta=[*labels, labels[0]],
+                customdata=[*shown, shown[0]],
+                mode="lines+markers",
+                name=reader,
+                line={"color": colours[reader], "width": 2},
+                marker={"size": 6},
+                hovertemplate=f"{reader}<br>%{{theta}}: %{{customdata}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Diagnostic performance (each axis on its own observed range)"},
+        polar={
+            "radialaxis": {
+                "range": [0, 1.02],
+                "tickvals": [inner + (1 - inner) * k / intervals for k in range(intervals + 1)],
+                "showticklabels": False,
+                "ticks": "",
+            },
+            "angularaxis": {"direction": "clockwise", "rotation": 90},
+        },
+        legend={"title": {"text": "Reader"}},
+    )
+    return fig
+
+
+def heatmap_readers(analysis: Analysis) -> list[str]:
+    """Rows of Fig. 5: every model, then the reference reader (all readers if no models)."""
+    present = distinct(analysis.final["reader_id"]) if len(analysis.final) else set()
+    kinds = dict(
+        zip(analysis.data.readers["reader_id"], analysis.data.readers["kind"], strict=True)
+    )
+    models = [r for r in analysis.reader_order if r in present and kinds.get(r) == "model"]
+    ref = analysis.data.reference_reader
+    rows = models + ([ref] if ref in present and ref not in models else [])
+    return (
+        rows
+        if len(rows) > (1 if ref in present else 0)
+        else [r for r in analysis.reader_order if r in present]
+    )
+
+
+def case_heatmap(analysis: Analysis) -> go.Figure | None:
+    """Fig. 5: truth on top, then each model and the reference reader; colour = category."""
+    final = analysis.final
+    if final.empty:
+        return None
+    rows = heatmap_readers(analysis)
+    wide = final.pivot(index="case_id", columns="reader_id", values="category")
+    truth = final.drop_duplicates("case_id").set_index("case_id")["truth"]
+    ref = analysis.data.reference_reader
+    sort_cols = [ref] if ref in wide.columns else []
+    frame = wide.assign(_truth=truth.reindex(wide.index)).reset_index()
+    frame = frame.sort_values(
+        ["_truth", *sort_cols, "case_id"], ascending=[False, *([True] * len(sort_cols)), True]
+    )
+    cases = frame["case_id"].tolist()
+    cats = analysis.data.categories or sorted(int(c) for c in final["category"].unique())
+    index = {c: i for i, c in enumerate(cats)}
+    k = len(cats)
+    colours = sample_colorscale("YlOrRd", [0.08 + 0.9 * i / max(k - 1, 1) for i in range(k)])
+    scale = []
+    for i, colour in enumerate(colours):
+        scale += [[i / k, colour], [(i + 1) / k, colour]]
+    z = [[index.get(v) if pd.notna(v) else None for v in frame[r]] for r in rows]
+    labels = analysis.data.category_labels
+    hover = [
+        [
+            f"case {c}<br>{r}: {'' if pd.isna(v) else int(v)} {labels.get(int(v), '') if pd.notna(v) else 'not read'}"
+            for c, v in zip(cases, frame[r], strict=True)
+        ]
+        for r in rows
+    ]
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.1, 0.9], vertical_spacing=0.02
+    )
+    t = frame["_truth"].astype(int).tolist()
+    fig.add_trace(
+        go.Heatmap(
+            z=[t],
+            x=cases,
+            y=["Truth"],
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, "#4575b4"], [0.5, "#4575b4"], [0.5, "#111111"], [1, "#111111"]],
+            showscale=False,
+            hovertext=[
+                [
+                    f"case {c}<br>truth: {'positive' if v else 'negative'}"
+                    for c, v in zip(cases, t, strict=True)
+                ]
+            ],
+            hoverinfo="text",
+            xgap=0.5,
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=z,
+            x=cases,
+            y=rows,
+            zmin=-0.5,
+            zmax=k - 0.5,
+            colorscale=scale,
+            colorbar={
+                "title": {"text": analysis.data.scale_name},
+                "tickvals": list(range(k)),
+                "ticktext": [str(c) for c in cats],
+                "len": 0.85,
+                "y": 0.45,
+            },
+            hovertext=hover,
+            hoverinfo="text",
+            xgap=0.5,
+            ygap=1,
+        ),
+        row=2,
+        col=1,
+    )
+    n_pos = int(sum(t))
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": f"Final category per case (left: {n_pos} positive, right: {len(t) - n_pos} "
+            "negative; top row: truth, black = positive)"
+        },
+        yaxis2={"autorange": "reversed"},
+    )
+    fig.update_xaxes(showticklabels=len(cases) <= 40, row=2, col=1)
+    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    return fig
+
+
+def _likert_ranges(
+    analysis: Analysis, readers: Sequence[str], likert_range: LikertRange
+) -> dict[str, tuple[float, float]]:
+    data = analysis.data
+    by_domain = analysis.likert_by_domain
+    domain_rows = by_domain[by_domain["domain"].notna()]
+    lowest = float(domain_rows["mean"].min()) if len(domain_rows) else data.likert_min
+    auto_low = max(float(data.likert_min), math.floor(lowest * 2 - 0.2) / 2)
+    auto = (auto_low, float(data.likert_max))
+    out = {}
+    for r in readers:
+        if likert_range is None:
+            out[r] = auto
+        elif isinstance(likert_range, Mapping):
+            low, high = likert_range.get(r, likert_range.get("*", auto))
+            out[r] = (float(low), float(high))
+        else:
+            out[r] = (float(likert_range[0]), float(likert_range[1]))
+    return out
+
+
+def likert_radars(
+    analysis: Analysis, *, likert_range: LikertRange = None, columns: int = 3
+) -> go.Figure | None:
+    """Fig. 6: one radar per reader over the domains, shaded by domain group."""
+    by_domain = analysis.likert_by_domain
+    if by_domain.empty:
+        return None
+    domains = analysis.data.domains
+    used = distinct(by_domain["domain"].dropna())
+    domains = domains[domains["domain"].isin(used)]
+    group_order = list(dict.fromkeys(domains["group"]))
+    domains = domains.assign(_g=domains["group"].map({g: i for i, g in enumerate(group_order)}))
+    domains = domains.sort_values(["_g", "position"], kind="stable")
+    theta = [_wrap(label) for label in domains["label"]]
+    readers = in_order(analysis.reader_order, by_domain["reader"])
+    ranges = _likert_ranges(analysis, readers, likert_range)
+    n_rows, n_cols = _grid(len(readers), columns)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        specs=[[{"type": "polar"}] * n_cols for _ in range(n_rows)],
+        subplot_titles=[f"{r} ({_fmt(ranges[r][0], 1)}–{_fmt(ranges[r][1], 1)})" for r in readers],
+        horizontal_spacing=0.12,
+        vertical_spacing=0.14 if n_rows > 1 else 0.1,
+    )
+    group_colours = dict(
+        zip(group_order, (qualitative.Pastel1 * 3)[: len(group_order)], strict=True)
+    )
+    colours = reader_colours(analysis.reader_order)
+    for i, reader in enumerate(readers):
+        row, col = i // n_cols + 1, i % n_cols + 1
+        low, high = ranges[reader]
+        for group in group_order:
+            in_group = domains["group"] == group
+            fig.add_trace(
+                go.Barpolar(
+                    r=[high - low] * int(in_group.sum()),
+                    base=low,
+                    theta=[t for t, g in zip(theta, in_group, strict=True) if g],
+                    marker={"color": group_colours[group], "line": {"width": 0}},
+                    opacity=0.55,
+                    name=group,
+                    legendgroup=group,
+                    showlegend=i == 0,
+                    hoverinfo="skip",
+                ),
+                row=row,
+                col=col,
+            )
+        sub = by_domain[(by_domain["reader"] == reader) & by_domain["domain"].notna()].set_index(
+            "domain"
+        )
+        means = [float(sub.loc[d, "mean"]) if d in sub.index else None for d in domains["domain"]]
+        cis = [
+            f"{_fmt(sub.loc[d, 'ci_low'])}–{_fmt(sub.loc[d, 'ci_high'])}" if d in sub.index else ""
+            for d in domains["domain"]
+        ]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[*means, means[0]],
+                theta=[*theta, theta[0]],
+                customdata=[*cis, cis[0]],
+                mode="lines+markers",
+                fill="toself",
+                line={"color": colours[reader], "width": 2},
+                fillcolor=_rgba(colours[reader], 0.35),
+                name=reader,
+                showlegend=False,
+                hovertemplate=f"{reader}<br>%{{theta}}<br>mean %{{r:.2f}} (95% CI %{{customdata}})<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
+        key = "polar" if i == 0 else f"polar{i + 1}"
+        fig.layout[key].update(
+            radialaxis={
+                "range": [low, high],
+                "tickfont": {"size": 9, "color": "#5b6570"},
+                "angle": 90 - 180 / len(theta),
+                "tickangle": 90 - 180 / len(theta),
+            },
+            angularaxis={
+                "direction": "clockwise",
+                "rotation": 90,
+                "tickfont": {"size": 9},
+                "categoryorder": "array",
+                "categoryarray": theta,
+            },
+            bargap=0,
+        )
+    fig.update_annotations(yshift=28, font={"size": 15})
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Likert mean per domain, grouped (radial range in each title)"},
+        legend={"title": {"text": "Domain group"}, "orientation": "h", "y": -0.05},
+        height=380 * n_rows + 120,
+        margin={"t": 130},
+    )
+    return fig
+
+
+def confusion_matrices(analysis: Analysis, *, columns: int | None = None) -> go.Figure | None:
+    """Fig. 7: a 2 × 2 matrix per reader (rows truth, columns the call)."""
+    perf = analysis.performance
+    if perf.empty:
+        return None
+    readers = in_order(analysis.reader_order, perf["reader"])
+    counts = perf.set_index("reader")
+    columns = columns or min(4, math.ceil(math.sqrt(len(readers))))
+    n_rows, n_cols = _grid(len(readers), columns)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=readers,
+        horizontal_spacing=0.08,
+        vertical_spacing=0.16 if n_rows > 1 else 0.1,
+    )
+    zmax = float(counts[["tp", "fn", "fp", "tn"]].to_numpy().max()) or 1.0
+    for i, reader in enumerate(readers):
+        c = counts.loc[reader]
+        z = [[c["tp"], c["fn"]], [c["fp"], c["tn"]]]
+        text = [
+            [f"TP {int(c['tp'])}", f"FN {int(c['fn'])}"],
+            [f"FP {int(c['fp'])}", f"TN {int(c['tn'])}"],
+        ]
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=["Positive call", "Negative call"],
+                y=["Positive", "Negative"],
+                text=text,
+                texttemplate="%{text}",
+                coloraxis="coloraxis",
+                hovertemplate=f"{reader}<br>truth %{{y}}, %{{x}}: %{{z}}<extra></extra>",
+                xgap=2,
+                ygap=2,
+            ),
+            row=i // n_cols + 1,
+            col=i % n_cols + 1,
+        )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": f"Confusion matrices (positive call: category ≥ {analysis.data.threshold}; rows: truth)"
+        },
+        coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": zmax, "showscale": False},
+        height=260 * n_rows + 100,
+    )
+    return fig
+
+
+def roc_curves(analysis: Analysis) -> go.Figure | None:
+    """Empirical ROC curve per reader and its operating point at the positive threshold."""
+    roc = analysis.roc
+    if roc.empty:
+        return None
+    aucs = dict(zip(analysis.aucs["reader"], analysis.aucs["auc"], strict=True))
+    perf = analysis.performance.set_index("reader")
+    colours = reader_colours(analysis.reader_order)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line={"color": "#bbbbbb", "dash": "dash"},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    for reader in [r for r in analysis.reader_order if r in aucs]:
+        sub = roc[roc["reader"] == reader]
+        fig.add_trace(
+            go.Scatter(
+                x=sub["fpr"],
+                y=sub["tpr"],
+                mode="lines",
+                name=f"{reader} (AUC {_fmt(aucs[reader])})",
+                legendgroup=reader,
+                line={"color": colours[reader], "width": 2},
+                hovertemplate=f"{reader}<br>1 − specificity %{{x:.3f}}<br>sensitivity %{{y:.3f}}<extra></extra>",
+            )
+        )
+        if reader in perf.index:
+            p = perf.loc[reader]
+            fig.add_trace(
+                go.Scatter(
+                    x=[1 - p["specificity"]],
+                    y=[p["sensitivity"]],
+                    mode="markers",
+                    marker={
+                        "color": colours[reader],
+                        "size": 11,
+                        "symbol": "circle-open",
+                        "line": {"width": 2},
+                    },
+                    legendgroup=reader,
+                    showlegend=False,
+                    hovertemplate=(
+                        f"{reader} at category ≥ {analysis.data.threshold}<br>sensitivity "
+                        f"{p['sensitivity']:.3f}<br>specificity {p['specificity']:.3f}<extra></extra>"
+                    ),
+                )
+            )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "ROC curves (circles: operating point at the positive threshold)"},
+        xaxis={"title": {"text": "1 − specificity"}, "range": [0, 1], "constrain": "domain"},
+        yaxis={"title": {"text": "Sensitivity"}, "range": [0, 1], "scaleanchor": "x"},
+        legend={"title": {"text": "Reader"}},
+    )
+    return fig
+
+
+def likert_distribution(analysis: Analysis) -> go.Figure | None:
+    """Share of each Likert score per reader (all runs, raters and domains)."""
+    scores = analysis.data.scores
+    if scores.empty:
+        return None
+    data = analysis.data
+    readers = in_order(analysis.reader_order, scores["reader_id"])
+    levels = list(range(data.likert_min, data.likert_max + 1))
+    counts = (
+        scores.groupby(["reader_id", "score"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(index=readers, columns=levels, fill_value=0)
+    )
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    colours = sample_colorscale("RdYlGn", [i / max(len(levels) - 1, 1) for i in range(len(levels))])
+    fig = go.Figure()
+    for level, colour in zip(levels, colours, strict=True):
+        fig.add_trace(
+            go.Bar(
+                y=readers,
+                x=shares[level] * 100,
+                orientation="h",
+                name=str(level),
+                marker={"color": colour},
+                customdata=counts[level].to_numpy(),
+                hovertemplate=f"%{{y}}: score {level} in %{{x:.1f}}% (%{{customdata}})<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="stack",
+        title={"text": "Likert score distribution per reader (all runs, raters and domains)"},
+        xaxis={"title": {"text": "% of scores"}, "range": [0, 100]},
+        yaxis={"autorange": "reversed"},
+        legend={"title": {"text": "Score"}, "traceorder": "normal", "orientation": "h", "y": -0.15},
+    )
+    return fig
+
+
+def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
+    """Mean AUC of each modality with its CI, one marker per MRMC analysis."""
+    if not analysis.mrmc:
+        return None
+    fig = go.Figure()
+    for res in analysis.mrmc:
+        m = res.modalities
+        fig.add_trace(
+            go.Scatter(
+                x=[str(v) for v in m["modality"]],
+                y=m["auc"],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": m["ci_high"] - m["auc"],
+                    "arrayminus": m["auc"] - m["ci_low"],
+                },
+                mode="markers",
+                name=res.analysis,
+                marker={"size": 10},
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Mean AUC per modality (95% CI) by MRMC analysis"},
+        xaxis={"title": {"text": "Modality"}, "type": "category"},
+        yaxis={"title": {"text": "AUC"}},
+    )
+    return fig
+
+
+def build_figures(analysis: Analysis, *, likert_range: LikertRange = None) -> dict[str, go.Figure]:
+    """Every figure that the analysis has data for, by name (see the module docstring)."""
+    figures: dict[str, go.Figure | None] = {
+        "delong_matrix": delong_matrix(analysis),
+        "diagnostic_radar": diagnostic_radar(analysis),
+        "case_heatmap": case_heatmap(analysis),
+        "likert_radars": likert_radars(analysis, likert_range=likert_range),
+        "confusion_matrices": confusion_matrices(analysis),
+        "roc_curves": roc_curves(analysis),
+        "likert_distribution": likert_distribution(analysis),
+        "mrmc_modalities": mrmc_modalities(analysis),
+    }
+    return {name: fig for name, fig in figures.items() if fig is not None}
+
+
+#: Size in CSS pixels of each figure when exported as an image.
+def figure_size(name: str, fig: go.Figure) -> tuple[int, int]:
+    height = fig.layout.height or {"case_heatmap": 520, "diagnostic_radar": 700}.get(name, 700)
+    width = {"case_heatmap": 1400, "likert_radars": 1200, "confusion_matrices": 1100}.get(name, 900)
+    return int(width), int(height)
+
+
+# ---------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------
+
+
+def figure_html(fig: go.Figure, *, title: str, plotlyjs: str = "plotly.min.js") -> str:
+    """A complete HTML page for ``fig`` that loads nothing from the network.
+
+    ``plotlyjs`` is ``"inline"`` (plotly.js embedded: one self-contained file) or the
+    relative URL of plotly.min.js (copied next to the page by :func:`write_figures`).
+    """
+    include: bool | str = True if plotlyjs == "inline" else plotlyjs
+    html = pio.to_html(
+        fig,
+        include_plotlyjs=include,
+        full_html=True,
+        config=PLOTLY_CONFIG,
+        default_width="100%",
+        default_height="100vh",
+        validate=False,
+    )
+    safe_title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    html = html.replace("<html>", '<html lang="en">', 1)
+    return html.replace("<head>", f"<head>\n    <title>{safe_title}</title>", 1)
+
+
+_render_lock = threading.Lock()
+#: Chromium tabs rendering in parallel (one per core, at most two).
+RENDER_TABS = max(1, min(2, os.cpu_count() or 1))
+
+
+@cache
+def browser_version(path: str) -> str | None:
+    """``path --version`` (e.g. "Chromium 156.0..."), or ``None`` if it does not run."""
+    try:
+        done = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or path
+
+
+def browser_path() -> str | None:
+    """The Chromium that renders static images, or ``None`` when there is none.
+
+    ``BROWSER_PATH`` if set (as kaleido / choreographer), else ``chromium``,
+    ``chromium-browser``, ``google-chrome`` on the PATH; it must run ``--version``.
+    """
+    env = os.environ.get("BROWSER_PATH")
+    candidates = (
+        [env]
+        if env
+        else [shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")]
+    )
+    for path in candidates:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK) and browser_version(path):
+            return path
+    return None
+
+
+class StaticExportUnavailable(RuntimeError):
+    """Static images cannot be rendered here (no Chromium)."""
+
+
+NO_CHROMIUM = (
+    "PNG/SVG not written: no Chromium found (install Debian's chromium or set BROWSER_PATH "
+    "to a Chromium/Chrome binary); the HTML figures are complete."
+)
+
+
+def _batch_kaleido_class() -> type:
+    import kaleido
+
+    class BatchKaleido(kaleido.Kaleido):  # type: ignore[misc]
+        """kaleido without the page reload after every image.
+
+        kaleido reloads its page (4.8 MB of plotly.js) after each image; its render plots
+        into a new element and purges it, so the reload only costs time: without it the PNGs
+        are byte-identical and the SVGs differ only in plotly's random element ids, about
+        three times faster (kaleido 1.5.0, pinned).
+        """
+
+        async def _return_kaleido_tab(self, tab: Any) -> None:
+            await self.tabs_ready.put(tab)
+
+    return BatchKaleido
+
+
+class _Renderer:
+    """One Chromium per process, driven by kaleido from an event loop in its own thread.
+
+    Creating it returns at once (Chromium starts in the background); every render waits
+    for it with a timeout, so a broken browser fails a render instead of hanging.
+    """
+
+    def __init__(self, path: str) -> None:
+        import atexit
+
+        self.path = path
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="kaleido", daemon=True)
+        self.thread.start()
+        self.kaleido: Any = None
+        self.opened = asyncio.run_coroutine_threadsafe(self._open(), self.loop)
+        atexit.register(self.close)
+
+    async def _open(self) -> None:
+        for name in ("kaleido", "choreographer", "logistro", "browser_proc"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        k = _batch_kaleido_class()(
+            n=RENDER_TABS, timeout=120, plotlyjs=str(PLOTLY_JS), mathjax=False, path=self.path
+        )
+        await k.open()
+        self.kaleido = k
+
+    def run(self, make: Any, timeout: float = 600) -> Any:
+        """Run ``make(kaleido)`` (a coroutine) on the renderer's loop; return its result."""
+        try:
+            self.opened.result(timeout=120)
+        except Exception as exc:
+            raise StaticExportUnavailable(
+                f"PNG/SVG not written: Chromium did not start ({exc})"
+            ) from exc
+        return asyncio.run_coroutine_threadsafe(make(self.kaleido), self.loop).result(timeout)
+
+    def close(self) -> None:
+        if self.kaleido is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self.kaleido.close(), self.loop).result(30)
+            self.kaleido = None
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+_renderers: dict[str, _Renderer] = {}
+
+
+def _renderer() -> _Renderer:
+    """The process's renderer for the current Chromium (started on first use)."""
+    path = browser_path()
+    if path is None:
+        raise StaticExportUnavailable(NO_CHROMIUM)
+    renderer = _renderers.get(path)
+    if renderer is None:
+        renderer = _renderers[path] = _Renderer(path)
+    return renderer
+
+
+def prepare_static_export() -> bool:
+    """Start Chromium now, in the background; False if there is none."""
+    with _render_lock:
+        try:
+            _renderer()
+        except StaticExportUnavailable:
+            return False
+    return True
+
+
+def figure_image(fig: go.Figure, *, fmt: str, width: int, height: int) -> bytes:
+    """``fig`` as PNG or SVG bytes (raises :class:`StaticExportUnavailable`)."""
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"fmt: expected 'png' or 'svg', got {fmt!r}")
+    opts = {"format": fmt, "width": width, "height": height, "scale": 2 if fmt == "png" else 1}
+    spec = json.loads(pio.to_json(fig, validate=False))
+    with _render_lock:
+        renderer = _renderer()
+        return renderer.run(lambda k: k.calc_fig(spec, opts=opts), timeout=300)
+
+
+@dataclass(frozen=True)
+class FigureOutput:
+    files: list[Path]
+    warnings: list[str]
+
+
+def write_figure_html(figures: Mapping[str, go.Figure], folder: Path) -> list[Path]:
+    """Every figure as a standalone HTML page, with plotly.min.js copied next to them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "plotly.min.js"
+    if not target.exists() or target.stat().st_size != PLOTLY_JS.stat().st_size:
+        shutil.copyfile(PLOTLY_JS, target)
+    files = [target]
+    for name, fig in figures.items():
+        path = folder / f"{name}.html"
+        path.write_text(figure_html(fig, title=FIGURE_TITLES.get(name, name)), encoding="utf-8")
+        files.append(path)
+    return files
+
+
+def write_figure_images(
+    figures: Mapping[str, go.Figure], folder: Path, *, formats: Sequence[str] = ("png", "svg")
+) -> FigureOutput:
+    """Every figure as PNG (2x) and / or SVG, rendered in one batch by kaleido."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for name, fig in figures.items():
+        width, height = figure_size(name, fig)
+        # Serialised once and shared by the PNG and SVG jobs (kaleido would copy it per job).
+        spec = json.loads(pio.to_json(fig, validate=False))
+        for fmt in formats:
+            jobs.append(
+                {
+                    "fig": spec,
+                    "path": folder / f"{name}.{fmt}",
+                    "opts": {
+                        "format": fmt,
+                        "width": width,
+                        "height": height,
+                        "scale": 2 if fmt == "png" else 1,
+                    },
+                }
+            )
+    if not jobs:
+        return FigureOutput(files=[], warnings=[])
+    try:
+        with _render_lock:
+            renderer = _renderer()
+            errors = renderer.run(
+                lambda k: k.write_fig_from_object(jobs, cancel_on_error=False), timeout=900
+            )
+    except StaticExportUnavailable as exc:
+        return FigureOutput(files=[], warnings=[str(exc)])
+    warnings = [f"figure not rendered: {err}" for err in errors or ()]
+    files = [Path(j["path"]) for j in jobs if Path(j["path"]).exists()]
+    return FigureOutput(files=files, warnings=warnings)
+
+
+def write_figures(
+    figures: Mapping[str, go.Figure],
+    folder: Path,
+    *,
+    formats: Sequence[str] = ("html", "png", "svg"),
+) -> FigureOutput:
+    """Write every figure as standalone HTML and as images (PNG / SVG).
+
+    Returns the files written and warnings (e.g. no Chromium: images skipped).
+    """
+    files = write_figure_html(figures, folder) if "html" in formats else []
+    images = write_figure_images(
+        figures, folder, formats=[f for f in formats if f in ("png", "svg")]
+    )
+    return FigureOutput(files=files + images.files, warnings=images.warnings)

@@ -1,0 +1,191 @@
+"""``manage.py analyze SLUG --out DIR``: results.json, tables, figures and manifest.json."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from analysis.charts import LikertRange
+from analysis.results import AnalysisOptions
+from analysis.selectors import SPLITS, Pseudonyms
+from analysis.services import analysis_write_outputs, output_steps
+from readerstudy.audit import audit_record
+from readerstudy.models import Reader, Study
+
+FORMATS = ("html", "png", "svg")
+
+
+def parse_int_list(value: str, *, option: str) -> tuple[int, ...]:
+    try:
+        items = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError as exc:
+        raise CommandError(
+            f"{option}: expected comma-separated run numbers, got {value!r}"
+        ) from exc
+    if not items:
+        raise CommandError(f"{option}: give at least one run number")
+    return items
+
+
+def parse_likert_ranges(values: list[str]) -> LikertRange:
+    """``LO,HI`` for every reader, or ``R1,R2=LO,HI`` for some (repeatable)."""
+    if not values:
+        return None
+    default: tuple[float, float] | None = None
+    per_reader: dict[str, tuple[float, float]] = {}
+    for value in values:
+        readers, _, bounds = value.rpartition("=")
+        try:
+            low, high = (float(v) for v in bounds.split(","))
+        except ValueError as exc:
+            raise CommandError(
+                f"--likert-range: expected LO,HI or READER,READER=LO,HI, got {value!r}"
+            ) from exc
+        if not low < high:
+            raise CommandError(f"--likert-range: LO must be below HI, got {value!r}")
+        if readers:
+            for reader in readers.split(","):
+                per_reader[reader.strip()] = (low, high)
+        else:
+            default = (low, high)
+    if not per_reader:
+        return default
+    if default is not None:
+        per_reader["*"] = default
+    return per_reader
+
+
+class Command(BaseCommand):
+    help = (
+        "Analyse a study: write results.json, the tables (CSV and tables.xlsx), the figures "
+        "(HTML, PNG, SVG) and manifest.json into --out."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug", help="the study's slug")
+        parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
+        parser.add_argument(
+            "--split", choices=SPLITS, default="test", help="cases analysed (default: test)"
+        )
+        parser.add_argument(
+            "--readers", help="comma-separated reader ids, as imported (default: all)"
+        )
+        parser.add_argument("--runs", help="comma-separated run numbers (default: all)")
+        parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+        parser.add_argument(
+            "--formats",
+            default="html,png,svg",
+            help="figure formats, comma-separated from html, png, svg (default: all three)",
+        )
+        parser.add_argument(
+            "--likert-range",
+            action="append",
+            default=[],
+            metavar="[READERS=]LO,HI",
+            help="radial range of the Likert radars (Fig. 6): LO,HI for all readers or "
+            "R1,R2=LO,HI for some; repeatable (default: from the data)",
+        )
+        parser.add_argument(
+            "--fleiss-boot",
+            type=int,
+            default=2000,
+            help="bootstrap resamples of the Fleiss kappa CI (0: analytic CI only)",
+        )
+        parser.add_argument("--seed", type=int, default=1, help="seed of every resampling")
+        parser.add_argument(
+            "--pseudonymous",
+            action="store_true",
+            help="replace reader, case, patient and rater ids by their pseudonyms",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        study = Study.objects.filter(slug=options["slug"]).first()
+        if study is None:
+            raise CommandError(f"no study with slug {options['slug']!r}")
+        formats = tuple(f.strip() for f in options["formats"].split(",") if f.strip())
+        unknown = sorted(set(formats) - set(FORMATS))
+        if unknown or not formats:
+            raise CommandError(
+                f"--formats: expected some of {', '.join(FORMATS)}, got {options['formats']!r}"
+            )
+        if options["fleiss_boot"] < 0:
+            raise CommandError("--fleiss-boot: must be 0 or more")
+        readers = (
+            tuple(r.strip() for r in options["readers"].split(",") if r.strip())
+            if options["readers"]
+            else None
+        )
+        if readers and options["pseudonymous"]:
+            # --readers names real ids; the analysis sees pseudonyms.
+            codes = list(Reader.objects.filter(study=study).values_list("code", flat=True))
+            unknown = sorted(set(readers) - set(codes))
+            if unknown:
+                raise CommandError(f"readers: unknown reader(s) {', '.join(unknown)}")
+            mapping = Pseudonyms(study.slug, True).mapping("reader", codes)
+            readers = tuple(mapping[r] for r in readers)
+        runs = parse_int_list(options["runs"], option="--runs") if options["runs"] else None
+        analysis_options = AnalysisOptions(
+            split=options["split"],
+            readers=readers,
+            runs=runs,
+            fleiss_boot=options["fleiss_boot"],
+            seed=options["seed"],
+        )
+        likert_range = parse_likert_ranges(options["likert_range"])
+        figures = not options["no_figures"]
+        bar = tqdm(
+            total=output_steps(figures=figures, formats=formats),
+            desc=f"analyze {study.slug}",
+            unit="step",
+            file=getattr(self.stderr, "_out", sys.stderr),
+            disable=options["no_progress"],
+            bar_format="{desc}: {percentage:3.0f}%|{bar:30}| {n_fmt}/{total_fmt} {postfix} [{elapsed}]",
+        )
+
+        def progress(name: str) -> None:
+            bar.set_postfix_str(name, refresh=False)
+            bar.update(1)
+
+        try:
+            summary = analysis_write_outputs(
+                study=study,
+                out=options["out"],
+                options=analysis_options,
+                pseudonymous=options["pseudonymous"],
+                figures=figures,
+                formats=formats,
+                likert_range=likert_range,
+                progress=progress,
+            )
+        except ValueError as exc:
+            bar.close()
+            raise CommandError(str(exc)) from exc
+        audit_record(
+            action="export",
+            study=study,
+            target="analyze",
+            details={
+                "kind": "analyze",
+                "pseudonymous": options["pseudonymous"],
+                "via": "analyze",
+                "out": str(options["out"]),
+            },
+        )
+        bar.set_postfix_str("done", refresh=False)
+        bar.update(max(0, bar.total - bar.n))
+        bar.close()
+        for warning in summary.warnings:
+            self.stderr.write(f"warning: {warning}")
+        for note in summary.notes:
+            self.stdout.write(f"note: {note}")
+        results = summary.results
+        self.stdout.write(
+            f"{summary.out}: results.json, manifest.json, {len(summary.files)} files "
+            f"({results['n_cases']} cases, {results['n_positive']} positive, "
+            f"{len(results['readers'])} readers)"
+        )

@@ -1,0 +1,690 @@
+"""Study data for the analysis, read straight from the database as long DataFrames.
+
+Nothing here builds model instances per row: readings and Likert scores come from raw SQL
+(``values_list`` for the small tables) in chunks, and codes are attached by vectorised
+look-ups of primary keys. Two uses:
+
+* :func:`study_data` loads the analysis population (default: the test split) once, as
+  :class:`StudyData`, for :mod:`analysis.results`;
+* :func:`reading_chunks` and :func:`score_chunks` stream every reading or score of a study
+  in bounded chunks, with the columns of the exports (:mod:`analysis.exports`).
+
+Identifiers can be *pseudonymous* (:class:`Pseudonyms`): reader, case, patient and rater
+codes are replaced by a keyed hash that is stable for a study, so that a statistician can
+work blinded until the study is unblinded (docs/analysis.md, "Pseudonymisation").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection
+
+from evaluation.models import LikertDomain, LikertScore, Rater
+from readerstudy.models import Case, Reader, Reading, Study
+
+SPLITS: tuple[str, ...] = ("test", "train", "all")
+CHUNK_ROWS = 50_000
+
+#: Prefix of each kind of pseudonym (reader, case, patient, rater).
+PSEUDONYM_PREFIX: dict[str, str] = {
+    "reader": "RD-",
+    "case": "CS-",
+    "patient": "PT-",
+    "rater": "RT-",
+}
+PSEUDONYM_LENGTH = 12
+
+#: A numeric case attribute with at most this many distinct values is treated as categorical.
+MAX_NUMERIC_LEVELS = 6
+
+
+def distinct(values: pd.Series) -> set[Any]:
+    """The distinct values of a column as a Python set (fast also for Arrow strings)."""
+    return set(values.unique().tolist())
+
+
+def in_order(order: Sequence[str], values: pd.Series) -> list[str]:
+    """The items of ``order`` that occur in ``values``, in the order of ``order``."""
+    present = distinct(values)
+    return [r for r in order if r in present]
+
+
+# ---------------------------------------------------------------------------------------
+# Pseudonyms
+# ---------------------------------------------------------------------------------------
+
+
+def pseudonym(slug: str, kind: str, code: str, *, length: int = PSEUDONYM_LENGTH) -> str:
+    """The pseudonym of ``code`` (a reader, case, patient or rater code) in study ``slug``.
+
+    ``prefix + HMAC-SHA256(SECRET_KEY, slug, kind, code)`` truncated to ``length`` hex
+    digits: stable for a study (the same code always gets the same pseudonym), different
+    between studies and between kinds, and not reversible without the secret key.
+    """
+    message = "\x1f".join(("readerstudy-pseudonym", slug, kind, code)).encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX[kind] + digest[:length]
+
+
+@dataclass(frozen=True)
+class Pseudonyms:
+    """Maps the real codes of a study to what an export or analysis shows.
+
+    With ``enabled`` false every code maps to itself. Pseudonyms have 12 hex digits; if two
+    codes of one kind collide (about 1 in 500 for a million codes) that kind gets the full
+    64 digits instead, so the mapping is always one-to-one.
+    """
+
+    slug: str
+    enabled: bool
+
+    def mapping(self, kind: str, codes: Sequence[str]) -> dict[str, str]:
+        unique = sorted({str(c) for c in codes})
+        if not self.enabled:
+            return {c: c for c in unique}
+        out = {c: ("" if c == "" else pseudonym(self.slug, kind, c)) for c in unique}
+        named = [v for v in out.values() if v]
+        if len(set(named)) != len(named):
+            out = {c: ("" if c == "" else pseudonym(self.slug, kind, c, length=64)) for c in unique}
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# Small tables
+# ---------------------------------------------------------------------------------------
+
+
+def study_readers(study: Study, ids: Pseudonyms) -> pd.DataFrame:
+    """Readers of the study: ``pk, reader_id, kind, label, group, position`` in display order.
+
+    Display order is the order of readers.csv; with pseudonyms it is the pseudonym order
+    and labels are blank, so that neither reveals who is who.
+    """
+    rows = list(
+        Reader.objects.filter(study=study)
+        .order_by("position", "code")
+        .values_list("pk", "code", "kind", "label", "group", "position")
+    )
+    frame = pd.DataFrame(rows, columns=["pk", "code", "kind", "label", "group", "position"])
+    mapping = ids.mapping("reader", frame["code"].tolist())
+    frame["reader_id"] = frame["code"].map(mapping)
+    if ids.enabled:
+        frame["label"] = ""
+        frame["group"] = ""
+        frame = frame.sort_values("reader_id", kind="stable").reset_index(drop=True)
+        frame["position"] = np.arange(len(frame))
+    return frame[["pk", "reader_id", "kind", "label", "group", "position"]]
+
+
+def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
+    """Every case of the study: ``pk, case_id, patient_id, split, truth, position`` + attributes.
+
+    Attribute columns (the extra columns of cases.csv) are numeric when every non-empty
+    value is a number, else text; empty values are missing (NaN / None).
+    """
+    rows = list(
+        Case.objects.filter(study=study)
+        .order_by("position", "code")
+        .values_list("pk", "code", "patient_id", "split", "truth", "position", "attributes")
+    )
+    frame = pd.DataFrame(
+        [r[:6] for r in rows], columns=["pk", "code", "patient_id", "split", "truth", "position"]
+    )
+    frame["case_id"] = frame["code"].map(ids.mapping("case", frame["code"].tolist()))
+    frame["patient_id"] = frame["patient_id"].map(
+        ids.mapping("patient", frame["patient_id"].tolist())
+    )
+    frame["truth"] = frame["truth"].astype(np.int64)
+    for name in study.case_attributes:
+        values = pd.Series([r[6].get(name, "") for r in rows], dtype=object)
+        values = values.where(values.astype(str).str.strip() != "", None)
+        numeric = pd.to_numeric(values, errors="coerce")
+        if values.notna().any() and (numeric.notna() == values.notna()).all():
+            finite = numeric.dropna()
+            whole = bool((finite == finite.round()).all()) and finite.abs().max() < 2**53
+            frame[f"attr:{name}"] = numeric.astype("Int64" if whole else float)
+        else:
+            frame[f"attr:{name}"] = values
+    if ids.enabled:
+        frame = frame.sort_values("case_id", kind="stable").reset_index(drop=True)
+    attr_cols = [f"attr:{a}" for a in study.case_attributes]
+    return frame[["pk", "case_id", "patient_id", "split", "truth", "position", *attr_cols]]
+
+
+def study_raters(study: Study, ids: Pseudonyms) -> pd.DataFrame:
+    """Raters of the study: ``pk, rater_id``."""
+    rows = list(Rater.objects.filter(study=study).order_by("code").values_list("pk", "code"))
+    frame = pd.DataFrame(rows, columns=["pk", "code"])
+    frame["rater_id"] = frame["code"].map(ids.mapping("rater", frame["code"].tolist()))
+    return frame[["pk", "rater_id"]]
+
+
+def study_domains(study: Study) -> pd.DataFrame:
+    """Likert domains in study order: ``pk, domain, label, group, position``.
+
+    A domain without a group is its own group (named by its label).
+    """
+    rows = list(
+        LikertDomain.objects.filter(study=study)
+        .order_by("position", "key")
+        .values_list("pk", "key", "label", "group", "position")
+    )
+    frame = pd.DataFrame(rows, columns=["pk", "domain", "label", "group", "position"])
+    frame["group"] = frame["group"].where(frame["group"] != "", frame["label"])
+    return frame
+
+
+def attribute_is_categorical(values: pd.Series) -> bool:
+    """Whether a case attribute is summarised by level (Table 3) rather than by mean ± SD."""
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype | pd.CategoricalDtype):
+        return True
+    return values.dropna().nunique() <= MAX_NUMERIC_LEVELS
+
+
+# ---------------------------------------------------------------------------------------
+# Large tables in chunks
+# ---------------------------------------------------------------------------------------
+
+
+def _chunks(
+    sql: str, params: Sequence[Any], columns: list[str], chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """Rows of ``sql`` as DataFrames of at most ``chunk_rows`` rows.
+
+    Uses the backend's chunked cursor: a server-side cursor on PostgreSQL, so memory stays
+    bounded whatever the result size; SQLite steps through the result lazily anyway.
+    """
+    if connection.vendor == "postgresql":
+        # A cursor is planned for its first 10% of rows by default (nested loops); these
+        # queries read every row, so plan them for all of them (hash joins).
+        with connection.cursor() as setting:
+            setting.execute("SET cursor_tuple_fraction = 1.0")
+    cursor = connection.chunked_cursor()
+    try:
+        cursor.execute(sql, list(params))
+        while rows := cursor.fetchmany(chunk_rows):
+            yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    finally:
+        cursor.close()
+
+
+def _in_clause(column: str, values: Sequence[int]) -> tuple[str, list[int]]:
+    return f" AND {column} IN ({', '.join(['%s'] * len(values))})", [int(v) for v in values]
+
+
+def _take(index: pd.Index, pks: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values[i]`` for the position ``i`` of each primary key of ``pks`` in ``index``."""
+    return values[index.get_indexer(pks)]
+
+
+def _reading_sql(
+    study: Study,
+    *,
+    split: str,
+    reader_pks: Sequence[int] | None,
+    runs: Sequence[int] | None,
+    columns: str,
+) -> tuple[str, list[Any]]:
+    if split not in SPLITS:
+        raise ValueError(f"split: expected one of {', '.join(SPLITS)}, got {split!r}")
+    reading = connection.ops.quote_name(Reading._meta.db_table)
+    case = connection.ops.quote_name(Case._meta.db_table)
+    sql = (
+        f"SELECT {columns} FROM {reading} r JOIN {case} c ON c.id = r.case_id WHERE c.study_id = %s"
+    )
+    params: list[Any] = [study.pk]
+    if split != "all":
+        sql += " AND c.split = %s"
+        params.append(split)
+    if reader_pks is not None:
+        clause, values = _in_clause("r.reader_id", reader_pks)
+        sql, params = sql + clause, params + values
+    if runs is not None:
+        clause, values = _in_clause("r.run", runs)
+        sql, params = sql + clause, params + values
+    return sql, params
+
+
+def _score_sql(
+    study: Study,
+    *,
+    split: str,
+    reader_pks: Sequence[int] | None,
+    runs: Sequence[int] | None,
+    columns: str,
+) -> tuple[str, list[Any]]:
+    if split not in SPLITS:
+        raise ValueError(f"split: expected one of {', '.join(SPLITS)}, got {split!r}")
+    score = connection.ops.quote_name(LikertScore._meta.db_table)
+    reading = connection.ops.quote_name(Reading._meta.db_table)
+    case = connection.ops.quote_name(Case._meta.db_table)
+    sql = (
+        f"SELECT {columns} FROM {score} s JOIN {reading} r ON r.id = s.reading_id "
+        f"JOIN {case} c ON c.id = r.case_id WHERE c.study_id = %s"
+    )
+    params: list[Any] = [study.pk]
+    if split != "all":
+        sql += " AND c.split = %s"
+        params.append(split)
+    if reader_pks is not None:
+        clause, values = _in_clause("r.reader_id", reader_pks)
+        sql, params = sql + clause, params + values
+    if runs is not None:
+        clause, values = _in_clause("r.run", runs)
+        sql, params = sql + clause, params + values
+    return sql, params
+
+
+# ---------------------------------------------------------------------------------------
+# The analysis population
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """One study's analysis population as long DataFrames (see :func:`study_data`)."""
+
+    slug: str
+    title: str
+    split: str
+    pseudonymous: bool
+    scale_name: str
+    threshold: int
+    categories: list[int]
+    category_labels: dict[int, str]
+    consensus: str
+    reference_reader: str | None
+    likert_min: int
+    likert_max: int
+    attributes: list[str]
+    #: readers of the selection in display order: reader_id, kind, label, group, position
+    readers: pd.DataFrame
+    #: cases of the population: case_id, patient_id, split, truth, position, attr:<name>...
+    cases: pd.DataFrame
+    #: one row per reading: reader_id, kind, case_id, truth, split, run, modality, category, score
+    readings: pd.DataFrame
+    #: one row per score: rater_id, reader_id, kind, case_id, run, modality, domain, group, score
+    scores: pd.DataFrame
+    #: domain, label, group, position
+    domains: pd.DataFrame
+    #: every run number present in the study's readings of this split (for filter choices)
+    available_runs: list[int] = field(default_factory=list)
+
+    @property
+    def reader_order(self) -> list[str]:
+        return self.readers["reader_id"].tolist()
+
+
+def study_data(
+    study: Study,
+    *,
+    split: str = "test",
+    readers: Sequence[str] | None = None,
+    runs: Sequence[int] | None = None,
+    pseudonymous: bool = False,
+    with_scores: bool = True,
+) -> StudyData:
+    """Load the analysis population of ``study``.
+
+    Parameters
+    ----------
+    split : {"test", "train", "all"}
+        Cases analysed (default: the test split).
+    readers : list of str, optional
+        Reader ids to keep (as shown: pseudonyms when ``pseudonymous``); default all.
+    runs : list of int, optional
+        Runs to keep; default all.
+    pseudonymous : bool
+        Replace reader, case, patient and rater codes by their pseudonyms.
+    with_scores : bool
+        Load the Likert scores too (default); without, ``scores`` is empty.
+
+    Raises
+    ------
+    ValueError
+        ``split``, ``readers`` or ``runs`` name something the study does not have.
+    """
+    ids = Pseudonyms(study.slug, pseudonymous)
+    all_readers = study_readers(study, ids)
+    if readers is not None:
+        unknown = sorted(set(readers) - distinct(all_readers["reader_id"]))
+        if unknown:
+            raise ValueError(f"readers: unknown reader(s) {', '.join(unknown)}")
+        chosen = all_readers[all_readers["reader_id"].isin(list(readers))]
+    else:
+        chosen = all_readers
+    if runs is not None:
+        runs = sorted({int(r) for r in runs})
+        if not runs or runs[0] < 1:
+            raise ValueError("runs: run numbers start at 1")
+    cases = study_cases(study, ids)
+    if split not in SPLITS:
+        raise ValueError(f"split: expected one of {', '.join(SPLITS)}, got {split!r}")
+    population = cases if split == "all" else cases[cases["split"] == split]
+    population = population.reset_index(drop=True)
+
+    reader_pks = chosen["pk"].tolist() if readers is not None else None
+    sql, params = _reading_sql(
+        study,
+        split=split,
+        reader_pks=reader_pks,
+        runs=runs,
+        columns="r.reader_id, r.case_id, r.run, r.modality, r.category, r.score",
+    )
+    raw = pd.concat(
+        list(
+            _chunks(
+                sql,
+                params,
+                ["reader_pk", "case_pk", "run", "modality", "category", "score"],
+                200_000,
+            )
+        )
+        or [pd.DataFrame(columns=["reader_pk", "case_pk", "run", "modality", "category", "score"])],
+        ignore_index=True,
+    )
+    readings = _attach_reading_codes(raw, all_readers, cases)
+
+    domains = study_domains(study)
+    raters = study_raters(study, ids)
+    sql, params = _score_sql(
+        study,
+        split=split,
+        reader_pks=reader_pks,
+        runs=runs,
+        columns="s.rater_id, r.reader_id, r.case_id, r.run, r.modality, s.domain_id, s.score",
+    )
+    score_cols = ["rater_pk", "reader_pk", "case_pk", "run", "modality", "domain_pk", "score"]
+    raw_scores = pd.concat(
+        (list(_chunks(sql, params, score_cols, 200_000)) if with_scores else [])
+        or [pd.DataFrame(columns=score_cols)],
+        ignore_index=True,
+    )
+    scores = _attach_score_codes(raw_scores, all_readers, cases, raters, domains)
+
+    # Run numbers offered as filters: those of the split, whatever the current filters.
+    run_sql, run_params = _reading_sql(
+        study, split=split, reader_pks=None, runs=None, columns="DISTINCT r.run"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(run_sql, run_params)
+        available_runs = sorted(int(r[0]) for r in cursor.fetchall())
+
+    reference = None
+    if study.reference_reader_id is not None:
+        match = all_readers.loc[all_readers["pk"] == study.reference_reader_id, "reader_id"]
+        reference = str(match.iloc[0]) if len(match) else None
+    scale = list(study.scale_categories.order_by("value").values_list("value", "label"))
+    return StudyData(
+        slug=study.slug,
+        title=study.title,
+        split=split,
+        pseudonymous=pseudonymous,
+        scale_name=study.scale_name,
+        threshold=int(study.positive_threshold),
+        categories=[int(v) for v, _ in scale],
+        category_labels={int(v): label for v, label in scale},
+        consensus=study.consensus,
+        reference_reader=reference,
+        likert_min=int(study.likert_min),
+        likert_max=int(study.likert_max),
+        attributes=list(study.case_attributes),
+        readers=chosen.drop(columns="pk").reset_index(drop=True),
+        cases=population.drop(columns=["pk"]),
+        readings=readings,
+        scores=scores,
+        domains=domains.drop(columns="pk"),
+        available_runs=available_runs,
+    )
+
+
+def _attach_reading_codes(
+    raw: pd.DataFrame, readers: pd.DataFrame, cases: pd.DataFrame
+) -> pd.DataFrame:
+    reader_index = pd.Index(readers["pk"].to_numpy())
+    case_index = pd.Index(cases["pk"].to_numpy())
+    reader_pk = raw["reader_pk"].to_numpy(dtype=np.int64)
+    case_pk = raw["case_pk"].to_numpy(dtype=np.int64)
+    out = pd.DataFrame(
+        {
+            "reader_id": _take(
+                reader_index, reader_pk, readers["reader_id"].to_numpy(dtype=object)
+            ),
+            "kind": _take(reader_index, reader_pk, readers["kind"].to_numpy(dtype=object)),
+            "case_id": _take(case_index, case_pk, cases["case_id"].to_numpy(dtype=object)),
+            "truth": _take(case_index, case_pk, cases["truth"].to_numpy(dtype=np.int64)),
+            "split": _take(case_index, case_pk, cases["split"].to_numpy(dtype=object)),
+            "run": raw["run"].to_numpy(dtype=np.int64),
+            "modality": raw["modality"].to_numpy(dtype=np.int64),
+            "category": raw["category"].to_numpy(dtype=np.int64),
+            "score": pd.to_numeric(raw["score"], errors="coerce").to_numpy(dtype=float),
+        }
+    )
+    return out.sort_values(["reader_id", "case_id", "run", "modality"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _attach_score_codes(
+    raw: pd.DataFrame,
+    readers: pd.DataFrame,
+    cases: pd.DataFrame,
+    raters: pd.DataFrame,
+    domains: pd.DataFrame,
+) -> pd.DataFrame:
+    reader_index = pd.Index(readers["pk"].to_numpy())
+    case_index = pd.Index(cases["pk"].to_numpy())
+    rater_index = pd.Index(raters["pk"].to_numpy())
+    domain_index = pd.Index(domains["pk"].to_numpy())
+    reader_pk = raw["reader_pk"].to_numpy(dtype=np.int64)
+    domain_pk = raw["domain_pk"].to_numpy(dtype=np.int64)
+    out = pd.DataFrame(
+        {
+            "rater_id": _take(
+                rater_index,
+                raw["rater_pk"].to_numpy(dtype=np.int64),
+                raters["rater_id"].to_numpy(dtype=object),
+            ),
+            "reader_id": _take(
+                reader_index, reader_pk, readers["reader_id"].to_numpy(dtype=object)
+            ),
+            "kind": _take(reader_index, reader_pk, readers["kind"].to_numpy(dtype=object)),
+            "case_id": _take(
+                case_index,
+                raw["case_pk"].to_numpy(dtype=np.int64),
+                cases["case_id"].to_numpy(dtype=object),
+            ),
+            "run": raw["run"].to_numpy(dtype=np.int64),
+            "modality": raw["modality"].to_numpy(dtype=np.int64),
+            "domain": _take(domain_index, domain_pk, domains["domain"].to_numpy(dtype=object)),
+            "group": _take(domain_index, domain_pk, domains["group"].to_numpy(dtype=object)),
+            "score": raw["score"].to_numpy(dtype=np.int64),
+        }
+    )
+    return out.sort_values(
+        ["reader_id", "case_id", "run", "modality", "domain", "rater_id"], kind="stable"
+    ).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Streams for the exports
+# ---------------------------------------------------------------------------------------
+
+READING_EXPORT_COLUMNS: tuple[str, ...] = (
+    "study", "reader_id", "reader_kind", "case_id", "patient_id", "split", "truth", "run",
+    "modality", "category", "positive", "score", "seconds", "source", "impression",
+)  # fmt: skip
+SCORE_EXPORT_COLUMNS: tuple[str, ...] = (
+    "study", "rater_id", "reader_id", "reader_kind", "case_id", "split", "truth", "run",
+    "modality", "domain", "domain_group", "score",
+)  # fmt: skip
+
+
+def reading_chunks(
+    study: Study, ids: Pseudonyms, *, split: str = "all", chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """Every reading of ``study`` (of ``split``) in chunks with :data:`READING_EXPORT_COLUMNS`.
+
+    Rows are in primary-key order (the order they were stored in); memory is bounded by
+    the chunk size plus the case and reader look-ups.
+    """
+    readers = study_readers(study, ids)
+    cases = study_cases(study, ids)
+    reader_index = pd.Index(readers["pk"].to_numpy())
+    case_index = pd.Index(cases["pk"].to_numpy())
+    sql, params = _reading_sql(
+        study,
+        split=split,
+        reader_pks=None,
+        runs=None,
+        columns="r.reader_id, r.case_id, r.run, r.modality, r.category, r.score, r.seconds, "
+        "r.source, r.impression",
+    )
+    sql += " ORDER BY r.id"
+    cols = [
+        "reader_pk",
+        "case_pk",
+        "run",
+        "modality",
+        "category",
+        "score",
+        "seconds",
+        "source",
+        "impression",
+    ]
+    reader_code = readers["reader_id"].to_numpy(dtype=object)
+    reader_kind = readers["kind"].to_numpy(dtype=object)
+    case_code = cases["case_id"].to_numpy(dtype=object)
+    patient = cases["patient_id"].to_numpy(dtype=object)
+    case_split = cases["split"].to_numpy(dtype=object)
+    truth = cases["truth"].to_numpy(dtype=np.int64)
+    threshold = int(study.positive_threshold)
+    for raw in _chunks(sql, params, cols, chunk_rows):
+        r_pk = raw["reader_pk"].to_numpy(dtype=np.int64)
+        c_pk = raw["case_pk"].to_numpy(dtype=np.int64)
+        category = raw["category"].to_numpy(dtype=np.int64)
+        yield pd.DataFrame(
+            {
+                "study": study.slug,
+                "reader_id": _take(reader_index, r_pk, reader_code),
+                "reader_kind": _take(reader_index, r_pk, reader_kind),
+                "case_id": _take(case_index, c_pk, case_code),
+                "patient_id": _take(case_index, c_pk, patient),
+                "split": _take(case_index, c_pk, case_split),
+                "truth": _take(case_index, c_pk, truth),
+                "run": raw["run"].to_numpy(dtype=np.int64),
+                "modality": raw["modality"].to_numpy(dtype=np.int64),
+                "category": category,
+                "positive": (category >= threshold).astype(np.int64),
+                "score": pd.to_numeric(raw["score"], errors="coerce").to_numpy(dtype=float),
+                "seconds": pd.to_numeric(raw["seconds"], errors="coerce").to_numpy(dtype=float),
+                "source": raw["source"].to_numpy(dtype=object),
+                "impression": raw["impression"].to_numpy(dtype=object),
+            }
+        )
+
+
+def score_chunks(
+    study: Study, ids: Pseudonyms, *, split: str = "all", chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """Every Likert score of ``study`` in chunks with :data:`SCORE_EXPORT_COLUMNS`."""
+    readers = study_readers(study, ids)
+    cases = study_cases(study, ids)
+    raters = study_raters(study, ids)
+    domains = study_domains(study)
+    reader_index = pd.Index(readers["pk"].to_numpy())
+    case_index = pd.Index(cases["pk"].to_numpy())
+    rater_index = pd.Index(raters["pk"].to_numpy())
+    domain_index = pd.Index(domains["pk"].to_numpy())
+    sql, params = _score_sql(
+        study,
+        split=split,
+        reader_pks=None,
+        runs=None,
+        columns="s.rater_id, r.reader_id, r.case_id, r.run, r.modality, s.domain_id, s.score",
+    )
+    sql += " ORDER BY s.id"
+    cols = ["rater_pk", "reader_pk", "case_pk", "run", "modality", "domain_pk", "score"]
+    reader_code = readers["reader_id"].to_numpy(dtype=object)
+    reader_kind = readers["kind"].to_numpy(dtype=object)
+    case_code = cases["case_id"].to_numpy(dtype=object)
+    case_split = cases["split"].to_numpy(dtype=object)
+    truth = cases["truth"].to_numpy(dtype=np.int64)
+    rater_code = raters["rater_id"].to_numpy(dtype=object)
+    domain_key = domains["domain"].to_numpy(dtype=object)
+    domain_group = domains["group"].to_numpy(dtype=object)
+    for raw in _chunks(sql, params, cols, chunk_rows):
+        r_pk = raw["reader_pk"].to_numpy(dtype=np.int64)
+        c_pk = raw["case_pk"].to_numpy(dtype=np.int64)
+        d_pk = raw["domain_pk"].to_numpy(dtype=np.int64)
+        yield pd.DataFrame(
+            {
+                "study": study.slug,
+                "rater_id": _take(
+                    rater_index, raw["rater_pk"].to_numpy(dtype=np.int64), rater_code
+                ),
+                "reader_id": _take(reader_index, r_pk, reader_code),
+                "reader_kind": _take(reader_index, r_pk, reader_kind),
+                "case_id": _take(case_index, c_pk, case_code),
+                "split": _take(case_index, c_pk, case_split),
+                "truth": _take(case_index, c_pk, truth),
+                "run": raw["run"].to_numpy(dtype=np.int64),
+                "modality": raw["modality"].to_numpy(dtype=np.int64),
+                "domain": _take(domain_index, d_pk, domain_key),
+                "domain_group": _take(domain_index, d_pk, domain_group),
+                "score": raw["score"].to_numpy(dtype=np.int64),
+            }
+        )
+
+
+def study_seed_records(study: Study) -> list[dict[str, Any]]:
+    """Randomisation seeds stored for ``study`` by any installed app.
+
+    Finds every model with a field named ``seed`` that belongs to the study directly (a
+    foreign key to :class:`Study`) or through one foreign key to a model that does (e.g. a
+    session's assignment). Returns ``{model, pk, name, seed}`` records sorted by model
+    and primary key; empty when no app stores seeds.
+    """
+    from django.apps import apps
+    from django.db.models import ForeignKey
+
+    records: list[dict[str, Any]] = []
+    for model in apps.get_models():
+        names = {f.name for f in model._meta.get_fields()}
+        if "seed" not in names:
+            continue
+        lookup = None
+        for f in model._meta.get_fields():
+            if isinstance(f, ForeignKey) and f.related_model is Study:
+                lookup = f.name
+                break
+        if lookup is None:
+            for f in model._meta.get_fields():
+                if not isinstance(f, ForeignKey) or f.related_model is None:
+                    continue
+                for g in f.related_model._meta.get_fields():
+                    if isinstance(g, ForeignKey) and g.related_model is Study:
+                        lookup = f"{f.name}__{g.name}"
+                        break
+                if lookup:
+                    break
+        if lookup is None:
+            continue
+        for obj in model._default_manager.filter(**{lookup: study}).order_by("pk"):
+            records.append(
+                {
+                    "model": model._meta.label,
+                    "pk": obj.pk,
+                    "name": str(obj),
+                    "seed": obj.seed,
+                }
+            )
+    return records

@@ -1,0 +1,283 @@
+"""Analysis runs that read the database and write files or fill the dashboard cache.
+
+* :func:`analysis_compute` loads a study's population and analyses it, cached by the
+  SHA-256 of the data actually loaded, so the dashboard always reflects live data and
+  repeats nothing when nothing changed.
+* :func:`analysis_write_outputs` is ``manage.py analyze``: ``results.json``, the tables
+  (CSV and one workbook), the figures (HTML, PNG, SVG) and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.core.cache import cache
+
+from analysis.charts import (
+    FIGURE_TITLES,
+    FigureOutput,
+    LikertRange,
+    build_figures,
+    prepare_static_export,
+    write_figure_html,
+    write_figure_images,
+)
+from analysis.manifest import build_manifest, input_digests
+from analysis.results import STEPS, Analysis, AnalysisOptions, results_json, run_analysis
+from analysis.selectors import study_data
+from analysis.tables import (
+    DISPLAY_TABLES,
+    TABLE_TITLES,
+    build_tables,
+    display_rows,
+    write_csvs,
+    write_workbook,
+)
+from readerstudy.models import Study
+
+CACHE_SECONDS = 60 * 60
+#: Analyses of more input rows than this are not kept in the (per-process) cache.
+CACHE_MAX_ROWS = 500_000
+#: Above this many cases the per-case table (Fig. 5 data) is left out of tables.xlsx.
+WORKBOOK_MAX_ROWS = 5_000
+
+Progress = Callable[[str], None]
+
+
+def analysis_compute(
+    *, study: Study, options: AnalysisOptions, pseudonymous: bool
+) -> tuple[Analysis, str]:
+    """The analysis of the study's current data and its cache key.
+
+    The data is always read; the statistics are reused from the cache when the data (its
+    SHA-256), the options and the identifiers are unchanged.
+    """
+    data = study_data(
+        study,
+        split=options.split,
+        readers=options.readers,
+        runs=options.runs,
+        pseudonymous=pseudonymous,
+    )
+    digest = input_digests(data)["sha256"]
+    key = (
+        "analysis:"
+        + hashlib.sha256(
+            json.dumps(
+                [study.pk, digest, options.as_dict(), pseudonymous, str(study.unblinded_at)],
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+    )
+    analysis = cache.get(key)
+    if analysis is None:
+        analysis = run_analysis(data, options)
+        if len(data.readings) + len(data.scores) <= CACHE_MAX_ROWS:
+            cache.set(key, analysis, CACHE_SECONDS)
+    return analysis, key
+
+
+def dashboard_payload(
+    *, study: Study, options: AnalysisOptions, pseudonymous: bool, likert_range: LikertRange
+) -> dict[str, Any]:
+    """What the dashboard shows: headline numbers, display tables and figure JSON (cached)."""
+    analysis, key = analysis_compute(study=study, options=options, pseudonymous=pseudonymous)
+    payload_key = f"{key}:dashboard:{json.dumps(_range_doc(likert_range), sort_keys=True)}"
+    payload = cache.get(payload_key)
+    if payload is not None:
+        return payload
+    tables = build_tables(analysis)
+    figures = build_figures(analysis, likert_range=likert_range)
+    payload = {
+        "n_cases": analysis.n_cases,
+        "n_positive": analysis.n_positive,
+        "readers": analysis.reader_order,
+        "modalities": analysis.modalities,
+        "notes": analysis.notes,
+        "tables": [
+            {"name": name, "title": TABLE_TITLES.get(name, name), **display_rows(name, table)}
+            for name, table in tables.items()
+            if name in DISPLAY_TABLES
+        ],
+        "table_names": list(tables),
+        "figures": [
+            {
+                "name": name,
+                "title": FIGURE_TITLES.get(name, name),
+                "json": script_json(fig.to_json()),
+            }
+            for name, fig in figures.items()
+        ],
+    }
+    cache.set(payload_key, payload, CACHE_SECONDS)
+    return payload
+
+
+@dataclass(frozen=True)
+class OutputSummary:
+    out: Path
+    files: list[Path]
+    warnings: list[str]
+    notes: list[str]
+    results: dict[str, Any]
+
+
+def output_steps(*, figures: bool, formats: Sequence[str]) -> int:
+    """How many progress steps :func:`analysis_write_outputs` reports."""
+    n = 1 + len(STEPS) + 4  # load, analysis steps, results.json, CSV, workbook, manifest
+    if figures:
+        n += 1 + ("html" in formats) + bool({"png", "svg"} & set(formats))
+    return n
+
+
+def analysis_write_outputs(
+    *,
+    study: Study,
+    out: Path,
+    options: AnalysisOptions,
+    pseudonymous: bool = False,
+    figures: bool = True,
+    formats: Sequence[str] = ("html", "png", "svg"),
+    likert_range: LikertRange = None,
+    progress: Progress | None = None,
+) -> OutputSummary:
+    """Write the whole analysis of ``study`` into the folder ``out``.
+
+    Layout: ``results.json``, ``manifest.json``, ``tables/<name>.csv``, ``tables.xlsx``,
+    ``figures/<name>.html|png|svg`` and ``figures/plotly.min.js``. Files of an earlier run
+    with the same names are replaced.
+    """
+    step = progress or (lambda name: None)
+    out.mkdir(parents=True, exist_ok=True)
+    if figures and {"png", "svg"} & set(formats):
+        # Chromium starts in the background while the statistics are computed.
+        prepare_static_export()
+    step("load data")
+    data = study_data(
+        study,
+        split=options.split,
+        readers=options.readers,
+        runs=options.runs,
+        pseudonymous=pseudonymous,
+    )
+    analysis = run_analysis(data, options, progress=step)
+    files: list[Path] = []
+    warnings: list[str] = []
+    images = [f for f in formats if f in ("png", "svg")] if figures else []
+    results = results_json(analysis)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        figs: dict[str, Any] = {}
+        rendering: Future[FigureOutput] | None = None
+        if figures:
+            step("build figures")
+            figs = build_figures(analysis, likert_range=likert_range)
+            if images:
+                # Chromium renders PNG/SVG while the tables are written.
+                rendering = pool.submit(write_figure_images, figs, out / "figures", formats=images)
+        step("results.json")
+        path = out / "results.json"
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        files.append(path)
+        files += _write_tables(analysis, out, pseudonymous=pseudonymous, step=step)
+        if figures and "html" in formats:
+            step("figures (HTML)")
+            files += write_figure_html(figs, out / "figures")
+        if rendering is not None:
+            step("figures (" + ", ".join(images).upper() + ")")
+            rendered = rendering.result()
+            files += rendered.files
+            warnings += rendered.warnings
+
+    step("manifest.json")
+    options_doc = {
+        **options.as_dict(),
+        "pseudonymous": pseudonymous,
+        "figures": list(formats) if figures else [],
+        "likert_range": _range_doc(likert_range),
+    }
+    manifest = build_manifest(
+        study=study,
+        data=data,
+        options=options_doc,
+        outputs=files,
+        root=out,
+        warnings=warnings,
+        notes=analysis.notes,
+        static_figures=figures and bool({"png", "svg"} & set(formats)),
+    )
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    files.append(path)
+    return OutputSummary(
+        out=out, files=files, warnings=warnings, notes=analysis.notes, results=results
+    )
+
+
+def _write_tables(
+    analysis: Analysis, out: Path, *, pseudonymous: bool, step: Progress
+) -> list[Path]:
+    """tables/<name>.csv and tables.xlsx (the per-case table only up to 5,000 cases)."""
+    data = analysis.data
+    tables = build_tables(analysis)
+    step("tables (CSV)")
+    files = write_csvs(tables, out / "tables")
+    step("tables.xlsx")
+    about = {
+        "study": f"{data.title} ({data.slug})",
+        "population": f"{data.split} split, {analysis.n_cases} cases ({analysis.n_positive} positive)",
+        "readers": ", ".join(analysis.reader_order),
+        "identifiers": "pseudonymous" if pseudonymous else "real",
+    }
+    in_workbook = {
+        name: t
+        for name, t in tables.items()
+        if len(t) <= WORKBOOK_MAX_ROWS or name != "case_categories"
+    }
+    if len(in_workbook) < len(tables):
+        about["case_categories"] = (
+            f"more than {WORKBOOK_MAX_ROWS:,} cases: only in tables/case_categories.csv"
+        )
+    workbook = out / "tables.xlsx"
+    write_workbook(in_workbook, workbook, about=about)
+    return [*files, workbook]
+
+
+def tables_workbook(analysis: Analysis, *, pseudonymous: bool) -> bytes:
+    """Every table of ``analysis`` as one .xlsx workbook (the dashboard's download)."""
+    data = analysis.data
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tables.xlsx"
+        write_workbook(
+            build_tables(analysis),
+            path,
+            about={
+                "study": f"{data.title} ({data.slug})",
+                "population": f"{data.split} split, {analysis.n_cases} cases",
+                "identifiers": "pseudonymous" if pseudonymous else "real",
+            },
+        )
+        return path.read_bytes()
+
+
+def script_json(text: str) -> str:
+    """JSON text that is safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` only occur inside JSON strings, where their ``\\uXXXX`` escapes
+    mean the same, so no ``</script>`` or comment can end the element early.
+    """
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _range_doc(likert_range: LikertRange) -> Any:
+    if likert_range is None:
+        return None
+    if isinstance(likert_range, dict):
+        return {k: list(v) for k, v in likert_range.items()}
+    return list(likert_range)  # type: ignore[arg-type]

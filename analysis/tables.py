@@ -1,0 +1,582 @@
+"""The tables of an analysis: DataFrames, CSV files and one formatted Excel workbook.
+
+Every table has *display* columns formatted like the worked example ("0.81 (0.74–0.89)",
+"96.5 (87.9–99.6)", "<0.001") next to the raw, unrounded numeric columns, so that a table
+can be pasted into a manuscript and still be re-analysed.
+
+========================  ===========================================================
+table                     what (worked example)
+========================  ===========================================================
+diagnostic_performance    AUC, sensitivity, specificity, accuracy, PPV, NPV per reader
+                          with 95% CIs (Table S1)
+auc_comparisons           paired DeLong test of every pair of readers (Fig. 3)
+agreement                 intra- and inter-observer κ on both scales (Table 5)
+likert                    Likert mean (95% CI) per reader and run with Dunn P values
+                          against the readers above (Table 4)
+likert_tests              Kruskal–Wallis per run and every Dunn comparison (Table 4)
+likert_domains            Likert mean per reader, domain and domain group (Fig. 6)
+baseline                  case attributes by truth (Table 3)
+confusion                 TP / FN / FP / TN per reader (Fig. 7)
+case_categories           final category of every reader on every case (Fig. 5)
+mrmc, mrmc_comparisons    Obuchowski–Rockette / Hillis MRMC (more than one modality)
+notes                     what the analysis had to decide or leave out
+========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.results import METRICS, Analysis
+
+METRIC_LABELS: dict[str, str] = {
+    "auc": "AUC",
+    "sensitivity": "Sensitivity",
+    "specificity": "Specificity",
+    "accuracy": "Accuracy",
+    "ppv": "PPV",
+    "npv": "NPV",
+}
+EN_DASH = "–"
+MINUS = "−"
+
+
+# ---------------------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------------------
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and not math.isfinite(value))
+
+
+def fmt_num(value: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals and a true minus sign; "" when missing."""
+    if _missing(value):
+        return ""
+    text = f"{float(value):.{digits}f}"
+    return text.replace("-", MINUS)
+
+
+def fmt_ci(estimate: Any, low: Any, high: Any, *, digits: int = 2, scale: float = 1.0) -> str:
+    """ "0.81 (0.74–0.89)"; with a negative limit "−0.03 (−0.10 to 0.04)" as the paper."""
+    if _missing(estimate):
+        return ""
+    est = fmt_num(float(estimate) * scale, digits)
+    if _missing(low) or _missing(high):
+        return est
+    lo, hi = float(low) * scale, float(high) * scale
+    sep = " to " if lo < 0 or hi < 0 else EN_DASH
+    return f"{est} ({fmt_num(lo, digits)}{sep}{fmt_num(hi, digits)})"
+
+
+def fmt_p(p: Any) -> str:
+    """ "<0.001" below 0.001, else three decimals."""
+    if _missing(p):
+        return ""
+    return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+def fmt_count(k: Any, n: Any) -> str:
+    if _missing(k) or _missing(n):
+        return ""
+    return f"{int(k)}/{int(n)}"
+
+
+# ---------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------
+
+
+def diagnostic_performance_table(analysis: Analysis) -> pd.DataFrame:
+    """Table S1: one row per reader."""
+    perf = analysis.performance
+    if perf.empty:
+        return pd.DataFrame()
+    readers = analysis.data.readers.set_index("reader_id")
+    aucs = analysis.aucs.set_index("reader") if len(analysis.aucs) else pd.DataFrame()
+    rows = []
+    denominators = {
+        "sensitivity": ("tp", ("tp", "fn")),
+        "specificity": ("tn", ("tn", "fp")),
+        "accuracy": ("tp+tn", ("tp", "fn", "tn", "fp")),
+        "ppv": ("tp", ("tp", "fp")),
+        "npv": ("tn", ("tn", "fn")),
+    }
+    for r in perf.to_dict("records"):
+        reader = r["reader"]
+        a = aucs.loc[reader] if reader in aucs.index else None
+        row: dict[str, Any] = {
+            "reader": reader,
+            "kind": readers.loc[reader, "kind"] if reader in readers.index else "",
+            "label": readers.loc[reader, "label"] if reader in readers.index else "",
+            "n": int(r["n"]),
+            "rating": analysis.rating_source.get(reader, ""),
+            "AUC (95% CI)": fmt_ci(
+                *(a[["auc", "ci_low", "ci_high"]] if a is not None else [None] * 3)
+            ),
+        }
+        for m in METRICS:
+            row[f"{METRIC_LABELS[m]}, % (95% CI)"] = fmt_ci(
+                r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"], digits=1, scale=100
+            )
+            num, parts = denominators[m]
+            k = r["tp"] + r["tn"] if num == "tp+tn" else r[num]
+            row[f"{METRIC_LABELS[m]}, n/N"] = fmt_count(k, sum(r[p] for p in parts))
+        row.update(
+            auc=a["auc"] if a is not None else np.nan,
+            auc_se=a["se"] if a is not None else np.nan,
+            auc_ci_low=a["ci_low"] if a is not None else np.nan,
+            auc_ci_high=a["ci_high"] if a is not None else np.nan,
+            tp=int(r["tp"]),
+            fp=int(r["fp"]),
+            tn=int(r["tn"]),
+            fn=int(r["fn"]),
+        )
+        for m in METRICS:
+            row[m] = r[m]
+            row[f"{m}_ci_low"] = r[f"{m}_ci_low"]
+            row[f"{m}_ci_high"] = r[f"{m}_ci_high"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def auc_comparisons_table(analysis: Analysis) -> pd.DataFrame:
+    tests = analysis.auc_tests
+    if tests.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            "reader_a": tests["reader_a"],
+            "reader_b": tests["reader_b"],
+            "AUC A": tests["auc_a"].map(fmt_num),
+            "AUC B": tests["auc_b"].map(fmt_num),
+            "Difference (95% CI)": [
+                fmt_ci(d, lo, hi, digits=3)
+                for d, lo, hi in zip(tests["diff"], tests["ci_low"], tests["ci_high"], strict=True)
+            ],
+            "P": tests["p_value"].map(fmt_p),
+        }
+    )
+    raw = tests.rename(columns={"p_value": "p"})[
+        ["n_cases", "auc_a", "auc_b", "diff", "se", "ci_low", "ci_high", "z", "p"]
+    ]
+    return pd.concat([out, raw.reset_index(drop=True)], axis=1)
+
+
+def agreement_table(analysis: Analysis) -> pd.DataFrame:
+    """Table 5: one row per reader and comparison, both scales side by side."""
+    data = analysis.data
+    cats = data.categories
+    scale_names = {
+        "category": f"{data.scale_name} [{cats[0]}{EN_DASH}{cats[-1]}]" if cats else "category",
+        "binary": "Positive call [0, 1]",
+    }
+    rows: list[dict[str, Any]] = []
+    for section, frame, key in (
+        ("Intraobserver", analysis.intra, "reader"),
+        ("Interobserver", analysis.inter, "reader_a"),
+    ):
+        if frame.empty:
+            continue
+        for reader, sub in frame.groupby(key, sort=False):
+            row: dict[str, Any] = {"section": section, "reader": reader}
+            if section == "Intraobserver":
+                first = sub.iloc[0]
+                row["comparison"] = f"{reader} across {int(first['n_runs'])} runs"
+                row["method"] = "Fleiss κ" if first["method"] == "fleiss" else "Cohen κ (2 runs)"
+            else:
+                row["comparison"] = f"{reader} vs. {sub.iloc[0]['reader_b']}"
+                row["method"] = "Cohen κ"
+            for scale in ("category", "binary"):
+                s = sub[sub["scale"] == scale]
+                if s.empty:
+                    continue
+                rec = s.iloc[0]
+                row[f"{scale_names[scale]}, κ (95% CI)"] = fmt_ci(
+                    rec["kappa"], rec["ci_low"], rec["ci_high"]
+                )
+                row[f"{scale}_interpretation"] = rec["interpretation"]
+            for scale in ("category", "binary"):
+                s = sub[sub["scale"] == scale]
+                if s.empty:
+                    continue
+                rec = s.iloc[0]
+                row[f"{scale}_n"] = int(rec["n_cases"] if section == "Intraobserver" else rec["n"])
+                row[f"{scale}_kappa"] = rec["kappa"]
+                row[f"{scale}_se"] = rec["se"]
+                row[f"{scale}_ci_low"] = rec["ci_low"]
+                row[f"{scale}_ci_high"] = rec["ci_high"]
+                if section == "Intraobserver":
+                    row[f"{scale}_boot_ci_low"] = rec["boot_ci_low"]
+                    row[f"{scale}_boot_ci_high"] = rec["boot_ci_high"]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def likert_table(analysis: Analysis) -> pd.DataFrame:
+    """Table 4: mean (95% CI) per reader and run, Dunn P values against the readers above."""
+    by_reader = analysis.likert_by_reader
+    if by_reader.empty:
+        return pd.DataFrame()
+    dunn = analysis.dunn
+    runs = sorted({int(r) for r in by_reader["run"].dropna()})
+    run_keys: list[int | None] = [*runs, None]
+    readers = list(dict.fromkeys(by_reader["reader"]))
+    rows = []
+    for i, reader in enumerate(readers):
+        row: dict[str, Any] = {"reader": reader}
+        sub = by_reader[by_reader["reader"] == reader]
+        for run in run_keys:
+            name = "All runs" if run is None else f"Run {run}"
+            rec = sub[sub["run"].isna()] if run is None else sub[sub["run"] == run]
+            if rec.empty:
+                continue
+            rec = rec.iloc[0]
+            row[f"{name} score"] = fmt_ci(rec["mean"], rec["ci_low"], rec["ci_high"])
+            if not dunn.empty:
+                d = dunn[dunn["run"].isna()] if run is None else dunn[dunn["run"] == run]
+                parts = []
+                for earlier in readers[:i]:
+                    pair = d[
+                        ((d["reader_a"] == earlier) & (d["reader_b"] == reader))
+                        | ((d["reader_a"] == reader) & (d["reader_b"] == earlier))
+                    ]
+                    if pair.empty:
+                        continue
+                    p = float(pair.iloc[0]["p_adjusted"])
+                    parts.append(f"vs. {earlier}: {'*' if p < 0.05 else fmt_p(p)}")
+                row[f"{name} P"] = "; ".join(parts)
+        for run in run_keys:
+            key = "all" if run is None else str(run)
+            rec = sub[sub["run"].isna()] if run is None else sub[sub["run"] == run]
+            if rec.empty:
+                continue
+            rec = rec.iloc[0]
+            for col in ("n", "mean", "sd", "ci_low", "ci_high", "median", "q1", "q3"):
+                row[f"{col}_run_{key}"] = rec[col]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def likert_tests_table(analysis: Analysis) -> pd.DataFrame:
+    """Kruskal–Wallis per run followed by every Dunn comparison (Bonferroni)."""
+    rows: list[dict[str, Any]] = []
+    for r in analysis.kruskal.to_dict("records"):
+        rows.append(
+            {
+                "test": "Kruskal–Wallis",
+                "run": _run_label(r["run"]),
+                "comparison": f"{int(r['k'])} readers",
+                "statistic": r["h"],
+                "df": r["df"],
+                "p": r["p"],
+                "p_adjusted": np.nan,
+                "P": fmt_p(r["p"]),
+            }
+        )
+    for r in analysis.dunn.to_dict("records"):
+        rows.append(
+            {
+                "test": "Dunn (Bonferroni)",
+                "run": _run_label(r["run"]),
+                "comparison": f"{r['reader_a']} vs. {r['reader_b']}",
+                "statistic": r["z"],
+                "df": np.nan,
+                "p": r["p"],
+                "p_adjusted": r["p_adjusted"],
+                "P": fmt_p(r["p_adjusted"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _run_label(run: Any) -> str:
+    return "all" if run is None or (isinstance(run, float) and math.isnan(run)) else str(int(run))
+
+
+def likert_domains_table(analysis: Analysis) -> pd.DataFrame:
+    frame = analysis.likert_by_domain
+    if frame.empty:
+        return pd.DataFrame()
+    labels = dict(zip(analysis.data.domains["domain"], analysis.data.domains["label"], strict=True))
+    out = pd.DataFrame(
+        {
+            "reader": frame["reader"],
+            "group": frame["group"],
+            "domain": frame["domain"],
+            "label": [labels.get(d, "") if d is not None else "(group)" for d in frame["domain"]],
+            "Mean (95% CI)": [
+                fmt_ci(m, lo, hi)
+                for m, lo, hi in zip(frame["mean"], frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+        }
+    )
+    raw = frame[["n", "mean", "sd", "ci_low", "ci_high", "median", "q1", "q3"]]
+    return pd.concat([out.reset_index(drop=True), raw.reset_index(drop=True)], axis=1)
+
+
+def baseline_table(analysis: Analysis) -> pd.DataFrame:
+    """Table 3: n (%) by truth for categorical attributes, mean ± SD for numeric ones."""
+    base = analysis.baseline
+    if base.empty:
+        return pd.DataFrame()
+    rows = []
+    for attribute, sub in base.groupby("attribute", sort=False):
+        for i, r in enumerate(sub.to_dict("records")):
+            numeric = r["kind"] == "numeric"
+            row: dict[str, Any] = {
+                "attribute": attribute,
+                "level": "" if numeric else r["level"],
+                "Positive": (
+                    f"{fmt_num(r['mean_positive'])} ± {fmt_num(r['sd_positive'])}"
+                    if numeric
+                    else f"{int(r['n_positive'])} ({fmt_num(r['percent_positive'])})"
+                ),
+                "Negative": (
+                    f"{fmt_num(r['mean_negative'])} ± {fmt_num(r['sd_negative'])}"
+                    if numeric
+                    else f"{int(r['n_negative'])} ({fmt_num(r['percent_negative'])})"
+                ),
+                "P value": fmt_p(r["p"]) if i == 0 else "",
+                "Odds ratio (95% CI)": ""
+                if numeric
+                else (
+                    "1 (reference)"
+                    if _missing(r["odds_ratio_ci_low"]) and r["odds_ratio"] == 1
+                    else fmt_ci(r["odds_ratio"], r["odds_ratio_ci_low"], r["odds_ratio_ci_high"])
+                ),
+                "test": r["test"],
+            }
+            for col in (
+                "n_positive", "percent_positive", "n_negative", "percent_negative",
+                "mean_positive", "sd_positive", "mean_negative", "sd_negative", "statistic",
+                "df", "p", "odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high",
+                "odds_ratio_p", "lr_statistic", "lr_df", "lr_p",
+            ):  # fmt: skip
+                row[col] = r.get(col, np.nan)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def confusion_table(analysis: Analysis) -> pd.DataFrame:
+    perf = analysis.performance
+    if perf.empty:
+        return pd.DataFrame()
+    return perf[["reader", "n", "tp", "fn", "fp", "tn"]].reset_index(drop=True)
+
+
+def case_categories_table(analysis: Analysis) -> pd.DataFrame:
+    final = analysis.final
+    if final.empty:
+        return pd.DataFrame()
+    wide = final.pivot(index="case_id", columns="reader_id", values="category")
+    wide = wide[[r for r in analysis.reader_order if r in wide.columns]]
+    wide.columns.name = None
+    truth = final.drop_duplicates("case_id").set_index("case_id")["truth"]
+    wide.insert(0, "truth", truth.reindex(wide.index))
+    wide = wide.astype("Int64")
+    return (
+        wide.reset_index()
+        .sort_values(["truth", "case_id"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+
+
+def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not analysis.mrmc:
+        return pd.DataFrame(), pd.DataFrame()
+    tests, comps = [], []
+    for res in analysis.mrmc:
+        t = res.test.iloc[0]
+        row: dict[str, Any] = {
+            "analysis": res.analysis,
+            "covariance": res.covariance,
+            "F": t["f"],
+            "df1": t["df1"],
+            "df2": t["df2"],
+            "p": t["p_value"],
+            "P": fmt_p(t["p_value"]),
+        }
+        for m in res.modalities.to_dict("records"):
+            row[f"AUC modality {m['modality']} (95% CI)"] = fmt_ci(
+                m["auc"], m["ci_low"], m["ci_high"]
+            )
+            row[f"auc_{m['modality']}"] = m["auc"]
+        tests.append(row)
+        for c in res.comparisons.to_dict("records"):
+            comps.append(
+                {
+                    "analysis": res.analysis,
+                    "modality_a": c["modality_a"],
+                    "modality_b": c["modality_b"],
+                    "Difference (95% CI)": fmt_ci(c["diff"], c["ci_low"], c["ci_high"], digits=3),
+                    "P": fmt_p(c["p_value"]),
+                    "diff": c["diff"],
+                    "se": c["se"],
+                    "df": c["df"],
+                    "ci_low": c["ci_low"],
+                    "ci_high": c["ci_high"],
+                    "p": c["p_value"],
+                }
+            )
+    return pd.DataFrame(tests), pd.DataFrame(comps)
+
+
+def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
+    """Every table of the analysis by name (empty tables are left out)."""
+    mrmc, mrmc_comparisons = mrmc_tables(analysis)
+    tables = {
+        "diagnostic_performance": diagnostic_performance_table(analysis),
+        "auc_comparisons": auc_comparisons_table(analysis),
+        "agreement": agreement_table(analysis),
+        "likert": likert_table(analysis),
+        "likert_tests": likert_tests_table(analysis),
+        "likert_domains": likert_domains_table(analysis),
+        "baseline": baseline_table(analysis),
+        "confusion": confusion_table(analysis),
+        "case_categories": case_categories_table(analysis),
+        "mrmc": mrmc,
+        "mrmc_comparisons": mrmc_comparisons,
+        "notes": pd.DataFrame({"note": analysis.notes}),
+    }
+    return {name: t for name, t in tables.items() if not t.empty}
+
+
+TABLE_TITLES: dict[str, str] = {
+    "diagnostic_performance": "Diagnostic performance per reader (Table S1)",
+    "auc_comparisons": "Paired DeLong comparisons of AUCs (Fig. 3)",
+    "agreement": "Intra- and inter-observer agreement (Table 5)",
+    "likert": "Likert scores per reader and run (Table 4)",
+    "likert_tests": "Kruskal–Wallis and Dunn tests of Likert scores (Table 4)",
+    "likert_domains": "Likert scores per domain and group (Fig. 6)",
+    "baseline": "Case attributes by truth (Table 3)",
+    "confusion": "Confusion counts per reader (Fig. 7)",
+    "case_categories": "Final category per case and reader (Fig. 5)",
+    "mrmc": "MRMC analysis of modalities (Obuchowski–Rockette, Hillis)",
+    "mrmc_comparisons": "MRMC pairwise modality comparisons",
+    "notes": "Notes",
+}
+
+
+#: Columns shown on the dashboard (the formatted ones); ``None``: every column.
+DISPLAY_TABLES: dict[str, list[str] | None] = {
+    "diagnostic_performance": [
+        "reader", "kind", "n", "AUC (95% CI)",
+        *[f"{METRIC_LABELS[m]}, % (95% CI)" for m in METRICS],
+    ],
+    "auc_comparisons": ["reader_a", "reader_b", "AUC A", "AUC B", "Difference (95% CI)", "P"],
+    "agreement": None,
+    "likert": None,
+    "likert_tests": ["test", "run", "comparison", "statistic", "P"],
+    "likert_domains": ["reader", "group", "label", "Mean (95% CI)", "n"],
+    "baseline": ["attribute", "level", "Positive", "Negative", "P value", "Odds ratio (95% CI)", "test"],
+    "confusion": None,
+    "mrmc": None,
+    "mrmc_comparisons": ["analysis", "modality_a", "modality_b", "Difference (95% CI)", "P"],
+    "notes": None,
+}  # fmt: skip
+
+
+def display_rows(name: str, table: pd.DataFrame) -> dict[str, Any]:
+    """``{"columns": [...], "rows": [[...], ...]}`` of the formatted columns of a table.
+
+    For tables without a fixed list, raw float columns (the unrounded numbers) are left
+    out; floats that are shown are rounded to three digits.
+    """
+    wanted = DISPLAY_TABLES.get(name)
+    if wanted is None:
+        columns = [
+            c for c in table.columns
+            if not pd.api.types.is_float_dtype(table[c].dtype) or (name == "mrmc" and c == "F")
+        ]  # fmt: skip
+    else:
+        columns = [c for c in wanted if c in table.columns]
+    rows = []
+    for values in table[columns].astype(object).itertuples(index=False, name=None):
+        rows.append(
+            [
+                ""
+                if _missing(v) or v is pd.NA
+                else (f"{v:.3f}".replace("-", MINUS) if isinstance(v, float) else str(v))
+                for v in values
+            ]
+        )
+    return {"columns": [str(c) for c in columns], "rows": rows}
+
+
+def write_csvs(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """One UTF-8 CSV per table (unrounded numbers, empty cells for missing values)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in tables.items():
+        path = folder / f"{name}.csv"
+        table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        paths.append(path)
+    return paths
+
+
+def write_workbook(
+    tables: dict[str, pd.DataFrame], path: Path | Any, *, about: dict[str, str] | None = None
+) -> None:
+    """One .xlsx workbook, a sheet per table: bold header, frozen panes, sized columns.
+
+    Numbers stay unrounded in the cells; the number format only changes how Excel shows
+    them (three decimals, p values four).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "about"
+    sheet.append(["readerstudy analysis"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for key, value in (about or {}).items():
+        sheet.append([key, value])
+    sheet.append([])
+    sheet.append(["sheet", "content"])
+    for name in tables:
+        sheet.append([name[:31], TABLE_TITLES.get(name, name)])
+    sheet.column_dimensions["A"].width = 26
+    sheet.column_dimensions["B"].width = 90
+
+    header_fill = PatternFill("solid", fgColor="DCE6F1")
+    for name, table in tables.items():
+        ws = wb.create_sheet(name[:31])
+        ws.append(list(map(str, table.columns)))
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.fill = header_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for values in table.itertuples(index=False, name=None):
+            ws.append([_cell(v) for v in values])
+        ws.freeze_panes = "B2" if len(table.columns) > 1 else "A2"
+        for j, col in enumerate(table.columns, start=1):
+            series = table[col]
+            letter = get_column_letter(j)
+            if pd.api.types.is_float_dtype(series.dtype):
+                fmt = (
+                    "0.0000" if str(col) in {"p", "p_adjusted", "odds_ratio_p", "lr_p"} else "0.000"
+                )
+                for cell in ws[letter][1:]:
+                    cell.number_format = fmt
+            sample = [len(str(col))] + [len(str(v)) for v in series.head(200).tolist()]
+            ws.column_dimensions[letter].width = min(60, max(8, max(sample) + 2))
+    wb.save(path)
+
+
+def _cell(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

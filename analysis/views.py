@@ -1,0 +1,245 @@
+"""The analysis dashboard, its downloads and the dataset exports.
+
+Only the study's coordinators and statisticians get anything (others: 404). Identifiers
+are pseudonymous for statisticians until the study is unblinded; coordinators, and
+everyone after unblinding, see real ids unless they ask for pseudonyms
+(:func:`ids_pseudonymous`). Every download is recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from analysis.charts import (
+    FIGURE_TITLES,
+    StaticExportUnavailable,
+    browser_path,
+    build_figures,
+    figure_html,
+    figure_image,
+    figure_size,
+)
+from analysis.exports import (
+    EXPORT_KINDS,
+    csv_stream,
+    discard_temp_path,
+    export_filename,
+    export_temp_path,
+    file_chunks,
+    write_export,
+)
+from analysis.forms import AnalysisFilterForm
+from analysis.results import results_json
+from analysis.selectors import Pseudonyms
+from analysis.services import analysis_compute, dashboard_payload, tables_workbook
+from analysis.tables import build_tables
+from readerstudy import roles
+from readerstudy.access import has_study_role, require_study_role
+from readerstudy.audit import audit_record
+from readerstudy.models import Study
+
+ANALYSIS_ROLES = (roles.COORDINATOR, roles.STATISTICIAN)
+
+
+def real_ids_allowed(user: Any, study: Study) -> bool:
+    """Real ids: after unblinding, or for the study's coordinators at any time."""
+    return study.unblinded_at is not None or has_study_role(user, study, roles.COORDINATOR)
+
+
+def ids_pseudonymous(user: Any, study: Study, requested: str | None) -> bool:
+    """Whether ``user`` gets pseudonyms: always before unblinding unless a coordinator;
+    otherwise only when ``requested`` is ``"pseudonymous"``."""
+    if not real_ids_allowed(user, study):
+        return True
+    return requested == "pseudonymous"
+
+
+def _filters(request: HttpRequest, study: Study) -> AnalysisFilterForm:
+    form = AnalysisFilterForm(
+        request.GET or None, study=study, allow_real_ids=real_ids_allowed(request.user, study)
+    )
+    form.set_reader_choices(form.wants_pseudonyms())
+    return form
+
+
+def _form_errors(form: AnalysisFilterForm) -> str:
+    return "; ".join(
+        f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in form.errors.items()
+    )
+
+
+def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _audit(request: HttpRequest, study: Study, kind: str, pseudonymous: bool, **extra: Any) -> None:
+    audit_record(
+        action="export",
+        request=request,
+        study=study,
+        target=kind,
+        details={"kind": kind, "pseudonymous": pseudonymous, **extra},
+    )
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """Tables and interactive figures of the study's live data, with filters and downloads."""
+    study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
+    form = _filters(request, study)
+    pseudonymous = form.wants_pseudonyms()
+    context: dict[str, Any] = {
+        "study": study,
+        "form": form,
+        "pseudonymous": pseudonymous,
+        "query": request.GET.urlencode(),
+        "exports": list(EXPORT_KINDS.values()),
+        "static_images": browser_path() is not None,
+    }
+    if form.is_bound and not form.is_valid():
+        context["error"] = _form_errors(form)
+        return render(request, "analysis/dashboard.html", context, status=400)
+    try:
+        payload = dashboard_payload(
+            study=study,
+            options=form.options(),
+            pseudonymous=pseudonymous,
+            likert_range=form.likert_range(),
+        )
+    except ValueError as exc:
+        context["error"] = str(exc)
+        return render(request, "analysis/dashboard.html", context, status=400)
+    context["payload"] = payload
+    return render(request, "analysis/dashboard.html", context)
+
+
+def _analysis_for_download(request: HttpRequest, slug: str) -> tuple[Study, Any, bool, Any]:
+    study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
+    form = _filters(request, study)
+    if form.is_bound and not form.is_valid():
+        raise _BadFilters(_form_errors(form))
+    pseudonymous = form.wants_pseudonyms()
+    try:
+        analysis, _ = analysis_compute(
+            study=study, options=form.options(), pseudonymous=pseudonymous
+        )
+    except ValueError as exc:
+        raise _BadFilters(str(exc)) from exc
+    return study, analysis, pseudonymous, form
+
+
+class _BadFilters(Exception):
+    pass
+
+
+@login_required
+@require_GET
+def results_download(request: HttpRequest, slug: str) -> HttpResponse:
+    """``results.json`` of the filtered analysis."""
+    try:
+        study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
+    except _BadFilters as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    body = json.dumps(results_json(analysis), indent=2, ensure_ascii=False, allow_nan=False)
+    _audit(request, study, "results.json", pseudonymous, filters=form.options().as_dict())
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    return _attachment(response, f"{study.slug}-results.json")
+
+
+@login_required
+@require_GET
+def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> HttpResponse:
+    """One table as CSV (``name``) or every table as one workbook (``name`` = "tables")."""
+    try:
+        study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
+    except _BadFilters as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    tables = build_tables(analysis)
+    if fmt == "xlsx" and name == "tables":
+        body = tables_workbook(analysis, pseudonymous=pseudonymous)
+        content_type = EXPORT_KINDS["data.xlsx"].content_type
+        filename = f"{study.slug}-tables.xlsx"
+    elif fmt == "csv" and name in tables:
+        body = tables[name].to_csv(index=False, lineterminator="\n").encode("utf-8")
+        content_type = "text/csv; charset=utf-8"
+        filename = f"{study.slug}-{name}.csv"
+    else:
+        raise Http404("No such table.")
+    _audit(request, study, f"{name}.{fmt}", pseudonymous, filters=form.options().as_dict())
+    return _attachment(HttpResponse(body, content_type=content_type), filename)
+
+
+@login_required
+@require_GET
+def figure_download(request: HttpRequest, slug: str, name: str, fmt: str) -> HttpResponse:
+    """One figure as a self-contained HTML page, a PNG or an SVG."""
+    try:
+        study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
+    except _BadFilters as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    figures = build_figures(analysis, likert_range=form.likert_range())
+    if name not in figures or fmt not in ("html", "png", "svg"):
+        raise Http404("No such figure.")
+    fig = figures[name]
+    if fmt == "html":
+        body: bytes = figure_html(
+            fig, title=FIGURE_TITLES.get(name, name), plotlyjs="inline"
+        ).encode()
+        content_type = "text/html; charset=utf-8"
+    else:
+        width, height = figure_size(name, fig)
+        try:
+            body = figure_image(fig, fmt=fmt, width=width, height=height)
+        except StaticExportUnavailable as exc:
+            return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+        content_type = "image/png" if fmt == "png" else "image/svg+xml"
+    _audit(request, study, f"{name}.{fmt}", pseudonymous, filters=form.options().as_dict())
+    return _attachment(HttpResponse(body, content_type=content_type), f"{study.slug}-{name}.{fmt}")
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """A dataset export (``kind`` from :data:`analysis.exports.EXPORT_KINDS`), streamed."""
+    study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
+    spec = EXPORT_KINDS.get(kind)
+    if spec is None:
+        raise Http404("No such export.")
+    requested = request.GET.get("ids")
+    if requested not in (None, "", "real", "pseudonymous"):
+        return HttpResponseBadRequest(
+            "ids: expected 'real' or 'pseudonymous'", content_type="text/plain; charset=utf-8"
+        )
+    pseudonymous = ids_pseudonymous(request.user, study, requested)
+    ids = Pseudonyms(study.slug, pseudonymous)
+    filename = export_filename(study, kind, pseudonymous=pseudonymous)
+    _audit(request, study, kind, pseudonymous)
+    if spec.fmt == "csv" and spec.dataset is not None:
+        response: HttpResponse = StreamingHttpResponse(
+            csv_stream(study, spec.dataset, ids), content_type=spec.content_type
+        )
+    else:
+        path = export_temp_path(kind)
+        try:
+            write_export(study, kind, ids, path)
+        except BaseException:
+            discard_temp_path(path)
+            raise
+        response = StreamingHttpResponse(file_chunks(path), content_type=spec.content_type)
+        response["Content-Length"] = str(path.stat().st_size)
+    return _attachment(response, filename)

@@ -1,0 +1,74 @@
+"""The dashboard in Chromium: every figure draws, offline (no request leaves the server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import Route, sync_playwright
+
+from readerstudy.models import StudyMember
+from readerstudy.services import study_import
+from tests.factories import UserFactory
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]  # fmt: skip
+FIGURES = [
+    "delong_matrix", "diagnostic_radar", "case_heatmap", "likert_radars", "confusion_matrices",
+    "roc_curves", "likert_distribution",
+]  # fmt: skip
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_dashboard_draws_every_figure_without_the_network(
+    live_server: object, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Playwright's sync API runs an event loop in this thread; only for this test (a
+    # module-level setting would leak into other tests, e.g. ``check --deploy``).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    study = study_import(path=demo_bundle, replace=True).study
+    user = UserFactory(username="stat", password="pw-not-secret-123")
+    user.groups.add(Group.objects.get(name="statistician"))
+    StudyMember.objects.create(study=study, user=user, role="statistician")
+    base = str(live_server.url)  # type: ignore[attr-defined]
+    outside: list[str] = []
+
+    def guard(route: Route) -> None:
+        if route.request.url.startswith(base) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.route("**/*", guard)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/accounts/login/")
+        page.fill("input[name=username]", "stat")
+        page.fill("input[name=password]", "pw-not-secret-123")
+        page.click("button[type=submit]")
+        page.goto(f"{base}/studies/{study.slug}/analysis/")
+        assert page.locator("h1").inner_text() == "Analysis"
+        assert page.get_by_role(
+            "heading", name="Diagnostic performance per reader (Table S1)"
+        ).is_visible()
+        for name in FIGURES:
+            plot = page.locator(f'[data-figure="fig-{name}"]')
+            plot.scroll_into_view_if_needed()
+            plot.locator("svg.main-svg").first.wait_for(timeout=20_000)
+            assert plot.get_attribute("data-drawn") == "true", name
+        # Filters round-trip through the query string.
+        page.select_option("select[name=split]", "all")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url("**split=all**")
+        assert "233" not in page.locator("#summary-title + p").inner_text()  # only read cases
+        browser.close()
+    assert errors == []
+    assert outside == []

@@ -1,0 +1,143 @@
+"""``manage.py analyze`` and ``manage.py export_data``."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from django.core.management import CommandError, call_command
+from openpyxl import load_workbook
+
+from analysis.manifest import input_digests
+from analysis.selectors import pseudonym, study_data
+from readerstudy.models import AuditEvent, Reading, Study
+from tests.analysis.conftest import SmallStudy
+
+pytestmark = pytest.mark.django_db
+
+TABLES = {
+    "diagnostic_performance", "auc_comparisons", "agreement", "likert", "likert_tests",
+    "likert_domains", "baseline", "confusion", "case_categories",
+}  # fmt: skip
+
+
+def analyze(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("analyze", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_analyze_writes_results_tables_workbook_and_manifest(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    study = small_study()
+    stdout, stderr = analyze(study.slug, "--out", str(tmp_path), "--formats", "html")
+    assert "results.json, manifest.json" in stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["study"] == study.slug and results["n_cases"] == 36
+    assert {p.stem for p in (tmp_path / "tables").glob("*.csv")} >= TABLES
+    workbook = load_workbook(tmp_path / "tables.xlsx", read_only=True)
+    assert workbook.sheetnames[0] == "about" and set(workbook.sheetnames[1:]) >= TABLES
+    performance = pd.read_csv(tmp_path / "tables" / "diagnostic_performance.csv")
+    assert performance["AUC (95% CI)"].str.match(r"^0\.\d\d \(0\.\d\d–[01]\.\d\d\)$").all()
+    assert (tmp_path / "figures" / "roc_curves.html").exists()
+    assert not (tmp_path / "figures" / "roc_curves.png").exists()
+    assert "analyze small" in stderr  # the progress bar
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert {
+        "python",
+        "django",
+        "numpy",
+        "pandas",
+        "scipy",
+        "statsmodels",
+        "plotly",
+        "kaleido",
+    } <= set(manifest["packages"])
+    assert 'slug = "small"' in manifest["study"]["study_toml"]
+    assert manifest["options"]["split"] == "test" and manifest["options"]["seed"] == 1
+    assert manifest["seeds"] == {"analysis": 1, "sessions": []}
+    assert manifest["input"]["sha256"] == input_digests(study_data(study))["sha256"]
+    assert manifest["input"]["tables"]["readings"]["rows"] == 36 * 7
+    written = {o["path"] for o in manifest["outputs"]}
+    assert {
+        "results.json",
+        "tables.xlsx",
+        "tables/agreement.csv",
+        "figures/plotly.min.js",
+    } <= written
+    assert isinstance(manifest["command"], str) and manifest["generated_at"].endswith("+00:00")
+    event = AuditEvent.objects.get(action="export", study=study, target="analyze")
+    assert event.details["kind"] == "analyze" and event.details["pseudonymous"] is False
+
+
+def test_the_input_digest_changes_with_the_data_and_only_with_it(small_study: SmallStudy) -> None:
+    study = small_study()
+    first = input_digests(study_data(study))
+    assert first == input_digests(study_data(study))
+    reading = Reading.objects.filter(reader__study=study, case__split="test").first()
+    assert reading is not None
+    reading.category = 6 if reading.category != 6 else 5
+    reading.save()
+    second = input_digests(study_data(study))
+    assert second["tables"]["readings"]["sha256"] != first["tables"]["readings"]["sha256"]
+    assert second["tables"]["cases"] == first["tables"]["cases"]
+    assert second["sha256"] != first["sha256"]
+
+
+def test_analyze_options_are_validated_naming_the_option(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    study = small_study()
+    with pytest.raises(CommandError, match="no study with slug"):
+        analyze("nope", "--out", str(tmp_path))
+    with pytest.raises(CommandError, match="--formats"):
+        analyze(study.slug, "--out", str(tmp_path), "--formats", "gif")
+    with pytest.raises(CommandError, match="--runs"):
+        analyze(study.slug, "--out", str(tmp_path), "--runs", "one")
+    with pytest.raises(CommandError, match="--likert-range"):
+        analyze(study.slug, "--out", str(tmp_path), "--likert-range", "5,3")
+    with pytest.raises(CommandError, match="readers: unknown reader"):
+        analyze(study.slug, "--out", str(tmp_path), "--readers", "ZZ", "--no-figures")
+
+
+def test_analyze_can_filter_and_pseudonymise(small_study: SmallStudy, tmp_path: Path) -> None:
+    study = small_study()
+    analyze(
+        study.slug, "--out", str(tmp_path), "--no-figures", "--readers", "M1,M2", "--runs", "1,2",
+        "--pseudonymous", "--no-progress",
+    )  # fmt: skip
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert list(results["readers"]) == sorted(
+        pseudonym(study.slug, "reader", code) for code in ("M1", "M2")
+    )
+    assert not (tmp_path / "figures").exists()
+
+
+def test_export_data_writes_the_dataset_and_audits_it(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    study = small_study()
+    out = StringIO()
+    call_command(
+        "export_data",
+        study.slug,
+        "--format",
+        "likert.csv",
+        "--out",
+        str(tmp_path / "x.csv"),
+        stdout=out,
+    )
+    frame = pd.read_csv(tmp_path / "x.csv")
+    assert len(frame) == 36 * 7 * 4 + 4 * 7 * 4  # every score, train cases included
+    event = AuditEvent.objects.get(action="export", study=study)
+    assert event.details == {"kind": "likert.csv", "pseudonymous": False, "via": "export_data"}
+    with pytest.raises(CommandError):
+        call_command("export_data", study.slug, "--format", "nope", "--out", str(tmp_path / "y"))
+    with pytest.raises(CommandError, match="is a folder"):
+        call_command("export_data", study.slug, "--format", "wide.csv", "--out", str(tmp_path))
+    assert Study.objects.filter(slug=study.slug).exists()

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from evaluation.services import rating_session_demo_create
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
 from readerstudy.models import Study
 from readerstudy.services import DEMO_PASSWORD, demo_accounts_create, study_import
@@ -51,6 +52,11 @@ class Command(BaseCommand):
                 "Demo accounts are only created in development (DJANGO_DEBUG=1); the demo study is loaded."
             )
         accounts = demo_accounts_create(study=study)
+        rating = rating_session_demo_create(study=study)
+        self.stdout.write(
+            f"Rating session {rating.name!r} is open for its raters "
+            f"({rating.assignments.count()} raters, {rating.items.count()} outputs)."
+        )
         port = os.environ.get("PORT", "8000")
         self.stdout.write("")
         self.stdout.write(

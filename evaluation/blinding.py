@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
 _QUOTES = {
     **dict.fromkeys(map(ord, "“”„‟«»〝〞"), '"'),
-    **dict.fromkeys(map(ord, "‘’‚‛‹›`´"), "'"),
+    **dict.fromkeys(map(ord, "‘’‚‛‹›´"), "'"),
 }
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t"), " ")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -87,7 +87,7 @@ def _birads(match: re.Match[str]) -> str:
 
 
 def _tidy(line: str) -> str:
-    line = _BIRADS.sub(_birads, line)
+    line = _BIRADS.sub(_birads, line.replace("`", "'"))
     line = _SPACE_RUN.sub(" ", line.strip())
     return _SPACE_BEFORE_PUNCT.sub(r"\1", line)
 
@@ -265,41 +265,55 @@ _SIGNATURE_ANYWHERE = re.compile(
 _CODE_CONTEXT = r"(?:model|reader|radiologist|config(?:uration)?|system|output|arm|group|variant|version|approach)s?\s*[:#-]?\s*"
 
 
-def _code_pattern(code: str) -> re.Pattern[str]:
-    escaped = re.escape(code)
-    bare = r"(?<![\w-])" + escaped + r"(?![\w-])"
-    # Short alphabetic codes ("B", "E", "AI") are ordinary words or letters; only flag them
-    # where the text refers to a model or reader. Codes with a digit ("R3", "A2") or of three
-    # or more characters are distinctive enough on their own.
-    if len(code) <= 2 and not any(ch.isdigit() for ch in code):
-        return re.compile(r"(?i:" + _CODE_CONTEXT + r")" + bare)
-    return re.compile(bare)
+def _codes_pattern(codes: list[str]) -> re.Pattern[str] | None:
+    """One pattern for all reader codes of a study.
+
+    Short alphabetic codes ("B", "E", "AI") are ordinary words or letters; they are only
+    flagged where the text refers to a model or reader ("Model E"). Codes with a digit
+    ("R3", "A2") or of three or more characters are distinctive enough on their own.
+    """
+    ambiguous = sorted({c for c in codes if len(c) <= 2 and not any(ch.isdigit() for ch in c)})
+    distinctive = sorted({c for c in codes if c not in ambiguous}, key=lambda c: (-len(c), c))
+    parts = []
+    if distinctive:
+        parts.append("(?:" + "|".join(map(re.escape, distinctive)) + ")")
+    if ambiguous:
+        parts.append(r"(?i:" + _CODE_CONTEXT + r")(?:" + "|".join(map(re.escape, ambiguous)) + ")")
+    if not parts:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
 
 
-def _label_pattern(label: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in label.split()]
-    return re.compile(r"(?<![\w-])" + r"\s+".join(words) + r"(?![\w-])", re.I)
+def _labels_pattern(labels: list[str]) -> re.Pattern[str] | None:
+    """One pattern for all multi-word reader labels (whitespace-insensitive, any case)."""
+    alternatives = sorted(
+        {r"\s+".join(re.escape(w) for w in label.split()) for label in labels},
+        key=lambda a: (-len(a), a),
+    )
+    if not alternatives:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
 
 
 @dataclass(frozen=True)
 class LeakDetector:
     """Leak rules for one study: the generic ones plus its reader codes and labels."""
 
-    code_patterns: tuple[re.Pattern[str], ...] = ()
-    label_patterns: tuple[re.Pattern[str], ...] = ()
+    code_pattern: re.Pattern[str] | None = None
+    label_pattern: re.Pattern[str] | None = None
 
     @classmethod
     def for_readers(cls, readers: Iterable[tuple[str, str]]) -> LeakDetector:
         """A detector for a study whose readers have these ``(code, label)`` pairs."""
-        codes: list[re.Pattern[str]] = []
-        labels: list[re.Pattern[str]] = []
+        codes: list[str] = []
+        labels: list[str] = []
         for code, label in readers:
-            if code.strip():
-                codes.append(_code_pattern(code.strip()))
+            if code and code.strip():
+                codes.append(code.strip())
             # One-word labels ("Senior") are too common to flag on their own.
-            if label.strip() and len(label.split()) >= 2:
-                labels.append(_label_pattern(label.strip()))
-        return cls(tuple(codes), tuple(labels))
+            if label and len(label.split()) >= 2:
+                labels.append(label.strip())
+        return cls(_codes_pattern(codes), _labels_pattern(labels))
 
     def detect(self, text: str) -> list[LeakFlag]:
         """Every suspicious passage of ``text``, in order of position (overlaps merged per rule)."""
@@ -314,10 +328,10 @@ class LeakDetector:
 
         add("self_identification", _SELF_IDENTIFICATION)
         add("model_name", _MODEL_NAME)
-        for pattern in self.label_patterns:
-            add("reader_label", pattern)
-        for pattern in self.code_patterns:
-            add("reader_code", pattern)
+        if self.label_pattern is not None:
+            add("reader_label", self.label_pattern)
+        if self.code_pattern is not None:
+            add("reader_code", self.code_pattern)
         add("run_number", _RUN)
         add("file_name", _FILE_NAME)
         add("signature", _SIGNATURE_ANYWHERE)

@@ -130,7 +130,8 @@ def rater_orders(
 def _conflicts(
     *, session: RatingSession | None, pairs: set[tuple[int, int]], domains: Sequence[LikertDomain]
 ) -> dict[int, int]:
-    """Per rater id, how many of its (rater, reading) pairs are already scored or pending."""
+    """Per rater id, how many of its (rater, reading) pairs are already scored on one of
+    ``domains`` or pending (not submitted) in another open session."""
     rater_ids = {r for r, _ in pairs}
     reading_ids = {x for _, x in pairs}
     found: set[tuple[int, int]] = set()
@@ -148,7 +149,7 @@ def _conflicts(
             item__reading_id__in=reading_ids,
             submitted_at__isnull=True,
         )
-        .exclude(assignment__session__status=RatingSession.Status.CLOSED)
+        .filter(assignment__session__status=RatingSession.Status.OPEN)
         .values_list("assignment__rater_id", "item__reading_id")
     )
     if session is not None:
@@ -184,7 +185,8 @@ def rating_session_create(
 
     Raises :class:`RatingError` (nothing written) naming the field when an argument is not
     valid, and :class:`SessionConflictError` when a rater would get an output they already
-    scored on one of the domains or have pending in another session that is not closed.
+    scored on one of the domains or have pending in another open session (checked again when
+    the session starts).
     """
     name = name.strip()
     if not name:
@@ -249,7 +251,7 @@ def rating_session_create(
             f"{r.code}: {conflicts[r.pk]} output(s)" for r in raters if r.pk in conflicts
         )
         raise SessionConflictError(
-            "raters: some raters already scored (or have pending in another open session) "
+            "raters: some raters already scored (or have pending in an open session) "
             f"outputs of this selection on the chosen domains ({detail}). Choose other "
             "outputs, raters or domains.",
             field="raters",
@@ -345,6 +347,17 @@ def rating_session_create_for_users(
         return rating_session_create(study=study, raters=raters, **options)
 
 
+def _session_conflicts(session: RatingSession) -> dict[str, int]:
+    pairs = set(
+        RatingTask.objects.filter(assignment__session=session).values_list(
+            "assignment__rater_id", "item__reading_id"
+        )
+    )
+    counts = _conflicts(session=session, pairs=pairs, domains=session_domains(session))
+    codes = dict(Rater.objects.filter(pk__in=counts).values_list("pk", "code"))
+    return {codes[pk]: n for pk, n in sorted(counts.items(), key=lambda kv: codes[kv[0]])}
+
+
 def rating_session_start(
     *,
     session: RatingSession,
@@ -352,11 +365,22 @@ def rating_session_start(
     confirm_unresolved_leaks: bool = False,
     request: HttpRequest | None = None,
 ) -> RatingSession:
-    """Open a draft session to its raters. Unresolved leak flags need explicit confirmation."""
+    """Open a draft session to its raters. Unresolved leak flags need explicit confirmation;
+    a rater who meanwhile scored an output of the session, or has it pending in another open
+    session, is a conflict."""
     with transaction.atomic():
         locked = RatingSession.objects.select_for_update().get(pk=session.pk)
         if locked.status != RatingSession.Status.DRAFT:
             raise SessionStateError(f"status: the session is {locked.status}, not a draft")
+        conflicts = _session_conflicts(locked)
+        if conflicts:
+            detail = "; ".join(f"{code}: {n} output(s)" for code, n in conflicts.items())
+            raise SessionConflictError(
+                "raters: some raters scored outputs of this session since it was created, or "
+                f"have them pending in another open session ({detail}). Close that session or "
+                "create this one again.",
+                field="raters",
+            )
         unresolved = RatingItem.objects.filter(
             session=locked, leak_dismissed_at__isnull=True
         ).exclude(leak_flags=[])

@@ -146,7 +146,11 @@ class DraftPayload(forms.Form):
     """The JSON body of a draft save: ``{"version": n, "scores": {domain: score}}``."""
 
     version = forms.IntegerField(min_value=0)
-    scores = forms.JSONField()
+    scores = forms.JSONField(required=False)
+
+    def clean_scores(self) -> Any:
+        scores = self.cleaned_data.get("scores")
+        return {} if scores is None else scores
 
 
 class SubmitPayload(forms.Form):

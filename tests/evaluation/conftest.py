@@ -87,13 +87,17 @@ def world(db: None) -> World:
                         reader=reader, case=case, run=run, category=3 + run, impression=text
                     )
                 )
-    image = CaseImage(
-        case=cases[0], original_name="M1_run2_C1.png", order=0, sha256="x", content_type="image/png"
-    )
-    image.file.save("M1_run2_C1.png", ContentFile(png_bytes(90, {"Comment": "M1 run 2"})))
+    for case in cases:
+        # The first case's image carries a source-revealing name and metadata on purpose.
+        name = "M1_run2_C1.png" if case.code == "C1" else f"{case.code}.png"
+        meta = {"Comment": "M1 run 2"} if case.code == "C1" else None
+        image = CaseImage(
+            case=case, original_name=name, order=0, sha256="x", content_type="image/png"
+        )
+        image.file.save(name, ContentFile(png_bytes(90, meta)))
     CaseImage.objects.create(
         case=cases[0],
-        file=image.file.name.replace(".png", "-dcm.dcm"),
+        file="img/00/not-served.dcm",
         original_name="x.dcm",
         order=1,
         sha256="y",

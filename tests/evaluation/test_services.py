@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -94,7 +95,7 @@ class TestCreate:
         readers = list(
             session.items.order_by("position").values_list("reading__reader__code", flat=True)
         )
-        runs_of_same_reader = sum(1 for a, b in zip(readers, readers[1:], strict=False) if a == b)
+        runs_of_same_reader = sum(1 for a, b in pairwise(readers) if a == b)
         assert readers != sorted(readers)
         assert runs_of_same_reader < 10
 

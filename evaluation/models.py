@@ -95,9 +95,17 @@ class LikertScore(models.Model):
         return f"{self.rater.code} {self.domain.key}={self.score}"
 
 
+PUBLIC_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+PUBLIC_ID_LENGTH = 20
+
+
 def new_public_id() -> str:
-    """An opaque, random, URL-safe id for a rating item (16 characters, 96 random bits)."""
-    return secrets.token_urlsafe(12)
+    """An opaque random id for a rating item: 20 characters of [0-9a-z], about 103 bits.
+
+    Letters and digits only, so an id never looks like punctuation-delimited text such as
+    "-E" or "_R3" and cannot be mistaken for (or hide) a code in a URL.
+    """
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
 
 
 class RatingSession(models.Model):

@@ -66,7 +66,8 @@ class TestCreate:
         items = list(session.items.all())
         assert len(items) == len(world.readings) == 20
         ids = [i.public_id for i in items]
-        assert len(set(ids)) == 20 and all(len(i) == 16 for i in ids)
+        assert len(set(ids)) == 20
+        assert all(len(i) == 20 and i.isalnum() and i.islower() for i in ids)
         assert sorted(i.position for i in items) == list(range(20))
         assert session.status == "draft"
         assert RatingTask.objects.filter(assignment__session=session).count() == 60

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, Q, QuerySet
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
 from evaluation.blinding import RULE_LABELS, LeakDetector, normalise_output
@@ -27,7 +28,7 @@ from evaluation.models import (
     ScoreAmendment,
 )
 from readerstudy.access import has_study_role
-from readerstudy.models import CaseImage, Reader, Reading, Study
+from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -57,6 +58,23 @@ def session_domains(session: RatingSession) -> list[LikertDomain]:
     return list(session.domains.order_by("position", "key"))
 
 
+@lru_cache(maxsize=512)
+def _cached_domains(session_id: int, created_at: datetime) -> tuple[LikertDomain, ...]:
+    return tuple(
+        LikertDomain.objects.filter(rating_sessions=session_id).order_by("position", "key")
+    )
+
+
+def session_domains_cached(session: RatingSession) -> list[LikertDomain]:
+    """:func:`session_domains` remembered per process, for the write paths (autosave, submit).
+
+    A session's set of domains never changes once it is created, so the cache is keyed by the
+    session's id and creation time (never reused together). Only keys, ids and labels are
+    read from these objects.
+    """
+    return list(_cached_domains(session.pk, session.created_at))
+
+
 def study_leak_detector(study: Study) -> LeakDetector:
     readers = Reader.objects.filter(study=study).values_list("code", "label")
     return LeakDetector.for_readers(readers)
@@ -66,17 +84,31 @@ def study_leak_detector(study: Study) -> LeakDetector:
 # Rater side
 
 
+def _rater_of_study(user: User, study_path: str) -> Q:
+    """Rows whose study (at ``study_path``) has ``user`` as a rater: the membership and the
+    group (as :func:`readerstudy.access.has_study_role`), checked inside the same query."""
+    if user.is_superuser:
+        return Q()
+    member = StudyMember.objects.filter(
+        study=OuterRef(study_path), user=user, role=StudyMember.Role.RATER
+    )
+    in_group = Group.objects.filter(user=user, name=StudyMember.Role.RATER)
+    return Q(Exists(member)) & Q(Exists(in_group))
+
+
 def rater_task_for(user: User, public_id: str) -> RatingTask:
     """The caller's own task for item ``public_id`` of a started session; else ``Http404``.
 
     The same 404 is given for an id that does not exist, an item of another rater, an item of
-    a session that has not started, and a user who is no longer a rater of the study.
+    a session that has not started, and a user who is no longer a rater of the study. One
+    query, whatever the item.
     """
     if not user.is_authenticated or len(public_id) > 32:
         raise Http404("No such item.")
     task = (
         RatingTask.objects.select_related("item", "assignment__session__study", "assignment__rater")
         .filter(
+            _rater_of_study(user, "assignment__session__study"),
             item__public_id=public_id,
             assignment__rater__user=user,
             assignment__session__status__in=[
@@ -84,9 +116,10 @@ def rater_task_for(user: User, public_id: str) -> RatingTask:
                 RatingSession.Status.CLOSED,
             ],
         )
+        .order_by()
         .first()
     )
-    if task is None or not has_study_role(user, task.assignment.session.study, "rater"):
+    if task is None:
         raise Http404("No such item.")
     return task
 
@@ -195,13 +228,15 @@ def resume_task(assignment: RatingAssignment) -> RatingTask | None:
 
 
 def next_pending_task(task: RatingTask) -> RatingTask | None:
-    """The next unsubmitted item after ``task`` in the rater's order (wrapping around)."""
-    pending = RatingTask.objects.filter(
-        assignment_id=task.assignment_id, submitted_at__isnull=True
-    ).exclude(pk=task.pk)
+    """The next unsubmitted item after ``task`` in the rater's order (wrapping around to the
+    first one before it); one query."""
+    after = Case(When(position__gt=task.position, then=Value(0)), default=Value(1))
     return (
-        pending.filter(position__gt=task.position).order_by("position").first()
-        or pending.order_by("position").first()
+        RatingTask.objects.filter(assignment_id=task.assignment_id, submitted_at__isnull=True)
+        .exclude(pk=task.pk)
+        .select_related("item")
+        .order_by(after, "position")
+        .first()
     )
 
 

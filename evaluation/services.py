@@ -32,7 +32,7 @@ from evaluation.models import (
     RatingTask,
     ScoreAmendment,
 )
-from evaluation.selectors import session_domains, study_leak_detector
+from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
 from readerstudy.audit import audit_record
 from readerstudy.models import Reader, Reading, Study
 from readerstudy.randomisation import balanced_assignment, new_seed, permutation, rng_for
@@ -553,16 +553,12 @@ def _check_open(session: RatingSession) -> None:
         raise SessionStateError("This session is closed: nothing can be changed any more.")
 
 
-def _touch(task: RatingTask) -> None:
-    RatingAssignment.objects.filter(pk=task.assignment_id).update(
-        last_task_id=task.pk, last_activity_at=timezone.now()
-    )
-
-
 def rating_task_open(*, task: RatingTask) -> None:
     """Remember that the rater is on ``task`` (where "resume" takes them back)."""
     if task.assignment.last_task_id != task.pk:
-        RatingAssignment.objects.filter(pk=task.assignment_id).update(last_task_id=task.pk)
+        RatingAssignment.objects.filter(pk=task.assignment_id).update(
+            last_task_id=task.pk, last_activity_at=timezone.now()
+        )
 
 
 def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
@@ -573,7 +569,7 @@ def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
     """
     session = task.assignment.session
     _check_open(session)
-    domains = session_domains(session)
+    domains = session_domains_cached(session)
     clean = _validate_scores(scores, domains, session.study, complete=False)
     editable = RatingTask.objects.filter(pk=task.pk, version=version)
     if not session.allow_amend:  # after submission, drafts are only for amendments
@@ -593,7 +589,9 @@ def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
             version=current.version,
             draft=current.draft,
         )
-    _touch(task)
+    # Where the rater is is normally recorded when the item page opens; a save through the
+    # API alone records it here. Either way an autosave on the current item is one statement.
+    rating_task_open(task=task)
     return version + 1
 
 
@@ -622,7 +620,7 @@ def rating_submit(
     item is either completely stored or not at all.
     """
     session = task.assignment.session
-    domains = session_domains(session)
+    domains = session_domains_cached(session)
     try:
         with transaction.atomic():
             locked = RatingTask.objects.select_for_update().get(pk=task.pk)

@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--raters", type=int, default=50)
-    parser.add_argument("--think", type=float, default=0.5, help="mean seconds between requests")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between requests")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--cases", type=int, default=40, help="cases (9 outputs each)")

@@ -642,13 +642,13 @@ def rating_submit(
             final = _validate_scores(
                 locked.draft if scores is None else scores, domains, session.study, complete=True
             )
-            rater = task.assignment.rater
+            rater_id = task.assignment.rater_id
             reading_id = task.item.reading_id
             now = timezone.now()
             if locked.submitted_at is None:
                 LikertScore.objects.bulk_create(
                     LikertScore(
-                        rater_id=rater.pk,
+                        rater_id=rater_id,
                         reading_id=reading_id,
                         domain=d,
                         score=final[d.key],
@@ -663,7 +663,7 @@ def rating_submit(
                     raise AlreadySubmittedError(
                         "This item is already submitted and this session does not allow amendments."
                     )
-                status = _amend(locked, rater, reading_id, domains, final, user, token)
+                status = _amend(locked, rater_id, reading_id, domains, final, user, token)
                 if status == "amended":
                     audit_record(
                         action="likert_scores_amended",
@@ -671,7 +671,7 @@ def rating_submit(
                         request=request,
                         study=session.study,
                         target=f"rating item {task.item.public_id}",
-                        details={"rater": rater.code, "session": session.pk},
+                        details={"rater": task.assignment.rater.code, "session": session.pk},
                     )
             locked.draft = final
             locked.version = locked.version + 1
@@ -692,7 +692,7 @@ def rating_submit(
 
 def _amend(
     task: RatingTask,
-    rater: Rater,
+    rater_id: int,
     reading_id: int,
     domains: Sequence[LikertDomain],
     final: Mapping[str, int],
@@ -702,7 +702,7 @@ def _amend(
     stored = {
         s.domain_id: s
         for s in LikertScore.objects.select_for_update().filter(
-            rater=rater, reading_id=reading_id, domain__in=domains
+            rater_id=rater_id, reading_id=reading_id, domain__in=domains
         )
     }
     changes: list[ScoreAmendment] = []

@@ -579,3 +579,44 @@ class TestDatabaseRules:
         session = make_session(start=False)
         with pytest.raises(IntegrityError), transaction.atomic():
             RatingSession.objects.filter(pk=session.pk).update(status="open")
+
+
+@pytest.mark.django_db(transaction=True)
+class TestConcurrentSubmissions:
+    def _race(self, task: RatingTask, tokens: list[uuid.UUID], user: object) -> list[object]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from django.db import connections
+
+        def submit(token: uuid.UUID) -> object:
+            try:
+                mine = RatingTask.objects.select_related(
+                    "assignment__session__study", "assignment__rater", "item"
+                ).get(pk=task.pk)
+                return rating_submit(task=mine, token=token, version=0, scores=FULL, user=user)
+            except Exception as exc:
+                return exc
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+            return list(pool.map(submit, tokens))
+
+    def test_the_same_submission_sent_twice_at_once_is_stored_once(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        task = task_of(make_session(), world.raters[0])
+        token = uuid.uuid4()
+        results = self._race(task, [token, token], world.raters[0])
+        assert all(not isinstance(r, Exception) for r in results), results
+        assert sorted(r.replayed for r in results) == [False, True]
+        assert LikertScore.objects.filter(reading_id=task.item.reading_id).count() == 3
+
+    def test_two_different_submissions_at_once_store_one_and_refuse_the_other(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        task = task_of(make_session(), world.raters[0])
+        results = self._race(task, [uuid.uuid4(), uuid.uuid4()], world.raters[0])
+        errors = [r for r in results if isinstance(r, Exception)]
+        assert len(errors) == 1 and isinstance(errors[0], StaleVersionError | AlreadySubmittedError)
+        assert LikertScore.objects.filter(reading_id=task.item.reading_id).count() == 3

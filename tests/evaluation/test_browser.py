@@ -20,8 +20,6 @@ from readerstudy.models import Study
 from tests.evaluation.blinding_checks import forbidden_patterns
 from tests.evaluation.conftest import SessionMaker, World
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
@@ -36,6 +34,20 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _async_unsafe_allowed() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in the test's thread, where Django would refuse
+    database access; allowed for this module only (it must never reach other processes, such
+    as the ``check --deploy`` test's)."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="module")

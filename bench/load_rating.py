@@ -349,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between requests")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--cases", type=int, default=40, help="cases (9 outputs each)")
     parser.add_argument(
         "--pg", default=os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -374,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                 "readerstudy.wsgi:application",
                 f"--bind=127.0.0.1:{port}",
                 f"--workers={args.workers}",
-                "--worker-class=gthread",
+                f"--worker-class={args.worker_class}",
                 f"--threads={args.threads}",
                 "--log-level=warning",
             ],

@@ -622,6 +622,15 @@ def rating_submit(
     session = task.assignment.session
     domains = session_domains_cached(session)
     try:
+        if (
+            session.status == RatingSession.Status.OPEN
+            and task.submitted_at is None
+            and task.version == version
+            and task.last_token != token
+        ):
+            result = _submit_first(task, token, version, scores, domains, session.study)
+            if result is not None:
+                return result
         with transaction.atomic():
             locked = RatingTask.objects.select_for_update().get(pk=task.pk)
             if locked.last_token == token:
@@ -688,6 +697,47 @@ def rating_submit(
             "nothing was changed. Please tell the study coordinator."
         ) from exc
     return SubmitResult(status=status, version=locked.version, replayed=False, scores=final)
+
+
+def _submit_first(
+    task: RatingTask,
+    token: uuid.UUID,
+    version: int,
+    scores: Any,
+    domains: Sequence[LikertDomain],
+    study: Study,
+) -> SubmitResult | None:
+    """The common case, a first submission of the version the rater reviewed, in one
+    conditional UPDATE plus the INSERT of the scores. ``None`` when the task changed meanwhile
+    (then the caller takes the locked path, which answers replays, stale versions and
+    amendments). The UPDATE holds the row lock until commit, so two concurrent submissions of
+    the same task cannot both pass."""
+    final = _validate_scores(
+        task.draft if scores is None else scores, domains, study, complete=True
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = RatingTask.objects.filter(
+            pk=task.pk, version=version, submitted_at__isnull=True
+        ).update(
+            draft=final, version=version + 1, last_token=token, submitted_at=now, updated_at=now
+        )
+        if not claimed:
+            return None
+        LikertScore.objects.bulk_create(
+            LikertScore(
+                rater_id=task.assignment.rater_id,
+                reading_id=task.item.reading_id,
+                domain=d,
+                score=final[d.key],
+                source=LikertScore.Source.ENTERED,
+            )
+            for d in domains
+        )
+        RatingAssignment.objects.filter(pk=task.assignment_id).update(
+            last_task_id=task.pk, last_activity_at=now
+        )
+    return SubmitResult(status="submitted", version=version + 1, replayed=False, scores=final)
 
 
 def _amend(

@@ -212,26 +212,37 @@ class Clock:
     deadline: float = 0.0
 
 
+def sign_in(http: requests.Session, base: str, username: str) -> None:
+    http.get(f"{base}/accounts/login/", timeout=60)
+    response = http.post(
+        f"{base}/accounts/login/",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": http.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/accounts/login/"},
+        allow_redirects=False,
+        timeout=60,
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"sign-in failed: {response.status_code}")
+
+
 def rater_loop(
     base: str, username: str, session_id: int, clock: Clock, think: float, out: Results
 ) -> None:
     http = requests.Session()
     rng = random.Random(username)
     try:
-        http.get(f"{base}/accounts/login/", timeout=30)
-        response = http.post(
-            f"{base}/accounts/login/",
-            data={
-                "username": username,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": http.cookies["csrftoken"],
-            },
-            headers={"Referer": f"{base}/accounts/login/"},
-            allow_redirects=False,
-            timeout=30,
-        )
-        if response.status_code != 302:
-            raise RuntimeError(f"sign-in failed: {response.status_code}")
+        for attempt in range(3):  # signing in is not measured; retry a dropped connection
+            try:
+                sign_in(http, base, username)
+                break
+            except requests.ConnectionError:
+                if attempt == 2:
+                    raise
+                http = requests.Session()
         headers = {"X-CSRFToken": http.cookies["csrftoken"], "Referer": base + "/"}
         with out.lock:
             out.ready += 1
@@ -377,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"--workers={args.workers}",
                 f"--worker-class={args.worker_class}",
                 f"--threads={args.threads}",
+                "--keep-alive=30",  # the clients keep their connections between requests
                 "--log-level=warning",
             ],
             cwd=ROOT,

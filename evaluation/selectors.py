@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
-from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from evaluation.blinding import RULE_LABELS, LeakDetector, normalise_output
@@ -237,15 +237,16 @@ def resume_task(assignment: RatingAssignment) -> RatingTask | None:
 
 
 def next_pending_task(task: RatingTask) -> RatingTask | None:
-    """The next unsubmitted item after ``task`` in the rater's order (wrapping around to the
-    first one before it); one query."""
-    after = Case(When(position__gt=task.position, then=Value(0)), default=Value(1))
-    return (
+    """The next unsubmitted item after ``task`` in the rater's order, wrapping around to the
+    first one before it (an index range scan; the second query only runs at the end)."""
+    pending = (
         RatingTask.objects.filter(assignment_id=task.assignment_id, submitted_at__isnull=True)
-        .exclude(pk=task.pk)
         .select_related("item")
-        .order_by(after, "position")
-        .first()
+        .order_by("position")
+    )
+    return (
+        pending.filter(position__gt=task.position).first()
+        or pending.filter(position__lt=task.position).first()
     )
 
 

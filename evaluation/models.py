@@ -8,6 +8,8 @@ belong to the same study, is enforced by database triggers (migration
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -91,3 +93,210 @@ class LikertScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rater.code} {self.domain.key}={self.score}"
+
+
+PUBLIC_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+PUBLIC_ID_LENGTH = 20
+
+
+def new_public_id() -> str:
+    """An opaque random id for a rating item: 20 characters of [0-9a-z], about 103 bits.
+
+    Letters and digits only, so an id never looks like punctuation-delimited text such as
+    "-E" or "_R3" and cannot be mistaken for (or hide) a code in a URL.
+    """
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
+
+class RatingSession(models.Model):
+    """A blinded Likert rating session: which outputs, which raters, which domains, what context.
+
+    Outputs become :class:`RatingItem` rows with opaque public ids and a normalised display
+    text; each rater gets a :class:`RatingAssignment` whose :class:`RatingTask` rows are the
+    rater's items in a seeded random (or the session's fixed, also shuffled) order.
+    """
+
+    class Order(models.TextChoices):
+        RANDOM = "random", "A different random order for each rater"
+        FIXED = "fixed", "The same (shuffled) order for every rater"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rating_sessions")
+    name = models.CharField(max_length=200)
+    seed = models.BigIntegerField(help_text="Seed of every random choice of the session")
+    order = models.CharField(max_length=10, choices=Order.choices, default=Order.RANDOM)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    raters_per_item = models.PositiveSmallIntegerField(default=1)
+    allow_amend = models.BooleanField(
+        default=False, help_text="Raters may change submitted scores (every change is kept)."
+    )
+    show_findings = models.BooleanField(default=True)
+    show_clinical_history = models.BooleanField(default=True)
+    show_location = models.BooleanField(default=True)
+    show_images = models.BooleanField(default=False)
+    domains = models.ManyToManyField(LikertDomain, related_name="rating_sessions")
+    selection = models.JSONField(
+        default=dict, blank=True, help_text="How the outputs were chosen (readers, runs, cases)"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "name"], name="ratingsession_unique_name"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "open", "closed"]), name="ratingsession_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(order__in=["random", "fixed"]), name="ratingsession_order"
+            ),
+            models.CheckConstraint(condition=Q(seed__gte=0), name="ratingsession_seed_nonneg"),
+            models.CheckConstraint(
+                condition=Q(raters_per_item__gte=1), name="ratingsession_raters_per_item"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(started_at__isnull=False),
+                name="ratingsession_started_when_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closed_at__isnull=False),
+                name="ratingsession_closed_at_when_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.name}"
+
+
+class RatingItem(models.Model):
+    """One output (reading) in a rating session, as raters see it.
+
+    ``public_id`` is the only handle raters ever get; ``display_text`` is the normalised (and
+    possibly redacted) text computed when the item is created, so nothing about the source is
+    looked at while a rater works. The reading itself is never changed.
+    """
+
+    # Foreign keys covered by a composite unique constraint that leads with them get no index.
+    session = models.ForeignKey(
+        RatingSession, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
+    reading = models.ForeignKey(Reading, on_delete=models.CASCADE, related_name="+")
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id)
+    position = models.PositiveIntegerField(help_text="Place in the session's shuffled order")
+    display_text = models.TextField()
+    leak_flags = models.JSONField(default=list, blank=True)
+    leak_dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    leak_dismissed_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    redacted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "reading"], name="ratingitem_unique_reading"
+            ),
+            models.UniqueConstraint(
+                fields=["session", "position"], name="ratingitem_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def leak_unresolved(self) -> bool:
+        return bool(self.leak_flags) and self.leak_dismissed_at is None
+
+
+class RatingAssignment(models.Model):
+    """A rater's place in a session: their ordered items and where they left off."""
+
+    session = models.ForeignKey(
+        RatingSession, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="assignments")
+    last_task = models.ForeignKey(
+        "RatingTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "rater"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "rater"], name="ratingassignment_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rater.code} in {self.session}"
+
+
+class RatingTask(models.Model):
+    """One item in one rater's list: its place, the autosaved draft and the submission state.
+
+    ``version`` increases with every accepted change (draft save, submission, amendment); a
+    write that names an older version is refused, so concurrent edits are detected.
+    ``last_token`` is the client's idempotency token of the last submission or amendment: a
+    retry with the same token returns the stored result instead of writing again.
+    """
+
+    assignment = models.ForeignKey(
+        RatingAssignment, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    item = models.ForeignKey(RatingItem, on_delete=models.CASCADE, related_name="tasks")
+    position = models.PositiveIntegerField(help_text="Place in the rater's order, from 0")
+    draft = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    last_token = models.UUIDField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["assignment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "item"], name="ratingtask_unique_item"),
+            models.UniqueConstraint(
+                fields=["assignment", "position"], name="ratingtask_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment.rater.code} #{self.position + 1} ({self.item.public_id})"
+
+
+class ScoreAmendment(models.Model):
+    """One change of a submitted score: who, when, before and after. Rows are only added."""
+
+    score = models.ForeignKey(LikertScore, on_delete=models.CASCADE, related_name="amendments")
+    task = models.ForeignKey(
+        RatingTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="amendments"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True, help_text="Username at the time")
+    at = models.DateTimeField(auto_now_add=True)
+    before = models.SmallIntegerField()
+    after = models.SmallIntegerField()
+    token = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["score", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.score} {self.before}->{self.after} by {self.username}"

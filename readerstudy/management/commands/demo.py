@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from evaluation.services import rating_session_demo_create
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
 from readerstudy.generation.services import generation_demo_setup
 from readerstudy.models import Study
@@ -57,6 +58,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Reading session {reading.name!r} is open for r3, r4 and r5 "
             f"({reading.cases.count()} test cases each, stored as modality {reading.modality})."
+        )
+        rating = rating_session_demo_create(study=study)
+        self.stdout.write(
+            f"Rating session {rating.name!r} is open for its raters "
+            f"({rating.assignments.count()} raters, {rating.items.count()} outputs)."
         )
         generation_demo_setup(study=study)  # model reader A1-live, see docs/generation.md
         port = os.environ.get("PORT", "8000")

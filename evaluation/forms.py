@@ -1,0 +1,185 @@
+"""Forms of the rating pages. Each validates its input and names the field in its messages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+from evaluation.models import LikertDomain, RatingSession
+from readerstudy.models import Reader, Reading, Study, StudyMember
+
+
+class ReaderChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Reader) -> str:
+        kind = "model" if obj.kind == Reader.Kind.MODEL else "human"
+        return f"{obj.code} ({kind}{', ' + obj.label if obj.label else ''})"
+
+
+class UserChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: AbstractBaseUser) -> str:
+        return obj.get_username()
+
+
+class DomainChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: LikertDomain) -> str:
+        return f"{obj.label} ({obj.group})" if obj.group else obj.label
+
+
+class RatingSessionForm(forms.Form):
+    """Create a rating session: which outputs, which raters, which domains, what context."""
+
+    name = forms.CharField(max_length=200)
+    readers = ReaderChoiceField(
+        queryset=Reader.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Whose outputs are rated: model readers, and human readers to mix their "
+        "impressions in.",
+    )
+    runs = forms.TypedMultipleChoiceField(
+        coerce=int, widget=forms.CheckboxSelectMultiple, help_text="Which runs of the models."
+    )
+    case_sample = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Limit to a random sample of cases",
+        help_text="Leave empty to rate the outputs on every case.",
+    )
+    raters = UserChoiceField(
+        queryset=get_user_model().objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Members of the study with the rater role.",
+    )
+    domains = DomainChoiceField(
+        queryset=LikertDomain.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    raters_per_item = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Raters per item",
+        help_text="Leave empty for every rater to score every item; fewer spreads the items "
+        "evenly (balanced assignment).",
+    )
+    order = forms.ChoiceField(
+        choices=RatingSession.Order.choices,
+        initial=RatingSession.Order.RANDOM,
+        widget=forms.RadioSelect,
+    )
+    allow_amend = forms.BooleanField(
+        required=False, label="Raters may amend submitted scores (history is kept)"
+    )
+    show_location = forms.BooleanField(required=False, initial=True, label="Show the location")
+    show_clinical_history = forms.BooleanField(
+        required=False, initial=True, label="Show the clinical history"
+    )
+    show_findings = forms.BooleanField(required=False, initial=True, label="Show the findings")
+    show_images = forms.BooleanField(required=False, label="Show the images")
+    seed = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text="Leave empty for a new random seed; the seed is stored and exported.",
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.study = study
+        self.fields["readers"].queryset = Reader.objects.filter(study=study).order_by(
+            "position", "code"
+        )
+        runs = sorted(
+            set(Reading.objects.filter(case__study=study).values_list("run", flat=True).distinct())
+        ) or [1]
+        self.fields["runs"].choices = [(r, f"Run {r}") for r in runs]
+        self.fields["runs"].initial = runs
+        rater_users = StudyMember.objects.filter(
+            study=study, role=StudyMember.Role.RATER
+        ).values_list("user_id", flat=True)
+        self.fields["raters"].queryset = (
+            get_user_model()
+            .objects.filter(pk__in=rater_users, groups__name="rater")
+            .order_by("username")
+        )
+        self.fields["domains"].queryset = LikertDomain.objects.filter(study=study).order_by(
+            "position", "key"
+        )
+        self.fields["domains"].initial = list(self.fields["domains"].queryset)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        raters = data.get("raters")
+        per_item = data.get("raters_per_item")
+        if raters is not None and per_item is not None and per_item > len(raters):
+            self.add_error(
+                "raters_per_item",
+                f"Must be at most the number of raters chosen ({len(raters)}).",
+            )
+        return data
+
+
+class RedactForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10}),
+        label="Text shown to raters",
+        help_text="Remove what identifies the source; it is normalised and checked again.",
+    )
+
+
+class StartSessionForm(forms.Form):
+    confirm = forms.BooleanField(
+        required=False,
+        label="Start even though some flagged items are neither redacted nor dismissed",
+    )
+
+
+class UnblindForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I understand that statisticians' exports will show real reader ids from now on"
+    )
+
+
+class DraftPayload(forms.Form):
+    """The JSON body of a draft save: ``{"version": n, "scores": {domain: score}}``."""
+
+    version = forms.IntegerField(min_value=0)
+    scores = forms.JSONField(required=False)
+
+    def clean_scores(self) -> Any:
+        scores = self.cleaned_data.get("scores")
+        return {} if scores is None else scores
+
+
+class SubmitPayload(forms.Form):
+    """A submission: client token (UUID), the reviewed version, optionally the scores."""
+
+    token = forms.UUIDField()
+    version = forms.IntegerField(min_value=0)
+    scores = forms.JSONField(required=False)
+
+
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    """The request's JSON object, with JSON-encoded nested values as the forms expect."""
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise forms.ValidationError("body: not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise forms.ValidationError("body: expected a JSON object")
+    if "scores" in data and data["scores"] is not None:
+        data["scores"] = json.dumps(data["scores"])
+    return data
+
+
+def first_error(form: forms.Form) -> tuple[str, str]:
+    """``(field, message)`` of a form's first error, for JSON responses."""
+    for field, errors in form.errors.items():
+        return field, f"{field}: {errors[0]}"
+    return "", "invalid input"
+
+
+def new_token() -> uuid.UUID:
+    return uuid.uuid4()

@@ -1,0 +1,597 @@
+"""Reusable read queries of Likert rating: what raters may see, and what coordinators watch.
+
+Everything a rater's page shows comes from :func:`rater_item_view`, which returns a plain
+:class:`RaterItemView` holding only blinded values (the opaque id, the normalised text, the
+allowed context, the rater's own draft). Templates of rater pages never get a model instance
+that could reach the reading, its reader or its run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from evaluation.blinding import RULE_LABELS, LeakDetector, normalise_output
+from evaluation.models import (
+    LikertDomain,
+    LikertScore,
+    RatingAssignment,
+    RatingItem,
+    RatingSession,
+    RatingTask,
+    ScoreAmendment,
+)
+from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
+
+User = AbstractBaseUser | AnonymousUser
+
+#: Image types that may be shown to raters (DICOM is never sent to them).
+RATER_IMAGE_TYPES: tuple[str, ...] = ("image/png", "image/jpeg")
+
+FIVE_POINT_ANCHORS: tuple[str, ...] = (
+    "Strongly disagree",
+    "Disagree",
+    "Neither agree nor disagree",
+    "Agree",
+    "Strongly agree",
+)
+
+
+def likert_anchors(low: int, high: int) -> list[tuple[int, str]]:
+    """``(value, label)`` for each point of the scale; the ends are always labelled."""
+    values = list(range(low, high + 1))
+    if len(values) == len(FIVE_POINT_ANCHORS):
+        return list(zip(values, FIVE_POINT_ANCHORS, strict=True))
+    labels = {low: "Strongly disagree", high: "Strongly agree"}
+    return [(v, labels.get(v, "")) for v in values]
+
+
+def session_domains(session: RatingSession) -> list[LikertDomain]:
+    """The session's domains in the study's order."""
+    return list(session.domains.order_by("position", "key"))
+
+
+@lru_cache(maxsize=512)
+def _cached_domains(session_id: int, created_at: datetime) -> tuple[LikertDomain, ...]:
+    return tuple(
+        LikertDomain.objects.filter(rating_sessions=session_id).order_by("position", "key")
+    )
+
+
+def session_domains_cached(session: RatingSession) -> list[LikertDomain]:
+    """:func:`session_domains` remembered per process, for the write paths (autosave, submit).
+
+    A session's set of domains never changes once it is created, so the cache is keyed by the
+    session's id and creation time (never reused together). Only keys, ids and labels are
+    read from these objects.
+    """
+    return list(_cached_domains(session.pk, session.created_at))
+
+
+def study_leak_detector(study: Study) -> LeakDetector:
+    readers = Reader.objects.filter(study=study).values_list("code", "label")
+    return LeakDetector.for_readers(readers)
+
+
+# --------------------------------------------------------------------------------------
+# Rater side
+
+
+def _rater_role(user: User, study_path: str) -> Q:
+    """Rows whose study (the field at ``study_path``) has ``user`` as a rater: the membership
+    and the group, as :func:`readerstudy.access.has_study_role` requires."""
+    if user.is_superuser:
+        return Q()
+    member = StudyMember.objects.filter(
+        study=OuterRef(study_path), user=user, role=StudyMember.Role.RATER
+    )
+    in_group = Group.objects.filter(user=user, name=StudyMember.Role.RATER)
+    return Q(Exists(member)) & Q(Exists(in_group))
+
+
+def is_study_rater(user: User, study_id: int) -> bool:
+    """``user`` holds the rater role in the study, in one query."""
+    return Study.objects.filter(_rater_role(user, "pk"), pk=study_id).exists()
+
+
+def rater_task_for(user: User, public_id: str) -> RatingTask:
+    """The caller's own task for item ``public_id`` of a started session; else ``Http404``.
+
+    The same 404 is given for an id that does not exist, an item of another rater, an item of
+    a session that has not started, and a user who is no longer a rater of the study. Two
+    small queries, whatever the item (small joins keep PostgreSQL's planning time low).
+    """
+    if not user.is_authenticated or len(public_id) > 32:
+        raise Http404("No such item.")
+    task = (
+        RatingTask.objects.select_related("item", "assignment")
+        .filter(item__public_id=public_id, assignment__rater__user=user)
+        .order_by()
+        .first()
+    )
+    if task is None:
+        raise Http404("No such item.")
+    session = (
+        RatingSession.objects.select_related("study")
+        .filter(
+            _rater_role(user, "study"),
+            pk=task.assignment.session_id,
+            status__in=[RatingSession.Status.OPEN, RatingSession.Status.CLOSED],
+        )
+        .first()
+    )
+    if session is None:
+        raise Http404("No such item.")
+    task.assignment.session = session
+    return task
+
+
+def rater_assignment_for(user: User, session_id: int) -> RatingAssignment:
+    """The caller's assignment in a started session; else ``Http404``."""
+    assignment = (
+        RatingAssignment.objects.select_related("session__study", "rater", "last_task")
+        .filter(
+            session_id=session_id,
+            rater__user=user,
+            session__status__in=[RatingSession.Status.OPEN, RatingSession.Status.CLOSED],
+        )
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    if assignment is None or not is_study_rater(user, assignment.session.study_id):
+        raise Http404("No such session.")
+    return assignment
+
+
+@dataclass(frozen=True)
+class WorklistEntry:
+    session_id: int
+    study_id: int
+    session_name: str
+    study_title: str
+    status: str
+    total: int
+    submitted: int
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.submitted >= self.total
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.submitted / self.total) if self.total else 0
+
+
+def rater_worklist(user: User) -> list[WorklistEntry]:
+    """The caller's started sessions, open ones first, with their progress."""
+    if not user.is_authenticated:
+        return []
+    assignments = (
+        RatingAssignment.objects.filter(
+            rater__user=user,
+            session__status__in=[RatingSession.Status.OPEN, RatingSession.Status.CLOSED],
+        )
+        .select_related("session__study")
+        .annotate(
+            n_total=Count("tasks"),
+            n_submitted=Count("tasks", filter=Q(tasks__submitted_at__isnull=False)),
+        )
+        .order_by("session__status", "-session__started_at", "session_id")
+    )
+    return [
+        WorklistEntry(
+            session_id=a.session_id,
+            study_id=a.session.study_id,
+            session_name=a.session.name,
+            study_title=a.session.study.title,
+            status=a.session.status,
+            total=a.n_total,
+            submitted=a.n_submitted,
+        )
+        for a in assignments
+        if is_study_rater(user, a.session.study_id)
+    ]
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One row of a rater's own list of items."""
+
+    number: int
+    public_id: str
+    state: str  # "submitted", "draft" or "new"
+
+
+def rater_task_lines(assignment: RatingAssignment) -> list[TaskLine]:
+    rows = assignment.tasks.order_by("position").values_list(
+        "position", "item__public_id", "submitted_at", "draft"
+    )
+    return [
+        TaskLine(
+            number=pos + 1,
+            public_id=pid,
+            state="submitted" if submitted else ("draft" if draft else "new"),
+        )
+        for pos, pid, submitted, draft in rows
+    ]
+
+
+def resume_task(assignment: RatingAssignment) -> RatingTask | None:
+    """Where the rater left: the last item they worked on while it is not submitted, else the
+    first unsubmitted item in their order, else their last item."""
+    last = assignment.last_task
+    if last is not None and last.submitted_at is None:
+        return last
+    pending = assignment.tasks.filter(submitted_at__isnull=True).order_by("position").first()
+    if pending is not None:
+        return pending
+    return last or assignment.tasks.order_by("position").first()
+
+
+def next_pending_task(task: RatingTask) -> RatingTask | None:
+    """The next unsubmitted item after ``task`` in the rater's order, wrapping around to the
+    first one before it (an index range scan; the second query only runs at the end)."""
+    pending = (
+        RatingTask.objects.filter(assignment_id=task.assignment_id, submitted_at__isnull=True)
+        .select_related("item")
+        .order_by("position")
+    )
+    return (
+        pending.filter(position__gt=task.position).first()
+        or pending.filter(position__lt=task.position).first()
+    )
+
+
+@dataclass(frozen=True)
+class DomainRow:
+    key: str
+    label: str
+    description: str
+    value: int | None
+
+
+@dataclass(frozen=True)
+class DomainGroup:
+    name: str
+    rows: list[DomainRow]
+
+
+@dataclass(frozen=True)
+class RaterItemView:
+    """Everything a rater's item page may show: blinded values only."""
+
+    public_id: str
+    session_id: int
+    session_name: str
+    session_open: bool
+    number: int
+    total: int
+    submitted_count: int
+    text: str
+    location: str
+    clinical_history: str
+    findings: str
+    image_urls: list[str]
+    groups: list[DomainGroup]
+    anchors: list[tuple[int, str]]
+    version: int
+    submitted: bool
+    allow_amend: bool
+    previous_id: str | None
+    next_id: str | None
+    stored: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def editable(self) -> bool:
+        return self.session_open and (not self.submitted or self.allow_amend)
+
+    @property
+    def complete(self) -> bool:
+        return all(row.value is not None for g in self.groups for row in g.rows)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.submitted_count / self.total) if self.total else 0
+
+
+def rater_item_view(task: RatingTask) -> RaterItemView:
+    """The blinded view of ``task`` (a fixed number of queries whatever the item's source)."""
+    session = task.assignment.session
+    study = session.study
+    item = task.item
+    case = (
+        Reading.objects.filter(pk=item.reading_id)
+        .values("case_id", "case__location", "case__clinical_history", "case__findings")
+        .get()
+    )
+    domains = session_domains(session)
+    draft: dict[str, Any] = task.draft or {}
+    groups: list[DomainGroup] = []
+    for d in domains:
+        value = draft.get(d.key)
+        row = DomainRow(d.key, d.label, d.description, value if isinstance(value, int) else None)
+        if groups and groups[-1].name == d.group:
+            groups[-1].rows.append(row)
+        else:
+            groups.append(DomainGroup(d.group, [row]))
+    n_images = (
+        CaseImage.objects.filter(
+            case_id=case["case_id"], content_type__in=RATER_IMAGE_TYPES
+        ).count()
+        if session.show_images
+        else 0
+    )
+    counts = RatingTask.objects.filter(assignment_id=task.assignment_id).aggregate(
+        total=Count("id"),
+        submitted=Count("id", filter=Q(submitted_at__isnull=False)),
+        last=Max("position"),
+    )
+    neighbours = dict(
+        RatingTask.objects.filter(
+            assignment_id=task.assignment_id, position__in=[task.position - 1, task.position + 1]
+        ).values_list("position", "item__public_id")
+    )
+    stored: dict[str, int] = {}
+    if task.submitted_at is not None:
+        stored = dict(
+            LikertScore.objects.filter(
+                rater_id=task.assignment.rater_id, reading_id=item.reading_id, domain__in=domains
+            ).values_list("domain__key", "score")
+        )
+    return RaterItemView(
+        public_id=item.public_id,
+        session_id=session.pk,
+        session_name=session.name,
+        session_open=session.status == RatingSession.Status.OPEN,
+        number=task.position + 1,
+        total=counts["total"],
+        submitted_count=counts["submitted"],
+        text=item.display_text,
+        location=case["case__location"] if session.show_location else "",
+        clinical_history=case["case__clinical_history"] if session.show_clinical_history else "",
+        findings=case["case__findings"] if session.show_findings else "",
+        image_urls=[f"/rating/items/{item.public_id}/images/{k}/" for k in range(1, n_images + 1)],
+        groups=groups,
+        anchors=likert_anchors(study.likert_min, study.likert_max),
+        version=task.version,
+        submitted=task.submitted_at is not None,
+        allow_amend=session.allow_amend,
+        previous_id=neighbours.get(task.position - 1),
+        next_id=neighbours.get(task.position + 1),
+        stored=stored,
+    )
+
+
+def rater_item_image(task: RatingTask, number: int) -> CaseImage:
+    """Image ``number`` (from 1) of the item's case, if the session shows images; else 404."""
+    session = task.assignment.session
+    if not session.show_images or number < 1:
+        raise Http404("No such image.")
+    case_id = (
+        Reading.objects.filter(pk=task.item.reading_id).values_list("case_id", flat=True).get()
+    )
+    image = (
+        CaseImage.objects.filter(case_id=case_id, content_type__in=RATER_IMAGE_TYPES)
+        .order_by("order", "id")[number - 1 : number]
+        .first()
+    )
+    if image is None:
+        raise Http404("No such image.")
+    return image
+
+
+# --------------------------------------------------------------------------------------
+# Coordinator side
+
+
+def study_sessions(study: Study) -> QuerySet[RatingSession]:
+    """The study's rating sessions with item, rater and progress counts."""
+    return (
+        RatingSession.objects.filter(study=study)
+        .annotate(
+            n_items=Count("items", distinct=True),
+            n_raters=Count("assignments", distinct=True),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def session_task_counts(session: RatingSession) -> dict[str, int]:
+    return RatingTask.objects.filter(assignment__session=session).aggregate(
+        total=Count("id"), submitted=Count("id", filter=Q(submitted_at__isnull=False))
+    )
+
+
+@dataclass(frozen=True)
+class RaterProgress:
+    rater: str
+    username: str
+    total: int
+    submitted: int
+    drafts: int
+    last_activity_at: datetime | None
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.submitted / self.total) if self.total else 0
+
+
+def session_progress(session: RatingSession) -> list[RaterProgress]:
+    """Per rater: items assigned, submitted, started but not submitted, last activity."""
+    rows = (
+        RatingAssignment.objects.filter(session=session)
+        .select_related("rater__user")
+        .annotate(
+            n_total=Count("tasks"),
+            n_submitted=Count("tasks", filter=Q(tasks__submitted_at__isnull=False)),
+            n_drafts=Count(
+                "tasks", filter=Q(tasks__submitted_at__isnull=True) & ~Q(tasks__draft={})
+            ),
+        )
+        .order_by("rater__code")
+    )
+    return [
+        RaterProgress(
+            rater=a.rater.code,
+            username=a.rater.user.get_username() if a.rater.user else "",
+            total=a.n_total,
+            submitted=a.n_submitted,
+            drafts=a.n_drafts,
+            last_activity_at=a.last_activity_at,
+        )
+        for a in rows
+    ]
+
+
+@dataclass(frozen=True)
+class FlaggedItem:
+    public_id: str
+    reader: str
+    run: int
+    case: str
+    text: str
+    flags: list[dict[str, Any]]
+    dismissed: bool
+    redacted: bool
+
+
+def session_flagged_items(session: RatingSession) -> list[FlaggedItem]:
+    """Items whose display text the leak detector flagged (resolved ones included)."""
+    items = (
+        RatingItem.objects.filter(session=session)
+        .exclude(leak_flags=[])
+        .select_related("reading__reader", "reading__case")
+        .order_by("position")
+    )
+    return [
+        FlaggedItem(
+            public_id=i.public_id,
+            reader=i.reading.reader.code,
+            run=i.reading.run,
+            case=i.reading.case.code,
+            text=i.display_text,
+            flags=[{**f, "label": RULE_LABELS.get(f["rule"], f["rule"])} for f in i.leak_flags],
+            dismissed=i.leak_dismissed_at is not None,
+            redacted=i.redacted_at is not None,
+        )
+        for i in items
+    ]
+
+
+def session_redacted_items(session: RatingSession) -> QuerySet[RatingItem]:
+    return RatingItem.objects.filter(session=session, redacted_at__isnull=False)
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    public_id: str
+    position: int
+    reader: str
+    reader_kind: str
+    reader_label: str
+    run: int
+    modality: int
+    case: str
+    redacted: bool
+
+
+KEY_COLUMNS: tuple[str, ...] = (
+    "item",
+    "session_position",
+    "reader_id",
+    "kind",
+    "label",
+    "run",
+    "modality",
+    "case_id",
+    "redacted",
+)
+
+
+def unblinding_key(session: RatingSession) -> list[KeyRow]:
+    """Item public id -> reader, run, modality and case, in the session's order."""
+    rows = (
+        RatingItem.objects.filter(session=session)
+        .order_by("position")
+        .values_list(
+            "public_id",
+            "position",
+            "reading__reader__code",
+            "reading__reader__kind",
+            "reading__reader__label",
+            "reading__run",
+            "reading__modality",
+            "reading__case__code",
+            "redacted_at",
+        )
+    )
+    return [
+        KeyRow(pid, pos + 1, code, kind, label, run, modality, case, redacted is not None)
+        for pid, pos, code, kind, label, run, modality, case, redacted in rows
+    ]
+
+
+RANDOMISATION_COLUMNS: tuple[str, ...] = ("rater_id", "position", "item")
+
+
+def randomisation_rows(session: RatingSession) -> list[tuple[str, int, str]]:
+    """``(rater code, position from 1, item public id)`` for every task, by rater then order."""
+    return [
+        (code, pos + 1, pid)
+        for code, pos, pid in RatingTask.objects.filter(assignment__session=session)
+        .order_by("assignment__rater__code", "position")
+        .values_list("assignment__rater__code", "position", "item__public_id")
+    ]
+
+
+@dataclass(frozen=True)
+class StudyLeak:
+    reader: str
+    run: int
+    case: str
+    text: str
+    flags: list[dict[str, Any]]
+
+
+def study_leak_report(study: Study) -> list[StudyLeak]:
+    """Every output of the study whose normalised text the leak detector flags."""
+    detector = study_leak_detector(study)
+    out: list[StudyLeak] = []
+    readings = (
+        Reading.objects.filter(case__study=study)
+        .exclude(impression="")
+        .order_by("reader__position", "reader__code", "case__position", "run", "modality")
+        .values_list("reader__code", "run", "case__code", "impression")
+    )
+    for code, run, case, impression in readings.iterator(chunk_size=2000):
+        text = normalise_output(impression)
+        flags = detector.detect(text)
+        if flags:
+            out.append(
+                StudyLeak(
+                    reader=code,
+                    run=run,
+                    case=case,
+                    text=text,
+                    flags=[
+                        {**f.as_dict(), "label": RULE_LABELS.get(f.rule, f.rule)} for f in flags
+                    ],
+                )
+            )
+    return out
+
+
+def task_amendments(task: RatingTask) -> QuerySet[ScoreAmendment]:
+    return ScoreAmendment.objects.filter(task=task).select_related("score__domain").order_by("at")
+
+
+def selectable_readers(study: Study) -> Sequence[Reader]:
+    return list(Reader.objects.filter(study=study).order_by("position", "code"))

@@ -1,0 +1,821 @@
+"""Writes of Likert rating (keyword-only, ``<entity>_<action>``).
+
+A rating session is created in one transaction: its items (opaque ids, normalised and
+leak-checked display texts, a seeded shuffled order), one assignment per rater and one task per
+(rater, item) in the rater's seeded order. Raters then save drafts (optimistic concurrency with
+version numbers) and submit (idempotent by a client token); submitted scores are
+:class:`~evaluation.models.LikertScore` rows with source "entered", and amendments keep their
+history. Closing a session only changes its status: nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from evaluation.blinding import normalise_output
+from evaluation.models import (
+    LikertDomain,
+    LikertScore,
+    Rater,
+    RatingAssignment,
+    RatingItem,
+    RatingSession,
+    RatingTask,
+    ScoreAmendment,
+)
+from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
+from readerstudy.audit import audit_record
+from readerstudy.models import Reader, Reading, Study
+from readerstudy.randomisation import balanced_assignment, new_seed, permutation, rng_for
+
+
+class RatingError(Exception):
+    """A rating operation was refused; ``message`` says why (safe to show to the user)."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class SessionConflictError(RatingError):
+    """The session would give a rater an output they already scored or have in another session."""
+
+
+class SessionStateError(RatingError):
+    """The session is not in a state that allows the operation (e.g. closed)."""
+
+    status = 409
+
+
+class LeakConfirmationRequired(RatingError):
+    """Starting needs the coordinator's confirmation: some flagged items are unresolved."""
+
+    status = 409
+
+
+class StaleVersionError(RatingError):
+    """The client's version is older than the stored one; the stored (newer) draft is kept."""
+
+    status = 409
+
+    def __init__(self, message: str, *, version: int, draft: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.version = version
+        self.draft = dict(draft)
+
+
+class AlreadySubmittedError(RatingError):
+    status = 409
+
+
+class ScoresInvalidError(RatingError):
+    """A score is missing, unknown or out of range; ``field`` names the domain."""
+
+
+# --------------------------------------------------------------------------------------
+# Creating and running sessions
+
+
+def _sample_cases(seed: int, case_ids: Sequence[int], n: int | None) -> set[int]:
+    ordered = sorted(set(case_ids))
+    if n is None or n >= len(ordered):
+        return set(ordered)
+    chosen = rng_for(seed, "case-sample").choice(len(ordered), size=n, replace=False)
+    return {ordered[i] for i in chosen.tolist()}
+
+
+def rater_orders(
+    *,
+    seed: int,
+    n_items: int,
+    raters: Sequence[str],
+    raters_per_item: int,
+    order: str,
+) -> dict[str, list[int]]:
+    """Each rater's items (as session positions) in the order they will see them.
+
+    Pure and reproducible from the stored seed: items go to raters by
+    :func:`~readerstudy.randomisation.balanced_assignment` (everyone gets every item when
+    ``raters_per_item`` equals the number of raters); each rater's items are then put in a
+    random order keyed by the rater's code, or, for a fixed order, in the session's order.
+    """
+    positions = [str(p) for p in range(n_items)]
+    if raters_per_item == len(raters):
+        assigned = {r: list(range(n_items)) for r in raters}
+    else:
+        given = balanced_assignment(seed, positions, list(raters), raters_per_item)
+        assigned = {r: sorted(int(p) for p in items) for r, items in given.items()}
+    out: dict[str, list[int]] = {}
+    for rater in raters:
+        mine = assigned[rater]
+        if order == RatingSession.Order.RANDOM:
+            perm = permutation(seed, f"rater:{rater}", len(mine))
+            mine = [mine[i] for i in perm]
+        out[rater] = mine
+    return out
+
+
+def _conflicts(
+    *, session: RatingSession | None, pairs: set[tuple[int, int]], domains: Sequence[LikertDomain]
+) -> dict[int, int]:
+    """Per rater id, how many of its (rater, reading) pairs are already scored on one of
+    ``domains`` or pending (not submitted) in another open session."""
+    rater_ids = {r for r, _ in pairs}
+    reading_ids = {x for _, x in pairs}
+    found: set[tuple[int, int]] = set()
+    scored = (
+        LikertScore.objects.filter(
+            rater_id__in=rater_ids, reading_id__in=reading_ids, domain__in=domains
+        )
+        .values_list("rater_id", "reading_id")
+        .distinct()
+    )
+    found.update(p for p in scored if p in pairs)
+    pending = (
+        RatingTask.objects.filter(
+            assignment__rater_id__in=rater_ids,
+            item__reading_id__in=reading_ids,
+            submitted_at__isnull=True,
+        )
+        .filter(assignment__session__status=RatingSession.Status.OPEN)
+        .values_list("assignment__rater_id", "item__reading_id")
+    )
+    if session is not None:
+        pending = pending.exclude(assignment__session=session)
+    found.update(p for p in pending if p in pairs)
+    counts: dict[int, int] = {}
+    for rater_id, _ in found:
+        counts[rater_id] = counts.get(rater_id, 0) + 1
+    return counts
+
+
+def rating_session_create(
+    *,
+    study: Study,
+    name: str,
+    readers: Sequence[Reader],
+    runs: Sequence[int],
+    raters: Sequence[Rater],
+    domains: Sequence[LikertDomain],
+    raters_per_item: int,
+    order: str = RatingSession.Order.RANDOM,
+    allow_amend: bool = False,
+    show_findings: bool = True,
+    show_clinical_history: bool = True,
+    show_location: bool = True,
+    show_images: bool = False,
+    case_sample: int | None = None,
+    seed: int | None = None,
+    created_by: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> RatingSession:
+    """Create a draft session over the outputs of ``readers`` in ``runs`` (non-empty texts).
+
+    Raises :class:`RatingError` (nothing written) naming the field when an argument is not
+    valid, and :class:`SessionConflictError` when a rater would get an output they already
+    scored on one of the domains or have pending in another open session (checked again when
+    the session starts).
+    """
+    name = name.strip()
+    if not name:
+        raise RatingError("name: give the session a name", field="name")
+    if RatingSession.objects.filter(study=study, name=name).exists():
+        raise RatingError(f"name: a session named {name!r} exists in this study", field="name")
+    if not readers or any(r.study_id != study.pk for r in readers):
+        raise RatingError("readers: choose at least one reader of this study", field="readers")
+    if not runs or any(run < 1 for run in runs):
+        raise RatingError("runs: choose at least one run (1 or more)", field="runs")
+    if not domains or any(d.study_id != study.pk for d in domains):
+        raise RatingError("domains: choose at least one domain of this study", field="domains")
+    if not raters or any(r.study_id != study.pk for r in raters):
+        raise RatingError("raters: choose at least one rater of this study", field="raters")
+    if len({r.pk for r in raters}) != len(raters):
+        raise RatingError("raters: a rater is listed twice", field="raters")
+    if any(r.user_id is None for r in raters):
+        names = ", ".join(r.code for r in raters if r.user_id is None)
+        raise RatingError(f"raters: no user account is linked to {names}", field="raters")
+    if not 1 <= raters_per_item <= len(raters):
+        raise RatingError(
+            f"raters_per_item: must be between 1 and {len(raters)} (the number of raters)",
+            field="raters_per_item",
+        )
+    if order not in RatingSession.Order.values:
+        raise RatingError(f"order: must be one of {RatingSession.Order.values}", field="order")
+    if case_sample is not None and case_sample < 1:
+        raise RatingError("case_sample: must be a positive number of cases", field="case_sample")
+    if seed is None:
+        seed = new_seed()
+    elif not 0 <= seed < 2**63:
+        raise RatingError("seed: must be between 0 and 2^63 - 1", field="seed")
+
+    candidates = list(
+        Reading.objects.filter(case__study=study, reader__in=list(readers), run__in=list(runs))
+        .exclude(impression="")
+        .values_list("pk", "case_id", "case__code", "reader__code", "run", "modality", "impression")
+    )
+    cases = _sample_cases(seed, [c[1] for c in candidates], case_sample)
+    chosen = sorted(
+        (c for c in candidates if c[1] in cases), key=lambda c: (c[2], c[3], c[4], c[5])
+    )
+    if not chosen:
+        raise RatingError(
+            "readers: the chosen readers and runs have no outputs with text", field="readers"
+        )
+    # The session's own order is a seeded shuffle, never the order of the source.
+    shuffled = [chosen[i] for i in permutation(seed, "items", len(chosen))]
+    rater_codes = [r.code for r in raters]
+    orders = rater_orders(
+        seed=seed,
+        n_items=len(shuffled),
+        raters=rater_codes,
+        raters_per_item=raters_per_item,
+        order=order,
+    )
+    by_code = {r.code: r for r in raters}
+    pairs = {(by_code[code].pk, shuffled[p][0]) for code, ps in orders.items() for p in ps}
+    conflicts = _conflicts(session=None, pairs=pairs, domains=domains)
+    if conflicts:
+        detail = "; ".join(
+            f"{r.code}: {conflicts[r.pk]} output(s)" for r in raters if r.pk in conflicts
+        )
+        raise SessionConflictError(
+            "raters: some raters already scored (or have pending in an open session) "
+            f"outputs of this selection on the chosen domains ({detail}). Choose other "
+            "outputs, raters or domains.",
+            field="raters",
+        )
+
+    detector = study_leak_detector(study)
+    with transaction.atomic():
+        session = RatingSession.objects.create(
+            study=study,
+            name=name,
+            seed=seed,
+            order=order,
+            raters_per_item=raters_per_item,
+            allow_amend=allow_amend,
+            show_findings=show_findings,
+            show_clinical_history=show_clinical_history,
+            show_location=show_location,
+            show_images=show_images,
+            selection={
+                "readers": sorted(r.code for r in readers),
+                "runs": sorted(set(runs)),
+                "case_sample": case_sample,
+                "n_cases": len(cases),
+            },
+            created_by=created_by if getattr(created_by, "pk", None) else None,
+        )
+        session.domains.set(domains)
+        items: list[RatingItem] = []
+        for position, (reading_id, *_rest, impression) in enumerate(shuffled):
+            text = normalise_output(impression)
+            items.append(
+                RatingItem(
+                    session=session,
+                    reading_id=reading_id,
+                    position=position,
+                    display_text=text,
+                    leak_flags=[f.as_dict() for f in detector.detect(text)],
+                )
+            )
+        items = RatingItem.objects.bulk_create(items, batch_size=2000)
+        assignments = RatingAssignment.objects.bulk_create(
+            RatingAssignment(session=session, rater=by_code[code]) for code in rater_codes
+        )
+        tasks = [
+            RatingTask(assignment=a, item=items[p], position=i)
+            for a in assignments
+            for i, p in enumerate(orders[a.rater.code])
+        ]
+        RatingTask.objects.bulk_create(tasks, batch_size=5000)
+        audit_record(
+            action="rating_session_created",
+            actor=created_by,
+            request=request,
+            study=study,
+            target=f"rating session {session.pk}",
+            details={
+                "name": name,
+                "items": len(items),
+                "raters": rater_codes,
+                "raters_per_item": raters_per_item,
+                "order": order,
+                "seed": seed,
+                "flagged": sum(1 for i in items if i.leak_flags),
+            },
+        )
+    return session
+
+
+def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
+    """The study's rater profile of ``user``, linked or created (code = the username)."""
+    rater = Rater.objects.filter(study=study, user=user).first()
+    if rater is not None:
+        return rater
+    username = user.get_username()
+    unlinked = Rater.objects.filter(study=study, code=username, user__isnull=True).first()
+    if unlinked is not None:
+        unlinked.user = user
+        unlinked.save(update_fields=["user"])
+        return unlinked
+    code = username
+    if Rater.objects.filter(study=study, code=code).exists():
+        code = f"{username}-{user.pk}"
+    return Rater.objects.create(study=study, code=code, user=user)
+
+
+def rating_session_create_for_users(
+    *, study: Study, users: Sequence[AbstractBaseUser], **options: Any
+) -> RatingSession:
+    """:func:`rating_session_create` for rater accounts: their rater profiles are linked or
+    created in the same transaction (so a refused session leaves nothing behind)."""
+    with transaction.atomic():
+        raters = [rater_for_user(study=study, user=u) for u in users]
+        return rating_session_create(study=study, raters=raters, **options)
+
+
+def _session_conflicts(session: RatingSession) -> dict[str, int]:
+    pairs = set(
+        RatingTask.objects.filter(assignment__session=session).values_list(
+            "assignment__rater_id", "item__reading_id"
+        )
+    )
+    counts = _conflicts(session=session, pairs=pairs, domains=session_domains(session))
+    codes = dict(Rater.objects.filter(pk__in=counts).values_list("pk", "code"))
+    return {codes[pk]: n for pk, n in sorted(counts.items(), key=lambda kv: codes[kv[0]])}
+
+
+def rating_session_start(
+    *,
+    session: RatingSession,
+    user: AbstractBaseUser | None,
+    confirm_unresolved_leaks: bool = False,
+    request: HttpRequest | None = None,
+) -> RatingSession:
+    """Open a draft session to its raters. Unresolved leak flags need explicit confirmation;
+    a rater who meanwhile scored an output of the session, or has it pending in another open
+    session, is a conflict."""
+    with transaction.atomic():
+        locked = RatingSession.objects.select_for_update().get(pk=session.pk)
+        if locked.status != RatingSession.Status.DRAFT:
+            raise SessionStateError(f"status: the session is {locked.status}, not a draft")
+        conflicts = _session_conflicts(locked)
+        if conflicts:
+            detail = "; ".join(f"{code}: {n} output(s)" for code, n in conflicts.items())
+            raise SessionConflictError(
+                "raters: some raters scored outputs of this session since it was created, or "
+                f"have them pending in another open session ({detail}). Close that session or "
+                "create this one again.",
+                field="raters",
+            )
+        unresolved = RatingItem.objects.filter(
+            session=locked, leak_dismissed_at__isnull=True
+        ).exclude(leak_flags=[])
+        n_unresolved = unresolved.count()
+        if n_unresolved and not confirm_unresolved_leaks:
+            raise LeakConfirmationRequired(
+                f"confirm: {n_unresolved} flagged item(s) are neither redacted nor dismissed; "
+                "review them, or confirm that the session starts with them as they are",
+                field="confirm",
+            )
+        locked.status = RatingSession.Status.OPEN
+        locked.started_at = timezone.now()
+        locked.save(update_fields=["status", "started_at", "updated_at"])
+        audit_record(
+            action="rating_session_started",
+            actor=user,
+            request=request,
+            study=locked.study,
+            target=f"rating session {locked.pk}",
+            details={"unresolved_flags": n_unresolved},
+        )
+    return locked
+
+
+def rating_session_close(
+    *, session: RatingSession, user: AbstractBaseUser | None, request: HttpRequest | None = None
+) -> RatingSession:
+    """Close a session: raters can no longer change anything; nothing is deleted."""
+    with transaction.atomic():
+        locked = RatingSession.objects.select_for_update().get(pk=session.pk)
+        if locked.status == RatingSession.Status.CLOSED:
+            raise SessionStateError("status: the session is already closed")
+        now = timezone.now()
+        locked.started_at = locked.started_at or now
+        locked.status = RatingSession.Status.CLOSED
+        locked.closed_at = now
+        locked.save(update_fields=["status", "started_at", "closed_at", "updated_at"])
+        audit_record(
+            action="rating_session_closed",
+            actor=user,
+            request=request,
+            study=locked.study,
+            target=f"rating session {locked.pk}",
+        )
+    return locked
+
+
+def rating_item_redact(
+    *,
+    item: RatingItem,
+    text: str,
+    user: AbstractBaseUser,
+    request: HttpRequest | None = None,
+) -> RatingItem:
+    """Replace an item's display text (normalised again and re-checked); the reading is kept."""
+    if item.session.status != RatingSession.Status.DRAFT:
+        raise SessionStateError("text: items can only be redacted before the session starts")
+    new_text = normalise_output(text)
+    if not new_text:
+        raise RatingError("text: the redacted text must not be empty", field="text")
+    before = item.display_text
+    item.display_text = new_text
+    item.leak_flags = [
+        f.as_dict() for f in study_leak_detector(item.session.study).detect(new_text)
+    ]
+    item.redacted_by = user
+    item.redacted_at = timezone.now()
+    if not item.leak_flags:
+        item.leak_dismissed_by = None
+        item.leak_dismissed_at = None
+    with transaction.atomic():
+        item.save(
+            update_fields=[
+                "display_text",
+                "leak_flags",
+                "redacted_by",
+                "redacted_at",
+                "leak_dismissed_by",
+                "leak_dismissed_at",
+            ]
+        )
+        audit_record(
+            action="rating_item_redacted",
+            actor=user,
+            request=request,
+            study=item.session.study,
+            target=f"rating item {item.public_id}",
+            details={"before": before, "after": new_text, "flags_left": len(item.leak_flags)},
+        )
+    return item
+
+
+def rating_item_dismiss_flags(
+    *, item: RatingItem, user: AbstractBaseUser, request: HttpRequest | None = None
+) -> RatingItem:
+    """Record the coordinator's judgement that an item's flags are not a leak."""
+    if item.session.status != RatingSession.Status.DRAFT:
+        raise SessionStateError("flags: flags can only be dismissed before the session starts")
+    item.leak_dismissed_by = user
+    item.leak_dismissed_at = timezone.now()
+    with transaction.atomic():
+        item.save(update_fields=["leak_dismissed_by", "leak_dismissed_at"])
+        audit_record(
+            action="rating_item_flags_dismissed",
+            actor=user,
+            request=request,
+            study=item.session.study,
+            target=f"rating item {item.public_id}",
+            details={"flags": item.leak_flags},
+        )
+    return item
+
+
+def study_unblind(
+    *, study: Study, user: AbstractBaseUser, request: HttpRequest | None = None
+) -> Study:
+    """Mark the study unblinded (once; later calls keep the first time). Audited."""
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.unblinded_at is None:
+            locked.unblinded_at = timezone.now()
+            locked.save(update_fields=["unblinded_at", "updated_at"])
+            audit_record(
+                action="study_unblinded",
+                actor=user,
+                request=request,
+                study=locked,
+                target=locked.slug,
+            )
+    return locked
+
+
+# --------------------------------------------------------------------------------------
+# Raters' drafts and submissions
+
+
+def _validate_scores(
+    raw: Any, domains: Sequence[LikertDomain], study: Study, *, complete: bool
+) -> dict[str, int]:
+    if not isinstance(raw, Mapping):
+        raise ScoresInvalidError("scores: expected an object of domain: score", field="scores")
+    keys = {d.key for d in domains}
+    unknown = sorted(str(k) for k in raw if k not in keys)
+    if unknown:
+        raise ScoresInvalidError(
+            f"scores.{unknown[0]}: not a domain of this session", field=unknown[0]
+        )
+    out: dict[str, int] = {}
+    for d in domains:
+        value = raw.get(d.key)
+        if value is None or value == "":
+            if complete:
+                raise ScoresInvalidError(f"{d.label}: choose a score", field=d.key)
+            continue
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScoresInvalidError(f"{d.label}: the score must be a whole number", field=d.key)
+        if not study.likert_min <= value <= study.likert_max:
+            raise ScoresInvalidError(
+                f"{d.label}: the score must be from {study.likert_min} to {study.likert_max}",
+                field=d.key,
+            )
+        out[d.key] = value
+    return out
+
+
+def _check_open(session: RatingSession) -> None:
+    if session.status != RatingSession.Status.OPEN:
+        raise SessionStateError("This session is closed: nothing can be changed any more.")
+
+
+def rating_task_open(*, task: RatingTask) -> None:
+    """Remember that the rater is on ``task`` (where "resume" takes them back)."""
+    if task.assignment.last_task_id != task.pk:
+        RatingAssignment.objects.filter(pk=task.assignment_id).update(
+            last_task_id=task.pk, last_activity_at=timezone.now()
+        )
+
+
+def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
+    """Store the rater's draft if ``version`` is the stored one; return the new version.
+
+    Raises :class:`StaleVersionError` carrying the stored (newer) draft when another window
+    saved in between, unless the stored draft is already exactly ``scores`` (a retried save).
+    """
+    session = task.assignment.session
+    _check_open(session)
+    domains = session_domains_cached(session)
+    clean = _validate_scores(scores, domains, session.study, complete=False)
+    editable = RatingTask.objects.filter(pk=task.pk, version=version)
+    if not session.allow_amend:  # after submission, drafts are only for amendments
+        editable = editable.filter(submitted_at__isnull=True)
+    updated = editable.update(draft=clean, version=F("version") + 1, updated_at=timezone.now())
+    if not updated:
+        current = RatingTask.objects.get(pk=task.pk)
+        if current.submitted_at is not None and not session.allow_amend:
+            raise AlreadySubmittedError(
+                "This item is submitted and this session does not allow amendments."
+            )
+        if current.draft == clean:
+            return current.version
+        raise StaleVersionError(
+            "This item was changed in another window or tab. The newer version has been kept "
+            "and is shown now.",
+            version=current.version,
+            draft=current.draft,
+        )
+    # Where the rater is is normally recorded when the item page opens; a save through the
+    # API alone records it here. Either way an autosave on the current item is one statement.
+    rating_task_open(task=task)
+    return version + 1
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    status: str  # "submitted", "amended" or "unchanged"
+    version: int
+    replayed: bool
+    scores: dict[str, int]
+
+
+def rating_submit(
+    *,
+    task: RatingTask,
+    token: uuid.UUID,
+    version: int,
+    user: AbstractBaseUser,
+    scores: Any = None,
+    request: HttpRequest | None = None,
+) -> SubmitResult:
+    """Submit (or amend) the scores of ``task``: the given ``scores``, else the stored draft.
+
+    Idempotent: a retry with the same ``token`` returns the stored result without writing.
+    ``version`` must be the stored version (what the rater reviewed); otherwise
+    :class:`StaleVersionError`. All scores of the item are written in one transaction, so an
+    item is either completely stored or not at all.
+    """
+    session = task.assignment.session
+    domains = session_domains_cached(session)
+    try:
+        if (
+            session.status == RatingSession.Status.OPEN
+            and task.submitted_at is None
+            and task.version == version
+            and task.last_token != token
+        ):
+            result = _submit_first(task, token, version, scores, domains, session.study)
+            if result is not None:
+                return result
+        with transaction.atomic():
+            locked = RatingTask.objects.select_for_update().get(pk=task.pk)
+            if locked.last_token == token:
+                return SubmitResult(
+                    status="submitted" if locked.submitted_at else "unchanged",
+                    version=locked.version,
+                    replayed=True,
+                    scores=dict(locked.draft),
+                )
+            _check_open(session)
+            if locked.version != version:
+                raise StaleVersionError(
+                    "This item was changed in another window or tab since you reviewed it. "
+                    "The newer version has been kept; review it again before submitting.",
+                    version=locked.version,
+                    draft=locked.draft,
+                )
+            final = _validate_scores(
+                locked.draft if scores is None else scores, domains, session.study, complete=True
+            )
+            rater_id = task.assignment.rater_id
+            reading_id = task.item.reading_id
+            now = timezone.now()
+            if locked.submitted_at is None:
+                LikertScore.objects.bulk_create(
+                    LikertScore(
+                        rater_id=rater_id,
+                        reading_id=reading_id,
+                        domain=d,
+                        score=final[d.key],
+                        source=LikertScore.Source.ENTERED,
+                    )
+                    for d in domains
+                )
+                locked.submitted_at = now
+                status = "submitted"
+            else:
+                if not session.allow_amend:
+                    raise AlreadySubmittedError(
+                        "This item is already submitted and this session does not allow amendments."
+                    )
+                status = _amend(locked, rater_id, reading_id, domains, final, user, token)
+                if status == "amended":
+                    audit_record(
+                        action="likert_scores_amended",
+                        actor=user,
+                        request=request,
+                        study=session.study,
+                        target=f"rating item {task.item.public_id}",
+                        details={"rater": task.assignment.rater.code, "session": session.pk},
+                    )
+            locked.draft = final
+            locked.version = locked.version + 1
+            locked.last_token = token
+            locked.save(
+                update_fields=["draft", "version", "last_token", "submitted_at", "updated_at"]
+            )
+            RatingAssignment.objects.filter(pk=task.assignment_id).update(
+                last_task_id=task.pk, last_activity_at=now
+            )
+    except IntegrityError as exc:
+        raise AlreadySubmittedError(
+            "Scores for this output are already stored for you (for example imported ones); "
+            "nothing was changed. Please tell the study coordinator."
+        ) from exc
+    return SubmitResult(status=status, version=locked.version, replayed=False, scores=final)
+
+
+def _submit_first(
+    task: RatingTask,
+    token: uuid.UUID,
+    version: int,
+    scores: Any,
+    domains: Sequence[LikertDomain],
+    study: Study,
+) -> SubmitResult | None:
+    """The common case, a first submission of the version the rater reviewed, in one
+    conditional UPDATE plus the INSERT of the scores. ``None`` when the task changed meanwhile
+    (then the caller takes the locked path, which answers replays, stale versions and
+    amendments). The UPDATE holds the row lock until commit, so two concurrent submissions of
+    the same task cannot both pass."""
+    final = _validate_scores(
+        task.draft if scores is None else scores, domains, study, complete=True
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = RatingTask.objects.filter(
+            pk=task.pk, version=version, submitted_at__isnull=True
+        ).update(
+            draft=final, version=version + 1, last_token=token, submitted_at=now, updated_at=now
+        )
+        if not claimed:
+            return None
+        LikertScore.objects.bulk_create(
+            LikertScore(
+                rater_id=task.assignment.rater_id,
+                reading_id=task.item.reading_id,
+                domain=d,
+                score=final[d.key],
+                source=LikertScore.Source.ENTERED,
+            )
+            for d in domains
+        )
+        RatingAssignment.objects.filter(pk=task.assignment_id).update(
+            last_task_id=task.pk, last_activity_at=now
+        )
+    return SubmitResult(status="submitted", version=version + 1, replayed=False, scores=final)
+
+
+def _amend(
+    task: RatingTask,
+    rater_id: int,
+    reading_id: int,
+    domains: Sequence[LikertDomain],
+    final: Mapping[str, int],
+    user: AbstractBaseUser,
+    token: uuid.UUID,
+) -> str:
+    stored = {
+        s.domain_id: s
+        for s in LikertScore.objects.select_for_update().filter(
+            rater_id=rater_id, reading_id=reading_id, domain__in=domains
+        )
+    }
+    changes: list[ScoreAmendment] = []
+    for d in domains:
+        score = stored.get(d.pk)
+        new = final[d.key]
+        if score is None:
+            raise AlreadySubmittedError(
+                f"{d.label}: the submitted score is missing; please tell the study coordinator."
+            )
+        if score.score != new:
+            changes.append(
+                ScoreAmendment(
+                    score=score,
+                    task=task,
+                    user=user,
+                    username=user.get_username(),
+                    before=score.score,
+                    after=new,
+                    token=token,
+                )
+            )
+            score.score = new
+            score.save(update_fields=["score", "updated_at"])
+    ScoreAmendment.objects.bulk_create(changes)
+    return "amended" if changes else "unchanged"
+
+
+# --------------------------------------------------------------------------------------
+# Demo
+
+DEMO_SESSION_NAME = "Demo rating"
+DEMO_SESSION_SEED = 20260611
+DEMO_CASES = 12
+
+
+def rating_session_demo_create(*, study: Study) -> RatingSession:
+    """The open demo session "Demo rating" for the demo raters (created once).
+
+    The demo bundle already holds imported scores of rater1-rater3 on every model output, and
+    a score is unique per (rater, output, domain); so the demo session rates what they have
+    not scored: the three radiologists' impressions on a seeded sample of test cases, with
+    two raters per item, images shown and amendments allowed.
+    """
+    existing = RatingSession.objects.filter(study=study, name=DEMO_SESSION_NAME).first()
+    if existing is not None:
+        return existing
+    from django.contrib.auth import get_user_model
+
+    coordinator = get_user_model().objects.filter(username="coordinator").first()
+    raters = list(Rater.objects.filter(study=study, user__isnull=False).order_by("code"))
+    session = rating_session_create(
+        study=study,
+        name=DEMO_SESSION_NAME,
+        readers=list(Reader.objects.filter(study=study, kind=Reader.Kind.HUMAN)),
+        runs=[1],
+        raters=raters,
+        domains=list(study.likert_domains.order_by("position")),
+        raters_per_item=min(2, len(raters)),
+        allow_amend=True,
+        show_images=True,
+        case_sample=DEMO_CASES,
+        seed=DEMO_SESSION_SEED,
+        created_by=coordinator,
+    )
+    return rating_session_start(session=session, user=coordinator)

@@ -1,0 +1,30 @@
+"""Template tags for the rating parts of the study hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from evaluation import selectors
+from readerstudy.access import study_roles
+from readerstudy.models import Study
+
+register = template.Library()
+
+
+@register.simple_tag
+def rating_hub(study: Study, user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+    """What the hub shows about rating: sessions (coordinators and statisticians, names and
+    progress only) and, for a rater, their own sessions of this study."""
+    roles = study_roles(user, study)
+    out: dict[str, Any] = {"sessions": [], "mine": [], "coordinator": "coordinator" in roles}
+    if roles & {"coordinator", "statistician"}:
+        sessions = list(selectors.study_sessions(study))
+        for s in sessions:
+            s.counts = selectors.session_task_counts(s)
+        out["sessions"] = sessions
+    if "rater" in roles:
+        out["mine"] = [e for e in selectors.rater_worklist(user) if e.study_id == study.pk]
+    return out

@@ -1,0 +1,217 @@
+"""What a demo rater can reach is blind: every page, JSON answer and header.
+
+The demo study is loaded once for the module (committed, without its synthetic images, and
+removed at the end): a demo rater crawls from their worklist following every link, and a URL
+sweep tries every route of the whole project with ids of things that are not theirs. Images
+are crawled in ``test_blind_mixed.py``, whose stored image carries metadata on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from evaluation.models import LikertScore, RatingSession, RatingTask
+from evaluation.services import DEMO_SESSION_NAME
+from fixtures.demo import STUDY_SLUG
+from readerstudy.models import AuditEvent, Reading, Study
+from readerstudy.services import DEMO_ACCOUNTS, study_delete
+from tests.evaluation.blinding_checks import CrawlResult, crawl, forbidden_patterns
+
+pytestmark = pytest.mark.django_db
+
+RATERS = ("rater1", "rater2", "rater3")
+
+
+@pytest.fixture(scope="module")
+def demo_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-media")
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any, demo_media: Path) -> Iterator[Study]:
+    fast = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], MEDIA_ROOT=demo_media
+    )
+    with django_db_blocker.unblock(), fast:
+        call_command("demo", "--no-images", stdout=StringIO())
+        study = Study.objects.get(slug=STUDY_SLUG)
+        try:
+            yield study
+        finally:
+            study_delete(study=study, delete_files=False)
+            get_user_model().objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).delete()
+            AuditEvent.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def _demo_media(settings: Any, demo_media: Path) -> None:
+    settings.MEDIA_ROOT = demo_media
+
+
+def login(username: str) -> Client:
+    client = Client()
+    assert client.login(username=username, password="demo")
+    return client
+
+
+def fetcher(client: Client) -> Any:
+    def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+        response = client.get(url)
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return response.status_code, headers, response.content
+
+    return fetch
+
+
+def test_the_demo_opens_a_ready_session_for_the_three_raters(demo: Study) -> None:
+    session = RatingSession.objects.get(study=demo, name=DEMO_SESSION_NAME)
+    assert session.status == "open" and session.raters_per_item == 2
+    assert sorted(session.assignments.values_list("rater__user__username", flat=True)) == list(
+        RATERS
+    )
+    assert set(session.items.values_list("reading__reader__kind", flat=True)) == {"human"}
+    assert session.items.count() == 36
+    assert RatingTask.objects.filter(assignment__session=session).count() == 72
+    # No demo rater is given an output they already scored in the imported ratings.
+    for task in RatingTask.objects.filter(assignment__session=session).select_related(
+        "assignment__rater", "item"
+    ):
+        assert not LikertScore.objects.filter(
+            rater=task.assignment.rater, reading_id=task.item.reading_id
+        ).exists()
+    for username in RATERS:
+        html = login(username).get("/rating/").content.decode()
+        assert DEMO_SESSION_NAME in html and "0 of 24 submitted" in html
+
+
+def test_every_page_and_json_answer_a_demo_rater_reaches_is_blind(demo: Study) -> None:
+    username = "rater1"
+    client = login(username)
+    # Work a little first so that drafts, submitted items and review pages are crawled too.
+    session = RatingSession.objects.get(study=demo, name=DEMO_SESSION_NAME)
+    tasks = list(
+        RatingTask.objects.filter(
+            assignment__session=session, assignment__rater__user__username=username
+        )
+        .order_by("position")
+        .select_related("item")[:2]
+    )
+    scores = {d.key: 4 for d in session.domains.all()}
+    first, second = (t.item.public_id for t in tasks)
+    submitted = client.post(
+        f"/rating/items/{first}/submit.json",
+        data=json.dumps({"token": str(uuid.uuid4()), "version": 0, "scores": scores}),
+        content_type="application/json",
+    )
+    saved = client.post(
+        f"/rating/items/{second}/draft.json",
+        data=json.dumps({"version": 0, "scores": {"coherence": 2}}),
+        content_type="application/json",
+    )
+    others = [u for u in RATERS if u != username] + [
+        "r3",
+        "r4",
+        "r5",
+        "coordinator",
+        "statistician",
+    ]
+    forbidden = forbidden_patterns(demo, other_usernames=others)
+    for response in (submitted, saved):
+        assert response.status_code == 200
+        assert forbidden.leaks(response.content.decode()) == []
+    own = RatingTask.objects.filter(
+        assignment__session=session, assignment__rater__user__username=username
+    ).select_related("item")
+    # Review pages are reached by submitting the item form; add them to the crawl's start.
+    reviews = [f"/rating/items/{t.item.public_id}/review/" for t in own]
+    result: CrawlResult = crawl(fetcher(client), ["/rating/", "/", *reviews], forbidden)
+    assert not result.problems, "\n".join(result.problems[:40])
+    for task in own:
+        assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
+        assert result.visited[f"/rating/items/{task.item.public_id}/review/"] == 200
+        assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
+    assert result.n_json == 24 and result.n_html > 50
+    assert all(status in (200, 302, 405) for status in result.visited.values()), result.visited
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _routes(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern)
+
+
+def _fill(route: str, values: dict[str, list[str]]) -> list[str]:
+    """Concrete URLs for a route: each ``<conv:name>`` replaced by candidate values."""
+    urls = [route]
+    for match in re.finditer(r"<(?:(\w+):)?(\w+)>", route):
+        converter, name = match.group(1) or "str", match.group(2)
+        options = values.get(name) or values.get(converter) or ["1"]
+        urls = [u.replace(match.group(0), v, 1) for u in urls for v in options]
+    return ["/" + u.lstrip("^").rstrip("$") for u in urls if "(?" not in u and "\\" not in u]
+
+
+def test_a_rater_who_tries_every_route_of_the_project_with_foreign_ids_learns_nothing(
+    demo: Study,
+) -> None:
+    client = login("rater1")
+    session = RatingSession.objects.get(study=demo, name=DEMO_SESSION_NAME)
+    mine = RatingTask.objects.filter(
+        assignment__session=session, assignment__rater__user__username="rater1"
+    )
+    foreign = list(
+        session.items.exclude(pk__in=mine.values("item_id")).values_list("public_id", flat=True)[:2]
+    )
+    readings = Reading.objects.filter(case__study=demo)
+    ints = sorted(
+        {
+            str(session.pk),
+            *map(str, readings.values_list("pk", flat=True)[:3]),
+            *map(str, readings.filter(reader__kind="model").values_list("pk", flat=True)[:3]),
+            *map(str, demo.readers.values_list("pk", flat=True)[:3]),
+            *map(str, demo.cases.values_list("pk", flat=True)[:2]),
+            "1",
+            "2",
+        }
+    )
+    values = {
+        "slug": [demo.slug],
+        "public_id": foreign,
+        "int": ints,
+        "str": [demo.slug, "R3", "A2", foreign[0]],
+        "path": ["x"],
+        "uuid": [str(uuid.uuid4())],
+    }
+    forbidden = forbidden_patterns(demo, other_usernames=["rater2", "rater3", "r3", "r4", "r5"])
+    checked = 0
+    for route in _routes(get_resolver().url_patterns):
+        if route.startswith(("admin/", "accounts/", "api/schema", "api/docs", "static/")):
+            continue
+        for url in _fill(route, values):
+            response = client.get(url)
+            checked += 1
+            body = response.content.decode("utf-8", errors="replace")
+            if response.status_code in (403, 404, 405) or (
+                response.status_code == 302 and "/accounts/login/" in response["Location"]
+            ):
+                continue
+            assert response.status_code in (200, 302), (url, response.status_code)
+            assert forbidden.leaks(body) == [], url
+    assert checked > 20
+    for public_id in foreign:
+        assert client.get(f"/rating/items/{public_id}/").status_code == 404
+    key = f"/studies/{demo.slug}/rating/sessions/{session.pk}/key/"
+    assert client.get(key).status_code == 404

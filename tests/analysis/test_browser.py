@@ -23,7 +23,7 @@ FIGURES = [
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_dashboard_draws_every_figure_without_the_network(
     live_server: object, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

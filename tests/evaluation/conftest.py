@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
-from django.db.models.signals import post_migrate
 
 from evaluation.models import LikertDomain, Rater, RatingSession
 from evaluation.services import rating_session_create, rating_session_start
 from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
-from readerstudy.roles import ROLES
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
 
@@ -26,19 +24,6 @@ READERS: tuple[tuple[str, str, str], ...] = (
     ("M1", "model", "GPT-4o zero-shot, text-only"),
     ("M2", "model", "GPT-4o fine-tuned, joint text-image"),
 )
-
-
-def _ensure_role_groups(**kwargs: Any) -> None:
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _role_groups_survive_flushes() -> None:
-    """Transactional (browser) tests end with a flush of every table, which also removes the
-    role groups that a data migration created. The flush sends ``post_migrate``; recreating
-    the groups there leaves the database as the next test expects it."""
-    post_migrate.connect(_ensure_role_groups, dispatch_uid="tests-evaluation-role-groups")
 
 
 def member(study: Study, role: str, username: str) -> Any:

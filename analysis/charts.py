@@ -25,33 +25,30 @@ the HTML is still written and :func:`write_figures` reports why the images were 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
 import math
-import os
 import shutil
-import subprocess
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import qualitative, sample_colorscale
 from plotly.subplots import make_subplots
 
+from analysis.render import (
+    PLOTLY_JS,
+    StaticExportUnavailable,
+    _render_lock,
+    _renderer,
+)
 from analysis.results import METRICS, Analysis
 from analysis.selectors import distinct, in_order
 
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
 TEMPLATE = "plotly_white"
 
@@ -755,140 +752,6 @@ def figure_html(fig: go.Figure, *, title: str, plotlyjs: str = "plotly.min.js") 
     safe_title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     html = html.replace("<html>", '<html lang="en">', 1)
     return html.replace("<head>", f"<head>\n    <title>{safe_title}</title>", 1)
-
-
-_render_lock = threading.Lock()
-#: Chromium tabs rendering in parallel (one per core, at most two).
-RENDER_TABS = max(1, min(2, os.cpu_count() or 1))
-
-
-@cache
-def browser_version(path: str) -> str | None:
-    """``path --version`` (e.g. "Chromium 156.0..."), or ``None`` if it does not run."""
-    try:
-        done = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.strip() or path
-
-
-def browser_path() -> str | None:
-    """The Chromium that renders static images, or ``None`` when there is none.
-
-    ``BROWSER_PATH`` if set (as kaleido / choreographer), else ``chromium``,
-    ``chromium-browser``, ``google-chrome`` on the PATH; it must run ``--version``.
-    """
-    env = os.environ.get("BROWSER_PATH")
-    candidates = (
-        [env]
-        if env
-        else [shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")]
-    )
-    for path in candidates:
-        if path and os.path.isfile(path) and os.access(path, os.X_OK) and browser_version(path):
-            return path
-    return None
-
-
-class StaticExportUnavailable(RuntimeError):
-    """Static images cannot be rendered here (no Chromium)."""
-
-
-NO_CHROMIUM = (
-    "PNG/SVG not written: no Chromium found (install Debian's chromium or set BROWSER_PATH "
-    "to a Chromium/Chrome binary); the HTML figures are complete."
-)
-
-
-def _batch_kaleido_class() -> type:
-    import kaleido
-
-    class BatchKaleido(kaleido.Kaleido):  # type: ignore[misc]
-        """kaleido without the page reload after every image.
-
-        kaleido reloads its page (4.8 MB of plotly.js) after each image; its render plots
-        into a new element and purges it, so the reload only costs time: without it the PNGs
-        are byte-identical and the SVGs differ only in plotly's random element ids, about
-        three times faster (kaleido 1.5.0, pinned).
-        """
-
-        async def _return_kaleido_tab(self, tab: Any) -> None:
-            await self.tabs_ready.put(tab)
-
-    return BatchKaleido
-
-
-class _Renderer:
-    """One Chromium per process, driven by kaleido from an event loop in its own thread.
-
-    Creating it returns at once (Chromium starts in the background); every render waits
-    for it with a timeout, so a broken browser fails a render instead of hanging.
-    """
-
-    def __init__(self, path: str) -> None:
-        import atexit
-
-        self.path = path
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="kaleido", daemon=True)
-        self.thread.start()
-        self.kaleido: Any = None
-        self.opened = asyncio.run_coroutine_threadsafe(self._open(), self.loop)
-        atexit.register(self.close)
-
-    async def _open(self) -> None:
-        for name in ("kaleido", "choreographer", "logistro", "browser_proc"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        k = _batch_kaleido_class()(
-            n=RENDER_TABS, timeout=120, plotlyjs=str(PLOTLY_JS), mathjax=False, path=self.path
-        )
-        await k.open()
-        self.kaleido = k
-
-    def run(self, make: Any, timeout: float = 600) -> Any:
-        """Run ``make(kaleido)`` (a coroutine) on the renderer's loop; return its result."""
-        try:
-            self.opened.result(timeout=120)
-        except Exception as exc:
-            raise StaticExportUnavailable(
-                f"PNG/SVG not written: Chromium did not start ({exc})"
-            ) from exc
-        return asyncio.run_coroutine_threadsafe(make(self.kaleido), self.loop).result(timeout)
-
-    def close(self) -> None:
-        if self.kaleido is not None:
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self.kaleido.close(), self.loop).result(30)
-            self.kaleido = None
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
-_renderers: dict[str, _Renderer] = {}
-
-
-def _renderer() -> _Renderer:
-    """The process's renderer for the current Chromium (started on first use)."""
-    path = browser_path()
-    if path is None:
-        raise StaticExportUnavailable(NO_CHROMIUM)
-    renderer = _renderers.get(path)
-    if renderer is None:
-        renderer = _renderers[path] = _Renderer(path)
-    return renderer
-
-
-def prepare_static_export() -> bool:
-    """Start Chromium now, in the background; False if there is none."""
-    with _render_lock:
-        try:
-            _renderer()
-        except StaticExportUnavailable:
-            return False
-    return True
 
 
 def figure_image(fig: go.Figure, *, fmt: str, width: int, height: int) -> bytes:

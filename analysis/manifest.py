@@ -128,7 +128,7 @@ def _git_commit() -> str | None:
 
 
 def _chromium_version() -> str | None:
-    from analysis.charts import browser_path, browser_version
+    from analysis.render import browser_path, browser_version
 
     path = browser_path()
     return None if path is None else browser_version(path)

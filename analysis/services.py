@@ -25,11 +25,11 @@ from analysis.charts import (
     FigureOutput,
     LikertRange,
     build_figures,
-    prepare_static_export,
     write_figure_html,
     write_figure_images,
 )
 from analysis.manifest import build_manifest, input_digests
+from analysis.render import prepare_static_export
 from analysis.results import STEPS, Analysis, AnalysisOptions, results_json, run_analysis
 from analysis.selectors import study_data
 from analysis.tables import (

@@ -9,15 +9,14 @@ production ``collectstatic`` copies it into ``STATIC_ROOT`` like any other stati
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import plotly
 from django.contrib.staticfiles.finders import BaseFinder
 from django.core.checks import CheckMessage, Error
 from django.core.files.storage import FileSystemStorage
 
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+from analysis.render import PLOTLY_JS
+
 PREFIX = "analysis/vendor"
 STATIC_PATH = f"{PREFIX}/plotly.min.js"
 

@@ -24,8 +24,6 @@ from django.views.decorators.http import require_GET
 
 from analysis.charts import (
     FIGURE_TITLES,
-    StaticExportUnavailable,
-    browser_path,
     build_figures,
     figure_html,
     figure_image,
@@ -41,6 +39,7 @@ from analysis.exports import (
     write_export,
 )
 from analysis.forms import AnalysisFilterForm
+from analysis.render import StaticExportUnavailable, browser_path
 from analysis.results import results_json
 from analysis.selectors import Pseudonyms
 from analysis.services import analysis_compute, dashboard_payload, tables_workbook

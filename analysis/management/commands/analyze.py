@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from analysis.charts import LikertRange
-from analysis.results import AnalysisOptions
-from analysis.selectors import SPLITS, Pseudonyms
-from analysis.services import analysis_write_outputs, output_steps
+from analysis.render import prepare_static_export
 from readerstudy.audit import audit_record
 from readerstudy.models import Reader, Study
 
+if TYPE_CHECKING:
+    from analysis.charts import LikertRange
+
 FORMATS = ("html", "png", "svg")
+#: Same as analysis.selectors.SPLITS; repeated so that the command loads without pandas.
+SPLITS = ("test", "train", "all")
 
 
 def parse_int_list(value: str, *, option: str) -> tuple[int, ...]:
@@ -60,6 +62,9 @@ def parse_likert_ranges(values: list[str]) -> LikertRange:
 
 
 class Command(BaseCommand):
+    # The system checks import every URL module (pandas, scipy, plotly, openai: ~3 s); this
+    # command needs none of them before Chromium has been started. `manage.py check` runs them.
+    requires_system_checks: list[str] = []
     help = (
         "Analyse a study: write results.json, the tables (CSV and tables.xlsx), the figures "
         "(HTML, PNG, SVG) and manifest.json into --out."
@@ -113,6 +118,13 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--formats: expected some of {', '.join(FORMATS)}, got {options['formats']!r}"
             )
+        if not options["no_figures"] and {"png", "svg"} & set(formats):
+            # Chromium starts now, while pandas, scipy and plotly load and the statistics run.
+            prepare_static_export()
+        from analysis.results import AnalysisOptions
+        from analysis.selectors import Pseudonyms
+        from analysis.services import analysis_write_outputs, output_steps
+
         if options["fleiss_boot"] < 0:
             raise CommandError("--fleiss-boot: must be 0 or more")
         readers = (

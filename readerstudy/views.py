@@ -7,16 +7,19 @@ import io
 import json
 from collections.abc import Iterator
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from rest_framework.authtoken.models import Token
 
 from readerstudy import roles
 from readerstudy.access import require_study_role, study_roles
 from readerstudy.audit import audit_record
 from readerstudy.selectors import audit_events, studies_for_user, study_overview
+from readerstudy.services_tokens import token_create, token_revoke
 
 
 @login_required
@@ -105,3 +108,23 @@ def audit_all(request: HttpRequest) -> HttpResponse:
     if not request.user.is_superuser:
         raise Http404
     return _audit_response(request, audit_events(), "Audit log", "audit")
+
+
+@login_required
+def api_token(request: HttpRequest) -> HttpResponse:
+    """The caller's API token: create (or replace) and revoke. The key is shown once, on creation."""
+    created_key = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            token_revoke(user=request.user, request=request)
+            messages.success(request, "Your API token was revoked.")
+            return redirect("api-token-page")
+        created_key = token_create(user=request.user, request=request).key
+    token = Token.objects.filter(user=request.user).first()
+    response = render(
+        request,
+        "readerstudy/api_token.html",
+        {"token": token, "created_key": created_key},
+    )
+    response["Cache-Control"] = "no-store"
+    return response

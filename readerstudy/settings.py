@@ -229,6 +229,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get stable schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseSplitEnum": "readerstudy.models.Case.Split",
+        "GenerationRunSplitEnum": "readerstudy.models_generation.GenerationRun.Split",
+        "ReadingSessionStatusEnum": "readerstudy.models_reading.ReadingSession.Status",
+        "GenerationRunStatusEnum": "readerstudy.models_generation.GenerationRun.Status",
+        "AssignmentStatusEnum": [("open", "Open"), ("closed", "Closed")],
+    },
 }
 
 LOGGING = {

@@ -24,6 +24,9 @@ class CaseSerializer(serializers.ModelSerializer):
     truth = serializers.IntegerField(
         min_value=0, max_value=1, help_text="1 positive, 0 negative (hidden without the truth)."
     )
+    split = serializers.CharField(
+        required=False, max_length=10, help_text="train or test (default test; any case)."
+    )
     attributes = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False
     )

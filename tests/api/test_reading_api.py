@@ -66,7 +66,9 @@ def test_draft_sessions_are_not_listed(world: World, reader) -> None:
     )
     tokens = [e["token"] for e in reader.get("/api/reading/assignments/").json()["results"]]
     assert draft.assignments.get().token not in tokens
-    assert reader.get(f"/api/reading/assignments/{draft.assignments.get().token}/").status_code == 404
+    assert (
+        reader.get(f"/api/reading/assignments/{draft.assignments.get().token}/").status_code == 404
+    )
 
 
 def test_a_case_shows_what_the_session_allows_and_nothing_else(world: World, reader) -> None:
@@ -233,9 +235,10 @@ def test_coordinators_see_progress_per_reader(world: World, reader, api_as) -> N
     listing = client.get("/api/studies/api-study/reading-sessions/").json()
     [session] = listing["results"]
     assert (session["n_cases"], session["n_readers"], session["status"]) == (3, 2, "open")
-    assert client.get("/api/studies/api-study/reading-sessions/", {"status": "draft"}).json()[
-        "count"
-    ] == 0
+    assert (
+        client.get("/api/studies/api-study/reading-sessions/", {"status": "draft"}).json()["count"]
+        == 0
+    )
     detail = client.get(f"/api/studies/api-study/reading-sessions/{world.session.pk}/").json()
     progress = {p["reader"]: p for p in detail["progress"]}
     assert (progress["R1"]["done"], progress["R1"]["total"]) == (1, 3)

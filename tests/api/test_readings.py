@@ -231,9 +231,7 @@ def test_malformed_csv_is_400_naming_the_line(world: World, coordinator, data) -
     assert _stored() == before
 
 
-def test_oversized_uploads_are_413_and_change_nothing(
-    world: World, coordinator, settings
-) -> None:
+def test_oversized_uploads_are_413_and_change_nothing(world: World, coordinator, settings) -> None:
     settings.API_IMPORT_MAX_BYTES = 200
     before = _stored()
     rows = [{"reader_id": "R1", "case_id": "C1", "category": 3, "impression": "x" * 300}]

@@ -137,15 +137,17 @@ def rows_to_csv(rows: Any) -> tuple[bytes, dict[int, int]]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
+    writer.writerows([_json_cell(row.get(c)) or "" for c in header] for row in rows)
+    text = out.getvalue()
+    # The line each row starts on, counted as parse_readings counts them.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    next(reader)
     line_to_row: dict[int, int] = {}
-    line = 2
-    for n, row in enumerate(rows, start=1):
-        cells = [_json_cell(row.get(c)) or "" for c in header]
-        line_to_row[line] = n
-        start = out.tell()
-        writer.writerow(cells)
-        line += out.getvalue()[start:].count("\n")
-    return out.getvalue().encode("utf-8"), line_to_row
+    previous = reader.line_num
+    for n, _ in enumerate(reader, start=1):
+        line_to_row[previous + 1] = n
+        previous = reader.line_num
+    return text.encode("utf-8"), line_to_row
 
 
 def json_type(value: Any) -> str:

@@ -15,23 +15,13 @@ from django.db.models import Max
 from django.http import HttpRequest
 
 from readerstudy.audit import audit_record
-from readerstudy.bundle.parse import MAX_ID_LENGTH
+from readerstudy.bundle.parse import CASE_COLUMNS, MAX_ID_LENGTH
 from readerstudy.bundle.upload import UploadError, UploadProblem, parse_readings_upload
 from readerstudy.models import Case, Reader, Study
 from readerstudy.services import _db_now, _insert_readings
 
-#: Fields of a case that the API may set (``code`` only on creation).
-CASE_FIELDS = (
-    "patient_id",
-    "split",
-    "truth",
-    "location",
-    "clinical_history",
-    "findings",
-    "reference_impression",
-    "truth_detail",
-    "attributes",
-)
+#: Fields of a case that the API may set (``code`` only on creation): cases.csv's columns.
+CASE_FIELDS = (*CASE_COLUMNS[1:], "attributes")
 
 
 def _case_clean(case: Case) -> None:

@@ -310,6 +310,22 @@ def submit_problem_text(result: SubmitResult) -> str:
     )
 
 
+def submit_form(*, work: ReadingWork, form: ReadingForm, request: HttpRequest) -> SubmitResult:
+    """Submit a valid reading form's answer (the page and the API both submit this way)."""
+    data = form.cleaned_data
+    return reading_submit(
+        work=work,
+        user=request.user,
+        token=data["token"],
+        base_version=data["version"],
+        category=data["category"],
+        probability=data["probability"],
+        impression=data["impression"],
+        active_seconds=data["active_seconds"],
+        request=request,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
@@ -331,19 +347,8 @@ def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
             status=400,
             problem="Not saved: please correct the fields marked below.",
         )
-    data = form.cleaned_data
     try:
-        result = reading_submit(
-            work=work,
-            user=request.user,
-            token=data["token"],
-            base_version=data["version"],
-            category=data["category"],
-            probability=data["probability"],
-            impression=data["impression"],
-            active_seconds=data["active_seconds"],
-            request=request,
-        )
+        result = submit_form(work=work, form=form, request=request)
     except ReadingTokenError:
         return _case_page(
             request,

@@ -50,8 +50,13 @@ from readerstudy.selectors_reading import (
     reading_work_at,
     reading_worklist,
 )
-from readerstudy.services_reading import ReadingTokenError, reading_submit, reading_work_open
-from readerstudy.views_reading import answer_initial, case_image_response, submit_problem_text
+from readerstudy.services_reading import ReadingTokenError, reading_work_open
+from readerstudy.views_reading import (
+    answer_initial,
+    case_image_response,
+    submit_form,
+    submit_problem_text,
+)
 
 # ---------------------------------------------------------------------------------------
 # Coordinators
@@ -245,19 +250,8 @@ class ReadingCase(APIView):
         )
         if not form.is_valid():
             raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
-        data = form.cleaned_data
         try:
-            result = reading_submit(
-                work=work,
-                user=request.user,
-                token=data["token"],
-                base_version=data["version"],
-                category=data["category"],
-                probability=data["probability"],
-                impression=data["impression"],
-                active_seconds=data["active_seconds"],
-                request=request._request,
-            )
+            result = submit_form(work=work, form=form, request=request._request)
         except ReadingTokenError:
             raise ValidationError(
                 {"token": ["This token was used for another case; send a new one."]}

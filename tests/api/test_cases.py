@@ -7,16 +7,11 @@ from django.utils import timezone
 
 from readerstudy import roles
 from readerstudy.models import AuditEvent, Case
-from tests.api.world_core import SECRET_REFERENCE, SECRET_TRUTH, World, make_world
+from tests.api.world_core import SECRET_REFERENCE, SECRET_TRUTH, World
 
 pytestmark = pytest.mark.django_db
 
 CASES = "/api/studies/api-study/cases/"
-
-
-@pytest.fixture
-def world(api_study, other_study, people) -> World:
-    return make_world(api_study, other_study, people)
 
 
 def test_coordinators_see_truth_and_cases_in_study_order(world: World, api_as) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.world_core import World, make_world
+from tests.api.world_core import World
 
 pytestmark = pytest.mark.django_db
 
@@ -228,11 +228,6 @@ AREA_PREFIXES = ("api-case", "api-reader", "api-reading", "api-generation", "api
 
 def _cells() -> list[tuple[Row, str]]:
     return [(row, caller) for row in ROWS for caller in CALLERS]
-
-
-@pytest.fixture
-def world(api_study, other_study, people) -> World:
-    return make_world(api_study, other_study, people)
 
 
 @pytest.mark.parametrize(("row", "caller"), _cells(), ids=[f"{r.name}-{c}" for r, c in _cells()])

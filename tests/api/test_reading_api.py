@@ -16,15 +16,9 @@ from tests.api.world_core import (
     SECRET_REFERENCE,
     SECRET_TRUTH,
     World,
-    make_world,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(api_study, other_study, people) -> World:
-    return make_world(api_study, other_study, people)
 
 
 @pytest.fixture

@@ -11,18 +11,13 @@ from django.test.utils import CaptureQueriesContext
 
 from readerstudy import roles
 from readerstudy.models import AuditEvent, Reading
-from tests.api.world_core import World, make_world
+from tests.api.world_core import World
 from tests.factories import CaseFactory, ReadingFactory
 
 pytestmark = pytest.mark.django_db
 
 READINGS = "/api/studies/api-study/readings/"
 IMPORT = READINGS + "import/"
-
-
-@pytest.fixture
-def world(api_study, other_study, people) -> World:
-    return make_world(api_study, other_study, people)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from readerstudy.api.serializers import ScaleCategorySerializer
 from readerstudy.models_reading import ReadingSession
 
 
@@ -72,11 +73,6 @@ class ReadingSessionDetailSerializer(ReadingSessionSerializer):
         read_only_fields = fields
 
 
-class ScaleEntrySerializer(serializers.Serializer):
-    value = serializers.IntegerField()
-    label = serializers.CharField()
-
-
 class AssignmentSerializer(serializers.Serializer):
     """One entry of a reader's worklist (``/reading/``)."""
 
@@ -135,7 +131,7 @@ class ReadingCaseSerializer(serializers.Serializer):
     images = ImageLinkSerializer(many=True)
     assist = AssistSerializer(allow_null=True)
     answer = AnswerSerializer(allow_null=True, help_text="Your stored answer.")
-    scale = ScaleEntrySerializer(many=True)
+    scale = ScaleCategorySerializer(many=True)
     require_impression = serializers.BooleanField()
     allow_amend = serializers.BooleanField()
     previous_position = serializers.IntegerField(allow_null=True)

@@ -40,8 +40,6 @@ from readerstudy.services_cases import case_create, case_update, readings_import
 
 STUDY_DATA_READ = {roles.COORDINATOR, roles.STATISTICIAN}
 STUDY_DATA_WRITE = {roles.COORDINATOR}
-#: Default largest readings upload (bytes); ``API_IMPORT_MAX_BYTES`` overrides it.
-IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
 def sees_truth(view: StudyScopedMixin) -> bool:
@@ -160,7 +158,7 @@ class ReadingList(StudyScopedMixin, generics.ListAPIView):
 
 
 def import_max_bytes() -> int:
-    return int(getattr(settings, "API_IMPORT_MAX_BYTES", IMPORT_MAX_BYTES))
+    return int(settings.API_IMPORT_MAX_BYTES)
 
 
 def _problems_response(problems: list[UploadProblem], http_status: int = 400) -> Response:

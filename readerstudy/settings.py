@@ -188,6 +188,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-public/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+# Largest readings import through the API (JSON body or uploaded readings.csv): 413 above it.
+API_IMPORT_MAX_BYTES = env_int("API_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 
 # Security. Production defaults are strict; each can be relaxed explicitly (e.g. behind a
 # TLS-terminating proxy on a hospital network, set SECURE_SSL_REDIRECT=0).
@@ -229,6 +231,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get stable schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseSplitEnum": "readerstudy.models.Case.Split",
+        "GenerationRunSplitEnum": "readerstudy.models_generation.GenerationRun.Split",
+        "ReadingSessionStatusEnum": "readerstudy.models_reading.ReadingSession.Status",
+        "GenerationRunStatusEnum": "readerstudy.models_generation.GenerationRun.Status",
+        "AssignmentStatusEnum": [("open", "Open"), ("closed", "Closed")],
+    },
 }
 
 LOGGING = {

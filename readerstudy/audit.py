@@ -197,16 +197,32 @@ def _member_saved(
     )
 
 
+def _deleting_a_study(origin: Any) -> bool:
+    """Whether a deletion cascades from a study (its events cannot point at it)."""
+    model = getattr(origin, "model", type(origin))
+    return model is Study
+
+
 @receiver(post_delete, sender=StudyMember)
-def _member_deleted(sender: Any, instance: StudyMember, **kwargs: Any) -> None:
+def _member_deleted(sender: Any, instance: StudyMember, origin: Any = None, **kwargs: Any) -> None:
     user = get_user_model().objects.filter(pk=instance.user_id).first()
-    study = Study.objects.filter(pk=instance.study_id).first()
+    details: dict[str, Any] = {"role": instance.role}
+    study = None
+    if _deleting_a_study(origin):
+        details["study_deleted"] = True
+    else:
+        study = Study.objects.filter(pk=instance.study_id).first()
     audit_record(
         action="study_member_removed",
         study=study,
         target=user.get_username() if user else f"user {instance.user_id}",
-        details={"role": instance.role},
+        details=details,
     )
+
+
+@receiver(post_delete, sender=Study)
+def _study_deleted(sender: Any, instance: Study, **kwargs: Any) -> None:
+    audit_record(action="study_deleted", target=instance.slug, details={"title": instance.title})
 
 
 USER_FLAGS = ("is_active", "is_staff", "is_superuser")

@@ -226,3 +226,13 @@ def test_only_coordinators_and_superusers_read_the_audit_log(client: Client) -> 
             assert ("secret-target" in body) == allowed, (who, url)
         assert client.get("/audit/").status_code == (200 if who == "superuser" else 404)
     assert AuditEvent.objects.filter(action="export", study=study).count() == 2
+
+
+def test_deleting_a_study_is_recorded_with_its_memberships() -> None:
+    study = StudyFactory(slug="gone", title="Gone study")
+    StudyMember.objects.create(study=study, user=UserFactory(username="alice"), role="reader")
+    study.delete()
+    assert events("study_deleted") == [("", None, "gone", {"title": "Gone study"})]
+    assert events("study_member_removed") == [
+        ("", None, "alice", {"role": "reader", "study_deleted": True})
+    ]

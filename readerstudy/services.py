@@ -343,7 +343,10 @@ def demo_accounts_create(*, study: Study, password: str = DEMO_PASSWORD) -> list
                 )
                 user.user_permissions.add(*perms)
             if role == "reader" and code:
-                Reader.objects.filter(study=study, code=code).update(user=user)
+                # saved one by one (not update()) so that the audit log records the link
+                for reader in Reader.objects.filter(study=study, code=code).exclude(user=user):
+                    reader.user = user
+                    reader.save(update_fields=["user"])
             if role == "rater" and code:
                 rater, _ = Rater.objects.get_or_create(study=study, code=code)
                 if rater.user_id != user.pk:

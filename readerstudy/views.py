@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from readerstudy import roles
 from readerstudy.access import require_study_role, study_roles
 from readerstudy.audit import audit_record
+from readerstudy.models import Study
 from readerstudy.selectors import audit_events, studies_for_user, study_overview
 from readerstudy.services_tokens import token_create, token_revoke
 
@@ -61,10 +62,14 @@ AUDIT_COLUMNS = ["at", "actor_name", "action", "study", "target", "ip", "details
 
 
 def _audit_response(
-    request: HttpRequest, events: QuerySet, title: str, filename: str
+    request: HttpRequest,
+    events: QuerySet,
+    title: str,
+    filename: str,
+    study: Study | None = None,
 ) -> HttpResponse:
     if request.GET.get("format") == "csv":
-        audit_record(action="export", request=request, target=f"audit log {filename}")
+        audit_record(action="export", request=request, study=study, target=f"audit log {filename}")
 
         def rows() -> Iterator[str]:
             buffer = io.StringIO()
@@ -98,7 +103,11 @@ def study_audit(request: HttpRequest, slug: str) -> HttpResponse:
     """The audit log of one study, for its coordinators (HTML, or CSV with ?format=csv)."""
     study = require_study_role(request.user, slug, roles.COORDINATOR)
     return _audit_response(
-        request, audit_events(study=study), f"Audit log · {study.title}", f"audit-{study.slug}"
+        request,
+        audit_events(study=study),
+        f"Audit log · {study.title}",
+        f"audit-{study.slug}",
+        study=study,
     )
 
 

@@ -42,12 +42,14 @@ class Load:
     attempted: int = 0  # submits (distinct tokens) sent at least once
     resent: int = 0  # extra sends of a submit after no acknowledgement
     failed_then_retried: int = 0  # submits whose first send was not acknowledged
+    reading_failed_then_retried: int = 0  # of which reader submits
     replayed: int = 0  # rating acks answered from the stored result (stored, answer lost)
     other_failures: int = 0  # unacknowledged page loads, autosaves, version reads
     failures: list[tuple[float, float, str]] = field(default_factory=list)  # start, end, kind
     successes: list[float] = field(default_factory=list)  # end of every acknowledged request
     errors: list[str] = field(default_factory=list)
     signed_in: int = 0
+    submits_in_flight: int = 0
     finished: int = 0
     start: threading.Event = field(default_factory=threading.Event)  # every client signed in
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +75,8 @@ def send_until_acknowledged(
     load: Load,
     send: Callable[[], requests.Response],
     acknowledged: Callable[[requests.Response], bool],
+    *,
+    submit: bool = False,
 ) -> tuple[requests.Response, int]:
     """Send until acknowledged; the answer and the number of unacknowledged sends before it."""
     unacked = 0
@@ -80,7 +84,15 @@ def send_until_acknowledged(
     while True:
         started = time.monotonic()
         try:
-            response = send()
+            if submit:
+                with load.lock:
+                    load.submits_in_flight += 1
+            try:
+                response = send()
+            finally:
+                if submit:
+                    with load.lock:
+                        load.submits_in_flight -= 1
         except requests.RequestException as exc:  # refused, reset, timed out, cut short
             kind = type(exc).__name__
         else:
@@ -97,11 +109,12 @@ def send_until_acknowledged(
         time.sleep(min(0.05 * 2**unacked, 1.0))
 
 
-def _count_submit(load: Load, unacked: int) -> None:
+def _count_submit(load: Load, unacked: int, *, reading: bool = False) -> None:
     with load.lock:
         load.attempted += 1
         load.resent += unacked
         load.failed_then_retried += 1 if unacked else 0
+        load.reading_failed_then_retried += 1 if unacked and reading else 0
 
 
 def _signed_in(load: Load, base: str, username: str) -> tuple[requests.Session, dict[str, str]]:
@@ -163,6 +176,7 @@ def rater(
                     f"{url}submit.json", json=body, headers=headers, timeout=TIMEOUT_S
                 ),
                 lambda r: r.status_code == 200,
+                submit=True,
             )
             _count_submit(load, unacked)
             result = answer.json()
@@ -214,8 +228,9 @@ def reader(
                     timeout=TIMEOUT_S,
                 ),
                 lambda r: r.status_code == 302,
+                submit=True,
             )
-            _count_submit(load, unacked)
+            _count_submit(load, unacked, reading=True)
             with load.lock:
                 load.reading_acks.append({"reader": username, "position": position, **form})
             following = answer.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
@@ -250,14 +265,15 @@ class Run:
         return {
             "submits attempted": load.attempted,
             "acknowledged": load.acknowledged,
-            "of which readings": len(load.reading_acks),
+            "acknowledged readings": len(load.reading_acks),
             "resends": load.resent,
             "failed then retried": load.failed_then_retried,
+            "failed then retried readings": load.reading_failed_then_retried,
             "stored but unacknowledged (replayed)": load.replayed,
             "other requests failed then retried": load.other_failures,
             "failed requests": len(load.failures),
-            "acknowledged before fault": sum(1 for t in load.successes if t < self.disrupted_at),
-            "acknowledged after recovery": sum(1 for t in load.successes if t > self.recovered_at),
+            "requests ok before fault": sum(1 for t in load.successes if t < self.disrupted_at),
+            "requests ok after recovery": sum(1 for t in load.successes if t > self.recovered_at),
             "downtime s": round(self.downtime, 2),
             "load s": round(self.load_seconds, 1),
         }
@@ -273,7 +289,7 @@ def run_load(
     think: float = 0.1,
 ) -> Run:
     """Start every client, run ``fault`` (which returns once the service is back) after
-    ``fault_after`` seconds, keep submitting ``after_recovery`` seconds more, then let each
+    ``fault_after`` seconds (at the first moment after it when a submit is in flight), keep submitting ``after_recovery`` seconds more, then let each
     client finish its current submit."""
     load = Load()
     stop = threading.Event()
@@ -294,6 +310,10 @@ def run_load(
     t0 = time.monotonic()
     load.start.set()
     time.sleep(fault_after)
+    # ... and then at the next moment a submit is on its way, so the fault surely hits one.
+    wait_until = time.monotonic() + 10
+    while load.submits_in_flight == 0 and time.monotonic() < wait_until:
+        time.sleep(0.001)
     disrupted_at = time.monotonic()
     try:
         fault()
@@ -316,18 +336,17 @@ def check_exactly_once(run: Run, stored: dict[str, Any], *, n_clients: int) -> N
     assert load.attempted == load.acknowledged  # every submit was acknowledged in the end
     assert load.failed_then_retried >= 1, "the fault hit no submit: the test proved nothing"
     figures = run.figures()
-    assert figures["acknowledged before fault"] > 0
-    assert figures["acknowledged after recovery"] > 0
+    assert figures["requests ok before fault"] > 0
+    assert figures["requests ok after recovery"] > 0
     # The clients' resends are acknowledged as soon as the service is back (their back-off
     # is at most 1 s).
-    assert run.first_ack_after_recovery - run.recovered_at < 5.0
-    # Requests fail only while the service is down: none before the fault, and none sent
-    # after it is back (the server recovers at once, with no failing request to pay for it).
-    started = [t for t, _, _ in load.failures]
-    assert all(run.disrupted_at <= t <= run.recovered_at for t in started), (
-        f"{sum(t < run.disrupted_at for t in started)} failures before the fault, "
-        f"{sum(t > run.recovered_at for t in started)} after recovery"
-    )
+    assert run.first_ack_after_recovery - run.recovered_at < 10.0
+    # Requests fail only while the service is down: none answered before the fault (those in
+    # flight at the fault fail at it), and none sent after it is back (the server recovers at
+    # once, with no failing request to pay for it).
+    early = sum(end < run.disrupted_at for _, end, _ in load.failures)
+    late = sum(start > run.recovered_at for start, _, _ in load.failures)
+    assert (early, late) == (0, 0), f"{early} failures before the fault, {late} after recovery"
 
     # Rating: one submitted task per acknowledged item, with the token and all nine scores.
     acked = {(a["rater"], a["item"]): a for a in load.rating_acks}

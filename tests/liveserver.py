@@ -305,6 +305,7 @@ def stored() -> dict[str, Any]:
     from django.db.models import Count
 
     from evaluation.models import LikertScore, RatingTask
+    from readerstudy.models import Reading
     from readerstudy.models_reading import ReadingSubmission, ReadingWork
 
     reading_of = dict(
@@ -344,11 +345,7 @@ def stored() -> dict[str, Any]:
     }
     return {
         "rating": rating,
-        "scores_without_task": sum(
-            1
-            for key in scores
-            if key not in {(u, reading_of[p]) for u, p, _ in submitted}  # stored but not submitted
-        ),
+        "scores_without_task": len(set(scores) - {(u, reading_of[p]) for u, p, _ in submitted}),
         "score_duplicates": LikertScore.objects.values("rater_id", "reading_id", "domain_id")
         .annotate(n=Count("id"))
         .filter(n__gt=1)
@@ -364,6 +361,7 @@ def stored() -> dict[str, Any]:
             for u, p, c, s, i in work_rows
         ],
         "submissions": submissions,
+        "entered_readings": Reading.objects.filter(source=Reading.Source.ENTERED).count(),
     }
 
 

@@ -366,6 +366,7 @@ def check_exactly_once(run: Run, stored: dict[str, Any], *, n_clients: int) -> N
     reads = {(r["reader"], r["position"]): r for r in stored["reading"]}
     assert len(reads) == len(stored["reading"])
     assert set(reads) == set(acked_reads), "stored and acknowledged reading submits differ"
+    assert stored["entered_readings"] == len(acked_reads)  # no reading outside a work item
     for key, ack in acked_reads.items():
         got = reads[key]
         assert (got["category"], got["score"], got["impression"]) == (

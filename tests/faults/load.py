@@ -288,9 +288,9 @@ def run_load(
     after_recovery: float = 4.0,
     think: float = 0.1,
 ) -> Run:
-    """Start every client, run ``fault`` (which returns once the service is back) after
-    ``fault_after`` seconds (at the first moment after it when a submit is in flight), keep submitting ``after_recovery`` seconds more, then let each
-    client finish its current submit."""
+    """Sign every client in, start them, run ``fault`` (which returns once the service is back)
+    after ``fault_after`` seconds, at the first moment a submit is in flight; let the clients
+    work ``after_recovery`` seconds more, then finish their current submit and stop."""
     load = Load()
     stop = threading.Event()
     threads = [

@@ -125,10 +125,14 @@ TEMPLATES = [
 ]
 
 # Database: DATABASE_URL (postgres://user@host:port/name via psycopg 3), default SQLite.
+# With persistent connections (DATABASE_CONN_MAX_AGE > 0) a database restart leaves every idle
+# worker thread holding a dead connection; the health check replaces it before the request
+# uses it, instead of failing that request with a 500 (tests/faults/test_database_restart.py).
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'readerstudy.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -100,6 +100,14 @@ class RaterItemSerializer(serializers.Serializer):
     stored = serializers.DictField(child=serializers.IntegerField())
     previous = serializers.SerializerMethodField()
     next = serializers.SerializerMethodField()
+    draft_url = serializers.SerializerMethodField()
+    submit_url = serializers.SerializerMethodField()
+
+    def get_draft_url(self, view: RaterItemView) -> str:
+        return f"{item_api_url(view.public_id)}draft/"
+
+    def get_submit_url(self, view: RaterItemView) -> str:
+        return f"{item_api_url(view.public_id)}submit/"
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_images(self, view: RaterItemView) -> list[str]:

@@ -101,7 +101,7 @@ def test_the_item_shows_the_normalised_text_and_only_the_allowed_context(
         "id", "session", "session_name", "session_open", "number", "total", "submitted_count",
         "text", "location", "clinical_history", "findings", "images", "domains", "anchors",
         "version", "submitted", "allow_amend", "editable", "complete", "stored", "previous",
-        "next",
+        "next", "draft_url", "submit_url",
     }  # fmt: skip
 
 

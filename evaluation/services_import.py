@@ -28,28 +28,13 @@ from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, R
 from readerstudy.audit import audit_record
 from readerstudy.bundle.parse import RATING_COLUMNS, _Problems, parse_ratings
 from readerstudy.bundle.problems import BundleError, Problem
+from readerstudy.bundle.upload import MemorySource
 from readerstudy.db.bulk import bulk_insert
 from readerstudy.models import Reading, Study
 
 RATINGS_FILE = "ratings.csv"
 #: How problems of JSON rows are reported: ``rows:N`` is the N-th row (from 1).
 JSON_FILE = "rows"
-
-
-class MemorySource:
-    """One file held in memory, read like a bundle's file by ``readerstudy.bundle.parse``."""
-
-    def __init__(self, name: str, data: bytes) -> None:
-        self.name = name
-        self.data = data
-
-    def exists(self, name: str) -> bool:
-        return name == self.name
-
-    def read_bytes(self, name: str) -> bytes:
-        if name != self.name:
-            raise FileNotFoundError(name)
-        return self.data
 
 
 def _cell(value: Any) -> str | None:
@@ -195,7 +180,7 @@ def likert_scores_import(
     readings = _study_readings(study)
     domains = {d.key: d for d in LikertDomain.objects.filter(study=study)}
     ratings = parse_ratings(
-        MemorySource(RATINGS_FILE, data),
+        MemorySource({RATINGS_FILE: data}),
         problems,
         readings=readings[["reader_id", "case_id", "run", "modality"]],
         domains=sorted(domains),

@@ -188,8 +188,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-public/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
-#: Largest body (JSON or uploaded file) a bulk import of the API accepts; above it: 413.
-API_IMPORT_MAX_BYTES = env_int("API_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Largest bulk import through the API (readings or Likert scores; JSON body or uploaded CSV):
+# 413 above it.
+API_IMPORT_MAX_BYTES = env_int("API_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 
 # Security. Production defaults are strict; each can be relaxed explicitly (e.g. behind a
 # TLS-terminating proxy on a hospital network, set SECURE_SSL_REDIRECT=0).
@@ -231,6 +232,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get stable schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseSplitEnum": "readerstudy.models.Case.Split",
+        "GenerationRunSplitEnum": "readerstudy.models_generation.GenerationRun.Split",
+        "ReadingSessionStatusEnum": "readerstudy.models_reading.ReadingSession.Status",
+        "GenerationRunStatusEnum": "readerstudy.models_generation.GenerationRun.Status",
+        "AssignmentStatusEnum": [("open", "Open"), ("closed", "Closed")],
+        "ReadingSessionOrderEnum": "readerstudy.models_reading.ReadingSession.Order",
+        "RatingSessionOrderEnum": "evaluation.models.RatingSession.Order",
+    },
 }
 
 LOGGING = {

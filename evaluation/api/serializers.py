@@ -293,7 +293,8 @@ class ScoresImportResultSerializer(serializers.Serializer):
     raters_created = serializers.ListField(child=serializers.CharField())
 
 
-class ImportProblemSerializer(serializers.Serializer):
+class ScoresImportProblemSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text='"ratings.csv", or "rows" for JSON rows')
     line = serializers.IntegerField()
     field = serializers.CharField()
     message = serializers.CharField()
@@ -301,6 +302,6 @@ class ImportProblemSerializer(serializers.Serializer):
 
 class ScoresImportErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    errors = ImportProblemSerializer(many=True)
-    problems = serializers.ListField(child=serializers.CharField())
+    errors = ScoresImportProblemSerializer(many=True)
+    messages = serializers.ListField(child=serializers.CharField())
     n_errors = serializers.IntegerField()

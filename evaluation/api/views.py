@@ -288,7 +288,7 @@ def _problem_body(exc: BundleError) -> dict[str, Any]:
         "errors": [
             {"file": p.file, "line": p.line, "field": p.column, "message": p.message} for p in shown
         ],
-        "problems": [str(p) for p in shown],
+        "messages": [str(p) for p in shown],
         "n_errors": len(exc.problems),
     }
 

@@ -50,3 +50,12 @@ def api_as() -> Callable[[object], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def world(api_study: Study, other_study: Study, people: dict[str, object]) -> object:
+    """Cases, readers, readings and reading sessions in ``api_study`` and ``other_study``
+    (tests/api/world_core.py)."""
+    from tests.api.world_core import make_world
+
+    return make_world(api_study, other_study, people)

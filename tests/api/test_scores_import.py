@@ -83,7 +83,7 @@ def test_a_bad_row_is_reported_by_line_and_column_and_nothing_changes(
     )
     assert response.status_code == 400
     body = response.json()
-    assert body["problems"][0].startswith(expected), body["problems"]
+    assert body["messages"][0].startswith(expected), body["messages"]
     assert body["errors"][0]["line"] == 2
     assert body["errors"][0]["field"] == expected.split(": ")[1]
     assert body["n_errors"] == 1 and "nothing was imported" in body["detail"]
@@ -102,7 +102,7 @@ def test_duplicates_within_the_upload_and_against_stored_scores_are_refused(
         "rater2,M1,C1,1,correctness,5\n"  # twice in the upload
     )
     body = client.post(url(world), upload(text), format="multipart").json()
-    assert body["problems"] == [
+    assert body["messages"] == [
         "ratings.csv:4: rater_id: duplicate score (rater_id='rater2', reader_id='M1', "
         "case_id='C1', run=1, modality=1, domain='correctness'); first on line 3",
     ]
@@ -110,7 +110,7 @@ def test_duplicates_within_the_upload_and_against_stored_scores_are_refused(
     body = client.post(
         url(world), upload(HEADER + "rater1,M1,C1,1,correctness,4\n"), format="multipart"
     ).json()
-    assert body["problems"] == [
+    assert body["messages"] == [
         "ratings.csv:2: rater_id: a score is already stored for rater 'rater1', reader 'M1', "
         "case 'C1', run 1, modality 1, domain 'correctness'; nothing is overwritten"
     ]
@@ -127,7 +127,7 @@ def test_an_output_pending_for_the_rater_in_an_open_session_is_refused(
         .post(url(world), upload(HEADER + "rater1,M1,C1,1,correctness,4\n"), format="multipart")
         .json()
     )
-    assert "pending for the rater in the open rating session 'Session 0'" in body["problems"][0]
+    assert "pending for the rater in the open rating session 'Session 0'" in body["messages"][0]
     assert snapshot() == before
     # Another domain of the same output is not pending.
     ok = api_as(world.coordinator).post(
@@ -143,7 +143,7 @@ def test_json_rows_are_reported_by_row_number(world: World, api_as) -> None:
     ]  # fmt: skip
     before = snapshot()
     body = api_as(world.coordinator).post(url(world), {"rows": rows}, format="json").json()
-    assert body["problems"] == ["rows:2: score: '0' is outside the Likert range 1-5"]
+    assert body["messages"] == ["rows:2: score: '0' is outside the Likert range 1-5"]
     assert body["errors"] == [
         {
             "file": "rows",
@@ -158,7 +158,7 @@ def test_json_rows_are_reported_by_row_number(world: World, api_as) -> None:
         {"rater_id": "a\nb", "reader_id": "M1", "case_id": "C1", "run": [1], "domain": "correctness", "score": 3},
     ]  # fmt: skip
     body = api_as(world.coordinator).post(url(world), {"rows": shapes}, format="json").json()
-    assert body["problems"] == [
+    assert body["messages"] == [
         "rows:1: -: expected an object with rater_id, reader_id, case_id, run, modality, domain, score",
         "rows:2: colour: unknown column (expected: rater_id, reader_id, case_id, run, modality, domain, score)",
         "rows:2: score: must be text or a number",
@@ -194,11 +194,11 @@ def test_malformed_csv_names_the_file_line_and_column(world: World, api_as) -> N
     before = snapshot()
     client = api_as(world.coordinator)
     body = client.post(url(world), upload("rater_id,reader_id\nx,y\n"), format="multipart").json()
-    assert "ratings.csv:1: case_id: required column is missing" in body["problems"]
+    assert "ratings.csv:1: case_id: required column is missing" in body["messages"]
     body = client.post(url(world), upload(HEADER + '"rater1,M1\n'), format="multipart").json()
-    assert body["problems"][0].startswith("ratings.csv:")
+    assert body["messages"][0].startswith("ratings.csv:")
     body = client.post(url(world), upload(""), format="multipart").json()
-    assert body["problems"] == ["ratings.csv:1: -: file is empty (a header row is required)"]
+    assert body["messages"] == ["ratings.csv:1: -: file is empty (a header row is required)"]
     assert client.post(url(world), {"other": "x"}, format="multipart").status_code == 400
     assert snapshot() == before
 

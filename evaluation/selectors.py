@@ -32,6 +32,9 @@ from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
 
 User = AbstractBaseUser | AnonymousUser
 
+#: Larger image numbers are a 404 without a query (an OFFSET must fit the database's integers).
+MAX_IMAGE_NUMBER = 100_000
+
 #: Image types that may be shown to raters (DICOM is never sent to them).
 RATER_IMAGE_TYPES: tuple[str, ...] = ("image/png", "image/jpeg")
 
@@ -404,7 +407,7 @@ def rater_item_view(task: RatingTask) -> RaterItemView:
 def rater_item_image(task: RatingTask, number: int) -> CaseImage:
     """Image ``number`` (from 1) of the item's case, if the session shows images; else 404."""
     session = task.assignment.session
-    if not session.show_images or number < 1:
+    if not session.show_images or not 1 <= number <= MAX_IMAGE_NUMBER:
         raise Http404("No such image.")
     case_id = (
         Reading.objects.filter(pk=task.item.reading_id).values_list("case_id", flat=True).get()

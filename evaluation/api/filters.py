@@ -11,7 +11,9 @@ from evaluation.selectors import TASK_STATES
 class RaterItemFilter(django_filters.FilterSet):
     """``?session=<id>`` and ``?state=new|draft|submitted``."""
 
-    session = django_filters.NumberFilter(field_name="assignment__session_id")
+    session = django_filters.NumberFilter(
+        field_name="assignment__session_id", min_value=1, max_value=2**31 - 1
+    )
     state = django_filters.ChoiceFilter(choices=[(s, s) for s in TASK_STATES])
 
     class Meta:

@@ -375,3 +375,17 @@ def test_a_key_request_before_any_activity_still_records_who_and_when(
         api_as(world.coordinator).get(sessions_url(world, f"{session.pk}/key/")).status_code == 200
     )
     assert AuditEvent.objects.get(action="unblinding_key_viewed").at >= before
+
+
+def test_out_of_range_numbers_are_client_errors_not_server_errors(
+    world: World, make_session: SessionMaker, api_as
+) -> None:
+    session = make_session()
+    rater = api_as(world.raters[0])
+    assert rater.get(ITEMS, {"session": 10**40}).status_code == 400
+    assert rater.get(ITEMS, {"session": -1}).status_code == 400
+    own = tasks_of(world.raters[0], session)[0].item.public_id
+    assert rater.get(f"{ITEMS}{own}/images/{10**30}/").status_code == 404
+    coordinator = api_as(world.coordinator)
+    assert coordinator.get(sessions_url(world, f"{10**30}/")).status_code == 404
+    assert coordinator.get(sessions_url(world, f"{10**30}/key/")).status_code == 404

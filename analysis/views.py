@@ -85,7 +85,9 @@ def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
     return response
 
 
-def _audit(request: HttpRequest, study: Study, kind: str, pseudonymous: bool, **extra: Any) -> None:
+def audit_export(
+    request: HttpRequest, study: Study, kind: str, pseudonymous: bool, **extra: Any
+) -> None:
     audit_record(
         action="export",
         request=request,
@@ -127,23 +129,34 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "analysis/dashboard.html", context)
 
 
-def _analysis_for_download(request: HttpRequest, slug: str) -> tuple[Study, Any, bool, Any]:
-    study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
+class BadFilters(ValueError):
+    """The filters of a request are not valid; ``errors`` names each field."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+def analysis_for_request(request: HttpRequest, study: Study) -> tuple[Any, bool, Any]:
+    """The analysis of ``study`` with the request's filters, whether its ids are pseudonyms,
+    and the filter form (shared by the downloads and the API); ``BadFilters`` if invalid."""
     form = _filters(request, study)
     if form.is_bound and not form.is_valid():
-        raise _BadFilters(_form_errors(form))
+        errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+        raise BadFilters(_form_errors(form), errors)
     pseudonymous = form.wants_pseudonyms()
     try:
         analysis, _ = analysis_compute(
             study=study, options=form.options(), pseudonymous=pseudonymous
         )
     except ValueError as exc:
-        raise _BadFilters(str(exc)) from exc
-    return study, analysis, pseudonymous, form
+        raise BadFilters(str(exc), {"non_field_errors": [str(exc)]}) from exc
+    return analysis, pseudonymous, form
 
 
-class _BadFilters(Exception):
-    pass
+def _analysis_for_download(request: HttpRequest, slug: str) -> tuple[Study, Any, bool, Any]:
+    study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
+    return study, *analysis_for_request(request, study)
 
 
 @login_required
@@ -152,10 +165,10 @@ def results_download(request: HttpRequest, slug: str) -> HttpResponse:
     """``results.json`` of the filtered analysis."""
     try:
         study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
-    except _BadFilters as exc:
+    except BadFilters as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     body = json.dumps(results_json(analysis), indent=2, ensure_ascii=False, allow_nan=False)
-    _audit(request, study, "results.json", pseudonymous, filters=form.options().as_dict())
+    audit_export(request, study, "results.json", pseudonymous, filters=form.options().as_dict())
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     return _attachment(response, f"{study.slug}-results.json")
 
@@ -166,7 +179,7 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
     """One table as CSV (``name``) or every table as one workbook (``name`` = "tables")."""
     try:
         study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
-    except _BadFilters as exc:
+    except BadFilters as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     tables = build_tables(analysis)
     if fmt == "xlsx" and name == "tables":
@@ -179,7 +192,7 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
         filename = f"{study.slug}-{name}.csv"
     else:
         raise Http404("No such table.")
-    _audit(request, study, f"{name}.{fmt}", pseudonymous, filters=form.options().as_dict())
+    audit_export(request, study, f"{name}.{fmt}", pseudonymous, filters=form.options().as_dict())
     return _attachment(HttpResponse(body, content_type=content_type), filename)
 
 
@@ -189,7 +202,7 @@ def figure_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Htt
     """One figure as a self-contained HTML page, a PNG or an SVG."""
     try:
         study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
-    except _BadFilters as exc:
+    except BadFilters as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     figures = build_figures(analysis, likert_range=form.likert_range())
     if name not in figures or fmt not in ("html", "png", "svg"):
@@ -207,27 +220,26 @@ def figure_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Htt
         except StaticExportUnavailable as exc:
             return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
         content_type = "image/png" if fmt == "png" else "image/svg+xml"
-    _audit(request, study, f"{name}.{fmt}", pseudonymous, filters=form.options().as_dict())
+    audit_export(request, study, f"{name}.{fmt}", pseudonymous, filters=form.options().as_dict())
     return _attachment(HttpResponse(body, content_type=content_type), f"{study.slug}-{name}.{fmt}")
 
 
-@login_required
-@require_GET
-def export_download(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
-    """A dataset export (``kind`` from :data:`analysis.exports.EXPORT_KINDS`), streamed."""
-    study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
+def export_stream(request: HttpRequest, study: Study, kind: str) -> HttpResponse:
+    """The dataset export ``kind`` streamed as an attachment, audited (shared with the API).
+
+    ``Http404`` for an unknown kind; ``ValueError`` for an ``?ids=`` other than real or
+    pseudonymous. Pseudonyms follow :func:`ids_pseudonymous`.
+    """
     spec = EXPORT_KINDS.get(kind)
     if spec is None:
         raise Http404("No such export.")
     requested = request.GET.get("ids")
     if requested not in (None, "", "real", "pseudonymous"):
-        return HttpResponseBadRequest(
-            "ids: expected 'real' or 'pseudonymous'", content_type="text/plain; charset=utf-8"
-        )
+        raise ValueError("ids: expected 'real' or 'pseudonymous'")
     pseudonymous = ids_pseudonymous(request.user, study, requested)
     ids = Pseudonyms(study.slug, pseudonymous)
     filename = export_filename(study, kind, pseudonymous=pseudonymous)
-    _audit(request, study, kind, pseudonymous)
+    audit_export(request, study, kind, pseudonymous)
     if spec.fmt == "csv" and spec.dataset is not None:
         response: HttpResponse = StreamingHttpResponse(
             csv_stream(study, spec.dataset, ids), content_type=spec.content_type
@@ -242,3 +254,14 @@ def export_download(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
         response = StreamingHttpResponse(file_chunks(path), content_type=spec.content_type)
         response["Content-Length"] = str(path.stat().st_size)
     return _attachment(response, filename)
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """A dataset export (``kind`` from :data:`analysis.exports.EXPORT_KINDS`), streamed."""
+    study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
+    try:
+        return export_stream(request, study, kind)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")

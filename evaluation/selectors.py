@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Case, CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
 from evaluation.blinding import RULE_LABELS, LeakDetector, normalise_output
@@ -31,6 +31,9 @@ from evaluation.models import (
 from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
 
 User = AbstractBaseUser | AnonymousUser
+
+#: Larger image numbers are a 404 without a query (an OFFSET must fit the database's integers).
+MAX_IMAGE_NUMBER = 100_000
 
 #: Image types that may be shown to raters (DICOM is never sent to them).
 RATER_IMAGE_TYPES: tuple[str, ...] = ("image/png", "image/jpeg")
@@ -199,6 +202,37 @@ def rater_worklist(user: User) -> list[WorklistEntry]:
         for a in assignments
         if is_study_rater(user, a.session.study_id)
     ]
+
+
+#: The states of a rater's task: not touched, draft saved, submitted.
+TASK_STATES: tuple[str, ...] = ("new", "draft", "submitted")
+
+
+def rater_open_tasks(user: User) -> QuerySet[RatingTask]:
+    """The caller's tasks in open sessions of studies they are still a rater of.
+
+    Ordered by session, then by the rater's own position (their randomised order); each row is
+    annotated with ``state`` (one of :data:`TASK_STATES`). Only the opaque item id, the
+    session, the position and the state are meant to be read from these rows.
+    """
+    if not user.is_authenticated:
+        return RatingTask.objects.none()
+    return (
+        RatingTask.objects.filter(
+            _rater_role(user, "assignment__session__study"),
+            assignment__rater__user=user,
+            assignment__session__status=RatingSession.Status.OPEN,
+        )
+        .annotate(
+            state=Case(
+                When(submitted_at__isnull=False, then=Value("submitted")),
+                When(draft={}, then=Value("new")),
+                default=Value("draft"),
+                output_field=CharField(),
+            )
+        )
+        .order_by("assignment__session_id", "position")
+    )
 
 
 @dataclass(frozen=True)
@@ -373,7 +407,7 @@ def rater_item_view(task: RatingTask) -> RaterItemView:
 def rater_item_image(task: RatingTask, number: int) -> CaseImage:
     """Image ``number`` (from 1) of the item's case, if the session shows images; else 404."""
     session = task.assignment.session
-    if not session.show_images or number < 1:
+    if not session.show_images or not 1 <= number <= MAX_IMAGE_NUMBER:
         raise Http404("No such image.")
     case_id = (
         Reading.objects.filter(pk=task.item.reading_id).values_list("case_id", flat=True).get()
@@ -595,3 +629,17 @@ def task_amendments(task: RatingTask) -> QuerySet[ScoreAmendment]:
 
 def selectable_readers(study: Study) -> Sequence[Reader]:
     return list(Reader.objects.filter(study=study).order_by("position", "code"))
+
+
+def session_task_counts_by_session(session_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """:func:`session_task_counts` of several sessions in one query."""
+    rows = (
+        RatingTask.objects.filter(assignment__session_id__in=list(session_ids))
+        .values("assignment__session_id")
+        .annotate(total=Count("id"), submitted=Count("id", filter=Q(submitted_at__isnull=False)))
+        .order_by()
+    )
+    return {
+        r["assignment__session_id"]: {"total": r["total"], "submitted": r["submitted"]}
+        for r in rows
+    }

@@ -290,7 +290,11 @@ def submit_json(request: HttpRequest, public_id: str) -> JsonResponse:
 @require_GET
 def item_image(request: HttpRequest, public_id: str, number: int) -> HttpResponse:
     """Image ``number`` of the item's case, metadata stripped, under the item's opaque URL."""
-    task = selectors.rater_task_for(request.user, public_id)
+    return rater_image_response(selectors.rater_task_for(request.user, public_id), number)
+
+
+def rater_image_response(task: RatingTask, number: int) -> HttpResponse:
+    """Image ``number`` of ``task``'s case with its metadata stripped (also used by the API)."""
     image = selectors.rater_item_image(task, number)
     with image.file.open("rb") as handle:
         data = handle.read()

@@ -194,7 +194,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-public/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
-# Largest readings import through the API (JSON body or uploaded readings.csv): 413 above it.
+# Largest bulk import through the API (readings or Likert scores; JSON body or uploaded CSV):
+# 413 above it.
 API_IMPORT_MAX_BYTES = env_int("API_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 
 # Security. Production defaults are strict; each can be relaxed explicitly (e.g. behind a
@@ -244,6 +245,8 @@ SPECTACULAR_SETTINGS = {
         "ReadingSessionStatusEnum": "readerstudy.models_reading.ReadingSession.Status",
         "GenerationRunStatusEnum": "readerstudy.models_generation.GenerationRun.Status",
         "AssignmentStatusEnum": [("open", "Open"), ("closed", "Closed")],
+        "ReadingSessionOrderEnum": "readerstudy.models_reading.ReadingSession.Order",
+        "RatingSessionOrderEnum": "evaluation.models.RatingSession.Order",
     },
 }
 

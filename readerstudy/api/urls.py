@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from readerstudy.api import views, views_data, views_generation, views_reading
@@ -78,6 +78,10 @@ urlpatterns = [
         views_reading.ReadingImage.as_view(),
         name="api-reading-image",
     ),
+    # Rating, analysis and the audit log (evaluation/api/, analysis/api.py, api/audit.py).
+    path("", include("evaluation.api.urls")),
+    path("", include("analysis.api_urls")),
+    path("", include("readerstudy.api.audit")),
     # Any other path under /api/ answers JSON, never the HTML 404 page (keep this last).
     re_path(r"^.*$", not_found, name="api-not-found"),
 ]

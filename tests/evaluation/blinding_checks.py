@@ -6,6 +6,7 @@ header and image a rater can reach is checked against :func:`forbidden_patterns`
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 from collections import deque
@@ -128,6 +129,23 @@ def links_of(html: str) -> list[str]:
 
 #: Paths a crawl as a rater does not follow (signing out, the admin, static assets).
 SKIP = ("/accounts/logout", "/admin/", "/static/", "/api/")
+#: What an API crawl does not follow (the token endpoint would sign the client out).
+API_SKIP = ("/api/auth/", "/api/schema", "/api/docs")
+
+
+def json_links(data: object, origin: str = "http://testserver") -> list[str]:
+    """Every same-site URL in a JSON document (``/path`` strings and absolute URLs of
+    ``origin``, such as the ``next`` page of a list)."""
+    if isinstance(data, dict):
+        return [link for value in data.values() for link in json_links(value, origin)]
+    if isinstance(data, list):
+        return [link for value in data for link in json_links(value, origin)]
+    if isinstance(data, str):
+        if data.startswith(origin + "/"):
+            return [data[len(origin) :]]
+        if data.startswith("/") and not data.startswith("//"):
+            return [data]
+    return []
 
 
 @dataclass
@@ -143,14 +161,19 @@ Fetch = Callable[[str], tuple[int, dict[str, str], bytes]]
 
 
 def crawl(
-    fetch: Fetch, starts: Iterable[str], forbidden: Forbidden, limit: int = 2000
+    fetch: Fetch,
+    starts: Iterable[str],
+    forbidden: Forbidden,
+    limit: int = 2000,
+    skip: tuple[str, ...] = SKIP,
 ) -> CrawlResult:
-    """Breadth-first GET of every same-site link reachable from ``starts``, checking each answer."""
+    """Breadth-first GET of every same-site link reachable from ``starts`` (links of HTML pages
+    and URLs in JSON answers), checking each answer."""
     result = CrawlResult()
     queue = deque(starts)
     while queue and len(result.visited) < limit:
         url = queue.popleft().split("#", 1)[0]
-        if not url.startswith("/") or url in result.visited or url.startswith(SKIP):
+        if not url.startswith("/") or url in result.visited or url.startswith(skip):
             continue
         status, headers, body = fetch(url)
         result.visited[url] = status
@@ -174,6 +197,10 @@ def crawl(
         result.problems += [f"{url}: {leak}" for leak in forbidden.leaks(text)]
         if content_type == "application/json":
             result.n_json += 1
+            try:
+                queue.extend(json_links(json.loads(text)))
+            except ValueError:
+                result.problems.append(f"{url}: not valid JSON")
         elif content_type == "text/html":
             result.n_html += 1
             queue.extend(links_of(text))

@@ -15,7 +15,7 @@ from django.test import Client
 
 from evaluation.models import RatingTask
 from evaluation.services import rating_item_redact, rating_session_start
-from tests.evaluation.blinding_checks import crawl, forbidden_patterns
+from tests.evaluation.blinding_checks import API_SKIP, crawl, forbidden_patterns
 from tests.evaluation.conftest import SessionMaker, World
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,10 @@ def test_every_page_json_and_image_of_a_mixed_session_is_blind(
     assert result.n_images == len(own) and result.n_json == len(own)
     codes = set(session.items.values_list("reading__reader__code", flat=True))
     assert codes == {"R1", "M1", "M2"}
+    # The same through the API: every list, item, draft and image URL found in its answers.
+    api = crawl(
+        fetcher(client), ["/api/rating/sessions/", "/api/rating/items/"], forbidden, skip=API_SKIP
+    )
+    assert not api.problems, "\n".join(api.problems[:40])
+    assert api.n_images == len(own)
+    assert api.visited[f"/api/rating/items/{own[0].item.public_id}/images/1/"] == 200

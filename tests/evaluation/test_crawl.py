@@ -21,13 +21,20 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
 from evaluation.services import DEMO_SESSION_NAME
 from fixtures.demo import STUDY_SLUG
 from readerstudy.models import AuditEvent, Reading, Study
 from readerstudy.services import DEMO_ACCOUNTS, study_delete
-from tests.evaluation.blinding_checks import CrawlResult, crawl, forbidden_patterns
+from tests.evaluation.blinding_checks import (
+    API_SKIP,
+    CrawlResult,
+    crawl,
+    forbidden_patterns,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +151,72 @@ def test_every_page_and_json_answer_a_demo_rater_reaches_is_blind(demo: Study) -
         assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
     assert result.n_json == 24 and result.n_html > 50
     assert all(status in (200, 302, 405) for status in result.visited.values()), result.visited
+
+
+def test_every_api_answer_a_demo_rater_reaches_is_blind(demo: Study) -> None:
+    """The same checks over the JSON API, with a token: every list page, item, draft, worklist
+    entry and link found in the answers (after submitting one item and saving a draft)."""
+    username = "rater2"
+    user = get_user_model().objects.get(username=username)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    items = client.get("/api/rating/items/", {"page_size": 5000}).json()["results"]
+    first, second = items[0]["id"], items[1]["id"]
+    session = RatingSession.objects.get(study=demo, name=DEMO_SESSION_NAME)
+    scores = {d.key: 3 for d in session.domains.all()}
+    submitted = client.post(
+        f"/api/rating/items/{first}/submit/",
+        {"token": str(uuid.uuid4()), "version": 0, "scores": scores},
+        format="json",
+    )
+    saved = client.put(
+        f"/api/rating/items/{second}/draft/",
+        {"version": 0, "scores": {"coherence": 2}},
+        format="json",
+    )
+    others = [u for u in RATERS if u != username] + [
+        "r3",
+        "r4",
+        "r5",
+        "coordinator",
+        "statistician",
+    ]
+    forbidden = forbidden_patterns(demo, other_usernames=others)
+    for response in (submitted, saved):
+        assert response.status_code == 200
+        assert forbidden.leaks(response.content.decode()) == []
+
+    def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+        response = client.get(url)
+        return (
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.content,
+        )
+
+    starts = [
+        "/api/me/",
+        "/api/studies/",
+        f"/api/studies/{demo.slug}/",
+        "/api/rating/sessions/",
+        "/api/rating/items/?page_size=5",
+        "/api/rating/items/?state=submitted",
+        "/api/rating/items/?state=draft",
+    ]
+    result: CrawlResult = crawl(fetch, starts, forbidden, skip=API_SKIP)
+    assert not result.problems, "\n".join(result.problems[:40])
+    own = RatingTask.objects.filter(
+        assignment__session=session, assignment__rater__user__username=username
+    ).select_related("item")
+    for task in own:
+        item = f"/api/rating/items/{task.item.public_id}/"
+        assert result.visited[item] == 200
+        assert result.visited[f"{item}draft/"] == 200
+        assert result.visited[f"{item}submit/"] == 405
+    # Every page of the list was followed (24 items, 5 a page).
+    assert result.visited["/api/rating/items/?page=5&page_size=5"] == 200
+    assert all(status in (200, 405) for status in result.visited.values()), result.visited
+    assert result.n_json >= 2 * own.count() + 7
 
 
 def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:

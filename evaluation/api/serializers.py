@@ -1,0 +1,307 @@
+"""Serializers of the rating API.
+
+Rater-facing serializers only ever read the blinded values of
+:class:`evaluation.selectors.RaterItemView` (or the opaque id, session, position and state of a
+task): no reading, reader, run, case, file name or timestamp is reachable from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from evaluation.models import RatingSession, RatingTask
+from evaluation.selectors import TASK_STATES, RaterItemView
+
+
+def item_api_url(public_id: str) -> str:
+    return f"/api/rating/items/{public_id}/"
+
+
+# --------------------------------------------------------------------------------------
+# Raters
+
+
+class RaterSessionSerializer(serializers.Serializer):
+    """One of the caller's started sessions with their own progress."""
+
+    id = serializers.IntegerField(source="session_id")
+    name = serializers.CharField(source="session_name")
+    study = serializers.CharField(source="study_title")
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    items = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_items(self, entry: Any) -> str:
+        return f"/api/rating/items/?session={entry.session_id}"
+
+
+class RaterItemLineSerializer(serializers.ModelSerializer):
+    """One line of the caller's list of items: opaque id, session, place and state."""
+
+    id = serializers.CharField(source="item.public_id")
+    session = serializers.IntegerField(source="assignment.session_id")
+    number = serializers.SerializerMethodField()
+    state = serializers.ChoiceField(choices=TASK_STATES)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RatingTask
+        fields = ["id", "session", "number", "state", "url"]
+        read_only_fields = fields
+
+    def get_number(self, task: RatingTask) -> int:
+        return task.position + 1
+
+    def get_url(self, task: RatingTask) -> str:
+        return item_api_url(task.item.public_id)
+
+
+class AnchorSerializer(serializers.Serializer):
+    value = serializers.IntegerField()
+    label = serializers.CharField(allow_blank=True)
+
+
+class ItemDomainSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    group = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    value = serializers.IntegerField(allow_null=True)
+
+
+class RaterItemSerializer(serializers.Serializer):
+    """The blinded item: its text, the context the session allows, the domains and the draft."""
+
+    id = serializers.CharField(source="public_id")
+    session = serializers.IntegerField(source="session_id")
+    session_name = serializers.CharField()
+    session_open = serializers.BooleanField()
+    number = serializers.IntegerField()
+    total = serializers.IntegerField()
+    submitted_count = serializers.IntegerField()
+    text = serializers.CharField()
+    location = serializers.CharField(allow_blank=True)
+    clinical_history = serializers.CharField(allow_blank=True)
+    findings = serializers.CharField(allow_blank=True)
+    images = serializers.SerializerMethodField()
+    domains = serializers.SerializerMethodField()
+    anchors = serializers.SerializerMethodField()
+    version = serializers.IntegerField()
+    submitted = serializers.BooleanField()
+    allow_amend = serializers.BooleanField()
+    editable = serializers.BooleanField()
+    complete = serializers.BooleanField()
+    stored = serializers.DictField(child=serializers.IntegerField())
+    previous = serializers.SerializerMethodField()
+    next = serializers.SerializerMethodField()
+    draft_url = serializers.SerializerMethodField()
+    submit_url = serializers.SerializerMethodField()
+
+    def get_draft_url(self, view: RaterItemView) -> str:
+        return f"{item_api_url(view.public_id)}draft/"
+
+    def get_submit_url(self, view: RaterItemView) -> str:
+        return f"{item_api_url(view.public_id)}submit/"
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_images(self, view: RaterItemView) -> list[str]:
+        return [
+            f"{item_api_url(view.public_id)}images/{k}/" for k in range(1, len(view.image_urls) + 1)
+        ]
+
+    @extend_schema_field(ItemDomainSerializer(many=True))
+    def get_domains(self, view: RaterItemView) -> list[dict[str, Any]]:
+        return [
+            {
+                "key": row.key,
+                "label": row.label,
+                "group": group.name,
+                "description": row.description,
+                "value": row.value,
+            }
+            for group in view.groups
+            for row in group.rows
+        ]
+
+    @extend_schema_field(AnchorSerializer(many=True))
+    def get_anchors(self, view: RaterItemView) -> list[dict[str, Any]]:
+        return [{"value": value, "label": label} for value, label in view.anchors]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_previous(self, view: RaterItemView) -> str | None:
+        return item_api_url(view.previous_id) if view.previous_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_next(self, view: RaterItemView) -> str | None:
+        return item_api_url(view.next_id) if view.next_id else None
+
+
+class DraftSerializer(serializers.Serializer):
+    """``GET``: the stored draft. ``PUT``: ``{"version", "scores"}`` (the version you hold)."""
+
+    version = serializers.IntegerField(min_value=0)
+    scores = serializers.JSONField(required=False, allow_null=True)
+    submitted = serializers.BooleanField(read_only=True)
+
+
+class DraftSavedSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+
+
+class SubmitSerializer(serializers.Serializer):
+    """A submission: a client token (UUID, the same on retries), the reviewed version, and
+    optionally the scores (else the stored draft is submitted)."""
+
+    token = serializers.UUIDField()
+    version = serializers.IntegerField(min_value=0)
+    scores = serializers.JSONField(required=False, allow_null=True)
+
+
+class SubmitResultSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="submitted, amended or unchanged")
+    version = serializers.IntegerField()
+    replayed = serializers.BooleanField()
+    next = serializers.CharField(allow_null=True)
+
+
+class RatingRefusalSerializer(serializers.Serializer):
+    """Why a draft or submission was refused; a 409 for a stale version carries the stored
+    (newer) ``version`` and ``scores``."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    version = serializers.IntegerField(required=False)
+    scores = serializers.DictField(required=False)
+
+
+# --------------------------------------------------------------------------------------
+# Coordinators
+
+
+class RatingSessionSerializer(serializers.ModelSerializer):
+    """A rating session as its study's coordinators see it, with overall progress."""
+
+    domains = serializers.SerializerMethodField()
+    n_items = serializers.IntegerField()
+    n_raters = serializers.IntegerField()
+    tasks_total = serializers.SerializerMethodField()
+    tasks_submitted = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RatingSession
+        fields = [
+            "id",
+            "name",
+            "status",
+            "order",
+            "seed",
+            "raters_per_item",
+            "allow_amend",
+            "show_location",
+            "show_clinical_history",
+            "show_findings",
+            "show_images",
+            "selection",
+            "domains",
+            "n_items",
+            "n_raters",
+            "tasks_total",
+            "tasks_submitted",
+            "created_at",
+            "started_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+    def _counts(self, session: RatingSession) -> dict[str, int]:
+        counts: dict[int, dict[str, int]] = self.context.get("task_counts", {})
+        return counts.get(session.pk, {"total": 0, "submitted": 0})
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_domains(self, session: RatingSession) -> list[str]:
+        return [d.key for d in sorted(session.domains.all(), key=lambda d: (d.position, d.key))]
+
+    def get_tasks_total(self, session: RatingSession) -> int:
+        return self._counts(session)["total"]
+
+    def get_tasks_submitted(self, session: RatingSession) -> int:
+        return self._counts(session)["submitted"]
+
+
+class RaterProgressSerializer(serializers.Serializer):
+    rater = serializers.CharField()
+    username = serializers.CharField(allow_blank=True)
+    total = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    drafts = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+
+
+class RatingSessionDetailSerializer(RatingSessionSerializer):
+    """A session with its progress per rater and its leak flags still unresolved."""
+
+    progress = serializers.SerializerMethodField()
+    flagged = serializers.SerializerMethodField()
+    unresolved_flags = serializers.SerializerMethodField()
+
+    class Meta(RatingSessionSerializer.Meta):
+        fields = [*RatingSessionSerializer.Meta.fields, "progress", "flagged", "unresolved_flags"]
+        read_only_fields = fields
+
+    @extend_schema_field(RaterProgressSerializer(many=True))
+    def get_progress(self, session: RatingSession) -> list[dict[str, Any]]:
+        return RaterProgressSerializer(self.context["progress"], many=True).data
+
+    def get_flagged(self, session: RatingSession) -> int:
+        return len(self.context["flagged"])
+
+    def get_unresolved_flags(self, session: RatingSession) -> int:
+        return sum(1 for f in self.context["flagged"] if not f.dismissed)
+
+
+class KeyRowSerializer(serializers.Serializer):
+    """One row of the unblinding key: which output an item is."""
+
+    item = serializers.CharField(source="public_id")
+    session_position = serializers.IntegerField(source="position")
+    reader_id = serializers.CharField(source="reader")
+    kind = serializers.CharField(source="reader_kind")
+    label = serializers.CharField(source="reader_label", allow_blank=True)
+    run = serializers.IntegerField()
+    modality = serializers.IntegerField()
+    case_id = serializers.CharField(source="case")
+    redacted = serializers.BooleanField()
+
+
+class ScoresImportSerializer(serializers.Serializer):
+    """JSON import: ``{"rows": [{"rater_id", "reader_id", "case_id", "run", "domain",
+    "score", "modality"?}, ...]}``; or a multipart upload with the file in ``file``."""
+
+    rows = serializers.ListField(child=serializers.DictField(), required=False)
+    file = serializers.FileField(required=False)
+
+
+class ScoresImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    raters_created = serializers.ListField(child=serializers.CharField())
+
+
+class ScoresImportProblemSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text='"ratings.csv", or "rows" for JSON rows')
+    line = serializers.IntegerField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ScoresImportErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = ScoresImportProblemSerializer(many=True)
+    messages = serializers.ListField(child=serializers.CharField())
+    n_errors = serializers.IntegerField()

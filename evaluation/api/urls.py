@@ -1,0 +1,54 @@
+"""URLs of the rating API, included under ``/api/`` (route names start with ``api-``)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from evaluation.api import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    # Raters: their own sessions and items (items only by their opaque public id).
+    path("rating/sessions/", views.RaterSessionList.as_view(), name="api-rating-sessions"),
+    path("rating/items/", views.RaterItemList.as_view(), name="api-rating-items"),
+    path(
+        "rating/items/<slug:public_id>/",
+        views.RaterItemDetail.as_view(),
+        name="api-rating-item",
+    ),
+    path(
+        "rating/items/<slug:public_id>/draft/",
+        views.RaterItemDraft.as_view(),
+        name="api-rating-item-draft",
+    ),
+    path(
+        "rating/items/<slug:public_id>/submit/",
+        views.RaterItemSubmit.as_view(),
+        name="api-rating-item-submit",
+    ),
+    path(
+        "rating/items/<slug:public_id>/images/<int:number>/",
+        views.RaterItemImage.as_view(),
+        name="api-rating-item-image",
+    ),
+    # Coordinators of the study.
+    path(
+        "studies/<slug:slug>/rating-sessions/",
+        views.RatingSessionList.as_view(),
+        name="api-rating-session-list",
+    ),
+    path(
+        "studies/<slug:slug>/rating-sessions/<int:pk>/",
+        views.RatingSessionDetail.as_view(),
+        name="api-rating-session-detail",
+    ),
+    path(
+        "studies/<slug:slug>/rating-sessions/<int:pk>/key/",
+        views.RatingSessionKey.as_view(),
+        name="api-rating-session-key",
+    ),
+    path(
+        "studies/<slug:slug>/scores/import/",
+        views.ScoresImport.as_view(),
+        name="api-scores-import",
+    ),
+]

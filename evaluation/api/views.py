@@ -1,0 +1,363 @@
+"""Views of the rating API. Thin: reads in ``evaluation.selectors``, writes in the services.
+
+Raters reach only their own tasks of started sessions, by the items' opaque ids, through the
+same selectors as the rating pages (anything else is a 404); drafts and submissions go through
+``evaluation.services`` with the same versions and idempotency tokens as the page's JSON
+endpoints. Coordinators' endpoints are scoped to the study by ``StudyScopedMixin``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from evaluation import selectors, services
+from evaluation.api.filters import RaterItemFilter, RatingSessionFilter
+from evaluation.api.serializers import (
+    DraftSavedSerializer,
+    DraftSerializer,
+    KeyRowSerializer,
+    RaterItemLineSerializer,
+    RaterItemSerializer,
+    RaterSessionSerializer,
+    RatingRefusalSerializer,
+    RatingSessionDetailSerializer,
+    RatingSessionSerializer,
+    ScoresImportErrorSerializer,
+    ScoresImportResultSerializer,
+    ScoresImportSerializer,
+    SubmitResultSerializer,
+    SubmitSerializer,
+    item_api_url,
+)
+from evaluation.models import RatingSession, RatingTask
+from evaluation.services_import import likert_scores_import, rows_to_csv
+from evaluation.views import rater_image_response
+from readerstudy import roles
+from readerstudy.api.access import HasPlatformRole, StudyScopedMixin
+from readerstudy.audit import audit_record
+from readerstudy.bundle.problems import BundleError
+
+#: At most this many problems of a refused import are listed (``n_errors`` counts them all).
+IMPORT_ERRORS_SHOWN = 1000
+
+REFUSED = {
+    400: OpenApiResponse(RatingRefusalSerializer, description="Invalid scores or body."),
+    404: OpenApiResponse(description="Not one of your items of a started session."),
+    409: OpenApiResponse(
+        RatingRefusalSerializer,
+        description="Stale version (the newer draft is returned), closed session, or "
+        "already submitted without amendments.",
+    ),
+}
+
+
+def _refused(exc: services.RatingError) -> Response:
+    """A refused draft or submission as JSON, naming the field (the domain for a score)."""
+    body: dict[str, Any] = {
+        "detail": exc.message,
+        "errors": {exc.field or "non_field_errors": [exc.message]},
+    }
+    if isinstance(exc, services.StaleVersionError):
+        body["version"] = exc.version
+        body["scores"] = exc.draft
+    return Response(body, status=exc.status)
+
+
+# --------------------------------------------------------------------------------------
+# Raters
+
+
+class RaterSessionList(generics.ListAPIView):
+    """The caller's started rating sessions (open ones first) with their own progress."""
+
+    serializer_class = RaterSessionSerializer
+    permission_classes = [HasPlatformRole]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return RatingSession.objects.none()
+        return selectors.rater_worklist(self.request.user)
+
+
+class RaterItemList(generics.ListAPIView):
+    """The caller's items in their open sessions, in the caller's own (randomised) order.
+
+    Items are addressed by their opaque ids only; ``?session=`` and ``?state=`` filter.
+    """
+
+    serializer_class = RaterItemLineSerializer
+    permission_classes = [HasPlatformRole]
+    filterset_class = RaterItemFilter
+
+    def get_queryset(self) -> QuerySet[RatingTask]:
+        return (
+            selectors.rater_open_tasks(self.request.user)
+            .select_related("item", "assignment")
+            .only("position", "item__public_id", "assignment__session_id")
+        )
+
+
+class RaterItemDetail(APIView):
+    """One of the caller's items: the normalised output, the allowed context, the domains and
+    the caller's draft (or submitted scores)."""
+
+    permission_classes = [HasPlatformRole]
+
+    @extend_schema(responses={200: RaterItemSerializer, 404: REFUSED[404]})
+    def get(self, request: Request, public_id: str) -> Response:
+        task = selectors.rater_task_for(request.user, public_id)
+        return Response(RaterItemSerializer(selectors.rater_item_view(task)).data)
+
+
+class RaterItemDraft(APIView):
+    """The caller's draft of an item: read it, or save it (``PUT`` or ``POST``) with the
+    version you hold. A save based on an older version is a 409 carrying the stored draft."""
+
+    permission_classes = [HasPlatformRole]
+
+    @extend_schema(responses={200: DraftSerializer, 404: REFUSED[404]})
+    def get(self, request: Request, public_id: str) -> Response:
+        task = selectors.rater_task_for(request.user, public_id)
+        return Response(
+            {
+                "version": task.version,
+                "scores": task.draft,
+                "submitted": task.submitted_at is not None,
+            }
+        )
+
+    @extend_schema(request=DraftSerializer, responses={200: DraftSavedSerializer, **REFUSED})
+    def put(self, request: Request, public_id: str) -> Response:
+        task = selectors.rater_task_for(request.user, public_id)
+        form = DraftSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        scores = form.validated_data.get("scores")
+        try:
+            version = services.rating_draft_save(
+                task=task,
+                scores={} if scores is None else scores,
+                version=form.validated_data["version"],
+            )
+        except services.RatingError as exc:
+            return _refused(exc)
+        return Response({"version": version})
+
+    @extend_schema(request=DraftSerializer, responses={200: DraftSavedSerializer, **REFUSED})
+    def post(self, request: Request, public_id: str) -> Response:
+        return self.put(request, public_id)
+
+
+class RaterItemSubmit(APIView):
+    """Submit (or amend) an item's scores. Retrying with the same ``token`` returns the stored
+    result and writes nothing again; a ``version`` other than the stored one is a 409."""
+
+    permission_classes = [HasPlatformRole]
+
+    @extend_schema(request=SubmitSerializer, responses={200: SubmitResultSerializer, **REFUSED})
+    def post(self, request: Request, public_id: str) -> Response:
+        task = selectors.rater_task_for(request.user, public_id)
+        form = SubmitSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = services.rating_submit(
+                task=task,
+                token=form.validated_data["token"],
+                version=form.validated_data["version"],
+                scores=form.validated_data.get("scores"),
+                user=request.user,
+                request=request._request,
+            )
+        except services.RatingError as exc:
+            return _refused(exc)
+        following = selectors.next_pending_task(task)
+        return Response(
+            {
+                "status": result.status,
+                "version": result.version,
+                "replayed": result.replayed,
+                "next": item_api_url(following.item.public_id) if following else None,
+            }
+        )
+
+
+class RaterItemImage(APIView):
+    """Image ``number`` (from 1) of the item's case, with its metadata stripped (PNG or JPEG)."""
+
+    permission_classes = [HasPlatformRole]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The answer is an image whatever the client accepts; errors are still JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        responses={
+            (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            404: REFUSED[404],
+        }
+    )
+    def get(self, request: Request, public_id: str, number: int) -> HttpResponse:
+        return rater_image_response(selectors.rater_task_for(request.user, public_id), number)
+
+
+# --------------------------------------------------------------------------------------
+# Coordinators
+
+
+class RatingSessionList(StudyScopedMixin, generics.ListAPIView):
+    """The study's rating sessions, newest first, with item, rater and task counts."""
+
+    study_roles_read: ClassVar[set[str]] = {roles.COORDINATOR}
+    serializer_class = RatingSessionSerializer
+    filterset_class = RatingSessionFilter
+
+    def get_queryset(self) -> QuerySet[RatingSession]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return RatingSession.objects.none()
+        return selectors.study_sessions(self.study).prefetch_related("domains")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        sessions = list(page if page is not None else queryset)
+        context = {
+            **self.get_serializer_context(),
+            "task_counts": selectors.session_task_counts_by_session([s.pk for s in sessions]),
+        }
+        data = RatingSessionSerializer(sessions, many=True, context=context).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+
+class RatingSessionDetail(StudyScopedMixin, APIView):
+    """One rating session with the progress of each rater and its leak flags."""
+
+    study_roles_read: ClassVar[set[str]] = {roles.COORDINATOR}
+
+    @extend_schema(responses=RatingSessionDetailSerializer)
+    def get(self, request: Request, slug: str, pk: int) -> Response:
+        session = get_object_or_404(
+            selectors.study_sessions(self.study).prefetch_related("domains"), pk=pk
+        )
+        context = {
+            "task_counts": {session.pk: selectors.session_task_counts(session)},
+            "progress": selectors.session_progress(session),
+            "flagged": selectors.session_flagged_items(session),
+        }
+        return Response(RatingSessionDetailSerializer(session, context=context).data)
+
+
+class RatingSessionKey(StudyScopedMixin, generics.GenericAPIView):
+    """The unblinding key of a session (item -> reader, kind, label, run, modality, case), in
+    the session's order. The study's coordinators only; every request is in the audit log
+    (``unblinding_key_viewed``), as for the key page."""
+
+    study_roles_read: ClassVar[set[str]] = {roles.COORDINATOR}
+    serializer_class = KeyRowSerializer
+
+    def get(self, request: Request, slug: str, pk: int) -> Response:
+        session = get_object_or_404(RatingSession, pk=pk, study=self.study)
+        audit_record(
+            action="unblinding_key_viewed",
+            request=request._request,
+            study=self.study,
+            target=f"rating session {session.pk}",
+            details={"via": "api"},
+        )
+        rows = selectors.unblinding_key(session)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(KeyRowSerializer(page, many=True).data)
+
+
+def _problem_body(exc: BundleError) -> dict[str, Any]:
+    shown = exc.problems[:IMPORT_ERRORS_SHOWN]
+    return {
+        "detail": f"{len(exc.problems)} problem(s) found; nothing was imported.",
+        "errors": [
+            {"file": p.file, "line": p.line, "field": p.column, "message": p.message} for p in shown
+        ],
+        "messages": [str(p) for p in shown],
+        "n_errors": len(exc.problems),
+    }
+
+
+class ScoresImport(StudyScopedMixin, APIView):
+    """Import Likert scores: JSON ``{"rows": [...]}`` or a ``ratings.csv`` uploaded as
+    ``file`` (multipart). Validated like the bundle's ratings.csv and against stored scores;
+    all or nothing; audited (``likert_scores_imported``). Bodies above
+    ``API_IMPORT_MAX_BYTES`` are refused with 413."""
+
+    study_roles_read: ClassVar[set[str]] = {roles.COORDINATOR}
+    study_roles_write: ClassVar[set[str]] = {roles.COORDINATOR}
+    parser_classes = [JSONParser, MultiPartParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before anything reads (or parses) the body.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError as exc:
+            raise ParseError("Content-Length: not a number.") from exc
+        self.too_large = length > settings.API_IMPORT_MAX_BYTES
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        request={
+            "application/json": ScoresImportSerializer,
+            "multipart/form-data": ScoresImportSerializer,
+        },
+        responses={
+            201: ScoresImportResultSerializer,
+            400: ScoresImportErrorSerializer,
+            413: OpenApiResponse(description="The body is larger than API_IMPORT_MAX_BYTES."),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        limit = settings.API_IMPORT_MAX_BYTES
+        too_large = Response(
+            {"detail": f"The upload is larger than {limit} bytes; nothing was imported."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+        if self.too_large:
+            return too_large
+        content_type = request.content_type.split(";")[0].strip()
+        try:
+            if content_type == "multipart/form-data":
+                upload = request.FILES.get("file")
+                if upload is None:
+                    raise ParseError("file: upload ratings.csv in the field 'file'.")
+                if upload.size > limit:
+                    return too_large
+                data, json_rows = upload.read(), False
+            elif content_type == "application/json":
+                body = request.data
+                rows = body.get("rows") if isinstance(body, dict) else body
+                if rows is None:
+                    raise ParseError('rows: send {"rows": [...]} or a list of rows.')
+                data, json_rows = rows_to_csv(rows), True
+            else:
+                raise UnsupportedMediaType(content_type)
+            result = likert_scores_import(
+                study=self.study,
+                data=data,
+                json_rows=json_rows,
+                user=request.user,
+                request=request._request,
+            )
+        except BundleError as exc:
+            return Response(_problem_body(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"created": result.created, "raters_created": result.raters_created},
+            status=status.HTTP_201_CREATED,
+        )

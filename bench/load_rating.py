@@ -26,6 +26,8 @@ partially stored.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import random
 import secrets
@@ -36,11 +38,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg
@@ -132,6 +136,7 @@ def seed(n_raters: int, n_cases: int) -> tuple[int, list[str]]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
+    from django.db import connection
 
     from evaluation.models import LikertDomain, Rater
     from evaluation.services import rating_session_create, rating_session_start
@@ -180,6 +185,8 @@ def seed(n_raters: int, n_cases: int) -> tuple[int, list[str]]:
         seed=1,
     )
     rating_session_start(session=session, user=None)
+    with connection.cursor() as cursor:  # statistics, as a database in use has them
+        cursor.execute("ANALYZE")
     return session.pk, [u.username for u in users]
 
 
@@ -200,111 +207,186 @@ class Results:
     errors: list[str] = field(default_factory=list)
     unknown: int = 0  # requests without an answer (timeouts): their outcome is not known
     finished: int = 0
-    ready: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-@dataclass
-class Clock:
-    """The start line (every rater signed in) and the end of the measured period."""
+def sign_in(base: str, username: str) -> dict[str, str]:
+    """Sign in through the login form (not measured); return the session's cookies."""
+    for attempt in range(3):  # retry a dropped connection
+        http = requests.Session()
+        try:
+            http.get(f"{base}/accounts/login/", timeout=60)
+            response = http.post(
+                f"{base}/accounts/login/",
+                data={
+                    "username": username,
+                    "password": PASSWORD,
+                    "csrfmiddlewaretoken": http.cookies["csrftoken"],
+                },
+                headers={"Referer": f"{base}/accounts/login/"},
+                allow_redirects=False,
+                timeout=60,
+            )
+        except requests.ConnectionError:
+            if attempt == 2:
+                raise
+            continue
+        if response.status_code != 302:
+            raise RuntimeError(f"sign-in failed: {response.status_code}")
+        return dict(http.cookies)
+    raise RuntimeError("sign-in failed")
 
-    start: threading.Event = field(default_factory=threading.Event)
-    deadline: float = 0.0
+
+class HttpError(Exception):
+    pass
 
 
-def sign_in(http: requests.Session, base: str, username: str) -> None:
-    http.get(f"{base}/accounts/login/", timeout=60)
-    response = http.post(
-        f"{base}/accounts/login/",
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": http.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{base}/accounts/login/"},
-        allow_redirects=False,
-        timeout=60,
-    )
-    if response.status_code != 302:
-        raise RuntimeError(f"sign-in failed: {response.status_code}")
+class Connection:
+    """One rater's keep-alive HTTP/1.1 connection, as a browser tab holds one.
+
+    A deliberately small client (asyncio streams, Content-Length bodies only): the load
+    generator shares the machine's cores with the server, and a heavy client (one ``requests``
+    session per thread, 50 threads competing for the GIL) both steals CPU from the server and
+    adds its own queueing to every measured latency.
+    """
+
+    def __init__(self, host: str, port: int, cookies: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        self.headers = (
+            f"Host: {host}:{port}\r\nCookie: {cookie}\r\n"
+            f"X-CSRFToken: {cookies['csrftoken']}\r\nReferer: http://{host}:{port}/\r\n"
+        ).encode()
+
+    async def request(
+        self, method: str, path: str, body: Any = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        data = b"" if body is None else json.dumps(body).encode()
+        head = f"{method} {path} HTTP/1.1\r\n".encode() + self.headers
+        if body is not None:
+            head += b"Content-Type: application/json\r\n"
+        head += f"Content-Length: {len(data)}\r\n\r\n".encode()
+        self.writer.write(head + data)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise HttpError("connection closed by the server")
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        content = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, content
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
-def rater_loop(
-    base: str, username: str, session_id: int, clock: Clock, think: float, out: Results
+async def rater_loop(
+    conn: Connection,
+    username: str,
+    session_id: int,
+    start: asyncio.Event,
+    deadline: list[float],
+    think: float,
+    out: Results,
 ) -> None:
-    http = requests.Session()
+    """One rater: resume, then autosave and submit each item with a think time before each."""
     rng = random.Random(username)
+    await start.wait()
     try:
-        for attempt in range(3):  # signing in is not measured; retry a dropped connection
-            try:
-                sign_in(http, base, username)
-                break
-            except requests.ConnectionError:
-                if attempt == 2:
-                    raise
-                http = requests.Session()
-        headers = {"X-CSRFToken": http.cookies["csrftoken"], "Referer": base + "/"}
-        with out.lock:
-            out.ready += 1
-        clock.start.wait()
-        response = http.get(
-            f"{base}/rating/sessions/{session_id}/resume/", allow_redirects=False, timeout=30
-        )
-        item = response.headers["Location"]
+        status, headers, _ = await conn.request("GET", f"/rating/sessions/{session_id}/resume/")
+        item: str | None = headers["location"]
     except Exception as exc:
-        with out.lock:
-            out.errors.append(f"{username}: setup: {exc}")
+        out.errors.append(f"{username}: setup: {exc!r}")
         return
     keys = [k for k, _, _ in DOMAINS]
-    while item and time.monotonic() < clock.deadline:
+    while item and time.monotonic() < deadline[0]:
         public_id = item.rstrip("/").rsplit("/", 1)[1]
         scores = {k: rng.randint(1, 5) for k in keys}
         try:
-            time.sleep(think * rng.uniform(0.5, 1.5))
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             t0 = time.perf_counter()
-            response = http.post(
-                f"{base}{item}draft.json",
-                json={"version": 0, "scores": dict(list(scores.items())[:5])},
-                headers=headers,
-                timeout=30,
+            status, _, content = await asyncio.wait_for(
+                conn.request(
+                    "POST",
+                    f"{item}draft.json",
+                    {"version": 0, "scores": dict(list(scores.items())[:5])},
+                ),
+                30,
             )
             draft_ms = (time.perf_counter() - t0) * 1000
-            if response.status_code != 200:
-                raise RuntimeError(f"draft {response.status_code}: {response.text[:200]}")
-            version = response.json()["version"]
-            time.sleep(think * rng.uniform(0.5, 1.5))
+            if status != 200:
+                raise HttpError(f"draft {status}: {content[:200]!r}")
+            version = json.loads(content)["version"]
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             body = {"token": str(uuid.uuid4()), "version": version, "scores": scores}
             t0 = time.perf_counter()
-            response = http.post(f"{base}{item}submit.json", json=body, headers=headers, timeout=30)
+            status, _, content = await asyncio.wait_for(
+                conn.request("POST", f"{item}submit.json", body), 30
+            )
             submit_ms = (time.perf_counter() - t0) * 1000
-        except requests.Timeout:
-            with out.lock:
-                out.unknown += 1
+        except TimeoutError:
+            out.unknown += 1
             return
         except Exception as exc:
-            with out.lock:
-                out.errors.append(f"{username}: {exc}")
+            out.errors.append(f"{username}: {exc!r}")
             return
-        if response.status_code != 200:
-            with out.lock:
-                out.errors.append(
-                    f"{username}: submit {response.status_code}: {response.text[:200]}"
-                )
+        if status != 200:
+            out.errors.append(f"{username}: submit {status}: {content[:200]!r}")
             return
-        answer = response.json()
-        with out.lock:
-            out.draft_ms.append(draft_ms)
-            out.submit_ms.append(submit_ms)
-            out.acks.append(Ack(username, public_id, scores))
+        answer = json.loads(content)
+        out.draft_ms.append(draft_ms)
+        out.submit_ms.append(submit_ms)
+        out.acks.append(Ack(username, public_id, scores))
         if rng.random() < 0.05:  # a client retry of the same submission
-            again = http.post(f"{base}{item}submit.json", json=body, headers=headers, timeout=30)
-            with out.lock:
-                out.retries += 1
-                if again.status_code != 200 or not again.json().get("replayed"):
-                    out.retry_mismatches += 1
+            try:
+                status, _, content = await asyncio.wait_for(
+                    conn.request("POST", f"{item}submit.json", body), 30
+                )
+            except Exception as exc:
+                out.errors.append(f"{username}: retry: {exc!r}")
+                return
+            out.retries += 1
+            if status != 200 or not json.loads(content).get("replayed"):
+                out.retry_mismatches += 1
         item = answer["next"]
-    with out.lock:
-        out.finished += 1
+    out.finished += 1
+
+
+async def run_raters(
+    port: int,
+    cookies: dict[str, dict[str, str]],
+    session_id: int,
+    seconds: float,
+    think: float,
+    out: Results,
+    on_start: Callable[[], None],
+) -> float:
+    """Every rater at once from the same start line; the elapsed seconds."""
+    start = asyncio.Event()
+    deadline = [0.0]
+    conns = {u: Connection("127.0.0.1", port, c) for u, c in cookies.items()}
+    tasks = [
+        asyncio.create_task(rater_loop(conn, u, session_id, start, deadline, think, out))
+        for u, conn in conns.items()
+    ]
+    on_start()
+    t_start = time.monotonic()
+    deadline[0] = t_start + seconds
+    start.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - t_start
+    for conn in conns.values():
+        conn.close()
+    return elapsed
 
 
 def verify(acks: list[Ack], n_domains: int) -> dict[str, int]:
@@ -405,27 +487,21 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError("the server did not start")
 
         results = Results()
-        clock = Clock()
-        threads = [
-            threading.Thread(
-                target=rater_loop,
-                args=(base, u, session_id, clock, args.think, results),
-                daemon=True,
+        with ThreadPoolExecutor(max_workers=8) as pool:  # sign everyone in first (not measured)
+            cookies = dict(
+                zip(usernames, pool.map(lambda u: sign_in(base, u), usernames), strict=True)
             )
-            for u in usernames
-        ]
-        for t in threads:  # sign everyone in first (not measured)
-            t.start()
-        while results.ready + len(results.errors) < len(threads):
-            time.sleep(0.1)
-        cpu_before = server_cpu_seconds(server.pid)
-        t_start = time.monotonic()
-        clock.deadline = t_start + args.seconds
-        clock.start.set()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - t_start
-        cpu_used = server_cpu_seconds(server.pid) - cpu_before
+        marks: dict[str, float] = {}
+
+        def on_start() -> None:
+            marks["server"] = server_cpu_seconds(server.pid)
+            marks["client"] = time.process_time()
+
+        elapsed = asyncio.run(
+            run_raters(port, cookies, session_id, args.seconds, args.think, results, on_start)
+        )
+        cpu_used = server_cpu_seconds(server.pid) - marks["server"]
+        client_cpu = time.process_time() - marks["client"]
 
         figures = verify(results.acks, len(DOMAINS))
         n = len(results.submit_ms)
@@ -446,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         n_requests = len(results.submit_ms) + len(results.draft_ms) + results.retries
         print(
             f"  server CPU (gunicorn workers): {cpu_used:.1f} s, "
-            f"{1000 * cpu_used / max(n_requests, 1):.1f} ms per request; "
+            f"{1000 * cpu_used / max(n_requests, 1):.1f} ms per request; load generator "
+            f"{client_cpu:.1f} s, {1000 * client_cpu / max(n_requests, 1):.2f} ms per request; "
             f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print("  database check: " + ", ".join(f"{k} {v}" for k, v in figures.items()))

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -34,6 +33,7 @@ from evaluation.models import (
 )
 from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
 from readerstudy.audit import audit_record
+from readerstudy.db.rows import db_value, quoted_table
 from readerstudy.models import Reader, Reading, Study
 from readerstudy.randomisation import balanced_assignment, new_seed, permutation, rng_for
 
@@ -553,12 +553,27 @@ def _check_open(session: RatingSession) -> None:
         raise SessionStateError("This session is closed: nothing can be changed any more.")
 
 
+# Autosave and first submission run for every rater on every item, so their statements are
+# written in SQL: compiling them with the ORM cost more than PostgreSQL spends executing them
+# (see readerstudy/db/rows.py). Each is one statement on an indexed key; the rules stay the
+# same as with the ORM (versions, tokens, unique constraints, triggers).
+
+
+def _assignment_touch(task: RatingTask, now: Any) -> None:
+    """Record that the rater is on ``task``, now (where "resume" takes them back)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quoted_table(RatingAssignment)} SET last_task_id = %s, "
+            "last_activity_at = %s WHERE id = %s",
+            [task.pk, db_value(RatingAssignment, "last_activity_at", now), task.assignment_id],
+        )
+
+
 def rating_task_open(*, task: RatingTask) -> None:
     """Remember that the rater is on ``task`` (where "resume" takes them back)."""
     if task.assignment.last_task_id != task.pk:
-        RatingAssignment.objects.filter(pk=task.assignment_id).update(
-            last_task_id=task.pk, last_activity_at=timezone.now()
-        )
+        _assignment_touch(task, timezone.now())
+        task.assignment.last_task_id = task.pk
 
 
 def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
@@ -571,10 +586,23 @@ def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
     _check_open(session)
     domains = session_domains_cached(session)
     clean = _validate_scores(scores, domains, session.study, complete=False)
-    editable = RatingTask.objects.filter(pk=task.pk, version=version)
+    sql = (
+        f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = version + 1, "
+        "updated_at = %s WHERE id = %s AND version = %s"
+    )
     if not session.allow_amend:  # after submission, drafts are only for amendments
-        editable = editable.filter(submitted_at__isnull=True)
-    updated = editable.update(draft=clean, version=F("version") + 1, updated_at=timezone.now())
+        sql += " AND submitted_at IS NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                db_value(RatingTask, "draft", clean),
+                db_value(RatingTask, "updated_at", timezone.now()),
+                task.pk,
+                version,
+            ],
+        )
+        updated = cursor.rowcount
     if not updated:
         current = RatingTask.objects.get(pk=task.pk)
         if current.submitted_at is not None and not session.allow_amend:
@@ -716,27 +744,36 @@ def _submit_first(
         task.draft if scores is None else scores, domains, study, complete=True
     )
     now = timezone.now()
-    with transaction.atomic():
-        claimed = RatingTask.objects.filter(
-            pk=task.pk, version=version, submitted_at__isnull=True
-        ).update(
-            draft=final, version=version + 1, last_token=token, submitted_at=now, updated_at=now
+    at = db_value(RatingTask, "submitted_at", now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = %s, last_token = %s, "
+            "submitted_at = %s, updated_at = %s "
+            "WHERE id = %s AND version = %s AND submitted_at IS NULL",
+            [
+                db_value(RatingTask, "draft", final),
+                version + 1,
+                db_value(RatingTask, "last_token", token),
+                at,
+                at,
+                task.pk,
+                version,
+            ],
         )
-        if not claimed:
+        if cursor.rowcount != 1:
             return None
-        LikertScore.objects.bulk_create(
-            LikertScore(
-                rater_id=task.assignment.rater_id,
-                reading_id=task.item.reading_id,
-                domain=d,
-                score=final[d.key],
-                source=LikertScore.Source.ENTERED,
-            )
-            for d in domains
+        # All scores of the item in one INSERT; the unique (rater, reading, domain)
+        # constraint refuses a second copy, whatever path tried to write it.
+        rows = [
+            (task.assignment.rater_id, task.item.reading_id, d.pk, final[d.key]) for d in domains
+        ]
+        cursor.execute(
+            f"INSERT INTO {quoted_table(LikertScore)} "
+            "(rater_id, reading_id, domain_id, score, source, created_at, updated_at) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows)),
+            [v for row in rows for v in (*row, LikertScore.Source.ENTERED.value, at, at)],
         )
-        RatingAssignment.objects.filter(pk=task.assignment_id).update(
-            last_task_id=task.pk, last_activity_at=now
-        )
+        _assignment_touch(task, now)
     return SubmitResult(status="submitted", version=version + 1, replayed=False, scores=final)
 
 

@@ -72,3 +72,14 @@ class Columns(Generic[M]):
             for func in funcs:
                 values[i] = func(values[i], col, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def db_value(model: type[Model], name: str, value: Any) -> Any:
+    """``value`` of field ``name`` as a query parameter, adapted as the ORM would (JSON,
+    UUID, aware datetimes on SQLite)."""
+    field = model._meta.get_field(name)
+    return field.get_db_prep_value(value, connection, prepared=False)  # type: ignore[union-attr]
+
+
+def quoted_table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)

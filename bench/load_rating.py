@@ -8,12 +8,19 @@ What it does:
    ``--pg``, default ``postgres://postgres@127.0.0.1:5432``), migrates it and seeds a study with
    nine domains, nine readers, enough outputs and ``--raters`` rater accounts, and one open
    rating session in which every rater scores every output in their own random order;
-2. starts gunicorn (gthread workers) on 127.0.0.1 with production settings (DEBUG off,
+2. runs ``ANALYZE`` (a database in use has planner statistics), starts gunicorn (gthread
+   workers, ``--workers`` x ``--threads``) on 127.0.0.1 with production settings (DEBUG off,
    persistent database connections);
-3. runs one thread per rater, each with its own signed-in session: resume, then for each item
-   an autosave of a partial draft and a submission of the nine scores (the JSON endpoints the
-   item page uses), with a random think time around ``--think`` seconds between requests; about
-   one submission in twenty is sent twice with the same token, as a client retry would;
+3. signs every rater in through the login form (not measured), then runs all raters at once
+   from one start line, each on its own keep-alive connection with its own session cookie
+   (asyncio in this process: a small HTTP/1.1 client costing about half a millisecond of CPU
+   per request, so the load generator takes little of the CPU the server needs). A rater
+   resumes, then for each item autosaves a partial draft and submits the nine scores (the
+   JSON endpoints the item page uses), waiting a think time drawn uniformly from
+   0.5-1.5 x ``--think`` seconds (default 1 s, so about one request per second per rater)
+   before each request; about one submission in twenty is sent twice with the same token, as
+   a client retry would. Latency is measured around each request as the client sees it:
+   from writing the request to having read the whole response;
 4. reports p50/p95/p99 latency of the submissions (and of the autosaves) and the throughput,
    then checks in the database that every acknowledged submission is stored exactly once
    (nine scores, the submitted values), that nothing unacknowledged is stored, partially or

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -559,20 +560,21 @@ def _check_open(session: RatingSession) -> None:
 # same as with the ORM (versions, tokens, unique constraints, triggers).
 
 
-def _assignment_touch(task: RatingTask, now: Any) -> None:
-    """Record that the rater is on ``task``, now (where "resume" takes them back)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quoted_table(RatingAssignment)} SET last_task_id = %s, "
-            "last_activity_at = %s WHERE id = %s",
-            [task.pk, db_value(RatingAssignment, "last_activity_at", now), task.assignment_id],
-        )
+def _assignment_touch(task: RatingTask, now: Any) -> tuple[str, list[Any]]:
+    """The UPDATE recording that the rater is on ``task``, now (where "resume" takes them
+    back), and its parameters."""
+    return (
+        f"UPDATE {quoted_table(RatingAssignment)} SET last_task_id = %s, last_activity_at = %s "
+        "WHERE id = %s",
+        [task.pk, db_value(RatingAssignment, "last_activity_at", now), task.assignment_id],
+    )
 
 
 def rating_task_open(*, task: RatingTask) -> None:
     """Remember that the rater is on ``task`` (where "resume" takes them back)."""
     if task.assignment.last_task_id != task.pk:
-        _assignment_touch(task, timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(*_assignment_touch(task, timezone.now()))
         task.assignment.last_task_id = task.pk
 
 
@@ -735,45 +737,76 @@ def _submit_first(
     domains: Sequence[LikertDomain],
     study: Study,
 ) -> SubmitResult | None:
-    """The common case, a first submission of the version the rater reviewed, in one
-    conditional UPDATE plus the INSERT of the scores. ``None`` when the task changed meanwhile
-    (then the caller takes the locked path, which answers replays, stale versions and
-    amendments). The UPDATE holds the row lock until commit, so two concurrent submissions of
-    the same task cannot both pass."""
+    """The common case, a first submission of the version the rater reviewed: one conditional
+    UPDATE that claims the task (no row lock taken beforehand), the INSERT of the scores and
+    the assignment's UPDATE, in one transaction (on PostgreSQL one statement). ``None`` when
+    the task changed meanwhile (then the caller takes the locked path, which answers replays,
+    stale versions and amendments). The UPDATE holds the row lock until commit, so two
+    concurrent submissions of the same task cannot both pass."""
     final = _validate_scores(
         task.draft if scores is None else scores, domains, study, complete=True
     )
     now = timezone.now()
     at = db_value(RatingTask, "submitted_at", now)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = %s, last_token = %s, "
-            "submitted_at = %s, updated_at = %s "
-            "WHERE id = %s AND version = %s AND submitted_at IS NULL",
-            [
-                db_value(RatingTask, "draft", final),
-                version + 1,
-                db_value(RatingTask, "last_token", token),
-                at,
-                at,
-                task.pk,
-                version,
-            ],
+    claim = (
+        f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = %s, last_token = %s, "
+        "submitted_at = %s, updated_at = %s WHERE id = %s AND version = %s AND submitted_at IS NULL"
+    )
+    claim_params = [
+        db_value(RatingTask, "draft", final),
+        version + 1,
+        db_value(RatingTask, "last_token", token),
+        at,
+        at,
+        task.pk,
+        version,
+    ]
+    # All scores of the item in one INSERT; the unique (rater, reading, domain) constraint
+    # refuses a second copy, whatever path tried to write it.
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(domains))
+    score_params = [
+        v
+        for d in domains
+        for v in (
+            task.assignment.rater_id,
+            task.item.reading_id,
+            d.pk,
+            final[d.key],
+            LikertScore.Source.ENTERED.value,
+            at,
+            at,
         )
-        if cursor.rowcount != 1:
-            return None
-        # All scores of the item in one INSERT; the unique (rater, reading, domain)
-        # constraint refuses a second copy, whatever path tried to write it.
-        rows = [
-            (task.assignment.rater_id, task.item.reading_id, d.pk, final[d.key]) for d in domains
-        ]
-        cursor.execute(
-            f"INSERT INTO {quoted_table(LikertScore)} "
-            "(rater_id, reading_id, domain_id, score, source, created_at, updated_at) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows)),
-            [v for row in rows for v in (*row, LikertScore.Source.ENTERED.value, at, at)],
-        )
-        _assignment_touch(task, now)
+    ]
+    insert = (
+        f"INSERT INTO {quoted_table(LikertScore)} "
+        "(rater_id, reading_id, domain_id, score, source, created_at, updated_at) "
+    )
+    touch, touch_params = _assignment_touch(task, now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement, so one round trip and one commit instead of five: the claim, the
+            # scores and the assignment succeed or fail together, and the scores and the
+            # assignment are only written if the claim took the task. Inside a caller's
+            # transaction a savepoint keeps a refused INSERT from aborting it.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                cursor.execute(
+                    f"WITH claimed AS ({claim} RETURNING id), "
+                    f"scores AS ({insert} SELECT * FROM (VALUES {values}) AS v "
+                    "WHERE EXISTS (SELECT 1 FROM claimed)), "
+                    f"touched AS ({touch} AND EXISTS (SELECT 1 FROM claimed)) "
+                    "SELECT count(*) FROM claimed",
+                    [*claim_params, *score_params, *touch_params],
+                )
+                claimed = cursor.fetchone()[0]
+            if claimed != 1:
+                return None
+        else:
+            with transaction.atomic():
+                cursor.execute(claim, claim_params)
+                if cursor.rowcount != 1:
+                    return None
+                cursor.execute(f"{insert} VALUES {values}", score_params)
+                cursor.execute(touch, touch_params)
     return SubmitResult(status="submitted", version=version + 1, replayed=False, scores=final)
 
 

@@ -1,4 +1,5 @@
-"""Model instances from hand-written SELECTs, for the few queries on a hot path.
+"""Model instances from hand-written SELECTs, and query parameters for hand-written writes,
+for the few statements on a hot path.
 
 Building a query with the ORM costs about a millisecond of Python per query on a small
 server (filters, joins and ``select_related`` are compiled on every call), several times
@@ -36,7 +37,7 @@ class Columns(Generic[M]):
         self.alias = alias
         self.fields: tuple[Field[Any, Any], ...] = tuple(model._meta.concrete_fields)
         self.attnames = [f.attname for f in self.fields]
-        self._converters: dict[str, list[tuple[int, list[Converter], Any]]] = {}
+        self._converters: dict[tuple[str, str], list[tuple[int, list[Converter], Any]]] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -52,9 +53,10 @@ class Columns(Generic[M]):
         quote = connection.ops.quote_name
         return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
 
-    def _converters_for_vendor(self) -> list[tuple[int, list[Converter], Any]]:
+    def _converters_for_connection(self) -> list[tuple[int, list[Converter], Any]]:
         # As SQLCompiler.get_converters: the backend's converters, then the field's.
-        found = self._converters.get(connection.vendor)
+        key = (connection.alias, connection.vendor)
+        found = self._converters.get(key)
         if found is None:
             found = []
             for i, f in enumerate(self.fields):
@@ -62,13 +64,13 @@ class Columns(Generic[M]):
                 funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
                 if funcs:
                     found.append((i, funcs, col))
-            self._converters[connection.vendor] = found
+            self._converters[key] = found
         return found
 
     def load(self, row: Sequence[Any], start: int) -> M:
         """The instance whose columns are ``row[start : start + len(self)]``."""
         values = list(row[start : start + len(self.fields)])
-        for i, funcs, col in self._converters_for_vendor():
+        for i, funcs, col in self._converters_for_connection():
             for func in funcs:
                 values[i] = func(values[i], col, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
@@ -78,7 +80,9 @@ def db_value(model: type[Model], name: str, value: Any) -> Any:
     """``value`` of field ``name`` as a query parameter, adapted as the ORM would (JSON,
     UUID, aware datetimes on SQLite)."""
     field = model._meta.get_field(name)
-    return field.get_db_prep_value(value, connection, prepared=False)  # type: ignore[union-attr]
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    return field.get_db_prep_value(value, connection, prepared=False)
 
 
 def quoted_table(model: type[Model]) -> str:

@@ -37,10 +37,7 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,28 +54,12 @@ import psutil
 import psycopg
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.liveserver import DOMAINS, ROOT, Gunicorn, free_port, seed, server_env, sign_in
+
 DB_NAME = "readerstudy_loadtest"
-PASSWORD = "load-test-password"
 GOAL_P95_MS = 100.0
-DOMAINS = (
-    ("specific_diagnosis", "Specific diagnosis", "Professional judgment"),
-    ("differential_diagnosis", "Differential diagnosis", "Professional judgment"),
-    ("scientific_terminology", "Scientific terminology", "Knowledge accuracy"),
-    ("correctness", "Correctness", "Knowledge accuracy"),
-    ("coherence", "Coherence", "Report structure"),
-    ("comprehensiveness", "Comprehensiveness", "Report structure"),
-    ("management_recommendations", "Management recommendations", "Report structure"),
-    ("harmlessness", "Harmlessness", "Safety and ethics"),
-    ("lack_of_bias", "Lack of bias", "Safety and ethics"),
-)
-READERS = ("R3", "R4", "R5", "A1", "A2", "B", "C", "D", "E")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -114,89 +95,6 @@ def drop_database(pg: str) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
-def server_env(pg: str, var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(
-        DATABASE_URL=f"{pg}/{DB_NAME}",
-        DATABASE_CONN_MAX_AGE="600",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-        READERSTUDY_VAR_DIR=str(var_dir),
-        MEDIA_ROOT=str(var_dir / "media"),
-        STATIC_ROOT=str(var_dir / "static"),
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="readerstudy.settings",
-    )
-    return env
-
-
-def seed(n_raters: int, n_cases: int) -> tuple[int, list[str]]:
-    """Create the study, raters and an open session (in this process); return its id and users."""
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
-    from django.db import connection
-
-    from evaluation.models import LikertDomain, Rater
-    from evaluation.services import rating_session_create, rating_session_start
-    from readerstudy.models import Case, Reader, Reading, ScaleCategory, Study, StudyMember
-
-    study = Study.objects.create(slug="loadtest", title="Load test", positive_threshold=4)
-    ScaleCategory.objects.bulk_create(ScaleCategory(study=study, value=v) for v in range(7))
-    domains = LikertDomain.objects.bulk_create(
-        LikertDomain(study=study, key=k, label=label, group=g, position=i)
-        for i, (k, label, g) in enumerate(DOMAINS)
-    )
-    readers = Reader.objects.bulk_create(
-        Reader(study=study, code=c, kind="human" if c.startswith("R") else "model", position=i)
-        for i, c in enumerate(READERS)
-    )
-    cases = Case.objects.bulk_create(
-        Case(study=study, code=f"L{i:03d}", truth=i % 2, findings=f"Findings {i}.", position=i)
-        for i in range(n_cases)
-    )
-    Reading.objects.bulk_create(
-        Reading(
-            reader=r,
-            case=c,
-            category=4,
-            impression=f"Non-mass enhancement, pattern {c.position}. BI-RADS {2 + (c.position + j) % 4}.",
-        )
-        for c in cases
-        for j, r in enumerate(readers)
-    )
-    group = Group.objects.get(name="rater")
-    password = make_password(PASSWORD)
-    users = get_user_model().objects.bulk_create(
-        get_user_model()(username=f"loadrater{i:02d}", password=password) for i in range(n_raters)
-    )
-    group.user_set.add(*users)
-    StudyMember.objects.bulk_create(StudyMember(study=study, user=u, role="rater") for u in users)
-    raters = Rater.objects.bulk_create(Rater(study=study, code=u.username, user=u) for u in users)
-    session = rating_session_create(
-        study=study,
-        name="Load test",
-        readers=readers,
-        runs=[1],
-        raters=raters,
-        domains=domains,
-        raters_per_item=len(raters),
-        seed=1,
-    )
-    rating_session_start(session=session, user=None)
-    with connection.cursor() as cursor:  # statistics, as a database in use has them
-        cursor.execute("ANALYZE")
-    return session.pk, [u.username for u in users]
-
-
 @dataclass
 class Ack:
     username: str
@@ -216,31 +114,18 @@ class Results:
     finished: int = 0
 
 
-def sign_in(base: str, username: str) -> dict[str, str]:
+def signed_in_cookies(base: str, username: str) -> dict[str, str]:
     """Sign in through the login form (not measured); return the session's cookies."""
     for attempt in range(3):  # retry a dropped connection
         http = requests.Session()
         try:
-            http.get(f"{base}/accounts/login/", timeout=60)
-            response = http.post(
-                f"{base}/accounts/login/",
-                data={
-                    "username": username,
-                    "password": PASSWORD,
-                    "csrfmiddlewaretoken": http.cookies["csrftoken"],
-                },
-                headers={"Referer": f"{base}/accounts/login/"},
-                allow_redirects=False,
-                timeout=60,
-            )
+            sign_in(http, base, username)
         except requests.ConnectionError:
             if attempt == 2:
                 raise
             continue
-        if response.status_code != 302:
-            raise RuntimeError(f"sign-in failed: {response.status_code}")
         return dict(http.cookies)
-    raise RuntimeError("sign-in failed")
+    raise RuntimeError(f"sign-in of {username} failed")
 
 
 class HttpError(Exception):
@@ -458,45 +343,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     var_dir = Path(tempfile.mkdtemp(prefix="rs-load-"))
-    env = server_env(args.pg, var_dir)
+    env = server_env(f"{args.pg}/{DB_NAME}", var_dir)
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
     recreate_database(args.pg)
-    server: subprocess.Popen[bytes] | None = None
+    port = free_port()
+    server = Gunicorn(
+        env, port, workers=args.workers, threads=args.threads, worker_class=args.worker_class
+    )
     try:
         for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
             subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
-        session_id, usernames = seed(args.raters, args.cases)
-        port = free_port()
-        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-        server = subprocess.Popen(
-            [
-                gunicorn,
-                "readerstudy.wsgi:application",
-                f"--bind=127.0.0.1:{port}",
-                f"--workers={args.workers}",
-                f"--worker-class={args.worker_class}",
-                f"--threads={args.threads}",
-                "--keep-alive=30",  # the clients keep their connections between requests
-                "--log-level=warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/accounts/login/", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("the server did not start")
+        seeded = seed(args.raters, args.cases)
+        session_id, usernames = seeded["rating_session"], seeded["raters"]
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # statistics, as a database in use has them
+            cursor.execute("ANALYZE")
+        server.start()
+        base = server.base
 
         results = Results()
         with ThreadPoolExecutor(max_workers=8) as pool:  # sign everyone in first (not measured)
             cookies = dict(
-                zip(usernames, pool.map(lambda u: sign_in(base, u), usernames), strict=True)
+                zip(
+                    usernames,
+                    pool.map(lambda u: signed_in_cookies(base, u), usernames),
+                    strict=True,
+                )
             )
         marks: dict[str, float] = {}
 
@@ -561,12 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  goal met" if not problems else "  goal missed")
         return 1 if problems else 0
     finally:
-        if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        server.stop()
         from django.db import connections
 
         connections.close_all()

@@ -5,23 +5,24 @@ from __future__ import annotations
 from django.contrib import admin
 
 from evaluation.models import LikertDomain, LikertScore, Rater
+from readerstudy.admin_scoping import StudyScopedAdmin, scoped_filter
 
 
 @admin.register(LikertDomain)
-class LikertDomainAdmin(admin.ModelAdmin):
+class LikertDomainAdmin(StudyScopedAdmin):
     list_display = ["key", "label", "group", "study", "position"]
-    list_filter = ["study"]
+    list_filter = [scoped_filter("study")]
 
 
 @admin.register(Rater)
-class RaterAdmin(admin.ModelAdmin):
+class RaterAdmin(StudyScopedAdmin):
     list_display = ["code", "study", "user"]
-    list_filter = ["study"]
+    list_filter = [scoped_filter("study")]
     autocomplete_fields = ["user"]
 
 
 @admin.register(LikertScore)
-class LikertScoreAdmin(admin.ModelAdmin):
+class LikertScoreAdmin(StudyScopedAdmin):
     list_display = ["rater", "reading", "domain", "score", "source"]
-    list_filter = ["domain__study", "source"]
+    list_filter = [scoped_filter("domain__study"), "source"]
     raw_id_fields = ["rater", "reading", "domain"]

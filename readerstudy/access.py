@@ -9,6 +9,7 @@ study the user may not see, so that ids of other studies reveal nothing.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -38,3 +39,17 @@ def require_study_role(user: User, slug: str, *roles: str) -> Study:
     if not has_study_role(user, study, *roles):
         raise Http404("No such study.")
     return study
+
+
+def coordinated_studies(user: User) -> QuerySet[Study]:
+    """The studies ``user`` coordinates (membership and group both required; every study for
+    superusers). The admin shows staff coordinators the objects of these studies only."""
+    if not user.is_authenticated:
+        return Study.objects.none()
+    if user.is_superuser:
+        return Study.objects.all()
+    if not user.groups.filter(name=StudyMember.Role.COORDINATOR).exists():
+        return Study.objects.none()
+    return Study.objects.filter(
+        members__user=user, members__role=StudyMember.Role.COORDINATOR
+    ).distinct()

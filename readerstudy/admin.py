@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
+from readerstudy.admin_scoping import StudyScopedAdmin, scoped_filter
 from readerstudy.models import (
     AuditEvent,
     Case,
@@ -28,7 +30,7 @@ class StudyMemberInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(StudyScopedAdmin):
     list_display = ["slug", "title", "scale_name", "positive_threshold", "consensus", "created_at"]
     search_fields = ["slug", "title"]
     inlines = [ScaleCategoryInline, StudyMemberInline]
@@ -42,6 +44,12 @@ class StudyAdmin(admin.ModelAdmin):
             kwargs["queryset"] = Reader.objects.filter(study_id=study_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def save_model(self, request: HttpRequest, obj: Study, form: object, change: bool) -> None:
+        """A coordinator who adds a study coordinates it (else it would vanish from their list)."""
+        super().save_model(request, obj, form, change)
+        if not change and not request.user.is_superuser:
+            StudyMember.objects.get_or_create(study=obj, user=request.user, role="coordinator")
+
 
 class CaseImageInline(admin.TabularInline):
     model = CaseImage
@@ -51,34 +59,34 @@ class CaseImageInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(StudyScopedAdmin):
     list_display = ["code", "study", "split", "truth", "patient_id", "location"]
-    list_filter = ["study", "split", "truth"]
+    list_filter = [scoped_filter("study"), "split", "truth"]
     search_fields = ["code", "patient_id"]
     inlines = [CaseImageInline]
 
 
 @admin.register(Reader)
-class ReaderAdmin(admin.ModelAdmin):
+class ReaderAdmin(StudyScopedAdmin):
     list_display = ["code", "study", "kind", "label", "group", "user"]
-    list_filter = ["study", "kind"]
+    list_filter = [scoped_filter("study"), "kind"]
     search_fields = ["code", "label"]
     autocomplete_fields = ["user"]
 
 
 @admin.register(Reading)
-class ReadingAdmin(admin.ModelAdmin):
+class ReadingAdmin(StudyScopedAdmin):
     list_display = ["reader", "case", "run", "modality", "category", "score", "source"]
-    list_filter = ["reader__study", "source", "modality"]
+    list_filter = [scoped_filter("reader__study"), "source", "modality"]
     list_select_related = ["reader__study", "case__study"]
     raw_id_fields = ["reader", "case"]
     search_fields = ["case__code", "reader__code"]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(StudyScopedAdmin):
     list_display = ["at", "actor_name", "action", "study", "target", "ip"]
-    list_filter = ["action", "study"]
+    list_filter = ["action", scoped_filter("study")]
     search_fields = ["actor_name", "target"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from readerstudy.admin_scoping import StudyScopedAdmin, scoped_filter
 from readerstudy.models_reading import ReadingAmendment, ReadingSession, ReadingSubmission
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(StudyScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -27,21 +28,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(ReadingSession)
 class ReadingSessionAdmin(ReadOnlyAdmin):
     list_display = ["name", "study", "status", "split", "run", "modality", "order", "created_at"]
-    list_filter = ["study", "status"]
+    list_filter = [scoped_filter("study"), "status"]
     search_fields = ["name"]
 
 
 @admin.register(ReadingSubmission)
 class ReadingSubmissionAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "outcome", "base_version", "version", "work"]
-    list_filter = ["outcome", "work__assignment__session__study"]
+    list_filter = ["outcome", scoped_filter("work__assignment__session__study")]
     list_select_related = ["user", "work__assignment__reader__study", "work__assignment__session"]
 
 
 @admin.register(ReadingAmendment)
 class ReadingAmendmentAdmin(ReadOnlyAdmin):
     list_display = ["at", "username", "version", "reading", "work"]
-    list_filter = ["work__assignment__session__study"]
+    list_filter = [scoped_filter("work__assignment__session__study")]
     list_select_related = [
         "reading__reader__study",
         "reading__case__study",

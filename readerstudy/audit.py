@@ -1,14 +1,60 @@
-"""The audit log: one function to record an event, and receivers for sign-in events."""
+"""The audit log: one function to record an event, and receivers for the events that happen
+wherever they are caused (sign-ins, role and membership changes, API tokens).
+
+The receivers work from model signals, so a change made in the admin, by a service, by a
+management command or in the shell is recorded alike. Under a request,
+``AuditRequestMiddleware`` makes the request available to them (actor and address); outside
+one (commands) the actor is empty. See docs/security.md for the list of events.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from rest_framework.authtoken.models import Token, TokenProxy
 
-from readerstudy.models import AuditEvent, Study
+from evaluation.models import Rater
+from readerstudy.models import AuditEvent, Reader, Study, StudyMember
+
+_current_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    """The request being handled in this context, if any (set by the middleware)."""
+    return _current_request.get()
+
+
+@contextmanager
+def request_context(request: HttpRequest | None) -> Iterator[None]:
+    """Audit events recorded inside come from ``request`` (no change when it is ``None``)."""
+    if request is None:
+        yield
+        return
+    token = _current_request.set(request)
+    try:
+        yield
+    finally:
+        _current_request.reset(token)
+
+
+class AuditRequestMiddleware:
+    """Makes the current request known to audit receivers (who did it, from where)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_context(request):
+            return self.get_response(request)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -26,9 +72,13 @@ def audit_record(
     target: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event to the audit log (``actor`` defaults to the request's user)."""
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+    """Append an event to the audit log. ``request`` defaults to the request being handled (if
+    any), ``actor`` to that request's signed-in user."""
+    if request is None:
+        request = current_request()
+    user = getattr(request, "user", None)
+    if actor is None and user is not None and user.is_authenticated:
+        actor = user
     return AuditEvent.objects.create(
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,
@@ -59,4 +109,208 @@ def _login_failed(
         action="login_failed",
         request=request,
         target=str(credentials.get("username", ""))[:150],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Roles: group membership, study membership, account flags and linked reader/rater profiles
+
+
+@receiver(m2m_changed, sender=get_user_model().groups.through)
+def _groups_changed(
+    sender: Any,
+    instance: Any,
+    action: str,
+    reverse: bool,
+    model: Any,
+    pk_set: set[int] | None,
+    **kwargs: Any,
+) -> None:
+    """``user.groups.add/remove/set/clear`` and ``group.user_set...``, in either direction."""
+    if action == "pre_clear":
+        # clear() does not say what it removed: remember it before it happens.
+        related = instance.user_set if reverse else instance.groups
+        instance._audit_cleared = set(related.values_list("pk", flat=True))
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
+    if not pks:
+        return
+    verb = "role_group_added" if action == "post_add" else "role_group_removed"
+    if reverse:  # instance is a Group, pks are users
+        pairs = [(u, instance.name) for u in get_user_model().objects.filter(pk__in=pks)]
+    else:
+        pairs = [(instance, g.name) for g in Group.objects.filter(pk__in=pks)]
+    for user, group in sorted(pairs, key=lambda p: (p[0].pk, p[1])):
+        audit_record(action=verb, target=user.get_username(), details={"group": group})
+
+
+def _remember(instance: Any, fields: tuple[str, ...], update_fields: Any = None) -> None:
+    """Keep the stored values of ``fields`` on the instance, to compare after the save (not
+    when the save cannot change them, e.g. ``last_login`` on each sign-in)."""
+    names = {f.removesuffix("_id") for f in fields}
+    if update_fields is not None and not names & {f.removesuffix("_id") for f in update_fields}:
+        instance.__dict__.pop("_audit_old", None)
+        return
+    old = None
+    if instance.pk is not None:
+        old = type(instance)._default_manager.filter(pk=instance.pk).values(*fields).first()
+    instance._audit_old = old or {}
+
+
+def _changes(instance: Any, fields: tuple[str, ...]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` of the fields the save changed (nothing when not tracked)."""
+    if "_audit_old" not in instance.__dict__:
+        return {}
+    old = instance.__dict__.pop("_audit_old")
+    return {
+        f: [old.get(f), getattr(instance, f)] for f in fields if old.get(f) != getattr(instance, f)
+    }
+
+
+MEMBER_FIELDS = ("study_id", "user_id", "role")
+
+
+@receiver(pre_save, sender=StudyMember)
+def _member_before(sender: Any, instance: StudyMember, raw: bool = False, **kwargs: Any) -> None:
+    if not raw:
+        _remember(instance, MEMBER_FIELDS, kwargs.get("update_fields"))
+
+
+@receiver(post_save, sender=StudyMember)
+def _member_saved(
+    sender: Any, instance: StudyMember, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if raw:
+        return
+    if created:
+        instance.__dict__.pop("_audit_old", None)
+        action, details = "study_member_added", {"role": instance.role}
+    else:
+        changed = _changes(instance, MEMBER_FIELDS)
+        if not changed:
+            return
+        action, details = "study_member_changed", {"role": instance.role, "changed": changed}
+    audit_record(
+        action=action, study=instance.study, target=instance.user.get_username(), details=details
+    )
+
+
+def _deleting_a_study(origin: Any) -> bool:
+    """Whether a deletion cascades from a study (its events cannot point at it)."""
+    model = getattr(origin, "model", type(origin))
+    return model is Study
+
+
+@receiver(post_delete, sender=StudyMember)
+def _member_deleted(sender: Any, instance: StudyMember, origin: Any = None, **kwargs: Any) -> None:
+    user = get_user_model().objects.filter(pk=instance.user_id).first()
+    details: dict[str, Any] = {"role": instance.role}
+    study = None
+    if _deleting_a_study(origin):
+        details["study_deleted"] = True
+    else:
+        study = Study.objects.filter(pk=instance.study_id).first()
+    audit_record(
+        action="study_member_removed",
+        study=study,
+        target=user.get_username() if user else f"user {instance.user_id}",
+        details=details,
+    )
+
+
+@receiver(post_delete, sender=Study)
+def _study_deleted(sender: Any, instance: Study, **kwargs: Any) -> None:
+    audit_record(action="study_deleted", target=instance.slug, details={"title": instance.title})
+
+
+USER_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+@receiver(pre_save, sender=get_user_model())
+def _user_before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if not raw:
+        _remember(instance, USER_FLAGS, kwargs.get("update_fields"))
+
+
+@receiver(post_save, sender=get_user_model())
+def _user_saved(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """New accounts, and changes of the flags that give access (active, staff, superuser)."""
+    if raw:
+        return
+    if created:
+        instance.__dict__.pop("_audit_old", None)
+        flags = {f: getattr(instance, f) for f in USER_FLAGS}
+        audit_record(action="user_created", target=instance.get_username(), details=flags)
+        return
+    changed = _changes(instance, USER_FLAGS)
+    if changed:
+        audit_record(action="user_flags_changed", target=instance.get_username(), details=changed)
+
+
+def _profile_before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if not raw:
+        _remember(instance, ("user_id",), kwargs.get("update_fields"))
+
+
+def _profile_saved(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """A reader or rater profile linked to (or unlinked from) an account: that account now
+    reads or rates as it."""
+    if raw:
+        return
+    changed = _changes(instance, ("user_id",))
+    if not changed:
+        return
+    old = changed["user_id"][0]
+    names = dict(
+        get_user_model()
+        .objects.filter(pk__in=[pk for pk in (old, instance.user_id) if pk])
+        .values_list("pk", get_user_model().USERNAME_FIELD)
+    )
+    kind = sender._meta.model_name
+    audit_record(
+        action=f"{kind}_account_changed",
+        study=instance.study,
+        target=f"{kind} {instance.code}",
+        details={"from": names.get(old), "to": names.get(instance.user_id)},
+    )
+
+
+for _profile in (Reader, Rater):
+    pre_save.connect(_profile_before, sender=_profile, dispatch_uid=f"audit-pre-{_profile}")
+    post_save.connect(_profile_saved, sender=_profile, dispatch_uid=f"audit-post-{_profile}")
+
+
+# --------------------------------------------------------------------------------------
+# API tokens, however they are created or removed (API, token page, admin, shell)
+
+
+@receiver(post_save, sender=Token)
+@receiver(post_save, sender=TokenProxy)  # the admin's
+def _token_saved(sender: Any, instance: Token, created: bool, **kwargs: Any) -> None:
+    if created:
+        _token_event("api_token_created", instance)
+
+
+@receiver(post_delete, sender=Token)
+@receiver(post_delete, sender=TokenProxy)
+def _token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
+    _token_event("api_token_revoked", instance)
+
+
+def _token_event(action: str, token: Token) -> None:
+    owner = get_user_model().objects.filter(pk=token.user_id).first()
+    request = current_request()
+    signed_in = getattr(request, "user", None)
+    # The owner acts unless someone else is signed in (e.g. a superuser in the admin).
+    actor = signed_in if signed_in is not None and signed_in.is_authenticated else owner
+    audit_record(
+        action=action,
+        actor=actor,
+        target=owner.get_username() if owner else f"user {token.user_id}",
     )

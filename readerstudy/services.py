@@ -175,25 +175,9 @@ def _write_bundle(
     del attributes
     case_pk = dict(Case.objects.filter(study=study).values_list("code", "pk"))
 
-    now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
+    now = _db_now()
     readings = bundle.readings
-    n = len(readings)
-    bulk_insert(
-        Reading._meta.db_table,
-        {
-            "reader_id": readings["reader_id"].map(reader_pk).to_numpy(dtype=np.int64),
-            "case_id": readings["case_id"].map(case_pk).to_numpy(dtype=np.int64),
-            "run": readings["run"].to_numpy(dtype=np.int64),
-            "modality": readings["modality"].to_numpy(dtype=np.int64),
-            "category": readings["category"].to_numpy(dtype=np.int64),
-            "score": readings["score"].to_numpy(dtype=np.float64),
-            "impression": readings["impression"].tolist(),
-            "seconds": readings["seconds"].to_numpy(dtype=np.float64),
-            "source": ["imported"] * n,
-            "created_at": [now] * n,
-            "updated_at": [now] * n,
-        },
-    )
+    n = _insert_readings(readings, reader_pk, case_pk, now)
 
     n_scores = 0
     if bundle.ratings is not None and len(bundle.ratings):
@@ -208,6 +192,33 @@ def _write_bundle(
         scores=n_scores,
         images=n_images,
         replaced=replaced,
+    )
+
+
+def _db_now() -> str:
+    return str(connection.ops.adapt_datetimefield_value(timezone.now()))
+
+
+def _insert_readings(
+    readings: pd.DataFrame, reader_pk: dict[str, int], case_pk: dict[str, int], now: str
+) -> int:
+    """Insert parsed readings (codes mapped to primary keys) as imported readings."""
+    n = len(readings)
+    return bulk_insert(
+        Reading._meta.db_table,
+        {
+            "reader_id": readings["reader_id"].map(reader_pk).to_numpy(dtype=np.int64),
+            "case_id": readings["case_id"].map(case_pk).to_numpy(dtype=np.int64),
+            "run": readings["run"].to_numpy(dtype=np.int64),
+            "modality": readings["modality"].to_numpy(dtype=np.int64),
+            "category": readings["category"].to_numpy(dtype=np.int64),
+            "score": readings["score"].to_numpy(dtype=np.float64),
+            "impression": readings["impression"].tolist(),
+            "seconds": readings["seconds"].to_numpy(dtype=np.float64),
+            "source": ["imported"] * n,
+            "created_at": [now] * n,
+            "updated_at": [now] * n,
+        },
     )
 
 
@@ -332,7 +343,10 @@ def demo_accounts_create(*, study: Study, password: str = DEMO_PASSWORD) -> list
                 )
                 user.user_permissions.add(*perms)
             if role == "reader" and code:
-                Reader.objects.filter(study=study, code=code).update(user=user)
+                # saved one by one (not update()) so that the audit log records the link
+                for reader in Reader.objects.filter(study=study, code=code).exclude(user=user):
+                    reader.user = user
+                    reader.save(update_fields=["user"])
             if role == "rater" and code:
                 rater, _ = Rater.objects.get_or_create(study=study, code=code)
                 if rater.user_id != user.pk:

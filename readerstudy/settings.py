@@ -94,14 +94,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files get the Content-Security-Policy too.
+    "readerstudy.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "readerstudy.audit.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "readerstudy.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "readerstudy.urls"
@@ -123,10 +125,14 @@ TEMPLATES = [
 ]
 
 # Database: DATABASE_URL (postgres://user@host:port/name via psycopg 3), default SQLite.
+# With persistent connections (DATABASE_CONN_MAX_AGE > 0) a database restart leaves every idle
+# worker thread holding a dead connection; the health check replaces it before the request
+# uses it, instead of failing that request with a 500 (tests/faults/test_database_restart.py).
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'readerstudy.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -188,6 +194,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-public/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+# Largest readings import through the API (JSON body or uploaded readings.csv): 413 above it.
+API_IMPORT_MAX_BYTES = env_int("API_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 
 # Security. Production defaults are strict; each can be relaxed explicitly (e.g. behind a
 # TLS-terminating proxy on a hospital network, set SECURE_SSL_REDIRECT=0).
@@ -210,13 +218,16 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", Tr
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first, so that a missing or bad token is a 401 with WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "readerstudy.api.pagination.StandardPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "readerstudy.api.exceptions.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "readerstudy API",
@@ -226,6 +237,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get stable schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseSplitEnum": "readerstudy.models.Case.Split",
+        "GenerationRunSplitEnum": "readerstudy.models_generation.GenerationRun.Split",
+        "ReadingSessionStatusEnum": "readerstudy.models_reading.ReadingSession.Status",
+        "GenerationRunStatusEnum": "readerstudy.models_generation.GenerationRun.Status",
+        "AssignmentStatusEnum": [("open", "Open"), ("closed", "Closed")],
+    },
 }
 
 LOGGING = {

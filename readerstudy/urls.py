@@ -3,7 +3,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from readerstudy import views
 from readerstudy.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
@@ -27,6 +26,6 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("accounts/token/", views.api_token, name="api-token-page"),
+    path("api/", include("readerstudy.api.urls")),
 ]

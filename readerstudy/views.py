@@ -7,16 +7,20 @@ import io
 import json
 from collections.abc import Iterator
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from rest_framework.authtoken.models import Token
 
 from readerstudy import roles
 from readerstudy.access import require_study_role, study_roles
 from readerstudy.audit import audit_record
+from readerstudy.models import Study
 from readerstudy.selectors import audit_events, studies_for_user, study_overview
+from readerstudy.services_tokens import token_create, token_revoke
 
 
 @login_required
@@ -58,10 +62,14 @@ AUDIT_COLUMNS = ["at", "actor_name", "action", "study", "target", "ip", "details
 
 
 def _audit_response(
-    request: HttpRequest, events: QuerySet, title: str, filename: str
+    request: HttpRequest,
+    events: QuerySet,
+    title: str,
+    filename: str,
+    study: Study | None = None,
 ) -> HttpResponse:
     if request.GET.get("format") == "csv":
-        audit_record(action="export", request=request, target=f"audit log {filename}")
+        audit_record(action="export", request=request, study=study, target=f"audit log {filename}")
 
         def rows() -> Iterator[str]:
             buffer = io.StringIO()
@@ -95,7 +103,11 @@ def study_audit(request: HttpRequest, slug: str) -> HttpResponse:
     """The audit log of one study, for its coordinators (HTML, or CSV with ?format=csv)."""
     study = require_study_role(request.user, slug, roles.COORDINATOR)
     return _audit_response(
-        request, audit_events(study=study), f"Audit log · {study.title}", f"audit-{study.slug}"
+        request,
+        audit_events(study=study),
+        f"Audit log · {study.title}",
+        f"audit-{study.slug}",
+        study=study,
     )
 
 
@@ -105,3 +117,23 @@ def audit_all(request: HttpRequest) -> HttpResponse:
     if not request.user.is_superuser:
         raise Http404
     return _audit_response(request, audit_events(), "Audit log", "audit")
+
+
+@login_required
+def api_token(request: HttpRequest) -> HttpResponse:
+    """The caller's API token: create (or replace) and revoke. The key is shown once, on creation."""
+    created_key = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            token_revoke(user=request.user, request=request)
+            messages.success(request, "Your API token was revoked.")
+            return redirect("api-token-page")
+        created_key = token_create(user=request.user, request=request).key
+    token = Token.objects.filter(user=request.user).first()
+    response = render(
+        request,
+        "readerstudy/api_token.html",
+        {"token": token, "created_key": created_key},
+    )
+    response["Cache-Control"] = "no-store"
+    return response

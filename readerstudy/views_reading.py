@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from readerstudy.access import require_study_role
 from readerstudy.audit import audit_record
 from readerstudy.forms_reading import ReadingForm, ReadingSessionForm
+from readerstudy.models import CaseImage
 from readerstudy.models_reading import ReadingSession, ReadingSubmission, ReadingWork
 from readerstudy.reading_images import ImageDisplayError, dicom_to_png
 from readerstudy.selectors_reading import (
@@ -222,7 +223,7 @@ def _scale(work: ReadingWork) -> list[tuple[int, str]]:
     return list(study.scale_categories.order_by("value").values_list("value", "label"))
 
 
-def _answer_initial(work: ReadingWork) -> dict[str, Any]:
+def answer_initial(work: ReadingWork) -> dict[str, Any]:
     reading = work.reading
     if reading is None:
         return {}
@@ -249,12 +250,12 @@ def _case_page(
     editable = session.is_open and (not work.done or session.allow_amend)
     if form is None and editable:
         form = ReadingForm(
-            initial={**_answer_initial(work), "token": uuid.uuid4(), "version": work.version},
+            initial={**answer_initial(work), "token": uuid.uuid4(), "version": work.version},
             scale=_scale(work),
             require_impression=session.require_impression,
         )
     scale_labels = dict(_scale(work))
-    stored = _answer_initial(work)
+    stored = answer_initial(work)
     if stored:
         stored["label"] = scale_labels.get(stored["category"], "")
     return render(
@@ -281,7 +282,7 @@ def _case_page(
     )
 
 
-def _problem_text(result: SubmitResult) -> str:
+def submit_problem_text(result: SubmitResult) -> str:
     work, session = result.work, result.work.assignment.session
     if result.outcome == ReadingSubmission.Outcome.CONFLICT:
         if work.version == 0:
@@ -309,6 +310,22 @@ def _problem_text(result: SubmitResult) -> str:
     )
 
 
+def submit_form(*, work: ReadingWork, form: ReadingForm, request: HttpRequest) -> SubmitResult:
+    """Submit a valid reading form's answer (the page and the API both submit this way)."""
+    data = form.cleaned_data
+    return reading_submit(
+        work=work,
+        user=request.user,
+        token=data["token"],
+        base_version=data["version"],
+        category=data["category"],
+        probability=data["probability"],
+        impression=data["impression"],
+        active_seconds=data["active_seconds"],
+        request=request,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
@@ -330,19 +347,8 @@ def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
             status=400,
             problem="Not saved: please correct the fields marked below.",
         )
-    data = form.cleaned_data
     try:
-        result = reading_submit(
-            work=work,
-            user=request.user,
-            token=data["token"],
-            base_version=data["version"],
-            category=data["category"],
-            probability=data["probability"],
-            impression=data["impression"],
-            active_seconds=data["active_seconds"],
-            request=request,
-        )
+        result = submit_form(work=work, form=form, request=request)
     except ReadingTokenError:
         return _case_page(
             request,
@@ -378,7 +384,7 @@ def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
         require_impression=session.require_impression,
     )
     return _case_page(
-        request, work, retry, status=409, problem=_problem_text(result), attempt=attempt
+        request, work, retry, status=409, problem=submit_problem_text(result), attempt=attempt
     )
 
 
@@ -390,7 +396,11 @@ def case_image(request: HttpRequest, token: str, position: int, index: int) -> H
     if not assignment.session.show_images:
         raise Http404("This session shows no images.")
     work = reading_work_at(assignment=assignment, position=position)
-    image = reading_image_at(case=work.case, index=index)
+    return case_image_response(reading_image_at(case=work.case, index=index))
+
+
+def case_image_response(image: CaseImage) -> HttpResponseBase:
+    """The image as the reader sees it (DICOM as PNG), never under its stored name."""
     if image.content_type == "application/dicom":
         with default_storage.open(image.file.name, "rb") as fh:
             data = fh.read()

@@ -1,12 +1,23 @@
-"""The audit log records sign-ins and failed sign-ins."""
+"""The audit log records sign-ins, role and membership changes, API tokens and exports, and
+only coordinators (their study) and superusers (everything) read it."""
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
+from io import StringIO
+from pathlib import Path
+from typing import Any
 
-from readerstudy.models import AuditEvent
-from tests.factories import UserFactory
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from readerstudy.audit import audit_record
+from readerstudy.models import AuditEvent, StudyMember
+from readerstudy.services import demo_accounts_create
+from tests.conftest import BundleFactory
+from tests.factories import ReaderFactory, StudyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +26,11 @@ def test_it_records_a_sign_in_and_a_failed_sign_in(client: Client) -> None:
     UserFactory(username="alice", password="correct-horse-42")
     client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
     client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-42"})
-    actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor_name", "target"))
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="login")
+        .order_by("id")
+        .values_list("action", "actor_name", "target")
+    )
     assert actions == [("login_failed", "", "alice"), ("login", "alice", "")]
     assert AuditEvent.objects.filter(action="login").get().ip == "127.0.0.1"
 
@@ -59,3 +74,165 @@ def test_readers_cannot_read_the_audit_log(client: Client) -> None:
     StudyMember.objects.create(study=study, user=user, role="reader")
     client.force_login(user)
     assert client.get(f"/studies/{study.slug}/audit/").status_code == 404
+
+
+def events(action: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    return list(
+        AuditEvent.objects.filter(action=action)
+        .order_by("id")
+        .values_list("actor_name", "study__slug", "target", "details")
+    )
+
+
+def test_it_records_a_sign_out(client: Client) -> None:
+    user = UserFactory(username="alice")
+    client.force_login(user)
+    client.post("/accounts/logout/")
+    event = AuditEvent.objects.get(action="logout")
+    assert (event.actor_name, event.ip) == ("alice", "127.0.0.1")
+
+
+def test_role_group_changes_are_recorded_in_either_direction() -> None:
+    user = UserFactory(username="alice")
+    coordinator = Group.objects.get(name="coordinator")
+    user.groups.add(coordinator, Group.objects.get(name="rater"))
+    coordinator.user_set.remove(user)
+    user.groups.clear()
+    added = [(t, d["group"]) for _, _, t, d in events("role_group_added")]
+    removed = [(t, d["group"]) for _, _, t, d in events("role_group_removed")]
+    assert added == [("alice", "coordinator"), ("alice", "rater")]
+    assert removed == [("alice", "coordinator"), ("alice", "rater")]
+
+
+def test_study_membership_changes_are_recorded_in_the_study_log(client: Client) -> None:
+    study = StudyFactory(slug="s1")
+    user = UserFactory(username="alice")
+    member = StudyMember.objects.create(study=study, user=user, role="reader")
+    member.role = "rater"
+    member.save()
+    member.save()  # no change, no event
+    member.delete()
+    assert events("study_member_added") == [("", "s1", "alice", {"role": "reader"})]
+    assert events("study_member_changed") == [
+        ("", "s1", "alice", {"role": "rater", "changed": {"role": ["reader", "rater"]}})
+    ]
+    assert events("study_member_removed") == [("", "s1", "alice", {"role": "rater"})]
+    coordinator = UserFactory(username="coord")
+    coordinator.groups.add(Group.objects.get(name="coordinator"))
+    StudyMember.objects.create(study=study, user=coordinator, role="coordinator")
+    client.force_login(coordinator)
+    html = client.get("/studies/s1/audit/").content.decode()
+    assert "study_member_removed" in html and "study_member_changed" in html
+
+
+def test_access_flags_and_new_accounts_are_recorded() -> None:
+    user = UserFactory(username="alice")
+    assert events("user_created") == [
+        ("", None, "alice", {"is_active": True, "is_staff": False, "is_superuser": False})
+    ]
+    user.is_staff = user.is_superuser = True
+    user.save()
+    user.save(update_fields=["last_login"])  # a sign-in: nothing to record
+    assert events("user_flags_changed") == [
+        ("", None, "alice", {"is_staff": [False, True], "is_superuser": [False, True]})
+    ]
+
+
+def test_the_demo_accounts_are_recorded_with_their_roles_and_profiles() -> None:
+    study = StudyFactory(slug="demo-like")
+    for code in ("R3", "R4", "R5"):
+        ReaderFactory(study=study, code=code)
+    demo_accounts_create(study=study)
+    members = {(t, d["role"]) for _, _, t, d in events("study_member_added")}
+    assert ("coordinator", "coordinator") in members and ("rater1", "rater") in members
+    groups = {(t, d["group"]) for _, _, t, d in events("role_group_added")}
+    assert ("r3", "reader") in groups and ("statistician", "statistician") in groups
+    linked = {(t, d["to"]) for _, _, t, d in events("reader_account_changed")}
+    assert linked == {("reader R3", "r3"), ("reader R4", "r4"), ("reader R5", "r5")}
+    assert {t for _, _, t, _ in events("rater_account_changed")} == {
+        "rater rater1",
+        "rater rater2",
+        "rater rater3",
+    }
+
+
+def test_a_role_change_in_the_admin_names_the_admin_and_the_address(client: Client) -> None:
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    alice = UserFactory(username="alice")
+    client.force_login(root)
+    response = client.post(
+        f"/admin/auth/user/{alice.pk}/change/",
+        {
+            "username": "alice",
+            "is_active": "on",
+            "groups": [Group.objects.get(name="statistician").pk],
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="role_group_added")
+    assert (event.actor_name, event.target, event.details, event.ip) == (
+        "root",
+        "alice",
+        {"group": "statistician"},
+        "127.0.0.1",
+    )
+
+
+def test_api_tokens_are_recorded_however_they_are_made_or_removed(client: Client) -> None:
+    alice = UserFactory(username="alice")
+    client.force_login(alice)
+    client.post("/accounts/token/")  # the token page
+    created = AuditEvent.objects.get(action="api_token_created")
+    assert (created.actor_name, created.target, created.ip) == ("alice", "alice", "127.0.0.1")
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    # the admin addresses a token by its user's id
+    response = client.post(f"/admin/authtoken/tokenproxy/{alice.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Token.objects.filter(user=alice).exists()
+    revoked = AuditEvent.objects.get(action="api_token_revoked")
+    assert (revoked.actor_name, revoked.target) == ("root", "alice")
+    Token.objects.create(user=alice)  # the shell: the owner is the actor
+    assert events("api_token_created")[-1][:3] == ("alice", None, "alice")
+
+
+def test_export_study_is_recorded(tmp_path: Path, make_bundle: BundleFactory) -> None:
+    call_command("import_study", str(make_bundle()), stdout=StringIO())
+    call_command("export_study", "tiny", str(tmp_path / "out.zip"), stdout=StringIO())
+    [(actor, slug, target, details)] = events("export")
+    assert (actor, slug, target) == ("", "tiny", f"bundle {tmp_path / 'out.zip'}")
+    assert details["via"] == "export_study" and details["cases"] == 3
+
+
+def test_only_coordinators_and_superusers_read_the_audit_log(client: Client) -> None:
+    study = StudyFactory(slug="s1")
+    audit_record(action="study_unblinded", study=study, target="secret-target")
+    people = {}
+    for role in ("coordinator", "reader", "rater", "statistician"):
+        people[role] = UserFactory(username=f"u-{role}")
+        people[role].groups.add(Group.objects.get(name=role))
+        StudyMember.objects.create(study=study, user=people[role], role=role)
+    people["superuser"] = UserFactory(username="root", is_superuser=True)
+    for who, user in people.items():
+        client.force_login(user)
+        allowed = who in ("coordinator", "superuser")
+        for url in ("/studies/s1/audit/", "/studies/s1/audit/?format=csv"):
+            response = client.get(url)
+            body = (
+                b"".join(response.streaming_content) if response.streaming else response.content
+            ).decode()
+            assert response.status_code == (200 if allowed else 404), (who, url)
+            assert ("secret-target" in body) == allowed, (who, url)
+        assert client.get("/audit/").status_code == (200 if who == "superuser" else 404)
+    assert AuditEvent.objects.filter(action="export", study=study).count() == 2
+
+
+def test_deleting_a_study_is_recorded_with_its_memberships() -> None:
+    study = StudyFactory(slug="gone", title="Gone study")
+    StudyMember.objects.create(study=study, user=UserFactory(username="alice"), role="reader")
+    study.delete()
+    assert events("study_deleted") == [("", None, "gone", {"title": "Gone study"})]
+    assert events("study_member_removed") == [
+        ("", None, "alice", {"role": "reader", "study_deleted": True})
+    ]

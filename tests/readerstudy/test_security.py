@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -69,3 +72,62 @@ def test_every_page_carries_security_headers(client: Client) -> None:
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert "camera=()" in response["Permissions-Policy"]
+
+
+def test_one_address_is_throttled_across_usernames(client: Client, settings: Any) -> None:
+    settings.LOGIN_FAILURE_LIMIT_IP = 6
+    UserFactory(username="zoe", password="correct-horse-42")
+    for i in range(6):
+        fail(client, username=f"guess{i}")  # never 5 for one name: only the address limit
+    client.post("/accounts/login/", {"username": "zoe", "password": "correct-horse-42"})
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="login_throttled", target="zoe").exists()
+
+
+def test_a_session_ends_after_its_age_on_the_server(client: Client) -> None:
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    UserFactory(username="alice", password="correct-horse-42")
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "correct-horse-42"}
+    )
+    assert client.get("/").status_code == 200
+    session = Session.objects.get()
+    age = (session.expire_date - timezone.now()).total_seconds()
+    assert 8 * 3600 - 60 < age <= 8 * 3600  # SESSION_COOKIE_AGE
+    # The browser forgets the cookie when it closes, and it never reaches scripts.
+    cookie = response.cookies["sessionid"]
+    assert not cookie["max-age"] and not cookie["expires"] and cookie["httponly"]
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_production_sends_hsts_on_https(client: Client, settings: Any) -> None:
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+    response = client.get("/accounts/login/", secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert "Strict-Transport-Security" not in client.get("/accounts/login/")  # plain http
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/accounts/login/",
+        "/no-such-page/",
+        "/api/me/",
+        "/api/schema/",
+        "/static/readerstudy/base.css",
+    ],
+    ids=["page", "404", "api-json", "api-schema", "static"],
+)
+def test_every_kind_of_response_carries_the_headers(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    if not url.startswith("/static/"):  # static files are served before the frame check
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"

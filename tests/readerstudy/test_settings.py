@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,3 +87,74 @@ def test_database_url_selects_postgresql() -> None:
         text=True,
     )
     assert result.stdout.strip() == "django.db.backends.postgresql", result.stderr
+
+
+def settings_values(env: dict[str, str], *names: str) -> dict[str, object]:
+    """``names`` of the settings module as configured by ``env`` (in a fresh process)."""
+    code = (
+        "import json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'readerstudy.settings'; "
+        "from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n, None) for n in {list(names)!r}}}))"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DJANGO_DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+SECURITY_SETTINGS = (
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_AGE",
+    "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_FAILURE_LIMIT_IP",
+    "LOGIN_FAILURE_WINDOW",
+)
+
+
+def test_production_defaults_are_strict(tmp_path: Path) -> None:
+    values = settings_values(
+        {**PRODUCTION, "READERSTUDY_VAR_DIR": str(tmp_path)}, *SECURITY_SETTINGS
+    )
+    assert values == {
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+        "SESSION_COOKIE_AGE": 8 * 60 * 60,
+        "SESSION_EXPIRE_AT_BROWSER_CLOSE": True,
+        "LOGIN_FAILURE_LIMIT": 5,
+        "LOGIN_FAILURE_LIMIT_IP": 20,
+        "LOGIN_FAILURE_WINDOW": 15 * 60,
+    }
+
+
+def test_session_and_throttle_settings_come_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        **PRODUCTION,
+        "READERSTUDY_VAR_DIR": str(tmp_path),
+        "SESSION_COOKIE_AGE": "1800",
+        "SESSION_EXPIRE_AT_BROWSER_CLOSE": "0",
+        "LOGIN_FAILURE_LIMIT": "3",
+        "LOGIN_FAILURE_WINDOW": "60",
+        "SECURE_HSTS_SECONDS": "0",
+    }
+    values = settings_values(env, *SECURITY_SETTINGS)
+    assert values["SESSION_COOKIE_AGE"] == 1800
+    assert values["SESSION_EXPIRE_AT_BROWSER_CLOSE"] is False
+    assert (values["LOGIN_FAILURE_LIMIT"], values["LOGIN_FAILURE_WINDOW"]) == (3, 60)
+    assert values["SECURE_HSTS_SECONDS"] == 0

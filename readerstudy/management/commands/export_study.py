@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from readerstudy.audit import audit_record
 from readerstudy.bundle.export import write_study_bundle
 from readerstudy.models import Study
 
@@ -26,6 +27,12 @@ class Command(BaseCommand):
             counts = write_study_bundle(study, options["path"])
         except FileExistsError as exc:
             raise CommandError(str(exc)) from exc
+        audit_record(
+            action="export",
+            study=study,
+            target=f"bundle {options['path']}",
+            details={"kind": "bundle", "via": "export_study", **counts},
+        )
         self.stdout.write(
             f"{options['path']}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
         )

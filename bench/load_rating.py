@@ -8,12 +8,19 @@ What it does:
    ``--pg``, default ``postgres://postgres@127.0.0.1:5432``), migrates it and seeds a study with
    nine domains, nine readers, enough outputs and ``--raters`` rater accounts, and one open
    rating session in which every rater scores every output in their own random order;
-2. starts gunicorn (gthread workers) on 127.0.0.1 with production settings (DEBUG off,
+2. runs ``ANALYZE`` (a database in use has planner statistics), starts gunicorn (gthread
+   workers, ``--workers`` x ``--threads``) on 127.0.0.1 with production settings (DEBUG off,
    persistent database connections);
-3. runs one thread per rater, each with its own signed-in session: resume, then for each item
-   an autosave of a partial draft and a submission of the nine scores (the JSON endpoints the
-   item page uses), with a random think time around ``--think`` seconds between requests; about
-   one submission in twenty is sent twice with the same token, as a client retry would;
+3. signs every rater in through the login form (not measured), then runs all raters at once
+   from one start line, each on its own keep-alive connection with its own session cookie
+   (asyncio in this process: a small HTTP/1.1 client costing about half a millisecond of CPU
+   per request, so the load generator takes little of the CPU the server needs). A rater
+   resumes, then for each item autosaves a partial draft and submits the nine scores (the
+   JSON endpoints the item page uses), waiting a think time drawn uniformly from
+   0.5-1.5 x ``--think`` seconds (default 1 s, so about one request per second per rater)
+   before each request; about one submission in twenty is sent twice with the same token, as
+   a client retry would. Latency is measured around each request as the client sees it:
+   from writing the request to having read the whole response;
 4. reports p50/p95/p99 latency of the submissions (and of the autosaves) and the throughput,
    then checks in the database that every acknowledged submission is stored exactly once
    (nine scores, the submitted values), that nothing unacknowledged is stored, partially or
@@ -26,6 +33,8 @@ partially stored.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import random
 import shutil
@@ -33,11 +42,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg
@@ -101,94 +112,173 @@ class Results:
     errors: list[str] = field(default_factory=list)
     unknown: int = 0  # requests without an answer (timeouts): their outcome is not known
     finished: int = 0
-    ready: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-@dataclass
-class Clock:
-    """The start line (every rater signed in) and the end of the measured period."""
+def signed_in_cookies(base: str, username: str) -> dict[str, str]:
+    """Sign in through the login form (not measured); return the session's cookies."""
+    for attempt in range(3):  # retry a dropped connection
+        http = requests.Session()
+        try:
+            sign_in(http, base, username)
+        except requests.ConnectionError:
+            if attempt == 2:
+                raise
+            continue
+        return dict(http.cookies)
+    raise RuntimeError(f"sign-in of {username} failed")
 
-    start: threading.Event = field(default_factory=threading.Event)
-    deadline: float = 0.0
+
+class HttpError(Exception):
+    pass
 
 
-def rater_loop(
-    base: str, username: str, session_id: int, clock: Clock, think: float, out: Results
+class Connection:
+    """One rater's keep-alive HTTP/1.1 connection, as a browser tab holds one.
+
+    A deliberately small client (asyncio streams, Content-Length bodies only): the load
+    generator shares the machine's cores with the server, and a heavy client (one ``requests``
+    session per thread, 50 threads competing for the GIL) both steals CPU from the server and
+    adds its own queueing to every measured latency.
+    """
+
+    def __init__(self, host: str, port: int, cookies: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        self.headers = (
+            f"Host: {host}:{port}\r\nCookie: {cookie}\r\n"
+            f"X-CSRFToken: {cookies['csrftoken']}\r\nReferer: http://{host}:{port}/\r\n"
+        ).encode()
+
+    async def request(
+        self, method: str, path: str, body: Any = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        data = b"" if body is None else json.dumps(body).encode()
+        head = f"{method} {path} HTTP/1.1\r\n".encode() + self.headers
+        if body is not None:
+            head += b"Content-Type: application/json\r\n"
+        head += f"Content-Length: {len(data)}\r\n\r\n".encode()
+        self.writer.write(head + data)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise HttpError("connection closed by the server")
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        content = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, content
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def rater_loop(
+    conn: Connection,
+    username: str,
+    session_id: int,
+    start: asyncio.Event,
+    deadline: list[float],
+    think: float,
+    out: Results,
 ) -> None:
-    http = requests.Session()
+    """One rater: resume, then autosave and submit each item with a think time before each."""
     rng = random.Random(username)
+    await start.wait()
     try:
-        for attempt in range(3):  # signing in is not measured; retry a dropped connection
-            try:
-                sign_in(http, base, username)
-                break
-            except requests.ConnectionError:
-                if attempt == 2:
-                    raise
-                http = requests.Session()
-        headers = {"X-CSRFToken": http.cookies["csrftoken"], "Referer": base + "/"}
-        with out.lock:
-            out.ready += 1
-        clock.start.wait()
-        response = http.get(
-            f"{base}/rating/sessions/{session_id}/resume/", allow_redirects=False, timeout=30
-        )
-        item = response.headers["Location"]
+        status, headers, _ = await conn.request("GET", f"/rating/sessions/{session_id}/resume/")
+        item: str | None = headers["location"]
     except Exception as exc:
-        with out.lock:
-            out.errors.append(f"{username}: setup: {exc}")
+        out.errors.append(f"{username}: setup: {exc!r}")
         return
     keys = [k for k, _, _ in DOMAINS]
-    while item and time.monotonic() < clock.deadline:
+    while item and time.monotonic() < deadline[0]:
         public_id = item.rstrip("/").rsplit("/", 1)[1]
         scores = {k: rng.randint(1, 5) for k in keys}
         try:
-            time.sleep(think * rng.uniform(0.5, 1.5))
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             t0 = time.perf_counter()
-            response = http.post(
-                f"{base}{item}draft.json",
-                json={"version": 0, "scores": dict(list(scores.items())[:5])},
-                headers=headers,
-                timeout=30,
+            status, _, content = await asyncio.wait_for(
+                conn.request(
+                    "POST",
+                    f"{item}draft.json",
+                    {"version": 0, "scores": dict(list(scores.items())[:5])},
+                ),
+                30,
             )
             draft_ms = (time.perf_counter() - t0) * 1000
-            if response.status_code != 200:
-                raise RuntimeError(f"draft {response.status_code}: {response.text[:200]}")
-            version = response.json()["version"]
-            time.sleep(think * rng.uniform(0.5, 1.5))
+            if status != 200:
+                raise HttpError(f"draft {status}: {content[:200]!r}")
+            version = json.loads(content)["version"]
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             body = {"token": str(uuid.uuid4()), "version": version, "scores": scores}
             t0 = time.perf_counter()
-            response = http.post(f"{base}{item}submit.json", json=body, headers=headers, timeout=30)
+            status, _, content = await asyncio.wait_for(
+                conn.request("POST", f"{item}submit.json", body), 30
+            )
             submit_ms = (time.perf_counter() - t0) * 1000
-        except requests.Timeout:
-            with out.lock:
-                out.unknown += 1
+        except TimeoutError:
+            out.unknown += 1
             return
         except Exception as exc:
-            with out.lock:
-                out.errors.append(f"{username}: {exc}")
+            out.errors.append(f"{username}: {exc!r}")
             return
-        if response.status_code != 200:
-            with out.lock:
-                out.errors.append(
-                    f"{username}: submit {response.status_code}: {response.text[:200]}"
-                )
+        if status != 200:
+            out.errors.append(f"{username}: submit {status}: {content[:200]!r}")
             return
-        answer = response.json()
-        with out.lock:
-            out.draft_ms.append(draft_ms)
-            out.submit_ms.append(submit_ms)
-            out.acks.append(Ack(username, public_id, scores))
+        answer = json.loads(content)
+        out.draft_ms.append(draft_ms)
+        out.submit_ms.append(submit_ms)
+        out.acks.append(Ack(username, public_id, scores))
         if rng.random() < 0.05:  # a client retry of the same submission
-            again = http.post(f"{base}{item}submit.json", json=body, headers=headers, timeout=30)
-            with out.lock:
-                out.retries += 1
-                if again.status_code != 200 or not again.json().get("replayed"):
-                    out.retry_mismatches += 1
+            try:
+                status, _, content = await asyncio.wait_for(
+                    conn.request("POST", f"{item}submit.json", body), 30
+                )
+            except Exception as exc:
+                out.errors.append(f"{username}: retry: {exc!r}")
+                return
+            out.retries += 1
+            if status != 200 or not json.loads(content).get("replayed"):
+                out.retry_mismatches += 1
         item = answer["next"]
-    with out.lock:
-        out.finished += 1
+    out.finished += 1
+
+
+async def run_raters(
+    port: int,
+    cookies: dict[str, dict[str, str]],
+    session_id: int,
+    seconds: float,
+    think: float,
+    out: Results,
+    on_start: Callable[[], None],
+) -> float:
+    """Every rater at once from the same start line; the elapsed seconds."""
+    start = asyncio.Event()
+    deadline = [0.0]
+    conns = {u: Connection("127.0.0.1", port, c) for u, c in cookies.items()}
+    tasks = [
+        asyncio.create_task(rater_loop(conn, u, session_id, start, deadline, think, out))
+        for u, conn in conns.items()
+    ]
+    on_start()
+    t_start = time.monotonic()
+    deadline[0] = t_start + seconds
+    start.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - t_start
+    for conn in conns.values():
+        conn.close()
+    return elapsed
 
 
 def verify(acks: list[Ack], n_domains: int) -> dict[str, int]:
@@ -256,43 +346,42 @@ def main(argv: list[str] | None = None) -> int:
     env = server_env(f"{args.pg}/{DB_NAME}", var_dir)
     os.environ.update(env)
     recreate_database(args.pg)
+    port = free_port()
     server = Gunicorn(
-        env,
-        free_port(),
-        workers=args.workers,
-        threads=args.threads,
-        worker_class=args.worker_class,
+        env, port, workers=args.workers, threads=args.threads, worker_class=args.worker_class
     )
     try:
         for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
             subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
         seeded = seed(args.raters, args.cases)
         session_id, usernames = seeded["rating_session"], seeded["raters"]
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # statistics, as a database in use has them
+            cursor.execute("ANALYZE")
         server.start()
         base = server.base
 
         results = Results()
-        clock = Clock()
-        threads = [
-            threading.Thread(
-                target=rater_loop,
-                args=(base, u, session_id, clock, args.think, results),
-                daemon=True,
+        with ThreadPoolExecutor(max_workers=8) as pool:  # sign everyone in first (not measured)
+            cookies = dict(
+                zip(
+                    usernames,
+                    pool.map(lambda u: signed_in_cookies(base, u), usernames),
+                    strict=True,
+                )
             )
-            for u in usernames
-        ]
-        for t in threads:  # sign everyone in first (not measured)
-            t.start()
-        while results.ready + len(results.errors) < len(threads):
-            time.sleep(0.1)
-        cpu_before = server_cpu_seconds(server.pid)
-        t_start = time.monotonic()
-        clock.deadline = t_start + args.seconds
-        clock.start.set()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - t_start
-        cpu_used = server_cpu_seconds(server.pid) - cpu_before
+        marks: dict[str, float] = {}
+
+        def on_start() -> None:
+            marks["server"] = server_cpu_seconds(server.pid)
+            marks["client"] = time.process_time()
+
+        elapsed = asyncio.run(
+            run_raters(port, cookies, session_id, args.seconds, args.think, results, on_start)
+        )
+        cpu_used = server_cpu_seconds(server.pid) - marks["server"]
+        client_cpu = time.process_time() - marks["client"]
 
         figures = verify(results.acks, len(DOMAINS))
         n = len(results.submit_ms)
@@ -313,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         n_requests = len(results.submit_ms) + len(results.draft_ms) + results.retries
         print(
             f"  server CPU (gunicorn workers): {cpu_used:.1f} s, "
-            f"{1000 * cpu_used / max(n_requests, 1):.1f} ms per request; "
+            f"{1000 * cpu_used / max(n_requests, 1):.1f} ms per request; load generator "
+            f"{client_cpu:.1f} s, {1000 * client_cpu / max(n_requests, 1):.2f} ms per request; "
             f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print("  database check: " + ", ".join(f"{k} {v}" for k, v in figures.items()))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from evaluation.models import (
 )
 from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
 from readerstudy.audit import audit_record
+from readerstudy.db.rows import db_value, quoted_table
 from readerstudy.models import Reader, Reading, Study
 from readerstudy.randomisation import balanced_assignment, new_seed, permutation, rng_for
 
@@ -553,12 +554,28 @@ def _check_open(session: RatingSession) -> None:
         raise SessionStateError("This session is closed: nothing can be changed any more.")
 
 
+# Autosave and first submission run for every rater on every item, so their statements are
+# written in SQL: compiling them with the ORM cost more than PostgreSQL spends executing them
+# (see readerstudy/db/rows.py). Each is one statement on an indexed key; the rules stay the
+# same as with the ORM (versions, tokens, unique constraints, triggers).
+
+
+def _assignment_touch(task: RatingTask, now: Any) -> tuple[str, list[Any]]:
+    """The UPDATE recording that the rater is on ``task``, now (where "resume" takes them
+    back), and its parameters."""
+    return (
+        f"UPDATE {quoted_table(RatingAssignment)} SET last_task_id = %s, last_activity_at = %s "
+        "WHERE id = %s",
+        [task.pk, db_value(RatingAssignment, "last_activity_at", now), task.assignment_id],
+    )
+
+
 def rating_task_open(*, task: RatingTask) -> None:
     """Remember that the rater is on ``task`` (where "resume" takes them back)."""
     if task.assignment.last_task_id != task.pk:
-        RatingAssignment.objects.filter(pk=task.assignment_id).update(
-            last_task_id=task.pk, last_activity_at=timezone.now()
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(*_assignment_touch(task, timezone.now()))
+        task.assignment.last_task_id = task.pk
 
 
 def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
@@ -571,10 +588,23 @@ def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
     _check_open(session)
     domains = session_domains_cached(session)
     clean = _validate_scores(scores, domains, session.study, complete=False)
-    editable = RatingTask.objects.filter(pk=task.pk, version=version)
+    sql = (
+        f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = version + 1, "
+        "updated_at = %s WHERE id = %s AND version = %s"
+    )
     if not session.allow_amend:  # after submission, drafts are only for amendments
-        editable = editable.filter(submitted_at__isnull=True)
-    updated = editable.update(draft=clean, version=F("version") + 1, updated_at=timezone.now())
+        sql += " AND submitted_at IS NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                db_value(RatingTask, "draft", clean),
+                db_value(RatingTask, "updated_at", timezone.now()),
+                task.pk,
+                version,
+            ],
+        )
+        updated = cursor.rowcount
     if not updated:
         current = RatingTask.objects.get(pk=task.pk)
         if current.submitted_at is not None and not session.allow_amend:
@@ -707,36 +737,76 @@ def _submit_first(
     domains: Sequence[LikertDomain],
     study: Study,
 ) -> SubmitResult | None:
-    """The common case, a first submission of the version the rater reviewed, in one
-    conditional UPDATE plus the INSERT of the scores. ``None`` when the task changed meanwhile
-    (then the caller takes the locked path, which answers replays, stale versions and
-    amendments). The UPDATE holds the row lock until commit, so two concurrent submissions of
-    the same task cannot both pass."""
+    """The common case, a first submission of the version the rater reviewed: one conditional
+    UPDATE that claims the task (no row lock taken beforehand), the INSERT of the scores and
+    the assignment's UPDATE, in one transaction (on PostgreSQL one statement). ``None`` when
+    the task changed meanwhile (then the caller takes the locked path, which answers replays,
+    stale versions and amendments). The UPDATE holds the row lock until commit, so two
+    concurrent submissions of the same task cannot both pass."""
     final = _validate_scores(
         task.draft if scores is None else scores, domains, study, complete=True
     )
     now = timezone.now()
-    with transaction.atomic():
-        claimed = RatingTask.objects.filter(
-            pk=task.pk, version=version, submitted_at__isnull=True
-        ).update(
-            draft=final, version=version + 1, last_token=token, submitted_at=now, updated_at=now
+    at = db_value(RatingTask, "submitted_at", now)
+    claim = (
+        f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = %s, last_token = %s, "
+        "submitted_at = %s, updated_at = %s WHERE id = %s AND version = %s AND submitted_at IS NULL"
+    )
+    claim_params = [
+        db_value(RatingTask, "draft", final),
+        version + 1,
+        db_value(RatingTask, "last_token", token),
+        at,
+        at,
+        task.pk,
+        version,
+    ]
+    # All scores of the item in one INSERT; the unique (rater, reading, domain) constraint
+    # refuses a second copy, whatever path tried to write it.
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(domains))
+    score_params = [
+        v
+        for d in domains
+        for v in (
+            task.assignment.rater_id,
+            task.item.reading_id,
+            d.pk,
+            final[d.key],
+            LikertScore.Source.ENTERED.value,
+            at,
+            at,
         )
-        if not claimed:
-            return None
-        LikertScore.objects.bulk_create(
-            LikertScore(
-                rater_id=task.assignment.rater_id,
-                reading_id=task.item.reading_id,
-                domain=d,
-                score=final[d.key],
-                source=LikertScore.Source.ENTERED,
-            )
-            for d in domains
-        )
-        RatingAssignment.objects.filter(pk=task.assignment_id).update(
-            last_task_id=task.pk, last_activity_at=now
-        )
+    ]
+    insert = (
+        f"INSERT INTO {quoted_table(LikertScore)} "
+        "(rater_id, reading_id, domain_id, score, source, created_at, updated_at) "
+    )
+    touch, touch_params = _assignment_touch(task, now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement, so one round trip and one commit instead of five: the claim, the
+            # scores and the assignment succeed or fail together, and the scores and the
+            # assignment are only written if the claim took the task. Inside a caller's
+            # transaction a savepoint keeps a refused INSERT from aborting it.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                cursor.execute(
+                    f"WITH claimed AS ({claim} RETURNING id), "
+                    f"scores AS ({insert} SELECT * FROM (VALUES {values}) AS v "
+                    "WHERE EXISTS (SELECT 1 FROM claimed)), "
+                    f"touched AS ({touch} AND EXISTS (SELECT 1 FROM claimed)) "
+                    "SELECT count(*) FROM claimed",
+                    [*claim_params, *score_params, *touch_params],
+                )
+                claimed = cursor.fetchone()[0]
+            if claimed != 1:
+                return None
+        else:
+            with transaction.atomic():
+                cursor.execute(claim, claim_params)
+                if cursor.rowcount != 1:
+                    return None
+                cursor.execute(f"{insert} VALUES {values}", score_params)
+                cursor.execute(touch, touch_params)
     return SubmitResult(status="submitted", version=version + 1, replayed=False, scores=final)
 
 

@@ -210,11 +210,11 @@ def submit(request: HttpRequest, public_id: str) -> HttpResponse:
             result.status
         ],
     )
-    following = selectors.next_pending_task(task)
+    following = selectors.next_pending_public_id(task)
     if following is None:
         messages.info(request, "Every item of this session is submitted. Thank you!")
         return redirect("rating-session", session_id=task.assignment.session_id)
-    return redirect("rating-item", public_id=following.item.public_id)
+    return redirect("rating-item", public_id=following)
 
 
 @json_login_required
@@ -275,13 +275,13 @@ def submit_json(request: HttpRequest, public_id: str) -> JsonResponse:
         return _json_error(exc.message, 409, version=exc.version, scores=exc.draft)
     except services.RatingError as exc:
         return _json_error(exc.message, exc.status, field=exc.field)
-    following = selectors.next_pending_task(task)
+    following = selectors.next_pending_public_id(task)
     return JsonResponse(
         {
             "status": result.status,
             "version": result.version,
             "replayed": result.replayed,
-            "next": reverse("rating-item", args=[following.item.public_id]) if following else None,
+            "next": reverse("rating-item", args=[following]) if following else None,
         }
     )
 

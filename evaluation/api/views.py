@@ -182,13 +182,13 @@ class RaterItemSubmit(APIView):
             )
         except services.RatingError as exc:
             return _refused(exc)
-        following = selectors.next_pending_task(task)
+        following = selectors.next_pending_public_id(task)
         return Response(
             {
                 "status": result.status,
                 "version": result.version,
                 "replayed": result.replayed,
-                "next": item_api_url(following.item.public_id) if following else None,
+                "next": item_api_url(following) if following else None,
             }
         )
 

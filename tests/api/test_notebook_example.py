@@ -49,3 +49,33 @@ def test_the_notebook_example_pulls_every_page(live_server: Any, monkeypatch, ca
     # Small pages give the same rows: the loop follows `next` to the end.
     paged = namespace["fetch"]("readings", split="test", page_size=2)
     assert sorted(paged["id"]) == sorted(data["id"])
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_snippet() -> str:
+    section = README.read_text(encoding="utf-8").split("**REST API.**", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "README.md: the REST API paragraph has no python block"
+    return match.group(1)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_notebook_example_runs_on_the_demo(live_server: Any, monkeypatch) -> None:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("demo", "--no-images", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    statistician = get_user_model().objects.get(username="statistician")
+    token, _ = Token.objects.get_or_create(user=statistician)
+    monkeypatch.setenv("READERSTUDY_URL", live_server.url)
+    monkeypatch.setenv("READERSTUDY_TOKEN", token.key)
+
+    namespace: dict[str, Any] = {}
+    exec(compile(readme_snippet(), "README.md", "exec"), namespace)
+
+    assert len(namespace["readings"]) > 114 * 9  # every test-split reading of the demo
+    aucs = namespace["aucs"]
+    assert len(aucs) == 9 and aucs["auc"].between(0.4, 1.0).all()

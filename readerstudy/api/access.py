@@ -40,13 +40,21 @@ class StudyScopedMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authenticates first
+        if not self._handles(request.method or ""):
+            # Any member then gets DRF's 405 (as on every other endpoint), not a 403 that
+            # blames their role; non-members still get 404.
+            allowed = set(roles.ROLES)
+        elif request.method in SAFE_METHODS:
+            allowed = self.study_roles_read
+        else:
+            allowed = self.study_roles_write
         self.study, self.roles = study_for_request(
-            request,
-            slug=self.kwargs["slug"],
-            allowed=self.study_roles_read
-            if request.method in SAFE_METHODS
-            else self.study_roles_write,
+            request, slug=self.kwargs["slug"], allowed=allowed
         )
+
+    def _handles(self, method: str) -> bool:
+        name = method.lower()
+        return name in self.http_method_names and hasattr(self, name)  # type: ignore[attr-defined]
 
 
 def study_for_request(request: Request, *, slug: str, allowed: set[str]) -> tuple[Study, set[str]]:

@@ -156,3 +156,21 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path) -> None:
         "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")
     )
     assert (tmp_path / "schema.yml").read_text().startswith("openapi: 3")
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/studies/api-study/readings/import/"),  # POST only, no role may read
+        ("get", "/api/studies/api-study/generation/runs/1/stop/"),
+        ("delete", "/api/studies/api-study/cases/C1/"),  # GET and PATCH only
+    ],
+)
+def test_a_method_an_endpoint_lacks_is_405_for_members_and_404_for_others(
+    api_as, people, other_study, role, method, path
+) -> None:
+    member_response = getattr(api_as(people[role]), method)(path)
+    assert member_response.status_code == 405, member_response.content
+    outsider = member(other_study, role)
+    assert getattr(api_as(outsider), method)(path).status_code == 404

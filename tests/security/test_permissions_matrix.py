@@ -14,6 +14,8 @@ override single roles with keywords.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +82,7 @@ class Route:
     query: str = ""
     data: Callable[[World], dict[str, Any]] | None = None
     auth: str = "session"  # "session" (force_login) or "token" (Authorization: Token …)
+    as_json: bool = False  # send ``data`` as a JSON body (API rows) instead of a form
     #: For patterns without a name: the resolver key it covers and the path to request.
     pattern: str = ""
     path: Callable[[World], str] | None = None
@@ -586,6 +589,300 @@ ROUTES: list[Route] = [
 ]
 
 
+# -------------------------------------------------------------------- API rows, generated
+# The API's convention (docs/api.md): visitors 401; a study the caller holds no role in 404;
+# a role of the study that may not use the endpoint 403; an object of another study (under the
+# caller's own slug) or another person's assignment or item 404. Every main-study row is sent
+# with a token and with a session; the cross-study and other-person variants with a token.
+StudyData = Callable[[StudyObjects], Any]
+Ids = Callable[[StudyObjects], dict[str, Any]]
+
+
+def api_expect(allowed: Iterable[str], status: int = 200, **overrides: int) -> dict[str, int]:
+    """An endpoint of the main study: ``status`` for the ``allowed`` roles and superusers (who
+    hold every role), 403 for the study's other members, 404 for the other study's member."""
+    table = {role: (status if role in allowed else 403) for role in (COORD, READER, RATER, STATS)}
+    table.update({ANON: 401, OUTSIDER: 404, SUPER: status})
+    table.update(overrides)
+    return table
+
+
+def personal(owner: str = "", status: int = 200) -> dict[str, int]:
+    """A reader's or rater's own object: only its owner (superusers and coordinators get 404)."""
+    return expect([owner] if owner else [], status, anon=401)
+
+
+def api_rows(
+    name: str,
+    kwargs: Kwargs,
+    table: dict[str, int],
+    *,
+    method: str = "GET",
+    data: Callable[[World], Any] | None = None,
+    label: str = "",
+    session: bool = True,
+) -> list[Route]:
+    """The request by token, and (``session``) the same request with a session cookie."""
+    rows = []
+    for auth in ("token", "session") if session else ("token",):
+        rows.append(
+            Route(
+                name,
+                kwargs,
+                table,
+                method=method,
+                data=data,
+                auth=auth,
+                as_json=True,
+                label=", ".join(filter(None, [auth, label])),
+            )
+        )
+    return rows
+
+
+def personal_api(
+    name: str,
+    owner: str,
+    status: int = 200,
+    *,
+    method: str = "GET",
+    data: Callable[[World], Any] | None = None,
+    other_study: bool = False,
+    **extra: Any,
+) -> list[Route]:
+    """Rows of a reader's (assignment token) or rater's (item id) own object: the owner's
+    (token and session), another reader's or rater's of the same session (404 for everyone),
+    and (``other_study``) the other study's member's own."""
+    ref, person = (token, "reader") if owner == READER else (item, "rater")
+    own, theirs = f"own_{ref.__name__}", f"other_{ref.__name__}"
+    rows = api_rows(name, ref(own, **extra), personal(owner, status), method=method, data=data)
+    rows += api_rows(
+        name,
+        ref(theirs, **extra),
+        personal(),
+        method=method,
+        data=data,
+        label=f"another {person}'s",
+        session=False,
+    )
+    if other_study:
+        rows += api_rows(
+            name,
+            ref(own, of="other", **extra),
+            personal(OUTSIDER, status),
+            method=method,
+            data=data,
+            label="other study",
+            session=False,
+        )
+    return rows
+
+
+def no_ids(objects: StudyObjects) -> dict[str, Any]:
+    return {}
+
+
+def study_api(
+    name: str,
+    allowed: Iterable[str],
+    status: int = 200,
+    *,
+    ids: Ids = no_ids,
+    method: str = "GET",
+    data: StudyData | None = None,
+    other_study: bool = True,
+    foreign: bool = False,
+    label: str = "",
+) -> list[Route]:
+    """Rows of an endpoint under ``/api/studies/<slug>/``: the main study (token and session);
+    the other study's slug with its own ids (``other_study``); and (``foreign``) the other
+    study's object under the main study's slug."""
+
+    def under(slug_of: str, ids_of: str) -> Kwargs:
+        def kwargs(world: World) -> dict[str, Any]:
+            return {"slug": getattr(world, slug_of).study.slug, **ids(getattr(world, ids_of))}
+
+        return kwargs
+
+    def body(of: str) -> Callable[[World], Any] | None:
+        return None if data is None else (lambda world: data(getattr(world, of)))
+
+    allowed = tuple(allowed)
+    rows = api_rows(
+        name,
+        under("main", "main"),
+        api_expect(allowed, status),
+        method=method,
+        data=body("main"),
+        label=label,
+    )
+    if other_study:
+        rows += api_rows(
+            name,
+            under("other", "other"),
+            expect(OTHER_COORDINATORS, status, anon=401),
+            method=method,
+            data=body("other"),
+            label=", ".join(filter(None, ["other study", label])),
+            session=False,
+        )
+    if foreign:
+        rows += api_rows(
+            name,
+            under("main", "other"),
+            api_expect(allowed, 404),
+            method=method,
+            data=body("main"),
+            label=", ".join(filter(None, ["other study's object under this slug", label])),
+            session=False,
+        )
+    return rows
+
+
+def _reading(objects: StudyObjects) -> list[dict[str, Any]]:
+    code = objects.case.code
+    return [{"reader_id": "R1", "case_id": code, "category": 3, "run": 5, "modality": 9}]
+
+
+def _scores(objects: StudyObjects) -> dict[str, Any]:
+    row = {"reader_id": "M1", "case_id": objects.case.code, "run": 1, "domain": "correctness"}
+    return {"rows": [{**row, "rater_id": "panel1", "score": 3}]}
+
+
+def _answer(world: World) -> dict[str, Any]:
+    return {"category": 4, "impression": "Mass.", "token": str(uuid.uuid4()), "version": 0}
+
+
+def _rating(world: World) -> dict[str, Any]:
+    return {"token": str(uuid.uuid4()), "version": 0, "scores": {"correctness": 4}}
+
+
+def _draft(world: World) -> dict[str, Any]:
+    return {"version": 0, "scores": {"correctness": 2}}
+
+
+STUDY_DATA = (COORD, STATS)  # cases, readers, readings; truth for coordinators only
+ONLY_COORD = (COORD,)
+MEMBERS = (COORD, READER, RATER, STATS)
+
+
+def case_code(objects: StudyObjects) -> dict[str, Any]:
+    return {"code": objects.case.code}
+
+
+def reading_session_pk(objects: StudyObjects) -> dict[str, Any]:
+    return {"pk": objects.reading_session.pk}
+
+
+def rating_session_pk(objects: StudyObjects) -> dict[str, Any]:
+    return {"pk": objects.rating_session.pk}
+
+
+def run_id(objects: StudyObjects) -> dict[str, Any]:
+    return {"run_id": objects.run_id}
+
+
+def api_routes() -> list[Route]:
+    signed_in = expect(SIGNED_IN, anon=401)
+    rows = [
+        *api_rows("api-study-list", none, signed_in, session=False),
+        *api_rows("api-token", none, expect(SIGNED_IN, 204, anon=401), method="DELETE"),
+        # ------------------------------------------------------------ cases, readers, readings
+        *study_api("api-case-list", STUDY_DATA),
+        *study_api(
+            "api-case-list",
+            ONLY_COORD,
+            201,
+            method="POST",
+            data=lambda s: {"code": "NEWCASE", "truth": 1},
+        ),
+        *study_api("api-case-detail", STUDY_DATA, ids=case_code, foreign=True),
+        *study_api(
+            "api-case-detail",
+            ONLY_COORD,
+            ids=case_code,
+            method="PATCH",
+            data=lambda s: {"location": "right breast"},
+            foreign=True,
+        ),
+        # A method the endpoint lacks: 405 for every member, 404 for everyone else.
+        *study_api("api-case-detail", MEMBERS, 405, ids=case_code, method="DELETE"),
+        *study_api("api-reader-list", STUDY_DATA),
+        # Both studies have readers R1, R2, M1: a code is only looked up within the study.
+        *study_api("api-reader-detail", STUDY_DATA, ids=lambda s: {"code": s.reader.code}),
+        *study_api("api-reading-list", STUDY_DATA),
+        *study_api("api-reading-import", ONLY_COORD, 201, method="POST", data=_reading),
+        *study_api("api-reading-import", MEMBERS, 405, other_study=False),
+        # ------------------------------------------------------------ reading sessions, runs
+        *study_api("api-reading-session-list", ONLY_COORD),
+        *study_api("api-reading-session-detail", ONLY_COORD, ids=reading_session_pk, foreign=True),
+        *study_api("api-generation-run-list", ONLY_COORD),
+        # M1 has no configuration: refused before anything starts.
+        *study_api(
+            "api-generation-run-list",
+            ONLY_COORD,
+            400,
+            method="POST",
+            data=lambda s: {"reader": "M1"},
+        ),
+        *study_api("api-generation-run-detail", ONLY_COORD, ids=run_id, foreign=True),
+        *study_api(
+            "api-generation-run-stop", ONLY_COORD, 409, ids=run_id, method="POST", foreign=True
+        ),
+        *study_api(
+            "api-generation-run-resume", ONLY_COORD, 409, ids=run_id, method="POST", foreign=True
+        ),
+        *study_api("api-generation-run-resume", MEMBERS, 405, ids=run_id, other_study=False),
+        # ------------------------------------------------------------ a reader's own work
+        *api_rows("api-assignment-list", none, signed_in),
+        *personal_api("api-assignment-detail", READER, other_study=True),
+        *personal_api("api-reading-next", READER),
+        *personal_api("api-reading-case", READER, position=1),
+        *personal_api(
+            "api-reading-case",
+            READER,
+            201,
+            method="POST",
+            data=_answer,
+            other_study=True,
+            position=1,
+        ),
+        *personal_api("api-reading-image", READER, position=1, index=1),
+        # ------------------------------------------------------------ a rater's own items
+        *api_rows("api-rating-sessions", none, signed_in),
+        *api_rows("api-rating-items", none, signed_in),
+        *personal_api("api-rating-item", RATER, other_study=True),
+        *personal_api("api-rating-item-draft", RATER),
+        *personal_api("api-rating-item-draft", RATER, method="PUT", data=_draft),
+        *personal_api("api-rating-item-draft", RATER, method="POST", data=_draft),
+        *personal_api(
+            "api-rating-item-submit", RATER, method="POST", data=_rating, other_study=True
+        ),
+        *personal_api("api-rating-item-image", RATER, number=1),
+        # ------------------------------------------------------------ rating: coordinators
+        *study_api("api-rating-session-list", ONLY_COORD),
+        *study_api("api-rating-session-detail", ONLY_COORD, ids=rating_session_pk, foreign=True),
+        *study_api("api-rating-session-key", ONLY_COORD, ids=rating_session_pk, foreign=True),
+        *study_api("api-scores-import", ONLY_COORD, 201, method="POST", data=_scores),
+        *study_api("api-scores-import", MEMBERS, 405, other_study=False),
+        # ------------------------------------------------------------ analysis, audit log
+        *study_api("api-analysis-results", ANALYSTS),
+        *study_api("api-export", STUDY_DATA, ids=lambda s: {"name": "readings.csv"}),
+        *study_api(
+            "api-export",
+            STUDY_DATA,
+            ids=lambda s: {"name": "likert.csv"},
+            other_study=False,
+            label="likert.csv",
+        ),
+        *study_api("api-study-audit", ONLY_COORD),
+    ]
+    return rows
+
+
+ROUTES.extend(api_routes())
+
+
 # -------------------------------------------------------------------- admin rows, generated
 #: An object of each study-scoped admin model, per study.
 ADMIN_OBJECTS: dict[type, Callable[[StudyObjects], Any]] = {
@@ -804,8 +1101,10 @@ def _request(client: Client, route: Route, world: World, role: str) -> tuple[int
         response = client.generic(
             route.method,
             url,
-            data=_encode(data),
-            content_type="application/x-www-form-urlencoded",
+            data=json.dumps(data) if route.as_json else _encode(data),
+            content_type="application/json"
+            if route.as_json
+            else "application/x-www-form-urlencoded",
             **headers,
         )
     body = (

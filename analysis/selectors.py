@@ -225,6 +225,29 @@ def _take(index: pd.Index, pks: np.ndarray, values: np.ndarray) -> np.ndarray:
     return values[index.get_indexer(pks)]
 
 
+def _population_filters(
+    sql: str,
+    study: Study,
+    *,
+    split: str,
+    reader_pks: Sequence[int] | None,
+    runs: Sequence[int] | None,
+) -> tuple[str, list[Any]]:
+    """``sql`` (joined to cases as ``c`` and readings as ``r``) restricted to the study, its
+    ``split`` (``all``: every case), the readers ``reader_pks`` and the ``runs``."""
+    params: list[Any] = [study.pk]
+    if split != "all":
+        sql += " AND c.split = %s"
+        params.append(split)
+    if reader_pks is not None:
+        clause, values = _in_clause("r.reader_id", reader_pks)
+        sql, params = sql + clause, params + values
+    if runs is not None:
+        clause, values = _in_clause("r.run", runs)
+        sql, params = sql + clause, params + values
+    return sql, params
+
+
 def _reading_sql(
     study: Study,
     *,
@@ -240,17 +263,7 @@ def _reading_sql(
     sql = (
         f"SELECT {columns} FROM {reading} r JOIN {case} c ON c.id = r.case_id WHERE c.study_id = %s"
     )
-    params: list[Any] = [study.pk]
-    if split != "all":
-        sql += " AND c.split = %s"
-        params.append(split)
-    if reader_pks is not None:
-        clause, values = _in_clause("r.reader_id", reader_pks)
-        sql, params = sql + clause, params + values
-    if runs is not None:
-        clause, values = _in_clause("r.run", runs)
-        sql, params = sql + clause, params + values
-    return sql, params
+    return _population_filters(sql, study, split=split, reader_pks=reader_pks, runs=runs)
 
 
 def _score_sql(
@@ -270,17 +283,7 @@ def _score_sql(
         f"SELECT {columns} FROM {score} s JOIN {reading} r ON r.id = s.reading_id "
         f"JOIN {case} c ON c.id = r.case_id WHERE c.study_id = %s"
     )
-    params: list[Any] = [study.pk]
-    if split != "all":
-        sql += " AND c.split = %s"
-        params.append(split)
-    if reader_pks is not None:
-        clause, values = _in_clause("r.reader_id", reader_pks)
-        sql, params = sql + clause, params + values
-    if runs is not None:
-        clause, values = _in_clause("r.run", runs)
-        sql, params = sql + clause, params + values
-    return sql, params
+    return _population_filters(sql, study, split=split, reader_pks=reader_pks, runs=runs)
 
 
 # ---------------------------------------------------------------------------------------

@@ -234,8 +234,11 @@ def display_name(image: CaseImage) -> str:
     """Storage name of the image's display rendering (rendered now if it has none yet)."""
     if image.display:
         return image.display.name
-    with default_storage.open(image.file.name, "rb") as fh:
-        data = fh.read()
+    try:
+        with default_storage.open(image.file.name, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError as exc:
+        raise ImageDisplayError("the stored image file is missing") from exc
     name = save_display(image, render_display(data, image.content_type))
     updated = CaseImage.objects.filter(pk=image.pk, display="").update(display=name)
     if not updated:  # another request rendered it first: keep theirs

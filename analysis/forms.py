@@ -8,7 +8,12 @@ from django import forms
 
 from analysis.charts import LikertRange
 from analysis.results import AnalysisOptions
-from analysis.selectors import Pseudonyms, study_readers
+from analysis.selectors import (
+    Pseudonyms,
+    study_modalities,
+    study_modality_labels,
+    study_readers,
+)
 from readerstudy.models import Reading, Study
 
 SPLIT_CHOICES = [("test", "Test set"), ("train", "Training set"), ("all", "All cases")]
@@ -28,6 +33,14 @@ class AnalysisFilterForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: all runs.",
     )
+    modality = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label="Modality",
+        widget=forms.Select(attrs={"aria-describedby": "modality-help"}),
+        help_text="Of the per-reader tables and figures (MRMC always compares all).",
+    )
     likert_min = forms.FloatField(required=False, label="Likert radar from")
     likert_max = forms.FloatField(required=False, label="to")
     ids = forms.ChoiceField(choices=IDS_CHOICES, required=False, label="Identifiers")
@@ -45,6 +58,13 @@ class AnalysisFilterForm(forms.Form):
             .distinct()
         )
         self.fields["runs"].choices = [(r, f"Run {r}") for r in runs]
+        labels = study_modality_labels(study)
+        self.modalities = study_modalities(study)
+        self.fields["modality"].choices = [
+            (m, f"{m} ({labels[m]})" if m in labels else str(m)) for m in self.modalities
+        ]
+        if self.modalities:
+            self.fields["modality"].initial = self.modalities[0]
 
     def set_reader_choices(self, pseudonymous: bool) -> None:
         readers = study_readers(self.study, Pseudonyms(self.study.slug, pseudonymous))
@@ -70,7 +90,12 @@ class AnalysisFilterForm(forms.Form):
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
         readers = tuple(data.get("readers") or ()) or None
         runs = tuple(data.get("runs") or ()) or None
-        return AnalysisOptions(split=data.get("split") or "test", readers=readers, runs=runs)
+        return AnalysisOptions(
+            split=data.get("split") or "test",
+            readers=readers,
+            runs=runs,
+            modality=data.get("modality"),
+        )
 
     def likert_range(self) -> LikertRange:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}

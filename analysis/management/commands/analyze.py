@@ -80,6 +80,11 @@ class Command(BaseCommand):
             "--readers", help="comma-separated reader ids, as imported (default: all)"
         )
         parser.add_argument("--runs", help="comma-separated run numbers (default: all)")
+        parser.add_argument(
+            "--modality",
+            type=int,
+            help="modality of the per-reader results (default: the first); MRMC compares all",
+        )
         parser.add_argument("--no-figures", action="store_true", help="skip the figures")
         parser.add_argument(
             "--formats",
@@ -147,6 +152,7 @@ class Command(BaseCommand):
             runs=runs,
             fleiss_boot=options["fleiss_boot"],
             seed=options["seed"],
+            modality=options["modality"],
         )
         likert_range = parse_likert_ranges(options["likert_range"])
         figures = not options["no_figures"]

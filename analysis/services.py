@@ -157,7 +157,7 @@ def mrmc_section(analysis: Analysis) -> dict[str, Any]:
     if design is not None:
         names = [modality_name(m, labels) for m in design.modalities]
         text = (
-            f"{' vs '.join(names)}: readers {', '.join(design.readers)} on "
+            f"Design: {' vs '.join(names)}; readers {', '.join(design.readers)} on "
             f"{len(design.cases)} cases ({design.n_positive} positive), empirical AUC, "
             f"{analysis.options.mrmc_covariance} covariance."
         )

@@ -180,10 +180,10 @@ def test_the_modality_option_selects_the_per_reader_results(
 
 
 def _read_live(study: Study, *, reader: str, n: int, category: int | None = None) -> None:
-    """``reader`` submits ``n`` cases of the demo reading session (modality 3)."""
+    """``reader`` submits ``n`` more cases of the demo reading session (modality 3)."""
     session = reading_session_demo_create(study=study)
     works = ReadingWork.objects.filter(
-        assignment__session=session, assignment__reader__code=reader
+        assignment__session=session, assignment__reader__code=reader, version=0
     ).order_by("position")[:n]
     for i, work in enumerate(works):
         reading_submit(

@@ -726,7 +726,8 @@ def mrmc_design(
                 "MRMC: not computed, because the design is not fully crossed. The OR/Hillis "
                 "analysis needs at least two modalities read by the same two or more readers "
                 f"on the same cases (at least {MRMC_MIN_CLASS} positive and "
-                f"{MRMC_MIN_CLASS} negative). Read so far: " + "; ".join(per_modality) + ".",
+                f"{MRMC_MIN_CLASS} negative)."
+                + (f" Read so far: {'; '.join(per_modality)}." if per_modality else ""),
             )
         ]
 

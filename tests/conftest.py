@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
+# Playwright fixtures of the browser tests (module-scoped browser, ``new_page``).
+from tests.browser import browser, new_page, sync_orm_beside_playwright  # noqa: F401
+
 STUDY_TOML = """\
 slug = "tiny"
 title = "Tiny study"

@@ -4,73 +4,17 @@ and other people's direct URLs give 404."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from readerstudy.models import Reading
 from readerstudy.models_reading import ReadingWork
 from readerstudy.services_reading import reading_submit
+from tests.browser import PageMaker, sign_in
 from tests.readerstudy.conftest import SECRETS, ReadingWorld
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-PASSWORD = "pw-not-secret-123"  # tests.factories.UserFactory
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _sync_orm_beside_playwright() -> Iterator[None]:
-    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls (and
-    # the database flush after each test) are synchronous. Set for this module only, so it
-    # never leaks into other tests or the processes they start.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module")
-def browser(_sync_orm_beside_playwright: None) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[callable]:  # type: ignore[valid-type]
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.js_errors = errors  # type: ignore[attr-defined]
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{base}/")
 
 
 def active_element(page: Page) -> dict[str, str]:
@@ -101,7 +45,7 @@ def read_case(page: Page, category: str, probability: str, impression: str) -> N
 
 
 def test_a_reader_completes_three_cases_with_the_keyboard_and_resumes_at_the_fourth(
-    live_server: object, world: ReadingWorld, new_page: callable
+    live_server: object, world: ReadingWorld, new_page: PageMaker
 ) -> None:
     session = world.session()
     base = str(live_server)
@@ -169,7 +113,7 @@ def test_a_reader_completes_three_cases_with_the_keyboard_and_resumes_at_the_fou
 
 
 def test_direct_urls_of_another_readers_cases_and_answers_are_404(
-    live_server: object, world: ReadingWorld, new_page: callable
+    live_server: object, world: ReadingWorld, new_page: PageMaker
 ) -> None:
     session = world.session()
     work = ReadingWork.objects.select_related("assignment").get(

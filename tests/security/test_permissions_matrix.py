@@ -565,6 +565,7 @@ ROUTES: list[Route] = [
     ),
     # ---------------------------------------------------------------- API (JSON)
     # The schema and its viewer describe endpoints, not data: public.
+    Route("api-root", none, everyone(200)),
     Route("api-schema", none, everyone(200)),
     Route("api-docs", none, everyone(200)),
     Route("api-me", none, expect(SIGNED_IN, anon=401)),

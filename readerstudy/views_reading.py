@@ -25,13 +25,16 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponseNotAllowed,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from readerstudy.access import require_study_role
 from readerstudy.audit import audit_record
+from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.forms_reading import ReadingDraftForm, ReadingForm, ReadingSessionForm
 from readerstudy.models import CaseImage
 from readerstudy.models_reading import ReadingDraft, ReadingSession, ReadingSubmission, ReadingWork
@@ -54,11 +57,11 @@ from readerstudy.services_reading import (
     ReadingSessionError,
     ReadingTokenError,
     SubmitResult,
+    reading_draft_save,
     reading_session_close,
     reading_session_create,
     reading_session_delete,
     reading_session_open,
-    reading_draft_save,
     reading_submit,
     reading_work_open,
 )
@@ -147,14 +150,55 @@ SESSION_ACTIONS = {
     ),
     "delete": (reading_session_delete, "Draft session deleted."),
 }
+#: The session actions that ask for confirmation first.
+CONFIRMED_ACTIONS = ("close", "delete")
+
+
+def session_confirmation(session: ReadingSession, action: str) -> Confirmation | None:
+    """What the confirmation page of ``action`` says (``None``: it needs no confirmation, or
+    does not apply to the session in its state)."""
+    back = reverse("reading-session", kwargs={"slug": session.study.slug, "pk": session.pk})
+    if action == "close" and session.status == ReadingSession.Status.OPEN:
+        progress = reading_session_progress(session=session)
+        done = sum(p.done for p in progress)
+        total = sum(p.total for p in progress)
+        return Confirmation(
+            title=f"Close the session “{session.name}”?",
+            message="Its readers can no longer submit or change answers. Nothing is deleted, "
+            "and you can re-open the session later.",
+            consequences=[f"{done} of {total} reader-cases are answered."],
+            button="Close the session",
+            cancel_url=back,
+            irreversible=False,
+        )
+    if action == "delete" and session.status == ReadingSession.Status.DRAFT:
+        return Confirmation(
+            title=f"Delete the draft session “{session.name}”?",
+            message="The session, its cases and every reader's case order are deleted. "
+            "Nobody has read in it yet.",
+            consequences=[f"Seed {session.seed} (to create the same orders again)."],
+            button="Delete the draft",
+            cancel_url=back,
+        )
+    return None
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
+    """POST: open, close or delete the session. GET: the confirmation page of close and
+    delete (the session page links there)."""
     session = _coordinator_session(request, slug, pk)
     if action not in SESSION_ACTIONS:
         raise Http404("No such action.")
+    if request.method == "GET":
+        if action not in CONFIRMED_ACTIONS:
+            return HttpResponseNotAllowed(["POST"])
+        confirmation = session_confirmation(session, action)
+        if confirmation is None:
+            messages.error(request, f"This session is {session.get_status_display().lower()}.")
+            return redirect("reading-session", slug=slug, pk=pk)
+        return confirm_page(request, confirmation)
     service, done = SESSION_ACTIONS[action]
     try:
         service(session=session, actor=request.user, request=request)

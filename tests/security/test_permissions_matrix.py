@@ -183,6 +183,13 @@ ROUTES: list[Route] = [
         data=lambda w: {"action": "revoke"},
         label="revoke",
     ),
+    Route(
+        "api-token-page",
+        none,
+        everyone(200, anon=302),
+        query="confirm=revoke",
+        label="revoke: confirmation page",
+    ),
     # ---------------------------------------------------------------- sign-in pages
     Route("login", none, everyone(200)),
     Route(
@@ -244,8 +251,20 @@ ROUTES: list[Route] = [
     Route(
         "reading-session-action",
         plus(in_main("reading_session", "pk"), action="close"),
-        expect(SIGNED_IN, 405),
-        label="GET",
+        expect(COORDINATORS),
+        label="GET: confirmation page",
+    ),
+    Route(
+        "reading-session-action",
+        plus(in_main("reading_session", "pk"), action="open"),
+        expect(COORDINATORS, 405),
+        label="GET open",
+    ),
+    Route(
+        "reading-session-action",
+        plus(in_main("reading_session", "pk", of="other"), action="close"),
+        expect(),
+        label="GET: other study's session under this slug",
     ),
     Route(
         "reading-session-action",
@@ -394,6 +413,18 @@ ROUTES: list[Route] = [
     ),
     Route(
         "rating-session-close",
+        in_main("rating_session", "pk"),
+        expect(COORDINATORS),
+        label="GET: confirmation page",
+    ),
+    Route(
+        "rating-session-close",
+        in_main("rating_session", "pk", of="other"),
+        expect(),
+        label="GET: other study's session under this slug",
+    ),
+    Route(
+        "rating-session-close",
         in_main("rating_session", "pk", of="other"),
         expect(),
         method="POST",
@@ -508,6 +539,18 @@ ROUTES: list[Route] = [
         in_main("run_id", "run_id"),
         expect(COORDINATORS, 302),
         method="POST",
+    ),
+    Route(
+        "generation-run-stop",
+        in_main("run_id", "run_id"),
+        expect(COORDINATORS, 302),  # a finished run: nothing to confirm, back to the run
+        label="GET",
+    ),
+    Route(
+        "generation-run-stop",
+        in_main("run_id", "run_id", of="other"),
+        expect(),
+        label="GET: other study's run under this slug",
     ),
     Route(
         "generation-run-stop",

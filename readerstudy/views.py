@@ -13,12 +13,15 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
 
 from readerstudy import roles
 from readerstudy.access import require_study_role, study_roles
-from readerstudy.audit import audit_record
+from readerstudy.audit import audit_action_label, audit_record
 from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.models import Study
 from readerstudy.selectors import audit_events, studies_for_user, study_overview
@@ -97,7 +100,8 @@ def _audit_response(
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
     page = Paginator(events.select_related("study"), 100).get_page(request.GET.get("page"))
-    return render(request, "readerstudy/audit.html", {"page": page, "title": title})
+    rows = [(event, audit_action_label(event.action)) for event in page]
+    return render(request, "readerstudy/audit.html", {"page": page, "rows": rows, "title": title})
 
 
 @login_required
@@ -171,3 +175,10 @@ def api_token(request: HttpRequest) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, asked for by browsers on pages that link no icon (e.g. the admin)."""
+    return redirect(static("readerstudy/favicon.ico"))

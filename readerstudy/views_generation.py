@@ -71,12 +71,16 @@ def _run(study_id: int, run_id: int) -> GenerationRun:
 def generation_home(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, COORDINATOR)
     runs = list(selectors.runs_for_study(study)[:50])
+    configs = list(selectors.configs_for_study(study))
     return render(
         request,
         "readerstudy/generation_home.html",
         {
             "study": study,
-            "configs": selectors.configs_for_study(study),
+            "configs": configs,
+            # the fine-tuning hint names one of this study's model readers (their configuration
+            # gives the server and key of the job), or a placeholder
+            "finetune_reader": configs[0].reader.code if configs else "READER",
             "runs": [(run, selectors.run_progress(run)) for run in runs],
             "jobs": selectors.finetune_jobs_for_study(study),
             "dispatch": dispatch_mode(),

@@ -165,6 +165,7 @@ OTHER_COORDINATORS = (OUTSIDER, SUPER)
 ROUTES: list[Route] = [
     # ---------------------------------------------------------------- core pages
     Route("home", none, everyone(200, anon=302)),
+    Route("favicon", none, everyone(302)),
     Route("study-detail", main, expect(MAIN_MEMBERS)),
     Route("study-detail", other, expect(OTHER_COORDINATORS), label="other study"),
     Route("study-detail", lambda w: {"slug": "no-such-study"}, expect(), label="unknown slug"),

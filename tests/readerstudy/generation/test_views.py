@@ -290,3 +290,15 @@ def test_stopping_a_run_asks_first(signed_in: Client, config: GenerationConfig) 
     assert run.status == GenerationRun.Status.STOPPED  # a queued run stops at once
     # nothing left to stop: back to the run page
     assert signed_in.get(f"{BASE}runs/{run.pk}/stop/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_fine_tuning_hint_names_a_reader_of_this_study(
+    signed_in: Client, study: Study, llm: FakeOpenAIServer
+) -> None:
+    html = signed_in.get(BASE).content.decode()
+    assert "A1-live" not in html  # the demo's reader, not this study's
+    assert "--reader READER]" in html and "configured model reader" in html
+    config_create(study, llm.url, code="GPT4o-ft")
+    html = signed_in.get(BASE).content.decode()
+    assert "--reader GPT4o-ft]" in html and "A1-live" not in html

@@ -41,8 +41,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "study_member_added": "Added to the study",
     "study_member_changed": "Study membership changed",
     "study_member_removed": "Removed from the study",
-    "reader_account_changed": "Reader linked to another account",
-    "rater_account_changed": "Rater linked to another account",
+    "reader_account_changed": "Reader linked to an account",
+    "rater_account_changed": "Rater linked to an account",
     "api_token_created": "API token created",
     "api_token_revoked": "API token revoked",
     # studies, cases and readings

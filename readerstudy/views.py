@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from rest_framework.authtoken.models import Token
 
 from readerstudy import roles
@@ -177,7 +177,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 @cache_control(max_age=86400, public=True)
 def favicon(request: HttpRequest) -> HttpResponse:
     """``/favicon.ico``, asked for by browsers on pages that link no icon (e.g. the admin)."""

@@ -151,6 +151,14 @@ def case_url(base: str, session: object, reader: object, position: int) -> str:
     return f"{base}/reading/{token}/{position}/"
 
 
+def open_case(new_page: PageMaker, base: str, session: object, reader: object) -> Page:
+    """A new browser signed in as ``reader``'s account, on the first case of their order."""
+    page = new_page()
+    sign_in(page, base, reader.user.username)  # type: ignore[attr-defined]
+    page.goto(case_url(base, session, reader, 1))
+    return page
+
+
 def form_state(page: Page) -> dict[str, str | None]:
     return page.evaluate(
         "() => { const f = document.getElementById('reading-form');"
@@ -165,9 +173,7 @@ def test_typed_input_survives_leaving_the_case_and_a_new_browser(
 ) -> None:
     session = world.session()
     base = str(live_server)
-    page = new_page()
-    sign_in(page, base, "reader1")
-    page.goto(case_url(base, session, world.reader1, 1))
+    page = open_case(new_page, base, session, world.reader1)
     page.keyboard.press("3")
     page.keyboard.press("Tab")
     page.keyboard.type("35")
@@ -184,9 +190,7 @@ def test_typed_input_survives_leaving_the_case_and_a_new_browser(
     assert form_state(page) == typed
     assert "restored" in page.inner_text("#draft-status")
 
-    other = new_page()  # another browser: the draft is on the server
-    sign_in(other, base, "reader1")
-    other.goto(case_url(base, session, world.reader1, 1))
+    other = open_case(new_page, base, session, world.reader1)  # the draft is on the server
     assert form_state(other) == typed
     other.keyboard.press("Control+Enter")
     other.wait_for_url("**/2/")
@@ -218,15 +222,11 @@ def test_leaving_warns_only_while_input_is_unsaved(
 ) -> None:
     session = world.session()
     base = str(live_server)
-    untouched = new_page()
-    sign_in(untouched, base, "reader1")
-    untouched.goto(case_url(base, session, world.reader1, 1))
+    untouched = open_case(new_page, base, session, world.reader1)
     untouched.click("#id_impression")  # a user gesture, no input
     assert closed_without_asking(untouched)
 
-    page = new_page()
-    sign_in(page, base, "reader1")
-    page.goto(case_url(base, session, world.reader1, 1))
+    page = open_case(new_page, base, session, world.reader1)
     page.click("#id_impression")
     page.keyboard.type("Half-way")
     with page.expect_event("dialog") as asked:  # before the autosave ran
@@ -270,10 +270,7 @@ def test_the_single_image_is_centred_and_zoom_keeps_the_point_in_place(
     )
     for image in work.case.images.all():
         image.file.save("wide.png", ContentFile(wide_png()), save=True)
-    base = str(live_server)
-    page = new_page()
-    sign_in(page, base, "reader1")
-    page.goto(case_url(base, session, world.reader1, 1))
+    page = open_case(new_page, str(live_server), session, world.reader1)
     page.click(".thumb >> nth=0")
     status = page.locator("#image-status")
     status.filter(has_text="zoom 100%").wait_for()

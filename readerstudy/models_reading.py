@@ -264,11 +264,6 @@ class ReadingDraft(models.Model):
     def __str__(self) -> str:
         return f"draft of {self.work}"
 
-    @property
-    def stale(self) -> bool:
-        """The case was saved after the form this draft came from was opened."""
-        return self.base_version != self.work.version
-
 
 class ReadingSubmission(models.Model):
     """Every submit attempt of a reading form, keyed by its idempotency token.

@@ -237,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No online validator badge: it would load an image from validator.swagger.io (offline,
+    # and outside the Content-Security-Policy). Read by static/readerstudy/api_docs.js.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     # Choice sets that share a field name get stable schema names.
     "ENUM_NAME_OVERRIDES": {

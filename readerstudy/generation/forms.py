@@ -66,7 +66,7 @@ class GenerationConfigForm(forms.ModelForm):
         label="New reader id",
         required=False,
         max_length=100,
-        help_text="For a new model reader, e.g. A1-live.",
+        help_text="For a new model reader: a short id, e.g. the model and variant (gpt4o-zero-shot).",
     )
     reader_label = forms.CharField(label="New reader label", required=False, max_length=300)
     response_schema = PrettyJSONField(

@@ -12,6 +12,7 @@ from django.test import Client
 
 from readerstudy.models import AuditEvent, Reader, Reading, Study, StudyMember
 from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from tests.conftest import assert_confirmation_page
 from tests.factories import CaseFactory, StudyFactory, UserFactory
 from tests.openai_server import FakeOpenAIServer, malformed, refusal
 from tests.readerstudy.generation.conftest import config_create, study_create
@@ -272,3 +273,32 @@ def test_the_raw_response_and_progress_are_404_across_studies(
     assert signed_in.post(f"{BASE}runs/{run.pk}/stop/").status_code == 404
     assert GenerationRun.objects.get(pk=run.pk).status == "queued"
     assert signed_in.get(f"{BASE}runs/999999/progress/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_stopping_a_run_asks_first(signed_in: Client, config: GenerationConfig) -> None:
+    run = GenerationRun.objects.create(config=config, status=GenerationRun.Status.QUEUED, n_runs=1)
+    page = signed_in.get(f"{BASE}runs/{run.pk}/").content.decode()
+    assert f'<a class="button danger" href="{BASE}runs/{run.pk}/stop/">Stop…</a>' in page
+    assert f'action="{BASE}runs/{run.pk}/stop/"' not in page  # no one-click stop
+    html = signed_in.get(f"{BASE}runs/{run.pk}/stop/").content.decode()
+    assert_confirmation_page(html, action=f"{BASE}runs/{run.pk}/stop/", button="Stop the run")
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.QUEUED
+    signed_in.post(f"{BASE}runs/{run.pk}/stop/")
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.STOPPED  # a queued run stops at once
+    # nothing left to stop: back to the run page
+    assert signed_in.get(f"{BASE}runs/{run.pk}/stop/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_fine_tuning_hint_names_a_reader_of_this_study(
+    signed_in: Client, study: Study, llm: FakeOpenAIServer
+) -> None:
+    html = signed_in.get(BASE).content.decode()
+    assert "A1-live" not in html  # the demo's reader, not this study's
+    assert "--reader READER]" in html and "configured model reader" in html
+    config_create(study, llm.url, code="GPT4o-ft")
+    html = signed_in.get(BASE).content.decode()
+    assert "--reader GPT4o-ft]" in html and "A1-live" not in html

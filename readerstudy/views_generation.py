@@ -17,9 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from readerstudy.access import require_study_role
 from readerstudy.generation import selectors
+from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import finetune_job_refresh
-from readerstudy.generation.forms import GenerationConfigForm, RunStartForm, config_fieldsets
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.forms import (
+    GenerationConfigForm,
+    RunStartForm,
+    api_key_initial,
+    config_fieldsets,
+)
+from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -74,7 +80,9 @@ def generation_home(request: HttpRequest, slug: str) -> HttpResponse:
         "readerstudy/generation_home.html",
         {
             "study": study,
-            "configs": selectors.configs_for_study(study),
+            "configs": [
+                (c, Connection.of(c).problems()) for c in selectors.configs_for_study(study)
+            ],
             "runs": [(run, selectors.run_progress(run)) for run in runs],
             "jobs": selectors.finetune_jobs_for_study(study),
             "dispatch": dispatch_mode(),
@@ -91,7 +99,7 @@ def config_create(request: HttpRequest, slug: str) -> HttpResponse:
         "user_template": DEFAULT_USER_TEMPLATES["text"],
         "base_url": "https://api.openai.com/v1",
         "model": "gpt-4o-2024-08-06",
-        "api_key_env": "OPENAI_API_KEY",
+        "api_key_env": api_key_initial(),
         "response_schema": default_schema(study.categories),
     }
     form = GenerationConfigForm(request.POST or None, study=study, initial=initial)
@@ -136,7 +144,13 @@ def config_edit(request: HttpRequest, slug: str, config_id: int) -> HttpResponse
     return render(
         request,
         "readerstudy/generation_config_form.html",
-        {"study": study, "form": form, "config": config, "fieldsets": config_fieldsets(form)},
+        {
+            "study": study,
+            "form": form,
+            "config": config,
+            "fieldsets": config_fieldsets(form),
+            "problems": Connection.of(config).problems(),
+        },
     )
 
 
@@ -164,7 +178,7 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
                     limit=data["limit"],
                     overwrite=data["overwrite"],
                 )
-            except (GenerationConflictError, ApiKeyMissingError) as exc:
+            except (GenerationConflictError, ConnectionSettingsError) as exc:
                 form.add_error(None, str(exc))
             else:
                 run_dispatch(run=run)
@@ -176,7 +190,13 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
     return render(
         request,
         "readerstudy/generation_run_start.html",
-        {"study": study, "config": config, "form": form, "estimate": estimate},
+        {
+            "study": study,
+            "config": config,
+            "form": form,
+            "estimate": estimate,
+            "problems": Connection.of(config).problems(),
+        },
     )
 
 
@@ -243,7 +263,7 @@ def run_resume_view(request: HttpRequest, slug: str, run_id: int) -> HttpRespons
     run = _run(study.pk, run_id)
     try:
         run = run_resume(run=run, user=request.user, request=request)
-    except (GenerationConflictError, ApiKeyMissingError) as exc:
+    except (GenerationConflictError, ConnectionSettingsError) as exc:
         messages.error(request, str(exc))
     else:
         run_dispatch(run=run)

@@ -279,6 +279,11 @@ class FakeOpenAIServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def origin(self) -> str:
+        """What to put in ``GENERATION_ALLOWED_BASE_URLS`` to let the platform reach it."""
+        return f"http://{self.host}:{self.port}"
+
     def start(self) -> FakeOpenAIServer:
         server = self
 

@@ -33,8 +33,8 @@ import openai
 from django.conf import settings
 from django.utils import timezone
 
-from readerstudy.generation.client import Connection, sync_client_create
-from readerstudy.generation.keys import ApiKeyMissingError, redact
+from readerstudy.generation.client import Connection, error_text, sync_client_create
+from readerstudy.generation.keys import ConnectionSettingsError, server_text
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.runner import (
     RunSummary,
@@ -73,7 +73,7 @@ def run_batch_advance(
         conn = Connection.of(run.config)
         api_key = conn.api_key()
         client = sync_client_create(conn)
-    except (ApiKeyMissingError, ValueError) as exc:
+    except (ConnectionSettingsError, ValueError) as exc:
         run_fail(run_id, str(exc))
         raise
     secrets = (api_key,)
@@ -91,7 +91,8 @@ def run_batch_advance(
                 _save_batches(run)
             status = run_finish(run_id, stopped=True) if _stopping(run_id) else _settle(run)
     except Exception as exc:
-        run_fail(run_id, redact(f"{type(exc).__name__}: {exc}", secrets))
+        message = error_text(exc, secrets) if isinstance(exc, openai.APIError) else ""
+        run_fail(run_id, message or server_text(f"{type(exc).__name__}: {exc}", secrets))
         raise
     return RunSummary(
         run_id=run_id,
@@ -304,7 +305,8 @@ def _store_lines(
                 item_id=item_id,
                 ctx=ctx,
                 body=None,
-                error=f"HTTP {status_code}: {json.dumps(error, ensure_ascii=False)[:4000]}",
+                error=f"HTTP {status_code}: "
+                + server_text(json.dumps(error, ensure_ascii=False), ctx.secrets),
                 attempts=1,
                 attempt_log=log,
             )
@@ -320,7 +322,7 @@ def run_batch_cancel(*, run: GenerationRun) -> list[str]:
     problems: list[str] = []
     try:
         client = sync_client_create(Connection.of(run.config))
-    except (ApiKeyMissingError, ValueError) as exc:
+    except (ConnectionSettingsError, ValueError) as exc:
         return [str(exc)]
     with client:
         for entry in run.batches:
@@ -329,7 +331,7 @@ def run_batch_cancel(*, run: GenerationRun) -> list[str]:
                     batch = client.batches.cancel(entry["id"])
                     entry["status"] = batch.status
                 except openai.APIError as exc:
-                    problems.append(f"batch {entry['id']}: {exc}")
+                    problems.append(f"batch {entry['id']}: {error_text(exc)}")
     _save_batches(run)
     return problems
 

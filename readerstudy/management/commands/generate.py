@@ -19,7 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from readerstudy.generation.batch import run_batch_advance, run_batch_wait
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.runner import RunNotClaimableError, RunSummary, run_execute
 from readerstudy.generation.selectors import configs_for_study, run_progress, runs_for_study
 from readerstudy.generation.services import (
@@ -79,7 +79,7 @@ class Command(BaseCommand):
             if o["list"]:
                 return self._list(o["slug"])
             return self._new(o)
-        except (GenerationConflictError, ApiKeyMissingError, RunNotClaimableError) as exc:
+        except (GenerationConflictError, ConnectionSettingsError, RunNotClaimableError) as exc:
             raise CommandError(str(exc)) from exc
 
     # ------------------------------------------------------------------ sub-commands

@@ -34,8 +34,10 @@ def _generation_settings(settings: Any) -> None:
 
 
 @pytest.fixture
-def llm() -> Iterator[FakeOpenAIServer]:
+def llm(settings: Any) -> Iterator[FakeOpenAIServer]:
+    """The local server, on a free port that the settings allow explicitly."""
     with FakeOpenAIServer() as server:
+        settings.GENERATION_ALLOWED_BASE_URLS = [server.origin]
         yield server
 
 

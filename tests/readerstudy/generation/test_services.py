@@ -87,9 +87,9 @@ def test_earlier_generated_readings_block_a_new_run_until_overwrite(
 def test_a_missing_key_stops_the_run_before_it_is_created(
     study: Study, llm: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("RS_MISSING_KEY", raising=False)
-    config = config_create(study, llm.url, api_key_env="RS_MISSING_KEY")
-    with pytest.raises(ApiKeyMissingError, match="RS_MISSING_KEY"):
+    monkeypatch.delenv("READERSTUDY_KEY_MISSING", raising=False)
+    config = config_create(study, llm.url, api_key_env="READERSTUDY_KEY_MISSING")
+    with pytest.raises(ApiKeyMissingError, match="READERSTUDY_KEY_MISSING"):
         run_create(config=config)
     assert not GenerationRun.objects.exists() and llm.chat_requests == 0
 

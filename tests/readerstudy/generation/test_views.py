@@ -60,7 +60,11 @@ def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def signed_in(client: Client, coordinator: Any) -> Client:
+def signed_in(client: Client, coordinator: Any, settings: Any) -> Client:
+    settings.GENERATION_ALLOWED_BASE_URLS = [
+        *settings.GENERATION_ALLOWED_BASE_URLS,
+        "http://vllm-host:8000",  # the server of form_data()
+    ]
     client.force_login(coordinator)
     return client
 
@@ -120,7 +124,7 @@ def test_a_coordinator_configures_a_new_model_reader(signed_in: Client, study: S
         ("user_template", "Findings: {report}", "unknown placeholder {report}"),
         ("response_schema", '{"type": "object", "properties": {}}', "needs the property"),
         ("response_schema", "{not json", "Enter a valid JSON"),
-        ("base_url", "ftp://example.org", "http:// or https://"),
+        ("base_url", "ftp://example.org", "only http:// and https://"),
         ("base_url", "https://user:pw@example.org/v1", "no user name or password"),
         ("provider", "azure", "needs an API version"),
         ("reader_code", "", "choose a model reader"),
@@ -225,6 +229,7 @@ def test_start_progress_stop_resume_from_the_page_with_a_background_worker(
     StudyMember.objects.create(study=study, user=user, role="coordinator")
     client.force_login(user)
     with FakeOpenAIServer(latency=0.06) as llm:
+        settings.GENERATION_ALLOWED_BASE_URLS = [llm.origin]
         config = config_create(study, llm.url, concurrency=1)
         start = f"{BASE}configs/{config.pk}/start/"
         client.post(start, {"mode": "direct", "n_runs": "3", "split": "test", "action": "start"})

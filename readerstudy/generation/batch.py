@@ -34,6 +34,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from readerstudy.generation.client import Connection, error_text, sync_client_create
+from readerstudy.generation.egress import DestinationNotAllowedError
 from readerstudy.generation.keys import ConnectionSettingsError, server_text
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.runner import (
@@ -91,8 +92,11 @@ def run_batch_advance(
                 _save_batches(run)
             status = run_finish(run_id, stopped=True) if _stopping(run_id) else _settle(run)
     except Exception as exc:
-        message = error_text(exc, secrets) if isinstance(exc, openai.APIError) else ""
-        run_fail(run_id, message or server_text(f"{type(exc).__name__}: {exc}", secrets))
+        if isinstance(exc, (openai.APIError, DestinationNotAllowedError)):
+            message = error_text(exc, secrets)
+        else:
+            message = server_text(f"{type(exc).__name__}: {exc}", secrets)
+        run_fail(run_id, message)
         raise
     return RunSummary(
         run_id=run_id,
@@ -330,7 +334,7 @@ def run_batch_cancel(*, run: GenerationRun) -> list[str]:
                 try:
                     batch = client.batches.cancel(entry["id"])
                     entry["status"] = batch.status
-                except openai.APIError as exc:
+                except (openai.APIError, DestinationNotAllowedError) as exc:
                     problems.append(f"batch {entry['id']}: {error_text(exc)}")
     _save_batches(run)
     return problems

@@ -12,7 +12,8 @@ Other 4xx answers are not retried.
 Every client is built on a guarded HTTP client (:mod:`readerstudy.generation.egress`): the base
 URL must be allowed by the settings, redirects leave neither its origin nor its allowed path,
 and link-local and metadata addresses are refused when the connection is made. A request the
-guard refuses is not retried. Error bodies are stored and shown only redacted and truncated
+guard refuses (``DestinationNotAllowedError``, which the ``openai`` client lets through
+unwrapped) is not retried. Error bodies are stored and shown only redacted and truncated
 (:func:`readerstudy.generation.keys.server_text`).
 """
 
@@ -275,7 +276,7 @@ async def chat_completion_with_retries(
             entry.update(status=raw.status_code, latency_ms=latency)
             result.log.append(entry)
             return result
-        except openai.APIError as exc:
+        except (openai.APIError, DestinationNotAllowedError) as exc:
             latency = int((time.perf_counter() - started) * 1000)
             message = error_text(exc, secrets)
             status = getattr(exc, "status_code", None)

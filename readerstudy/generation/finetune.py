@@ -222,7 +222,7 @@ def finetune_job_create(
                 method={"type": "supervised", "supervised": {"hyperparameters": hyper}},
                 suffix=suffix or None,
             )
-    except openai.APIError as exc:
+    except (openai.APIError, ConnectionSettingsError) as exc:
         raise FinetuneExportError(
             [f"the server refused the job: {error_text(exc, secrets)}"]
         ) from exc
@@ -267,7 +267,7 @@ def finetune_job_refresh(*, job: FineTuneJob) -> FineTuneJob:
     try:
         with sync_client_create(connection) as client:
             remote = client.fine_tuning.jobs.retrieve(job.job_id)
-    except openai.APIError as exc:
+    except (openai.APIError, ConnectionSettingsError) as exc:
         job.error = error_text(exc, secrets)
         job.save(update_fields=["error", "updated_at"])
         return job

@@ -142,13 +142,21 @@ def api_key_names_allowed() -> list[str]:
     names = set(api_key_names_listed())
     prefix = api_key_prefix()
     if prefix:
-        found = set(os.environ) | set(_secrets_file_values())
+        found = set(os.environ) | set(_secrets_file_values_or_none())
         names |= {n for n in found if n.startswith(prefix) and api_key_name_allowed(n)}
     return sorted(names)
 
 
 def api_key_is_set(name: str) -> bool:
-    return bool(os.environ.get(name)) or bool(_secrets_file_values().get(name))
+    return bool(os.environ.get(name)) or bool(_secrets_file_values_or_none().get(name))
+
+
+def _secrets_file_values_or_none() -> dict[str, str]:
+    """The secrets file's entries, or none when it cannot be read (using a key says why)."""
+    try:
+        return _secrets_file_values()
+    except ApiKeyMissingError:
+        return {}
 
 
 def api_key_not_allowed_message(name: str) -> str:
@@ -173,8 +181,14 @@ def _secrets_file_values() -> dict[str, str]:
     path = os.environ.get(SECRETS_FILE_ENV, "")
     if not path:
         return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise ApiKeyMissingError(
+            f"the secrets file named by ${SECRETS_FILE_ENV} cannot be read ({exc})"
+        ) from None
     values: dict[str, str] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue

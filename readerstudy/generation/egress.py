@@ -345,9 +345,11 @@ def _public_on() -> bool:
 # -------------------------------------------------------------------------- transports
 
 
-def _proxy_for(url: httpx2.URL) -> str | None:
-    """The environment's proxy for ``url`` (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY)."""
-    proxies = urllib.request.getproxies_environment()
+def _proxy_for(url: httpx2.URL, proxies: dict[str, str]) -> str | None:
+    """The environment's proxy for ``url`` (``proxies``: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
+    NO_PROXY as read by ``urllib.request.getproxies_environment``)."""
+    if not proxies:
+        return None
     proxy = proxies.get(url.scheme) or proxies.get("all")
     if not proxy:
         return None
@@ -385,6 +387,7 @@ class GuardedAsyncTransport(httpx2.AsyncBaseTransport):
         self._options = transport_options
         self._direct = httpx2.AsyncHTTPTransport(**transport_options)
         self._proxied: dict[str, httpx2.AsyncHTTPTransport] = {}
+        self._proxies = urllib.request.getproxies_environment()
 
     async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
         loop = asyncio.get_running_loop()
@@ -398,7 +401,7 @@ class GuardedAsyncTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         target = self.route.check(request.url)
-        proxy = _proxy_for(request.url)
+        proxy = _proxy_for(request.url, self._proxies)
         if proxy is not None:
             if proxy not in self._proxied:
                 self._proxied[proxy] = httpx2.AsyncHTTPTransport(proxy=proxy, **self._options)
@@ -426,10 +429,11 @@ class GuardedTransport(httpx2.BaseTransport):
         self._options = transport_options
         self._direct = httpx2.HTTPTransport(**transport_options)
         self._proxied: dict[str, httpx2.HTTPTransport] = {}
+        self._proxies = urllib.request.getproxies_environment()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         target = self.route.check(request.url)
-        proxy = _proxy_for(request.url)
+        proxy = _proxy_for(request.url, self._proxies)
         if proxy is not None:
             if proxy not in self._proxied:
                 self._proxied[proxy] = httpx2.HTTPTransport(proxy=proxy, **self._options)

@@ -379,104 +379,109 @@ def _connect_timeout(request: httpx2.Request) -> float | None:
     return float(value) if value is not None else None
 
 
-class GuardedAsyncTransport(httpx2.AsyncBaseTransport):
+class _Guard:
+    """What both transports share: the route, the environment's proxies, one transport per
+    proxy and one for direct connections (``factory`` makes them)."""
+
+    def __init__(self, route: Route, factory: Any, options: dict[str, Any]) -> None:
+        self.route = route
+        self._factory = factory
+        self._options = options
+        self._direct = factory(**options)
+        self._proxied: dict[str, Any] = {}
+        self._proxies = urllib.request.getproxies_environment()
+
+    def _checked(self, request: httpx2.Request) -> tuple[Origin, Any | None]:
+        """The request's target once its route allows it, and the proxy transport to use
+        (None: connect directly, to an address checked with :meth:`_pinned_to`)."""
+        target = self.route.check(request.url)
+        proxy = _proxy_for(request.url, self._proxies)
+        if proxy is None:
+            return target, None
+        if proxy not in self._proxied:
+            self._proxied[proxy] = self._factory(proxy=proxy, **self._options)
+        return target, self._proxied[proxy]
+
+    def _pinned_to(
+        self, request: httpx2.Request, target: Origin, addresses: list[str]
+    ) -> httpx2.Request:
+        return _pinned(request, self.route.addresses_check(target.host, addresses))
+
+    def _transports(self) -> list[Any]:
+        return [self._direct, *self._proxied.values()]
+
+
+def _addresses(infos: list[Any]) -> list[str]:
+    return [str(info[4][0]) for info in infos]
+
+
+class GuardedAsyncTransport(_Guard, httpx2.AsyncBaseTransport):
     """Sends a request only on its route, to checked addresses (see the module docstring)."""
 
     def __init__(self, route: Route, **transport_options: Any) -> None:
-        self.route = route
-        self._options = transport_options
-        self._direct = httpx2.AsyncHTTPTransport(**transport_options)
-        self._proxied: dict[str, httpx2.AsyncHTTPTransport] = {}
-        self._proxies = urllib.request.getproxies_environment()
-
-    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
-            )
-        except (TimeoutError, OSError) as exc:
-            raise httpx2.ConnectError(f"{host} cannot be resolved: {exc}") from exc
-        return [str(info[4][0]) for info in infos]
+        super().__init__(route, httpx2.AsyncHTTPTransport, transport_options)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        target = self.route.check(request.url)
-        proxy = _proxy_for(request.url, self._proxies)
-        if proxy is not None:
-            if proxy not in self._proxied:
-                self._proxied[proxy] = httpx2.AsyncHTTPTransport(proxy=proxy, **self._options)
-            return await self._proxied[proxy].handle_async_request(request)
-        if _ip(target.host) is not None:
-            addresses = [target.host]
-        else:
-            addresses = await self._resolve(
-                request.url.host, target.port, _connect_timeout(request)
-            )
-        address = self.route.addresses_check(target.host, addresses)
-        return await self._direct.handle_async_request(_pinned(request, address))
+        target, proxied = self._checked(request)
+        if proxied is not None:
+            return await proxied.handle_async_request(request)
+        addresses = [target.host]
+        if _ip(target.host) is None:
+            loop = asyncio.get_running_loop()
+            lookup = loop.getaddrinfo(request.url.host, target.port, type=socket.SOCK_STREAM)
+            try:
+                addresses = _addresses(await asyncio.wait_for(lookup, _connect_timeout(request)))
+            except (TimeoutError, OSError) as exc:
+                raise httpx2.ConnectError(f"{request.url.host} cannot be resolved: {exc}") from exc
+        pinned = self._pinned_to(request, target, addresses)
+        return await self._direct.handle_async_request(pinned)
 
     async def aclose(self) -> None:
-        await self._direct.aclose()
-        for transport in self._proxied.values():
+        for transport in self._transports():
             await transport.aclose()
 
 
-class GuardedTransport(httpx2.BaseTransport):
+class GuardedTransport(_Guard, httpx2.BaseTransport):
     """The synchronous twin of :class:`GuardedAsyncTransport` (files, batches, fine-tuning)."""
 
     def __init__(self, route: Route, **transport_options: Any) -> None:
-        self.route = route
-        self._options = transport_options
-        self._direct = httpx2.HTTPTransport(**transport_options)
-        self._proxied: dict[str, httpx2.HTTPTransport] = {}
-        self._proxies = urllib.request.getproxies_environment()
+        super().__init__(route, httpx2.HTTPTransport, transport_options)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        target = self.route.check(request.url)
-        proxy = _proxy_for(request.url, self._proxies)
-        if proxy is not None:
-            if proxy not in self._proxied:
-                self._proxied[proxy] = httpx2.HTTPTransport(proxy=proxy, **self._options)
-            return self._proxied[proxy].handle_request(request)
-        if _ip(target.host) is not None:
-            addresses = [target.host]
-        else:
+        target, proxied = self._checked(request)
+        if proxied is not None:
+            return proxied.handle_request(request)
+        addresses = [target.host]
+        if _ip(target.host) is None:
             try:
                 infos = socket.getaddrinfo(request.url.host, target.port, type=socket.SOCK_STREAM)
             except OSError as exc:
                 raise httpx2.ConnectError(f"{request.url.host} cannot be resolved: {exc}") from exc
-            addresses = [str(info[4][0]) for info in infos]
-        address = self.route.addresses_check(target.host, addresses)
-        return self._direct.handle_request(_pinned(request, address))
+            addresses = _addresses(infos)
+        return self._direct.handle_request(self._pinned_to(request, target, addresses))
 
     def close(self) -> None:
-        self._direct.close()
-        for transport in self._proxied.values():
+        for transport in self._transports():
             transport.close()
 
 
 MAX_REDIRECTS = 5
+#: The connection limits the ``openai`` client uses by default.
+LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
+def _client_options(timeout: Any) -> dict[str, Any]:
+    return {"timeout": timeout, "follow_redirects": True, "max_redirects": MAX_REDIRECTS}
 
 
 def async_http_client(route: Route, *, timeout: Any) -> httpx2.AsyncClient:
     """The HTTP client for the async ``openai`` client of ``route``."""
-    return httpx2.AsyncClient(
-        transport=GuardedAsyncTransport(route, limits=_limits()),
-        timeout=timeout,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-    )
+    transport = GuardedAsyncTransport(route, limits=LIMITS)
+    return httpx2.AsyncClient(transport=transport, **_client_options(timeout))
 
 
 def sync_http_client(route: Route, *, timeout: Any) -> httpx2.Client:
     """The HTTP client for the synchronous ``openai`` client of ``route``."""
     return httpx2.Client(
-        transport=GuardedTransport(route, limits=_limits()),
-        timeout=timeout,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
+        transport=GuardedTransport(route, limits=LIMITS), **_client_options(timeout)
     )
-
-
-def _limits() -> httpx2.Limits:
-    return httpx2.Limits(max_connections=1000, max_keepalive_connections=100)

@@ -83,15 +83,19 @@ class Connection:
         self.route()
         self.api_key()
 
-    def problems(self) -> list[str]:
-        """Why the settings forbid this connection (its key variable, its server); [] if not."""
-        found = []
+    def problems_by_field(self) -> dict[str, str]:
+        """Why the settings forbid this connection, by field (``api_key_env``, ``base_url``)."""
+        found = {}
         if not api_key_name_allowed(self.api_key_env):
-            found.append(api_key_not_allowed_message(self.api_key_env))
+            found["api_key_env"] = api_key_not_allowed_message(self.api_key_env)
         problem = base_url_problem(self.base_url)
         if problem:
-            found.append(problem)
+            found["base_url"] = problem
         return found
+
+    def problems(self) -> list[str]:
+        """Why the settings forbid this connection (its key variable, its server); [] if not."""
+        return list(self.problems_by_field().values())
 
 
 def _timeout(seconds: float) -> openai.Timeout:

@@ -30,8 +30,6 @@ from django.utils import timezone
 
 from readerstudy.audit import audit_record
 from readerstudy.generation.client import Connection
-from readerstudy.generation.egress import base_url_problem
-from readerstudy.generation.keys import api_key_name_allowed, api_key_not_allowed_message
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -104,12 +102,7 @@ def generation_config_create(
 def connection_settings_validate(config: GenerationConfig) -> None:
     """The configuration's key variable and base URL are allowed by the server's settings
     (``ValidationError`` by field otherwise): a configuration can only choose from them."""
-    errors: dict[str, str] = {}
-    if not api_key_name_allowed(config.api_key_env):
-        errors["api_key_env"] = api_key_not_allowed_message(config.api_key_env)
-    problem = base_url_problem(config.base_url)
-    if problem:
-        errors["base_url"] = problem
+    errors = Connection.of(config).problems_by_field()
     if errors:
         raise ValidationError(errors)
 

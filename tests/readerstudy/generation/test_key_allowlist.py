@@ -275,3 +275,24 @@ def test_a_refused_key_is_an_api_key_error_with_no_value(monkeypatch: pytest.Mon
     with pytest.raises(ApiKeyNotAllowedError) as refused:
         api_key_resolve("SECRET_KEY")
     assert "resolve-secret" not in str(refused.value)
+
+
+def test_the_service_refuses_what_the_form_refuses(study: Study, llm: FakeOpenAIServer) -> None:
+    from django.core.exceptions import ValidationError
+
+    from readerstudy.generation.services import generation_config_create
+
+    values = {"base_url": "http://169.254.169.254/v1", "model": "m", "api_key_env": "SECRET_KEY"}
+    values["user_template"] = "Findings: {findings}"
+    with pytest.raises(ValidationError) as refused:
+        generation_config_create(study=study, reader_code="S1", values=values)
+    assert set(refused.value.message_dict) == {"api_key_env", "base_url"}
+    assert not GenerationConfig.objects.exists()
+    config = config_create(study, llm.url)
+    config.api_key_env = "DATABASE_URL"
+    from readerstudy.generation.services import generation_config_update
+
+    with pytest.raises(ValidationError, match="DATABASE_URL is not allowed"):
+        generation_config_update(config=config, changed=["api_key_env"])
+    config.refresh_from_db()
+    assert config.api_key_env == ""

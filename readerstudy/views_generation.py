@@ -19,9 +19,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from readerstudy.access import require_study_role
 from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.generation import selectors
+from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import finetune_job_refresh
-from readerstudy.generation.forms import GenerationConfigForm, RunStartForm, config_fieldsets
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.forms import (
+    GenerationConfigForm,
+    RunStartForm,
+    api_key_initial,
+    config_fieldsets,
+)
+from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -77,7 +83,7 @@ def generation_home(request: HttpRequest, slug: str) -> HttpResponse:
         "readerstudy/generation_home.html",
         {
             "study": study,
-            "configs": configs,
+            "configs": [(c, Connection.of(c).problems()) for c in configs],
             # the fine-tuning hint names one of this study's model readers (their configuration
             # gives the server and key of the job), or a placeholder
             "finetune_reader": configs[0].reader.code if configs else "READER",
@@ -97,7 +103,7 @@ def config_create(request: HttpRequest, slug: str) -> HttpResponse:
         "user_template": DEFAULT_USER_TEMPLATES["text"],
         "base_url": "https://api.openai.com/v1",
         "model": "gpt-4o-2024-08-06",
-        "api_key_env": "OPENAI_API_KEY",
+        "api_key_env": api_key_initial(),
         "response_schema": default_schema(study.categories),
     }
     form = GenerationConfigForm(request.POST or None, study=study, initial=initial)
@@ -142,7 +148,13 @@ def config_edit(request: HttpRequest, slug: str, config_id: int) -> HttpResponse
     return render(
         request,
         "readerstudy/generation_config_form.html",
-        {"study": study, "form": form, "config": config, "fieldsets": config_fieldsets(form)},
+        {
+            "study": study,
+            "form": form,
+            "config": config,
+            "fieldsets": config_fieldsets(form),
+            "problems": Connection.of(config).problems(),
+        },
     )
 
 
@@ -170,7 +182,7 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
                     limit=data["limit"],
                     overwrite=data["overwrite"],
                 )
-            except (GenerationConflictError, ApiKeyMissingError) as exc:
+            except (GenerationConflictError, ConnectionSettingsError) as exc:
                 form.add_error(None, str(exc))
             else:
                 run_dispatch(run=run)
@@ -182,7 +194,13 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
     return render(
         request,
         "readerstudy/generation_run_start.html",
-        {"study": study, "config": config, "form": form, "estimate": estimate},
+        {
+            "study": study,
+            "config": config,
+            "form": form,
+            "estimate": estimate,
+            "problems": Connection.of(config).problems(),
+        },
     )
 
 
@@ -267,7 +285,7 @@ def run_resume_view(request: HttpRequest, slug: str, run_id: int) -> HttpRespons
     run = _run(study.pk, run_id)
     try:
         run = run_resume(run=run, user=request.user, request=request)
-    except (GenerationConflictError, ApiKeyMissingError) as exc:
+    except (GenerationConflictError, ConnectionSettingsError) as exc:
         messages.error(request, str(exc))
     else:
         run_dispatch(run=run)

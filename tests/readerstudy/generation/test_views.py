@@ -15,41 +15,9 @@ from readerstudy.models_generation import GenerationConfig, GenerationItem, Gene
 from tests.conftest import assert_confirmation_page
 from tests.factories import CaseFactory, StudyFactory, UserFactory
 from tests.openai_server import FakeOpenAIServer, malformed, refusal
-from tests.readerstudy.generation.conftest import config_create, study_create
+from tests.readerstudy.generation.conftest import config_create, form_data, study_create
 
 BASE = "/studies/gen-study/generation/"
-
-
-def form_data(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "reader": "",
-        "reader_code": "A1-live",
-        "reader_label": "GPT-4o zero-shot, live",
-        "provider": "openai",
-        "base_url": "http://vllm-host:8000/v1",
-        "api_version": "",
-        "model": "gpt-4o-2024-08-06",
-        "api_key_env": "",
-        "inputs": "text",
-        "system_template": "You are a radiologist. Scale: {scale} ({categories}).",
-        "user_template": "History: {clinical_history}\nLocation: {location}\nFindings: {findings}",
-        "image_detail": "auto",
-        "max_images": "",
-        "temperature": "1.0",
-        "seed": "",
-        "n_runs": "3",
-        "response_format": "json_schema",
-        "response_schema": "",
-        "max_tokens": "800",
-        "token_param": "max_tokens",
-        "price_input_per_1k": "0.0025",
-        "price_output_per_1k": "0.01",
-        "concurrency": "4",
-        "timeout_seconds": "30",
-        "max_attempts": "4",
-    }
-    data.update(overrides)
-    return data
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -61,7 +29,11 @@ def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def signed_in(client: Client, coordinator: Any) -> Client:
+def signed_in(client: Client, coordinator: Any, settings: Any) -> Client:
+    settings.GENERATION_ALLOWED_BASE_URLS = [
+        *settings.GENERATION_ALLOWED_BASE_URLS,
+        "http://vllm-host:8000",  # the server of form_data()
+    ]
     client.force_login(coordinator)
     return client
 
@@ -121,7 +93,7 @@ def test_a_coordinator_configures_a_new_model_reader(signed_in: Client, study: S
         ("user_template", "Findings: {report}", "unknown placeholder {report}"),
         ("response_schema", '{"type": "object", "properties": {}}', "needs the property"),
         ("response_schema", "{not json", "Enter a valid JSON"),
-        ("base_url", "ftp://example.org", "http:// or https://"),
+        ("base_url", "ftp://example.org", "only http:// and https://"),
         ("base_url", "https://user:pw@example.org/v1", "no user name or password"),
         ("provider", "azure", "needs an API version"),
         ("reader_code", "", "choose a model reader"),
@@ -226,6 +198,7 @@ def test_start_progress_stop_resume_from_the_page_with_a_background_worker(
     StudyMember.objects.create(study=study, user=user, role="coordinator")
     client.force_login(user)
     with FakeOpenAIServer(latency=0.06) as llm:
+        settings.GENERATION_ALLOWED_BASE_URLS = [llm.origin]
         config = config_create(study, llm.url, concurrency=1)
         start = f"{BASE}configs/{config.pk}/start/"
         client.post(start, {"mode": "direct", "n_runs": "3", "split": "test", "action": "start"})

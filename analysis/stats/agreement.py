@@ -65,11 +65,11 @@ from analysis.stats._checks import (
     require_numeric,
     require_unique,
 )
+from analysis.stats.choices import FLEISS_SE_METHODS
 
 Weights = Literal["none", "linear", "quadratic"]
 FleissSe = Literal["gwet", "fleiss-nee-landis"]
-#: Standard errors of the analytic Fleiss kappa CI (the first is the default).
-FLEISS_SE_METHODS: tuple[str, ...] = ("gwet", "fleiss-nee-landis")
+
 AlphaLevel = Literal["nominal", "ordinal", "interval", "ratio"]
 ALPHA_LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
 

@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.stats._checks import NanPolicy, check_confidence
+from analysis.stats.choices import MRMC_COVARIANCES
 from analysis.stats.roc import _prepare_long, delong_cov, placements
 
 __all__ = [
@@ -78,7 +79,7 @@ Covariance = Literal["jackknife", "delong", "unbiased"]
 Fom = Literal["auc", "sensitivity", "specificity"]
 
 ANALYSES: tuple[str, ...] = ("RRRC", "FRRC", "RRFC")
-COVARIANCES: tuple[str, ...] = ("jackknife", "delong", "unbiased")
+COVARIANCES: tuple[str, ...] = MRMC_COVARIANCES
 FOMS: tuple[str, ...] = ("auc", "sensitivity", "specificity")
 
 

@@ -21,10 +21,12 @@ from typing import Literal
 
 import numpy as np
 
+from analysis.stats.choices import P_ADJUST_METHODS
+
+__all__ = ["P_ADJUST_LABELS", "P_ADJUST_METHODS", "PAdjust", "adjust_p", "check_p_adjust"]
+
 PAdjust = Literal["none", "holm", "bonferroni", "fdr"]
 
-#: The adjustments, in the order they are offered (``fdr`` is Benjamini-Hochberg).
-P_ADJUST_METHODS: tuple[str, ...] = ("none", "holm", "bonferroni", "fdr")
 
 #: How each adjustment is named in table footnotes.
 P_ADJUST_LABELS: dict[str, str] = {

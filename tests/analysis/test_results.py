@@ -80,6 +80,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     doc = demo_results
     assert list(doc) == [
         "study", "n_cases", "n_positive", "readers", "auc_tests", "agreement", "likert", "mrmc",
+        "mcnemar", "methods", "notes",
     ]  # fmt: skip
     assert doc["study"] == "nme-gpt4o-demo"
     assert (doc["n_cases"], doc["n_positive"]) == (114, 57)
@@ -120,7 +121,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
         _num(entry["kappa"])
         _ci(entry["ci"])
     likert = doc["likert"]
-    assert set(likert) == {"by_reader", "by_domain", "kruskal", "dunn"}
+    assert set(likert) == {"by_reader", "by_domain", "kruskal", "dunn", "reliability"}
     for rows, keys in (
         (likert["by_reader"], BY_READER_KEYS),
         (likert["by_domain"], BY_DOMAIN_KEYS),
@@ -222,7 +223,7 @@ def test_a_reader_with_two_runs_gets_cohen_kappa_between_them_and_a_note(
         ("M2", "category"): "fleiss",
         ("M2", "binary"): "fleiss",
     }
-    assert any("M1: two runs" in n and "Cohen" in n for n in analysis.notes)
+    assert any("M1: two runs" in n and "Cohen" in n for n in analysis.note_messages)
 
 
 def test_readers_with_different_cases_are_compared_on_the_cases_both_read(
@@ -233,7 +234,7 @@ def test_readers_with_different_cases_are_compared_on_the_cases_both_read(
     tests = analysis.auc_tests.set_index(["reader_a", "reader_b"])
     assert tests.loc[("R1", "M1"), "n_cases"] == 32
     assert tests.loc[("R1", "M2"), "n_cases"] == 36
-    assert any("different cases" in n for n in analysis.notes)
+    assert any("different cases" in n for n in analysis.note_messages)
     assert results_json(analysis)["n_cases"] == 36
 
 
@@ -280,7 +281,7 @@ def test_filters_restrict_readers_and_runs(demo_study: Study) -> None:
     assert {r["run"] for r in doc["likert"]["by_reader"]} == {1, 2, None}
     # two runs left: intra-observer agreement is Cohen's kappa between them
     assert {e["method"] for e in doc["agreement"]["intra"]} == {"cohen"}
-    assert "reference reader R3 is not in the selection" in " ".join(analysis.notes)
+    assert "reference reader R3 is not in the selection" in " ".join(analysis.note_messages)
 
 
 def test_an_unknown_reader_or_split_is_refused_naming_the_field(demo_study: Study) -> None:

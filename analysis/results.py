@@ -68,7 +68,7 @@ from analysis.stats.consensus import consensus
 from analysis.stats.diagnostic import (
     attribute_by_truth,
     diagnostic_performance,
-    mcnemar_test,
+    mcnemar_counts,
 )
 from analysis.stats.likert import dunn_test, kruskal_wallis, likert_by_domain, likert_by_reader
 from analysis.stats.mrmc import MRMCResult, mrmc
@@ -734,27 +734,32 @@ def _mcnemar(
 ) -> pd.DataFrame:
     """McNemar tests of each reader's sensitivity and specificity against the reference's.
 
-    On the cases both read, at the study's positive threshold; ``p`` is the exact
-    (binomial) test, ``p_chisq`` R's continuity-corrected ``mcnemar.test``. The tests of
-    one metric are one family for the p-value adjustment.
+    On the cases both read, at the study's positive threshold, exactly as
+    :func:`analysis.stats.diagnostic.mcnemar_test` (vectorised over the readers with
+    :func:`~analysis.stats.diagnostic.mcnemar_counts`); ``p`` is the exact (binomial)
+    test, ``p_chisq`` R's continuity-corrected ``mcnemar.test``. The tests of one metric
+    are one family for the p-value adjustment.
     """
     columns = [
         "reader_a", "reader_b", "metric", "n", "estimate_a", "estimate_b", "difference",
         "b", "c", "statistic", "p_chisq", "p_exact", "p",
     ]  # fmt: skip
     ref = data.reference_reader
+    empty = pd.DataFrame(columns=[*columns, "p_adjusted", "p_adjust"])
     if final.empty or ref is None or ref not in distinct(final["reader_id"]):
-        return pd.DataFrame(columns=[*columns, "p_adjusted", "p_adjust"])
-    reference = final[final["reader_id"] == ref]
-    parts = []
+        return empty
+    # one row per reader x case, with the reference reader's call on the same case
+    call = final.assign(_call=final["category"].to_numpy() >= data.threshold)
+    reference = call.loc[call["reader_id"] == ref, ["case_id", "_call"]]
+    pairs = call[call["reader_id"] != ref].merge(
+        reference.rename(columns={"_call": "_ref_call"}), on="case_id"
+    )
+    rows = []
     for reader in in_order(order, final["reader_id"]):
         if reader == ref:
             continue
-        mine = final[final["reader_id"] == reader]
-        common = np.intersect1d(mine["case_id"].to_numpy(), reference["case_id"].to_numpy())
-        pair = pd.concat([mine, reference])
-        pair = pair[pair["case_id"].isin(common)]
-        if pair["truth"].nunique() < 2:
+        mine = pairs[pairs["reader_id"] == reader]
+        if mine["truth"].nunique() < 2:
             notes.append(
                 note(
                     "mcnemar-no-reference",
@@ -764,24 +769,33 @@ def _mcnemar(
                 )
             )
             continue
-        res = mcnemar_test(
-            pair,
-            reader_a=reader,
-            reader_b=ref,
-            truth="truth",
-            category="category",
-            reader="reader_id",
-            case="case_id",
-            threshold=data.threshold,
-        )
-        parts.append(res)
-    if not parts:
-        return pd.DataFrame(columns=[*columns, "p_adjusted", "p_adjust"])
-    out = (
-        pd.concat(parts, ignore_index=True)
-        .drop(columns=["statistic", "p"])
-        .rename(columns={"statistic_corrected": "statistic", "p_corrected": "p_chisq"})
-    )
+        truth = mine["truth"].to_numpy() == 1
+        a, b = mine["_call"].to_numpy(), mine["_ref_call"].to_numpy()
+        for metric, subset, right_a, right_b in (
+            ("sensitivity", truth, a, b),
+            ("specificity", ~truth, ~a, ~b),
+        ):
+            ra, rb = right_a[subset], right_b[subset]
+            rows.append(
+                {
+                    "reader_a": reader,
+                    "reader_b": ref,
+                    "metric": metric,
+                    "n": int(subset.sum()),
+                    "estimate_a": float(ra.mean()) if subset.any() else np.nan,
+                    "estimate_b": float(rb.mean()) if subset.any() else np.nan,
+                    "b": int((ra & ~rb).sum()),
+                    "c": int((~ra & rb).sum()),
+                }
+            )
+    if not rows:
+        return empty
+    out = pd.DataFrame(rows)
+    out["difference"] = out["estimate_a"] - out["estimate_b"]
+    tests = mcnemar_counts(out["b"].to_numpy(), out["c"].to_numpy())
+    out["statistic"] = tests["statistic_corrected"].to_numpy()
+    out["p_chisq"] = tests["p_corrected"].to_numpy()
+    out["p_exact"] = tests["p_exact"].to_numpy()
     out["p"] = out["p_exact"]
     out = out[columns]
     out["_m"] = out["metric"].map({"sensitivity": 0, "specificity": 1})
@@ -887,6 +901,10 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
         "alpha_ci_high", "icc_type", "icc_units", "icc", "icc_ci_low", "icc_ci_high",
     ]  # fmt: skip
     scores = data.scores
+    if scores.empty:
+        return pd.DataFrame(columns=columns)
+    # one code per rated output, computed once (the unit of α and the target of the ICC)
+    scores = scores.assign(_output=scores.groupby(list(OUTPUT_UNIT), sort=False).ngroup())
     rows = []
     for domain in data.domains["domain"]:
         sub = scores[scores["domain"] == domain]
@@ -907,7 +925,7 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
         alpha = krippendorff_alpha(
             sub,
             rater="rater_id",
-            unit=list(OUTPUT_UNIT),
+            unit="_output",
             score="score",
             level="ordinal",
             low=data.likert_min,
@@ -928,7 +946,7 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
             table = icc(
                 sub,
                 rater="rater_id",
-                target=list(OUTPUT_UNIT),
+                target="_output",
                 score="score",
                 nan_policy="omit",
             ).set_index("type")
@@ -938,7 +956,7 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
             )
         else:
             icc2 = table.loc["ICC2"]
-            n_units = int(sub.groupby(list(OUTPUT_UNIT)).ngroups)
+            n_units = int(sub["_output"].nunique())
             row |= {
                 "icc_units": int(icc2["n_targets"]),
                 "icc": icc2["icc"],

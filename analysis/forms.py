@@ -13,6 +13,7 @@ from analysis.stats.choices import (
     KAPPA_CI_METHODS,
     MRMC_COVARIANCES,
     P_ADJUST_METHODS,
+    P_ADJUST_NAMES,
     PROPORTION_CI_METHODS,
 )
 from readerstudy.models import Reading, Study
@@ -26,12 +27,6 @@ KAPPA_CI_LABELS: dict[str, str] = {
     "spss": "SPSS (Fleiss–Nee–Landis, as the worked example)",
 }
 PROPORTION_CI_LABELS: dict[str, str] = {"exact": "Clopper–Pearson exact", "wilson": "Wilson"}
-P_ADJUST_LABELS: dict[str, str] = {
-    "none": "None",
-    "holm": "Holm",
-    "bonferroni": "Bonferroni",
-    "fdr": "Benjamini–Hochberg (FDR)",
-}
 MRMC_COVARIANCE_LABELS: dict[str, str] = {
     "jackknife": "Jackknife (Iowa)",
     "delong": "DeLong",
@@ -67,7 +62,7 @@ class AnalysisFilterForm(forms.Form):
     )
     p_adjust = forms.ChoiceField(
         choices=[("", "Default (Dunn: Bonferroni; DeLong, McNemar: none)")]
-        + [(k, P_ADJUST_LABELS[k]) for k in P_ADJUST_METHODS],
+        + [(k, "None" if k == "none" else P_ADJUST_NAMES[k]) for k in P_ADJUST_METHODS],
         required=False,
         label="P-value adjustment",
         help_text="Within each family: DeLong pairs, McNemar tests of a metric, Dunn pairs of a run.",

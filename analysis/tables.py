@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.results import METRICS, Analysis
+from analysis.stats.choices import P_ADJUST_NAMES
 from analysis.stats.multiplicity import P_ADJUST_LABELS
 
 #: How the agreement table names each Fleiss κ interval (``AnalysisOptions.kappa_ci``).
@@ -340,7 +341,7 @@ def likert_tests_table(analysis: Analysis) -> pd.DataFrame:
     for r in analysis.dunn.to_dict("records"):
         rows.append(
             {
-                "test": f"Dunn ({DUNN_LABELS[r['p_adjust']]})",
+                "test": f"Dunn ({P_ADJUST_NAMES[r['p_adjust']]})",
                 "run": _run_label(r["run"]),
                 "comparison": f"{r['reader_a']} vs. {r['reader_b']}",
                 "statistic": r["z"],
@@ -351,14 +352,6 @@ def likert_tests_table(analysis: Analysis) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-DUNN_LABELS: dict[str, str] = {
-    "none": "unadjusted",
-    "holm": "Holm",
-    "bonferroni": "Bonferroni",
-    "fdr": "Benjamini–Hochberg",
-}
 
 
 def _run_label(run: Any) -> str:
@@ -611,6 +604,16 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             f"Intraobserver Fleiss κ: 95% CI from {kappa_ci}, clipped to [−1, 1]{boot}.",
             "Cohen κ: 95% CI from the Fleiss–Cohen–Everitt (1969) standard error, clipped "
             "to [−1, 1].",
+        ],
+        "likert": [
+            "Score: mean (95% t CI) of every score (rater × output × domain).",
+            "P: Dunn's test against each reader above, "
+            + (
+                P_ADJUST_LABELS["none"]
+                if options.adjustment("dunn") == "none"
+                else P_ADJUST_LABELS[options.adjustment("dunn")] + " within the run"
+            )
+            + "; * P < 0.05.",
         ],
         "likert_tests": [
             _p_footnote(options.adjustment("dunn"), "Dunn's test, the reader pairs of one run"),

@@ -47,7 +47,7 @@ correlation coefficients. *Psychological Methods*, 1(1), 30-46.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 from typing import Literal
 
@@ -406,43 +406,67 @@ def _fleiss_point(counts: np.ndarray, m: int) -> tuple[float, float, float]:
     return p_bar, p_e, float(kappa)
 
 
-def _fleiss_bootstrap(
-    counts: np.ndarray, m: int, *, n_boot: int, seed: int | None, confidence: float
+def _pattern_bootstrap(
+    counts: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    n_boot: int,
+    seed: int | None,
+    confidence: float,
+    chunk_cells: int,
 ) -> tuple[float, float]:
-    """Percentile CI of Fleiss' kappa from resampling cases with replacement.
+    """Percentile CI of a statistic of the rows of ``counts`` over resamples of the rows.
 
-    Kappa depends on the cases only through their rows of ``counts``, so cases with the
-    same row are interchangeable: resampling the N cases with replacement is the same in
-    distribution as drawing multinomial counts (N trials) over the G distinct rows with
-    probabilities proportional to how often each occurs. That is what is drawn here,
-    which costs O(n_boot G) instead of O(n_boot N) (G is at most the number of ways to
-    spread m ratings over the categories, e.g. 84 for 3 runs on BI-RADS 0-6).
+    The statistics here (Fleiss' kappa, Krippendorff's alpha) depend on the rated units
+    only through their rows of ``counts``, so units with the same row are
+    interchangeable: resampling the N units with replacement is the same in distribution
+    as drawing multinomial counts (N trials) over the G distinct rows with probabilities
+    proportional to how often each occurs. That is what is drawn, which costs O(n_boot G)
+    instead of O(n_boot N) (G is at most the number of ways to spread the ratings of a
+    unit over the categories, e.g. 84 for 3 runs on BI-RADS 0-6).
+    ``statistic(freq, patterns)`` gets the (chunk, G) resampled frequencies of the (G, q)
+    distinct rows; resamples where it is not finite (undefined) are left out.
     """
-    if n_boot <= 0:
+    if n_boot <= 0 or counts.shape[0] == 0:
         return np.nan, np.nan
     rng = np.random.default_rng(seed)
-    n = counts.shape[0]
     patterns, weights = np.unique(counts, axis=0, return_counts=True)
-    p_i = ((patterns**2).sum(axis=1) - m) / (m * (m - 1))
-    probs = weights / weights.sum()
-    kappas = np.empty(n_boot)
-    chunk = max(1, min(n_boot, 2_000_000 // max(len(weights), 1)))
+    n = int(weights.sum())
+    probs = weights / n
+    values = np.empty(n_boot)
+    chunk = max(1, min(n_boot, chunk_cells // max(len(weights), 1)))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
         freq = rng.multinomial(n, probs, size=size).astype(float)
+        values[start : start + size] = statistic(freq, patterns)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.nan, np.nan
+    alpha = 1 - confidence
+    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def _fleiss_bootstrap(
+    counts: np.ndarray, m: int, *, n_boot: int, seed: int | None, confidence: float
+) -> tuple[float, float]:
+    """Percentile CI of Fleiss' kappa from resampling cases with replacement
+    (:func:`_pattern_bootstrap`)."""
+    n = counts.shape[0]
+
+    def kappa(freq: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+        p_i = ((patterns**2).sum(axis=1) - m) / (m * (m - 1))
         p_bar = freq @ p_i / n
         p_j = freq @ patterns / (n * m)
         p_e = (p_j**2).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             k = (p_bar - p_e) / (1 - p_e)
         k[np.isclose(p_e, 1.0, rtol=0, atol=1e-12)] = np.nan
-        kappas[start : start + size] = k
-    finite = kappas[np.isfinite(kappas)]
-    if finite.size == 0:
-        return np.nan, np.nan
-    alpha = 1 - confidence
-    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+        return k
+
+    return _pattern_bootstrap(
+        counts, kappa, n_boot=n_boot, seed=seed, confidence=confidence, chunk_cells=2_000_000
+    )
 
 
 def fleiss_kappa(
@@ -711,33 +735,18 @@ def _alpha_bootstrap(
     seed: int | None,
     confidence: float,
 ) -> tuple[float, float]:
-    """Percentile CI of alpha over resamples of the pairable units with replacement.
-
-    Alpha depends on the units only through their rows of value counts, so (as for
-    :func:`_fleiss_bootstrap`) a resample is drawn as multinomial counts of the distinct
-    rows: exact in distribution, and its cost does not grow with the number of units.
-    """
-    if n_boot <= 0 or counts.shape[0] == 0:
-        return np.nan, np.nan
-    rng = np.random.default_rng(seed)
-    patterns, weights = np.unique(counts, axis=0, return_counts=True)
-    per_pattern = _unit_coincidences(patterns).reshape(len(patterns), -1)
+    """Percentile CI of alpha over resamples of the pairable units with replacement
+    (:func:`_pattern_bootstrap`: drawn as multinomial counts of the distinct rows)."""
     q = len(cats)
-    n_units = int(weights.sum())
-    probs = weights / n_units
-    alphas = np.empty(n_boot)
-    chunk = max(1, min(n_boot, 4_000_000 // max(len(weights) + q * q * q, 1)))
-    for start in range(0, n_boot, chunk):
-        size = min(chunk, n_boot - start)
-        freq = rng.multinomial(n_units, probs, size=size).astype(float)
-        o = (freq @ per_pattern).reshape(size, q, q)
-        alphas[start : start + size] = _alpha_from_coincidences(o, cats, level)
-    finite = alphas[np.isfinite(alphas)]
-    if finite.size == 0:
-        return np.nan, np.nan
-    a = 1 - confidence
-    low, high = np.quantile(finite, [a / 2, 1 - a / 2])
-    return float(low), float(high)
+
+    def alpha(freq: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+        per_pattern = _unit_coincidences(patterns).reshape(len(patterns), -1)
+        o = (freq @ per_pattern).reshape(len(freq), q, q)
+        return _alpha_from_coincidences(o, cats, level)
+
+    return _pattern_bootstrap(
+        counts, alpha, n_boot=n_boot, seed=seed, confidence=confidence, chunk_cells=1_000_000
+    )
 
 
 def krippendorff_alpha(

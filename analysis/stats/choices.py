@@ -8,6 +8,13 @@ from __future__ import annotations
 
 #: p-value adjustments within a family of tests (``fdr`` is Benjamini-Hochberg).
 P_ADJUST_METHODS: tuple[str, ...] = ("none", "holm", "bonferroni", "fdr")
+#: Short names of the adjustments (table labels, form choices).
+P_ADJUST_NAMES: dict[str, str] = {
+    "none": "unadjusted",
+    "holm": "Holm",
+    "bonferroni": "Bonferroni",
+    "fdr": "Benjamini–Hochberg",
+}
 #: Families of tests adjusted together, with their default adjustment (the worked example
 #: adjusted Dunn's test with Bonferroni and nothing else).
 P_ADJUST_DEFAULTS: dict[str, str] = {"delong": "none", "mcnemar": "none", "dunn": "bonferroni"}

@@ -984,8 +984,20 @@ def _mrmc(
         final, _ = _final_readings(sub, data.consensus)
         frames.append(final.assign(modality=int(modality)))
     long = pd.concat(frames, ignore_index=True)
-    # A reader uses its scores only if every reading in every modality has one.
+    # A reader uses its scores only if every reading in every modality has one (the same
+    # rating in every modality); a reader with some scores missing is said to use its
+    # category instead.
     missing = readings["score"].isna().groupby(readings["reader_id"]).any()
+    partial = readings["score"].notna().groupby(readings["reader_id"]).any() & missing
+    for reader in sorted(str(r) for r in partial.index[partial]):
+        notes.append(
+            note(
+                "score-missing",
+                f"MRMC: reader {reader} has readings without a score, so its MRMC figure of "
+                "merit uses its category in every modality.",
+                reader=reader,
+            )
+        )
     uses_category = long["reader_id"].map(missing).astype(bool)
     long.loc[uses_category, "rating"] = long.loc[uses_category, "category"].astype(float)
     modalities = sorted(long["modality"].unique())

@@ -189,3 +189,23 @@ def test_a_missing_score_keeps_the_reader_on_its_score_with_a_note(
     # the pair with R1 (rated by its category) is compared on the 39 cases
     test = next(t for t in doc["auc_tests"] if {t["reader_a"], t["reader_b"]} == {"R1", "M1"})
     assert test["n_cases"] == 39
+
+
+def test_mrmc_says_when_a_missing_score_puts_a_reader_on_its_category(
+    custom_study: CustomStudy,
+) -> None:
+    parts = []
+    for modality in (1, 2):
+        t = tables(
+            TRUTH,
+            {r: [noisy(TRUTH, 10 * modality + i)] for i, r in enumerate(["R1", "R2", "R3"])},
+            scores={r: [round(0.1 * (i % 7), 1) for i in range(40)] for r in ("R1", "R2", "R3")},
+        )
+        parts.append(t["readings"].assign(modality=modality))
+    readings = pd.concat(parts, ignore_index=True).astype({"score": object})
+    readings.loc[(readings["reader_id"] == "R2") & (readings["case_id"] == "C005"), "score"] = ""
+    study = custom_study(cases=t["cases"], readers=t["readers"], readings=readings, reference="R1")
+    notes = notes_of(study)
+    mrmc = [n for n in notes if n["code"] == "score-missing" and n["message"].startswith("MRMC")]
+    assert [n["reader"] for n in mrmc] == ["R2"]
+    assert "uses its category in every modality" in mrmc[0]["message"]

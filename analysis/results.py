@@ -903,15 +903,24 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
     scores = data.scores
     if scores.empty:
         return pd.DataFrame(columns=columns)
-    # one code per rated output, computed once (the unit of α and the target of the ICC)
-    scores = scores.assign(_output=scores.groupby(list(OUTPUT_UNIT), sort=False).ngroup())
+    # integer codes of the rated output (the unit of α and the target of the ICC) and of
+    # the rater, computed once: the per-domain calls then group small integer columns
+    scores = pd.DataFrame(
+        {
+            "rater": pd.factorize(scores["rater_id"])[0],
+            "output": scores.groupby(list(OUTPUT_UNIT), sort=False).ngroup().to_numpy(),
+            "score": scores["score"].to_numpy(),
+            "domain": pd.factorize(scores["domain"])[0],
+        }
+    )
+    domain_codes = {d: i for i, d in enumerate(pd.unique(data.scores["domain"]))}
     rows = []
     for domain in data.domains["domain"]:
-        sub = scores[scores["domain"] == domain]
+        sub = scores[scores["domain"] == domain_codes.get(domain, -1)]
         if sub.empty:
             continue
         row: dict[str, Any] = {"domain": domain, "group": groups.get(domain), "level": "ordinal"}
-        n_raters = int(sub["rater_id"].nunique())
+        n_raters = int(sub["rater"].nunique())
         if n_raters < 2:
             out.notes.append(
                 note(
@@ -924,8 +933,8 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
             continue
         alpha = krippendorff_alpha(
             sub,
-            rater="rater_id",
-            unit="_output",
+            rater="rater",
+            unit="output",
             score="score",
             level="ordinal",
             low=data.likert_min,
@@ -945,8 +954,8 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
         try:
             table = icc(
                 sub,
-                rater="rater_id",
-                target="_output",
+                rater="rater",
+                target="output",
                 score="score",
                 nan_policy="omit",
             ).set_index("type")
@@ -956,7 +965,7 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
             )
         else:
             icc2 = table.loc["ICC2"]
-            n_units = int(sub["_output"].nunique())
+            n_units = int(sub["output"].nunique())
             row |= {
                 "icc_units": int(icc2["n_targets"]),
                 "icc": icc2["icc"],

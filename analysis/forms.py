@@ -14,10 +14,29 @@ from analysis.selectors import (
     study_modality_labels,
     study_readers,
 )
+from analysis.stats.choices import (
+    KAPPA_CI_METHODS,
+    MRMC_COVARIANCES,
+    P_ADJUST_METHODS,
+    P_ADJUST_NAMES,
+    PROPORTION_CI_METHODS,
+)
 from readerstudy.models import Reading, Study
 
 SPLIT_CHOICES = [("test", "Test set"), ("train", "Training set"), ("all", "All cases")]
 IDS_CHOICES = [("real", "Real ids"), ("pseudonymous", "Pseudonyms")]
+
+#: Labels of the statistical options (the values themselves come from analysis.stats.choices).
+KAPPA_CI_LABELS: dict[str, str] = {
+    "gwet": "Gwet's variance (valid at any κ)",
+    "spss": "SPSS (Fleiss–Nee–Landis, as the worked example)",
+}
+PROPORTION_CI_LABELS: dict[str, str] = {"exact": "Clopper–Pearson exact", "wilson": "Wilson"}
+MRMC_COVARIANCE_LABELS: dict[str, str] = {
+    "jackknife": "Jackknife (Iowa)",
+    "delong": "DeLong",
+    "unbiased": "Unbiased (Gallas)",
+}
 
 
 class AnalysisFilterForm(forms.Form):
@@ -44,6 +63,28 @@ class AnalysisFilterForm(forms.Form):
     likert_min = forms.FloatField(required=False, label="Likert radar from")
     likert_max = forms.FloatField(required=False, label="to")
     ids = forms.ChoiceField(choices=IDS_CHOICES, required=False, label="Identifiers")
+    kappa_ci = forms.ChoiceField(
+        choices=[(k, KAPPA_CI_LABELS[k]) for k in KAPPA_CI_METHODS],
+        required=False,
+        label="Fleiss κ CI",
+    )
+    proportion_ci = forms.ChoiceField(
+        choices=[(k, PROPORTION_CI_LABELS[k]) for k in PROPORTION_CI_METHODS],
+        required=False,
+        label="Sensitivity, specificity … CI",
+    )
+    p_adjust = forms.ChoiceField(
+        choices=[("", "Default (Dunn: Bonferroni; DeLong, McNemar: none)")]
+        + [(k, "None" if k == "none" else P_ADJUST_NAMES[k]) for k in P_ADJUST_METHODS],
+        required=False,
+        label="P-value adjustment",
+        help_text="Within each family: DeLong pairs, McNemar tests of a metric, Dunn pairs of a run.",
+    )
+    mrmc_covariance = forms.ChoiceField(
+        choices=[(k, MRMC_COVARIANCE_LABELS[k]) for k in MRMC_COVARIANCES],
+        required=False,
+        label="MRMC covariance",
+    )
 
     def __init__(self, *args: Any, study: Study, allow_real_ids: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,6 +106,17 @@ class AnalysisFilterForm(forms.Form):
         ]
         if self.modalities:
             self.fields["modality"].initial = self.modalities[0]
+
+    #: The statistical options shown together on the dashboard.
+    STATISTICS_FIELDS: tuple[str, ...] = (
+        "kappa_ci",
+        "proportion_ci",
+        "p_adjust",
+        "mrmc_covariance",
+    )
+
+    def statistics_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.STATISTICS_FIELDS]
 
     def set_reader_choices(self, pseudonymous: bool) -> None:
         readers = study_readers(self.study, Pseudonyms(self.study.slug, pseudonymous))
@@ -95,6 +147,10 @@ class AnalysisFilterForm(forms.Form):
             readers=readers,
             runs=runs,
             modality=data.get("modality"),
+            kappa_ci=data.get("kappa_ci") or "gwet",
+            proportion_ci=data.get("proportion_ci") or "exact",
+            p_adjust=data.get("p_adjust") or {},
+            mrmc_covariance=data.get("mrmc_covariance") or "jackknife",
         )
 
     def likert_range(self) -> LikertRange:

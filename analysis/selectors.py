@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.models import Case, Reader, Reading, Study
@@ -351,6 +352,8 @@ class StudyData:
     available_runs: list[int] = field(default_factory=list)
     #: labels of the modalities from study.toml ``[modalities]`` (modality -> label)
     modality_labels: dict[int, str] = field(default_factory=dict)
+    #: split -> number of the study's cases with at least one reading (any reader or run)
+    cases_read_by_split: dict[str, int] = field(default_factory=dict)
 
     @property
     def reader_order(self) -> list[str]:
@@ -478,7 +481,19 @@ def study_data(
         scores=scores,
         domains=domains.drop(columns="pk"),
         available_runs=available_runs,
+        cases_read_by_split=cases_read_by_split(study),
     )
+
+
+def cases_read_by_split(study: Study) -> dict[str, int]:
+    """Split -> how many of the study's cases have at least one reading (one query)."""
+    rows = (
+        Reading.objects.filter(case__study=study)
+        .values_list("case__split")
+        .annotate(n=Count("case", distinct=True))
+        .order_by()
+    )
+    return {str(split): int(n) for split, n in rows}
 
 
 def _attach_reading_codes(

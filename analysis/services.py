@@ -29,6 +29,7 @@ from analysis.charts import (
     write_figure_images,
 )
 from analysis.manifest import build_manifest, input_digests
+from analysis.notes import MRMC_NOTE_CODES
 from analysis.render import prepare_static_export
 from analysis.results import (
     STEPS,
@@ -36,7 +37,6 @@ from analysis.results import (
     AnalysisOptions,
     mrmc_reader_summary,
     mrmc_summary,
-    note_messages,
     results_json,
     run_analysis,
 )
@@ -46,6 +46,7 @@ from analysis.tables import (
     TABLE_TITLES,
     build_tables,
     display_rows,
+    table_footnotes,
     write_csvs,
     write_workbook,
 )
@@ -106,6 +107,7 @@ def dashboard_payload(
     if payload is not None:
         return payload
     tables = build_tables(analysis)
+    footnotes = table_footnotes(analysis)
     figures = build_figures(analysis, likert_range=likert_range)
     labels = analysis.data.modality_labels
 
@@ -114,6 +116,7 @@ def dashboard_payload(
             "name": name,
             "title": TABLE_TITLES.get(name, name),
             **display_rows(name, tables[name]),
+            "footnotes": footnotes.get(name, []),
         }
 
     def figure_doc(name: str) -> dict[str, Any]:
@@ -129,7 +132,7 @@ def dashboard_payload(
         "readers": analysis.reader_order,
         "modalities": [modality_name(m, labels) for m in analysis.modalities],
         "modality": None if analysis.modality is None else modality_name(analysis.modality, labels),
-        "notes": analysis.notes,
+        "notes": [n.as_dict() for n in analysis.notes if n.code not in MRMC_NOTE_CODES],
         "mrmc": mrmc_section(analysis) if len(analysis.modalities) > 1 else None,
         "tables": [
             table_doc(name) for name in tables if name in DISPLAY_TABLES and name not in MRMC_TABLES
@@ -164,7 +167,7 @@ def mrmc_section(analysis: Analysis) -> dict[str, Any]:
     return {
         "design": text,
         "summary": summary,
-        "notes": [n.message for n in analysis.mrmc_notes],
+        "notes": [n.as_dict() for n in analysis.notes if n.code in MRMC_NOTE_CODES],
     }
 
 
@@ -257,14 +260,14 @@ def analysis_write_outputs(
         outputs=files,
         root=out,
         warnings=warnings,
-        notes=note_messages(analysis),
+        notes=analysis.note_messages,
         static_figures=figures and bool({"png", "svg"} & set(formats)),
     )
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     files.append(path)
     return OutputSummary(
-        out=out, files=files, warnings=warnings, notes=note_messages(analysis), results=results
+        out=out, files=files, warnings=warnings, notes=analysis.note_messages, results=results
     )
 
 

@@ -14,14 +14,8 @@ import pandas as pd
 import pytest
 
 from analysis.exports import csv_stream
-from analysis.results import (
-    MRMC_NOTE_CODES,
-    AnalysisOptions,
-    MRMCNote,
-    mrmc_design,
-    results_json,
-    run_analysis,
-)
+from analysis.notes import MRMC_NOTE_CODES, NOTE_CODES
+from analysis.results import AnalysisOptions, mrmc_design, results_json, run_analysis
 from analysis.selectors import Pseudonyms, study_data
 from analysis.stats.mrmc import mrmc
 from fixtures.demo_modalities import AI_ASSISTED, LIVE_DEMO, UNAIDED
@@ -36,6 +30,11 @@ pytestmark = pytest.mark.django_db
 R_DIR = Path(__file__).resolve().parents[1] / "stats" / "r"
 ANALYSES = ("RRRC", "FRRC", "RRFC")
 INTERNAL = re.compile(r"DataFrame|column '|has a single value|Traceback|ValueError|df: ")
+
+
+def mrmc_notes(doc: dict) -> list[dict]:
+    """The MRMC notes of a results.json document."""
+    return [n for n in doc["notes"] if n["code"] in MRMC_NOTE_CODES]
 
 
 def same(value: object) -> object:
@@ -100,8 +99,8 @@ def test_the_demo_compares_unaided_and_ai_assisted_reading_out_of_the_box(
     ]
     assert "readers fixed, cases random" in entries[1]["summary"][0]
     assert "readers random, cases fixed" in entries[2]["summary"][0]
-    notes = demo_results["mrmc_notes"]
-    assert [n["code"] for n in notes] == ["mrmc_readers_left_out"]
+    notes = mrmc_notes(demo_results)
+    assert [n["code"] for n in notes] == ["mrmc-readers-dropped"]
     assert notes[0]["message"] == (
         "MRMC: 6 readers without readings in modality 2 (AI-assisted) are left out: "
         "A1, A2, B, C, D, E."
@@ -203,10 +202,9 @@ def test_a_few_live_demo_readings_leave_the_mrmc_analysis_as_it_was(
     assert Reading.objects.filter(case__study=demo_study, modality=LIVE_DEMO).count() == 5
     doc = json.loads(json.dumps(results_json(run_analysis(study_data(demo_study)))))
     assert doc["mrmc"] == demo_results["mrmc"]
-    codes = [n["code"] for n in doc["mrmc_notes"]]
-    assert codes == ["mrmc_modality_left_out", "mrmc_readers_left_out"]
-    left_out = doc["mrmc_notes"][0]
-    assert left_out["modality"] == 3
+    codes = [n["code"] for n in mrmc_notes(doc)]
+    assert codes == ["mrmc-modality-dropped", "mrmc-readers-dropped"]
+    left_out = mrmc_notes(doc)[0]
     assert left_out["message"] == (
         "MRMC: modality 3 (live demo reading) is left out because it is not fully crossed "
         "with the others: 1 reader (R3) read 5 cases in it, and every reader must read every "
@@ -237,7 +235,7 @@ def test_a_complete_live_demo_reading_joins_the_mrmc_analysis(demo_study: Study)
     assert all(e["modalities"] == [1, 2, 3] for e in doc["mrmc"])
     assert len(doc["mrmc"][0]["comparisons"]) == 3
     assert len(doc["mrmc"][0]["summary"]) == 3
-    assert [n["code"] for n in doc["mrmc_notes"]] == ["mrmc_readers_left_out"]
+    assert [n["code"] for n in mrmc_notes(doc)] == ["mrmc-readers-dropped"]
 
 
 # --- designs that are not fully crossed -------------------------------------------------
@@ -263,12 +261,12 @@ def test_a_design_that_is_not_fully_crossed_gets_a_note_not_an_error(
     analysis = run_analysis(study_data(study))
     doc = results_json(analysis)
     assert doc["mrmc"] == []
-    assert [n["code"] for n in doc["mrmc_notes"]] == ["mrmc_not_crossed"]
-    message = doc["mrmc_notes"][0]["message"]
+    assert [n["code"] for n in mrmc_notes(doc)] == ["mrmc-not-crossed"]
+    message = mrmc_notes(doc)[0]["message"]
     assert message.startswith("MRMC: not computed, because the design is not fully crossed.")
     assert "modality 1: 3 readers, 36 cases; modality 2: 1 reader, 3 cases." in message
     assert not INTERNAL.search(message)
-    assert not any(INTERNAL.search(n) for n in analysis.notes)
+    assert not any(INTERNAL.search(n.message) for n in analysis.notes)
     # the readers of the first modality are analysed as usual
     assert list(doc["readers"]) == ["R1", "R2", "R3"]
 
@@ -286,11 +284,11 @@ def test_readers_and_cases_outside_the_crossed_part_are_left_out_with_notes(
     assert design is not None
     assert design.readers == ["R1", "R2", "R3"] and design.modalities == [1, 2]
     assert len(design.cases) == 35 and "C000" not in design.cases
-    notes = {n.code: n for n in analysis.mrmc_notes}
-    assert set(notes) == {"mrmc_readers_left_out", "mrmc_cases_left_out"}
-    assert notes["mrmc_readers_left_out"].reader == "R4"
-    assert "did not read enough of the same cases" in notes["mrmc_readers_left_out"].message
-    assert notes["mrmc_cases_left_out"].message.startswith("MRMC: 1 of 36 cases are left out")
+    notes = {n.code: n for n in analysis.notes if n.code in MRMC_NOTE_CODES}
+    assert set(notes) == {"mrmc-readers-dropped", "mrmc-cases-dropped"}
+    assert notes["mrmc-readers-dropped"].reader == "R4"
+    assert "did not read enough of the same cases" in notes["mrmc-readers-dropped"].message
+    assert notes["mrmc-cases-dropped"].message.startswith("MRMC: 1 of 36 cases are left out")
     assert [r.readers.shape[0] for r in analysis.mrmc] == [3, 3, 3]
 
 
@@ -310,7 +308,7 @@ def test_the_design_keeps_the_most_crossed_cells() -> None:
     design, notes = mrmc_design(pd.DataFrame(rows), order=["A", "B", "C"], labels={3: "live"})
     assert design is not None
     assert (design.modalities, design.readers, len(design.cases)) == ([1, 2], ["A", "B", "C"], 20)
-    assert [n.code for n in notes] == ["mrmc_modality_left_out"]
+    assert [n.code for n in notes] == ["mrmc-modality-dropped"]
     assert notes[0].message.startswith("MRMC: modality 3 (live) is left out")
     # once every reader has read every case of the third modality it joins the design
     rows += [
@@ -323,16 +321,16 @@ def test_the_design_keeps_the_most_crossed_cells() -> None:
     assert design is not None and design.modalities == [1, 2, 3] and notes == []
 
 
-def test_every_mrmc_note_code_is_defined_once() -> None:
-    assert all(code.startswith("mrmc_") for code in MRMC_NOTE_CODES)
-    with pytest.raises(ValueError, match="code: unknown MRMC note code"):
-        MRMCNote("mrmc_typo", "text")
-    assert MRMCNote("mrmc_no_test", "x", modality=2).as_dict() == {
-        "code": "mrmc_no_test",
-        "reader": None,
-        "modality": 2,
-        "message": "x",
+def test_the_mrmc_note_codes_are_the_mrmc_codes_of_the_one_list() -> None:
+    expected = {
+        "mrmc-not-crossed",
+        "mrmc-modality-dropped",
+        "mrmc-readers-dropped",
+        "mrmc-cases-dropped",
+        "mrmc-no-test",
+        "mrmc-not-computed",
     }
+    assert set(MRMC_NOTE_CODES) == expected == {c for c in NOTE_CODES if c.startswith("mrmc-")}
 
 
 def test_a_zero_error_term_gets_a_note_and_no_silent_number(small_study: SmallStudy) -> None:
@@ -346,8 +344,8 @@ def test_a_zero_error_term_gets_a_note_and_no_silent_number(small_study: SmallSt
         reading.save(update_fields=["category"])
     analysis = run_analysis(study_data(study))
     doc = results_json(analysis)
-    assert {n["code"] for n in doc["mrmc_notes"]} == {"mrmc_no_test"}
-    assert [n["reader"] for n in doc["mrmc_notes"] if n["reader"]] == ["R1", "R2"]
+    assert {n["code"] for n in mrmc_notes(doc)} == {"mrmc-no-test"}
+    assert [n["reader"] for n in mrmc_notes(doc) if n["reader"]] == ["R1", "R2"]
     for entry in doc["mrmc"]:
         assert all(r["ci"] == [None, None] and r["p"] is None for r in entry["reader_comparisons"])
     assert [e["analysis"] for e in doc["mrmc"]] == list(ANALYSES)
@@ -362,4 +360,4 @@ def test_a_reader_filter_with_one_reader_in_both_modalities_gets_a_note(
     data = study_data(demo_study, readers=["R3", "A1"])
     doc = results_json(run_analysis(data, AnalysisOptions(readers=("R3", "A1"))))
     assert doc["mrmc"] == []
-    assert [n["code"] for n in doc["mrmc_notes"]] == ["mrmc_not_crossed"]
+    assert [n["code"] for n in mrmc_notes(doc)] == ["mrmc-not-crossed"]

@@ -680,6 +680,19 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             "ICC(2,1): two-way random, absolute agreement, single rater (Shrout & Fleiss "
             "1979), on the outputs every rater scored; F-based 95% CI (McGraw & Wong 1996).",
         ],
+        "mrmc": [
+            "Obuchowski–Rockette with Hillis (2007) denominator df, empirical AUC, "
+            f"{options.mrmc_covariance} covariance, on the fully crossed readers × cases of the "
+            "compared modalities. RRRC: readers and cases random; FRRC: readers fixed (χ² "
+            "reference, df ∞); RRFC: cases fixed.",
+            "B − A: the later modality minus the earlier. 95% CIs truncated to [0, 1] (AUC) "
+            "and [−1, 1] (difference). P: the global F test of equal modalities; P (pair): "
+            "the pair's own test.",
+        ],
+        "mrmc_readers": [
+            "Each reader's change B − A with cases random (the per-reader analysis of the Iowa "
+            "program and MRMCaov): z test, 95% CI truncated to [−1, 1].",
+        ],
     }
 
 

@@ -64,6 +64,7 @@ def test_the_demo_dashboard_shows_the_mrmc_table_figure_and_plain_notes(
     assert "<td>0.078 (0.014–0.142)</td>" in rows[0][1] and "<td>1, 2.37</td>" in rows[0][1]
     assert "<td>1, ∞</td>" in rows[1][1]
     assert 'id="table-mrmc_readers"' in mrmc
+    assert "Obuchowski–Rockette with Hillis (2007) denominator df, empirical AUC" in mrmc
     # the figure is drawn in the MRMC section, once
     assert 'data-figure="fig-mrmc_modalities"' in mrmc
     assert page.count('data-figure="fig-mrmc_modalities"') == 1

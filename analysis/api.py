@@ -47,6 +47,11 @@ FILTERS = [
     OpenApiParameter("readers", str, many=True, description="Reader ids (default: all)."),
     OpenApiParameter("runs", int, many=True, description="Runs (default: all)."),
     OpenApiParameter(
+        "modality",
+        int,
+        description="Modality of the per-reader results (default: the first); MRMC compares all.",
+    ),
+    OpenApiParameter(
         "kappa_ci",
         str,
         enum=list(KAPPA_CI_METHODS),
@@ -77,7 +82,7 @@ FILTERS = [
 
 class AnalysisResults(StudyScopedMixin, APIView):
     """The study's ``results.json`` (the analysis of its current data, with the dashboard's
-    filters ``split``, ``readers``, ``runs`` and ``ids``). Audited as an export."""
+    filters ``split``, ``readers``, ``runs``, ``modality`` and ``ids``). Audited as an export."""
 
     study_roles_read: ClassVar[set[str]] = set(ANALYSIS_ROLES)
 

@@ -8,7 +8,12 @@ from django import forms
 
 from analysis.charts import LikertRange
 from analysis.results import AnalysisOptions
-from analysis.selectors import Pseudonyms, study_readers
+from analysis.selectors import (
+    Pseudonyms,
+    study_modalities,
+    study_modality_labels,
+    study_readers,
+)
 from analysis.stats.choices import (
     KAPPA_CI_METHODS,
     MRMC_COVARIANCES,
@@ -46,6 +51,14 @@ class AnalysisFilterForm(forms.Form):
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: all runs.",
+    )
+    modality = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label="Modality",
+        widget=forms.Select(attrs={"aria-describedby": "modality-help"}),
+        help_text="Of the per-reader tables and figures (MRMC always compares all).",
     )
     likert_min = forms.FloatField(required=False, label="Likert radar from")
     likert_max = forms.FloatField(required=False, label="to")
@@ -86,6 +99,13 @@ class AnalysisFilterForm(forms.Form):
             .distinct()
         )
         self.fields["runs"].choices = [(r, f"Run {r}") for r in runs]
+        labels = study_modality_labels(study)
+        self.modalities = study_modalities(study)
+        self.fields["modality"].choices = [
+            (m, f"{m} ({labels[m]})" if m in labels else str(m)) for m in self.modalities
+        ]
+        if self.modalities:
+            self.fields["modality"].initial = self.modalities[0]
 
     #: The statistical options shown together on the dashboard.
     STATISTICS_FIELDS: tuple[str, ...] = (
@@ -126,6 +146,7 @@ class AnalysisFilterForm(forms.Form):
             split=data.get("split") or "test",
             readers=readers,
             runs=runs,
+            modality=data.get("modality"),
             kappa_ci=data.get("kappa_ci") or "gwet",
             proportion_ci=data.get("proportion_ci") or "exact",
             p_adjust=data.get("p_adjust") or {},

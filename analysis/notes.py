@@ -33,8 +33,16 @@ NOTE_CODES: dict[str, str] = {
     "likert-one-reader": "fewer than two readers were rated: no Kruskal-Wallis or Dunn test",
     "reliability-undefined": "the Likert panel's reliability could not be estimated",
     "reliability-incomplete": "outputs not scored by every rater were left out of the ICC",
-    "mrmc-readers-dropped": "readers without every modality were left out of the MRMC analysis",
-    "mrmc-cases-dropped": "cases not read by every reader in every modality were left out",
+    "mrmc-not-crossed": "no fully crossed design of two modalities, two readers and cases of "
+    "both classes: no MRMC analysis",
+    "mrmc-modality-dropped": "a modality not fully crossed with the others was left out of the "
+    "MRMC analysis",
+    "mrmc-readers-dropped": "readers without readings in a compared modality, or with too few "
+    "common cases, were left out of the MRMC analysis",
+    "mrmc-cases-dropped": "cases not read by every compared reader in every compared modality "
+    "were left out of the MRMC analysis",
+    "mrmc-no-test": "an MRMC analysis (or a reader's comparison) has a zero error term: no F, "
+    "p or CI of the difference",
     "mrmc-not-computed": "an MRMC analysis could not be computed",
     "baseline-not-compared": "a case attribute could not be compared between the classes",
 }
@@ -50,6 +58,10 @@ class Note:
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "reader": self.reader, "message": self.message}
+
+
+#: The codes of the MRMC analysis's notes (shown in the dashboard's MRMC section).
+MRMC_NOTE_CODES: tuple[str, ...] = tuple(c for c in NOTE_CODES if c.startswith("mrmc-"))
 
 
 def note(code: str, message: str, *, reader: str | None = None) -> Note:

@@ -4,8 +4,13 @@
 and applies the study's conventions (DESIGN.md, "Statistical conventions") with
 :mod:`analysis.stats`:
 
-* **First modality.** ROC, diagnostic accuracy and agreement use the readings of the
-  first (lowest) modality; MRMC compares modalities when there is more than one.
+* **One modality per reader table.** ROC, diagnostic accuracy, agreement and Likert use
+  the readings (and scores) of one modality: the first (lowest) by default, or the one
+  chosen (``AnalysisOptions.modality``, the dashboard's modality selector).
+* **MRMC** compares modalities when there is more than one: OR/Hillis on the largest fully
+  crossed part of the readings (modalities × readers × cases, see :func:`mrmc_design`);
+  whatever is left out, or a design that is not fully crossed, gets a note (``mrmc-*``
+  codes of :mod:`analysis.notes`).
 * **Repeated runs.** Each reader's runs of a case are combined by the study's consensus
   rule (``majority-median``, ``median`` or ``first-run``) into its final category.
 * **ROC rating.** A reader's continuous ``score`` when any of its readings has one (the
@@ -39,9 +44,10 @@ Nothing is rounded; :func:`results_json` turns NaN and infinities into ``null``.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -50,7 +56,13 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.notes import Note, note
-from analysis.selectors import StudyData, attribute_is_categorical, distinct, in_order
+from analysis.selectors import (
+    StudyData,
+    attribute_is_categorical,
+    distinct,
+    in_order,
+    modality_name,
+)
 from analysis.stats.agreement import (
     cohen_kappa,
     cohen_kappa_table,
@@ -76,6 +88,7 @@ from analysis.stats.multiplicity import adjust_p, check_p_adjust
 from analysis.stats.roc import compare_readers, reader_aucs, roc_curve
 
 Progress = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 METRICS: tuple[str, ...] = ("sensitivity", "specificity", "accuracy", "ppv", "npv")
 MRMC_ANALYSES: tuple[str, ...] = ("RRRC", "FRRC", "RRFC")
@@ -115,6 +128,8 @@ class AnalysisOptions:
     #: seed of every resampling (Fleiss and Krippendorff bootstraps)
     seed: int = 1
     mrmc_covariance: str = "jackknife"
+    #: modality of the per-reader tables and figures (None: the first one)
+    modality: int | None = None
     #: analytic CI of Fleiss' κ: "gwet" (Gwet's variance, t interval) or "spss"
     kappa_ci: str = "gwet"
     #: CI of sensitivity, specificity, accuracy, PPV, NPV: "exact" (Clopper–Pearson) or "wilson"
@@ -153,6 +168,7 @@ class AnalysisOptions:
             "split": self.split,
             "readers": list(self.readers) if self.readers is not None else None,
             "runs": list(self.runs) if self.runs is not None else None,
+            "modality": self.modality,
             "fleiss_boot": self.fleiss_boot,
             "seed": self.seed,
             "mrmc_covariance": self.mrmc_covariance,
@@ -170,6 +186,8 @@ class Analysis:
     data: StudyData
     options: AnalysisOptions
     modalities: list[int] = field(default_factory=list)
+    #: the modality of the per-reader results (None: no readings)
+    modality: int | None = None
     #: reader_id, case_id, truth, category (final), n_runs, n_agree, decided_by, rating
     final: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: reader_id -> "score" or "category" (what the ROC analysis used)
@@ -190,6 +208,8 @@ class Analysis:
     reliability: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
     mrmc: list[MRMCResult] = field(default_factory=list)
+    #: the fully crossed part of the readings that ``mrmc`` analysed
+    mrmc_design: MRMCDesign | None = None
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -236,7 +256,20 @@ def run_analysis(
     out = Analysis(data=data, options=options)
     readings = data.readings
     out.modalities = sorted(int(m) for m in readings["modality"].unique()) if len(readings) else []
-    first = readings[readings["modality"] == out.modalities[0]] if out.modalities else readings
+    if options.modality is not None and options.modality not in out.modalities:
+        shown = ", ".join(str(m) for m in out.modalities) or "none"
+        raise ValueError(
+            f"modality: the selection has no readings in modality {options.modality} "
+            f"(modalities: {shown})"
+        )
+    out.modality = (
+        options.modality if options.modality is not None else next(iter(out.modalities), None)
+    )
+    first = readings[readings["modality"] == out.modality] if out.modalities else readings
+    if out.modality is not None and len(data.scores):
+        # the Likert scores of the same modality's outputs
+        data = _with_scores(data, data.scores[data.scores["modality"] == out.modality])
+        out.data = data
     if readings.empty:
         out.notes.append(_empty_split_note(data))
 
@@ -275,7 +308,7 @@ def run_analysis(
 
     step(STEPS[5])
     if len(out.modalities) > 1:
-        out.mrmc = _mrmc(readings, data, options, out.notes)
+        out.mrmc, out.mrmc_design = _mrmc(readings, data, options, out.notes)
 
     step(STEPS[6])
     out.baseline = _baseline(data, out.notes)
@@ -285,6 +318,10 @@ def run_analysis(
 # ---------------------------------------------------------------------------------------
 # Steps
 # ---------------------------------------------------------------------------------------
+
+
+def _with_scores(data: StudyData, scores: pd.DataFrame) -> StudyData:
+    return replace(data, scores=scores.reset_index(drop=True))
 
 
 def _sort_by_order(frame: pd.DataFrame, column: str, order: Sequence[str]) -> pd.DataFrame:
@@ -985,9 +1022,234 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
+# ---------------------------------------------------------------------------------------
+# MRMC
+# ---------------------------------------------------------------------------------------
+
+#: Fewest positive and negative cases of an MRMC design (the jackknife needs two of each).
+MRMC_MIN_CLASS = 2
+#: Up to this many modalities every subset is tried as the MRMC design (else only all of
+#: them and each pair).
+MRMC_MAX_SUBSETS = 8
+#: What each analysis treats as random, in the words of the notes.
+MRMC_RANDOM: dict[str, str] = {
+    "RRRC": "readers and cases treated as random (the result generalises to other readers "
+    "and cases)",
+    "FRRC": "readers fixed, cases random (the result holds for these readers only)",
+    "RRFC": "readers random, cases fixed (the result holds for these cases only)",
+}
+
+
+@dataclass(frozen=True)
+class MRMCDesign:
+    """The fully crossed part of the readings that the MRMC analysis uses."""
+
+    modalities: list[int]
+    readers: list[str]
+    cases: list[str]
+    n_positive: int
+
+
+def _listing(items: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _names(modalities: Sequence[int], labels: dict[int, str]) -> str:
+    names = [modality_name(m, labels) for m in modalities]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _modality_subsets(n: int) -> list[tuple[int, ...]]:
+    """Index subsets of ``n`` modalities tried as the design, larger first."""
+    if n <= MRMC_MAX_SUBSETS:
+        return [c for k in range(n, 1, -1) for c in combinations(range(n), k)]
+    return [tuple(range(n)), *combinations(range(n), 2)]
+
+
+def _best_readers(
+    ok: np.ndarray, active: np.ndarray, truth: np.ndarray, n_mod: int
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Greedy: drop readers while that raises the number of crossed cells.
+
+    ``ok[r, c]``: reader r read case c in every modality of the subset. Returns the score
+    (modalities × readers × crossed cases; −1 when there are fewer than two readers or
+    fewer than :data:`MRMC_MIN_CLASS` cases of a class), the readers kept and the cases.
+    """
+
+    def score(act: np.ndarray) -> tuple[int, np.ndarray]:
+        k = int(act.sum())
+        crossed = ok[act].all(axis=0) if k else np.zeros(ok.shape[1], dtype=bool)
+        pos = int(truth[crossed].sum())
+        neg = int(crossed.sum()) - pos
+        if k < 2 or pos < MRMC_MIN_CLASS or neg < MRMC_MIN_CLASS:
+            return -1, crossed
+        return n_mod * k * int(crossed.sum()), crossed
+
+    active = active.copy()
+    current, crossed = score(active)
+    while int(active.sum()) > 1:
+        k = int(active.sum())
+        idx = np.flatnonzero(active)
+        counts = ok[active].sum(axis=0)  # readers of the active set who read each case
+        # without reader j, a case is crossed when the other k - 1 readers all read it
+        without = (counts[None, :] - ok[idx]) == (k - 1)
+        n_cases = without.sum(axis=1)
+        pos = without.astype(np.int64) @ truth.astype(np.int64)
+        valid = (k - 1 >= 2) & (pos >= MRMC_MIN_CLASS) & (n_cases - pos >= MRMC_MIN_CLASS)
+        scores = np.where(valid, n_mod * (k - 1) * n_cases, -1)
+        # the best removal; while the design is not valid yet, the one keeping most cases;
+        # ties: the reader latest in order
+        keys = [
+            (int(v), int(n) if current < 0 else 0) for v, n in zip(scores, n_cases, strict=True)
+        ]
+        best = max(range(len(idx)), key=lambda i: (keys[i], i))
+        if current >= 0 and scores[best] <= current:
+            break
+        active[idx[best]] = False
+        current, crossed = score(active)
+    return current, active, crossed
+
+
+def mrmc_design(
+    long: pd.DataFrame, *, order: Sequence[str], labels: dict[int, str]
+) -> tuple[MRMCDesign | None, list[Note]]:
+    """The largest fully crossed part of the final readings, and notes on what is left out.
+
+    Parameters
+    ----------
+    long : DataFrame
+        One row per modality × reader × case read: ``modality, reader_id, case_id, truth``.
+    order : list of str
+        Reader display order.
+    labels : dict of int to str
+        Modality labels for the notes.
+
+    Returns
+    -------
+    MRMCDesign or None, list of Note
+        The design maximises the number of modality × reader × case cells over every
+        subset of at least two modalities (for each, readers are dropped greedily while
+        that adds cells), with at least two readers and :data:`MRMC_MIN_CLASS` positive
+        and negative cases; ties go to more modalities, then to lower modality numbers.
+        ``None`` (with a ``mrmc-not-crossed`` note) when there is no such design.
+    """
+    mods = sorted(int(m) for m in long["modality"].unique())
+    readers = in_order(order, long["reader_id"])
+    readers += sorted(distinct(long["reader_id"]) - set(readers))
+    cases = pd.Index(long["case_id"].drop_duplicates())
+    m_i = pd.Index(mods).get_indexer(long["modality"].astype(int))
+    r_i = pd.Index(readers).get_indexer(long["reader_id"])
+    c_i = cases.get_indexer(long["case_id"])
+    present = np.zeros((len(mods), len(readers), len(cases)), dtype=bool)
+    present[m_i, r_i, c_i] = True
+    truth = np.zeros(len(cases), dtype=np.int64)
+    truth[c_i] = long["truth"].to_numpy(dtype=np.int64)
+
+    best: tuple[tuple[Any, ...], tuple[int, ...], np.ndarray, np.ndarray] | None = None
+    for subset in _modality_subsets(len(mods)):
+        p = present[list(subset)]
+        ok = p.all(axis=0)
+        active = p.any(axis=2).all(axis=0)
+        value, kept, crossed = _best_readers(ok, active, truth, len(subset))
+        if value < 0:
+            continue
+        key = (value, len(subset), tuple(-mods[i] for i in subset))
+        if best is None or key > best[0]:
+            best = (key, subset, kept, crossed)
+
+    if best is None:
+        per_modality = []
+        for i, m in enumerate(mods):
+            n_r = int(present[i].any(axis=1).sum())
+            n_c = int(present[i].any(axis=0).sum())
+            per_modality.append(
+                f"{modality_name(m, labels)}: {n_r} reader{'s' * (n_r != 1)}, "
+                f"{n_c} case{'s' * (n_c != 1)}"
+            )
+        return None, [
+            note(
+                "mrmc-not-crossed",
+                "MRMC: not computed, because the design is not fully crossed. The OR/Hillis "
+                "analysis needs at least two modalities read by the same two or more readers "
+                f"on the same cases (at least {MRMC_MIN_CLASS} positive and "
+                f"{MRMC_MIN_CLASS} negative)."
+                + (f" Read so far: {'; '.join(per_modality)}." if per_modality else ""),
+            )
+        ]
+
+    _, subset, kept, crossed = best
+    chosen = [mods[i] for i in subset]
+    notes: list[Note] = []
+    for i, m in enumerate(mods):
+        if i in subset:
+            continue
+        who = [readers[j] for j in np.flatnonzero(present[i].any(axis=1))]
+        n_c = int(present[i].any(axis=0).sum())
+        notes.append(
+            note(
+                "mrmc-modality-dropped",
+                f"MRMC: {modality_name(m, labels)} is left out because it is not fully "
+                f"crossed with the others: {len(who)} reader{'s' * (len(who) != 1)} "
+                f"({_listing(who)}) read {n_c} case{'s' * (n_c != 1)} in it, and every reader "
+                f"must read every case. The analysis compares {_names(chosen, labels)}.",
+            )
+        )
+    p = present[list(subset)]
+    missing: dict[tuple[int, ...], list[str]] = {}
+    sparse: list[str] = []
+    for j, reader in enumerate(readers):
+        if kept[j]:
+            continue
+        absent = tuple(chosen[k] for k in range(len(subset)) if not p[k, j].any())
+        if absent:
+            missing.setdefault(absent, []).append(reader)
+        else:
+            sparse.append(reader)
+    for absent, who in missing.items():
+        notes.append(
+            note(
+                "mrmc-readers-dropped",
+                f"MRMC: {len(who)} reader{'s' * (len(who) != 1)} without readings in "
+                f"{_names(absent, labels)} {'are' if len(who) != 1 else 'is'} left out: "
+                f"{_listing(who)}.",
+                reader=who[0] if len(who) == 1 else None,
+            )
+        )
+    if sparse:
+        notes.append(
+            note(
+                "mrmc-readers-dropped",
+                f"MRMC: {len(sparse)} reader{'s' * (len(sparse) != 1)} left out because "
+                f"{'they' if len(sparse) != 1 else 'it'} did not read enough of the same cases "
+                f"in every compared modality: {_listing(sparse)}.",
+                reader=sparse[0] if len(sparse) == 1 else None,
+            )
+        )
+    kept_readers = [readers[j] for j in np.flatnonzero(kept)]
+    touched = p[:, kept].any(axis=(0, 1))
+    n_left = int((touched & ~crossed).sum())
+    if n_left:
+        notes.append(
+            note(
+                "mrmc-cases-dropped",
+                f"MRMC: {n_left} of {int(touched.sum())} cases are left out because not every "
+                f"compared reader ({_listing(kept_readers)}) read them in every compared "
+                "modality (the analysis needs a fully crossed design).",
+            )
+        )
+    design = MRMCDesign(
+        modalities=chosen,
+        readers=kept_readers,
+        cases=cases[crossed].tolist(),
+        n_positive=int(truth[crossed].sum()),
+    )
+    return design, notes
+
+
 def _mrmc(
     readings: pd.DataFrame, data: StudyData, options: AnalysisOptions, notes: list[Note]
-) -> list[MRMCResult]:
+) -> tuple[list[MRMCResult], MRMCDesign | None]:
     frames = []
     for modality, sub in readings.groupby("modality", sort=True):
         final, _ = _final_readings(sub, data.consensus)
@@ -1009,48 +1271,175 @@ def _mrmc(
         )
     uses_category = long["reader_id"].map(missing).astype(bool)
     long.loc[uses_category, "rating"] = long.loc[uses_category, "category"].astype(float)
-    modalities = sorted(long["modality"].unique())
-    per_reader = long.groupby("reader_id")["modality"].nunique()
-    readers = per_reader.index[per_reader == len(modalities)].tolist()
-    dropped = sorted(set(per_reader.index) - set(readers))
-    if dropped:
-        notes.append(
-            note(
-                "mrmc-readers-dropped",
-                f"MRMC: readers without every modality are left out: {', '.join(dropped)}.",
-            )
-        )
-    long = long[long["reader_id"].isin(readers)]
-    cells = len(readers) * len(modalities)
-    per_case = long.groupby("case_id").size()
-    complete = per_case.index[per_case == cells]
-    if len(complete) < len(per_case):
-        notes.append(
-            note(
-                "mrmc-cases-dropped",
-                f"MRMC: {len(per_case) - len(complete)} case(s) not read by every reader in "
-                "every modality are left out.",
-            )
-        )
-    long = long[long["case_id"].isin(complete)]
+    long = long[long["rating"].notna()]
+    labels = data.modality_labels
+    design, design_notes = mrmc_design(long, order=data.reader_order, labels=labels)
+    notes += design_notes
+    if design is None:
+        return [], None
+    long = long[
+        long["modality"].isin(design.modalities)
+        & long["reader_id"].isin(design.readers)
+        & long["case_id"].isin(design.cases)
+    ]
     results = []
     for analysis in MRMC_ANALYSES:
         try:
-            results.append(
-                mrmc(
-                    long,
-                    truth="truth",
-                    rating="rating",
-                    reader="reader_id",
-                    modality="modality",
-                    case="case_id",
-                    analysis=analysis,  # type: ignore[arg-type]
-                    covariance=options.mrmc_covariance,  # type: ignore[arg-type]
+            res = mrmc(
+                long,
+                truth="truth",
+                rating="rating",
+                reader="reader_id",
+                modality="modality",
+                case="case_id",
+                analysis=analysis,  # type: ignore[arg-type]
+                covariance=options.mrmc_covariance,  # type: ignore[arg-type]
+            )
+        except ValueError:
+            logger.exception("MRMC %s failed on a fully crossed design", analysis)
+            notes.append(
+                note(
+                    "mrmc-not-computed",
+                    f"MRMC {analysis}: could not be computed on this design.",
                 )
             )
-        except ValueError as exc:
-            notes.append(note("mrmc-not-computed", f"MRMC {analysis}: not computed ({exc})."))
-    return results
+            continue
+        if _no_error_term(res):
+            notes.append(
+                note(
+                    "mrmc-no-test",
+                    f"MRMC {analysis}: no test, because its error term is zero (for example, "
+                    "every reader's AUC differs between the modalities by exactly the same "
+                    "amount, or not at all); the AUCs are shown, F, p and the CIs of the "
+                    "differences are left empty.",
+                )
+            )
+            res = _without_test(res)
+        res, flat = _without_flat_reader_tests(res)
+        if analysis == MRMC_ANALYSES[0]:
+            for reader in flat:
+                notes.append(
+                    note(
+                        "mrmc-no-test",
+                        f"MRMC: reader {reader}'s change of AUC between the modalities has no "
+                        "variance (its ratings order the cases the same way in every "
+                        "modality), so it has no per-reader test or CI.",
+                        reader=reader,
+                    )
+                )
+        results.append(res)
+    return results, design
+
+
+#: An error term at most this share of the largest variance in the analysis is zero (what
+#: is left is rounding noise, about 1e-30 for AUC variances of 1e-3).
+MRMC_ZERO_ERROR = 1e-10
+
+
+def _no_error_term(res: MRMCResult) -> bool:
+    """Whether the F test of ``res`` has a zero (or undefined) error term."""
+    error = float(res.test["error_term"].iloc[0])
+    scale = max(
+        float(res.components.var_error),
+        *(float(v) for v in res.anova["ms"]),
+        float(np.max(np.abs(np.diag(res.covariance_matrix)), initial=0.0)),
+    )
+    return not math.isfinite(error) or error <= MRMC_ZERO_ERROR * scale
+
+
+def _without_test(res: MRMCResult) -> MRMCResult:
+    """``res`` with F, p and the difference CIs as NaN (their error term is zero)."""
+    test = res.test.assign(f=np.nan, p_value=np.nan)
+    comparisons = res.comparisons.assign(
+        statistic=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan
+    )
+    return replace(res, test=test, comparisons=comparisons)
+
+
+def _without_flat_reader_tests(res: MRMCResult) -> tuple[MRMCResult, list[str]]:
+    """``res`` without the per-reader tests whose difference has a zero standard error."""
+    rc = res.reader_comparisons
+    scale = float(np.max(np.abs(np.diag(res.covariance_matrix)), initial=0.0))
+    flat = ~(rc["se"] ** 2 > MRMC_ZERO_ERROR * scale)
+    if not flat.any():
+        return res, []
+    rc = rc.copy()
+    rc.loc[flat, ["z", "p_value", "ci_low", "ci_high"]] = np.nan
+    readers = list(dict.fromkeys(rc.loc[flat, "reader"].tolist()))
+    return replace(res, reader_comparisons=rc), readers
+
+
+def _fmt3(value: float) -> str:
+    return f"{value:.3f}".replace("-", "−")
+
+
+def _fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def mrmc_summary(result: MRMCResult, labels: dict[int, str]) -> list[str]:
+    """Plain-language sentences of an MRMC result: one per modality pair.
+
+    The change is the later modality minus the earlier one (``modality_b − modality_a``,
+    the negated ``diff`` of the engine), e.g. "Modality 2 (AI-assisted) raised the average
+    AUC over modality 1 (unaided) by 0.078 (95% CI 0.014 to 0.142), p = 0.033, from 0.712
+    to 0.790; readers and cases treated as random (...)".
+    """
+    level = f"{round(result.confidence * 100):d}%"
+    alpha = f"{round((1 - result.confidence) * 100):d}%"
+    means = dict(zip(result.modalities["modality"], result.modalities["auc"], strict=True))
+    out = []
+    for c in result.comparisons.itertuples(index=False):
+        a, b = int(c.modality_a), int(c.modality_b)
+        change, low, high = -float(c.diff), -float(c.ci_high), -float(c.ci_low)
+        p = float(c.p_value)
+        name_b = modality_name(b, labels)
+        name_b = name_b[0].upper() + name_b[1:]
+        if not all(math.isfinite(v) for v in (change, low, high, p)):
+            out.append(
+                f"{name_b} vs {modality_name(a, labels)}: average AUC {_fmt3(means[b])} vs "
+                f"{_fmt3(means[a])}; no test ({result.analysis}: the error term is zero or "
+                "undefined)."
+            )
+            continue
+        verb = "raised" if change >= 0 else "lowered"
+        size, lo, hi = (change, low, high) if change >= 0 else (-change, -high, -low)
+        verdict = (
+            f"significant at the {alpha} level"
+            if p < 1 - result.confidence
+            else f"not significant at the {alpha} level (the CI includes 0)"
+        )
+        out.append(
+            f"{name_b} {verb} the average AUC over {modality_name(a, labels)} by "
+            f"{_fmt3(size)} ({level} CI {_fmt3(lo)} to {_fmt3(hi)}), {_fmt_p(p)}, from "
+            f"{_fmt3(means[a])} to {_fmt3(means[b])}: {verdict}; {MRMC_RANDOM[result.analysis]}."
+        )
+    return out
+
+
+def mrmc_reader_summary(result: MRMCResult, labels: dict[int, str]) -> list[str]:
+    """One sentence per modality pair: each reader's change of AUC (cases random)."""
+    out = []
+    level = f"{round(result.confidence * 100):d}%"
+    rc = result.reader_comparisons
+    for (a, b), part in rc.groupby(["modality_a", "modality_b"], sort=False):
+        shown = [
+            f"{r.reader} {'+' if -r.diff >= 0 else '−'}{abs(float(r.diff)):.3f} "
+            + (
+                f"({level} CI {_fmt3(-float(r.ci_high))} to {_fmt3(-float(r.ci_low))})"
+                if math.isfinite(float(r.ci_low)) and math.isfinite(float(r.ci_high))
+                else "(no test)"
+            )
+            for r in part.itertuples(index=False)
+        ]
+        largest = part.loc[(-part["diff"]).abs().idxmax(), "reader"]
+        out.append(
+            f"Change of AUC from {modality_name(int(a), labels)} to "
+            f"{modality_name(int(b), labels)} per reader (cases random): "
+            + "; ".join(shown)
+            + f". The largest change is {largest}'s."
+        )
+    return out
 
 
 def _baseline(data: StudyData, notes: list[Note]) -> pd.DataFrame:
@@ -1164,8 +1553,10 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
     interpretation`` (and ``n_runs, n_omitted, boot_ci, ci_method`` for intra);
     ``auc_tests``: ``n_cases, se, p_adjusted, p_adjust``; ``dunn``: ``n_a, n_b,
     p_adjust``; ``kruskal``: ``n, k``; ``likert.by_reader`` / ``by_domain``: ``sd``;
-    ``likert.reliability``. New top-level keys after the contract's: ``mcnemar``,
-    ``methods`` (how the CIs and p values were computed) and ``notes``.
+    ``likert.reliability``; ``mrmc[*]``: ``labels, aucs_ci, readers, n_cases, n_positive,
+    reader_aucs, reader_comparisons, summary``. New top-level keys: ``modality`` (of the
+    per-reader results, after ``n_positive``) and, after the contract's, ``mcnemar``,
+    ``methods`` (how the CIs and p values were computed) and ``notes`` (MRMC notes too).
     """
     data = analysis.data
     readers: dict[str, Any] = {}
@@ -1333,6 +1724,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "study": data.slug,
         "n_cases": analysis.n_cases,
         "n_positive": analysis.n_positive,
+        "modality": analysis.modality,
         "readers": readers,
         "auc_tests": auc_tests,
         "agreement": {"inter": inter, "intra": intra},
@@ -1343,12 +1735,45 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "dunn": dunn,
             "reliability": reliability,
         },
-        "mrmc": [m.to_dict() for m in analysis.mrmc],
+        "mrmc": [_mrmc_entry(m, analysis) for m in analysis.mrmc],
         "mcnemar": mcnemar,
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }
     return clean_json(doc)
+
+
+def _mrmc_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
+    """The contract entry of :meth:`MRMCResult.to_dict` plus the documented extras."""
+    labels = analysis.data.modality_labels
+    design = analysis.mrmc_design
+    m = result.modalities
+    entry = result.to_dict()
+    entry.update(
+        labels=[labels.get(int(v)) for v in m["modality"]],
+        aucs_ci=[[_f(lo), _f(hi)] for lo, hi in zip(m["ci_low"], m["ci_high"], strict=True)],
+        readers=list(design.readers) if design else [],
+        n_cases=len(design.cases) if design else None,
+        n_positive=design.n_positive if design else None,
+        reader_aucs=[
+            {"reader": r.reader, "modality": int(r.modality), "auc": _f(r.auc), "se": _f(r.se)}
+            for r in result.reader_aucs.itertuples(index=False)
+        ],
+        reader_comparisons=[
+            {
+                "reader": r.reader,
+                "modality_a": int(r.modality_a),
+                "modality_b": int(r.modality_b),
+                "diff": _f(r.diff),
+                "se": _f(r.se),
+                "ci": [_f(r.ci_low), _f(r.ci_high)],
+                "p": _f(r.p_value),
+            }
+            for r in result.reader_comparisons.itertuples(index=False)
+        ],
+        summary=mrmc_summary(result, labels),
+    )
+    return entry
 
 
 def analysis_methods(options: AnalysisOptions) -> dict[str, Any]:

@@ -22,7 +22,8 @@ likert_reliability        inter-rater reliability of the Likert panel per domain
 baseline                  case attributes by truth (Table 3)
 confusion                 TP / FN / FP / TN per reader (Fig. 7)
 case_categories           final category of every reader on every case (Fig. 5)
-mrmc, mrmc_comparisons    Obuchowski–Rockette / Hillis MRMC (more than one modality)
+mrmc, mrmc_readers        Obuchowski–Rockette / Hillis MRMC (more than one modality):
+                          the tests, and the change of AUC of each reader
 notes                     what the analysis had to decide or leave out
 footnotes                 how each table's intervals and p values were computed
 ========================  ===========================================================
@@ -47,6 +48,12 @@ from analysis.stats.multiplicity import P_ADJUST_LABELS
 
 #: How the agreement table names each Fleiss κ interval (``AnalysisOptions.kappa_ci``).
 KAPPA_CI_LABELS: dict[str, str] = {"gwet": "Gwet", "spss": "SPSS"}
+#: What each MRMC analysis treats as random (table column ``random``).
+MRMC_RANDOM_SHORT: dict[str, str] = {
+    "RRRC": "readers and cases",
+    "FRRC": "cases (readers fixed)",
+    "RRFC": "readers (cases fixed)",
+}
 
 METRIC_LABELS: dict[str, str] = {
     "auc": "AUC",
@@ -482,49 +489,97 @@ def case_categories_table(analysis: Analysis) -> pd.DataFrame:
     )
 
 
+def _modality_cell(modality: Any, labels: dict[int, str]) -> str:
+    label = labels.get(int(modality))
+    return f"{int(modality)} ({label})" if label else str(int(modality))
+
+
 def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MRMC tests (one row per analysis and modality pair) and the per-reader changes.
+
+    Differences are the later modality minus the earlier one (``B − A``: e.g. AI-assisted
+    minus unaided), the negated ``diff`` of results.json. ``F``, ``df`` and ``P`` are the
+    global test of equal modality means; ``P (pair)`` the pair's own test (the same value
+    with two modalities).
+    """
     if not analysis.mrmc:
         return pd.DataFrame(), pd.DataFrame()
-    tests, comps = [], []
+    labels = analysis.data.modality_labels
+    tests: list[dict[str, Any]] = []
     for res in analysis.mrmc:
         t = res.test.iloc[0]
-        row: dict[str, Any] = {
-            "analysis": res.analysis,
-            "covariance": res.covariance,
-            "F": t["f"],
-            "df1": t["df1"],
-            "df2": t["df2"],
-            "p": t["p_value"],
-            "P": fmt_p(t["p_value"]),
-        }
-        for m in res.modalities.to_dict("records"):
-            row[f"AUC modality {m['modality']} (95% CI)"] = fmt_ci(
-                m["auc"], m["ci_low"], m["ci_high"]
-            )
-            row[f"auc_{m['modality']}"] = m["auc"]
-        tests.append(row)
+        means = res.modalities.set_index("modality")
+        df2 = t["df2"]
+        df_text = f"{fmt_num(t['df1'], 0)}, " + ("∞" if math.isinf(df2) else fmt_num(df2, 2))
         for c in res.comparisons.to_dict("records"):
-            comps.append(
+            a, b = means.loc[c["modality_a"]], means.loc[c["modality_b"]]
+            tests.append(
                 {
                     "analysis": res.analysis,
+                    "random": MRMC_RANDOM_SHORT[res.analysis],
+                    "A": _modality_cell(c["modality_a"], labels),
+                    "B": _modality_cell(c["modality_b"], labels),
+                    "AUC A (95% CI)": fmt_ci(a["auc"], a["ci_low"], a["ci_high"], digits=3),
+                    "AUC B (95% CI)": fmt_ci(b["auc"], b["ci_low"], b["ci_high"], digits=3),
+                    "Difference B − A (95% CI)": fmt_ci(
+                        -c["diff"], -c["ci_high"], -c["ci_low"], digits=3
+                    ),
+                    "F": fmt_num(t["f"], 2),
+                    "df": df_text,
+                    "P": fmt_p(t["p_value"]),
+                    "P (pair)": fmt_p(c["p_value"]),
+                    "covariance": res.covariance,
                     "modality_a": c["modality_a"],
                     "modality_b": c["modality_b"],
-                    "Difference (95% CI)": fmt_ci(c["diff"], c["ci_low"], c["ci_high"], digits=3),
-                    "P": fmt_p(c["p_value"]),
-                    "diff": c["diff"],
+                    "auc_a": a["auc"],
+                    "auc_a_ci_low": a["ci_low"],
+                    "auc_a_ci_high": a["ci_high"],
+                    "auc_b": b["auc"],
+                    "auc_b_ci_low": b["ci_low"],
+                    "auc_b_ci_high": b["ci_high"],
+                    "diff": -c["diff"],
                     "se": c["se"],
-                    "df": c["df"],
-                    "ci_low": c["ci_low"],
-                    "ci_high": c["ci_high"],
-                    "p": c["p_value"],
+                    "ci_low": -c["ci_high"],
+                    "ci_high": -c["ci_low"],
+                    "f": t["f"],
+                    "df1": t["df1"],
+                    "df2": df2,
+                    "p": t["p_value"],
+                    "p_pair": c["p_value"],
                 }
             )
-    return pd.DataFrame(tests), pd.DataFrame(comps)
+    first = analysis.mrmc[0]
+    aucs = first.reader_aucs.set_index(["reader", "modality"])["auc"]
+    readers = []
+    for r in first.reader_comparisons.to_dict("records"):
+        readers.append(
+            {
+                "reader": r["reader"],
+                "A": _modality_cell(r["modality_a"], labels),
+                "B": _modality_cell(r["modality_b"], labels),
+                "AUC A": fmt_num(aucs[(r["reader"], r["modality_a"])], 3),
+                "AUC B": fmt_num(aucs[(r["reader"], r["modality_b"])], 3),
+                "Difference B − A (95% CI)": fmt_ci(
+                    -r["diff"], -r["ci_high"], -r["ci_low"], digits=3
+                ),
+                "P": fmt_p(r["p_value"]),
+                "modality_a": r["modality_a"],
+                "modality_b": r["modality_b"],
+                "auc_a": aucs[(r["reader"], r["modality_a"])],
+                "auc_b": aucs[(r["reader"], r["modality_b"])],
+                "diff": -r["diff"],
+                "se": r["se"],
+                "ci_low": -r["ci_high"],
+                "ci_high": -r["ci_low"],
+                "p": r["p_value"],
+            }
+        )
+    return pd.DataFrame(tests), pd.DataFrame(readers)
 
 
 def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the analysis by name (empty tables are left out)."""
-    mrmc, mrmc_comparisons = mrmc_tables(analysis)
+    mrmc, mrmc_readers = mrmc_tables(analysis)
     tables = {
         "diagnostic_performance": diagnostic_performance_table(analysis),
         "auc_comparisons": auc_comparisons_table(analysis),
@@ -538,7 +593,7 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "confusion": confusion_table(analysis),
         "case_categories": case_categories_table(analysis),
         "mrmc": mrmc,
-        "mrmc_comparisons": mrmc_comparisons,
+        "mrmc_readers": mrmc_readers,
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -625,6 +680,19 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             "ICC(2,1): two-way random, absolute agreement, single rater (Shrout & Fleiss "
             "1979), on the outputs every rater scored; F-based 95% CI (McGraw & Wong 1996).",
         ],
+        "mrmc": [
+            "Obuchowski–Rockette with Hillis (2007) denominator df, empirical AUC, "
+            f"{options.mrmc_covariance} covariance, on the fully crossed readers × cases of the "
+            "compared modalities. RRRC: readers and cases random; FRRC: readers fixed (χ² "
+            "reference, df ∞); RRFC: cases fixed.",
+            "B − A: the later modality minus the earlier. 95% CIs truncated to [0, 1] (AUC) "
+            "and [−1, 1] (difference). P: the global F test of equal modalities; P (pair): "
+            "the pair's own test.",
+        ],
+        "mrmc_readers": [
+            "Each reader's change B − A with cases random (the per-reader analysis of the Iowa "
+            "program and MRMCaov): z test, 95% CI truncated to [−1, 1].",
+        ],
     }
 
 
@@ -640,8 +708,8 @@ TABLE_TITLES: dict[str, str] = {
     "baseline": "Case attributes by truth (Table 3)",
     "confusion": "Confusion counts per reader (Fig. 7)",
     "case_categories": "Final category per case and reader (Fig. 5)",
-    "mrmc": "MRMC analysis of modalities (Obuchowski–Rockette, Hillis)",
-    "mrmc_comparisons": "MRMC pairwise modality comparisons",
+    "mrmc": "MRMC comparison of modalities (Obuchowski–Rockette, Hillis df)",
+    "mrmc_readers": "MRMC: change of AUC per reader (cases random)",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -667,8 +735,13 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
     ],
     "baseline": ["attribute", "level", "Positive", "Negative", "P value", "Odds ratio (95% CI)", "test"],
     "confusion": None,
-    "mrmc": None,
-    "mrmc_comparisons": ["analysis", "modality_a", "modality_b", "Difference (95% CI)", "P"],
+    "mrmc": [
+        "analysis", "random", "A", "B", "AUC A (95% CI)", "AUC B (95% CI)",
+        "Difference B − A (95% CI)", "F", "df", "P", "P (pair)",
+    ],
+    "mrmc_readers": [
+        "reader", "A", "B", "AUC A", "AUC B", "Difference B − A (95% CI)", "P",
+    ],
     "notes": ["reader", "note"],
 }  # fmt: skip
 
@@ -683,7 +756,7 @@ def display_rows(name: str, table: pd.DataFrame) -> dict[str, Any]:
     if wanted is None:
         columns = [
             c for c in table.columns
-            if not pd.api.types.is_float_dtype(table[c].dtype) or (name == "mrmc" and c == "F")
+            if not pd.api.types.is_float_dtype(table[c].dtype)
         ]  # fmt: skip
     else:
         columns = [c for c in wanted if c in table.columns]

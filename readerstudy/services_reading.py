@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from fixtures.demo_modalities import LIVE_DEMO
 from readerstudy.audit import audit_record
 from readerstudy.models import Case, Reader, Reading, Study
 from readerstudy.models_reading import (
@@ -464,8 +465,10 @@ def reading_session_demo_create(*, study: Study) -> ReadingSession:
     """The demo's open reading session: the test split for R3, R4 and R5 (idempotent).
 
     The demo bundle already holds imported readings by R3–R5 on every test case at run 1,
-    modality 1. The demo session re-reads the cases in the platform as **modality 2**, so
-    those readings are never touched and the readers have all 114 cases to do. Images,
+    in modality 1 (unaided) and modality 2 (AI-assisted). The demo session re-reads the
+    cases in the platform as **modality 3** (``fixtures.demo_modalities.LIVE_DEMO``), so
+    those readings are never touched and the readers have all 114 cases to do; until every
+    reader has read every case, the MRMC analysis leaves modality 3 out with a note. Images,
     lesion location and clinical history are shown; findings are not.
     """
     existing = ReadingSession.objects.filter(study=study, name=DEMO_SESSION_NAME).first()
@@ -485,7 +488,7 @@ def reading_session_demo_create(*, study: Study) -> ReadingSession:
         split="test",
         seed=DEMO_SESSION_SEED,
         run=1,
-        modality=2,
+        modality=LIVE_DEMO,
         show_images=True,
         show_location=True,
         show_clinical_history=True,

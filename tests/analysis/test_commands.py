@@ -143,6 +143,32 @@ def test_export_data_writes_the_dataset_and_audits_it(
     assert Study.objects.filter(slug=study.slug).exists()
 
 
+def test_analyze_writes_the_mrmc_tables_and_notes_and_takes_a_modality(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    study = small_study(readers={"R1": 1, "R2": 1, "R3": 1, "M1": 3}, modalities=2, likert=False)
+    Reading.objects.filter(reader__study=study, reader__code="M1", modality=2).delete()
+    stdout, _ = analyze(
+        study.slug, "--out", str(tmp_path), "--no-figures", "--no-progress", "--modality", "2"
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["modality"] == 2 and list(results["readers"]) == ["R1", "R2", "R3"]
+    assert [e["analysis"] for e in results["mrmc"]] == ["RRRC", "FRRC", "RRFC"]
+    assert "note: MRMC: 1 reader without readings in modality 2 is left out: M1." in stdout
+    tests = pd.read_csv(tmp_path / "tables" / "mrmc.csv")
+    assert tests["analysis"].tolist() == ["RRRC", "FRRC", "RRFC"]
+    assert (
+        tests["diff"] == -pd.Series([e["comparisons"][0]["diff"] for e in results["mrmc"]])
+    ).all()
+    assert len(pd.read_csv(tmp_path / "tables" / "mrmc_readers.csv")) == 3
+    notes = pd.read_csv(tmp_path / "tables" / "notes.csv")["note"].tolist()
+    assert "MRMC: 1 reader without readings in modality 2 is left out: M1." in notes
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["options"]["modality"] == 2
+    with pytest.raises(CommandError, match="modality: the selection has no readings in modality 5"):
+        analyze(study.slug, "--out", str(tmp_path / "x"), "--no-figures", "--modality", "5")
+
+
 def test_analyze_offers_the_ci_and_multiplicity_options(
     small_study: SmallStudy, tmp_path: Path
 ) -> None:

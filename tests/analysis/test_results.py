@@ -69,9 +69,11 @@ def _num(value: object) -> None:
     assert value is None or isinstance(value, float), value
 
 
-def _readings(study: Study, code: str) -> pd.DataFrame:
+def _readings(study: Study, code: str, modality: int = 1) -> pd.DataFrame:
     """A reader's test-split readings through the ORM (independent of analysis.selectors)."""
-    rows = Reading.objects.filter(reader__study=study, reader__code=code, case__split="test")
+    rows = Reading.objects.filter(
+        reader__study=study, reader__code=code, case__split="test", modality=modality
+    )
     return pd.DataFrame(
         rows.values_list("reader__code", "case__code", "run", "category", "case__truth"),
         columns=["reader_id", "case_id", "run", "category", "truth"],
@@ -90,9 +92,10 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
 ) -> None:
     doc = demo_results
     assert list(doc) == [
-        "study", "n_cases", "n_positive", "readers", "auc_tests", "agreement", "likert", "mrmc",
-        "mcnemar", "methods", "notes",
+        "study", "n_cases", "n_positive", "modality", "readers", "auc_tests", "agreement",
+        "likert", "mrmc", "mcnemar", "methods", "notes",
     ]  # fmt: skip
+    assert doc["modality"] == 1
     assert doc["study"] == "nme-gpt4o-demo"
     assert (doc["n_cases"], doc["n_positive"]) == (114, 57)
     assert list(doc["readers"]) == ["R3", "R4", "R5", "A1", "A2", "B", "C", "D", "E"]
@@ -148,7 +151,8 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     assert {r["run"] for r in likert["by_reader"]} == {1, 2, 3, None}
     assert [k["run"] for k in likert["kruskal"]] == [1, 2, 3, None]
     assert len(likert["dunn"]) == 4 * 15
-    assert doc["mrmc"] == []
+    # unaided vs AI-assisted reading of R3-R5 (tests/analysis/test_results_mrmc.py)
+    assert [m["analysis"] for m in doc["mrmc"]] == ["RRRC", "FRRC", "RRFC"]
 
 
 def test_auc_of_e_equals_analysis_stats_on_the_consensus_of_its_runs(
@@ -518,7 +522,8 @@ def test_results_json_documents_the_new_keys(demo_results: dict) -> None:
     assert set(demo_results["methods"]) >= {
         "auc_ci", "proportion_ci", "fleiss_kappa_ci", "mrmc_covariance", "p_adjust",
     }  # fmt: skip
-    assert demo_results["notes"] == []  # nothing degenerate in the demo
+    # nothing degenerate in the demo; the models have no AI-assisted reading (MRMC design)
+    assert [n["code"] for n in demo_results["notes"]] == ["mrmc-readers-dropped"]
 
 
 def test_likert_reliability_of_the_demo_equals_analysis_stats(

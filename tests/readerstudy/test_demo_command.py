@@ -28,7 +28,9 @@ def test_it_loads_the_demo_study_and_prints_the_logins() -> None:
     study = Study.objects.get(slug="nme-gpt4o-demo")
     assert Case.objects.filter(study=study, split="test").count() == 114
     assert Case.objects.filter(study=study, split="train").count() == 119
-    assert Reading.objects.filter(case__study=study).count() == 3 * 114 + 6 * 3 * 114
+    # R3-R5 unaided (modality 1) and AI-assisted (modality 2), six models with three runs
+    assert Reading.objects.filter(case__study=study).count() == 2 * 3 * 114 + 6 * 3 * 114
+    assert Reading.objects.filter(case__study=study, modality=2).count() == 3 * 114
     assert LikertScore.objects.filter(domain__study=study).count() == 55_404
     assert "http://127.0.0.1:8000/" in output
     for username in ACCOUNTS:

@@ -109,6 +109,11 @@ class Command(BaseCommand):
             "--readers", help="comma-separated reader ids, as imported (default: all)"
         )
         parser.add_argument("--runs", help="comma-separated run numbers (default: all)")
+        parser.add_argument(
+            "--modality",
+            type=int,
+            help="modality of the per-reader results (default: the first); MRMC compares all",
+        )
         parser.add_argument("--no-figures", action="store_true", help="skip the figures")
         parser.add_argument(
             "--formats",
@@ -216,6 +221,7 @@ class Command(BaseCommand):
             runs=runs,
             fleiss_boot=options["fleiss_boot"],
             seed=options["seed"],
+            modality=options["modality"],
             kappa_ci=options["kappa_ci"],
             proportion_ci=options["proportion_ci"],
             p_adjust=p_adjust,

@@ -13,7 +13,8 @@ figure                      what (worked example)
 ``confusion_matrices``      TP / FN / FP / TN per reader (Fig. 7)
 ``roc_curves``              empirical ROC curve of each reader with its operating point
 ``likert_distribution``     share of each Likert score per reader
-``mrmc_modalities``         mean AUC of each modality with its CI (more than one modality)
+``mrmc_modalities``         MRMC: each reader's AUC by modality, and the average with its
+                            95% CI (random readers and cases; more than one modality)
 ==========================  =====================================================================
 
 HTML never refers to anything outside the page: plotly.js is either a file next to it
@@ -60,7 +61,7 @@ FIGURE_TITLES: dict[str, str] = {
     "confusion_matrices": "Confusion matrices (Fig. 7)",
     "roc_curves": "ROC curves with operating points",
     "likert_distribution": "Likert score distributions",
-    "mrmc_modalities": "MRMC: mean AUC per modality",
+    "mrmc_modalities": "MRMC: AUC of each reader by modality, average with 95% CI",
 }
 
 #: Radial range of the Likert radars: one ``(low, high)`` for every reader, or a mapping
@@ -167,14 +168,18 @@ def delong_matrix(analysis: Analysis) -> go.Figure | None:
         i, j = index[t["reader_a"]], index[t["reader_b"]]
         p = t["p_value"]
         label = "" if p is None or not math.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-        for a, b, sign in ((i, j, 1), (j, i, -1)):
+        # upper triangle: reader_a − reader_b; lower: reader_b − reader_a, whose CI is the
+        # negated interval (−high to −low)
+        for a, b, diff, low, high in (
+            (i, j, t["diff"], t["ci_low"], t["ci_high"]),
+            (j, i, -t["diff"], -t["ci_high"], -t["ci_low"]),
+        ):
             z[a, b] = p
             text[a][b] = label
             hover[a][b] = (
                 f"{readers[a]} vs {readers[b]}<br>AUC {_fmt(aucs[readers[a]])} vs "
-                f"{_fmt(aucs[readers[b]])}<br>difference {_fmt(sign * t['diff'], 3)} "
-                f"({_fmt(sign * (t['ci_low'] if sign > 0 else -t['ci_high']), 3)} to "
-                f"{_fmt(sign * (t['ci_high'] if sign > 0 else -t['ci_low']), 3)})<br>P = {label}"
+                f"{_fmt(aucs[readers[b]])}<br>difference {_fmt(diff, 3)} "
+                f"({_fmt(low, 3)} to {_fmt(high, 3)})<br>P = {label}"
             )
     for i in range(n):
         text[i][i] = _fmt(aucs[readers[i]])
@@ -676,32 +681,81 @@ def likert_distribution(analysis: Analysis) -> go.Figure | None:
 
 
 def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
-    """Mean AUC of each modality with its CI, one marker per MRMC analysis."""
+    """MRMC: each reader's AUC by modality (lines), and the average with its 95% CI.
+
+    The average's interval is the one of random readers and cases (RRRC; the first
+    analysis computed if RRRC is not); the hover of each average names the analysis.
+    """
     if not analysis.mrmc:
         return None
+    main = next((r for r in analysis.mrmc if r.analysis == "RRRC"), analysis.mrmc[0])
+    labels = analysis.data.modality_labels
+    names = {
+        int(m): f"{m} ({labels[int(m)]})" if int(m) in labels else str(m)
+        for m in main.modalities["modality"]
+    }
+    x = list(names.values())
+    colours = reader_colours(analysis.reader_order)
     fig = go.Figure()
-    for res in analysis.mrmc:
-        m = res.modalities
+    reader_aucs = main.reader_aucs
+    for reader in in_order(analysis.reader_order, reader_aucs["reader"]):
+        sub = reader_aucs[reader_aucs["reader"] == reader].set_index("modality")
+        values = [float(sub.loc[m, "auc"]) for m in names]
+        ses = [float(sub.loc[m, "se"]) for m in names]
         fig.add_trace(
             go.Scatter(
-                x=[str(v) for v in m["modality"]],
-                y=m["auc"],
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": m["ci_high"] - m["auc"],
-                    "arrayminus": m["auc"] - m["ci_low"],
-                },
-                mode="markers",
-                name=res.analysis,
-                marker={"size": 10},
+                x=x,
+                y=values,
+                mode="lines+markers",
+                name=reader,
+                line={"color": colours.get(reader, "#7f7f7f"), "width": 1.5},
+                marker={"size": 8},
+                hovertext=[
+                    f"{reader}, modality {name}<br>AUC {_fmt(v, 3)} (SE {_fmt(se, 3)})"
+                    for name, v, se in zip(x, values, ses, strict=True)
+                ],
+                hoverinfo="text",
             )
         )
+    m = main.modalities
+    level = f"{round(main.confidence * 100):d}%"
+    n_readers = int(reader_aucs["reader"].nunique())
+    random = ": readers and cases random" if main.analysis == "RRRC" else ""
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=m["auc"],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": m["ci_high"] - m["auc"],
+                "arrayminus": m["auc"] - m["ci_low"],
+                "thickness": 2,
+                "width": 8,
+                "color": "#111111",
+            },
+            mode="markers+lines",
+            name=f"average ({level} CI)",
+            line={"color": "#111111", "width": 3, "dash": "dot"},
+            marker={"size": 13, "symbol": "diamond", "color": "#111111"},
+            hovertext=[
+                f"average of {n_readers} readers, modality {name}<br>AUC {_fmt(row.auc, 3)} "
+                f"({level} CI {_fmt(row.ci_low, 3)} to {_fmt(row.ci_high, 3)})<br>"
+                f"{main.analysis}{random}"
+                for name, row in zip(x, m.itertuples(index=False), strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
     fig.update_layout(
         template=TEMPLATE,
-        title={"text": "Mean AUC per modality (95% CI) by MRMC analysis"},
+        title={
+            "text": f"AUC of each reader by modality; average with its {level} CI "
+            f"({main.analysis}, Obuchowski–Rockette / Hillis)"
+        },
         xaxis={"title": {"text": "Modality"}, "type": "category"},
         yaxis={"title": {"text": "AUC"}},
+        legend={"title": {"text": "Reader"}},
     )
     return fig
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.models import Case, Reader, Reading, Study
@@ -182,6 +183,35 @@ def study_domains(study: Study) -> pd.DataFrame:
     return frame
 
 
+def study_modality_labels(study: Study) -> dict[int, str]:
+    """The labels of the study's modalities (study.toml ``[modalities]``, validated on import)."""
+    raw = study.config.get("modalities") if isinstance(study.config, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        int(k): str(v).strip()
+        for k, v in raw.items()
+        if str(k).isascii() and str(k).isdigit() and isinstance(v, str) and v.strip()
+    }
+
+
+def study_modalities(study: Study) -> list[int]:
+    """Every modality number that the study's readings use, in order."""
+    return sorted(
+        int(m)
+        for m in Reading.objects.filter(case__study=study)
+        .order_by()
+        .values_list("modality", flat=True)
+        .distinct()
+    )
+
+
+def modality_name(modality: int, labels: dict[int, str]) -> str:
+    """ "modality 2 (AI-assisted)", or "modality 2" without a label."""
+    label = labels.get(int(modality))
+    return f"modality {modality} ({label})" if label else f"modality {modality}"
+
+
 def attribute_is_categorical(values: pd.Series) -> bool:
     """Whether a case attribute is summarised by level (Table 3) rather than by mean ± SD."""
     if values.dtype == object or isinstance(values.dtype, pd.StringDtype | pd.CategoricalDtype):
@@ -320,6 +350,10 @@ class StudyData:
     domains: pd.DataFrame
     #: every run number present in the study's readings of this split (for filter choices)
     available_runs: list[int] = field(default_factory=list)
+    #: labels of the modalities from study.toml ``[modalities]`` (modality -> label)
+    modality_labels: dict[int, str] = field(default_factory=dict)
+    #: split -> number of the study's cases with at least one reading (any reader or run)
+    cases_read_by_split: dict[str, int] = field(default_factory=dict)
 
     @property
     def reader_order(self) -> list[str]:
@@ -427,6 +461,7 @@ def study_data(
         reference = str(match.iloc[0]) if len(match) else None
     scale = list(study.scale_categories.order_by("value").values_list("value", "label"))
     return StudyData(
+        modality_labels=study_modality_labels(study),
         slug=study.slug,
         title=study.title,
         split=split,
@@ -446,7 +481,19 @@ def study_data(
         scores=scores,
         domains=domains.drop(columns="pk"),
         available_runs=available_runs,
+        cases_read_by_split=cases_read_by_split(study),
     )
+
+
+def cases_read_by_split(study: Study) -> dict[str, int]:
+    """Split -> how many of the study's cases have at least one reading (one query)."""
+    rows = (
+        Reading.objects.filter(case__study=study)
+        .values_list("case__split")
+        .annotate(n=Count("case", distinct=True))
+        .order_by()
+    )
+    return {str(split): int(n) for split, n in rows}
 
 
 def _attach_reading_codes(

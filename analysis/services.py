@@ -29,20 +29,33 @@ from analysis.charts import (
     write_figure_images,
 )
 from analysis.manifest import build_manifest, input_digests
+from analysis.notes import MRMC_NOTE_CODES
 from analysis.render import prepare_static_export
-from analysis.results import STEPS, Analysis, AnalysisOptions, results_json, run_analysis
-from analysis.selectors import study_data
+from analysis.results import (
+    STEPS,
+    Analysis,
+    AnalysisOptions,
+    mrmc_reader_summary,
+    mrmc_summary,
+    results_json,
+    run_analysis,
+)
+from analysis.selectors import modality_name, study_data
 from analysis.tables import (
     DISPLAY_TABLES,
     TABLE_TITLES,
     build_tables,
     display_rows,
+    table_footnotes,
     write_csvs,
     write_workbook,
 )
 from readerstudy.models import Study
 
 CACHE_SECONDS = 60 * 60
+#: The tables and the figure of the dashboard's MRMC section (not repeated below it).
+MRMC_TABLES: tuple[str, ...] = ("mrmc", "mrmc_readers")
+MRMC_FIGURE = "mrmc_modalities"
 #: Analyses of more input rows than this are not kept in the (per-process) cache.
 CACHE_MAX_ROWS = 500_000
 #: Above this many cases the per-case table (Fig. 5 data) is left out of tables.xlsx.
@@ -94,30 +107,68 @@ def dashboard_payload(
     if payload is not None:
         return payload
     tables = build_tables(analysis)
+    footnotes = table_footnotes(analysis)
     figures = build_figures(analysis, likert_range=likert_range)
+    labels = analysis.data.modality_labels
+
+    def table_doc(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "title": TABLE_TITLES.get(name, name),
+            **display_rows(name, tables[name]),
+            "footnotes": footnotes.get(name, []),
+        }
+
+    def figure_doc(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "title": FIGURE_TITLES.get(name, name),
+            "json": script_json(figures[name].to_json()),
+        }
+
     payload = {
         "n_cases": analysis.n_cases,
         "n_positive": analysis.n_positive,
         "readers": analysis.reader_order,
-        "modalities": analysis.modalities,
-        "notes": analysis.notes,
+        "modalities": [modality_name(m, labels) for m in analysis.modalities],
+        "modality": None if analysis.modality is None else modality_name(analysis.modality, labels),
+        "notes": [n.as_dict() for n in analysis.notes if n.code not in MRMC_NOTE_CODES],
+        "mrmc": mrmc_section(analysis) if len(analysis.modalities) > 1 else None,
         "tables": [
-            {"name": name, "title": TABLE_TITLES.get(name, name), **display_rows(name, table)}
-            for name, table in tables.items()
-            if name in DISPLAY_TABLES
+            table_doc(name) for name in tables if name in DISPLAY_TABLES and name not in MRMC_TABLES
         ],
         "table_names": list(tables),
-        "figures": [
-            {
-                "name": name,
-                "title": FIGURE_TITLES.get(name, name),
-                "json": script_json(fig.to_json()),
-            }
-            for name, fig in figures.items()
-        ],
+        "figures": [figure_doc(name) for name in figures if name != MRMC_FIGURE],
     }
+    if payload["mrmc"] is not None:
+        payload["mrmc"]["tables"] = [table_doc(n) for n in MRMC_TABLES if n in tables]
+        payload["mrmc"]["figure"] = figure_doc(MRMC_FIGURE) if MRMC_FIGURE in figures else None
     cache.set(payload_key, payload, CACHE_SECONDS)
     return payload
+
+
+def mrmc_section(analysis: Analysis) -> dict[str, Any]:
+    """The text of the dashboard's MRMC section: design, plain-language summary and notes."""
+    labels = analysis.data.modality_labels
+    design = analysis.mrmc_design
+    summary: list[str] = []
+    for result in analysis.mrmc:
+        summary += mrmc_summary(result, labels)
+    if analysis.mrmc:
+        summary += mrmc_reader_summary(analysis.mrmc[0], labels)
+    text = None
+    if design is not None:
+        names = [modality_name(m, labels) for m in design.modalities]
+        text = (
+            f"Design: {' vs '.join(names)}; readers {', '.join(design.readers)} on "
+            f"{len(design.cases)} cases ({design.n_positive} positive), empirical AUC, "
+            f"{analysis.options.mrmc_covariance} covariance."
+        )
+    return {
+        "design": text,
+        "summary": summary,
+        "notes": [n.as_dict() for n in analysis.notes if n.code in MRMC_NOTE_CODES],
+    }
 
 
 @dataclass(frozen=True)
@@ -209,14 +260,14 @@ def analysis_write_outputs(
         outputs=files,
         root=out,
         warnings=warnings,
-        notes=analysis.notes,
+        notes=analysis.note_messages,
         static_figures=figures and bool({"png", "svg"} & set(formats)),
     )
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     files.append(path)
     return OutputSummary(
-        out=out, files=files, warnings=warnings, notes=analysis.notes, results=results
+        out=out, files=files, warnings=warnings, notes=analysis.note_messages, results=results
     )
 
 

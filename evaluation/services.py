@@ -33,6 +33,7 @@ from evaluation.models import (
     ScoreAmendment,
 )
 from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
+from fixtures.demo_modalities import UNAIDED
 from readerstudy.audit import audit_record
 from readerstudy.db.rows import db_value, quoted_table
 from readerstudy.models import Reader, Reading, Study
@@ -181,8 +182,10 @@ def rating_session_create(
     seed: int | None = None,
     created_by: AbstractBaseUser | None = None,
     request: HttpRequest | None = None,
+    modalities: Sequence[int] | None = None,
 ) -> RatingSession:
-    """Create a draft session over the outputs of ``readers`` in ``runs`` (non-empty texts).
+    """Create a draft session over the outputs of ``readers`` in ``runs`` (non-empty texts),
+    of every modality or of ``modalities``.
 
     Raises :class:`RatingError` (nothing written) naming the field when an argument is not
     valid, and :class:`SessionConflictError` when a rater would get an output they already
@@ -221,10 +224,15 @@ def rating_session_create(
     elif not 0 <= seed < 2**63:
         raise RatingError("seed: must be between 0 and 2^63 - 1", field="seed")
 
+    outputs = Reading.objects.filter(
+        case__study=study, reader__in=list(readers), run__in=list(runs)
+    )
+    if modalities is not None:
+        outputs = outputs.filter(modality__in=list(modalities))
     candidates = list(
-        Reading.objects.filter(case__study=study, reader__in=list(readers), run__in=list(runs))
-        .exclude(impression="")
-        .values_list("pk", "case_id", "case__code", "reader__code", "run", "modality", "impression")
+        outputs.exclude(impression="").values_list(
+            "pk", "case_id", "case__code", "reader__code", "run", "modality", "impression"
+        )
     )
     cases = _sample_cases(seed, [c[1] for c in candidates], case_sample)
     chosen = sorted(
@@ -864,8 +872,8 @@ def rating_session_demo_create(*, study: Study) -> RatingSession:
 
     The demo bundle already holds imported scores of rater1-rater3 on every model output, and
     a score is unique per (rater, output, domain); so the demo session rates what they have
-    not scored: the three radiologists' impressions on a seeded sample of test cases, with
-    two raters per item, images shown and amendments allowed.
+    not scored: the three radiologists' (unaided, modality 1) impressions on a seeded sample
+    of test cases, with two raters per item, images shown and amendments allowed.
     """
     existing = RatingSession.objects.filter(study=study, name=DEMO_SESSION_NAME).first()
     if existing is not None:
@@ -879,6 +887,7 @@ def rating_session_demo_create(*, study: Study) -> RatingSession:
         name=DEMO_SESSION_NAME,
         readers=list(Reader.objects.filter(study=study, kind=Reader.Kind.HUMAN)),
         runs=[1],
+        modalities=[UNAIDED],
         raters=raters,
         domains=list(study.likert_domains.order_by("position")),
         raters_per_item=min(2, len(raters)),

@@ -329,6 +329,7 @@ from readerstudy.models_generation import (  # noqa: E402
 from readerstudy.models_reading import (  # noqa: E402
     ReadingAmendment,
     ReadingAssignment,
+    ReadingDraft,
     ReadingSession,
     ReadingSessionCase,
     ReadingSubmission,
@@ -347,6 +348,7 @@ __all__ = [
     "Reading",
     "ReadingAmendment",
     "ReadingAssignment",
+    "ReadingDraft",
     "ReadingSession",
     "ReadingSessionCase",
     "ReadingSubmission",

@@ -13,7 +13,7 @@ import io
 import math
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -330,7 +330,7 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         return None, text
     for dotted, value, is_key, table in _toml_strings(data):
         kind = "id" if dotted == "reference_reader" else "text"
-        if is_key or dotted in TOML_LABELS or dotted.startswith("scale.labels."):
+        if is_key or dotted in TOML_LABELS or dotted.startswith(("scale.labels.", "modalities.")):
             kind = "label"
         message = forbidden_message(value, kind)
         line = _toml_line(text, dotted, table)
@@ -510,6 +510,10 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             }
             domains.append(DomainSpec(key, label, group, desc, extra_dom))
 
+    _check_modality_labels(
+        data.get("modalities"), text, lambda line, msg: problems.add(name, line, "modalities", msg)
+    )
+
     # Returned even with problems: the other files are still checked against what could be
     # read (categories, domains, Likert range), so every problem is reported in one pass.
     return (
@@ -531,6 +535,50 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         ),
         text,
     )
+
+
+#: Longest label of a modality in ``[modalities]`` of study.toml.
+MODALITY_LABEL_MAX = 100
+
+
+def _modality_line(text: str, key: str | None) -> int:
+    """Line of ``[modalities]`` (or of ``key = ...`` inside it, or of ``modalities = ...``)."""
+    lines = text.splitlines()
+    header = next((i for i, ln in enumerate(lines) if ln.strip() == "[modalities]"), None)
+    if header is None:
+        return _toml_line(text, "modalities")
+    if key is not None:
+        pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
+        for i in range(header + 1, len(lines)):
+            if lines[i].strip().startswith("["):
+                break
+            if pattern.match(lines[i]):
+                return i + 1
+    return header + 1
+
+
+def _check_modality_labels(raw: object, text: str, add: Callable[[int, str], None]) -> None:
+    """``[modalities]``: optional labels of the reading conditions, e.g. ``1 = "unaided"``.
+
+    The table is kept verbatim in the study's config (and written back on export); the
+    analysis uses it to label modalities in tables, figures and notes.
+    """
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        add(
+            _modality_line(text, None),
+            'must be a table mapping a modality number to its label: 1 = "unaided"',
+        )
+        return
+    for key, label in raw.items():
+        line = _modality_line(text, key)
+        if not (key.isascii() and key.isdigit()) or int(key) < 1:
+            add(line, f"key {key!r} is not a modality number (1, 2, ...)")
+        elif not isinstance(label, str) or not label.strip():
+            add(line, f"label of modality {key} must be a non-empty string")
+        elif len(label) > MODALITY_LABEL_MAX:
+            add(line, f"label of modality {key} is longer than {MODALITY_LABEL_MAX} characters")
 
 
 # ----------------------------------------------------------------------------- CSV tables

@@ -10,15 +10,12 @@ from playwright.sync_api import Route, sync_playwright
 
 from readerstudy.models import StudyMember
 from readerstudy.services import study_import
+from tests.browser import CHROMIUM_ARGS
 from tests.factories import UserFactory
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-]  # fmt: skip
 FIGURES = [
     "delong_matrix", "diagnostic_radar", "case_heatmap", "likert_radars", "confusion_matrices",
-    "roc_curves", "likert_distribution",
+    "roc_curves", "likert_distribution", "mrmc_modalities",
 ]  # fmt: skip
 
 
@@ -64,6 +61,13 @@ def test_the_dashboard_draws_every_figure_without_the_network(
             plot.scroll_into_view_if_needed()
             plot.locator("svg.main-svg").first.wait_for(timeout=20_000)
             assert plot.get_attribute("data-drawn") == "true", name
+        assert page.get_by_role("heading", name="MRMC: comparison of modalities").is_visible()
+        # The modality selector switches the per-reader tables.
+        page.select_option("select[name=modality]", "2")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url("**modality=2**")
+        assert "modality 2 (AI-assisted)" in page.locator("#summary-title + p").inner_text()
+        page.goto(f"{base}/studies/{study.slug}/analysis/")
         # Filters round-trip through the query string.
         page.select_option("select[name=split]", "all")
         page.get_by_role("button", name="Apply").click()

@@ -135,3 +135,134 @@ def test_figures_of_a_small_study_without_likert_scores(small_study: SmallStudy)
 def test_an_mrmc_study_adds_the_modality_figure(small_study: SmallStudy) -> None:
     study = small_study(readers={"R1": 1, "R2": 1, "R3": 1}, modalities=2, likert=False)
     assert "mrmc_modalities" in build_figures(run_analysis(study_data(study)))
+
+
+# --- hover texts: every interval shown contains its estimate --------------------------
+
+NUMBER = r"[−-]?\d+(?:\.\d+)?"
+INTERVAL = re.compile(
+    rf"(?P<est>{NUMBER})%?\s*\((?:\d+% CI\s+)?(?P<low>{NUMBER})%?\s*(?:to|–)\s*"
+    rf"(?P<high>{NUMBER})%?\)"
+)
+PLACEHOLDER = re.compile(r"%\{(?P<name>[a-z]+)(?:\[(?P<index>\d+)\])?(?::(?P<fmt>[^}]*))?\}")
+
+
+def _number(text: str) -> tuple[float, float]:
+    """The value of a shown number and half a unit in its last digit."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return float(text.replace("−", "-")), 0.5 * 10.0**-decimals
+
+
+def _flat(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    out: list[object] = []
+    for item in value:  # type: ignore[attr-defined]
+        out += _flat(item) if isinstance(item, list | tuple) else [item]
+    return out
+
+
+def _render(template: str, point: dict[str, object]) -> str:
+    """A plotly hovertemplate filled in for one point (d3 formats such as ``.3f``)."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = point.get(match["name"])
+        if match["index"] is not None and isinstance(value, list | tuple):
+            value = value[int(match["index"])]
+        fmt = match["fmt"]
+        if fmt and isinstance(value, int | float):
+            return format(float(value), fmt)
+        return str(value)
+
+    return PLACEHOLDER.sub(fill, template.replace("<extra></extra>", ""))
+
+
+def hover_texts(fig: object) -> list[str]:
+    """Every hover text of ``fig`` as shown: hovertext, or the template of each point."""
+    texts: list[str] = []
+    for trace in fig.data:  # type: ignore[attr-defined]
+        texts += [str(t) for t in _flat(getattr(trace, "hovertext", None)) if t]
+        template = getattr(trace, "hovertemplate", None)
+        if not template:
+            continue
+        keys = [k for k in ("x", "y", "z", "r", "theta", "customdata") if hasattr(trace, k)]
+        values = {k: _flat(getattr(trace, k)) for k in keys if getattr(trace, k) is not None}
+        n = max((len(v) for v in values.values()), default=1)
+        for i in range(n):
+            point = {k: v[i] if i < len(v) else None for k, v in values.items()}
+            texts.append(_render(template, point))
+    return [t.replace("<br>", "\n") for t in texts]
+
+
+def intervals(text: str) -> list[tuple[str, str, str]]:
+    return [(m["est"], m["low"], m["high"]) for m in INTERVAL.finditer(text)]
+
+
+def test_the_interval_parser_finds_the_fig_3_bug() -> None:
+    assert intervals("difference 0.094 (-0.006 to -0.183)") == [("0.094", "-0.006", "-0.183")]
+    assert intervals("mean 4.74 (95% CI 4.41–4.60)") == [("4.74", "4.41", "4.60")]
+    assert intervals("AUC 0.790 (95% CI 0.650 to 0.931)") == [("0.790", "0.650", "0.931")]
+    assert intervals("AUC 0.841 (SE 0.032)") == []
+
+
+@pytest.fixture(scope="module")
+def demo_figures(demo_study: Study, django_db_blocker: pytest.FixtureRequest) -> dict:
+    """Every figure of the demo study's analysis (unaided and AI-assisted readings)."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        return build_figures(run_analysis(study_data(demo_study)))
+
+
+def test_every_interval_in_every_hover_text_of_the_demo_contains_its_estimate(
+    demo_figures: dict,
+) -> None:
+    assert set(demo_figures) == PAPER_FIGURES | {"mrmc_modalities"}
+    found: dict[str, int] = {}
+    for name, fig in demo_figures.items():
+        for text in hover_texts(fig):
+            for est, low, high in intervals(text):
+                (e, e_tol), (lo, lo_tol), (hi, hi_tol) = map(_number, (est, low, high))
+                tol = max(e_tol, lo_tol, hi_tol)
+                assert lo <= hi, (name, text)
+                assert lo - tol <= e <= hi + tol, (name, text)
+                found[name] = found.get(name, 0) + 1
+    # Fig. 3: both triangles of the 9 x 9 matrix; Fig. 6: every reader x domain; MRMC: the
+    # average of each modality
+    assert found["delong_matrix"] == 9 * 8
+    assert found["likert_radars"] >= 6 * 9
+    assert found["mrmc_modalities"] == 2
+
+
+def test_fig_3_shows_the_reversed_difference_with_the_negated_interval(
+    demo_study: Study, demo_figures: dict
+) -> None:
+    analysis = run_analysis(study_data(demo_study))
+    test = analysis.auc_tests.iloc[0]
+    fig = demo_figures["delong_matrix"]
+    readers = list(analysis.aucs["reader"])
+    i, j = readers.index(test["reader_a"]), readers.index(test["reader_b"])
+    upper, lower = fig.data[0].hovertext[i][j], fig.data[0].hovertext[j][i]
+    assert f"difference {test['diff']:.3f} ({test['ci_low']:.3f} to {test['ci_high']:.3f})" in upper
+    assert (
+        f"difference {-test['diff']:.3f} ({-test['ci_high']:.3f} to {-test['ci_low']:.3f})" in lower
+    )
+
+
+def test_the_mrmc_figure_shows_each_reader_and_the_average_with_its_ci(
+    demo_figures: dict, demo_study: Study
+) -> None:
+    fig = demo_figures["mrmc_modalities"]
+    names = [t.name for t in fig.data]
+    assert names == ["R3", "R4", "R5", "average (95% CI)"]
+    assert list(fig.data[0].x) == ["1 (unaided)", "2 (AI-assisted)"]
+    analysis = run_analysis(study_data(demo_study))
+    rrrc = analysis.mrmc[0].modalities
+    average = fig.data[-1]
+    assert list(average.y) == pytest.approx(list(rrrc["auc"]))
+    assert list(average.error_y.array) == pytest.approx(list(rrrc["ci_high"] - rrrc["auc"]))
+    assert list(average.error_y.arrayminus) == pytest.approx(list(rrrc["auc"] - rrrc["ci_low"]))
+    assert "RRRC: readers and cases random" in average.hovertext[1]
+    # the junior reader's line rises most
+    rise = {t.name: t.y[1] - t.y[0] for t in fig.data[:3]}
+    assert max(rise, key=rise.get) == "R5"  # type: ignore[arg-type]

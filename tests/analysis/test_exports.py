@@ -85,7 +85,7 @@ def exported(
 def _assert_readings_equal(got: pd.DataFrame, study: Study) -> None:
     expected = db_readings(study)
     got = _sorted(got, ["reader_id", "case_id", "run", "modality"])
-    assert len(got) == len(expected) == 2394
+    assert len(got) == len(expected) == 2394 + 342  # + the AI-assisted readings of R3-R5
     for col in [
         "reader_id",
         "reader_kind",
@@ -178,17 +178,18 @@ def test_wide_has_one_row_per_case_and_a_category_per_reader_and_run(
     wide = pd.read_csv(exported / "wide.csv").set_index("case_id")
     assert len(wide) == Case.objects.filter(study=demo_study).count() == 233
     category_columns = [c for c in wide.columns if "_r" in c and c.split("_r")[-1].isdigit()]
-    assert len(category_columns) == 3 + 6 * 3
+    # two modalities (R3-R5 unaided and AI-assisted): every column names its modality
+    assert len(category_columns) == 3 * 2 + 6 * 3
     for reading in Reading.objects.filter(reader__study=demo_study).select_related(
         "reader", "case"
     )[:300]:
-        assert (
-            wide.loc[reading.case.code, f"{reading.reader.code}_r{reading.run}"] == reading.category
-        )
+        column = f"{reading.reader.code}_m{reading.modality}_r{reading.run}"
+        assert wide.loc[reading.case.code, column] == reading.category
+    assert {"R3_m2_r1", "R5_m2_r1"} <= set(category_columns)
     assert {"distribution", "tic_type", "age", "adc"} <= set(wide.columns)
     sav, _ = pyreadstat.read_sav(str(exported / "wide.sav"))
-    assert sav["E_r2"].tolist() == pytest.approx(
-        wide.loc[sav["case_id"], "E_r2"].tolist(), nan_ok=True
+    assert sav["E_m1_r2"].tolist() == pytest.approx(
+        wide.loc[sav["case_id"], "E_m1_r2"].tolist(), nan_ok=True
     )
 
 

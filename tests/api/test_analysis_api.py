@@ -155,3 +155,17 @@ def test_the_audit_log_is_paginated_filtered_and_for_coordinators_only(
     for role in ("statistician", "reader", "rater"):
         assert api_as(member(study, role)).get(url).status_code == 403
     assert api_as(member(other, "coordinator")).get(url).status_code == 404
+
+
+def test_the_modality_filter_selects_the_per_reader_results(
+    small_study: SmallStudy, member: Member, api_as
+) -> None:
+    study = small_study(readers={"R1": 1, "R2": 1}, modalities=2, likert=False)
+    client = api_as(member(study, "coordinator"))
+    second = client.get(results_url(study), {"modality": 2}).json()
+    first = client.get(results_url(study)).json()
+    assert (first["modality"], second["modality"]) == (1, 2)
+    assert first["readers"]["R1"]["auc"] != second["readers"]["R1"]["auc"]
+    assert second["mrmc"] == first["mrmc"] and len(first["mrmc"]) == 3
+    bad = client.get(results_url(study), {"modality": 4})
+    assert bad.status_code == 400 and "modality" in bad.json()["errors"]

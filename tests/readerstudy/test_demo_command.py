@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -27,7 +28,9 @@ def test_it_loads_the_demo_study_and_prints_the_logins() -> None:
     study = Study.objects.get(slug="nme-gpt4o-demo")
     assert Case.objects.filter(study=study, split="test").count() == 114
     assert Case.objects.filter(study=study, split="train").count() == 119
-    assert Reading.objects.filter(case__study=study).count() == 3 * 114 + 6 * 3 * 114
+    # R3-R5 unaided (modality 1) and AI-assisted (modality 2), six models with three runs
+    assert Reading.objects.filter(case__study=study).count() == 2 * 3 * 114 + 6 * 3 * 114
+    assert Reading.objects.filter(case__study=study, modality=2).count() == 3 * 114
     assert LikertScore.objects.filter(domain__study=study).count() == 55_404
     assert "http://127.0.0.1:8000/" in output
     for username in ACCOUNTS:
@@ -60,3 +63,18 @@ def test_it_creates_no_demo_accounts_outside_development(settings: pytest.Fixtur
     from django.contrib.auth import get_user_model
 
     assert not get_user_model().objects.filter(username="r3").exists()
+
+
+def test_the_printed_reader_count_is_the_one_the_home_page_shows() -> None:
+    output = run_demo()
+    study = Study.objects.get(slug="nme-gpt4o-demo")
+    total = Reader.objects.filter(study=study).count()
+    assert total == 10  # R3-R5, A1, A2, B-E and the live model reader A1-live
+    stated = re.search(r"The study has (\d+) cases and (\d+) readers", output)
+    assert stated is not None, output
+    assert int(stated.group(2)) == total
+    assert "9 readers" not in output
+    client = Client()
+    client.login(username="coordinator", password="demo")
+    home = client.get("/").content.decode()
+    assert f"{stated.group(1)} cases · {total} readers" in home

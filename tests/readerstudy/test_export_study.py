@@ -142,6 +142,22 @@ def test_import_export_import_is_lossless(make_bundle: BundleFactory, tmp_path: 
     assert snapshot("tiny") == first
 
 
+def test_modality_labels_travel_with_the_bundle(make_bundle: BundleFactory, tmp_path: Path) -> None:
+    labelled = STUDY_TOML + '\n[modalities]\n1 = "unaided"\n2 = "AI-assisted"\n'
+    call_command("import_study", str(make_bundle(study_toml=labelled)), stdout=StringIO())
+    first = snapshot("tiny")
+    assert Study.objects.get(slug="tiny").config["modalities"] == {
+        "1": "unaided",
+        "2": "AI-assisted",
+    }
+    export("tiny", tmp_path / "out")
+    assert '[modalities]\n1 = "unaided"\n2 = "AI-assisted"\n' in (
+        tmp_path / "out" / "study.toml"
+    ).read_text(encoding="utf-8")
+    call_command("import_study", str(tmp_path / "out"), "--replace", stdout=StringIO())
+    assert snapshot("tiny") == first
+
+
 def test_a_second_export_is_byte_identical(make_bundle: BundleFactory, tmp_path: Path) -> None:
     call_command("import_study", str(make_bundle(study_toml=RICH_TOML)), stdout=StringIO())
     export("tiny", tmp_path / "a")

@@ -277,6 +277,23 @@ def test_it_reports_every_problem_not_only_the_first(make_bundle: BundleFactory)
         ),
         ({"images__C1__a.png": b"not a png"}, "images/C1/a.png:1: -: content is not image/png"),
         ({"cases_csv": None}, "cases.csv:1: -: file is missing"),
+        (
+            {"study_toml": STUDY_TOML + '\n[modalities]\n1 = "unaided"\n0 = "none"\n'},
+            "study.toml:32: modalities: key '0' is not a modality number",
+        ),
+        (
+            {"study_toml": STUDY_TOML + '\n[modalities]\n1 = "unaided"\n2 = ""\n'},
+            "study.toml:32: modalities: label of modality 2 must be a non-empty string",
+        ),
+        (
+            {
+                "study_toml": STUDY_TOML.replace(
+                    'reference_reader = "R1"',
+                    'reference_reader = "R1"\nmodalities = ["unaided", "AI-assisted"]',
+                )
+            },
+            "study.toml:4: modalities: must be a table mapping a modality number to its label",
+        ),
     ],
 )
 def test_it_names_file_line_and_column_for_each_problem(

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from fixtures.demo_modalities import LIVE_DEMO
 from readerstudy.models import Reading
 from readerstudy.models_reading import ReadingSession, ReadingWork
 
@@ -20,7 +21,7 @@ def test_the_demo_opens_a_ready_reading_session_for_the_three_radiologists() -> 
     assert "Reading session 'Demo reading' is open for r3, r4 and r5" in out.getvalue()
     session = ReadingSession.objects.get(name="Demo reading")
     assert session.status == "open" and session.split == "test"
-    assert (session.run, session.modality) == (1, 2)
+    assert (session.run, session.modality) == (1, LIVE_DEMO) == (1, 3)
     assert session.show_images and session.show_location and session.show_clinical_history
     assert not session.show_findings
     assert list(session.assignments.values_list("reader__user__username", flat=True)) == [
@@ -29,9 +30,11 @@ def test_the_demo_opens_a_ready_reading_session_for_the_three_radiologists() -> 
         "r5",
     ]
     assert ReadingWork.objects.filter(assignment__session=session).count() == 3 * 114
-    # the imported readings (modality 1) are untouched and the readers have everything to do
-    assert not Reading.objects.filter(modality=2).exists()
+    # the imported readings (modality 1 unaided, 2 AI-assisted) are untouched and the readers
+    # have everything to do
+    assert not Reading.objects.filter(modality=LIVE_DEMO).exists()
     assert Reading.objects.filter(reader__code="R3", modality=1).count() == 114
+    assert Reading.objects.filter(reader__code="R3", modality=2).count() == 114
 
     client = Client()
     assert client.login(username="r4", password="demo")

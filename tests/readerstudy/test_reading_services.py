@@ -315,7 +315,7 @@ def test_an_answer_existing_outside_the_session_is_never_overwritten(world: Read
     )
 
 
-def test_the_demo_session_reads_the_test_split_as_modality_two(world: ReadingWorld) -> None:
+def test_the_demo_session_reads_the_test_split_as_modality_three(world: ReadingWorld) -> None:
     from readerstudy.services_reading import DEMO_SESSION_NAME, reading_session_demo_create
 
     world.reader1.code = "R3"
@@ -323,7 +323,8 @@ def test_the_demo_session_reads_the_test_split_as_modality_two(world: ReadingWor
     imported = Reading.objects.count()
     session = reading_session_demo_create(study=world.study)
     assert session.name == DEMO_SESSION_NAME and session.status == "open"
-    assert session.modality == 2 and session.show_images and session.show_clinical_history
+    # modality 1 unaided and 2 AI-assisted are the demo's imported readings
+    assert session.modality == 3 and session.show_images and session.show_clinical_history
     assert list(session.assignments.values_list("reader__code", flat=True)) == ["R3"]
     assert session.cases.count() == 5
     assert reading_session_demo_create(study=world.study).pk == session.pk

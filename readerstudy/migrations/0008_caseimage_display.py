@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('readerstudy', '0006_merge_0005_generation_0005_reading_sessions'),
+        ('readerstudy', '0007_reading_drafts'),
     ]
 
     operations = [

@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db.models import Count
 from django.http import (
     Http404,
@@ -46,7 +47,7 @@ from evaluation.models import RatingItem, RatingSession, RatingTask
 from readerstudy.access import require_study_role
 from readerstudy.audit import audit_record
 from readerstudy.confirm import Confirmation, confirm_page
-from readerstudy.images import ImageError, strip_metadata
+from readerstudy.reading_images import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
 
 View = Callable[..., HttpResponseBase]
 
@@ -295,15 +296,15 @@ def item_image(request: HttpRequest, public_id: str, number: int) -> HttpRespons
 
 
 def rater_image_response(task: RatingTask, number: int) -> HttpResponse:
-    """Image ``number`` of ``task``'s case with its metadata stripped (also used by the API)."""
+    """Image ``number`` of ``task``'s case as its display PNG, re-encoded from the pixels so
+    that nothing else reaches the rater (also used by the API)."""
     image = selectors.rater_item_image(task, number)
-    with image.file.open("rb") as handle:
-        data = handle.read()
     try:
-        clean = strip_metadata(data, image.content_type)
-    except ImageError as exc:
+        name = display_name(image)
+    except ImageDisplayError as exc:
         raise Http404("No such image.") from exc
-    response = HttpResponse(clean, content_type=image.content_type)
+    with default_storage.open(name, "rb") as handle:
+        response = HttpResponse(handle.read(), content_type=DISPLAY_CONTENT_TYPE)
     response["Cache-Control"] = "private, max-age=600"
     return response
 

@@ -134,10 +134,17 @@ def case_image_path(instance: CaseImage, filename: str) -> str:
 
 
 class CaseImage(models.Model):
-    """An image of a case, stored under an opaque random name."""
+    """An image of a case, stored under an opaque random name (``file``: the bundle's file
+    without its metadata, for export; ``display``: see ``readerstudy.reading_images``)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="images")
     file = models.FileField(upload_to=case_image_path, max_length=200)
+    display = models.FileField(
+        upload_to=case_image_path,
+        max_length=200,
+        blank=True,
+        help_text="PNG re-encoded from the pixels: the only version readers and raters receive",
+    )
     original_name = models.CharField(
         max_length=300, help_text="Path inside images/<case_id>/ of the bundle (coordinators only)"
     )

@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.bundle.parse import ParsedBundle, parse_bundle
-from readerstudy.bundle.source import BundleSource, open_bundle
+from readerstudy.bundle.limits import BundleLimits, zip_directory_problems
+from readerstudy.bundle.parse import ImageStore, ParsedBundle, parse_bundle
+from readerstudy.bundle.problems import BundleError
+from readerstudy.bundle.source import open_bundle
 from readerstudy.db.bulk import bulk_insert
-from readerstudy.images import sniff_content_type, strip_metadata
-from readerstudy.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
+from readerstudy.models import (
+    Case,
+    CaseImage,
+    Reader,
+    Reading,
+    ScaleCategory,
+    Study,
+    StudyMember,
+    case_image_path,
+)
 
 
 class StudyExistsError(Exception):
@@ -35,49 +50,100 @@ class ImportSummary:
     scores: int
     images: int
     replaced: bool
+    seconds: float = 0.0  # the whole import
+    write_seconds: float = 0.0  # the database transaction (SQLite's write lock is held)
 
 
-def study_import(*, path: str | Path, replace: bool = False) -> ImportSummary:
+class _StorageImageStore(ImageStore):
+    """Writes each checked image of a bundle to storage (both versions) while the bundle is
+    parsed, before the database transaction; ``names`` maps a bundle path to its storage
+    names and the stored file's SHA-256."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, tuple[str, str, str, str]] = {}
+        self.saved: list[str] = []
+
+    def add(self, path: str, stored: bytes, display: bytes, content_type: str) -> None:
+        stored_name = self._save(PurePosixPath(path).name, stored)
+        display_name = self._save("display.png", display)
+        self.names[path] = (stored_name, display_name, _sha256(stored), content_type)
+
+    def _save(self, filename: str, data: bytes) -> str:
+        name = default_storage.save(case_image_path(CaseImage(), filename), ContentFile(data))
+        self.saved.append(name)  # recorded at once: deleted again if the import fails
+        return name
+
+
+def study_import(
+    *,
+    path: str | Path,
+    replace: bool = False,
+    coordinators: Sequence[AbstractBaseUser] = (),
+) -> ImportSummary:
     """Validate the bundle at ``path`` (folder or .zip) completely, then write it in one transaction.
 
     Raises ``BundleError`` (nothing written) when the bundle has problems and
     ``StudyExistsError`` when its slug is taken and ``replace`` is false. With ``replace``
     the old study is deleted in the same transaction, so a failed import keeps it intact.
+    Images are decoded, stripped and stored while the bundle is checked, before the
+    transaction starts, so the transaction (which holds SQLite's write lock) only inserts
+    rows. ``coordinators`` become the new study's coordinators (membership and group).
     """
-    with open_bundle(path) as source:
-        bundle = parse_bundle(source)
+    store = _StorageImageStore()
+    started = time.monotonic()
+    limits = BundleLimits.from_settings()
+    too_many = zip_directory_problems(Path(path), limits)
+    if too_many:
+        raise BundleError(too_many)
+    try:
+        with open_bundle(path) as source:
+            bundle = parse_bundle(source, limits=limits, store=store)
         existing = Study.objects.filter(slug=bundle.study.slug).first()
         if existing is not None and not replace:
             raise StudyExistsError(
                 f"a study with slug {bundle.study.slug!r} exists; pass --replace to overwrite it"
             )
-        old_files = (
-            list(CaseImage.objects.filter(case__study=existing).values_list("file", flat=True))
-            if existing is not None
-            else []
-        )
-        saved: list[str] = []
-        try:
-            with transaction.atomic():
-                if existing is not None:
-                    study_delete(study=existing, delete_files=False)
-                summary = _write_bundle(bundle, source, saved, replaced=existing is not None)
-        except BaseException:
-            for name in saved:
-                default_storage.delete(name)
-            raise
+        old_files = _image_files(existing) if existing is not None else []
+        write_started = time.monotonic()
+        with transaction.atomic():
+            if existing is not None:
+                study_delete(study=existing, delete_files=False)
+            summary = _write_bundle(bundle, store, replaced=existing is not None)
+            for user in coordinators:
+                study_member_add(study=summary.study, user=user, role=StudyMember.Role.COORDINATOR)
+        finished = time.monotonic()
+    except BaseException:
+        for name in store.saved:
+            default_storage.delete(name)
+        raise
     for name in old_files:
         default_storage.delete(name)
-    return summary
+    return dataclasses.replace(
+        summary, seconds=finished - started, write_seconds=finished - write_started
+    )
+
+
+def _image_files(study: Study) -> list[str]:
+    """Storage names of a study's images: stored files and display renderings."""
+    pairs = CaseImage.objects.filter(case__study=study).values_list("file", "display")
+    return [name for pair in pairs for name in pair if name]
+
+
+def study_member_add(*, study: Study, user: AbstractBaseUser, role: str) -> StudyMember:
+    """Give ``user`` ``role`` in ``study``: the role's group and the membership (both audited
+    by the model signals, as when they are added in the admin)."""
+    if role not in StudyMember.Role.values:
+        raise ValueError(
+            f"role: expected one of {', '.join(StudyMember.Role.values)}, got {role!r}"
+        )
+    user.groups.add(Group.objects.get_or_create(name=role)[0])  # type: ignore[attr-defined]
+    member, _ = StudyMember.objects.get_or_create(study=study, user=user, role=role)
+    return member
 
 
 def study_delete(*, study: Study, delete_files: bool = True) -> None:
     """Delete a study with everything in it; its image files go once the deletion commits."""
-    files = (
-        list(CaseImage.objects.filter(case__study=study).values_list("file", flat=True))
-        if delete_files
-        else []
-    )
+    files = _image_files(study) if delete_files else []
     with transaction.atomic():
         # Scores are the largest table and nothing depends on them: one DELETE statement.
         LikertScore.objects.filter(domain__study=study).delete()
@@ -91,7 +157,7 @@ def _opt(value: float) -> float | None:
 
 
 def _write_bundle(
-    bundle: ParsedBundle, source: BundleSource, saved: list[str], *, replaced: bool
+    bundle: ParsedBundle, store: _StorageImageStore, *, replaced: bool
 ) -> ImportSummary:
     spec = bundle.study
     study = Study.objects.create(
@@ -183,7 +249,7 @@ def _write_bundle(
     if bundle.ratings is not None and len(bundle.ratings):
         n_scores = _write_scores(study, bundle.ratings, reader_pk, case_pk, domains, now)
 
-    n_images = _write_images(bundle, source, case_pk, saved)
+    n_images = _write_images(bundle, store, case_pk)
     return ImportSummary(
         study=study,
         cases=len(cases),
@@ -270,27 +336,25 @@ def _write_scores(
     )
 
 
-def _write_images(
-    bundle: ParsedBundle, source: BundleSource, case_pk: dict[str, int], saved: list[str]
-) -> int:
+def _write_images(bundle: ParsedBundle, store: _StorageImageStore, case_pk: dict[str, int]) -> int:
+    """Rows of the images ``store`` already wrote (no file is read or written here)."""
     objects = []
     for spec in bundle.images:
-        data = source.read_bytes(spec.path)
-        content_type = sniff_content_type(data) or "application/octet-stream"
-        clean = strip_metadata(data, content_type)
-        image = CaseImage(
-            case_id=case_pk[spec.case_id],
-            original_name=spec.name,
-            series=spec.series,
-            phase=spec.phase,
-            slice=spec.slice,
-            order=spec.order,
-            content_type=content_type,
-            sha256=_sha256(clean),
+        stored_name, display_name, sha256, content_type = store.names[spec.path]
+        objects.append(
+            CaseImage(
+                case_id=case_pk[spec.case_id],
+                file=stored_name,
+                display=display_name,
+                original_name=spec.name,
+                series=spec.series,
+                phase=spec.phase,
+                slice=spec.slice,
+                order=spec.order,
+                content_type=content_type,
+                sha256=sha256,
+            )
         )
-        image.file.save(spec.name, ContentFile(clean), save=False)
-        saved.append(image.file.name)
-        objects.append(image)
     CaseImage.objects.bulk_create(objects, batch_size=1000)
     return len(objects)
 
@@ -320,9 +384,6 @@ def demo_accounts_create(*, study: Study, password: str = DEMO_PASSWORD) -> list
     Returns ``(username, role)`` pairs.
     """
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from readerstudy.models import StudyMember
 
     user_model = get_user_model()
     created = []
@@ -332,8 +393,7 @@ def demo_accounts_create(*, study: Study, password: str = DEMO_PASSWORD) -> list
             user.set_password(password)
             user.is_staff = role == "coordinator"
             user.save()
-            user.groups.add(Group.objects.get(name=role))
-            StudyMember.objects.get_or_create(study=study, user=user, role=role)
+            study_member_add(study=study, user=user, role=role)
             if role == "coordinator":
                 # Coordinators manage their studies through the admin too.
                 from django.contrib.auth.models import Permission

@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.http import HttpRequest
 
 from readerstudy.audit import audit_record
+from readerstudy.bundle.names import forbidden_message
 from readerstudy.bundle.parse import CASE_COLUMNS, MAX_ID_LENGTH
 from readerstudy.bundle.upload import UploadError, UploadProblem, parse_readings_upload
 from readerstudy.models import Case, Reader, Study
@@ -22,6 +23,18 @@ from readerstudy.services import _db_now, _insert_readings
 
 #: Fields of a case that the API may set (``code`` only on creation): cases.csv's columns.
 CASE_FIELDS = (*CASE_COLUMNS[1:], "attributes")
+
+
+#: The characters refused in each text field, as in cases.csv (readerstudy/bundle/names.py).
+CASE_CHARACTERS = {
+    "code": "id",
+    "patient_id": "id",
+    "location": "label",
+    "clinical_history": "text",
+    "findings": "text",
+    "reference_impression": "text",
+    "truth_detail": "text",
+}
 
 
 def _case_clean(case: Case) -> None:
@@ -42,6 +55,16 @@ def _case_clean(case: Case) -> None:
         isinstance(v, str) for v in case.attributes.values()
     ):
         errors["attributes"] = ["must be an object of text values"]
+    else:
+        attributes = [m for k in case.attributes if (m := forbidden_message(str(k), "id"))]
+        attributes += [m for v in case.attributes.values() if (m := forbidden_message(v, "text"))]
+        if attributes:
+            errors["attributes"] = attributes[:1]
+    for name, kind in CASE_CHARACTERS.items():
+        value = getattr(case, name)
+        message = forbidden_message(value, kind) if isinstance(value, str) else None
+        if message and name not in errors:
+            errors[name] = [message]
     if errors:
         raise ValidationError(errors)
     case.full_clean()

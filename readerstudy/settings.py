@@ -149,7 +149,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        # Seconds a writer waits for another one's transaction (e.g. an import) before
+        # "database is locked"; see docs/bundle.md ("Imports on SQLite").
+        "timeout": env_int("READERSTUDY_SQLITE_BUSY_TIMEOUT", 20),
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-readerstudy.sqlite3")}
     if not Path(DATABASES["default"]["NAME"]).parent.exists():
@@ -207,6 +209,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 # Largest bulk import through the API (readings or Likert scores; JSON body or uploaded CSV):
 # 413 above it.
 API_IMPORT_MAX_BYTES = env_int("API_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+# Resource limits of a study bundle (import_study; readerstudy/bundle/limits.py, docs/bundle.md).
+# Sizes are uncompressed (what a .zip declares for its members, or the files of a folder); a
+# bundle over a limit is refused before its tables or images are read. The defaults admit
+# bench/bench_import.py (100,000 cases, 1,000,000 readings).
+BUNDLE_MAX_BYTES = env_int("READERSTUDY_BUNDLE_MAX_BYTES", 8 * 1024**3)
+BUNDLE_MAX_FILES = env_int("READERSTUDY_BUNDLE_MAX_FILES", 200_000)
+BUNDLE_MAX_TABLE_BYTES = env_int("READERSTUDY_BUNDLE_MAX_TABLE_BYTES", 256 * 1024**2)
+BUNDLE_MAX_ROWS = env_int("READERSTUDY_BUNDLE_MAX_ROWS", 2_000_000)
+BUNDLE_MAX_COLUMNS = env_int("READERSTUDY_BUNDLE_MAX_COLUMNS", 100)
+IMAGE_MAX_BYTES = env_int("READERSTUDY_IMAGE_MAX_BYTES", 256 * 1024**2)
+IMAGE_MAX_PIXELS = env_int("READERSTUDY_IMAGE_MAX_PIXELS", 50_000_000)
+DICOM_MAX_FRAMES = env_int("READERSTUDY_DICOM_MAX_FRAMES", 1000)
 
 # Security. Production defaults are strict; each can be relaxed explicitly (e.g. behind a
 # TLS-terminating proxy on a hospital network, set SECURE_SSL_REDIRECT=0).

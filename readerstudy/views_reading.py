@@ -38,7 +38,7 @@ from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.forms_reading import ReadingDraftForm, ReadingForm, ReadingSessionForm
 from readerstudy.models import CaseImage
 from readerstudy.models_reading import ReadingDraft, ReadingSession, ReadingSubmission, ReadingWork
-from readerstudy.reading_images import ImageDisplayError, dicom_to_png
+from readerstudy.reading_images import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
 from readerstudy.selectors_reading import (
     RANDOMISATION_COLUMNS,
     reading_assignment_for_user,
@@ -502,20 +502,13 @@ def case_image(request: HttpRequest, token: str, position: int, index: int) -> H
 
 
 def case_image_response(image: CaseImage) -> HttpResponseBase:
-    """The image as the reader sees it (DICOM as PNG), never under its stored name."""
-    if image.content_type == "application/dicom":
-        with default_storage.open(image.file.name, "rb") as fh:
-            data = fh.read()
-        try:
-            response: HttpResponseBase = HttpResponse(dicom_to_png(data), content_type="image/png")
-        except ImageDisplayError:
-            raise Http404("This image cannot be displayed.") from None
-    elif image.content_type in {"image/png", "image/jpeg"}:
-        response = FileResponse(
-            default_storage.open(image.file.name, "rb"), content_type=image.content_type
-        )
-    else:
-        raise Http404("This image cannot be displayed.")
+    """The image as the reader sees it: its display PNG (re-encoded from the pixels, DICOM
+    windowed to 8 bits), never the stored file and never under its stored name."""
+    try:
+        name = display_name(image)
+    except ImageDisplayError:
+        raise Http404("This image cannot be displayed.") from None
+    response = FileResponse(default_storage.open(name, "rb"), content_type=DISPLAY_CONTENT_TYPE)
     response["Content-Disposition"] = "inline"
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -18,12 +18,20 @@ import tomli_w
 from django.core.files.storage import default_storage
 
 from evaluation.models import LikertDomain, LikertScore
+from readerstudy.bundle.names import UnsafeNameError, safe_relative_path, unsafe_path_reason
 from readerstudy.bundle.parse import CASE_COLUMNS, READER_COLUMNS, READING_COLUMNS
 from readerstudy.models import Case, CaseImage, Reader, Reading, Study
 
+#: Timestamp of every .zip member (the earliest a zip can hold): two exports are identical.
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
 
 class BundleWriter:
-    """Files of a bundle being written into a folder or a .zip archive."""
+    """Files of a bundle being written into a folder or a .zip archive.
+
+    Every name is checked (``safe_relative_path``) and, in a folder, the resolved path must
+    stay inside it, whatever the database holds: nothing is ever written outside the target.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -37,32 +45,63 @@ class BundleWriter:
             if path.exists() and any(path.iterdir()):
                 raise FileExistsError(f"{path} is not empty; choose a new or empty folder")
             path.mkdir(parents=True, exist_ok=True)
+        self._root = path.resolve()
 
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
 
+    def _member(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(str(safe_relative_path(name)), date_time=ZIP_DATE_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        return info
+
+    def _target(self, name: str) -> Path:
+        target = (self._root / safe_relative_path(name)).resolve()
+        if not target.is_relative_to(self._root):
+            raise UnsafeNameError(f"{name!r}: would be written outside {self.path}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
     @contextmanager
     def text(self, name: str) -> Iterator[IO[str]]:
         if self._zip is not None:
             with (
-                self._zip.open(name, "w") as raw,
+                self._zip.open(self._member(name), "w") as raw,
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as stream,
             ):
                 yield stream
             return
-        target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("w", encoding="utf-8", newline="") as stream:
+        with self._target(name).open("w", encoding="utf-8", newline="") as stream:
             yield stream
 
     def write_bytes(self, name: str, data: bytes) -> None:
         if self._zip is not None:
-            self._zip.writestr(name, data)
+            self._zip.writestr(self._member(name), data)
             return
-        target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        self._target(name).write_bytes(data)
+
+
+def image_member_name(case_code: str, original_name: str) -> str:
+    return f"images/{case_code}/{original_name}"
+
+
+def unsafe_image_names(study: Study) -> list[str]:
+    """Images of ``study`` whose names cannot be written below a bundle folder (imported
+    before names were checked, or edited since), each as ``case C1: '../x.png': reason``."""
+    out = []
+    for code, name in (
+        CaseImage.objects.filter(case__study=study)
+        .order_by("case__position", "case__code", "order", "original_name")
+        .values_list("case__code", "original_name")
+    ):
+        reason = unsafe_path_reason(image_member_name(code, name))
+        if reason is None and code in (".", ".."):
+            reason = "the case id is '.' or '..'"
+        if reason is not None:
+            out.append(f"case {code!r}: image {name!r}: {reason}")
+    return out
 
 
 def fmt_number(value: float | int | None) -> str:
@@ -118,7 +157,17 @@ def study_toml(study: Study) -> str:
 
 
 def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
-    """Write ``study`` as a bundle at ``path`` (a new folder, or a file ending in .zip)."""
+    """Write ``study`` as a bundle at ``path`` (a new folder, or a file ending in .zip).
+
+    Raises ``UnsafeNameError`` before writing anything when an image name is unsafe.
+    """
+    unsafe = unsafe_image_names(study)
+    if unsafe:
+        raise UnsafeNameError(
+            f"{len(unsafe)} image name{'s' if len(unsafe) != 1 else ''} cannot be exported "
+            "safely (nothing was written; re-import the study from a bundle with safe names, "
+            "import_study --replace, or delete these images in the admin):\n" + "\n".join(unsafe)
+        )
     writer = BundleWriter(path)
     counts: dict[str, int] = {}
     try:
@@ -259,7 +308,9 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
         rows_images = []
         for image in images.iterator(500):
             with default_storage.open(image.file.name, "rb") as fh:
-                writer.write_bytes(f"images/{image.case.code}/{image.original_name}", fh.read())
+                writer.write_bytes(
+                    image_member_name(image.case.code, image.original_name), fh.read()
+                )
             rows_images.append(
                 [
                     image.case.code,

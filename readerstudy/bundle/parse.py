@@ -13,7 +13,7 @@ import io
 import math
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -24,11 +24,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from readerstudy.bundle.limits import (
+    TOML_MAX_BYTES,
+    BundleLimits,
+    check_bundle_limits,
+    over_limit,
+)
+from readerstudy.bundle.names import (
+    FORBIDDEN,
+    KIND_MESSAGES,
+    forbidden_message,
+    re2_class,
+    unsafe_path_reason,
+)
 from readerstudy.bundle.problems import BundleError, Problem
-from readerstudy.bundle.source import BundleSource
+from readerstudy.bundle.source import BundleReadError, BundleSource
 from readerstudy.images import ImageError, sniff_content_type, strip_metadata
+from readerstudy.reading_images import (
+    ImageDisplayError,
+    geometry_problem,
+    image_geometry,
+    render_display,
+)
 
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")  # used with fullmatch: "$" would admit a final "\n"
 CONSENSUS_RULES = ("majority-median", "median", "first-run")
 IMAGE_TYPES = {
     "png": "image/png",
@@ -37,6 +56,8 @@ IMAGE_TYPES = {
     "dcm": "application/dicom",
 }
 MAX_ID_LENGTH = 100
+MAX_IMAGE_NAME_LENGTH = 300  # CaseImage.original_name
+IMAGE_HEADER_BYTES = 256 * 1024  # read first: an image's size is checked before it is read
 
 CASE_COLUMNS = (
     "case_id",
@@ -96,6 +117,19 @@ class StudySpec:
     likert_max: int
     domains: list[DomainSpec]
     config: dict[str, Any]
+    #: Parts of study.toml that could not be read ("scale", "likert", "domains"): the
+    #: checks of other files that depend on them are skipped instead of failing every row.
+    unreadable: set[str] = field(default_factory=set)
+
+
+TOML_LABELS = {"title", "scale.name", "likert.domains.label", "likert.domains.group"}
+#: Lengths of the database columns that store these study.toml values.
+TOML_LENGTHS = {
+    "title": 300,
+    "scale.name": 80,
+    "likert.domains.label": 200,
+    "likert.domains.group": 200,
+}
 
 
 @dataclass
@@ -120,6 +154,11 @@ class ParsedBundle:
     images: list[ImageSpec] = field(default_factory=list)
 
 
+#: Rows listed one by one for a single check of one column; the rest get one summary entry,
+#: so a million bad rows cost a thousand messages, not a million.
+MAX_LISTED_ROWS = 1000
+
+
 class _Problems:
     def __init__(self) -> None:
         self.items: list[Problem] = []
@@ -128,11 +167,36 @@ class _Problems:
         self.items.append(Problem(file, int(line), column, message))
 
     def add_rows(
-        self, file: str, lines: np.ndarray, column: str, values: pd.Series, message: str
+        self,
+        file: str,
+        lines: np.ndarray | list[int],
+        column: str,
+        values: pd.Series | list[object],
+        message: str,
     ) -> None:
-        """One problem per flagged row; ``message`` may contain ``{value}``."""
-        for line, value in zip(lines.tolist(), values.tolist(), strict=True):
+        """One problem per flagged row; ``message`` may contain ``{value}``.
+
+        Only the first ``MAX_LISTED_ROWS`` rows are listed; one more entry counts the others.
+        """
+        lines = lines.tolist() if isinstance(lines, np.ndarray) else list(lines)
+        shown = values.iloc[:MAX_LISTED_ROWS] if isinstance(values, pd.Series) else values
+        for line, value in zip(lines[:MAX_LISTED_ROWS], list(shown), strict=False):
             self.add(file, line, column, message.format(value=_show(value)))
+        self.add_more(file, lines[MAX_LISTED_ROWS:], column, message.format(value="..."))
+
+    def add_more(self, file: str, lines: list[int], column: str, message: str) -> None:
+        """The summary entry of rows beyond the listed ones (nothing when there are none)."""
+        if lines:
+            self.items.append(
+                Problem(
+                    file,
+                    int(lines[0]),
+                    column,
+                    f"and {len(lines):,} more rows with this problem (lines {lines[0]} to "
+                    f"{lines[-1]}): {message}",
+                    count=len(lines),
+                )
+            )
 
 
 def _show(value: object) -> str:
@@ -140,6 +204,75 @@ def _show(value: object) -> str:
         return str(value)
     text = str(value)
     return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _read(source: BundleSource, name: str, problems: _Problems, limit: int) -> bytes | None:
+    """The bytes of one file, or None (reported) when it is damaged or over ``limit``."""
+    try:
+        return source.read_bytes(name, limit=limit)
+    except BundleReadError as exc:
+        problems.add(name, 1, "-", str(exc))
+        return None
+
+
+def _decode(name: str, raw: bytes, problems: _Problems, hint: str = "") -> str | None:
+    """UTF-8 text without its BOM; a problem naming the offending byte (offsets count the
+    BOM, so they match a hex editor's) and its line otherwise."""
+    skip = len(UTF8_BOM) if raw.startswith(UTF8_BOM) else 0
+    try:
+        return raw[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + skip
+        line = raw.count(b"\n", 0, offset) + 1
+        problems.add(
+            name,
+            line,
+            "-",
+            f"bytes are not valid UTF-8 (byte 0x{raw[offset]:02x} at offset {offset}){hint}",
+        )
+        return None
+
+
+def _text_problem(value: object, kind: str) -> str | None:
+    """Forbidden characters in a string from study.toml (None for other values)."""
+    return forbidden_message(value, kind) if isinstance(value, str) else None
+
+
+MAX_TOML_DEPTH = 20
+
+
+def _toml_depth(value: object, depth: int = 0) -> int:
+    """Nesting depth of arrays and tables (stops counting past ``MAX_TOML_DEPTH``)."""
+    if depth > MAX_TOML_DEPTH:
+        return depth
+    if isinstance(value, dict):
+        return max((_toml_depth(v, depth + 1) for v in value.values()), default=depth + 1)
+    if isinstance(value, list):
+        return max((_toml_depth(v, depth + 1) for v in value), default=depth + 1)
+    return depth
+
+
+TomlTable = tuple[str, int] | None
+
+
+def _toml_strings(
+    value: object, path: str = "", table: TomlTable = None
+) -> Iterator[tuple[str, str, bool, TomlTable]]:
+    """Every (dotted key, string, is_key, [[table]] and index) of a parsed TOML document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            dotted = f"{path}.{key}" if path else str(key)
+            yield dotted, str(key), True, table
+            yield from _toml_strings(item, dotted, table)
+    elif isinstance(value, list):
+        tables = all(isinstance(item, dict) for item in value)
+        for i, item in enumerate(value):
+            yield from _toml_strings(item, path, (path, i) if tables else table)
+    elif isinstance(value, str):
+        yield path, value, False, table
 
 
 # ----------------------------------------------------------------------------- study.toml
@@ -172,20 +305,17 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
     if not source.exists(name):
         problems.add(name, 1, "-", "file is missing (every bundle needs a study.toml)")
         return None, ""
-    raw = source.read_bytes(name)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        problems.add(
-            name,
-            line,
-            "-",
-            f"bytes are not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-        )
+    raw = _read(source, name, problems, TOML_MAX_BYTES)
+    text = None if raw is None else _decode(name, raw, problems)
+    if text is None:
         return None, ""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        problems.add(
+            name, 1, "-", f"not valid here: arrays or tables nested deeper than {MAX_TOML_DEPTH}"
+        )
+        return None, text
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(match.group(1)) if match else 1
@@ -193,8 +323,25 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         col = f"column {match.group(2)}" if match else "-"
         problems.add(name, line, col, f"not valid TOML: {message}")
         return None, text
+    if _toml_depth(data) > MAX_TOML_DEPTH:
+        problems.add(
+            name, 1, "-", f"not valid here: arrays or tables nested deeper than {MAX_TOML_DEPTH}"
+        )
+        return None, text
+    for dotted, value, is_key, table in _toml_strings(data):
+        kind = "id" if dotted == "reference_reader" else "text"
+        if is_key or dotted in TOML_LABELS or dotted.startswith(("scale.labels.", "modalities.")):
+            kind = "label"
+        message = forbidden_message(value, kind)
+        line = _toml_line(text, dotted, table)
+        if message is not None:
+            what = "key" if is_key else "value"
+            problems.add(name, line, dotted, f"{what} {message}")
+        limit = TOML_LENGTHS.get(dotted, 200 if dotted.startswith("scale.labels.") else None)
+        if not is_key and limit is not None and len(value) > limit:
+            problems.add(name, line, dotted, f"is longer than {limit} characters")
 
-    before = len(problems.items)
+    unreadable: set[str] = set()
 
     def bad(key: str, message: str, table: tuple[str, int] | None = None) -> None:
         problems.add(name, _toml_line(text, key, table), key, message)
@@ -209,7 +356,7 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
     slug = data.get("slug")
     if not isinstance(slug, str) or not slug:
         bad("slug", 'required: a short identifier such as "nme-gpt4o"')
-    elif not SLUG_RE.match(slug) or len(slug) > 80:
+    elif not SLUG_RE.fullmatch(slug) or len(slug) > 80:
         bad("slug", f"must be at most 80 letters, digits, '-' or '_', got {slug!r}")
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -231,6 +378,7 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
     threshold = 0
     scale_name = "BI-RADS"
     if not isinstance(scale, dict):
+        unreadable.add("scale")
         problems.add(
             name,
             1,
@@ -251,10 +399,13 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             scale_name = "BI-RADS"
         cats = scale.get("categories")
         if not isinstance(cats, list) or not cats or not all(_is_int(c) for c in cats):
+            unreadable.add("scale")
             bad("scale.categories", "required: a list of integers such as [0, 1, 2, 3, 4, 5, 6]")
         elif len(set(cats)) != len(cats):
+            unreadable.add("scale")
             bad("scale.categories", "categories must be unique")
         elif any(not -32768 <= c <= 32767 for c in cats):
+            unreadable.add("scale")
             bad("scale.categories", "categories must be between -32768 and 32767")
         else:
             categories = sorted(cats)
@@ -307,6 +458,7 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
     likert_min, likert_max = 1, 5
     domains: list[DomainSpec] = []
     if not isinstance(likert, dict):
+        unreadable.update({"likert", "domains"})
         problems.add(name, _toml_line(text, "likert"), "likert", "must be a table")
     else:
         extra = {k: v for k, v in likert.items() if k not in {"min", "max", "domains"}}
@@ -314,6 +466,7 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             config["likert"] = extra
         lo, hi = likert.get("min", 1), likert.get("max", 5)
         if not _is_int(lo) or not _is_int(hi) or lo >= hi or not (lo >= -100 and hi <= 100):
+            unreadable.add("likert")
             bad(
                 "likert.min",
                 f"likert min and max must be integers with min < max, got {lo!r} and {hi!r}",
@@ -322,16 +475,19 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             likert_min, likert_max = lo, hi
         raw_domains = likert.get("domains", [])
         if not isinstance(raw_domains, list):
+            unreadable.add("domains")
             bad("likert.domains", "must be an array of tables [[likert.domains]]")
             raw_domains = []
         seen: set[str] = set()
         for i, dom in enumerate(raw_domains):
             where = ("likert.domains", i)
             if not isinstance(dom, dict):
+                unreadable.add("domains")
                 bad("likert.domains", f"domain {i + 1} must be a table", where)
                 continue
             key = dom.get("key")
-            if not isinstance(key, str) or not SLUG_RE.match(key or ""):
+            if not isinstance(key, str) or not SLUG_RE.fullmatch(key or ""):
+                unreadable.add("domains")
                 bad(
                     "key",
                     f"domain {i + 1}: key must be letters, digits, '-' or '_', got {key!r}",
@@ -346,6 +502,7 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             group = dom.get("group", "")
             desc = dom.get("description", "")
             if not all(isinstance(v, str) for v in (label, group, desc)):
+                unreadable.add("domains")
                 bad("label", f"domain {key!r}: label, group and description must be strings", where)
                 continue
             extra_dom = {
@@ -357,12 +514,12 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         data.get("modalities"), text, lambda line, msg: problems.add(name, line, "modalities", msg)
     )
 
-    if len(problems.items) > before:
-        return None, text
+    # Returned even with problems: the other files are still checked against what could be
+    # read (categories, domains, Likert range), so every problem is reported in one pass.
     return (
         StudySpec(
-            slug=slug,
-            title=title.strip(),
+            slug=slug if isinstance(slug, str) else "",
+            title=title.strip() if isinstance(title, str) else "",
             description=description,
             scale_name=scale_name,
             categories=categories,
@@ -374,6 +531,7 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             likert_max=likert_max,
             domains=domains,
             config=config,
+            unreadable=unreadable,
         ),
         text,
     )
@@ -442,19 +600,21 @@ def read_table(
     required: tuple[str, ...],
     optional: tuple[str, ...],
     allow_extra: bool = False,
+    limits: BundleLimits | None = None,
 ) -> Table | None:
     """Read one CSV; report encoding, header and row-shape problems; return text columns."""
-    raw = source.read_bytes(name)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+    limits = limits or BundleLimits.from_settings()
+    raw = _read(source, name, problems, limits.max_table_bytes)
+    if raw is None:
+        return None
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    if lines - 1 > limits.max_rows:
         problems.add(
-            name,
-            line,
-            "-",
-            f"bytes are not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
+            name, 1, "-", over_limit("has", lines - 1, limits, "max_rows", "lines after the header")
         )
+        return None
+    text = _decode(name, raw, problems, "; save the file as UTF-8")
+    if text is None:
         return None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -465,12 +625,19 @@ def read_table(
     except csv.Error as exc:
         problems.add(name, 1, "-", f"not valid CSV: {exc}")
         return None
+    if len(header) > limits.max_columns:
+        problems.add(name, 1, "-", over_limit("has", len(header), limits, "max_columns", "columns"))
+        return None
     header = [h.strip() for h in header]
     ok = True
     seen: set[str] = set()
     for h in header:
+        message = forbidden_message(h, "id")
         if not h:
             problems.add(name, 1, "-", "a header cell is empty")
+            ok = False
+        elif message is not None:
+            problems.add(name, 1, repr(h), f"column name {message}")
             ok = False
         elif h in seen:
             problems.add(name, 1, h, "column appears twice in the header")
@@ -489,7 +656,7 @@ def read_table(
     if not ok:
         return None
 
-    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    body = raw[len(UTF8_BOM) :] if raw.startswith(UTF8_BOM) else raw
     del raw
     loaded = _read_fast(body, text, header)
     del body
@@ -603,9 +770,36 @@ def _parse_numbers(text: pd.Series, pattern: str) -> tuple[pd.Series, pd.Series]
     )
 
 
-def _ids(table: Table, column: str, problems: _Problems) -> pd.Series:
-    """Stripped identifiers; empty or over-long ones are reported."""
+_RE2_FORBIDDEN = {kind: re2_class(ranges) for kind, ranges in FORBIDDEN.items()}
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    return pa.array(
+        values.to_numpy(dtype=object) if values.dtype == object else values, type=pa.string()
+    )
+
+
+def _characters(
+    table: Table, column: str, problems: _Problems, kind: str, values: pd.Series | None = None
+) -> None:
+    """Report cells of ``column`` holding characters forbidden for ``kind`` (names.py)."""
+    values = table.frame[column] if values is None else values
+    hit = pc.match_substring_regex(_arrow_strings(values), _RE2_FORBIDDEN[kind])
+    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return
+    lines = table.lines[rows].tolist()
+    for i, line in zip(rows[:MAX_LISTED_ROWS].tolist(), lines, strict=False):
+        problems.add(table.name, line, column, forbidden_message(values.iat[i], kind) or "")
+    problems.add_more(table.name, lines[MAX_LISTED_ROWS:], column, KIND_MESSAGES[kind])
+
+
+def _ids(table: Table, column: str, problems: _Problems, *, defining: bool = False) -> pd.Series:
+    """Stripped identifiers; empty or over-long ones are reported, and where the table
+    defines them (``defining``) forbidden characters too."""
     values = table.frame[column].str.strip()
+    if defining:
+        _characters(table, column, problems, "id", values)
     empty = values == ""
     if empty.any():
         problems.add_rows(
@@ -707,29 +901,53 @@ def _floats(
 
 
 def _duplicates(
-    table: Table, frame: pd.DataFrame, keys: list[str], problems: _Problems, what: str
+    name: str,
+    keys_frame: pd.DataFrame,
+    lines: np.ndarray,
+    problems: _Problems,
+    what: str,
 ) -> None:
-    dup = frame.duplicated(subset=keys, keep=False).to_numpy()
+    """Report every row that repeats the keys of an earlier row, naming the first one.
+
+    ``keys_frame`` holds only the key columns of the rows whose keys could be read (rows with
+    an unreadable key are reported for that and left out here).
+    """
+    keys = list(keys_frame.columns)
+    dup = keys_frame.duplicated(keep=False).to_numpy()
     if not dup.any():
         return
-    sub = frame.loc[dup, keys].copy()
-    sub["_line"] = table.lines[dup]
+    sub = keys_frame.loc[dup].copy()
+    sub["_line"] = lines[dup]
     first_line = sub.groupby(keys, sort=False)["_line"].transform("min")
-    later = sub["_line"] != first_line
-    for line, first, key_values in zip(
-        sub.loc[later, "_line"].tolist(),
-        first_line[later].tolist(),
-        sub.loc[later, keys].itertuples(index=False, name=None),
-        strict=True,
-    ):
+    later = (sub["_line"] != first_line).to_numpy()
+    later_lines = sub["_line"].to_numpy()[later].tolist()
+    firsts = first_line.to_numpy()[later][:MAX_LISTED_ROWS].tolist()
+    rows = sub.loc[later, keys].iloc[:MAX_LISTED_ROWS].itertuples(index=False, name=None)
+    for line, first, key_values in zip(later_lines, firsts, rows, strict=False):
         described = ", ".join(f"{k}={_show(v)}" for k, v in zip(keys, key_values, strict=True))
-        problems.add(
-            table.name, line, keys[0], f"duplicate {what} ({described}); first on line {first}"
-        )
+        problems.add(name, line, keys[0], f"duplicate {what} ({described}); first on line {first}")
+    problems.add_more(name, later_lines[MAX_LISTED_ROWS:], keys[0], f"duplicate {what}")
+
+
+def _lengths(
+    table: Table, problems: _Problems, limits: dict[str, int], values: pd.DataFrame | None = None
+) -> None:
+    """Report cells longer than the database column that stores them."""
+    frame = table.frame if values is None else values
+    for col, limit in limits.items():
+        long = frame[col].str.len() > limit
+        if long.any():
+            problems.add_rows(
+                table.name,
+                table.lines[long.to_numpy()],
+                col,
+                frame[col][long],
+                f"is longer than {limit} characters: {{value}}",
+            )
 
 
 def parse_cases(
-    source: BundleSource, problems: _Problems
+    source: BundleSource, problems: _Problems, *, limits: BundleLimits | None = None
 ) -> tuple[pd.DataFrame | None, list[str], pd.Index | None]:
     """cases.csv; also returns the case ids that could be read, for checking other files."""
     name = "cases.csv"
@@ -743,12 +961,27 @@ def parse_cases(
         required=("case_id", "truth"),
         optional=(*CASE_COLUMNS[2:], "patient_id"),
         allow_extra=True,
+        limits=limits,
     )
     if table is None:
         return None, [], None
     frame = table.frame
     before = len(problems.items)
-    case_id = _ids(table, "case_id", problems)
+    case_id = _ids(table, "case_id", problems, defining=True)
+    folder = (
+        case_id.isin([".", ".."])
+        | case_id.str.contains("/", regex=False)
+        | (case_id.str.contains("\\", regex=False))
+    )
+    if folder.any():
+        problems.add_rows(
+            name,
+            table.lines[folder.to_numpy()],
+            "case_id",
+            case_id[folder],
+            "must not be '.' or '..' or contain / or \\ (it names the folder "
+            "images/<case_id>/): {value}",
+        )
     truth_text = frame["truth"].str.strip()
     bad_truth = ~truth_text.isin(["0", "1"])
     if bad_truth.any():
@@ -769,16 +1002,11 @@ def parse_cases(
             frame["split"][bad_split],
             "must be train or test, got {value}",
         )
-    for col, limit in (("patient_id", 100), ("location", 300), ("truth_detail", 300)):
-        long = frame[col].str.len() > limit
-        if long.any():
-            problems.add_rows(
-                name,
-                table.lines[long.to_numpy()],
-                col,
-                frame[col][long],
-                f"is longer than {limit} characters: {{value}}",
-            )
+    _lengths(table, problems, {"patient_id": 100, "location": 300, "truth_detail": 300})
+    _characters(table, "patient_id", problems, "id")
+    _characters(table, "location", problems, "label")
+    for col in (*CASE_COLUMNS[5:], *table.extra_columns):
+        _characters(table, col, problems, "text")
     out = pd.DataFrame(
         {
             "case_id": case_id,
@@ -793,7 +1021,8 @@ def parse_cases(
             "truth_detail": frame["truth_detail"],
         }
     )
-    _duplicates(table, out, ["case_id"], problems, "case_id")
+    readable = (case_id != "").to_numpy()
+    _duplicates(name, out.loc[readable, ["case_id"]], table.lines[readable], problems, "case_id")
     for col in table.extra_columns:
         out["attr:" + col] = frame[col]
     ids = pd.Index(case_id[case_id != ""].unique())
@@ -803,7 +1032,7 @@ def parse_cases(
 
 
 def parse_readers(
-    source: BundleSource, problems: _Problems
+    source: BundleSource, problems: _Problems, *, limits: BundleLimits | None = None
 ) -> tuple[pd.DataFrame | None, pd.Index | None]:
     """readers.csv; also returns the reader ids that could be read."""
     name = "readers.csv"
@@ -811,13 +1040,18 @@ def parse_readers(
         problems.add(name, 1, "-", "file is missing (every bundle needs readers.csv)")
         return None, None
     table = read_table(
-        source, name, problems, required=("reader_id", "kind"), optional=READER_COLUMNS[2:]
+        source,
+        name,
+        problems,
+        required=("reader_id", "kind"),
+        optional=READER_COLUMNS[2:],
+        limits=limits,
     )
     if table is None:
         return None, None
     before = len(problems.items)
     frame = table.frame
-    reader_id = _ids(table, "reader_id", problems)
+    reader_id = _ids(table, "reader_id", problems, defining=True)
     kind = frame["kind"].str.strip().str.lower()
     bad = ~kind.isin(["human", "model"])
     if bad.any():
@@ -828,6 +1062,10 @@ def parse_readers(
             frame["kind"][bad],
             "must be human or model, got {value}",
         )
+    _lengths(table, problems, {"label": 300, "group": 200})
+    _characters(table, "label", problems, "label")
+    _characters(table, "group", problems, "label")
+    _characters(table, "description", problems, "text")
     out = pd.DataFrame(
         {
             "reader_id": reader_id,
@@ -848,19 +1086,53 @@ def parse_readers(
             "description": frame["description"],
         }
     )
-    _duplicates(table, out, ["reader_id"], problems, "reader_id")
+    readable = (reader_id != "").to_numpy()
+    _duplicates(
+        name, out.loc[readable, ["reader_id"]], table.lines[readable], problems, "reader_id"
+    )
     ids = pd.Index(reader_id[reader_id != ""].unique())
     return (None if len(problems.items) > before else out), ids
 
 
-def parse_readings(
+READING_KEYS = ["reader_id", "case_id", "run", "modality"]
+
+
+def _readable_keys(
+    ids: list[pd.Series], run: pd.Series, modality: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose ids are all present, and rows whose run and modality could be read."""
+    ids_ok = np.logical_and.reduce([(values != "").to_numpy() for values in ids])
+    numbers_ok = (run.notna() & modality.notna() & (run >= 1) & (modality >= 1)).to_numpy()
+    return ids_ok, numbers_ok
+
+
+def _int_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with run and modality as integers (they compare and print so)."""
+    out = frame.copy()
+    out[["run", "modality"]] = out[["run", "modality"]].astype(np.int64)
+    return out
+
+
+@dataclass
+class ReadingKeys:
+    """What ratings.csv is checked against when readings.csv itself has problems: the keys
+    of the readings that could be read, and the (reader, case) pairs of readings whose run
+    or modality could not (a score for those is neither confirmed nor refused)."""
+
+    keys: pd.DataFrame
+    uncertain: pd.MultiIndex
+
+
+def _readings(
     source: BundleSource,
     problems: _Problems,
     *,
     case_ids: pd.Index | None,
     reader_ids: pd.Index | None,
     categories: list[int] | None,
-) -> pd.DataFrame | None:
+    limits: BundleLimits | None = None,
+) -> tuple[pd.DataFrame | None, ReadingKeys | None]:
+    """readings.csv: (the readings when they are all valid, the keys that could be read)."""
     name = "readings.csv"
     if not source.exists(name):
         problems.add(
@@ -869,16 +1141,17 @@ def parse_readings(
             "-",
             "file is missing (every bundle needs readings.csv, with a header row at least)",
         )
-        return None
+        return None, None
     table = read_table(
         source,
         name,
         problems,
         required=("reader_id", "case_id", "category"),
         optional=READING_COLUMNS[2:4] + READING_COLUMNS[5:],
+        limits=limits,
     )
     if table is None:
-        return None
+        return None, None
     before = len(problems.items)
     frame = table.frame
     reader_id = _ids(table, "reader_id", problems)
@@ -920,6 +1193,7 @@ def parse_readings(
                 frame["category"][off],
                 f"{{value}} is not on the scale {categories}",
             )
+    _characters(table, "impression", problems, "text")
     out = pd.DataFrame(
         {
             "reader_id": reader_id,
@@ -934,11 +1208,40 @@ def parse_readings(
         }
     )
     del table.frame
-    if len(problems.items) == before:
-        for col in ("run", "modality", "category"):
-            out[col] = out[col].astype(np.int32)
-        _duplicates(table, out, ["reader_id", "case_id", "run", "modality"], problems, "reading")
-    return None if len(problems.items) > before else out
+    # Duplicates are looked for among every row whose key could be read, whatever else is
+    # wrong with the file, so that they are reported in the same pass as the rest.
+    ids_ok, numbers_ok = _readable_keys([reader_id, case_id], run, modality)
+    readable = ids_ok & numbers_ok
+    keys = _int_keys(out.loc[readable, READING_KEYS])
+    _duplicates(name, keys, table.lines[readable], problems, "reading")
+    uncertain = pd.MultiIndex.from_frame(out.loc[ids_ok & ~numbers_ok, ["reader_id", "case_id"]])
+    reading_keys = ReadingKeys(keys, uncertain)
+    if len(problems.items) > before:
+        return None, reading_keys
+    for col in ("run", "modality", "category"):
+        out[col] = out[col].astype(np.int32)
+    return out, reading_keys
+
+
+def parse_readings(
+    source: BundleSource,
+    problems: _Problems,
+    *,
+    case_ids: pd.Index | None,
+    reader_ids: pd.Index | None,
+    categories: list[int] | None,
+    limits: BundleLimits | None = None,
+) -> pd.DataFrame | None:
+    """readings.csv, checked against the cases, readers and scale; None when it has problems."""
+    readings, _ = _readings(
+        source,
+        problems,
+        case_ids=case_ids,
+        reader_ids=reader_ids,
+        categories=categories,
+        limits=limits,
+    )
+    return readings
 
 
 def parse_ratings(
@@ -948,7 +1251,11 @@ def parse_ratings(
     readings: pd.DataFrame | None,
     domains: list[str] | None,
     likert: tuple[int, int] | None,
+    uncertain: pd.MultiIndex | None = None,
+    limits: BundleLimits | None = None,
 ) -> pd.DataFrame | None:
+    """ratings.csv, checked against ``readings`` (their key columns), the domains and the
+    Likert range; ``uncertain`` (reader, case) pairs are not reported as missing readings."""
     name = "ratings.csv"
     if not source.exists(name):
         return None
@@ -958,12 +1265,13 @@ def parse_ratings(
         problems,
         required=("rater_id", "reader_id", "case_id", "run", "domain", "score"),
         optional=("modality",),
+        limits=limits,
     )
     if table is None:
         return None
     before = len(problems.items)
     frame = table.frame
-    rater_id = _ids(table, "rater_id", problems)
+    rater_id = _ids(table, "rater_id", problems, defining=True)
     reader_id = _ids(table, "reader_id", problems)
     case_id = _ids(table, "case_id", problems)
     domain = frame["domain"].str.strip()
@@ -1015,47 +1323,124 @@ def parse_ratings(
             "score": score,
         }
     )
+    ids_ok, numbers_ok = _readable_keys([rater_id, reader_id, case_id], run, modality)
+    readable = ids_ok & numbers_ok
+    keys = _int_keys(out.loc[readable])
+    if readings is not None:
+        known = pd.MultiIndex.from_frame(
+            readings[READING_KEYS].astype({"run": np.int64, "modality": np.int64})
+        )
+        present = pd.MultiIndex.from_frame(keys[READING_KEYS]).isin(known)
+        if uncertain is not None and len(uncertain):
+            present |= pd.MultiIndex.from_frame(keys[["reader_id", "case_id"]]).isin(uncertain)
+        missing = keys.loc[~present]
+        lines = missing["line"].tolist()
+        for line, r, c, run_, mod in zip(
+            lines[:MAX_LISTED_ROWS],
+            missing["reader_id"],
+            missing["case_id"],
+            missing["run"],
+            missing["modality"],
+            strict=False,
+        ):
+            problems.add(
+                name,
+                line,
+                "reader_id",
+                f"no reading in readings.csv for reader {r!r}, case {c!r}, run {run_}, modality {mod}",
+            )
+        problems.add_more(name, lines[MAX_LISTED_ROWS:], "reader_id", "no reading in readings.csv")
+    _duplicates(
+        name,
+        keys[["rater_id", "reader_id", "case_id", "run", "modality", "domain"]],
+        table.lines[readable],
+        problems,
+        "score",
+    )
     if len(problems.items) > before:
         return None
     for col in ("run", "modality", "score"):
         out[col] = out[col].astype(np.int32)
-    if readings is not None:
-        keys = ["reader_id", "case_id", "run", "modality"]
-        known = pd.MultiIndex.from_frame(readings[keys])
-        present = pd.MultiIndex.from_frame(out[keys]).isin(known)
-        if not present.all():
-            missing = out.loc[~present]
-            for line, r, c, run_, mod in zip(
-                missing["line"],
-                missing["reader_id"],
-                missing["case_id"],
-                missing["run"],
-                missing["modality"],
-                strict=True,
-            ):
-                problems.add(
-                    name,
-                    line,
-                    "reader_id",
-                    f"no reading in readings.csv for reader {r!r}, case {c!r}, run {run_}, modality {mod}",
-                )
-    _duplicates(
-        table,
-        out,
-        ["rater_id", "reader_id", "case_id", "run", "modality", "domain"],
-        problems,
-        "score",
+    return out
+
+
+class ImageStore:
+    """Receives each image of a valid bundle once it is checked: its stored (metadata
+    stripped) and display (re-encoded PNG) bytes. The default keeps nothing (validation)."""
+
+    def add(self, path: str, stored: bytes, display: bytes, content_type: str) -> None:
+        """Keep the two versions of the image at bundle path ``path``."""
+
+
+def _image_problem(
+    source: BundleSource, path: str, expected: str, limits: BundleLimits, store: ImageStore
+) -> str | None:
+    """Read, check, strip and render one image; the problem, or None once ``store`` has it.
+
+    The size is read from the file's first bytes, so an image over the limits is refused
+    before the whole file is even read.
+    """
+    try:
+        head = source.read_prefix(path, IMAGE_HEADER_BYTES)
+        kind = sniff_content_type(head)
+        if kind != expected:
+            return f"content is not {expected} as its extension says"
+        try:
+            geometry = image_geometry(head, kind)
+            data = None
+        except ImageDisplayError:  # the header is longer than the prefix, or damaged
+            data = source.read_bytes(path, limit=limits.max_image_bytes)
+            geometry = image_geometry(data, kind)
+    except BundleReadError as exc:
+        return str(exc)
+    except ImageDisplayError as exc:
+        return f"damaged image: {exc}"
+    too_large = geometry_problem(
+        geometry, max_pixels=limits.max_image_pixels, max_frames=limits.max_dicom_frames
     )
-    return None if len(problems.items) > before else out
+    if too_large is not None:
+        return f"too large: {too_large}"
+    try:
+        if data is None:
+            data = source.read_bytes(path, limit=limits.max_image_bytes)
+        stored = strip_metadata(data, kind)
+        del data
+        display = render_display(
+            stored,
+            kind,
+            max_pixels=limits.max_image_pixels,
+            max_frames=limits.max_dicom_frames,
+        )
+    except BundleReadError as exc:
+        return str(exc)
+    except (ImageError, ImageDisplayError) as exc:
+        return f"damaged image: {exc}"
+    store.add(path, stored, display, kind)
+    return None
 
 
 def parse_images(
-    source: BundleSource, problems: _Problems, *, case_ids: pd.Index | None
+    source: BundleSource,
+    problems: _Problems,
+    *,
+    case_ids: pd.Index | None,
+    limits: BundleLimits | None = None,
+    store: ImageStore | None = None,
 ) -> list[ImageSpec]:
-    """Image files under images/<case_id>/, described by the optional images.csv."""
+    """Image files under images/<case_id>/, described by the optional images.csv.
+
+    Every image is decoded once here, within ``limits``: its display rendering is made and
+    handed to ``store`` with the stripped file (the import writes both to storage).
+    """
+    limits = limits or BundleLimits.from_settings()
+    store = store or ImageStore()
     files = [f for f in source.files_under("images") if not PurePosixPath(f).name.startswith(".")]
     by_name: dict[tuple[str, str], str] = {}
     for path in files:
+        reason = unsafe_path_reason(path)
+        if reason is not None:
+            problems.add(path, 1, "-", f"unsafe file name: {reason}")
+            continue
         parts = PurePosixPath(path).parts
         if len(parts) < 3:
             problems.add(
@@ -1069,21 +1454,23 @@ def parse_images(
         if case_ids is not None and case_id not in case_ids:
             problems.add(path, 1, "-", f"folder {case_id!r} is not a case_id in cases.csv")
             continue
+        if len(rel) > MAX_IMAGE_NAME_LENGTH:
+            problems.add(
+                path,
+                1,
+                "-",
+                f"the name inside images/{case_id}/ is longer than {MAX_IMAGE_NAME_LENGTH} characters",
+            )
+            continue
         ext = rel.rsplit(".", 1)[-1].lower() if "." in rel else ""
         if ext not in IMAGE_TYPES:
             problems.add(
                 path, 1, "-", "not an image this platform stores (PNG, JPEG or DICOM .dcm)"
             )
             continue
-        data = source.read_bytes(path)
-        kind = sniff_content_type(data)
-        if kind != IMAGE_TYPES[ext]:
-            problems.add(path, 1, "-", f"content is not {IMAGE_TYPES[ext]} as its extension says")
-            continue
-        try:
-            strip_metadata(data, kind)
-        except ImageError as exc:
-            problems.add(path, 1, "-", f"damaged image: {exc}")
+        problem = _image_problem(source, path, IMAGE_TYPES[ext], limits, store)
+        if problem is not None:
+            problems.add(path, 1, "-", problem)
             continue
         by_name[(case_id, rel)] = path
 
@@ -1091,7 +1478,12 @@ def parse_images(
     name = "images.csv"
     if source.exists(name):
         table = read_table(
-            source, name, problems, required=("case_id", "file"), optional=IMAGE_COLUMNS[2:]
+            source,
+            name,
+            problems,
+            required=("case_id", "file"),
+            optional=IMAGE_COLUMNS[2:],
+            limits=limits,
         )
         if table is not None:
             frame = table.frame
@@ -1104,11 +1496,18 @@ def parse_images(
                 maximum=2_147_483_647,
                 what="a whole number",
             )
+            stripped = frame[["series", "phase", "slice"]].apply(lambda col: col.str.strip())
+            _lengths(table, problems, {"series": 100, "phase": 50, "slice": 50}, stripped)
+            for col in ("series", "phase", "slice"):
+                _characters(table, col, problems, "label")
             for i, line in enumerate(table.lines.tolist()):
                 key = (frame["case_id"].iat[i].strip(), frame["file"].iat[i].strip())
                 if key not in by_name:
                     problems.add(
-                        name, line, "file", f"no file images/{key[0]}/{key[1]} in the bundle"
+                        name,
+                        line,
+                        "file",
+                        f"no file images/{_show(key[0])[1:-1]}/{_show(key[1])[1:-1]} in the bundle",
                     )
                     continue
                 if key in specs:
@@ -1119,9 +1518,9 @@ def parse_images(
                     case_id=key[0],
                     path=by_name[key],
                     name=key[1],
-                    series=frame["series"].iat[i].strip(),
-                    phase=frame["phase"].iat[i].strip(),
-                    slice=frame["slice"].iat[i].strip(),
+                    series=stripped["series"].iat[i],
+                    phase=stripped["phase"].iat[i],
+                    slice=stripped["slice"].iat[i],
                     order=0 if math.isnan(value) else int(value),
                 )
     # Files not described by images.csv keep their name order after the described ones.
@@ -1136,25 +1535,46 @@ def parse_images(
     return list(specs.values())
 
 
-def parse_bundle(source: BundleSource) -> ParsedBundle:
-    """Validate the whole bundle; raise ``BundleError`` with every problem found."""
+def parse_bundle(
+    source: BundleSource,
+    *,
+    limits: BundleLimits | None = None,
+    store: ImageStore | None = None,
+) -> ParsedBundle:
+    """Validate the whole bundle; raise ``BundleError`` with every problem found.
+
+    The bundle's size, file count and file names are checked first (``limits``); a bundle
+    over a limit is refused before any file is read. Then every file is checked and every
+    problem collected, also those that span files (duplicates, unknown ids, ratings without
+    a reading), in one pass.
+    """
+    limits = limits or BundleLimits.from_settings()
+    gate = check_bundle_limits(source, limits)
+    if gate:
+        raise BundleError(gate)
     problems = _Problems()
     study, toml_text = parse_study_toml(source, problems)
-    cases, attributes, case_index = parse_cases(source, problems)
-    readers, reader_index = parse_readers(source, problems)
-    readings = parse_readings(
+    cases, attributes, case_index = parse_cases(source, problems, limits=limits)
+    readers, reader_index = parse_readers(source, problems, limits=limits)
+    unreadable = study.unreadable if study is not None else {"scale", "likert", "domains"}
+    readings, reading_keys = _readings(
         source,
         problems,
         case_ids=case_index,
         reader_ids=reader_index,
-        categories=study.categories if study else None,
+        categories=study.categories if study and "scale" not in unreadable else None,
+        limits=limits,
     )
     ratings = parse_ratings(
         source,
         problems,
-        readings=readings,
-        domains=[d.key for d in study.domains] if study else None,
-        likert=(study.likert_min, study.likert_max) if study else None,
+        readings=reading_keys.keys if reading_keys is not None else None,
+        domains=[d.key for d in study.domains] if study and "domains" not in unreadable else None,
+        likert=(study.likert_min, study.likert_max)
+        if study and "likert" not in unreadable
+        else None,
+        uncertain=reading_keys.uncertain if reading_keys is not None else None,
+        limits=limits,
     )
     if (
         study is not None
@@ -1169,7 +1589,15 @@ def parse_bundle(source: BundleSource) -> ParsedBundle:
             "reference_reader",
             f"{study.reference_reader!r} is not a reader_id in readers.csv",
         )
-    images = parse_images(source, problems, case_ids=case_index)
+    # Every image is checked and decoded either way; it is only stored when nothing else is
+    # wrong so far (a bad bundle costs no writes).
+    images = parse_images(
+        source,
+        problems,
+        case_ids=case_index,
+        limits=limits,
+        store=None if problems.items else store,
+    )
     if problems.items or study is None or cases is None or readers is None or readings is None:
         raise BundleError(problems.items)
     return ParsedBundle(study, cases, attributes, readers, readings, ratings, images)

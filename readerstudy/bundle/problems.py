@@ -12,6 +12,8 @@ class Problem:
     line: int
     column: str
     message: str
+    #: How many rows this entry stands for (>1 for "... and N more rows with this problem").
+    count: int = 1
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.column}: {self.message}"
@@ -24,12 +26,19 @@ class BundleError(Exception):
         self.problems = sorted(problems, key=_file_order)
         super().__init__(self.summary())
 
+    @property
+    def total(self) -> int:
+        """Every problem, counting the rows a summarised entry stands for."""
+        return sum(p.count for p in self.problems)
+
     def summary(self, limit: int | None = None) -> str:
         shown = self.problems if not limit else self.problems[:limit]
         lines = [str(p) for p in shown]
-        hidden = len(self.problems) - len(shown)
+        hidden = sum(p.count for p in self.problems[len(shown) :])
         if hidden:
-            counts = Counter((p.file, p.column) for p in self.problems[len(shown) :])
+            counts: Counter[tuple[str, str]] = Counter()
+            for p in self.problems[len(shown) :]:
+                counts[(p.file, p.column)] += p.count
             detail = ", ".join(f"{f} {c}: {n}" for (f, c), n in counts.most_common(5))
             lines.append(f"... and {hidden} more problems ({detail})")
         return "\n".join(lines)

@@ -42,8 +42,11 @@ class MemorySource(BundleSource):
     def exists(self, name: str) -> bool:
         return name in self._files
 
-    def read_bytes(self, name: str) -> bytes:
-        return self._files[name]
+    def read_bytes(self, name: str, limit: int | None = None) -> bytes:
+        return self._files[name]  # the API bounds uploads (API_IMPORT_MAX_BYTES)
+
+    def read_prefix(self, name: str, size: int) -> bytes:
+        return self._files[name][:size]
 
     def files_under(self, folder: str) -> Iterator[str]:
         prefix = folder.rstrip("/") + "/"

@@ -206,22 +206,6 @@ def image_tokens(width: int, height: int, detail: str) -> int:
     return 85 + 170 * tiles
 
 
-def _dicom_to_png(data: bytes) -> bytes:
-    """A DICOM image as an 8-bit grayscale PNG (min-max scaled; middle frame of a stack)."""
-    import numpy as np
-    import pydicom
-    from PIL import Image
-
-    pixels = pydicom.dcmread(io.BytesIO(data)).pixel_array.astype(np.float64)
-    if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
-        pixels = pixels[pixels.shape[0] // 2]
-    low, high = float(pixels.min()), float(pixels.max())
-    scaled = (pixels - low) / (high - low) * 255 if high > low else np.zeros_like(pixels)
-    buf = io.BytesIO()
-    Image.fromarray(scaled.astype(np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 @dataclass(frozen=True)
 class PreparedImage:
     data_url: str
@@ -230,15 +214,21 @@ class PreparedImage:
 
 
 def image_prepare(image: CaseImage) -> PreparedImage:
-    """A case image as a ``data:`` URL (PNG and JPEG as stored, DICOM converted to PNG)."""
+    """A case image as a ``data:`` URL: PNG and JPEG as stored, DICOM as its display PNG
+    (the rendering readers see, decoded once at import within the image limits)."""
+    from django.core.files.storage import default_storage
     from PIL import Image
 
-    with image.file.open("rb") as fh:
-        data = fh.read()
+    from readerstudy.reading_images import DISPLAY_CONTENT_TYPE, display_name
+
     content_type = image.content_type
-    if content_type not in ("image/png", "image/jpeg"):
-        data = _dicom_to_png(data)
-        content_type = "image/png"
+    if content_type in ("image/png", "image/jpeg"):
+        with image.file.open("rb") as fh:
+            data = fh.read()
+    else:
+        with default_storage.open(display_name(image), "rb") as fh:
+            data = fh.read()
+        content_type = DISPLAY_CONTENT_TYPE
     with Image.open(io.BytesIO(data)) as im:
         width, height = im.size
     encoded = base64.b64encode(data).decode("ascii")

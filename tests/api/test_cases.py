@@ -73,6 +73,9 @@ def test_a_coordinator_adds_a_case_validated_like_cases_csv(world: World, api_as
         ({"code": "x" * 101, "truth": 1}, "code"),
         ({"truth": 1}, "code"),
         ({"code": "N1", "truth": 1, "attributes": {"a": [1]}}, "attributes"),
+        ({"code": "N\u202e1", "truth": 1}, "code"),  # bidi override, as in cases.csv
+        ({"code": "N1", "truth": 1, "findings": "a\x00b"}, "findings"),
+        ({"code": "N1", "truth": 1, "attributes": {"a": "b\x00"}}, "attributes"),
     ],
 )
 def test_invalid_cases_are_refused_naming_the_field_and_change_nothing(

@@ -12,6 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from evaluation.models import LikertDomain, LikertScore
+from readerstudy.bundle.export import BundleWriter
+from readerstudy.bundle.names import UnsafeNameError
 from readerstudy.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
 from tests.conftest import STUDY_TOML, BundleFactory
 
@@ -213,3 +215,71 @@ def test_it_refuses_to_overwrite_a_non_empty_folder(
 def test_it_fails_for_an_unknown_slug(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="no study with slug 'nope'"):
         export("nope", tmp_path / "x")
+
+
+def test_an_image_name_that_climbs_out_is_not_written_outside_the_export(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    """Issue 11, finding 3: a name with ``../`` already in the database (imported before
+    names were checked) must not put a file anywhere on disk, in a folder or in a .zip."""
+    call_command("import_study", str(make_bundle()), stdout=StringIO())
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    CaseImage.objects.filter(original_name="phase1.png").update(
+        original_name="../../../../canary.png"
+    )
+    for target in (tmp_path / "deep" / "er" / "out", tmp_path / "deep" / "er" / "out.zip"):
+        with pytest.raises(CommandError) as info:
+            export("tiny", target)
+        assert (
+            "case 'C1': image '../../../../canary.png': the name has an empty, '.' or '..' folder"
+            in str(info.value)
+        )
+        assert "nothing was written" in str(info.value)
+        assert not target.exists()
+    assert not list(tmp_path.rglob("canary.png"))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x.png",
+        "/etc/x.png",
+        "C:/x.png",
+        "a\\..\\..\\x.png",
+        "a/./b.png",
+        "x\x00.png",
+        "x\u202e.png",
+    ],
+)
+def test_the_bundle_writer_refuses_every_name_that_could_leave_its_folder(
+    tmp_path: Path, name: str
+) -> None:
+    for target in (tmp_path / "folder", tmp_path / "bundle.zip"):
+        writer = BundleWriter(target)
+        try:
+            with pytest.raises(UnsafeNameError):
+                writer.write_bytes(name, b"data")
+            with pytest.raises(UnsafeNameError), writer.text(name):
+                pass
+        finally:
+            writer.close()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["bundle.zip", "folder"]
+
+
+def test_a_second_zip_export_is_byte_identical(
+    make_bundle: BundleFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: image entries carried the export time; every member has a fixed one now."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    call_command("import_study", str(make_bundle(study_toml=RICH_TOML)), stdout=StringIO())
+    export("tiny", tmp_path / "a.zip")
+    later = SimpleNamespace(
+        time=lambda: real_time.time() + 86_400 * 400, localtime=real_time.localtime
+    )
+    monkeypatch.setattr(zipfile, "time", later)
+    export("tiny", tmp_path / "b.zip")
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
-from tests.conftest import CASES_CSV, READINGS_CSV, STUDY_TOML, BundleFactory
+from tests.conftest import CASES_CSV, READINGS_CSV, STUDY_TOML, BundleFactory, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -303,3 +303,83 @@ def test_it_names_file_line_and_column_for_each_problem(
         run_import(make_bundle(**files))
     assert expected in str(info.value)
     assert Study.objects.count() == 0
+
+
+def zip_of(root: Path, archive: Path, extra: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(root).as_posix())
+        for name, data in extra.items():
+            zf.writestr(name, data)
+    return archive
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("images/C1/../../../../tmp/canary.png", "the name has an empty, '.' or '..' folder"),
+        ("images/C1/..\\..\\canary.png", "the name contains a backslash"),
+        ("/images/C1/canary.png", "the name is an absolute path"),
+        ("images/C1/C:canary.png", "the name contains ':' (a drive letter or a stream name)"),
+        ("images/C1/\u202egnp.exe", "the name contains U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ],
+)
+def test_a_zip_member_with_an_unsafe_name_is_refused(
+    make_bundle: BundleFactory, tmp_path: Path, name: str, reason: str
+) -> None:
+    """Issue 11, finding 3: the name was stored and written back by export_study."""
+    archive = zip_of(make_bundle(), tmp_path / "evil.zip", {name: png_bytes(1)})
+    with pytest.raises(CommandError) as info:
+        run_import(archive)
+    assert f"unsafe file name: {reason}" in str(info.value)
+    assert Study.objects.count() == 0 and CaseImage.objects.count() == 0
+
+
+def test_a_symbolic_link_out_of_the_bundle_folder_is_refused(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    root = make_bundle()
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(png_bytes(3))
+    (root / "images" / "C1" / "link.png").symlink_to(outside)
+    with pytest.raises(CommandError) as info:
+        run_import(root)
+    assert "images/C1/link.png:1: -: is a symbolic link to outside the bundle folder" in str(
+        info.value
+    )
+
+
+def test_coordinator_option_gives_existing_users_the_study_and_audits_it(
+    make_bundle: BundleFactory,
+) -> None:
+    """Issue 12: an imported study was invisible until someone found the admin's inline."""
+    from django.test import Client
+
+    from readerstudy.models import AuditEvent, StudyMember
+    from tests.factories import UserFactory
+
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    run_import(make_bundle(), "--coordinator", "alice", "--coordinator", "bob")
+    study = Study.objects.get(slug="tiny")
+    for user in (alice, bob):
+        assert StudyMember.objects.filter(study=study, user=user, role="coordinator").exists()
+        assert user.groups.filter(name="coordinator").exists()
+        events = set(
+            AuditEvent.objects.filter(target=user.username).values_list("action", flat=True)
+        )
+        assert {"study_member_added", "role_group_added"} <= events
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/studies/tiny/").status_code == 200
+
+
+def test_coordinator_option_with_an_unknown_user_imports_nothing(
+    make_bundle: BundleFactory,
+) -> None:
+    from tests.factories import UserFactory
+
+    UserFactory(username="alice")
+    with pytest.raises(CommandError, match="no user named 'nobody'"):
+        run_import(make_bundle(), "--coordinator", "alice", "--coordinator", "nobody")
+    assert table_counts()["Study"] == 0

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from readerstudy.audit import audit_record
 from readerstudy.bundle.export import write_study_bundle
+from readerstudy.bundle.names import UnsafeNameError
 from readerstudy.models import Study
 
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError(f"no study with slug {options['slug']!r}")
         try:
             counts = write_study_bundle(study, options["path"])
-        except FileExistsError as exc:
+        except (FileExistsError, UnsafeNameError) as exc:
             raise CommandError(str(exc)) from exc
         audit_record(
             action="export",

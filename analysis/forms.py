@@ -10,9 +10,11 @@ from analysis.charts import LikertRange
 from analysis.results import AnalysisOptions
 from analysis.selectors import Pseudonyms, study_readers
 from readerstudy.models import Reading, Study
+from readerstudy.pseudonyms import IDS_CHOICES as IDS_VALUES
 
 SPLIT_CHOICES = [("test", "Test set"), ("train", "Training set"), ("all", "All cases")]
-IDS_CHOICES = [("real", "Real ids"), ("pseudonymous", "Pseudonyms")]
+IDS_LABELS = {"real": "Real ids", "pseudonymous": "Pseudonyms"}
+IDS_CHOICES = [(value, IDS_LABELS[value]) for value in IDS_VALUES]
 
 
 class AnalysisFilterForm(forms.Form):

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
 from readerstudy.models import Reader, Study, StudyMember
+from readerstudy.pseudonyms import Blinding
 
 
 def studies_for_user(
@@ -25,15 +26,32 @@ def studies_for_user(
     ).order_by("slug")
 
 
-def study_overview(*, study: Study) -> dict[str, object]:
-    """Counts and people of a study, for its hub page."""
-    from evaluation.models import LikertScore
-
-    readers = list(
-        Reader.objects.filter(study=study)
+def study_reader_rows(*, study: Study, blinding: Blinding) -> list[dict[str, object]]:
+    """The readers of a study as its hub lists them: ``code`` (as ``blinding`` shows it),
+    ``kind``, ``label`` (blank when hidden), ``n_readings`` and ``reference``; in the study's
+    order, or in pseudonym order when ``blinding`` hides real ids."""
+    rows = [
+        {
+            "code": blinding.reader(r.code),
+            "kind": r.kind,
+            "label": "" if blinding.hides_details else r.label,
+            "n_readings": r.n_readings,
+            "reference": r.pk == study.reference_reader_id,
+        }
+        for r in Reader.objects.filter(study=study)
         .annotate(n_readings=Count("readings"))
         .order_by("position", "code")
-    )
+    ]
+    if blinding.pseudonymous:
+        rows.sort(key=lambda row: str(row["code"]))
+    return rows
+
+
+def study_overview(*, study: Study, blinding: Blinding) -> dict[str, object]:
+    """Counts and people of a study, for its hub page (readers as ``blinding`` shows them)."""
+    from evaluation.models import LikertScore
+
+    readers = study_reader_rows(study=study, blinding=blinding)
     return {
         "n_cases": study.cases.count(),
         "n_test": study.cases.filter(split="test").count(),

@@ -29,7 +29,7 @@ from django.db import connection
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.models import Case, Reader, Reading, Study
-from readerstudy.pseudonyms import Pseudonyms, order_key, order_key_sql, rank_sql
+from readerstudy.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
 SPLITS: tuple[str, ...] = ("test", "train", "all")
 CHUNK_ROWS = 50_000
@@ -108,8 +108,8 @@ def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
         else:
             frame[f"attr:{name}"] = values
     if ids.enabled:
-        keys = frame["code"].map(lambda c: order_key(study.slug, "case", str(c)))
-        frame = frame.iloc[np.argsort(keys.to_numpy(dtype=object), kind="stable")]
+        keys = np.array(order_keys(study.slug, "case", frame["code"].astype(str)), dtype=object)
+        frame = frame.iloc[np.argsort(keys, kind="stable")]
         frame = frame.reset_index(drop=True)
     attr_cols = [f"attr:{a}" for a in study.case_attributes]
     return frame[["pk", "case_id", "patient_id", "split", "truth", "position", *attr_cols]]

@@ -170,6 +170,12 @@ def order_key(slug: str, kind: str, code: str) -> str:
     return hashlib.sha256((order_salt(slug, kind) + code).encode()).hexdigest()
 
 
+def order_keys(slug: str, kind: str, codes: Iterable[str]) -> list[str]:
+    """:func:`order_key` of many codes (the secret derived once)."""
+    salt = order_salt(slug, kind)
+    return [hashlib.sha256((salt + code).encode()).hexdigest() for code in codes]
+
+
 class Sha256Hex(Func):
     """``SHA-256(text)`` as lowercase hex, in SQL (SQLite: Django's ``SHA256`` function;
     PostgreSQL: the built-in ``sha256``, compared byte-wise so that it sorts as Python)."""

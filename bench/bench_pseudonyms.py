@@ -21,14 +21,13 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_analysis import LARGE_SLUG, PG_URL, run_child  # noqa: E402
+from bench_analysis import LARGE_SLUG, each_database, run_child  # noqa: E402
 
 PG_DB = "rs_pseudonyms_bench"
 GOAL_EXPORT_RATIO = 2.0
@@ -128,29 +127,7 @@ def main() -> None:
     if args.child == "pages":
         child_pages()
         return
-    ok = True
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        base = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DATABASE_URL"}}
-        base.update(
-            {
-                "DJANGO_DEBUG": "0",
-                "SECRET_KEY": "bench-only-" + "x" * 50,
-                "ALLOWED_HOSTS": "localhost",
-                "MEDIA_ROOT": str(tmp / "media"),
-                "PYTHONPATH": str(ROOT),
-            }
-        )
-        if not args.skip_sqlite:
-            ok &= bench("SQLite", {**base, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}, tmp)
-        if args.postgres:
-            psql = ["psql", f"{PG_URL}/postgres", "-qc"]
-            subprocess.run([*psql, f"DROP DATABASE IF EXISTS {PG_DB}"], check=True)
-            subprocess.run([*psql, f"CREATE DATABASE {PG_DB}"], check=True)
-            try:
-                ok &= bench("PostgreSQL", {**base, "DATABASE_URL": f"{PG_URL}/{PG_DB}"}, tmp)
-            finally:
-                subprocess.run([*psql, f"DROP DATABASE IF EXISTS {PG_DB}"], check=False)
+    ok = each_database(bench, pg_db=PG_DB, postgres=args.postgres, sqlite=not args.skip_sqlite)
     sys.exit(0 if ok else 1)
 
 

@@ -17,7 +17,7 @@ access does. Anyone who may see real ids can still ask for pseudonyms (``?ids=ps
   which details are hidden, and the order in which lists are given.
 
 What a blinded statistician gets (docs/analysis.md, "Pseudonymisation"): pseudonyms for
-codes; the reader's kind (human or model); no reader label, group, description, years of
+codes; of a reader only its kind (human or model), no label, group, description, years of
 experience, number of interpretations, account or position; no position of a case and no
 storage id or timestamp of a reading. Lists are never in import order (which would map
 pseudonyms back to the order of readers.csv and cases.csv): readers come in pseudonym order,
@@ -61,16 +61,10 @@ PSEUDONYM_LENGTH = 12
 #: What ``?ids=`` may ask for (pages, downloads and the API alike).
 IDS_CHOICES: tuple[str, ...] = ("real", "pseudonymous")
 
-#: Fields of a reader hidden from anyone who gets pseudonyms: each tells who the reader is.
-HIDDEN_READER_FIELDS: tuple[str, ...] = (
-    "label",
-    "group",
-    "years_experience",
-    "interpretations",
-    "description",
-    "position",
-    "has_account",
-)
+#: The only fields of a reader given to anyone who gets pseudonyms: every other one (label,
+#: group, years of experience, interpretations, description, position, account, and any
+#: field added later) tells who the reader is.
+BLINDED_READER_FIELDS: tuple[str, ...] = ("code", "kind")
 #: Fields of a case hidden from anyone who gets pseudonyms (its row in cases.csv).
 HIDDEN_CASE_FIELDS: tuple[str, ...] = ("position",)
 #: Fields of a reading hidden from anyone who gets pseudonyms (storage order and times).
@@ -377,6 +371,21 @@ class Blinding:
         )
         if self.pseudonymous:
             rows.sort(key=lambda r: self.rater(r[1]))
+        return {pk: i for i, (pk, _) in enumerate(rows)}
+
+    def case_ranks(self) -> dict[int, int]:
+        """``{case pk: position}``: keyed order (:func:`order_key`) when blinded, else
+        cases.csv order; the order of the case list."""
+        from readerstudy.models import Case
+
+        rows = list(
+            Case.objects.filter(study=self.study)
+            .order_by("position", "code")
+            .values_list("pk", "code")
+        )
+        if self.pseudonymous:
+            keys = order_keys(self.study.slug, "case", (code for _, code in rows))
+            rows = [row for _, row in sorted(zip(keys, rows, strict=True))]
         return {pk: i for i, (pk, _) in enumerate(rows)}
 
     def case_order(self, field_name: str = "code") -> Sha256Hex:

@@ -17,8 +17,8 @@ from rest_framework import serializers
 
 from readerstudy.models import Case, Reader, Reading
 from readerstudy.pseudonyms import (
+    BLINDED_READER_FIELDS,
     HIDDEN_CASE_FIELDS,
-    HIDDEN_READER_FIELDS,
     HIDDEN_READING_FIELDS,
     Blinding,
 )
@@ -127,8 +127,8 @@ class ReaderSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         blinding = _blinding(self)
         if blinding is not None:
+            data = {k: v for k, v in data.items() if k in BLINDED_READER_FIELDS}
             data["code"] = blinding.reader(instance.code)
-            _hide(data, HIDDEN_READER_FIELDS)
         return data
 
 

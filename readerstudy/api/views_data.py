@@ -43,6 +43,7 @@ from readerstudy.api.serializers_data import (
 from readerstudy.bundle.upload import UploadError, UploadProblem, rows_to_csv
 from readerstudy.models import Case, Reader, Reading
 from readerstudy.pseudonyms import Kind, rank_expression
+from readerstudy.selectors import reading_ids_in_order
 from readerstudy.services_cases import case_create, case_update, readings_import
 
 STUDY_DATA_READ = {roles.COORDINATOR, roles.STATISTICIAN}
@@ -223,16 +224,22 @@ class ReadingList(_BlindedMixin, generics.ListAPIView):
                 "case__split",
             )
         )
-        blinding = self.blinding
-        if blinding.pseudonymous:
-            return readings.order_by(
-                rank_expression("reader_id", blinding.reader_ranks()),
-                blinding.case_order("case__code"),
-                "run",
-                "modality",
-                "id",
-            )
         return readings.order_by("id")
+
+    def paginate_queryset(self, queryset: QuerySet[Reading]) -> list[Reading] | None:
+        """A blinded caller's page in pseudonym and keyed order, sorted in numpy (the
+        database would hash every case code of every reading for each page)."""
+        blinding = self.blinding
+        if not blinding.pseudonymous:
+            return super().paginate_queryset(queryset)
+        ids = reading_ids_in_order(
+            queryset, reader_ranks=blinding.reader_ranks(), case_ranks=blinding.case_ranks()
+        )
+        page = super().paginate_queryset(ids)
+        if page is None:
+            page = ids
+        rows = {r.pk: r for r in queryset.filter(pk__in=page)}
+        return [rows[pk] for pk in page]
 
 
 def import_max_bytes() -> int:

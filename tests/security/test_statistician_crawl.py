@@ -6,7 +6,8 @@ identifier of it is disguised as a marker that cannot occur by accident: reader 
 ``xqrd0001jz``…, case codes ``xqcs…``, patient ids ``xqpt…``, rater codes ``xqrt…``, reader
 labels, groups and descriptions ``xqlb…`` / ``xqgr…`` / ``xqds…``, years of experience and
 numbers of interpretations (numbers no statistic of the demo produces), the usernames of the
-readers' and raters' accounts ``xqus…``.
+readers' and raters' accounts ``xqus…``; ``SECRET_KEY`` and the secrets of the keyed list
+order are forbidden too.
 
 The statistician then crawls everything (``tests/security/crawl.py``): every page reached
 by following links from the home page, every URL pattern of the app that takes only the
@@ -15,7 +16,7 @@ object it lists, every dataset export in every format from the pages and the API
 asking ``?ids=real``), every table and figure download, ``results.json``; answers decoded
 (headers, JSON, CSV, every part of the .xlsx, Parquet cells and metadata, SPSS values and
 labels). Before unblinding no marker may appear anywhere; after unblinding the same crawl
-finds every identifier (the accounts stay hidden). Negative controls prove the crawl can
+finds every identifier (accounts and secrets stay hidden). Negative controls prove the crawl can
 fail: with the pseudonymisation layer switched off, and with one real id planted in one
 API field, one file name and one compressed Parquet cell, it reports each leak where it is.
 Every URL pattern that the permissions matrix lets a statistician GET must be visited, so
@@ -35,6 +36,7 @@ from urllib.parse import quote, urlsplit
 
 import pandas as pd
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
@@ -66,16 +68,15 @@ class Demo:
     token: str
     #: Every real identifier and detail that unblinding reveals to a statistician.
     identifiers: Markers
-    #: Accounts of readers and raters: never shown to a statistician.
-    accounts: Markers
+    #: Accounts of readers and raters, the secret key and the secrets derived from it for
+    #: list order: never shown to a statistician, blinded or not.
+    never: Markers
     #: Real codes by kind (reader, case, patient, rater).
     codes: dict[str, list[str]]
 
     @property
     def forbidden(self) -> Markers:
-        return Markers(
-            {**self.identifiers.text, **self.accounts.text}, dict(self.identifiers.numbers)
-        )
+        return Markers({**self.identifiers.text, **self.never.text}, dict(self.identifiers.numbers))
 
 
 #: The demo is cut to its first cases (by position) so that a crawl takes a minute, not ten:
@@ -148,7 +149,10 @@ def _disguise(study: Study) -> Demo:
     statistician = users.get(username="statistician")
     token, _ = Token.objects.get_or_create(user=statistician)
     study.refresh_from_db()
-    return Demo(study, statistician, token.key, Markers(text, numbers), Markers(accounts), codes)
+    never = {**accounts, settings.SECRET_KEY: "the SECRET_KEY"}
+    for kind in pseudonyms.KINDS:
+        never[pseudonyms.order_salt(study.slug, kind)] = f"the order secret of {kind}s"
+    return Demo(study, statistician, token.key, Markers(text, numbers), Markers(never), codes)
 
 
 @pytest.fixture(scope="module")
@@ -285,8 +289,8 @@ def test_after_unblinding_the_same_crawl_finds_every_real_identifier(demo: Demo)
     found = result.found
     missing = sorted(set(demo.identifiers.every) - found)
     assert not missing, f"identifiers the unblinded crawl did not find: {missing[:20]}"
-    # Accounts are never a statistician's business, blinded or not.
-    assert not found & set(demo.accounts.text), result.report()
+    # Accounts and secrets are never a statistician's business, blinded or not.
+    assert not found & set(demo.never.text), result.report()
 
 
 def test_the_crawl_fails_when_the_pseudonymisation_layer_is_off(
@@ -300,7 +304,7 @@ def test_the_crawl_fails_when_the_pseudonymisation_layer_is_off(
     # Every kind of answer was decoded and searched: pages, API JSON, and each file format.
     channels = {_channel(f.url) for f in result.findings}
     assert {"page", "api", "json", "csv", "md", "parquet", "sav", "xlsx", "html", "svg"} <= channels
-    assert not result.found & set(demo.accounts.text)  # accounts stay hidden even then
+    assert not result.found & set(demo.never.text)  # accounts and secrets stay hidden even then
 
 
 def _channel(url: str) -> str:
@@ -469,6 +473,15 @@ def test_lists_are_never_in_the_order_of_import(demo: Demo) -> None:
     assert list(first["case_id"].drop_duplicates()) == [
         c for c in cases if c in set(first["case_id"])
     ]
+    # The API's readings come in the export's order, page after page.
+    listed: list[tuple[str, str, int, int]] = []
+    url: str | None = f"/api/studies/{slug}/readings/?page_size=100"
+    while url:
+        body = api.get(url).json()
+        listed += [(r["reader"], r["case"], r["run"], r["modality"]) for r in body["results"]]
+        url = body["next"]
+    keys = ["reader_id", "case_id", "run", "modality"]
+    assert listed == list(export[keys].itertuples(index=False, name=None))
     hub = Client()
     hub.force_login(demo.statistician)
     page = hub.get(f"/studies/{slug}/").content.decode()

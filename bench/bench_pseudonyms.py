@@ -7,8 +7,9 @@ readings), each step a separate ``manage.py`` child process:
    (sorted by reader, case in keyed order, run, modality, in the database). Goal: the
    pseudonymous export at most 2 x the real one.
 2. ``GET /api/studies/<slug>/readings/?page_size=5000`` as a coordinator and as a blinded
-   statistician, the first page and page 200 (the middle of 240): goal at most 3 s a page
-   for the statistician.
+   statistician, the first page and page 200 (of 240), best of three: the statistician's
+   list is sorted in pseudonym and keyed order for every request; goal: at most 3 s more
+   than the coordinator's page.
 
 Prints the figures and exits non-zero when a goal is missed.
 
@@ -31,7 +32,8 @@ from bench_analysis import LARGE_SLUG, each_database, run_child  # noqa: E402
 
 PG_DB = "rs_pseudonyms_bench"
 GOAL_EXPORT_RATIO = 2.0
-GOAL_PAGE = 3.0
+GOAL_EXTRA = 3.0
+TRIES = 3
 PAGES = (1, 200)
 
 
@@ -59,12 +61,14 @@ def child_pages() -> None:
         client = Client(headers={"Authorization": f"Token {token.key}"})
         for page in PAGES:
             url = f"/api/studies/{LARGE_SLUG}/readings/?page_size=5000&page={page}"
-            start = time.perf_counter()
-            response = client.get(url, secure=True, SERVER_NAME="localhost")
-            seconds = time.perf_counter() - start
-            assert response.status_code == 200, response.content[:300]
+            times = []
+            for _ in range(TRIES):
+                start = time.perf_counter()
+                response = client.get(url, secure=True, SERVER_NAME="localhost")
+                times.append(time.perf_counter() - start)
+                assert response.status_code == 200, response.content[:300]
             first = response.json()["results"][0]["reader"]
-            print(f"{role} {page} {seconds:.3f} {first}")
+            print(f"{role} {page} {min(times):.3f} {first}")
 
 
 def bench(label: str, env: dict[str, str], tmp: Path) -> bool:
@@ -100,20 +104,22 @@ def bench(label: str, env: dict[str, str], tmp: Path) -> bool:
     if done.returncode != 0:
         print(done.stderr[-2000:])
         return False
+    seconds: dict[tuple[str, str], float] = {}
     for line in done.stdout.split("\n"):
-        if not line.strip():
-            continue
-        role, page, seconds, first = line.split()
-        good = role != "statistician" or float(seconds) <= GOAL_PAGE
+        if line.strip():
+            role, page, value, first = line.split()
+            seconds[role, page] = float(value)
+            print(
+                f"{label:<10} API readings page {page:>3} (5,000 rows) as {role:<12}: "
+                f"{float(value):6.2f} s (best of {TRIES}), first reader {first}"
+            )
+    for page in map(str, PAGES):
+        extra = seconds["statistician", page] - seconds["coordinator", page]
+        good = extra <= GOAL_EXTRA
         ok &= good
         print(
-            f"{label:<10} API readings page {page:>3} (5,000 rows) as {role:<12}: "
-            f"{float(seconds):6.2f} s, first reader {first}"
-            + (
-                f" (goal <= {GOAL_PAGE:.0f} s) {'OK' if good else 'MISSED'}"
-                if role == "statistician"
-                else ""
-            )
+            f"{label:<10} API readings page {page:>3}: the blinded order costs {extra:+.2f} s "
+            f"(goal <= {GOAL_EXTRA:.0f} s) {'OK' if good else 'MISSED'}"
         )
     return ok
 

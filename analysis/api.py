@@ -21,6 +21,12 @@ from rest_framework.views import APIView
 
 from analysis.exports import EXPORT_KINDS
 from analysis.results import results_json
+from analysis.stats.choices import (
+    KAPPA_CI_METHODS,
+    MRMC_COVARIANCES,
+    P_ADJUST_METHODS,
+    PROPORTION_CI_METHODS,
+)
 from analysis.views import (
     ANALYSIS_ROLES,
     BadFilters,
@@ -40,6 +46,31 @@ FILTERS = [
     OpenApiParameter("split", str, enum=["test", "train", "all"], description="Default: test."),
     OpenApiParameter("readers", str, many=True, description="Reader ids (default: all)."),
     OpenApiParameter("runs", int, many=True, description="Runs (default: all)."),
+    OpenApiParameter(
+        "kappa_ci",
+        str,
+        enum=list(KAPPA_CI_METHODS),
+        description="Fleiss κ CI: gwet (default, Gwet's variance) or spss (SPSS's null SE).",
+    ),
+    OpenApiParameter(
+        "proportion_ci",
+        str,
+        enum=list(PROPORTION_CI_METHODS),
+        description="CIs of sensitivity, specificity, accuracy, PPV, NPV (default: exact).",
+    ),
+    OpenApiParameter(
+        "p_adjust",
+        str,
+        enum=list(P_ADJUST_METHODS),
+        description="P-value adjustment of every family (default: Dunn Bonferroni, DeLong and "
+        "McNemar none).",
+    ),
+    OpenApiParameter(
+        "mrmc_covariance",
+        str,
+        enum=list(MRMC_COVARIANCES),
+        description="MRMC covariance (default: jackknife).",
+    ),
     IDS,
 ]
 

@@ -9,12 +9,31 @@ from django import forms
 from analysis.charts import LikertRange
 from analysis.results import AnalysisOptions
 from analysis.selectors import Pseudonyms, study_readers
+from analysis.stats.choices import (
+    KAPPA_CI_METHODS,
+    MRMC_COVARIANCES,
+    P_ADJUST_METHODS,
+    P_ADJUST_NAMES,
+    PROPORTION_CI_METHODS,
+)
 from readerstudy.models import Reading, Study
 from readerstudy.pseudonyms import IDS_CHOICES as IDS_VALUES
 
 SPLIT_CHOICES = [("test", "Test set"), ("train", "Training set"), ("all", "All cases")]
 IDS_LABELS = {"real": "Real ids", "pseudonymous": "Pseudonyms"}
 IDS_CHOICES = [(value, IDS_LABELS[value]) for value in IDS_VALUES]
+
+#: Labels of the statistical options (the values themselves come from analysis.stats.choices).
+KAPPA_CI_LABELS: dict[str, str] = {
+    "gwet": "Gwet's variance (valid at any κ)",
+    "spss": "SPSS (Fleiss–Nee–Landis, as the worked example)",
+}
+PROPORTION_CI_LABELS: dict[str, str] = {"exact": "Clopper–Pearson exact", "wilson": "Wilson"}
+MRMC_COVARIANCE_LABELS: dict[str, str] = {
+    "jackknife": "Jackknife (Iowa)",
+    "delong": "DeLong",
+    "unbiased": "Unbiased (Gallas)",
+}
 
 
 class AnalysisFilterForm(forms.Form):
@@ -33,6 +52,28 @@ class AnalysisFilterForm(forms.Form):
     likert_min = forms.FloatField(required=False, label="Likert radar from")
     likert_max = forms.FloatField(required=False, label="to")
     ids = forms.ChoiceField(choices=IDS_CHOICES, required=False, label="Identifiers")
+    kappa_ci = forms.ChoiceField(
+        choices=[(k, KAPPA_CI_LABELS[k]) for k in KAPPA_CI_METHODS],
+        required=False,
+        label="Fleiss κ CI",
+    )
+    proportion_ci = forms.ChoiceField(
+        choices=[(k, PROPORTION_CI_LABELS[k]) for k in PROPORTION_CI_METHODS],
+        required=False,
+        label="Sensitivity, specificity … CI",
+    )
+    p_adjust = forms.ChoiceField(
+        choices=[("", "Default (Dunn: Bonferroni; DeLong, McNemar: none)")]
+        + [(k, "None" if k == "none" else P_ADJUST_NAMES[k]) for k in P_ADJUST_METHODS],
+        required=False,
+        label="P-value adjustment",
+        help_text="Within each family: DeLong pairs, McNemar tests of a metric, Dunn pairs of a run.",
+    )
+    mrmc_covariance = forms.ChoiceField(
+        choices=[(k, MRMC_COVARIANCE_LABELS[k]) for k in MRMC_COVARIANCES],
+        required=False,
+        label="MRMC covariance",
+    )
 
     def __init__(self, *args: Any, study: Study, allow_real_ids: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,6 +88,17 @@ class AnalysisFilterForm(forms.Form):
             .distinct()
         )
         self.fields["runs"].choices = [(r, f"Run {r}") for r in runs]
+
+    #: The statistical options shown together on the dashboard.
+    STATISTICS_FIELDS: tuple[str, ...] = (
+        "kappa_ci",
+        "proportion_ci",
+        "p_adjust",
+        "mrmc_covariance",
+    )
+
+    def statistics_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.STATISTICS_FIELDS]
 
     def set_reader_choices(self, pseudonymous: bool) -> None:
         readers = study_readers(self.study, Pseudonyms(self.study.slug, pseudonymous))
@@ -72,7 +124,15 @@ class AnalysisFilterForm(forms.Form):
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
         readers = tuple(data.get("readers") or ()) or None
         runs = tuple(data.get("runs") or ()) or None
-        return AnalysisOptions(split=data.get("split") or "test", readers=readers, runs=runs)
+        return AnalysisOptions(
+            split=data.get("split") or "test",
+            readers=readers,
+            runs=runs,
+            kappa_ci=data.get("kappa_ci") or "gwet",
+            proportion_ci=data.get("proportion_ci") or "exact",
+            p_adjust=data.get("p_adjust") or {},
+            mrmc_covariance=data.get("mrmc_covariance") or "jackknife",
+        )
 
     def likert_range(self) -> LikertRange:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}

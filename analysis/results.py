@@ -8,17 +8,28 @@ and applies the study's conventions (DESIGN.md, "Statistical conventions") with
   first (lowest) modality; MRMC compares modalities when there is more than one.
 * **Repeated runs.** Each reader's runs of a case are combined by the study's consensus
   rule (``majority-median``, ``median`` or ``first-run``) into its final category.
-* **ROC rating.** A reader's continuous ``score`` when every one of its readings has one
-  (the mean over runs), else its final category.
-* **Diagnostic accuracy** at ``category >= positive_threshold``, Clopper–Pearson CIs.
+* **ROC rating.** A reader's continuous ``score`` when any of its readings has one (the
+  mean over the runs that have one), on the cases that have a score; a reader without any
+  score uses its final category. A missing score never switches a reader to its category:
+  its cases without a score are left out of its ROC analysis, with a note.
+* **Diagnostic accuracy** at ``category >= positive_threshold``, Clopper–Pearson CIs
+  (Wilson with ``proportion_ci="wilson"``). AUC CIs are DeLong's, truncated to [0, 1].
 * **Inter-observer agreement**: Cohen's κ of every reader against the study's reference
-  reader on its final categories, on the full scale and on the positive call.
-* **Intra-observer agreement**: for readers with ≥ 3 runs Fleiss' κ across runs (analytic
-  Fleiss–Nee–Landis CI as SPSS, plus a seeded bootstrap CI); with exactly 2 runs Cohen's κ
+  reader on its final categories, on the full scale and on the positive call; McNemar
+  tests of each reader's sensitivity and specificity against the reference reader's.
+* **Intra-observer agreement**: for readers with ≥ 3 runs Fleiss' κ across runs (CI from
+  Gwet's variance with a t(n−1) interval, or SPSS's Fleiss–Nee–Landis interval with
+  ``kappa_ci="spss"``, plus a seeded bootstrap CI); with exactly 2 runs Cohen's κ
   between the two runs (``method`` says which).
 * **Likert**: mean (t CI) and median per reader × run and over all runs, per reader ×
   domain and domain group; Kruskal–Wallis across readers and Dunn (Bonferroni) per run,
-  and over all runs when there are several.
+  and over all runs when there are several; the panel's reliability per domain
+  (Krippendorff's α, ordinal, with a bootstrap CI, and ICC(2,1)).
+* **Multiplicity**: p values are adjusted within each family (every DeLong pair; the
+  McNemar tests of one metric; the Dunn pairs of one run) by ``p_adjust`` (default: none
+  for DeLong and McNemar, Bonferroni for Dunn, as the worked example).
+* **Notes** (:mod:`analysis.notes`): degenerate data gets a note naming the reader, never
+  a silent number.
 * **Baseline** (Table 3): every case attribute by truth; categorical ones with χ² or
   Fisher's exact test and univariate logistic regression, numeric ones with mean ± SD and
   Welch's t test.
@@ -38,18 +49,58 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from analysis.notes import Note, note
 from analysis.selectors import StudyData, attribute_is_categorical, distinct, in_order
-from analysis.stats.agreement import cohen_kappa, cohen_kappa_table, fleiss_kappa
+from analysis.stats.agreement import (
+    cohen_kappa,
+    cohen_kappa_table,
+    fleiss_kappa,
+    icc,
+    krippendorff_alpha,
+)
+from analysis.stats.choices import (
+    KAPPA_CI_METHODS,
+    MRMC_COVARIANCES,
+    P_ADJUST_DEFAULTS,
+    PROPORTION_CI_METHODS,
+)
 from analysis.stats.consensus import consensus
-from analysis.stats.diagnostic import attribute_by_truth, diagnostic_performance
+from analysis.stats.diagnostic import (
+    attribute_by_truth,
+    diagnostic_performance,
+    mcnemar_counts,
+)
 from analysis.stats.likert import dunn_test, kruskal_wallis, likert_by_domain, likert_by_reader
 from analysis.stats.mrmc import MRMCResult, mrmc
+from analysis.stats.multiplicity import adjust_p, check_p_adjust
 from analysis.stats.roc import compare_readers, reader_aucs, roc_curve
 
 Progress = Callable[[str], None]
 
 METRICS: tuple[str, ...] = ("sensitivity", "specificity", "accuracy", "ppv", "npv")
 MRMC_ANALYSES: tuple[str, ...] = ("RRRC", "FRRC", "RRFC")
+
+P_ADJUST_FAMILIES: tuple[str, ...] = tuple(P_ADJUST_DEFAULTS)
+#: Fewer cases than this in a truth class get a note (large-sample CIs are unreliable).
+SMALL_CLASS = 10
+#: Bootstrap resamples of Krippendorff's α of the Likert panel.
+ALPHA_BOOT = 1000
+
+
+def p_adjust_setting(value: str | dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """The per-family adjustments of ``value`` (one method for every family, or a mapping
+    of some families), the others at their defaults; ``ValueError`` naming a bad value."""
+    methods = dict(P_ADJUST_DEFAULTS)
+    if isinstance(value, str):
+        methods = dict.fromkeys(P_ADJUST_FAMILIES, check_p_adjust(value))
+    elif value:
+        for family, method in value.items():
+            if family not in P_ADJUST_DEFAULTS:
+                raise ValueError(
+                    f"p_adjust: unknown family {family!r} (expected {', '.join(P_ADJUST_FAMILIES)})"
+                )
+            methods[family] = check_p_adjust(method)
+    return tuple(methods.items())
 
 
 @dataclass(frozen=True)
@@ -61,9 +112,41 @@ class AnalysisOptions:
     runs: tuple[int, ...] | None = None
     #: bootstrap resamples of the Fleiss κ CI (0: analytic CI only)
     fleiss_boot: int = 2000
-    #: seed of every resampling (Fleiss bootstrap)
+    #: seed of every resampling (Fleiss and Krippendorff bootstraps)
     seed: int = 1
     mrmc_covariance: str = "jackknife"
+    #: analytic CI of Fleiss' κ: "gwet" (Gwet's variance, t interval) or "spss"
+    kappa_ci: str = "gwet"
+    #: CI of sensitivity, specificity, accuracy, PPV, NPV: "exact" (Clopper–Pearson) or "wilson"
+    proportion_ci: str = "exact"
+    #: (family, method) for every family of :data:`P_ADJUST_FAMILIES` (a method name or a
+    #: {family: method} mapping is accepted and completed with the defaults)
+    p_adjust: Any = field(default_factory=p_adjust_setting)
+    #: bootstrap resamples of Krippendorff's α (0: no CI)
+    alpha_boot: int = ALPHA_BOOT
+
+    def __post_init__(self) -> None:
+        if self.kappa_ci not in KAPPA_CI_METHODS:
+            raise ValueError(
+                f"kappa_ci: expected one of {', '.join(KAPPA_CI_METHODS)}, got {self.kappa_ci!r}"
+            )
+        if self.proportion_ci not in PROPORTION_CI_METHODS:
+            raise ValueError(
+                f"proportion_ci: expected one of {', '.join(PROPORTION_CI_METHODS)}, "
+                f"got {self.proportion_ci!r}"
+            )
+        if self.mrmc_covariance not in MRMC_COVARIANCES:
+            raise ValueError(
+                f"mrmc_covariance: expected one of {', '.join(MRMC_COVARIANCES)}, "
+                f"got {self.mrmc_covariance!r}"
+            )
+        value = self.p_adjust
+        setting = value if isinstance(value, str | dict) else dict(value)
+        object.__setattr__(self, "p_adjust", p_adjust_setting(setting))
+
+    def adjustment(self, family: str) -> str:
+        """The p-value adjustment of ``family`` ("delong", "mcnemar" or "dunn")."""
+        return dict(self.p_adjust)[family]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +156,10 @@ class AnalysisOptions:
             "fleiss_boot": self.fleiss_boot,
             "seed": self.seed,
             "mrmc_covariance": self.mrmc_covariance,
+            "kappa_ci": self.kappa_ci,
+            "proportion_ci": self.proportion_ci,
+            "p_adjust": dict(self.p_adjust),
+            "alpha_boot": self.alpha_boot,
         }
 
 
@@ -93,13 +180,21 @@ class Analysis:
     roc: pd.DataFrame = field(default_factory=pd.DataFrame)
     inter: pd.DataFrame = field(default_factory=pd.DataFrame)
     intra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: McNemar tests of each reader against the reference reader (sensitivity, specificity)
+    mcnemar: pd.DataFrame = field(default_factory=pd.DataFrame)
     likert_by_reader: pd.DataFrame = field(default_factory=pd.DataFrame)
     likert_by_domain: pd.DataFrame = field(default_factory=pd.DataFrame)
     kruskal: pd.DataFrame = field(default_factory=pd.DataFrame)
     dunn: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per domain: Krippendorff's α (ordinal, bootstrap CI) and ICC(2,1) of the raters
+    reliability: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
     mrmc: list[MRMCResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def note_messages(self) -> list[str]:
+        return [n.message for n in self.notes]
 
     @property
     def reader_order(self) -> list[str]:
@@ -129,6 +224,8 @@ STEPS: tuple[str, ...] = (
     "baseline",
 )
 
+SPLIT_NAMES: dict[str, str] = {"test": "test", "train": "training", "all": "whole"}
+
 
 def run_analysis(
     data: StudyData, options: AnalysisOptions | None = None, *, progress: Progress | None = None
@@ -140,14 +237,19 @@ def run_analysis(
     readings = data.readings
     out.modalities = sorted(int(m) for m in readings["modality"].unique()) if len(readings) else []
     first = readings[readings["modality"] == out.modalities[0]] if out.modalities else readings
+    if readings.empty:
+        out.notes.append(_empty_split_note(data))
 
     step(STEPS[0])
     out.final, out.rating_source = _final_readings(first, data.consensus)
     order = data.reader_order
+    _score_notes(first, out.final, out.rating_source, out.notes)
+    _small_class_notes(out.final, order, out.notes)
 
     step(STEPS[1])
     out.aucs, out.roc = _aucs(out.final, order, out.notes)
     out.auc_tests = _auc_tests(out.final, out.aucs, order, out.notes)
+    out.auc_tests = _adjusted(out.auc_tests, "p_value", options.adjustment("delong"))
 
     step(STEPS[2])
     if len(out.final):
@@ -158,12 +260,15 @@ def run_analysis(
             reader="reader_id",
             case="case_id",
             threshold=data.threshold,
+            method=options.proportion_ci,  # type: ignore[arg-type]
         )
         out.performance = _sort_by_order(perf, "reader", order)
 
     step(STEPS[3])
     out.inter = _inter_agreement(out.final, data, order, out.notes)
     out.intra = _intra_agreement(first, data, options, order, out.notes)
+    out.mcnemar = _mcnemar(out.final, data, options, order, out.notes)
+    _kappa_notes(out.inter, out.intra, out.notes)
 
     step(STEPS[4])
     _likert(out, order)
@@ -196,8 +301,52 @@ def _sort_by_order(frame: pd.DataFrame, column: str, order: Sequence[str]) -> pd
     )
 
 
+def _adjusted(frame: pd.DataFrame, column: str, method: str, by: str | None = None) -> pd.DataFrame:
+    """``frame`` with ``p_adjusted`` (``column`` adjusted by ``method`` within each family:
+    the whole frame, or each value of ``by``) and ``p_adjust`` (the method)."""
+    if frame.empty:
+        return frame.assign(p_adjusted=pd.Series(dtype=float), p_adjust=pd.Series(dtype=object))
+    p = frame[column].to_numpy(dtype=float)
+    adjusted = np.full(len(frame), np.nan)
+    groups = (
+        [np.arange(len(frame))] if by is None else frame.groupby(by, sort=False).indices.values()
+    )
+    for rows in groups:
+        adjusted[rows] = adjust_p(p[rows], method)
+    return frame.assign(p_adjusted=adjusted, p_adjust=method)
+
+
+def _empty_split_note(data: StudyData) -> Note:
+    """Why nothing was computed, and which split has readings."""
+    here = SPLIT_NAMES.get(data.split, data.split)
+    read = data.cases_read_by_split
+    if sum(read.values()) == 0:
+        return note("empty-split", "The study has no readings yet: nothing to analyse.")
+    if data.split != "all" and read.get(data.split, 0) > 0:
+        return note(
+            "empty-split",
+            f"No readings of the selected readers and runs in the {here} set: widen the "
+            "reader or run filters.",
+        )
+    others = [
+        f"the {SPLIT_NAMES[s]} set has {n} case{'s' if n != 1 else ''} with readings "
+        f"(Cases: {SPLIT_NAMES[s]} set, or --split {s})"
+        for s, n in sorted(read.items())
+        if s != data.split and n > 0 and s in SPLIT_NAMES
+    ]
+    return note(
+        "empty-split",
+        f"The {here} set has no readings; " + "; ".join(others) + ".",
+    )
+
+
 def _final_readings(readings: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One row per reader × case: the consensus category and the ROC rating."""
+    """One row per reader × case: the consensus category and the ROC rating.
+
+    A reader with at least one score is rated by its score: the mean over the runs of a
+    case that have one; a case without any score gets a NaN rating (left out of the ROC
+    analysis). A reader without scores is rated by its final category.
+    """
     columns = [
         "reader_id",
         "case_id",
@@ -230,8 +379,8 @@ def _final_readings(readings: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, di
     truth = readings.drop_duplicates("case_id").set_index("case_id")["truth"]
     final = final.assign(truth=final["case_id"].map(truth).astype(np.int64))
 
-    missing_score = readings["score"].isna().groupby(readings["reader_id"]).any()
-    source = {str(r): ("category" if bool(m) else "score") for r, m in missing_score.items()}
+    has_score = readings["score"].notna().groupby(readings["reader_id"]).any()
+    source = {str(r): ("score" if bool(h) else "category") for r, h in has_score.items()}
     mean_score = readings.groupby(["reader_id", "case_id"], sort=False)["score"].mean()
     key = pd.MultiIndex.from_frame(final[["reader_id", "case_id"]])
     uses_score = final["reader_id"].map(source).eq("score").to_numpy()
@@ -244,25 +393,95 @@ def _final_readings(readings: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, di
     return final, source
 
 
+def _score_notes(
+    readings: pd.DataFrame, final: pd.DataFrame, source: dict[str, str], notes: list[Note]
+) -> None:
+    """A note for every reader rated by its score that has readings without one."""
+    if final.empty:
+        return
+    missing = readings["score"].isna().groupby(readings["reader_id"]).sum()
+    unrated = final["rating"].isna().groupby(final["reader_id"]).sum()
+    for reader, kind in source.items():
+        n_missing = int(missing.get(reader, 0))
+        if kind != "score" or n_missing == 0:
+            continue
+        n_cases = int(unrated.get(reader, 0))
+        n_total = int((final["reader_id"] == reader).sum())
+        notes.append(
+            note(
+                "score-missing",
+                f"Reader {reader}: {n_missing} reading(s) have no score; its ROC analysis "
+                f"uses the score on the {n_total - n_cases} of its {n_total} cases that have "
+                f"one ({n_cases} case(s) left out), never its category.",
+                reader=reader,
+            )
+        )
+
+
+def _small_class_notes(final: pd.DataFrame, order: Sequence[str], notes: list[Note]) -> None:
+    if final.empty:
+        return
+    counts = final.groupby("reader_id")["truth"].agg(positive="sum", total="size")
+    for reader in in_order(order, final["reader_id"]):
+        positive = int(counts.loc[reader, "positive"])
+        negative = int(counts.loc[reader, "total"]) - positive
+        if 0 < positive < SMALL_CLASS or 0 < negative < SMALL_CLASS:
+            notes.append(
+                note(
+                    "small-class",
+                    f"Reader {reader} read {positive} positive and {negative} negative "
+                    f"case(s): with fewer than {SMALL_CLASS} in a class the large-sample "
+                    "CIs (DeLong AUC, κ) are unreliable.",
+                    reader=reader,
+                )
+            )
+
+
 def _aucs(
-    final: pd.DataFrame, order: Sequence[str], notes: list[str]
+    final: pd.DataFrame, order: Sequence[str], notes: list[Note]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if final.empty:
         return pd.DataFrame(), pd.DataFrame()
-    classes = final.groupby("reader_id")["truth"].agg(["min", "max"])
+    rated = final[final["rating"].notna()]
+    classes = rated.groupby("reader_id")["truth"].agg(["min", "max"])
     ok = classes.index[(classes["min"] == 0) & (classes["max"] == 1)].tolist()
-    for reader in sorted(set(classes.index) - set(ok)):
-        notes.append(f"ROC: reader {reader} has read only one class of cases; no AUC.")
+    for reader in in_order(order, final["reader_id"]):
+        if reader not in ok:
+            notes.append(
+                note(
+                    "one-class",
+                    f"ROC: reader {reader} has read only one class of cases; no AUC.",
+                    reader=reader,
+                )
+            )
     if not ok:
         return pd.DataFrame(), pd.DataFrame()
-    usable = final[final["reader_id"].isin(ok)]
+    usable = rated[rated["reader_id"].isin(ok)]
     aucs = reader_aucs(usable, truth="truth", rating="rating", reader="reader_id", case="case_id")
     roc = roc_curve(usable, truth="truth", rating="rating", reader="reader_id", case="case_id")
-    return _sort_by_order(aucs, "reader", order), _sort_by_order(roc, "reader", order)
+    aucs = _sort_by_order(aucs, "reader", order)
+    spread = usable.groupby("reader_id")["rating"].agg(lambda r: float(np.ptp(r)))
+    for a in aucs.to_dict("records"):
+        if a["se"] == 0:
+            reader = a["reader"]
+            what = (
+                "gives every case the same rating (AUC 0.5)"
+                if spread.get(reader, 1.0) == 0
+                else f"separates the classes perfectly (AUC {a['auc']:.0f})"
+            )
+            notes.append(
+                note(
+                    "zero-variance",
+                    f"ROC: reader {reader} {what}: the DeLong SE is 0 and its AUC CI a single "
+                    "point; DeLong tests against it rest on the other reader's variance alone.",
+                    reader=reader,
+                )
+            )
+    return aucs, _sort_by_order(roc, "reader", order)
 
 
 def _auc_tests(
-    final: pd.DataFrame, aucs: pd.DataFrame, order: Sequence[str], notes: list[str]
+    final: pd.DataFrame, aucs: pd.DataFrame, order: Sequence[str], notes: list[Note]
 ) -> pd.DataFrame:
     columns = [
         "reader_a", "reader_b", "n_cases", "auc_a", "auc_b", "diff", "se", "z", "p_value",
@@ -271,7 +490,7 @@ def _auc_tests(
     if aucs.empty or len(aucs) < 2:
         return pd.DataFrame(columns=columns)
     readers = in_order(order, aucs["reader"])
-    usable = final[final["reader_id"].isin(readers)]
+    usable = final[final["reader_id"].isin(readers) & final["rating"].notna()]
     wide = usable.pivot(index="case_id", columns="reader_id", values="rating")
     truth = usable.drop_duplicates("case_id").set_index("case_id")["truth"]
     rows = []
@@ -283,8 +502,11 @@ def _auc_tests(
         rows = tests.to_dict("records")
     else:
         notes.append(
-            "DeLong tests: readers have read different cases; each pair is compared on the "
-            "cases both have read."
+            note(
+                "different-cases",
+                "DeLong tests: readers have rated different cases (cases not read, or without "
+                "a score); each pair is compared on the cases both have rated.",
+            )
         )
         for a, b in combinations(sorted(readers), 2):
             both = wide[[a, b]].dropna()
@@ -319,17 +541,27 @@ def _auc_tests(
 
 
 def _inter_agreement(
-    final: pd.DataFrame, data: StudyData, order: Sequence[str], notes: list[str]
+    final: pd.DataFrame, data: StudyData, order: Sequence[str], notes: list[Note]
 ) -> pd.DataFrame:
     ref = data.reference_reader
     if final.empty:
         return pd.DataFrame()
     if ref is None:
-        notes.append("Inter-observer agreement: the study has no reference reader.")
+        notes.append(
+            note(
+                "no-reference-reader",
+                "Inter-observer agreement and McNemar tests: the study has no reference reader.",
+            )
+        )
         return pd.DataFrame()
     if ref not in distinct(final["reader_id"]):
         notes.append(
-            f"Inter-observer agreement: the reference reader {ref} is not in the selection."
+            note(
+                "reference-not-selected",
+                f"Inter-observer agreement and McNemar tests: the reference reader {ref} is "
+                "not in the selection.",
+                reader=ref,
+            )
         )
         return pd.DataFrame()
     if final["reader_id"].nunique() < 2:
@@ -357,11 +589,11 @@ def _intra_agreement(
     data: StudyData,
     options: AnalysisOptions,
     order: Sequence[str],
-    notes: list[str],
+    notes: list[Note],
 ) -> pd.DataFrame:
     columns = [
-        "reader", "scale", "method", "n_runs", "n_cases", "kappa", "se", "ci_low", "ci_high",
-        "boot_ci_low", "boot_ci_high", "interpretation",
+        "reader", "scale", "method", "ci_method", "n_runs", "n_cases", "n_omitted", "kappa",
+        "se", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "interpretation",
     ]  # fmt: skip
     if readings.empty:
         return pd.DataFrame(columns=columns)
@@ -382,6 +614,7 @@ def _intra_agreement(
                 run="run",
                 case="case_id",
                 category="category",
+                se_method=KAPPA_CI_METHODS[options.kappa_ci],  # type: ignore[arg-type]
                 n_boot=options.fleiss_boot,
                 seed=options.seed,
                 nan_policy="omit",
@@ -392,16 +625,33 @@ def _intra_agreement(
                     {
                         **rec,
                         "method": "fleiss",
+                        "ci_method": options.kappa_ci,
                         "n_runs": int(n_runs[rec["reader"]]),
                         "n_cases": int(rec["n_cases"]),
+                        "n_omitted": int(rec["n_omitted"]),
                     }
                 )
+        dropped = {r["reader"]: r["n_omitted"] for r in rows if r["n_omitted"]}
+        for reader in in_order(order, pd.Series(list(dropped), dtype=object)):
+            n = dropped[reader]
+            notes.append(
+                note(
+                    "kappa-cases-dropped",
+                    f"Intra-observer agreement of {reader}: {n} case(s) without all "
+                    f"{int(n_runs[reader])} runs are left out of Fleiss' κ (listwise).",
+                    reader=reader,
+                )
+            )
     for reader in cohen_readers:
         sub = readings[readings["reader_id"] == reader]
         run_a, run_b = sorted(sub["run"].unique())
         notes.append(
-            f"Intra-observer agreement of {reader}: two runs, so Cohen's κ between run "
-            f"{run_a} and run {run_b} (Fleiss' κ needs at least three)."
+            note(
+                "intra-two-runs",
+                f"Intra-observer agreement of {reader}: two runs, so Cohen's κ between run "
+                f"{run_a} and run {run_b} (Fleiss' κ needs at least three).",
+                reader=reader,
+            )
         )
         for scale_kw in scales:
             res = cohen_kappa(
@@ -419,8 +669,10 @@ def _intra_agreement(
                     "reader": reader,
                     "scale": res["scale"],
                     "method": "cohen",
+                    "ci_method": "fleiss-cohen-everitt",
                     "n_runs": 2,
                     "n_cases": int(res["n"]),
+                    "n_omitted": int(sub["case_id"].nunique()) - int(res["n"]),
                     "kappa": res["kappa"],
                     "se": res["se"],
                     "ci_low": res["ci_low"],
@@ -436,6 +688,119 @@ def _intra_agreement(
     out["_scale"] = out["scale"].map({"category": 0, "binary": 1})
     out = _sort_by_order(out, "reader", order)
     return out.sort_values("_scale", kind="stable").drop(columns="_scale").reset_index(drop=True)
+
+
+def _kappa_notes(inter: pd.DataFrame, intra: pd.DataFrame, notes: list[Note]) -> None:
+    """Notes for κ that is undefined or has a zero standard error, naming the reader."""
+    seen: set[tuple[str, str]] = set()
+    for label, frame, key in (
+        ("Inter-observer agreement", inter, "reader_a"),
+        ("Intra-observer agreement", intra, "reader"),
+    ):
+        for rec in frame.to_dict("records") if len(frame) else []:
+            reader, scale = str(rec[key]), rec["scale"]
+            what = "positive call" if scale == "binary" else "full scale"
+            if (label, reader) in seen:
+                continue
+            if pd.isna(rec["kappa"]):
+                seen.add((label, reader))
+                notes.append(
+                    note(
+                        "kappa-undefined",
+                        f"{label} of {reader} ({what}): every rating is in one category, so "
+                        "κ is undefined.",
+                        reader=reader,
+                    )
+                )
+            elif rec["se"] == 0:
+                seen.add((label, reader))
+                notes.append(
+                    note(
+                        "zero-variance",
+                        f"{label} of {reader} ({what}): κ = {rec['kappa']:.2f} with a "
+                        "standard error of 0 (a constant reader, or identical ratings), so "
+                        "its CI is a single point.",
+                        reader=reader,
+                    )
+                )
+
+
+def _mcnemar(
+    final: pd.DataFrame,
+    data: StudyData,
+    options: AnalysisOptions,
+    order: Sequence[str],
+    notes: list[Note],
+) -> pd.DataFrame:
+    """McNemar tests of each reader's sensitivity and specificity against the reference's.
+
+    On the cases both read, at the study's positive threshold, exactly as
+    :func:`analysis.stats.diagnostic.mcnemar_test` (vectorised over the readers with
+    :func:`~analysis.stats.diagnostic.mcnemar_counts`); ``p`` is the exact (binomial)
+    test, ``p_chisq`` R's continuity-corrected ``mcnemar.test``. The tests of one metric
+    are one family for the p-value adjustment.
+    """
+    columns = [
+        "reader_a", "reader_b", "metric", "n", "estimate_a", "estimate_b", "difference",
+        "b", "c", "statistic", "p_chisq", "p_exact", "p",
+    ]  # fmt: skip
+    ref = data.reference_reader
+    empty = pd.DataFrame(columns=[*columns, "p_adjusted", "p_adjust"])
+    if final.empty or ref is None or ref not in distinct(final["reader_id"]):
+        return empty
+    # one row per reader x case, with the reference reader's call on the same case
+    call = final.assign(_call=final["category"].to_numpy() >= data.threshold)
+    reference = call.loc[call["reader_id"] == ref, ["case_id", "_call"]]
+    pairs = call[call["reader_id"] != ref].merge(
+        reference.rename(columns={"_call": "_ref_call"}), on="case_id"
+    )
+    rows = []
+    for reader in in_order(order, final["reader_id"]):
+        if reader == ref:
+            continue
+        mine = pairs[pairs["reader_id"] == reader]
+        if mine["truth"].nunique() < 2:
+            notes.append(
+                note(
+                    "mcnemar-no-reference",
+                    f"McNemar: reader {reader} and the reference reader {ref} share no cases "
+                    "of both classes; not tested.",
+                    reader=reader,
+                )
+            )
+            continue
+        truth = mine["truth"].to_numpy() == 1
+        a, b = mine["_call"].to_numpy(), mine["_ref_call"].to_numpy()
+        for metric, subset, right_a, right_b in (
+            ("sensitivity", truth, a, b),
+            ("specificity", ~truth, ~a, ~b),
+        ):
+            ra, rb = right_a[subset], right_b[subset]
+            rows.append(
+                {
+                    "reader_a": reader,
+                    "reader_b": ref,
+                    "metric": metric,
+                    "n": int(subset.sum()),
+                    "estimate_a": float(ra.mean()) if subset.any() else np.nan,
+                    "estimate_b": float(rb.mean()) if subset.any() else np.nan,
+                    "b": int((ra & ~rb).sum()),
+                    "c": int((~ra & rb).sum()),
+                }
+            )
+    if not rows:
+        return empty
+    out = pd.DataFrame(rows)
+    out["difference"] = out["estimate_a"] - out["estimate_b"]
+    tests = mcnemar_counts(out["b"].to_numpy(), out["c"].to_numpy())
+    out["statistic"] = tests["statistic_corrected"].to_numpy()
+    out["p_chisq"] = tests["p_corrected"].to_numpy()
+    out["p_exact"] = tests["p_exact"].to_numpy()
+    out["p"] = out["p_exact"]
+    out = out[columns]
+    out["_m"] = out["metric"].map({"sensitivity": 0, "specificity": 1})
+    out = out.sort_values("_m", kind="stable").drop(columns="_m").reset_index(drop=True)
+    return _adjusted(out, "p", options.adjustment("mcnemar"), by="metric")
 
 
 def _likert(out: Analysis, order: Sequence[str]) -> None:
@@ -466,6 +831,7 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
     ).sort_values(["_g", "_d"], kind="stable")
     out.likert_by_domain = _sort_by_order(by_domain.drop(columns=["_g", "_d"]), "reader", order)
 
+    dunn_method = out.options.adjustment("dunn")
     runs = sorted(int(r) for r in scores["run"].unique())
     families: list[tuple[int | None, pd.DataFrame]] = [
         (r, scores[scores["run"] == r]) for r in runs
@@ -476,12 +842,23 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
     for run, sub in families:
         if sub["reader_id"].nunique() < 2:
             out.notes.append(
-                f"Likert{'' if run is None else f' run {run}'}: fewer than two readers were "
-                "rated; no Kruskal–Wallis or Dunn test."
+                note(
+                    "likert-one-reader",
+                    f"Likert{'' if run is None else f' run {run}'}: fewer than two readers "
+                    "were rated; no Kruskal–Wallis or Dunn test.",
+                )
             )
             continue
         kw = kruskal_wallis(sub, reader="reader_id", run=None, score="score", low=low, high=high)
-        dn = dunn_test(sub, reader="reader_id", run=None, score="score", low=low, high=high)
+        dn = dunn_test(
+            sub,
+            reader="reader_id",
+            run=None,
+            score="score",
+            low=low,
+            high=high,
+            p_adjust=dunn_method,  # type: ignore[arg-type]
+        )
         kw_rows.append(kw.assign(run=run))
         dunn_rows.append(dn.assign(run=run))
     if kw_rows:
@@ -498,19 +875,138 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
         dunn = dunn.assign(
             _r=run_key, _a=dunn["reader_a"].map(rank), _b=dunn["reader_b"].map(rank)
         ).sort_values(["_r", "_a", "_b"], kind="stable")
-        out.dunn = dunn.drop(columns=["_r", "_a", "_b"]).reset_index(drop=True)
+        out.dunn = (
+            dunn.drop(columns=["_r", "_a", "_b"])
+            .reset_index(drop=True)
+            .assign(p_adjust=dunn_method)
+        )
+    out.reliability = _reliability(out, groups)
+
+
+#: The columns that identify one rated output (a unit of the raters' reliability).
+OUTPUT_UNIT: tuple[str, ...] = ("reader_id", "case_id", "run", "modality")
+
+
+def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
+    """Inter-rater reliability of the Likert panel per domain.
+
+    Units are the rated outputs (reader × case × run × modality), raters the panel.
+    Krippendorff's α (ordinal) uses every pairable score, with a unit-bootstrap CI;
+    ICC(2,1) (two-way random, absolute agreement, single rater) the outputs every rater
+    scored.
+    """
+    data, options = out.data, out.options
+    columns = [
+        "domain", "group", "level", "n_units", "n_raters", "n_values", "alpha", "alpha_ci_low",
+        "alpha_ci_high", "icc_type", "icc_units", "icc", "icc_ci_low", "icc_ci_high",
+    ]  # fmt: skip
+    scores = data.scores
+    if scores.empty:
+        return pd.DataFrame(columns=columns)
+    # integer codes of the rated output (the unit of α and the target of the ICC) and of
+    # the rater, computed once: the per-domain calls then group small integer columns
+    scores = pd.DataFrame(
+        {
+            "rater": pd.factorize(scores["rater_id"])[0],
+            "output": scores.groupby(list(OUTPUT_UNIT), sort=False).ngroup().to_numpy(),
+            "score": scores["score"].to_numpy(),
+            "domain": pd.factorize(scores["domain"])[0],
+        }
+    )
+    domain_codes = {d: i for i, d in enumerate(pd.unique(data.scores["domain"]))}
+    rows = []
+    for domain in data.domains["domain"]:
+        sub = scores[scores["domain"] == domain_codes.get(domain, -1)]
+        if sub.empty:
+            continue
+        row: dict[str, Any] = {"domain": domain, "group": groups.get(domain), "level": "ordinal"}
+        n_raters = int(sub["rater"].nunique())
+        if n_raters < 2:
+            out.notes.append(
+                note(
+                    "reliability-undefined",
+                    f"Likert reliability of {domain}: scored by {n_raters} rater; α and the "
+                    "ICC need at least two.",
+                )
+            )
+            rows.append(row | {"n_raters": n_raters, "icc_type": "ICC2"})
+            continue
+        alpha = krippendorff_alpha(
+            sub,
+            rater="rater",
+            unit="output",
+            score="score",
+            level="ordinal",
+            low=data.likert_min,
+            high=data.likert_max,
+            n_boot=options.alpha_boot,
+            seed=options.seed,
+        ).iloc[0]
+        row |= {
+            "n_units": int(alpha["n_units"]),
+            "n_raters": n_raters,
+            "n_values": int(alpha["n_values"]),
+            "alpha": alpha["alpha"],
+            "alpha_ci_low": alpha["ci_low"],
+            "alpha_ci_high": alpha["ci_high"],
+            "icc_type": "ICC2",
+        }
+        try:
+            table = icc(
+                sub,
+                rater="rater",
+                target="output",
+                score="score",
+                nan_policy="omit",
+            ).set_index("type")
+        except ValueError as exc:
+            out.notes.append(
+                note("reliability-undefined", f"Likert reliability of {domain}: no ICC ({exc}).")
+            )
+        else:
+            icc2 = table.loc["ICC2"]
+            n_units = int(sub["output"].nunique())
+            row |= {
+                "icc_units": int(icc2["n_targets"]),
+                "icc": icc2["icc"],
+                "icc_ci_low": icc2["ci_low"],
+                "icc_ci_high": icc2["ci_high"],
+            }
+            if int(icc2["n_targets"]) < n_units:
+                out.notes.append(
+                    note(
+                        "reliability-incomplete",
+                        f"Likert reliability of {domain}: {n_units - int(icc2['n_targets'])} "
+                        f"of {n_units} outputs not scored by all {n_raters} raters are left "
+                        "out of the ICC (α uses them).",
+                    )
+                )
+        rows.append(row)
+    return pd.DataFrame(rows).reindex(columns=columns)
 
 
 def _mrmc(
-    readings: pd.DataFrame, data: StudyData, options: AnalysisOptions, notes: list[str]
+    readings: pd.DataFrame, data: StudyData, options: AnalysisOptions, notes: list[Note]
 ) -> list[MRMCResult]:
     frames = []
     for modality, sub in readings.groupby("modality", sort=True):
         final, _ = _final_readings(sub, data.consensus)
         frames.append(final.assign(modality=int(modality)))
     long = pd.concat(frames, ignore_index=True)
-    # A reader uses its scores only if every reading in every modality has one.
+    # A reader uses its scores only if every reading in every modality has one (the same
+    # rating in every modality); a reader with some scores missing is said to use its
+    # category instead.
     missing = readings["score"].isna().groupby(readings["reader_id"]).any()
+    partial = readings["score"].notna().groupby(readings["reader_id"]).any() & missing
+    for reader in sorted(str(r) for r in partial.index[partial]):
+        notes.append(
+            note(
+                "score-missing",
+                f"MRMC: reader {reader} has readings without a score, so its MRMC figure of "
+                "merit uses its category in every modality.",
+                reader=reader,
+            )
+        )
     uses_category = long["reader_id"].map(missing).astype(bool)
     long.loc[uses_category, "rating"] = long.loc[uses_category, "category"].astype(float)
     modalities = sorted(long["modality"].unique())
@@ -518,15 +1014,23 @@ def _mrmc(
     readers = per_reader.index[per_reader == len(modalities)].tolist()
     dropped = sorted(set(per_reader.index) - set(readers))
     if dropped:
-        notes.append(f"MRMC: readers without every modality are left out: {', '.join(dropped)}.")
+        notes.append(
+            note(
+                "mrmc-readers-dropped",
+                f"MRMC: readers without every modality are left out: {', '.join(dropped)}.",
+            )
+        )
     long = long[long["reader_id"].isin(readers)]
     cells = len(readers) * len(modalities)
     per_case = long.groupby("case_id").size()
     complete = per_case.index[per_case == cells]
     if len(complete) < len(per_case):
         notes.append(
-            f"MRMC: {len(per_case) - len(complete)} case(s) not read by every reader in every "
-            "modality are left out."
+            note(
+                "mrmc-cases-dropped",
+                f"MRMC: {len(per_case) - len(complete)} case(s) not read by every reader in "
+                "every modality are left out.",
+            )
         )
     long = long[long["case_id"].isin(complete)]
     results = []
@@ -545,11 +1049,11 @@ def _mrmc(
                 )
             )
         except ValueError as exc:
-            notes.append(f"MRMC {analysis}: not computed ({exc}).")
+            notes.append(note("mrmc-not-computed", f"MRMC {analysis}: not computed ({exc})."))
     return results
 
 
-def _baseline(data: StudyData, notes: list[str]) -> pd.DataFrame:
+def _baseline(data: StudyData, notes: list[Note]) -> pd.DataFrame:
     cases = data.cases
     rows: list[pd.DataFrame] = []
     if cases.empty or cases["truth"].nunique() < 2:
@@ -570,14 +1074,21 @@ def _baseline(data: StudyData, notes: list[str]) -> pd.DataFrame:
                     frame, attribute=name, truth="truth", case="case_id", nan_policy="omit"
                 )
             except ValueError as exc:
-                notes.append(f"Baseline: {name} not compared ({exc}).")
+                notes.append(
+                    note("baseline-not-compared", f"Baseline: {name} not compared ({exc}).")
+                )
                 continue
             rows.append(table.assign(kind="categorical"))
         else:
             pos = values[cases["truth"] == 1].dropna().to_numpy(dtype=float)
             neg = values[cases["truth"] == 0].dropna().to_numpy(dtype=float)
             if len(pos) < 2 or len(neg) < 2:
-                notes.append(f"Baseline: {name} has fewer than two values in a class.")
+                notes.append(
+                    note(
+                        "baseline-not-compared",
+                        f"Baseline: {name} has fewer than two values in a class.",
+                    )
+                )
                 continue
             t = sps.ttest_ind(pos, neg, equal_var=False)
             rows.append(
@@ -649,9 +1160,12 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
     """The ``results.json`` document (DESIGN.md contract) of ``analysis``.
 
     Besides the contract keys some entries carry documented extras (docs/analysis.md):
-    ``readers[*]``: ``label, n, rating``; ``agreement`` rows: ``method, n, interpretation``
-    (and ``n_runs, boot_ci`` for intra); ``auc_tests``: ``n_cases, se``; ``dunn``: ``n_a,
-    n_b``; ``kruskal``: ``n, k``; ``likert.by_reader`` / ``by_domain``: ``sd``.
+    ``readers[*]``: ``label, n, rating, auc_n``; ``agreement`` rows: ``method, n,
+    interpretation`` (and ``n_runs, n_omitted, boot_ci, ci_method`` for intra);
+    ``auc_tests``: ``n_cases, se, p_adjusted, p_adjust``; ``dunn``: ``n_a, n_b,
+    p_adjust``; ``kruskal``: ``n, k``; ``likert.by_reader`` / ``by_domain``: ``sd``;
+    ``likert.reliability``. New top-level keys after the contract's: ``mcnemar``,
+    ``methods`` (how the CIs and p values were computed) and ``notes``.
     """
     data = analysis.data
     readers: dict[str, Any] = {}
@@ -670,10 +1184,13 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         if reader in aucs.index:
             a = aucs.loc[reader]
             entry.update(
-                auc=_f(a["auc"]), auc_se=_f(a["se"]), auc_ci=[_f(a["ci_low"]), _f(a["ci_high"])]
+                auc=_f(a["auc"]),
+                auc_se=_f(a["se"]),
+                auc_ci=[_f(a["ci_low"]), _f(a["ci_high"])],
+                auc_n=_i(a["n_positive"] + a["n_negative"]),
             )
         else:
-            entry.update(auc=None, auc_se=None, auc_ci=[None, None])
+            entry.update(auc=None, auc_se=None, auc_ci=[None, None], auc_n=0)
         p = perf.loc[reader]
         entry.update(n=_i(p["n"]), tp=_i(p["tp"]), fp=_i(p["fp"]), tn=_i(p["tn"]), fn=_i(p["fn"]))
         for m in METRICS:
@@ -693,8 +1210,30 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "p": _f(r["p_value"]),
             "se": _f(r["se"]),
             "n_cases": _i(r["n_cases"]),
+            "p_adjusted": _f(r["p_adjusted"]),
+            "p_adjust": r["p_adjust"],
         }
         for r in analysis.auc_tests.to_dict("records")
+    ]
+    mcnemar = [
+        {
+            "reader_a": r["reader_a"],
+            "reader_b": r["reader_b"],
+            "metric": r["metric"],
+            "n": _i(r["n"]),
+            "estimate_a": _f(r["estimate_a"]),
+            "estimate_b": _f(r["estimate_b"]),
+            "diff": _f(r["difference"]),
+            "b": _i(r["b"]),
+            "c": _i(r["c"]),
+            "statistic": _f(r["statistic"]),
+            "p_chisq": _f(r["p_chisq"]),
+            "p_exact": _f(r["p_exact"]),
+            "p": _f(r["p"]),
+            "p_adjusted": _f(r["p_adjusted"]),
+            "p_adjust": r["p_adjust"],
+        }
+        for r in analysis.mcnemar.to_dict("records")
     ]
     inter = [
         {
@@ -716,7 +1255,9 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "kappa": _f(r["kappa"]),
             "ci": [_f(r["ci_low"]), _f(r["ci_high"])],
             "method": r["method"],
+            "ci_method": r["ci_method"],
             "n": _i(r["n_cases"]),
+            "n_omitted": _i(r["n_omitted"]),
             "n_runs": _i(r["n_runs"]),
             "boot_ci": [_f(r["boot_ci_low"]), _f(r["boot_ci_high"])],
             "interpretation": r["interpretation"],
@@ -766,10 +1307,27 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "z": _f(r["z"]),
             "p": _f(r["p"]),
             "p_adjusted": _f(r["p_adjusted"]),
+            "p_adjust": r["p_adjust"],
             "n_a": _i(r["n_a"]),
             "n_b": _i(r["n_b"]),
         }
         for r in analysis.dunn.to_dict("records")
+    ]
+    reliability = [
+        {
+            "domain": r["domain"],
+            "group": r["group"],
+            "n_units": _i(r["n_units"]),
+            "n_raters": _i(r["n_raters"]),
+            "alpha_level": r["level"],
+            "alpha": _f(r["alpha"]),
+            "alpha_ci": [_f(r["alpha_ci_low"]), _f(r["alpha_ci_high"])],
+            "icc_type": r["icc_type"],
+            "icc_n_units": _i(r["icc_units"]),
+            "icc": _f(r["icc"]),
+            "icc_ci": [_f(r["icc_ci_low"]), _f(r["icc_ci_high"])],
+        }
+        for r in analysis.reliability.to_dict("records")
     ]
     doc = {
         "study": data.slug,
@@ -783,7 +1341,31 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "by_domain": by_domain,
             "kruskal": kruskal,
             "dunn": dunn,
+            "reliability": reliability,
         },
         "mrmc": [m.to_dict() for m in analysis.mrmc],
+        "mcnemar": mcnemar,
+        "methods": analysis_methods(analysis.options),
+        "notes": [n.as_dict() for n in analysis.notes],
     }
     return clean_json(doc)
+
+
+def analysis_methods(options: AnalysisOptions) -> dict[str, Any]:
+    """How the intervals and p values of an analysis were computed (``results.json``
+    ``methods``): one code per estimate, explained in docs/analysis.md."""
+    return {
+        "auc_ci": "delong-truncated",
+        "auc_test": "delong-paired",
+        "proportion_ci": options.proportion_ci,
+        "cohen_kappa_ci": "fleiss-cohen-everitt",
+        "fleiss_kappa_ci": options.kappa_ci,
+        "fleiss_kappa_boot": options.fleiss_boot,
+        "mcnemar_p": "exact",
+        "likert_alpha": "krippendorff-ordinal",
+        "likert_alpha_boot": options.alpha_boot,
+        "likert_icc": "ICC2",
+        "mrmc_covariance": options.mrmc_covariance,
+        "p_adjust": dict(options.p_adjust),
+        "confidence": 0.95,
+    }

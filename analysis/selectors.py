@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.db.models import Count
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.models import Case, Reader, Reading, Study
@@ -276,6 +277,8 @@ class StudyData:
     domains: pd.DataFrame
     #: every run number present in the study's readings of this split (for filter choices)
     available_runs: list[int] = field(default_factory=list)
+    #: split -> number of the study's cases with at least one reading (any reader or run)
+    cases_read_by_split: dict[str, int] = field(default_factory=dict)
 
     @property
     def reader_order(self) -> list[str]:
@@ -402,7 +405,19 @@ def study_data(
         scores=scores,
         domains=domains.drop(columns="pk"),
         available_runs=available_runs,
+        cases_read_by_split=cases_read_by_split(study),
     )
+
+
+def cases_read_by_split(study: Study) -> dict[str, int]:
+    """Split -> how many of the study's cases have at least one reading (one query)."""
+    rows = (
+        Reading.objects.filter(case__study=study)
+        .values_list("case__split")
+        .annotate(n=Count("case", distinct=True))
+        .order_by()
+    )
+    return {str(split): int(n) for split, n in rows}
 
 
 def _attach_reading_codes(

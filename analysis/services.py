@@ -37,6 +37,7 @@ from analysis.tables import (
     TABLE_TITLES,
     build_tables,
     display_rows,
+    table_footnotes,
     write_csvs,
     write_workbook,
 )
@@ -94,15 +95,21 @@ def dashboard_payload(
     if payload is not None:
         return payload
     tables = build_tables(analysis)
+    footnotes = table_footnotes(analysis)
     figures = build_figures(analysis, likert_range=likert_range)
     payload = {
         "n_cases": analysis.n_cases,
         "n_positive": analysis.n_positive,
         "readers": analysis.reader_order,
         "modalities": analysis.modalities,
-        "notes": analysis.notes,
+        "notes": [n.as_dict() for n in analysis.notes],
         "tables": [
-            {"name": name, "title": TABLE_TITLES.get(name, name), **display_rows(name, table)}
+            {
+                "name": name,
+                "title": TABLE_TITLES.get(name, name),
+                **display_rows(name, table),
+                "footnotes": footnotes.get(name, []),
+            }
             for name, table in tables.items()
             if name in DISPLAY_TABLES
         ],
@@ -209,14 +216,14 @@ def analysis_write_outputs(
         outputs=files,
         root=out,
         warnings=warnings,
-        notes=analysis.notes,
+        notes=analysis.note_messages,
         static_figures=figures and bool({"png", "svg"} & set(formats)),
     )
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     files.append(path)
     return OutputSummary(
-        out=out, files=files, warnings=warnings, notes=analysis.notes, results=results
+        out=out, files=files, warnings=warnings, notes=analysis.note_messages, results=results
     )
 
 

@@ -10,17 +10,26 @@ table                     what (worked example)
 diagnostic_performance    AUC, sensitivity, specificity, accuracy, PPV, NPV per reader
                           with 95% CIs (Table S1)
 auc_comparisons           paired DeLong test of every pair of readers (Fig. 3)
+mcnemar                   McNemar tests of sensitivity and specificity against the
+                          reference reader
 agreement                 intra- and inter-observer κ on both scales (Table 5)
 likert                    Likert mean (95% CI) per reader and run with Dunn P values
                           against the readers above (Table 4)
 likert_tests              Kruskal–Wallis per run and every Dunn comparison (Table 4)
 likert_domains            Likert mean per reader, domain and domain group (Fig. 6)
+likert_reliability        inter-rater reliability of the Likert panel per domain
+                          (Krippendorff's α, ICC)
 baseline                  case attributes by truth (Table 3)
 confusion                 TP / FN / FP / TN per reader (Fig. 7)
 case_categories           final category of every reader on every case (Fig. 5)
 mrmc, mrmc_comparisons    Obuchowski–Rockette / Hillis MRMC (more than one modality)
 notes                     what the analysis had to decide or leave out
+footnotes                 how each table's intervals and p values were computed
 ========================  ===========================================================
+
+Every table's footnotes (:func:`table_footnotes`: the CI methods, the p-value adjustment)
+are written under its sheet in the workbook, shown under it on the dashboard, and
+collected in ``footnotes.csv``.
 """
 
 from __future__ import annotations
@@ -33,6 +42,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.results import METRICS, Analysis
+from analysis.stats.choices import P_ADJUST_NAMES
+from analysis.stats.multiplicity import P_ADJUST_LABELS
+
+#: How the agreement table names each Fleiss κ interval (``AnalysisOptions.kappa_ci``).
+KAPPA_CI_LABELS: dict[str, str] = {"gwet": "Gwet", "spss": "SPSS"}
 
 METRIC_LABELS: dict[str, str] = {
     "auc": "AUC",
@@ -133,6 +147,7 @@ def diagnostic_performance_table(analysis: Analysis) -> pd.DataFrame:
             auc_se=a["se"] if a is not None else np.nan,
             auc_ci_low=a["ci_low"] if a is not None else np.nan,
             auc_ci_high=a["ci_high"] if a is not None else np.nan,
+            auc_n=int(a["n_positive"] + a["n_negative"]) if a is not None else 0,
             tp=int(r["tp"]),
             fp=int(r["fp"]),
             tn=int(r["tn"]),
@@ -144,6 +159,13 @@ def diagnostic_performance_table(analysis: Analysis) -> pd.DataFrame:
             row[f"{m}_ci_high"] = r[f"{m}_ci_high"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _shown_p(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The P a table shows: the adjusted one when the family was adjusted, else ``column``."""
+    if "p_adjust" not in frame:
+        return frame[column]
+    return frame[column].where(frame["p_adjust"].eq("none"), frame["p_adjusted"])
 
 
 def auc_comparisons_table(analysis: Analysis) -> pd.DataFrame:
@@ -160,12 +182,43 @@ def auc_comparisons_table(analysis: Analysis) -> pd.DataFrame:
                 fmt_ci(d, lo, hi, digits=3)
                 for d, lo, hi in zip(tests["diff"], tests["ci_low"], tests["ci_high"], strict=True)
             ],
-            "P": tests["p_value"].map(fmt_p),
+            "P": _shown_p(tests, "p_value").map(fmt_p),
         }
     )
     raw = tests.rename(columns={"p_value": "p"})[
-        ["n_cases", "auc_a", "auc_b", "diff", "se", "ci_low", "ci_high", "z", "p"]
-    ]
+        [
+            "n_cases", "auc_a", "auc_b", "diff", "se", "ci_low", "ci_high", "z", "p",
+            "p_adjusted", "p_adjust",
+        ]
+    ]  # fmt: skip
+    return pd.concat([out, raw.reset_index(drop=True)], axis=1)
+
+
+def mcnemar_table(analysis: Analysis) -> pd.DataFrame:
+    """McNemar tests of each reader against the reference reader, per metric."""
+    tests = analysis.mcnemar
+    if tests.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            "metric": tests["metric"].str.capitalize(),
+            "reader_a": tests["reader_a"],
+            "reader_b": tests["reader_b"],
+            "n": tests["n"],
+            "A, %": (100 * tests["estimate_a"]).map(lambda v: fmt_num(v, 1)),
+            "B, %": (100 * tests["estimate_b"]).map(lambda v: fmt_num(v, 1)),
+            "Discordant (A only / B only)": [
+                f"{int(b)} / {int(c)}" for b, c in zip(tests["b"], tests["c"], strict=True)
+            ],
+            "P": _shown_p(tests, "p").map(fmt_p),
+        }
+    )
+    raw = tests[
+        [
+            "estimate_a", "estimate_b", "difference", "b", "c", "statistic", "p_chisq",
+            "p_exact", "p", "p_adjusted", "p_adjust",
+        ]
+    ]  # fmt: skip
     return pd.concat([out, raw.reset_index(drop=True)], axis=1)
 
 
@@ -189,7 +242,11 @@ def agreement_table(analysis: Analysis) -> pd.DataFrame:
             if section == "Intraobserver":
                 first = sub.iloc[0]
                 row["comparison"] = f"{reader} across {int(first['n_runs'])} runs"
-                row["method"] = "Fleiss κ" if first["method"] == "fleiss" else "Cohen κ (2 runs)"
+                row["method"] = (
+                    f"Fleiss κ ({KAPPA_CI_LABELS[first['ci_method']]} CI)"
+                    if first["method"] == "fleiss"
+                    else "Cohen κ (2 runs)"
+                )
             else:
                 row["comparison"] = f"{reader} vs. {sub.iloc[0]['reader_b']}"
                 row["method"] = "Cohen κ"
@@ -213,6 +270,7 @@ def agreement_table(analysis: Analysis) -> pd.DataFrame:
                 row[f"{scale}_ci_low"] = rec["ci_low"]
                 row[f"{scale}_ci_high"] = rec["ci_high"]
                 if section == "Intraobserver":
+                    row[f"{scale}_n_omitted"] = int(rec["n_omitted"])
                     row[f"{scale}_boot_ci_low"] = rec["boot_ci_low"]
                     row[f"{scale}_boot_ci_high"] = rec["boot_ci_high"]
             rows.append(row)
@@ -265,7 +323,7 @@ def likert_table(analysis: Analysis) -> pd.DataFrame:
 
 
 def likert_tests_table(analysis: Analysis) -> pd.DataFrame:
-    """Kruskal–Wallis per run followed by every Dunn comparison (Bonferroni)."""
+    """Kruskal–Wallis per run followed by every Dunn comparison (adjusted per run)."""
     rows: list[dict[str, Any]] = []
     for r in analysis.kruskal.to_dict("records"):
         rows.append(
@@ -283,7 +341,7 @@ def likert_tests_table(analysis: Analysis) -> pd.DataFrame:
     for r in analysis.dunn.to_dict("records"):
         rows.append(
             {
-                "test": "Dunn (Bonferroni)",
+                "test": f"Dunn ({P_ADJUST_NAMES[r['p_adjust']]})",
                 "run": _run_label(r["run"]),
                 "comparison": f"{r['reader_a']} vs. {r['reader_b']}",
                 "statistic": r["z"],
@@ -318,6 +376,42 @@ def likert_domains_table(analysis: Analysis) -> pd.DataFrame:
         }
     )
     raw = frame[["n", "mean", "sd", "ci_low", "ci_high", "median", "q1", "q3"]]
+    return pd.concat([out.reset_index(drop=True), raw.reset_index(drop=True)], axis=1)
+
+
+def likert_reliability_table(analysis: Analysis) -> pd.DataFrame:
+    """Inter-rater reliability of the Likert panel per domain: α (ordinal) and ICC(2,1)."""
+    frame = analysis.reliability
+    if frame.empty:
+        return pd.DataFrame()
+    labels = dict(zip(analysis.data.domains["domain"], analysis.data.domains["label"], strict=True))
+    out = pd.DataFrame(
+        {
+            "group": frame["group"],
+            "domain": frame["domain"],
+            "label": frame["domain"].map(labels),
+            "Krippendorff α, ordinal (95% CI)": [
+                fmt_ci(a, lo, hi)
+                for a, lo, hi in zip(
+                    frame["alpha"], frame["alpha_ci_low"], frame["alpha_ci_high"], strict=True
+                )
+            ],
+            "ICC(2,1) (95% CI)": [
+                fmt_ci(a, lo, hi)
+                for a, lo, hi in zip(
+                    frame["icc"], frame["icc_ci_low"], frame["icc_ci_high"], strict=True
+                )
+            ],
+            "outputs": frame["n_units"],
+            "raters": frame["n_raters"],
+        }
+    )
+    raw = frame[
+        [
+            "n_values", "alpha", "alpha_ci_low", "alpha_ci_high", "icc_units", "icc",
+            "icc_ci_low", "icc_ci_high",
+        ]
+    ]  # fmt: skip
     return pd.concat([out.reset_index(drop=True), raw.reset_index(drop=True)], axis=1)
 
 
@@ -434,33 +528,122 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     tables = {
         "diagnostic_performance": diagnostic_performance_table(analysis),
         "auc_comparisons": auc_comparisons_table(analysis),
+        "mcnemar": mcnemar_table(analysis),
         "agreement": agreement_table(analysis),
         "likert": likert_table(analysis),
         "likert_tests": likert_tests_table(analysis),
         "likert_domains": likert_domains_table(analysis),
+        "likert_reliability": likert_reliability_table(analysis),
         "baseline": baseline_table(analysis),
         "confusion": confusion_table(analysis),
         "case_categories": case_categories_table(analysis),
         "mrmc": mrmc,
         "mrmc_comparisons": mrmc_comparisons,
-        "notes": pd.DataFrame({"note": analysis.notes}),
+        "notes": pd.DataFrame(
+            {
+                "code": [n.code for n in analysis.notes],
+                "reader": [n.reader for n in analysis.notes],
+                "note": [n.message for n in analysis.notes],
+            }
+        ),
     }
-    return {name: t for name, t in tables.items() if not t.empty}
+    tables = {name: t for name, t in tables.items() if not t.empty}
+    footnotes = table_footnotes(analysis)
+    rows = [(name, text) for name in tables for text in footnotes.get(name, [])]
+    if rows:
+        tables["footnotes"] = pd.DataFrame(rows, columns=["table", "footnote"])
+    return tables
+
+
+def _p_footnote(method: str, family: str) -> str:
+    if method == "none":
+        return f"P values: {family}; {P_ADJUST_LABELS['none']}."
+    return (
+        f"P values: {family}; {P_ADJUST_LABELS[method]} within the family (column P and "
+        "p_adjusted; p is unadjusted)."
+    )
+
+
+def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
+    """The footnotes of each table: how its intervals and p values were computed."""
+    options = analysis.options
+    proportion = {
+        "exact": "Clopper–Pearson exact",
+        "wilson": "Wilson score (no continuity correction)",
+    }[options.proportion_ci]
+    kappa_ci = {
+        "gwet": "Gwet's (2014) variance with a t(n − 1) interval, as R irrCAC fleiss.kappa.raw",
+        "spss": "the Fleiss–Nee–Landis (1979) standard error as SPSS reports it (derived "
+        "under κ = 0; reproduces the worked example's Table 5)",
+    }[options.kappa_ci]
+    boot = (
+        f"; boot_ci columns: percentile bootstrap over cases ({options.fleiss_boot} "
+        f"resamples, seed {options.seed})"
+        if options.fleiss_boot
+        else ""
+    )
+    n_delong = len(analysis.auc_tests)
+    return {
+        "diagnostic_performance": [
+            "AUC: empirical (Mann–Whitney); 95% CI from DeLong's standard error, normal "
+            "interval truncated to [0, 1] as R pROC.",
+            f"Sensitivity, specificity, accuracy, PPV, NPV: {proportion} 95% CIs.",
+        ],
+        "auc_comparisons": [
+            "Difference: paired DeLong test (R pROC roc.test), 95% CI truncated to [−1, 1].",
+            _p_footnote(options.adjustment("delong"), f"two-sided, {n_delong} pairs of readers"),
+        ],
+        "mcnemar": [
+            "Each reader (A) against the reference reader (B) on the cases both read, at the "
+            "positive threshold: sensitivity on the positive cases, specificity on the "
+            "negative ones.",
+            "P: exact (binomial) McNemar test; p_chisq: R mcnemar.test with continuity correction.",
+            _p_footnote(options.adjustment("mcnemar"), "the readers' tests of one metric"),
+        ],
+        "agreement": [
+            f"Intraobserver Fleiss κ: 95% CI from {kappa_ci}, clipped to [−1, 1]{boot}.",
+            "Cohen κ: 95% CI from the Fleiss–Cohen–Everitt (1969) standard error, clipped "
+            "to [−1, 1].",
+        ],
+        "likert": [
+            "Score: mean (95% t CI) of every score (rater × output × domain).",
+            "P: Dunn's test against each reader above, "
+            + (
+                P_ADJUST_LABELS["none"]
+                if options.adjustment("dunn") == "none"
+                else P_ADJUST_LABELS[options.adjustment("dunn")] + " within the run"
+            )
+            + "; * P < 0.05.",
+        ],
+        "likert_tests": [
+            _p_footnote(options.adjustment("dunn"), "Dunn's test, the reader pairs of one run"),
+        ],
+        "likert_reliability": [
+            "Units: the rated outputs (reader × case × run); raters: the Likert panel.",
+            f"Krippendorff's α (ordinal metric) on every pairable score; 95% CI: percentile "
+            f"bootstrap over outputs ({options.alpha_boot} resamples, seed {options.seed}).",
+            "ICC(2,1): two-way random, absolute agreement, single rater (Shrout & Fleiss "
+            "1979), on the outputs every rater scored; F-based 95% CI (McGraw & Wong 1996).",
+        ],
+    }
 
 
 TABLE_TITLES: dict[str, str] = {
     "diagnostic_performance": "Diagnostic performance per reader (Table S1)",
     "auc_comparisons": "Paired DeLong comparisons of AUCs (Fig. 3)",
+    "mcnemar": "McNemar tests against the reference reader (sensitivity, specificity)",
     "agreement": "Intra- and inter-observer agreement (Table 5)",
     "likert": "Likert scores per reader and run (Table 4)",
     "likert_tests": "Kruskal–Wallis and Dunn tests of Likert scores (Table 4)",
     "likert_domains": "Likert scores per domain and group (Fig. 6)",
+    "likert_reliability": "Inter-rater reliability of the Likert panel per domain",
     "baseline": "Case attributes by truth (Table 3)",
     "confusion": "Confusion counts per reader (Fig. 7)",
     "case_categories": "Final category per case and reader (Fig. 5)",
     "mrmc": "MRMC analysis of modalities (Obuchowski–Rockette, Hillis)",
     "mrmc_comparisons": "MRMC pairwise modality comparisons",
     "notes": "Notes",
+    "footnotes": "Footnotes of the tables",
 }
 
 
@@ -471,15 +654,22 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
         *[f"{METRIC_LABELS[m]}, % (95% CI)" for m in METRICS],
     ],
     "auc_comparisons": ["reader_a", "reader_b", "AUC A", "AUC B", "Difference (95% CI)", "P"],
+    "mcnemar": [
+        "metric", "reader_a", "reader_b", "n", "A, %", "B, %", "Discordant (A only / B only)", "P",
+    ],
     "agreement": None,
     "likert": None,
     "likert_tests": ["test", "run", "comparison", "statistic", "P"],
     "likert_domains": ["reader", "group", "label", "Mean (95% CI)", "n"],
+    "likert_reliability": [
+        "group", "label", "Krippendorff α, ordinal (95% CI)", "ICC(2,1) (95% CI)", "outputs",
+        "raters",
+    ],
     "baseline": ["attribute", "level", "Positive", "Negative", "P value", "Odds ratio (95% CI)", "test"],
     "confusion": None,
     "mrmc": None,
     "mrmc_comparisons": ["analysis", "modality_a", "modality_b", "Difference (95% CI)", "P"],
-    "notes": None,
+    "notes": ["reader", "note"],
 }  # fmt: skip
 
 
@@ -522,13 +712,24 @@ def write_csvs(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
 
 
 def write_workbook(
-    tables: dict[str, pd.DataFrame], path: Path | Any, *, about: dict[str, str] | None = None
+    tables: dict[str, pd.DataFrame],
+    path: Path | Any,
+    *,
+    about: dict[str, str] | None = None,
+    footnotes: dict[str, list[str]] | None = None,
 ) -> None:
     """One .xlsx workbook, a sheet per table: bold header, frozen panes, sized columns.
 
     Numbers stay unrounded in the cells; the number format only changes how Excel shows
-    them (three decimals, p values four).
+    them (three decimals, p values four). ``footnotes`` (table -> lines) are written in
+    italics below the table, after an empty row; by default those of the ``footnotes``
+    table.
     """
+    if footnotes is None and "footnotes" in tables:
+        notes_table = tables["footnotes"]
+        footnotes = {}
+        for name, text in zip(notes_table["table"], notes_table["footnote"], strict=True):
+            footnotes.setdefault(name, []).append(text)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -557,6 +758,12 @@ def write_workbook(
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for values in table.itertuples(index=False, name=None):
             ws.append([_cell(v) for v in values])
+        lines = (footnotes or {}).get(name, [])
+        if lines:
+            ws.append([])
+            for text in lines:
+                ws.append([text])
+                ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
         ws.freeze_panes = "B2" if len(table.columns) > 1 else "A2"
         for j, col in enumerate(table.columns, start=1):
             series = table[col]

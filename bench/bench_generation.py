@@ -124,6 +124,10 @@ def main() -> int:
         )
         reader = Reader.objects.create(study=study, code="BENCH", kind="model")
         server, url = start_server(args.latency, args.rate_limit_every)
+        from django.conf import settings
+
+        # The local server is a destination the administrator allows explicitly.
+        settings.GENERATION_ALLOWED_BASE_URLS = [url.rsplit("/v1", 1)[0]]
         try:
             config = GenerationConfig.objects.create(
                 reader=reader,

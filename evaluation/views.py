@@ -45,6 +45,7 @@ from evaluation.forms import (
 from evaluation.models import RatingItem, RatingSession, RatingTask
 from readerstudy.access import require_study_role
 from readerstudy.audit import audit_record
+from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.images import ImageError, strip_metadata
 
 View = Callable[..., HttpResponseBase]
@@ -411,9 +412,30 @@ def session_start(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_close(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """POST: close the session. GET: the confirmation page (the session page links there)."""
     session = _coordinator_session(request, slug, pk)
+    if request.method == "GET":
+        back = reverse("rating-session-detail", kwargs={"slug": slug, "pk": pk})
+        if session.status == RatingSession.Status.CLOSED:
+            messages.error(request, "The session is already closed.")
+            return redirect(back)
+        counts = selectors.session_task_counts(session)
+        return confirm_page(
+            request,
+            Confirmation(
+                title=f"Close the rating session “{session.name}”?",
+                message="Its raters can no longer score or change anything, and a closed "
+                "session cannot be re-opened. Nothing is deleted: submitted scores and drafts "
+                "are kept.",
+                consequences=[
+                    f"{counts['submitted']} of {counts['total']} rater-items are submitted."
+                ],
+                button="Close the session",
+                cancel_url=back,
+            ),
+        )
     try:
         services.rating_session_close(session=session, user=request.user, request=request)
     except services.RatingError as exc:

@@ -25,6 +25,66 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from evaluation.models import Rater
 from readerstudy.models import AuditEvent, Reader, Study, StudyMember
 
+#: What each action code of the audit log means, for people. Defined once: the audit page
+#: shows these labels; the CSV download and the API keep the codes (stable for scripts).
+AUDIT_ACTIONS: dict[str, str] = {
+    # sign-in
+    "login": "Signed in",
+    "logout": "Signed out",
+    "login_failed": "Failed sign-in",
+    "login_throttled": "Sign-in refused (too many failures)",
+    # accounts and roles
+    "user_created": "Account created",
+    "user_flags_changed": "Account access changed",
+    "role_group_added": "Platform role added",
+    "role_group_removed": "Platform role removed",
+    "study_member_added": "Added to the study",
+    "study_member_changed": "Study membership changed",
+    "study_member_removed": "Removed from the study",
+    "reader_account_changed": "Reader linked to an account",
+    "rater_account_changed": "Rater linked to an account",
+    "api_token_created": "API token created",
+    "api_token_revoked": "API token revoked",
+    # studies, cases and readings
+    "study_deleted": "Study deleted",
+    "case_created": "Case added",
+    "case_updated": "Case changed",
+    "readings_imported": "Readings imported",
+    "likert_scores_imported": "Likert scores imported",
+    # blinding and exports
+    "study_unblinded": "Study unblinded",
+    "unblinding_key_viewed": "Unblinding key viewed",
+    "unblinding_key_exported": "Unblinding key downloaded",
+    "export": "Export downloaded",
+    "reading_randomisation_exported": "Reading randomisation downloaded",
+    "rating_randomisation_exported": "Rating randomisation downloaded",
+    # amendments
+    "reading_amended": "Reading amended",
+    "likert_scores_amended": "Likert scores amended",
+    # sessions and generation
+    "reading_session_created": "Reading session created",
+    "reading_session_opened": "Reading session opened",
+    "reading_session_closed": "Reading session closed",
+    "reading_session_deleted": "Reading session deleted",
+    "rating_session_created": "Rating session created",
+    "rating_session_started": "Rating session started",
+    "rating_session_closed": "Rating session closed",
+    "rating_item_redacted": "Rating item redacted",
+    "rating_item_flags_dismissed": "Rating item leak flags dismissed",
+    "generation_config_create": "Model configuration created",
+    "generation_config_update": "Model configuration changed",
+    "generation_run_create": "Generation run started",
+    "generation_run_stop": "Generation run stopped",
+    "generation_run_resume": "Generation run resumed",
+    "finetune_job_create": "Fine-tuning job created",
+}
+
+
+def audit_action_label(action: str) -> str:
+    """The label of an action code (an unknown code reads as words, never as nothing)."""
+    return AUDIT_ACTIONS.get(action) or action.replace("_", " ").capitalize()
+
+
 _current_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 
 

@@ -183,3 +183,20 @@ class ReadingForm(forms.Form):
 
     def clean_impression(self) -> str:
         return self.cleaned_data["impression"].strip().replace("\r\n", "\n")
+
+
+class ReadingDraftForm(forms.Form):
+    """The autosaved, unsubmitted input of the reading form (every answer field optional).
+
+    ``version`` is the work's version the page showed; the impression is kept as typed.
+    """
+
+    category = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    probability = forms.IntegerField(required=False, min_value=0, max_value=100)
+    impression = forms.CharField(required=False, strip=False, max_length=MAX_IMPRESSION)
+    version = forms.IntegerField(min_value=0)
+    active_seconds = forms.FloatField(required=False, min_value=0, max_value=MAX_ACTIVE_SECONDS)
+
+    def __init__(self, *args: Any, scale: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", ""), *[(value, value) for value, _ in scale]]

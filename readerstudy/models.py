@@ -322,6 +322,7 @@ from readerstudy.models_generation import (  # noqa: E402
 from readerstudy.models_reading import (  # noqa: E402
     ReadingAmendment,
     ReadingAssignment,
+    ReadingDraft,
     ReadingSession,
     ReadingSessionCase,
     ReadingSubmission,
@@ -340,6 +341,7 @@ __all__ = [
     "Reading",
     "ReadingAmendment",
     "ReadingAssignment",
+    "ReadingDraft",
     "ReadingSession",
     "ReadingSessionCase",
     "ReadingSubmission",

@@ -8,7 +8,8 @@ Its cases are listed explicitly (``ReadingSessionCase``); each assigned reader
 (or the session's fixed order), materialised as one ``ReadingWork`` row per case with the
 server-side timing. Every submit attempt is logged (``ReadingSubmission``, keyed by the
 form's idempotency token), and every change of a submitted answer keeps its before/after
-values (``ReadingAmendment``).
+values (``ReadingAmendment``). What a reader has typed but not submitted is autosaved as a
+``ReadingDraft`` of the work item, seen only by that reader and cleared by the submit.
 
 Cross-table rules (a session's cases, readers and assistant belong to its study; a work
 item's case is one of its session's cases; its reading is its reader's reading of its
@@ -226,6 +227,42 @@ class ReadingWork(models.Model):
     @property
     def done(self) -> bool:
         return self.submitted_at is not None
+
+
+class ReadingDraft(models.Model):
+    """What the reader has entered on a case but not submitted yet (autosaved by the page).
+
+    Restored into the form when the reader comes back; deleted when a submit is accepted. It
+    is the reader's own: no other page, API, export or admin shows it, and it never changes a
+    ``Reading`` (only a submit does). ``base_version`` is the work's version the form showed:
+    a draft whose base is older than the work's version (the case was saved since, e.g. in
+    another tab) is stale and is not restored into the form.
+    """
+
+    work = models.OneToOneField(ReadingWork, on_delete=models.CASCADE, related_name="draft")
+    base_version = models.PositiveIntegerField()
+    category = models.SmallIntegerField(null=True, blank=True)
+    probability = models.PositiveSmallIntegerField(null=True, blank=True)
+    impression = models.TextField(blank=True)
+    active_seconds = models.FloatField(
+        null=True, blank=True, help_text="Active reading time the page had counted so far."
+    )
+    saved_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__isnull=True) | Q(probability__lte=100),
+                name="readingdraft_probability_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(active_seconds__isnull=True) | Q(active_seconds__gte=0),
+                name="readingdraft_active_seconds_nonnegative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft of {self.work}"
 
 
 class ReadingSubmission(models.Model):

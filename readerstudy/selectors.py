@@ -15,6 +15,16 @@ from readerstudy.models import Reader, Reading, Study, StudyMember
 from readerstudy.pseudonyms import Blinding
 
 
+def _study_counts() -> dict[str, Count]:
+    """The sizes shown with a study wherever it is listed (home page, ``manage.py demo``)."""
+    return {"n_cases": Count("cases", distinct=True), "n_readers": Count("readers", distinct=True)}
+
+
+def study_counts(*, study: Study) -> dict[str, int]:
+    """``n_cases`` and ``n_readers`` of ``study``, counted as the home page counts them."""
+    return Study.objects.filter(pk=study.pk).aggregate(**_study_counts())
+
+
 def studies_for_user(
     user: AbstractBaseUser | AnonymousUser, *, role: str | None = None
 ) -> QuerySet[Study]:
@@ -27,9 +37,7 @@ def studies_for_user(
         if role is not None:
             members &= Q(members__role=role)
         qs = qs.filter(members).distinct()
-    return qs.annotate(
-        n_cases=Count("cases", distinct=True), n_readers=Count("readers", distinct=True)
-    ).order_by("slug")
+    return qs.annotate(**_study_counts()).order_by("slug")
 
 
 def study_reader_rows(*, study: Study, blinding: Blinding) -> list[dict[str, object]]:

@@ -257,7 +257,7 @@ def reading_assignment_for_user(*, user: User, token: str) -> ReadingAssignment:
 
 def reading_work_at(*, assignment: ReadingAssignment, position: int) -> ReadingWork:
     work = (
-        ReadingWork.objects.select_related("case", "reading")
+        ReadingWork.objects.select_related("case", "reading", "draft")
         .filter(assignment=assignment, position=position)
         .first()
     )

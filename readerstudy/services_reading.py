@@ -3,7 +3,8 @@
 Creating a session materialises every reader's case order (``ReadingWork`` rows) from the
 session's seed, so the order is fixed, exportable and re-derivable before anyone reads.
 Submitting a reading is idempotent (the form's token) and optimistic (the form's version):
-nothing a reader sends is lost or silently overwritten.
+nothing a reader sends is lost or silently overwritten. What a reader types is autosaved as
+their draft of the case (``reading_draft_save``) until a submit is accepted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from readerstudy.models import Case, Reader, Reading, Study
 from readerstudy.models_reading import (
     ReadingAmendment,
     ReadingAssignment,
+    ReadingDraft,
     ReadingSession,
     ReadingSessionCase,
     ReadingSubmission,
@@ -38,6 +40,10 @@ class ReadingSessionError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class ReadingDraftError(ValueError):
+    """The draft was not stored: the case cannot take input now, or it changed meanwhile."""
 
 
 class ReadingTokenError(ValueError):
@@ -311,7 +317,57 @@ def reading_submit(
                 )
         except IntegrityError as exc:  # the same token raced in for another case
             raise ReadingTokenError("the form's token was used for another case") from exc
-    return SubmitResult(outcome, work, submission)
+        result = SubmitResult(outcome, work, submission)
+        if result.accepted:  # the answer is stored: what was typed is no longer a draft
+            ReadingDraft.objects.filter(work=work).delete()
+    return result
+
+
+def reading_draft_save(
+    *,
+    work: ReadingWork,
+    base_version: int,
+    category: int | None,
+    probability: int | None,
+    impression: str,
+    active_seconds: float | None,
+) -> ReadingDraft:
+    """Store what the reader has entered on ``work`` but not submitted (one draft per case).
+
+    Raises ``ReadingDraftError`` (nothing stored) when the session is not open, the case is
+    answered and the session allows no amendments, or ``base_version`` is not the work's
+    current version (the case was saved since the form was opened, e.g. in another tab).
+    Never touches the reading or the work's timing.
+    """
+    with transaction.atomic():
+        locked = (
+            ReadingWork.objects.select_for_update(of=("self",))
+            .select_related("assignment__session")
+            .get(pk=work.pk)
+        )
+        session = locked.assignment.session
+        if not session.is_open:
+            raise ReadingDraftError("This session is closed: nothing can be entered any more.")
+        if locked.done and not session.allow_amend:
+            raise ReadingDraftError(
+                "This case is answered and the session does not allow changing answers."
+            )
+        if base_version != locked.version:
+            raise ReadingDraftError(
+                "This case was saved from another window or tab after this page was opened. "
+                "Reload the page to see the saved answer; your input stays on this page."
+            )
+        draft, _ = ReadingDraft.objects.update_or_create(
+            work=locked,
+            defaults={
+                "base_version": base_version,
+                "category": category,
+                "probability": probability,
+                "impression": impression,
+                "active_seconds": active_seconds,
+            },
+        )
+    return draft
 
 
 def _first_answer(

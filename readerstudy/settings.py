@@ -15,13 +15,20 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Every variable this module reads (the env_* functions add to it, wherever in this module
+# they are called): none of them may ever be sent to a model server as an API key
+# (readerstudy/generation/keys.py).
+_ENV_READ: set[str] = set()
+SETTINGS_ENVIRONMENT_VARIABLES = _ENV_READ
 
 
 def env_str(name: str, default: str = "") -> str:
+    _ENV_READ.add(name)
     return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool) -> bool:
+    _ENV_READ.add(name)
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -34,6 +41,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
+    _ENV_READ.add(name)
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -44,10 +52,12 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
+    _ENV_READ.add(name)
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+_ENV_READ.add("PYTEST_VERSION")
 # The test suite (pytest sets PYTEST_VERSION) and DJANGO_DEBUG=1 are development mode:
 # a secret key is generated for them, and `manage.py demo` may create the demo accounts.
 DEV_MODE = DEBUG or "PYTEST_VERSION" in os.environ
@@ -237,6 +247,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No online validator badge: it would load an image from validator.swagger.io (offline,
+    # and outside the Content-Security-Policy). Read by static/readerstudy/api_docs.js.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     # Choice sets that share a field name get stable schema names.
     "ENUM_NAME_OVERRIDES": {
@@ -299,3 +312,18 @@ GENERATION_STALE_SECONDS = env_int("READERSTUDY_GENERATION_STALE_SECONDS", 120)
 GENERATION_BATCH_POLL_SECONDS = env_int("READERSTUDY_GENERATION_BATCH_POLL_SECONDS", 60)
 # The HTTP client of the openai package logs every request at INFO; keep it to warnings.
 LOGGING["loggers"].update({"httpx2": {"level": "WARNING"}, "openai": {"level": "WARNING"}})
+
+# Where generation may send requests and which API keys it may send (docs/configuration.md).
+# Keys: the names listed in GENERATION_API_KEYS and every name starting with
+# GENERATION_API_KEY_PREFIX; never a variable of these settings (SECRET_KEY, DATABASE_URL, ...).
+GENERATION_API_KEYS = env_list("GENERATION_API_KEYS")
+GENERATION_API_KEY_PREFIX = env_str("GENERATION_API_KEY_PREFIX", "READERSTUDY_KEY_")
+# Servers: the public OpenAI and Azure OpenAI endpoints (GENERATION_PUBLIC_ENDPOINTS) plus the
+# base URLs listed here, e.g. http://gpu01:8000/v1 for a local vLLM. Development and the test
+# suite allow the demo's local server (python -m tests.openai_server --port 8011).
+GENERATION_PUBLIC_ENDPOINTS = env_bool("GENERATION_PUBLIC_ENDPOINTS", True)
+GENERATION_ALLOWED_BASE_URLS = env_list(
+    "GENERATION_ALLOWED_BASE_URLS", "http://127.0.0.1:8011" if DEV_MODE else ""
+)
+# Link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata services live there).
+GENERATION_ALLOW_LINK_LOCAL = env_bool("GENERATION_ALLOW_LINK_LOCAL", False)

@@ -12,6 +12,7 @@ admin.site.site_header = "readerstudy administration"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("studies/<slug:slug>/", views.study_detail, name="study-detail"),
     path("studies/<slug:slug>/audit/", views.study_audit, name="study-audit"),
     path("audit/", views.audit_all, name="audit-all"),

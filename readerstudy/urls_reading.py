@@ -25,6 +25,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reading/<str:token>/", views.assignment_resume, name="reading-resume"),
     path("reading/<str:token>/<int:position>/", views.case_page, name="reading-case"),
     path(
+        "reading/<str:token>/<int:position>/draft.json",
+        views.case_draft,
+        name="reading-draft",
+    ),
+    path(
         "reading/<str:token>/<int:position>/images/<int:index>",
         views.case_image,
         name="reading-image",

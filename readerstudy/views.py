@@ -13,11 +13,16 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 from rest_framework.authtoken.models import Token
 
 from readerstudy import roles
 from readerstudy.access import require_study_role, study_roles
-from readerstudy.audit import audit_record
+from readerstudy.audit import audit_action_label, audit_record
+from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.models import Study
 from readerstudy.pseudonyms import Blinding
 from readerstudy.selectors import audit_events, studies_for_user, study_overview
@@ -99,7 +104,8 @@ def _audit_response(
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
     page = Paginator(events.select_related("study"), 100).get_page(request.GET.get("page"))
-    return render(request, "readerstudy/audit.html", {"page": page, "title": title})
+    rows = [(event, audit_action_label(event.action)) for event in page]
+    return render(request, "readerstudy/audit.html", {"page": page, "rows": rows, "title": title})
 
 
 @login_required
@@ -123,17 +129,49 @@ def audit_all(request: HttpRequest) -> HttpResponse:
     return _audit_response(request, audit_events(), "Audit log", "audit")
 
 
+#: ``?confirm=<key>`` of the token page: title, message, button and the POSTed action.
+TOKEN_CONFIRMATIONS: dict[str, tuple[str, str, str, str]] = {
+    "revoke": (
+        "Revoke your API token?",
+        "Scripts and notebooks using it get 401 at once. You can create a new token later.",
+        "Revoke the token",
+        "revoke",
+    ),
+    "replace": (
+        "Replace your API token?",
+        "A new key is shown once; scripts and notebooks using the current key get 401 at once.",
+        "Replace the token",
+        "create",
+    ),
+}
+
+
 @login_required
 def api_token(request: HttpRequest) -> HttpResponse:
     """The caller's API token: create (or replace) and revoke. The key is shown once, on creation."""
     created_key = None
+    token = Token.objects.filter(user=request.user).first()
+    confirming = request.GET.get("confirm")
+    if request.method == "GET" and token is not None and confirming in TOKEN_CONFIRMATIONS:
+        title, message, button, action = TOKEN_CONFIRMATIONS[confirming]
+        return confirm_page(
+            request,
+            Confirmation(
+                title=title,
+                message=message,
+                button=button,
+                cancel_url=reverse("api-token-page"),
+                fields={"action": action},
+            ),
+            action_url=reverse("api-token-page"),
+        )
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             token_revoke(user=request.user, request=request)
             messages.success(request, "Your API token was revoked.")
             return redirect("api-token-page")
         created_key = token_create(user=request.user, request=request).key
-    token = Token.objects.filter(user=request.user).first()
+        token = Token.objects.filter(user=request.user).first()
     response = render(
         request,
         "readerstudy/api_token.html",
@@ -141,3 +179,10 @@ def api_token(request: HttpRequest) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, asked for by browsers on pages that link no icon (e.g. the admin)."""
+    return redirect(static("readerstudy/favicon.ico"))

@@ -13,13 +13,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from readerstudy.access import require_study_role
+from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.generation import selectors
+from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import finetune_job_refresh
-from readerstudy.generation.forms import GenerationConfigForm, RunStartForm, config_fieldsets
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.forms import (
+    GenerationConfigForm,
+    RunStartForm,
+    api_key_initial,
+    config_fieldsets,
+)
+from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -69,12 +77,16 @@ def _run(study_id: int, run_id: int) -> GenerationRun:
 def generation_home(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, COORDINATOR)
     runs = list(selectors.runs_for_study(study)[:50])
+    configs = list(selectors.configs_for_study(study))
     return render(
         request,
         "readerstudy/generation_home.html",
         {
             "study": study,
-            "configs": selectors.configs_for_study(study),
+            "configs": [(c, Connection.of(c).problems()) for c in configs],
+            # the fine-tuning hint names one of this study's model readers (their configuration
+            # gives the server and key of the job), or a placeholder
+            "finetune_reader": configs[0].reader.code if configs else "READER",
             "runs": [(run, selectors.run_progress(run)) for run in runs],
             "jobs": selectors.finetune_jobs_for_study(study),
             "dispatch": dispatch_mode(),
@@ -91,7 +103,7 @@ def config_create(request: HttpRequest, slug: str) -> HttpResponse:
         "user_template": DEFAULT_USER_TEMPLATES["text"],
         "base_url": "https://api.openai.com/v1",
         "model": "gpt-4o-2024-08-06",
-        "api_key_env": "OPENAI_API_KEY",
+        "api_key_env": api_key_initial(),
         "response_schema": default_schema(study.categories),
     }
     form = GenerationConfigForm(request.POST or None, study=study, initial=initial)
@@ -136,7 +148,13 @@ def config_edit(request: HttpRequest, slug: str, config_id: int) -> HttpResponse
     return render(
         request,
         "readerstudy/generation_config_form.html",
-        {"study": study, "form": form, "config": config, "fieldsets": config_fieldsets(form)},
+        {
+            "study": study,
+            "form": form,
+            "config": config,
+            "fieldsets": config_fieldsets(form),
+            "problems": Connection.of(config).problems(),
+        },
     )
 
 
@@ -164,7 +182,7 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
                     limit=data["limit"],
                     overwrite=data["overwrite"],
                 )
-            except (GenerationConflictError, ApiKeyMissingError) as exc:
+            except (GenerationConflictError, ConnectionSettingsError) as exc:
                 form.add_error(None, str(exc))
             else:
                 run_dispatch(run=run)
@@ -176,7 +194,13 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
     return render(
         request,
         "readerstudy/generation_run_start.html",
-        {"study": study, "config": config, "form": form, "estimate": estimate},
+        {
+            "study": study,
+            "config": config,
+            "form": form,
+            "estimate": estimate,
+            "problems": Connection.of(config).problems(),
+        },
     )
 
 
@@ -218,10 +242,28 @@ def run_progress(request: HttpRequest, slug: str, run_id: int) -> JsonResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def run_stop_view(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
+    """POST: stop the run. GET: the confirmation page (the run page links there)."""
     study = require_study_role(request.user, slug, COORDINATOR)
     run = _run(study.pk, run_id)
+    if request.method == "GET":
+        back = reverse("generation-run", kwargs={"slug": study.slug, "run_id": run.pk})
+        if not selectors.run_progress(run)["can_stop"]:
+            messages.error(request, f"Run {run.pk} is {run.get_status_display().lower()}.")
+            return redirect(back)
+        return confirm_page(
+            request,
+            Confirmation(
+                title=f"Stop run {run.pk} of {run.config.reader.code}?",
+                message="No new requests are sent; the requests in flight are finished first. "
+                "Finished items and their readings are kept, and you can resume the run later "
+                "(a batch run's batch is cancelled).",
+                button="Stop the run",
+                cancel_url=back,
+                irreversible=False,
+            ),
+        )
     try:
         status = run_stop(run=run, user=request.user, request=request)
     except GenerationConflictError as exc:
@@ -243,7 +285,7 @@ def run_resume_view(request: HttpRequest, slug: str, run_id: int) -> HttpRespons
     run = _run(study.pk, run_id)
     try:
         run = run_resume(run=run, user=request.user, request=request)
-    except (GenerationConflictError, ApiKeyMissingError) as exc:
+    except (GenerationConflictError, ConnectionSettingsError) as exc:
         messages.error(request, str(exc))
     else:
         run_dispatch(run=run)

@@ -12,6 +12,7 @@ reader's own order, images by their index within the case.
 from __future__ import annotations
 
 import csv
+import json
 import uuid
 from typing import Any
 
@@ -24,15 +25,19 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponseNotAllowed,
+    JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from readerstudy.access import require_study_role
 from readerstudy.audit import audit_record
-from readerstudy.forms_reading import ReadingForm, ReadingSessionForm
+from readerstudy.confirm import Confirmation, confirm_page
+from readerstudy.forms_reading import ReadingDraftForm, ReadingForm, ReadingSessionForm
 from readerstudy.models import CaseImage
-from readerstudy.models_reading import ReadingSession, ReadingSubmission, ReadingWork
+from readerstudy.models_reading import ReadingDraft, ReadingSession, ReadingSubmission, ReadingWork
 from readerstudy.reading_images import ImageDisplayError, dicom_to_png
 from readerstudy.selectors_reading import (
     RANDOMISATION_COLUMNS,
@@ -48,9 +53,11 @@ from readerstudy.selectors_reading import (
     reading_worklist,
 )
 from readerstudy.services_reading import (
+    ReadingDraftError,
     ReadingSessionError,
     ReadingTokenError,
     SubmitResult,
+    reading_draft_save,
     reading_session_close,
     reading_session_create,
     reading_session_delete,
@@ -143,14 +150,55 @@ SESSION_ACTIONS = {
     ),
     "delete": (reading_session_delete, "Draft session deleted."),
 }
+#: The session actions that ask for confirmation first.
+CONFIRMED_ACTIONS = ("close", "delete")
+
+
+def session_confirmation(session: ReadingSession, action: str) -> Confirmation | None:
+    """What the confirmation page of ``action`` says (``None``: it needs no confirmation, or
+    does not apply to the session in its state)."""
+    back = reverse("reading-session", kwargs={"slug": session.study.slug, "pk": session.pk})
+    if action == "close" and session.status == ReadingSession.Status.OPEN:
+        progress = reading_session_progress(session=session)
+        done = sum(p.done for p in progress)
+        total = sum(p.total for p in progress)
+        return Confirmation(
+            title=f"Close the session “{session.name}”?",
+            message="Its readers can no longer submit or change answers. Nothing is deleted, "
+            "and you can re-open the session later.",
+            consequences=[f"{done} of {total} reader-cases are answered."],
+            button="Close the session",
+            cancel_url=back,
+            irreversible=False,
+        )
+    if action == "delete" and session.status == ReadingSession.Status.DRAFT:
+        return Confirmation(
+            title=f"Delete the draft session “{session.name}”?",
+            message="The session, its cases and every reader's case order are deleted. "
+            "Nobody has read in it yet.",
+            consequences=[f"Seed {session.seed} (to create the same orders again)."],
+            button="Delete the draft",
+            cancel_url=back,
+        )
+    return None
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
+    """POST: open, close or delete the session. GET: the confirmation page of close and
+    delete (the session page links there)."""
     session = _coordinator_session(request, slug, pk)
     if action not in SESSION_ACTIONS:
         raise Http404("No such action.")
+    if request.method == "GET":
+        if action not in CONFIRMED_ACTIONS:
+            return HttpResponseNotAllowed(["POST"])
+        confirmation = session_confirmation(session, action)
+        if confirmation is None:
+            messages.error(request, f"This session is {session.get_status_display().lower()}.")
+            return redirect("reading-session", slug=slug, pk=pk)
+        return confirm_page(request, confirmation)
     service, done = SESSION_ACTIONS[action]
     try:
         service(session=session, actor=request.user, request=request)
@@ -223,6 +271,14 @@ def _scale(work: ReadingWork) -> list[tuple[int, str]]:
     return list(study.scale_categories.order_by("value").values_list("value", "label"))
 
 
+def work_draft(work: ReadingWork) -> ReadingDraft | None:
+    """The reader's autosaved draft of the case, if any."""
+    try:
+        return work.draft
+    except ReadingDraft.DoesNotExist:
+        return None
+
+
 def answer_initial(work: ReadingWork) -> dict[str, Any]:
     reading = work.reading
     if reading is None:
@@ -248,9 +304,19 @@ def _case_page(
     total = assignment.work.count()
     done = assignment.work.filter(submitted_at__isnull=False).count()
     editable = session.is_open and (not work.done or session.allow_amend)
+    draft = work_draft(work) if editable else None
+    stale = draft is not None and draft.base_version != work.version
+    restored = form is None and draft is not None and not stale
     if form is None and editable:
+        values = answer_initial(work)
+        if restored and draft is not None:
+            values = {
+                "category": draft.category,
+                "probability": draft.probability,
+                "impression": draft.impression,
+            }
         form = ReadingForm(
-            initial={**answer_initial(work), "token": uuid.uuid4(), "version": work.version},
+            initial={**values, "token": uuid.uuid4(), "version": work.version},
             scale=_scale(work),
             require_impression=session.require_impression,
         )
@@ -273,6 +339,9 @@ def _case_page(
             "assist": reading_assist(session=session, case=work.case),
             "form": form if editable else None,
             "stored": stored,
+            "draft": draft,
+            "draft_restored": restored,
+            "draft_stale": stale,
             "problem": problem,
             "attempt": attempt,
             "previous": work.position - 1 if work.position > 1 else None,
@@ -386,6 +455,39 @@ def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
     return _case_page(
         request, work, retry, status=409, problem=submit_problem_text(result), attempt=attempt
     )
+
+
+@require_POST
+def case_draft(request: HttpRequest, token: str, position: int) -> JsonResponse:
+    """Autosave of the reading form (JSON ``{version, category, probability, impression,
+    active_seconds}``): the reader's draft of the case, restored when they come back."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Sign in first."}, status=403)
+    assignment = reading_assignment_for_user(user=request.user, token=token)
+    work = reading_work_at(assignment=assignment, position=position)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"error": "body: not valid JSON"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "body: expected a JSON object"}, status=400)
+    form = ReadingDraftForm(body, scale=_scale(work))
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        return JsonResponse({"error": f"{field}: {' '.join(errors)}", "field": field}, status=400)
+    data = form.cleaned_data
+    try:
+        draft = reading_draft_save(
+            work=work,
+            base_version=data["version"],
+            category=data["category"],
+            probability=data["probability"],
+            impression=data["impression"],
+            active_seconds=data["active_seconds"],
+        )
+    except ReadingDraftError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return JsonResponse({"saved_at": draft.saved_at.isoformat(), "version": draft.base_version})
 
 
 @login_required

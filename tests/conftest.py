@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image, PngImagePlugin
+
+# Playwright fixtures of the browser tests (module-scoped browser, ``new_page``).
+from tests.browser import browser, new_page, sync_orm_beside_playwright  # noqa: F401
 
 STUDY_TOML = """\
 slug = "tiny"
@@ -127,3 +131,13 @@ def _test_settings(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     # Deliberately slow password hashing has nothing to prove in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def assert_confirmation_page(html: str, *, action: str, button: str) -> None:
+    """``html`` is a confirmation page (readerstudy/confirm.py) posting to ``action`` with a
+    danger-styled ``button``, and a Cancel link; it works without JavaScript."""
+    form = re.search(r'<form method="post" action="([^"]+)" class="confirm-actions">', html)
+    assert form is not None and form.group(1) == action, html
+    assert f'<button type="submit" class="danger">{button}</button>' in html
+    assert re.search(r'<a class="button secondary" href="[^"]+">Cancel</a>', html)
+    assert "<script" not in html

@@ -101,6 +101,16 @@ def status(
     return Behaviour("status", status=code, headers=tuple(headers), content=message)
 
 
+def redirect(location: str, code: int = 307) -> Behaviour:
+    """An HTTP redirect to ``location`` (a server or a gateway sending the client elsewhere)."""
+    return Behaviour("status", status=code, headers=(("location", location),), content="moved")
+
+
+def page(content: str, code: int = 200) -> Behaviour:
+    """A body that is not JSON at all (an HTML page of some other service)."""
+    return Behaviour("page", status=code, content=content)
+
+
 def echo_key() -> Behaviour:
     """A 401 whose message repeats the bearer token, as some servers do."""
     return Behaviour("echo_key", status=401)
@@ -278,6 +288,11 @@ class FakeOpenAIServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def origin(self) -> str:
+        """What to put in ``GENERATION_ALLOWED_BASE_URLS`` to let the platform reach it."""
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> FakeOpenAIServer:
         server = self
@@ -628,10 +643,16 @@ class _Handler(BaseHTTPRequestHandler):
             delay = fake.latency + (behaviour.seconds if behaviour.kind == "slow" else 0.0)
             if delay:
                 time.sleep(delay)
-            code, payload, headers = fake.completion(body, behaviour, serial, self._auth)
+            if behaviour.kind == "page":
+                code, payload, headers = behaviour.status, None, []
+            else:
+                code, payload, headers = fake.completion(body, behaviour, serial, self._auth)
         finally:
             with fake._lock:
                 fake.in_flight -= 1
+        if behaviour.kind == "page":
+            raw = behaviour.content.encode()
+            return self._send(code, None, raw=raw, content_type="text/html; charset=utf-8")
         self._send(code, payload, headers)
 
     # files ------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 - :func:`fleiss_kappa`: Fleiss' kappa across the repeated runs of each reader
   (intra-observer agreement) or across several raters, with an analytic and a seeded
   bootstrap confidence interval.
-- :func:`krippendorff_alpha`: Krippendorff's alpha (nominal, ordinal, interval, ratio).
+- :func:`krippendorff_alpha`: Krippendorff's alpha (nominal, ordinal, interval, ratio)
+  with a unit-bootstrap CI.
 - :func:`icc`: the six intraclass correlations of Shrout & Fleiss (1979).
 - :func:`interpret_kappa`: the verbal bands of the worked example.
 
@@ -46,7 +47,7 @@ correlation coefficients. *Psychological Methods*, 1(1), 30-46.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 from typing import Literal
 
@@ -64,10 +65,13 @@ from analysis.stats._checks import (
     require_numeric,
     require_unique,
 )
+from analysis.stats.choices import FLEISS_SE_METHODS
 
 Weights = Literal["none", "linear", "quadratic"]
-FleissSe = Literal["fleiss-nee-landis", "gwet"]
+FleissSe = Literal["gwet", "fleiss-nee-landis"]
+
 AlphaLevel = Literal["nominal", "ordinal", "interval", "ratio"]
+ALPHA_LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
 
 #: Upper (inclusive) limits of the kappa bands used by the worked example.
 KAPPA_BANDS: tuple[tuple[float, str], ...] = (
@@ -402,43 +406,67 @@ def _fleiss_point(counts: np.ndarray, m: int) -> tuple[float, float, float]:
     return p_bar, p_e, float(kappa)
 
 
-def _fleiss_bootstrap(
-    counts: np.ndarray, m: int, *, n_boot: int, seed: int | None, confidence: float
+def _pattern_bootstrap(
+    counts: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    n_boot: int,
+    seed: int | None,
+    confidence: float,
+    chunk_cells: int,
 ) -> tuple[float, float]:
-    """Percentile CI of Fleiss' kappa from resampling cases with replacement.
+    """Percentile CI of a statistic of the rows of ``counts`` over resamples of the rows.
 
-    Kappa depends on the cases only through their rows of ``counts``, so cases with the
-    same row are interchangeable: resampling the N cases with replacement is the same in
-    distribution as drawing multinomial counts (N trials) over the G distinct rows with
-    probabilities proportional to how often each occurs. That is what is drawn here,
-    which costs O(n_boot G) instead of O(n_boot N) (G is at most the number of ways to
-    spread m ratings over the categories, e.g. 84 for 3 runs on BI-RADS 0-6).
+    The statistics here (Fleiss' kappa, Krippendorff's alpha) depend on the rated units
+    only through their rows of ``counts``, so units with the same row are
+    interchangeable: resampling the N units with replacement is the same in distribution
+    as drawing multinomial counts (N trials) over the G distinct rows with probabilities
+    proportional to how often each occurs. That is what is drawn, which costs O(n_boot G)
+    instead of O(n_boot N) (G is at most the number of ways to spread the ratings of a
+    unit over the categories, e.g. 84 for 3 runs on BI-RADS 0-6).
+    ``statistic(freq, patterns)`` gets the (chunk, G) resampled frequencies of the (G, q)
+    distinct rows; resamples where it is not finite (undefined) are left out.
     """
-    if n_boot <= 0:
+    if n_boot <= 0 or counts.shape[0] == 0:
         return np.nan, np.nan
     rng = np.random.default_rng(seed)
-    n = counts.shape[0]
     patterns, weights = np.unique(counts, axis=0, return_counts=True)
-    p_i = ((patterns**2).sum(axis=1) - m) / (m * (m - 1))
-    probs = weights / weights.sum()
-    kappas = np.empty(n_boot)
-    chunk = max(1, min(n_boot, 2_000_000 // max(len(weights), 1)))
+    n = int(weights.sum())
+    probs = weights / n
+    values = np.empty(n_boot)
+    chunk = max(1, min(n_boot, chunk_cells // max(len(weights), 1)))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
         freq = rng.multinomial(n, probs, size=size).astype(float)
+        values[start : start + size] = statistic(freq, patterns)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.nan, np.nan
+    alpha = 1 - confidence
+    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def _fleiss_bootstrap(
+    counts: np.ndarray, m: int, *, n_boot: int, seed: int | None, confidence: float
+) -> tuple[float, float]:
+    """Percentile CI of Fleiss' kappa from resampling cases with replacement
+    (:func:`_pattern_bootstrap`)."""
+    n = counts.shape[0]
+
+    def kappa(freq: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+        p_i = ((patterns**2).sum(axis=1) - m) / (m * (m - 1))
         p_bar = freq @ p_i / n
         p_j = freq @ patterns / (n * m)
         p_e = (p_j**2).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             k = (p_bar - p_e) / (1 - p_e)
         k[np.isclose(p_e, 1.0, rtol=0, atol=1e-12)] = np.nan
-        kappas[start : start + size] = k
-    finite = kappas[np.isfinite(kappas)]
-    if finite.size == 0:
-        return np.nan, np.nan
-    alpha = 1 - confidence
-    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+        return k
+
+    return _pattern_bootstrap(
+        counts, kappa, n_boot=n_boot, seed=seed, confidence=confidence, chunk_cells=2_000_000
+    )
 
 
 def fleiss_kappa(
@@ -451,7 +479,7 @@ def fleiss_kappa(
     categories: Sequence[float] | None = None,
     threshold: float | None = None,
     confidence: float = 0.95,
-    se_method: FleissSe = "fleiss-nee-landis",
+    se_method: FleissSe = "gwet",
     n_boot: int = 2000,
     seed: int | None = 0,
     nan_policy: NanPolicy = "raise",
@@ -471,22 +499,25 @@ def fleiss_kappa(
 
     *Analytic CI* (``se_method``):
 
-    - ``"fleiss-nee-landis"`` (default): the standard error of Fleiss, Nee & Landis
-      (1979), ``SE = sqrt(2 / (N m (m-1))) sqrt((sum p_j q_j)^2 - sum p_j q_j (q_j -
-      p_j)) / sum p_j q_j`` with ``q_j = 1 - p_j``, and ``kappa +/- z SE``. This is
-      what SPSS reports: IBM's STATS FLEISS KAPPA extension (the way to Fleiss' kappa in
-      SPSS 27, which the worked example used) computes exactly this "asymptotic standard
-      error" and uses it for both the z test and the CI. It is derived under the null
-      hypothesis of chance agreement, so strictly it is a testing SE; it is the default
-      because it reproduces the worked example: every binary CI of its Table 5 has the
-      half-width ``1.96 sqrt(2 / (114 * 3 * 2)) = 0.106`` that this SE gives for N = 114
-      cases and m = 3 runs whatever kappa is (for two categories the square-root factor
-      is 1).
-    - ``"gwet"``: the large-sample non-null (linearisation) variance of Gwet (2008,
-      eq. for the generalised Fleiss kappa), ``Var = sum_i (k*_i - kappa)^2 / (N (N -
-      1))`` with ``k*_i = (P_i - P_e)/(1 - P_e) - 2 (1 - kappa) (pe_i - P_e)/(1 - P_e)``
-      and ``pe_i = sum_j (n_ij / m) p_j``, with the CI of R ``irrCAC::fleiss.kappa.raw``:
-      ``kappa +/- t_{N-1, 1-a/2} SE``, the upper limit capped at 1.
+    - ``"gwet"`` (default): the large-sample non-null (linearisation) variance of Gwet
+      (2008; 2014, ch. 5), ``Var = sum_i (k*_i - kappa)^2 / (N (N - 1))`` with ``k*_i =
+      (P_i - P_e)/(1 - P_e) - 2 (1 - kappa) (pe_i - P_e)/(1 - P_e)`` and ``pe_i = sum_j
+      (n_ij / m) p_j``, and the interval of R ``irrCAC::fleiss.kappa.raw``: ``kappa +/-
+      t_{N-1, 1-a/2} SE``. It is valid whatever kappa is, which is what an interval
+      needs.
+    - ``"fleiss-nee-landis"``: the standard error of Fleiss, Nee & Landis (1979), ``SE =
+      sqrt(2 / (N m (m-1))) sqrt((sum p_j q_j)^2 - sum p_j q_j (q_j - p_j)) / sum p_j
+      q_j`` with ``q_j = 1 - p_j``, and ``kappa +/- z SE``. This is what SPSS reports:
+      IBM's STATS FLEISS KAPPA extension (the way to Fleiss' kappa in SPSS 27, which the
+      worked example used) computes exactly this "asymptotic standard error" and uses it
+      for both the z test and the CI. It is derived under the null hypothesis of chance
+      agreement (kappa = 0), so it depends only on N, m and the category margins -- for
+      two categories it is ``sqrt(2 / (N m (m-1)))`` whatever the data -- and is too
+      narrow away from the null (2.2 times on Fleiss's own 1971 data). It reproduces the
+      worked example's Table 5: every binary CI there has the half-width ``1.96 sqrt(2 /
+      (114 * 3 * 2)) = 0.106``.
+
+    Both intervals are clipped to [-1, 1] (irrCAC caps only the upper limit).
 
     ``z`` and ``p`` always test kappa = 0 with the Fleiss-Nee-Landis null SE.
 
@@ -515,7 +546,7 @@ def fleiss_kappa(
         See above.
     confidence : float
         Confidence level of both intervals.
-    se_method : {"fleiss-nee-landis", "gwet"}
+    se_method : {"gwet", "fleiss-nee-landis"}
         Standard error of the analytic CI.
     n_boot : int
         Bootstrap resamples (0 disables the bootstrap; its columns are then NaN).
@@ -530,21 +561,25 @@ def fleiss_kappa(
     -------
     pandas.DataFrame
         One row per reader (sorted; ``reader`` is None when ``reader=None``), columns
-        ``reader, scale, n_cases, n_ratings, observed_agreement, expected_agreement,
-        kappa, se, ci_low, ci_high, se_method, z, p, boot_ci_low, boot_ci_high,
-        interpretation``. Analytic CIs are not clipped (the worked example prints
-        ``-0.18``); kappa ranges over ``[-1/(m-1), 1]``.
+        ``reader, scale, n_cases, n_omitted, n_ratings, observed_agreement,
+        expected_agreement, kappa, se, ci_low, ci_high, se_method, z, p, boot_ci_low,
+        boot_ci_high, interpretation``. ``n_omitted`` counts the cases (with at least
+        one rating) left out by ``nan_policy="omit"`` because they have fewer ratings
+        than the most-rated case (listwise deletion).
 
     References
     ----------
     Fleiss (1971), *Psychological Bulletin* 76, 378-382; Fleiss, Nee & Landis (1979),
     *Psychological Bulletin* 86, 974-977; Gwet (2008), *British Journal of Mathematical
     and Statistical Psychology* 61, 29-48; Efron, B., & Tibshirani, R. J. (1993). *An
-    Introduction to the Bootstrap*. Chapman & Hall.
+    Introduction to the Bootstrap*. Chapman & Hall. Gwet, K. L. (2014). *Handbook of
+    Inter-Rater Reliability* (4th ed.). Advanced Analytics, LLC.
     """
     confidence = check_confidence(confidence)
-    if se_method not in ("fleiss-nee-landis", "gwet"):
-        raise ValueError(f"se_method: expected 'fleiss-nee-landis' or 'gwet', got {se_method!r}")
+    if se_method not in FLEISS_SE_METHODS:
+        raise ValueError(
+            f"se_method: expected {' or '.join(map(repr, FLEISS_SE_METHODS))}, got {se_method!r}"
+        )
     if int(n_boot) < 0:
         raise ValueError(f"n_boot: must be >= 0, got {n_boot!r}")
     columns = {"run": run, "case": case, "category": category}
@@ -568,8 +603,10 @@ def fleiss_kappa(
         counts = np.zeros((len(case_index), q))
         np.add.at(counts, (case_codes, sub["_code"].to_numpy()), 1.0)
         per_case = counts.sum(axis=1)
+        n_omitted = 0
         if nan_policy == "omit":
             complete = per_case == per_case.max()
+            n_omitted = int((~complete).sum())
             counts, per_case = counts[complete], per_case[complete]
         if (per_case != per_case[0]).any():
             raise ValueError(
@@ -603,11 +640,13 @@ def fleiss_kappa(
             se = float(np.sqrt(((k_star - kappa) ** 2).sum() / (n * (n - 1)))) if n > 1 else np.nan
         if np.isnan(kappa):
             se = se0 = np.nan
-        if se_method == "gwet":
-            crit = stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else np.nan
-            ci_low, ci_high = kappa - crit * se, min(1.0, kappa + crit * se)
-        else:
-            ci_low, ci_high = kappa - z * se, kappa + z * se
+        crit = (
+            z
+            if se_method == "fleiss-nee-landis"
+            else (stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else np.nan)
+        )
+        ci_low = float(np.clip(kappa - crit * se, -1.0, 1.0))
+        ci_high = float(np.clip(kappa + crit * se, -1.0, 1.0))
         with np.errstate(invalid="ignore", divide="ignore"):
             zval = kappa / se0
         boot_low, boot_high = _fleiss_bootstrap(
@@ -618,6 +657,7 @@ def fleiss_kappa(
                 "reader": key,
                 "scale": scale,
                 "n_cases": n,
+                "n_omitted": n_omitted,
                 "n_ratings": m,
                 "observed_agreement": p_bar,
                 "expected_agreement": p_e,
@@ -646,6 +686,69 @@ def _as_list(value: str | Sequence[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _alpha_d2(cats: np.ndarray, n_c: np.ndarray, level: str) -> np.ndarray:
+    """Squared differences delta^2_ck of Krippendorff's metrics; ``n_c`` is (..., q)."""
+    q = len(cats)
+    if level == "nominal":
+        return np.broadcast_to(1.0 - np.eye(q), (*n_c.shape[:-1], q, q))
+    if level == "interval":
+        return np.broadcast_to(np.subtract.outer(cats, cats) ** 2, (*n_c.shape[:-1], q, q))
+    if level == "ratio":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d2 = (np.subtract.outer(cats, cats) / np.add.outer(cats, cats)) ** 2
+        return np.broadcast_to(np.nan_to_num(d2), (*n_c.shape[:-1], q, q))
+    zeros = np.zeros((*n_c.shape[:-1], 1))
+    cum = np.concatenate((zeros, np.cumsum(n_c, axis=-1)), axis=-1)
+    lo = np.minimum.outer(np.arange(q), np.arange(q))
+    hi = np.maximum.outer(np.arange(q), np.arange(q))
+    half = (n_c[..., :, None] + n_c[..., None, :]) / 2
+    return (cum[..., hi + 1] - cum[..., lo] - half) ** 2
+
+
+def _alpha_from_coincidences(o: np.ndarray, cats: np.ndarray, level: str) -> np.ndarray:
+    """Alpha from coincidence matrices ``o`` of shape (..., q, q) (NaN: no variation)."""
+    n_c = o.sum(axis=-1)
+    n = n_c.sum(axis=-1)
+    d2 = _alpha_d2(cats, n_c, level)
+    observed = (o * d2).sum(axis=(-2, -1))
+    expected = (n_c[..., :, None] * n_c[..., None, :] * d2).sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = 1 - (n - 1) * observed / expected
+    return np.where(expected > 0, alpha, np.nan)
+
+
+def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
+    """Per-unit coincidences ``(n_u n_u^T - diag(n_u)) / (m_u - 1)``, shape (U, q, q)."""
+    m_u = counts.sum(axis=1)
+    outer = counts[:, :, None] * counts[:, None, :]
+    idx = np.arange(counts.shape[1])
+    outer[:, idx, idx] -= counts
+    return outer / (m_u - 1)[:, None, None]
+
+
+def _alpha_bootstrap(
+    counts: np.ndarray,
+    cats: np.ndarray,
+    level: str,
+    *,
+    n_boot: int,
+    seed: int | None,
+    confidence: float,
+) -> tuple[float, float]:
+    """Percentile CI of alpha over resamples of the pairable units with replacement
+    (:func:`_pattern_bootstrap`: drawn as multinomial counts of the distinct rows)."""
+    q = len(cats)
+
+    def alpha(freq: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+        per_pattern = _unit_coincidences(patterns).reshape(len(patterns), -1)
+        o = (freq @ per_pattern).reshape(len(freq), q, q)
+        return _alpha_from_coincidences(o, cats, level)
+
+    return _pattern_bootstrap(
+        counts, alpha, n_boot=n_boot, seed=seed, confidence=confidence, chunk_cells=1_000_000
+    )
+
+
 def krippendorff_alpha(
     df: pd.DataFrame,
     *,
@@ -655,9 +758,12 @@ def krippendorff_alpha(
     level: AlphaLevel = "ordinal",
     low: float | None = None,
     high: float | None = None,
+    confidence: float = 0.95,
+    n_boot: int = 0,
+    seed: int | None = 0,
     nan_policy: NanPolicy = "omit",
 ) -> pd.DataFrame:
-    r"""Krippendorff's alpha for nominal, ordinal, interval or ratio values.
+    r"""Krippendorff's alpha for nominal, ordinal, interval or ratio values, with a bootstrap CI.
 
     Units may be rated by any number of raters; units with fewer than two ratings are
     not pairable and are left out. With ``n_uc`` the number of ratings of value c in
@@ -674,6 +780,13 @@ def krippendorff_alpha(
     ``(sum_{g=c}^{k} n_g - (n_c + n_k)/2)^2`` (g over the ordered values); interval
     ``(c - k)^2``; ratio ``((c - k)/(c + k))^2`` (Krippendorff 2011).
 
+    *Bootstrap CI* (``n_boot > 0``): percentile interval of alpha over ``n_boot``
+    resamples of the pairable units with replacement (numpy ``default_rng(seed)``), the
+    interval Zapf et al. (2016) recommend for alpha; resamples without variation (alpha
+    undefined) are left out. Resamples are drawn as multinomial counts of the distinct
+    per-unit value patterns, which is exact in distribution and independent of the
+    number of units.
+
     Parameters
     ----------
     df : pandas.DataFrame
@@ -689,26 +802,38 @@ def krippendorff_alpha(
         Level of measurement.
     low, high : float, optional
         Allowed range of the scores (e.g. 1 and 5 for a Likert scale).
+    confidence : float
+        Confidence level of the bootstrap interval.
+    n_boot : int
+        Bootstrap resamples (default 0: no interval, ``ci_low`` and ``ci_high`` NaN).
+    seed : int or None
+        Seed of the bootstrap.
     nan_policy : {"raise", "omit"}
         Missing scores are natural for alpha, so the default drops them.
 
     Returns
     -------
     pandas.DataFrame
-        One row, columns ``level, n_units, n_raters, n_values, alpha`` (``n_units`` and
-        ``n_values`` count the pairable units and their values). Alpha is NaN when every
-        pairable value is the same (no variation).
+        One row, columns ``level, n_units, n_raters, n_values, alpha, ci_low, ci_high``
+        (``n_units`` and ``n_values`` count the pairable units and their values). Alpha is
+        NaN when every pairable value is the same (no variation).
 
     References
     ----------
     Krippendorff (2011), *Computing Krippendorff's alpha-reliability*; Hayes, A. F., &
     Krippendorff, K. (2007). Answering the call for a standard reliability measure for
-    coding data. *Communication Methods and Measures*, 1(1), 77-89.
+    coding data. *Communication Methods and Measures*, 1(1), 77-89; Zapf, A., Castell,
+    S., Morawietz, L., & Karch, A. (2016). Measuring inter-rater reliability for nominal
+    data -- which coefficients and confidence intervals are appropriate? *BMC Medical
+    Research Methodology*, 16, 93.
     """
-    if level not in ("nominal", "ordinal", "interval", "ratio"):
+    if level not in ALPHA_LEVELS:
         raise ValueError(
             f"level: expected 'nominal', 'ordinal', 'interval' or 'ratio', got {level!r}"
         )
+    confidence = check_confidence(confidence)
+    if int(n_boot) < 0:
+        raise ValueError(f"n_boot: must be >= 0, got {n_boot!r}")
     units = _as_list(unit)
     columns = {"rater": rater, "score": score} | {f"unit[{i}]": u for i, u in enumerate(units)}
     frame = _ratings(
@@ -733,44 +858,27 @@ def krippendorff_alpha(
     n_units = int(unit_codes.max()) + 1
     counts = np.zeros((n_units, len(cats)))
     np.add.at(counts, (unit_codes, val_codes), 1.0)
-    m_u = counts.sum(axis=1)
-    pairable = m_u >= 2
-    counts, m_u = counts[pairable], m_u[pairable]
+    counts = counts[counts.sum(axis=1) >= 2]
     n_raters = int(frame[rater].nunique())
+    row = {"level": level, "n_units": int(counts.shape[0]), "n_raters": n_raters}
     if counts.shape[0] == 0:
         return pd.DataFrame(
-            [{"level": level, "n_units": 0, "n_raters": n_raters, "n_values": 0, "alpha": np.nan}]
+            [row | {"n_values": 0, "alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan}]
         )
+    m_u = counts.sum(axis=1)
     scaled = counts / (m_u - 1)[:, None]
     o = scaled.T @ counts - np.diag(scaled.sum(axis=0))
-    n_c = o.sum(axis=1)
-    n = n_c.sum()
-    if level == "nominal":
-        d2 = 1.0 - np.eye(len(cats))
-    elif level == "interval":
-        d2 = np.subtract.outer(cats, cats) ** 2
-    elif level == "ratio":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d2 = (np.subtract.outer(cats, cats) / np.add.outer(cats, cats)) ** 2
-        d2 = np.nan_to_num(d2)
-    else:
-        cum = np.concatenate(([0.0], np.cumsum(n_c)))
-        lo = np.minimum.outer(np.arange(len(cats)), np.arange(len(cats)))
-        hi = np.maximum.outer(np.arange(len(cats)), np.arange(len(cats)))
-        d2 = (cum[hi + 1] - cum[lo] - np.add.outer(n_c, n_c) / 2) ** 2
-    expected = (np.outer(n_c, n_c) * d2).sum()
-    alpha = 1 - (n - 1) * (o * d2).sum() / expected if expected > 0 else np.nan
-    return pd.DataFrame(
-        [
-            {
-                "level": level,
-                "n_units": int(counts.shape[0]),
-                "n_raters": n_raters,
-                "n_values": int(np.rint(n)),
-                "alpha": float(alpha),
-            }
-        ]
+    alpha = float(_alpha_from_coincidences(o, cats, level))
+    ci_low, ci_high = _alpha_bootstrap(
+        counts, cats, level, n_boot=int(n_boot), seed=seed, confidence=confidence
     )
+    row |= {
+        "n_values": int(np.rint(o.sum())),
+        "alpha": alpha,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+    }
+    return pd.DataFrame([row])
 
 
 # --------------------------------------------------------------------------------------

@@ -43,8 +43,10 @@ from analysis.stats._checks import (
     require_numeric,
     require_unique,
 )
+from analysis.stats.choices import PROPORTION_CI_METHODS
 
 CiMethod = Literal["exact", "wilson"]
+CI_METHODS = PROPORTION_CI_METHODS
 TestChoice = Literal["auto", "chi-square", "fisher"]
 
 METRICS: tuple[str, ...] = ("sensitivity", "specificity", "accuracy", "ppv", "npv")
@@ -96,7 +98,7 @@ def proportion_ci(
     Clopper & Pearson (1934), *Biometrika* 26, 404-413; Wilson (1927), *JASA* 22, 209-212.
     """
     confidence = check_confidence(confidence)
-    if method not in ("exact", "wilson"):
+    if method not in CI_METHODS:
         raise ValueError(f"method: expected 'exact' or 'wilson', got {method!r}")
     k_in, n_in = np.broadcast_arrays(np.asarray(successes), np.asarray(trials))
     k = np.atleast_1d(k_in).astype(float)

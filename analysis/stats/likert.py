@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -36,8 +35,16 @@ from analysis.stats._checks import (
     require_frame,
     require_numeric,
 )
+from analysis.stats.multiplicity import PAdjust, adjust_p, check_p_adjust
 
-PAdjust = Literal["bonferroni", "holm", "none"]
+__all__ = [
+    "adjust_p",
+    "dunn_test",
+    "kruskal_wallis",
+    "likert_by_domain",
+    "likert_by_reader",
+    "likert_summary",
+]
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "n",
@@ -316,28 +323,6 @@ def kruskal_wallis(
     return pd.DataFrame(rows, columns=["run", "n", "k", "h", "df", "p"])
 
 
-def adjust_p(p: np.ndarray, method: PAdjust) -> np.ndarray:
-    """Adjust p values for multiple comparisons (as R ``p.adjust``).
-
-    ``"bonferroni"``: ``min(1, m p)``; ``"holm"``: step-down
-    ``max_{j <= i} min(1, (m - j + 1) p_(j))`` over the sorted p values; ``"none"``:
-    unchanged. ``m`` is the number of p values.
-    """
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    if method == "none":
-        return p.copy()
-    if method == "bonferroni":
-        return np.minimum(1.0, p * m)
-    if method == "holm":
-        order = np.argsort(p, kind="stable")
-        adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-        out = np.empty(m)
-        out[order] = adj
-        return out
-    raise ValueError(f"p_adjust: expected 'bonferroni', 'holm' or 'none', got {method!r}")
-
-
 def dunn_test(
     df: pd.DataFrame,
     *,
@@ -362,7 +347,8 @@ def dunn_test(
 
     (tie-corrected, Dunn 1964), two-sided ``p = 2 P(Z > |z|)``. ``p_adjusted`` corrects
     over the k(k - 1)/2 pairs of the run (Bonferroni by default, as the worked example
-    and SPSS's pairwise comparisons after Kruskal-Wallis; or Holm). *Sign convention*:
+    and SPSS's pairwise comparisons after Kruskal-Wallis; or Holm, Benjamini-Hochberg or
+    none, :func:`analysis.stats.multiplicity.adjust_p`). *Sign convention*:
     readers are sorted, ``reader_a`` precedes ``reader_b`` and ``z > 0`` means reader_a
     has the higher mean rank (higher scores). R ``dunn.test`` prints one-sided p values
     (``P(Z > |z|)``) by default; these are two-sided.
@@ -371,8 +357,9 @@ def dunn_test(
     ----------
     run : str or None
         One family of comparisons per value of this column; ``None`` pools all scores.
-    p_adjust : {"bonferroni", "holm", "none"}
-        Multiple-comparison adjustment (:func:`adjust_p`).
+    p_adjust : {"bonferroni", "holm", "fdr", "none"}
+        Multiple-comparison adjustment within each run
+        (:func:`analysis.stats.multiplicity.adjust_p`).
 
     Returns
     -------
@@ -385,8 +372,7 @@ def dunn_test(
     Dunn (1964), *Technometrics* 6, 241-252; Holm (1979), *Scandinavian Journal of
     Statistics* 6, 65-70.
     """
-    if p_adjust not in ("bonferroni", "holm", "none"):
-        raise ValueError(f"p_adjust: expected 'bonferroni', 'holm' or 'none', got {p_adjust!r}")
+    check_p_adjust(p_adjust)
     columns = {"reader": reader, "score": score} | ({"run": run} if run else {})
     frame = _scores(df, columns=columns, score=score, low=low, high=high, nan_policy=nan_policy)
     parts = []

@@ -24,6 +24,10 @@ Cov3`` (no truncation) and ``Var(R) = [MS(R) − Var(T*R) − Var − (t − 1)C
 ``Var(T*R)``; the two agree whenever ``Cov2 ≥ Cov3`` (Van Dyke) and differ otherwise
 (Franken: Iowa −0.00071276, RJafroc −0.00068389). Test statistics are the same under both.
 
+Confidence intervals are truncated to the parameter's range: a modality's figure of merit
+to [0, 1], a difference of two to [−1, 1] (the Iowa program and MRMCaov print the raw
+interval; the two agree whenever the raw one stays inside).
+
 References
 ----------
 Obuchowski NA, Rockette HE (1995). Hypothesis testing of diagnostic accuracy for multiple
@@ -59,6 +63,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.stats._checks import NanPolicy, check_confidence
+from analysis.stats.choices import MRMC_COVARIANCES
 from analysis.stats.roc import _prepare_long, delong_cov, placements
 
 __all__ = [
@@ -74,7 +79,7 @@ Covariance = Literal["jackknife", "delong", "unbiased"]
 Fom = Literal["auc", "sensitivity", "specificity"]
 
 ANALYSES: tuple[str, ...] = ("RRRC", "FRRC", "RRFC")
-COVARIANCES: tuple[str, ...] = ("jackknife", "delong", "unbiased")
+COVARIANCES: tuple[str, ...] = MRMC_COVARIANCES
 FOMS: tuple[str, ...] = ("auc", "sensitivity", "specificity")
 
 
@@ -451,7 +456,12 @@ def or_analysis(
         "error_term": float(error_term),
         "mod_se": mod_se,
         "mod_df": mod_df,
-        "mod_ci": (mod_mean - mod_crit * mod_se, mod_mean + mod_crit * mod_se),
+        # figures of merit lie in [0, 1] and their differences in [-1, 1]: the intervals
+        # are truncated there (as pROC truncates an AUC CI)
+        "mod_ci": (
+            np.clip(mod_mean - mod_crit * mod_se, 0.0, 1.0),
+            np.clip(mod_mean + mod_crit * mod_se, 0.0, 1.0),
+        ),
         "cmp": {
             "a": a,
             "b": b,
@@ -460,7 +470,7 @@ def or_analysis(
             "df": cmp_df,
             "stat": cmp_stat,
             "p": cmp_p,
-            "ci": (diff - cmp_half, diff + cmp_half),
+            "ci": (np.clip(diff - cmp_half, -1.0, 1.0), np.clip(diff + cmp_half, -1.0, 1.0)),
         },
         "reader_cmp": {
             "reader": rj,
@@ -470,7 +480,10 @@ def or_analysis(
             "se": r_se,
             "z": r_z,
             "p": r_p,
-            "ci": (r_diff - r_half, r_diff + r_half),
+            "ci": (
+                np.clip(r_diff - r_half, -1.0, 1.0),
+                np.clip(r_diff + r_half, -1.0, 1.0),
+            ),
         },
     }
 

@@ -404,7 +404,7 @@ def reader_aucs(
     case: str = "case_id",
     confidence: float = 0.95,
     nan_policy: NanPolicy = "raise",
-    clip: bool = False,
+    clip: bool = True,
 ) -> pd.DataFrame:
     """Empirical AUC of each reader with its DeLong standard error and normal CI.
 
@@ -424,8 +424,9 @@ def reader_aucs(
     nan_policy : {"raise", "omit"}
         ``"raise"`` rejects rows with NaN in any used column; ``"omit"`` drops them.
     clip : bool
-        Truncate the CI to [0, 1]. pROC's ``ci.auc(method="delong")`` always truncates;
-        the default ``False`` returns the raw normal interval.
+        Truncate the CI to [0, 1] (default), as pROC's ``ci.auc(method="delong")``
+        always does: an AUC cannot leave [0, 1], and the truncated interval keeps its
+        coverage. ``False`` returns the raw normal interval.
 
     Returns
     -------
@@ -490,6 +491,7 @@ def compare_readers(
     case: str = "case_id",
     confidence: float = 0.95,
     nan_policy: NanPolicy = "raise",
+    clip: bool = True,
 ) -> pd.DataFrame:
     """Paired DeLong test between every pair of readers rating the same cases.
 
@@ -511,6 +513,9 @@ def compare_readers(
         Confidence level of the CI of the difference.
     nan_policy : {"raise", "omit"}
         As in :func:`reader_aucs`; after omitting, the readers must still share cases.
+    clip : bool
+        Truncate the CI of the difference to [-1, 1], the range of a difference of two
+        AUCs (default; pROC does not, but its interval never matters there).
 
     Returns
     -------
@@ -533,6 +538,9 @@ def compare_readers(
     _require_two_classes(prep.case_truth, truth=truth)
     auc, v10, v01 = placements(prep.wide(), prep.case_truth)
     res = paired_delong(auc, delong_cov(v10, v01), confidence=confidence)
+    if clip:
+        res["ci_low"] = np.clip(res["ci_low"], -1.0, 1.0)
+        res["ci_high"] = np.clip(res["ci_high"], -1.0, 1.0)
     readers = prep.groups[0].to_numpy()
     return pd.DataFrame(
         {

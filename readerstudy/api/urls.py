@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from readerstudy.api import views, views_data, views_generation, views_reading
 from readerstudy.api.exceptions import not_found
@@ -11,8 +11,9 @@ from readerstudy.api.exceptions import not_found
 S = "studies/<slug:slug>/"
 
 urlpatterns = [
+    path("", views.ApiIndex.as_view(), name="api-root"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", views.ApiDocs.as_view(url_name="api-schema"), name="api-docs"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("studies/", views.StudyList.as_view(), name="api-study-list"),

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from readerstudy import roles
@@ -128,3 +131,56 @@ class StudyDetail(APIView):
         study, held = study_for_request(request, slug=slug, allowed=set(roles.ROLES))
         context = {"request": request, "roles_by_study": {study.pk: held}}
         return Response(StudySerializer(study, context=context).data)
+
+
+#: The entry points listed by ``GET /api/``: key → (route name, what it is).
+API_INDEX: tuple[tuple[str, str, str], ...] = (
+    ("auth_token", "api-token", "POST a username and password for a token; DELETE revokes it"),
+    ("me", "api-me", "the caller: username and platform roles"),
+    ("studies", "api-study-list", "the caller's studies; each study's endpoints are under it"),
+    ("reading_assignments", "api-assignment-list", "a reader's reading assignments"),
+    ("rating_sessions", "api-rating-sessions", "a rater's rating sessions"),
+    ("rating_items", "api-rating-items", "a rater's items to score"),
+    ("schema", "api-schema", "the OpenAPI 3 schema (YAML; ?format=json for JSON)"),
+    ("docs", "api-docs", "the Swagger UI of the schema"),
+)
+
+
+class ApiIndex(APIView):
+    """The API's entry points, as absolute links (public: it lists URLs, never data)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        auth=[],
+        responses=inline_serializer(
+            "ApiIndex",
+            {
+                "name": serializers.CharField(),
+                "version": serializers.CharField(),
+                "links": serializers.DictField(child=serializers.URLField()),
+                "descriptions": serializers.DictField(child=serializers.CharField()),
+                "authentication": serializers.CharField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "name": settings.SPECTACULAR_SETTINGS["TITLE"],
+                "version": settings.SPECTACULAR_SETTINGS["VERSION"],
+                "links": {key: reverse(name, request=request) for key, name, _ in API_INDEX},
+                "descriptions": {key: text for key, _, text in API_INDEX},
+                "authentication": "Authorization: Token <key> (from /accounts/token/ or "
+                "POST auth_token); the pages' session cookie also works.",
+            }
+        )
+
+
+class ApiDocs(SpectacularSwaggerView):
+    """The Swagger UI under the app's strict Content-Security-Policy: the Swagger assets come
+    from drf-spectacular-sidecar (served by the app) and the initialiser is a static script
+    (``static/readerstudy/api_docs.js``) reading its settings from data attributes, so the
+    page has no inline script (drf-spectacular's own template has one)."""
+
+    template_name = "readerstudy/api_docs.html"

@@ -24,7 +24,7 @@ from readerstudy.api.access import StudyScopedMixin
 from readerstudy.api.filters import GenerationRunFilter
 from readerstudy.generation import selectors
 from readerstudy.generation.forms import RunStartForm
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.services import (
     GenerationConflictError,
     run_create,
@@ -182,7 +182,7 @@ class GenerationRunList(StudyScopedMixin, generics.ListAPIView):
             )
         except GenerationConflictError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        except ApiKeyMissingError as exc:
+        except ConnectionSettingsError as exc:
             raise ValidationError({"reader": [str(exc)]}) from None
         run_dispatch(run=run)
         run.refresh_from_db()
@@ -218,7 +218,7 @@ class _RunAction(StudyScopedMixin, APIView):
                 run_dispatch(run=run)
         except GenerationConflictError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        except ApiKeyMissingError as exc:
+        except ConnectionSettingsError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         run.refresh_from_db()
         return Response(GenerationRunDetailSerializer(run).data)

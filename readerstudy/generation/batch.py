@@ -33,8 +33,9 @@ import openai
 from django.conf import settings
 from django.utils import timezone
 
-from readerstudy.generation.client import Connection, sync_client_create
-from readerstudy.generation.keys import ApiKeyMissingError, redact
+from readerstudy.generation.client import Connection, error_text, sync_client_create
+from readerstudy.generation.egress import DestinationNotAllowedError
+from readerstudy.generation.keys import ConnectionSettingsError, server_text
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.runner import (
     RunSummary,
@@ -73,7 +74,7 @@ def run_batch_advance(
         conn = Connection.of(run.config)
         api_key = conn.api_key()
         client = sync_client_create(conn)
-    except (ApiKeyMissingError, ValueError) as exc:
+    except (ConnectionSettingsError, ValueError) as exc:
         run_fail(run_id, str(exc))
         raise
     secrets = (api_key,)
@@ -91,7 +92,11 @@ def run_batch_advance(
                 _save_batches(run)
             status = run_finish(run_id, stopped=True) if _stopping(run_id) else _settle(run)
     except Exception as exc:
-        run_fail(run_id, redact(f"{type(exc).__name__}: {exc}", secrets))
+        if isinstance(exc, (openai.APIError, DestinationNotAllowedError)):
+            message = error_text(exc, secrets)
+        else:
+            message = server_text(f"{type(exc).__name__}: {exc}", secrets)
+        run_fail(run_id, message)
         raise
     return RunSummary(
         run_id=run_id,
@@ -304,7 +309,8 @@ def _store_lines(
                 item_id=item_id,
                 ctx=ctx,
                 body=None,
-                error=f"HTTP {status_code}: {json.dumps(error, ensure_ascii=False)[:4000]}",
+                error=f"HTTP {status_code}: "
+                + server_text(json.dumps(error, ensure_ascii=False), ctx.secrets),
                 attempts=1,
                 attempt_log=log,
             )
@@ -320,7 +326,7 @@ def run_batch_cancel(*, run: GenerationRun) -> list[str]:
     problems: list[str] = []
     try:
         client = sync_client_create(Connection.of(run.config))
-    except (ApiKeyMissingError, ValueError) as exc:
+    except (ConnectionSettingsError, ValueError) as exc:
         return [str(exc)]
     with client:
         for entry in run.batches:
@@ -328,8 +334,8 @@ def run_batch_cancel(*, run: GenerationRun) -> list[str]:
                 try:
                     batch = client.batches.cancel(entry["id"])
                     entry["status"] = batch.status
-                except openai.APIError as exc:
-                    problems.append(f"batch {entry['id']}: {exc}")
+                except (openai.APIError, DestinationNotAllowedError) as exc:
+                    problems.append(f"batch {entry['id']}: {error_text(exc)}")
     _save_batches(run)
     return problems
 

@@ -8,6 +8,13 @@ errors, waiting what the server asks for (``retry-after-ms`` or ``Retry-After``,
 an HTTP date, capped at ``RetryPolicy.max_wait``) or else an exponential backoff
 ``base × 2^(attempt−1)`` capped at ``cap``, with jitter (a uniform factor in [0.5, 1]).
 Other 4xx answers are not retried.
+
+Every client is built on a guarded HTTP client (:mod:`readerstudy.generation.egress`): the base
+URL must be allowed by the settings, redirects leave neither its origin nor its allowed path,
+and link-local and metadata addresses are refused when the connection is made. A request the
+guard refuses (``DestinationNotAllowedError``, which the ``openai`` client lets through
+unwrapped) is not retried. Error bodies are stored and shown only redacted and truncated
+(:func:`readerstudy.generation.keys.server_text`).
 """
 
 from __future__ import annotations
@@ -23,9 +30,24 @@ from typing import Any
 import openai
 from django.conf import settings
 
-from readerstudy.generation.keys import api_key_resolve, redact
+from readerstudy.generation.egress import (
+    DestinationNotAllowedError,
+    Route,
+    async_http_client,
+    base_url_problem,
+    route_for,
+    sync_http_client,
+)
+from readerstudy.generation.keys import (
+    api_key_name_allowed,
+    api_key_not_allowed_message,
+    api_key_resolve,
+    server_text,
+)
 
 RETRY_STATUSES = frozenset({408, 409, 429})
+#: Answers longer than this are not parsed (a chat completion is a few kB).
+MAX_BODY_CHARS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -49,7 +71,31 @@ class Connection:
         )
 
     def api_key(self) -> str:
+        """The key (``ConnectionSettingsError`` when it is not allowed or not set)."""
         return api_key_resolve(self.api_key_env)
+
+    def route(self) -> Route:
+        """Where requests go (``DestinationNotAllowedError`` when the settings forbid it)."""
+        return route_for(self.base_url)
+
+    def check(self) -> None:
+        """Raise ``ConnectionSettingsError`` now when this connection cannot be used."""
+        self.route()
+        self.api_key()
+
+    def problems_by_field(self) -> dict[str, str]:
+        """Why the settings forbid this connection, by field (``api_key_env``, ``base_url``)."""
+        found = {}
+        if not api_key_name_allowed(self.api_key_env):
+            found["api_key_env"] = api_key_not_allowed_message(self.api_key_env)
+        problem = base_url_problem(self.base_url)
+        if problem:
+            found["base_url"] = problem
+        return found
+
+    def problems(self) -> list[str]:
+        """Why the settings forbid this connection (its key variable, its server); [] if not."""
+        return list(self.problems_by_field().values())
 
 
 def _timeout(seconds: float) -> openai.Timeout:
@@ -58,34 +104,58 @@ def _timeout(seconds: float) -> openai.Timeout:
 
 def async_client_create(conn: Connection) -> openai.AsyncOpenAI:
     """An async client for ``conn`` (create it inside the event loop that will use it)."""
-    key = conn.api_key()
+    route, key = conn.route(), conn.api_key()
+    timeout = _timeout(conn.timeout)
+    http_client = async_http_client(route, timeout=timeout)
     if conn.provider == "azure":
         return openai.AsyncAzureOpenAI(
             azure_endpoint=conn.base_url,
             api_version=conn.api_version or None,
             api_key=key,
-            timeout=_timeout(conn.timeout),
+            timeout=timeout,
             max_retries=0,
+            http_client=http_client,
         )
     return openai.AsyncOpenAI(
-        base_url=conn.base_url, api_key=key, timeout=_timeout(conn.timeout), max_retries=0
+        base_url=conn.base_url,
+        api_key=key,
+        timeout=timeout,
+        max_retries=0,
+        http_client=http_client,
     )
 
 
 def sync_client_create(conn: Connection, *, max_retries: int = 2) -> openai.OpenAI:
     """A synchronous client for file, batch and fine-tuning calls (client retries kept)."""
-    key = conn.api_key()
+    route, key = conn.route(), conn.api_key()
+    timeout = _timeout(conn.timeout)
+    http_client = sync_http_client(route, timeout=timeout)
     if conn.provider == "azure":
         return openai.AzureOpenAI(
             azure_endpoint=conn.base_url,
             api_version=conn.api_version or None,
             api_key=key,
-            timeout=_timeout(conn.timeout),
+            timeout=timeout,
             max_retries=max_retries,
+            http_client=http_client,
         )
     return openai.OpenAI(
-        base_url=conn.base_url, api_key=key, timeout=_timeout(conn.timeout), max_retries=max_retries
+        base_url=conn.base_url,
+        api_key=key,
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=http_client,
     )
+
+
+def refused_cause(exc: BaseException) -> DestinationNotAllowedError | None:
+    """The guard's refusal behind an ``openai`` connection error, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DestinationNotAllowedError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @dataclass(frozen=True)
@@ -143,22 +213,28 @@ class CallResult:
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """What is stored and shown of a failed request: redacted, the server's body truncated."""
+    refused = refused_cause(exc)
+    if refused is not None:
+        return f"refused: {refused}"
     if isinstance(exc, openai.APIStatusError):
         try:
             detail = exc.response.text
         except Exception:  # the body was not read (streaming); the message still helps
             detail = ""
-        return f"HTTP {exc.status_code}: {detail or exc.message}"[:4000]
+        return f"HTTP {exc.status_code}: {server_text(detail or exc.message, secrets)}"
     if isinstance(exc, openai.APITimeoutError):
         return "timeout: no answer within the configured timeout"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
-        return f"connection error: {cause or exc}"[:4000]
-    return f"{type(exc).__name__}: {exc}"[:4000]
+        return f"connection error: {server_text(str(cause or exc), secrets)}"
+    return f"{type(exc).__name__}: {server_text(str(exc), secrets)}"
 
 
 def _retryable(exc: BaseException) -> bool:
+    if refused_cause(exc) is not None:
+        return False
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRY_STATUSES or exc.status_code >= 500
     return isinstance(exc, openai.APIConnectionError)  # includes timeouts
@@ -191,9 +267,11 @@ async def chat_completion_with_retries(
             latency = int((time.perf_counter() - started) * 1000)
             text = raw.http_response.text
             try:
-                payload = json.loads(text)
+                payload = json.loads(text) if len(text) <= MAX_BODY_CHARS else None
             except ValueError:
-                payload = {"_unparsed_body": redact(text[:20000], secrets)}
+                payload = None
+            if not isinstance(payload, dict):
+                payload = {"_unparsed_body": server_text(text, secrets)}
             result.ok = True
             result.body = payload
             result.status_code = raw.status_code
@@ -202,9 +280,9 @@ async def chat_completion_with_retries(
             entry.update(status=raw.status_code, latency_ms=latency)
             result.log.append(entry)
             return result
-        except openai.APIError as exc:
+        except (openai.APIError, DestinationNotAllowedError) as exc:
             latency = int((time.perf_counter() - started) * 1000)
-            message = redact(_error_text(exc), secrets)
+            message = error_text(exc, secrets)
             status = getattr(exc, "status_code", None)
             entry.update(status=status, latency_ms=latency, error=message[:500])
             result.error = message

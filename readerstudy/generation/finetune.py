@@ -29,8 +29,8 @@ import openai
 from django.db import transaction
 
 from readerstudy.audit import audit_record
-from readerstudy.generation.client import Connection, sync_client_create
-from readerstudy.generation.keys import redact
+from readerstudy.generation.client import Connection, error_text, sync_client_create
+from readerstudy.generation.keys import ConnectionSettingsError, redact
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -222,8 +222,10 @@ def finetune_job_create(
                 method={"type": "supervised", "supervised": {"hyperparameters": hyper}},
                 suffix=suffix or None,
             )
-    except openai.APIError as exc:
-        raise FinetuneExportError([redact(f"the server refused the job: {exc}", secrets)]) from exc
+    except (openai.APIError, ConnectionSettingsError) as exc:
+        raise FinetuneExportError(
+            [f"the server refused the job: {error_text(exc, secrets)}"]
+        ) from exc
     with transaction.atomic():
         record = FineTuneJob.objects.create(
             study=study,
@@ -256,16 +258,17 @@ def finetune_job_refresh(*, job: FineTuneJob) -> FineTuneJob:
     """Ask the server for the job's status and store it (errors are stored, not raised)."""
     connection = Connection.of(job, timeout=60.0)
     try:
+        connection.check()
         secrets = (connection.api_key(),)
-    except Exception as exc:
+    except (ConnectionSettingsError, ValueError) as exc:
         job.error = str(exc)
         job.save(update_fields=["error", "updated_at"])
         return job
     try:
         with sync_client_create(connection) as client:
             remote = client.fine_tuning.jobs.retrieve(job.job_id)
-    except openai.APIError as exc:
-        job.error = redact(str(exc), secrets)
+    except (openai.APIError, ConnectionSettingsError) as exc:
+        job.error = error_text(exc, secrets)
         job.save(update_fields=["error", "updated_at"])
         return job
     job.status = remote.status

@@ -1,4 +1,9 @@
-"""Forms of the generation pages. No form has a field for an API key."""
+"""Forms of the generation pages. No form has a field for an API key.
+
+The key variable is a choice among the names the server's settings allow
+(:func:`readerstudy.generation.keys.api_key_names_allowed`; names only, never values), and the
+base URL must be allowed by ``GENERATION_ALLOWED_BASE_URLS`` or be a public endpoint.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,16 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from readerstudy.generation.keys import api_key_name_valid
+from readerstudy.generation.egress import base_url_problem
+from readerstudy.generation.keys import (
+    KEYS_SETTING,
+    PREFIX_SETTING,
+    api_key_is_set,
+    api_key_name_allowed,
+    api_key_names_allowed,
+    api_key_not_allowed_message,
+    api_key_prefix,
+)
 from readerstudy.generation.prompts import (
     PLACEHOLDERS,
     default_schema,
@@ -66,9 +80,20 @@ class GenerationConfigForm(forms.ModelForm):
         label="New reader id",
         required=False,
         max_length=100,
-        help_text="For a new model reader, e.g. A1-live.",
+        help_text="For a new model reader: a short id, e.g. the model and variant (gpt4o-zero-shot).",
     )
     reader_label = forms.CharField(label="New reader label", required=False, max_length=300)
+    api_key_env = forms.ChoiceField(
+        label="API key variable",
+        required=False,
+        choices=(),
+        # The default message repeats the value: it may be a key pasted by mistake.
+        error_messages={
+            "invalid_choice": "choose one of the key variables this server allows: the NAME "
+            "of the variable that holds the key, never the key itself"
+        },
+        help_text=f"Among the variables this server allows ({KEYS_SETTING}, {PREFIX_SETTING}).",
+    )
     response_schema = PrettyJSONField(
         label="Answer JSON schema",
         required=False,
@@ -83,7 +108,6 @@ class GenerationConfigForm(forms.ModelForm):
             "system_template": forms.Textarea(attrs={"rows": 5}),
             "user_template": forms.Textarea(attrs={"rows": 6}),
             "base_url": forms.TextInput(attrs={"inputmode": "url", "spellcheck": "false"}),
-            "api_key_env": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         }
         help_texts = {
             "user_template": "Placeholders: "
@@ -94,6 +118,14 @@ class GenerationConfigForm(forms.ModelForm):
     def __init__(self, *args: Any, study: Study, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.study = study
+        key = self.fields["api_key_env"]
+        key.choices = api_key_choices(self.instance.api_key_env)
+        prefix = api_key_prefix()
+        key.help_text = (
+            "The variable holding the key, among those this server allows (listed in "
+            f"{KEYS_SETTING}" + (f", or starting with {prefix}" if prefix else "") + "); "
+            "the key itself is never shown or stored."
+        )
         if self.instance.pk:
             for name in ("reader", "reader_code", "reader_label"):
                 del self.fields[name]
@@ -103,15 +135,16 @@ class GenerationConfigForm(forms.ModelForm):
             ).order_by("position", "code")
 
     def clean_api_key_env(self) -> str:
-        value = (self.cleaned_data.get("api_key_env") or "").strip()
-        if not api_key_name_valid(value):
-            # Never send what was typed back to the page: it may be a key pasted by mistake.
-            self.data = self.data.copy()
-            self.data[self.add_prefix("api_key_env")] = ""
-            raise ValidationError(
-                "enter the NAME of the environment variable that holds the key (capital letters, "
-                "digits and underscores, e.g. OPENAI_API_KEY), never the key itself"
-            )
+        value = self.cleaned_data.get("api_key_env") or ""
+        if not api_key_name_allowed(value):
+            raise ValidationError(api_key_not_allowed_message(value))
+        return value
+
+    def clean_base_url(self) -> str:
+        value = (self.cleaned_data.get("base_url") or "").strip()
+        problem = base_url_problem(value) if value else None
+        if problem:
+            raise ValidationError(problem)
         return value
 
     def clean_response_schema(self) -> Any:
@@ -144,6 +177,23 @@ class GenerationConfigForm(forms.ModelForm):
         return {
             name: self.cleaned_data[name] for name in CONFIG_FIELDS if name in self.cleaned_data
         }
+
+
+def api_key_choices(current: str = "") -> list[tuple[str, str]]:
+    """No key, then the allowed names (marked when not set); a stored name the settings no
+    longer allow is kept as a choice that says so (saving it is refused)."""
+    choices = [("", "none (a server without keys)")]
+    for name in api_key_names_allowed():
+        choices.append((name, name if api_key_is_set(name) else f"{name} (not set)"))
+    if current and not api_key_name_allowed(current):
+        choices.append((current, f"{current}: not allowed on this server"))
+    return choices
+
+
+def api_key_initial() -> str:
+    """The key variable offered for a new configuration: the first allowed one that is set."""
+    names = api_key_names_allowed()
+    return next((n for n in names if api_key_is_set(n)), names[0] if names else "")
 
 
 class RunStartForm(forms.Form):

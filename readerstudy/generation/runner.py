@@ -36,7 +36,7 @@ from readerstudy.generation.client import (
     async_client_create,
     chat_completion_with_retries,
 )
-from readerstudy.generation.keys import ApiKeyMissingError, redact
+from readerstudy.generation.keys import ConnectionSettingsError, server_text
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.storage import DUPLICATE, Delivery, StoreContext, items_store
 from readerstudy.models_generation import GenerationItem, GenerationRun
@@ -154,8 +154,9 @@ def run_execute(
     config = run.config
     try:
         conn = Connection.of(config)
+        conn.route()
         api_key = conn.api_key()
-    except (ApiKeyMissingError, ValueError) as exc:
+    except (ConnectionSettingsError, ValueError) as exc:
         run_fail(run_id, str(exc))
         raise
     secrets = (api_key,)
@@ -252,7 +253,7 @@ def run_execute(
         run_finish(run_id, stopped=True, message="interrupted; resume the run to continue")
         raise
     except Exception as exc:
-        run_fail(run_id, redact(f"{type(exc).__name__}: {exc}", secrets))
+        run_fail(run_id, server_text(f"{type(exc).__name__}: {exc}", secrets))
         raise
     if not stopped and _heartbeat(run_id) == GenerationRun.Status.STOPPING:
         stopped = bool(

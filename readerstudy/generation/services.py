@@ -22,13 +22,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from readerstudy.audit import audit_record
-from readerstudy.generation.keys import api_key_resolve
+from readerstudy.generation.client import Connection
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -85,6 +86,7 @@ def generation_config_create(
         if not config.response_schema:
             config.response_schema = default_schema(study.categories)
         config.full_clean()
+        connection_settings_validate(config)
         config.save()
         audit_record(
             action="generation_config_create",
@@ -97,6 +99,14 @@ def generation_config_create(
     return config
 
 
+def connection_settings_validate(config: GenerationConfig) -> None:
+    """The configuration's key variable and base URL are allowed by the server's settings
+    (``ValidationError`` by field otherwise): a configuration can only choose from them."""
+    errors = Connection.of(config).problems_by_field()
+    if errors:
+        raise ValidationError(errors)
+
+
 def generation_config_update(
     *,
     config: GenerationConfig,
@@ -107,6 +117,7 @@ def generation_config_update(
     """Save an edited configuration (runs keep the snapshot they started with)."""
     with transaction.atomic():
         config.full_clean()
+        connection_settings_validate(config)
         config.save()
         audit_record(
             action="generation_config_update",
@@ -240,13 +251,13 @@ def run_create(
 
     Raises ``GenerationConflictError`` when the reader already has readings on these cases
     (unless ``overwrite``), when such readings have Likert scores, when another run of the
-    configuration is active, or when no case is selected; ``ApiKeyMissingError`` when the
-    configured key cannot be found.
+    configuration is active, or when no case is selected; ``ConnectionSettingsError`` when the
+    configured key or server is not allowed by the settings, or the key cannot be found.
     """
     reader = config.reader
     study = reader.study
     n_runs = n_runs or config.n_runs
-    api_key_resolve(config.api_key_env)  # fail now, not in the worker
+    Connection.of(config).check()  # fail now (key or server not allowed, key not set)
     cases = list(run_cases(study=study, split=split, limit=limit))
     if not cases:
         raise GenerationConflictError(f"no {split} cases to generate for in {study.slug}")
@@ -406,7 +417,7 @@ def run_resume(
         raise GenerationConflictError(
             f"run {run.pk} is {run.status}; only stopped or failed runs resume"
         )
-    api_key_resolve(run.config.api_key_env)
+    Connection.of(run.config).check()
     with transaction.atomic():
         other = (
             GenerationRun.objects.filter(config=run.config, status__in=GenerationRun.ACTIVE)

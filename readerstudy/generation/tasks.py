@@ -8,7 +8,7 @@ import openai
 from celery import shared_task
 from django.conf import settings
 
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.runner import RunNotClaimableError, run_execute
 from readerstudy.models_generation import GenerationRun
 
@@ -50,5 +50,5 @@ def generation_run_task(run_id: int, follow_batches: bool = False) -> str:
             GenerationRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
             or "gone"
         )
-    except (ApiKeyMissingError, openai.APIError):
+    except (ConnectionSettingsError, openai.APIError):
         return GenerationRun.Status.FAILED  # the reason is recorded on the run

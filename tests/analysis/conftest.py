@@ -184,6 +184,47 @@ def small_study(tmp_path: Path) -> SmallStudy:
     return make
 
 
+def write_bundle(
+    root: Path,
+    *,
+    slug: str,
+    cases: pd.DataFrame,
+    readers: pd.DataFrame,
+    readings: pd.DataFrame,
+    reference: str,
+    ratings: pd.DataFrame | None = None,
+) -> Path:
+    """A bundle from given tables, with the scale and domains of the small study."""
+    root.mkdir(parents=True)
+    toml = SMALL_TOML.format(slug=slug).replace(
+        'reference_reader = "R1"', f'reference_reader = "{reference}"'
+    )
+    (root / "study.toml").write_text(toml)
+    cases.to_csv(root / "cases.csv", index=False)
+    readers.to_csv(root / "readers.csv", index=False)
+    readings.to_csv(root / "readings.csv", index=False)
+    if ratings is not None:
+        ratings.to_csv(root / "ratings.csv", index=False)
+    return root
+
+
+CustomStudy = Callable[..., Study]
+
+
+@pytest.fixture
+def custom_study(tmp_path: Path) -> CustomStudy:
+    """Import a study from given cases, readers and readings (see :func:`write_bundle`)."""
+    counter = iter(range(100))
+
+    def make(**kwargs: object) -> Study:
+        n = next(counter)
+        kwargs.setdefault("slug", f"custom-{n}")
+        root = write_bundle(tmp_path / f"custom{n}", **kwargs)  # type: ignore[arg-type]
+        return study_import(path=root).study
+
+    return make
+
+
 Member = Callable[[Study, str], object]
 
 

@@ -10,12 +10,9 @@ from playwright.sync_api import Route, sync_playwright
 
 from readerstudy.models import StudyMember
 from readerstudy.services import study_import
+from tests.browser import CHROMIUM_ARGS
 from tests.factories import UserFactory
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-]  # fmt: skip
 FIGURES = [
     "delong_matrix", "diagnostic_radar", "case_heatmap", "likert_radars", "confusion_matrices",
     "roc_curves", "likert_distribution",

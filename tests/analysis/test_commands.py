@@ -142,3 +142,45 @@ def test_export_data_writes_the_dataset_and_audits_it(
     with pytest.raises(CommandError, match="is a folder"):
         call_command("export_data", study.slug, "--format", "wide.csv", "--out", str(tmp_path))
     assert Study.objects.filter(slug=study.slug).exists()
+
+
+def test_analyze_offers_the_ci_and_multiplicity_options(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    study = small_study(readers={"R1": 1, "R2": 1, "M1": 3}, modalities=2)
+    analyze(
+        study.slug, "--out", str(tmp_path), "--no-figures", "--no-progress",
+        "--kappa-ci", "spss", "--proportion-ci", "wilson", "--p-adjust", "holm",
+        "--p-adjust", "dunn=fdr", "--mrmc-covariance", "delong", "--alpha-boot", "0",
+    )  # fmt: skip
+    results = json.loads((tmp_path / "results.json").read_text())
+    methods = results["methods"]
+    assert methods["fleiss_kappa_ci"] == "spss" and methods["proportion_ci"] == "wilson"
+    assert methods["p_adjust"] == {"delong": "holm", "mcnemar": "holm", "dunn": "fdr"}
+    assert methods["mrmc_covariance"] == "delong" and methods["likert_alpha_boot"] == 0
+    assert {m["covariance"] for m in results["mrmc"]} == {"delong"}
+    assert {t["p_adjust"] for t in results["auc_tests"]} == {"holm"}
+    assert {d["p_adjust"] for d in results["likert"]["dunn"]} == {"fdr"}
+    assert {e["ci_method"] for e in results["agreement"]["intra"]} == {"spss"}
+    assert all(r["alpha_ci"] == [None, None] for r in results["likert"]["reliability"])
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["options"]["kappa_ci"] == "spss"
+    assert manifest["options"]["p_adjust"]["dunn"] == "fdr"
+    agreement = pd.read_csv(tmp_path / "tables" / "agreement.csv")
+    assert "Fleiss κ (SPSS CI)" in set(agreement["method"])
+    footnotes = pd.read_csv(tmp_path / "tables" / "footnotes.csv")
+    assert footnotes["footnote"].str.contains("Holm-adjusted").any()
+
+
+def test_analyze_refuses_bad_statistical_options_naming_them(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    study = small_study()
+    with pytest.raises(CommandError, match="--p-adjust: expected one of none, holm"):
+        analyze(study.slug, "--out", str(tmp_path), "--p-adjust", "sidak")
+    with pytest.raises(CommandError, match="--p-adjust: unknown family 'kruskal'"):
+        analyze(study.slug, "--out", str(tmp_path), "--p-adjust", "kruskal=holm")
+    with pytest.raises(CommandError, match="--alpha-boot"):
+        analyze(study.slug, "--out", str(tmp_path), "--alpha-boot", "-1")
+    with pytest.raises(CommandError, match="kappa-ci"):
+        analyze(study.slug, "--out", str(tmp_path), "--kappa-ci", "wald")

@@ -10,13 +10,16 @@ import pytest
 
 from analysis.results import AnalysisOptions, results_json, run_analysis
 from analysis.selectors import study_data
-from analysis.stats.agreement import cohen_kappa, fleiss_kappa
+from analysis.stats.agreement import cohen_kappa, fleiss_kappa, icc, krippendorff_alpha
 from analysis.stats.consensus import consensus
+from analysis.stats.diagnostic import mcnemar_test
 from analysis.stats.likert import likert_summary
+from analysis.stats.multiplicity import adjust_p
 from analysis.stats.roc import compare_readers, reader_aucs
 from evaluation.models import LikertScore
 from readerstudy.models import Reading, Study
-from tests.analysis.conftest import SmallStudy
+from tests.analysis.conftest import CustomStudy, SmallStudy
+from tests.stats._agree_fixtures import R_DIR, load_reference
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +37,14 @@ KRUSKAL_KEYS = {"run", "h", "df", "p"}
 DUNN_KEYS = {"run", "reader_a", "reader_b", "z", "p", "p_adjusted"}
 MRMC_KEYS = {"analysis", "covariance", "modalities", "aucs", "f", "df1", "df2", "p", "comparisons"}
 MRMC_COMPARISON_KEYS = {"modality_a", "modality_b", "diff", "se", "ci", "p"}
+MCNEMAR_KEYS = {
+    "reader_a", "reader_b", "metric", "n", "estimate_a", "estimate_b", "diff", "b", "c",
+    "statistic", "p_chisq", "p_exact", "p", "p_adjusted", "p_adjust",
+}  # fmt: skip
+RELIABILITY_KEYS = {
+    "domain", "group", "n_units", "n_raters", "alpha_level", "alpha", "alpha_ci", "icc_type",
+    "icc_n_units", "icc", "icc_ci",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +91,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     doc = demo_results
     assert list(doc) == [
         "study", "n_cases", "n_positive", "readers", "auc_tests", "agreement", "likert", "mrmc",
+        "mcnemar", "methods", "notes",
     ]  # fmt: skip
     assert doc["study"] == "nme-gpt4o-demo"
     assert (doc["n_cases"], doc["n_positive"]) == (114, 57)
@@ -120,7 +132,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
         _num(entry["kappa"])
         _ci(entry["ci"])
     likert = doc["likert"]
-    assert set(likert) == {"by_reader", "by_domain", "kruskal", "dunn"}
+    assert set(likert) == {"by_reader", "by_domain", "kruskal", "dunn", "reliability"}
     for rows, keys in (
         (likert["by_reader"], BY_READER_KEYS),
         (likert["by_domain"], BY_DOMAIN_KEYS),
@@ -166,7 +178,7 @@ def test_delong_p_of_e_versus_b_equals_analysis_stats(
 
 def test_fleiss_kappa_of_b_equals_analysis_stats(demo_study: Study, demo_results: dict) -> None:
     readings = _readings(demo_study, "B")
-    expected = fleiss_kappa(readings, categories=range(7), n_boot=0).iloc[0]
+    expected = fleiss_kappa(readings, categories=range(7), n_boot=0).iloc[0]  # Gwet's CI
     got = next(
         e
         for e in demo_results["agreement"]["intra"]
@@ -222,7 +234,7 @@ def test_a_reader_with_two_runs_gets_cohen_kappa_between_them_and_a_note(
         ("M2", "category"): "fleiss",
         ("M2", "binary"): "fleiss",
     }
-    assert any("M1: two runs" in n and "Cohen" in n for n in analysis.notes)
+    assert any("M1: two runs" in n and "Cohen" in n for n in analysis.note_messages)
 
 
 def test_readers_with_different_cases_are_compared_on_the_cases_both_read(
@@ -233,7 +245,7 @@ def test_readers_with_different_cases_are_compared_on_the_cases_both_read(
     tests = analysis.auc_tests.set_index(["reader_a", "reader_b"])
     assert tests.loc[("R1", "M1"), "n_cases"] == 32
     assert tests.loc[("R1", "M2"), "n_cases"] == 36
-    assert any("different cases" in n for n in analysis.notes)
+    assert any("different cases" in n for n in analysis.note_messages)
     assert results_json(analysis)["n_cases"] == 36
 
 
@@ -280,7 +292,7 @@ def test_filters_restrict_readers_and_runs(demo_study: Study) -> None:
     assert {r["run"] for r in doc["likert"]["by_reader"]} == {1, 2, None}
     # two runs left: intra-observer agreement is Cohen's kappa between them
     assert {e["method"] for e in doc["agreement"]["intra"]} == {"cohen"}
-    assert "reference reader R3 is not in the selection" in " ".join(analysis.notes)
+    assert "reference reader R3 is not in the selection" in " ".join(analysis.note_messages)
 
 
 def test_an_unknown_reader_or_split_is_refused_naming_the_field(demo_study: Study) -> None:
@@ -288,3 +300,260 @@ def test_an_unknown_reader_or_split_is_refused_naming_the_field(demo_study: Stud
         study_data(demo_study, readers=["nobody"])
     with pytest.raises(ValueError, match="split"):
         study_data(demo_study, split="validation")
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 12: CIs a journal accepts, checked against R (tests/stats/r/*.R)
+# ---------------------------------------------------------------------------------------
+
+ASAH = load_reference("analysis_reference")
+KAPPA_CI = load_reference("kappa_ci_reference")
+
+
+@pytest.fixture
+def asah_study(custom_study: CustomStudy) -> Study:
+    """pROC's aSAH as a study: WFNS (category only, the reference), S100B (score, one
+    blank) and NDKA (score); see tests/stats/r/analysis_reference.R."""
+    d = pd.read_csv(R_DIR / "asah.csv")
+    cases = pd.DataFrame({"case_id": d["case_id"], "truth": d["truth"], "split": "test"})
+    readers = pd.DataFrame(
+        {"reader_id": ["WFNS", "S100B", "NDKA"], "kind": ["human", "model", "model"]}
+    )
+    readings = pd.concat(
+        [
+            pd.DataFrame(
+                {"reader_id": reader, "case_id": d["case_id"], "category": d[cat], "score": score}
+            )
+            for reader, cat, score in (
+                ("WFNS", "wfns_category", ""),
+                ("S100B", "s100b_category", d["s100b_score"]),
+                ("NDKA", "ndka_category", d["ndka"]),
+            )
+        ]
+    )
+    return custom_study(cases=cases, readers=readers, readings=readings, reference="WFNS")
+
+
+def _asah(study: Study, **options: object) -> dict:
+    return results_json(run_analysis(study_data(study), AnalysisOptions(**options)))  # type: ignore[arg-type]
+
+
+def test_a_blank_score_leaves_that_case_out_instead_of_switching_to_the_category(
+    asah_study: Study,
+) -> None:
+    # On main the one blank s100b switched S100B's ROC to its category: 0.719, not 0.736
+    doc = _asah(asah_study)
+    s100b = doc["readers"]["S100B"]
+    ref = ASAH["aucs"]["S100B"]
+    assert s100b["rating"] == "score"
+    assert s100b["auc_n"] == ref["n"] == 112
+    assert s100b["auc"] == pytest.approx(ref["auc"], abs=1e-12)
+    assert s100b["auc_se"] == pytest.approx(ref["se"], abs=1e-12)
+    assert s100b["auc_ci"] == pytest.approx(ref["ci"], abs=1e-12)
+    assert abs(s100b["auc"] - ASAH["auc_category_s100b"]) > 0.01
+    for reader in ("WFNS", "NDKA"):
+        assert doc["readers"][reader]["auc"] == pytest.approx(ASAH["aucs"][reader]["auc"])
+        assert doc["readers"][reader]["auc_ci"] == pytest.approx(ASAH["aucs"][reader]["ci"])
+    (missing,) = [n for n in doc["notes"] if n["code"] == "score-missing"]
+    assert missing["reader"] == "S100B"
+    assert "1 reading(s) have no score" in missing["message"]
+    assert "112 of its 113 cases" in missing["message"]
+
+
+@pytest.mark.parametrize("method", ["none", "holm", "bonferroni", "fdr"])
+def test_delong_and_mcnemar_p_values_match_r_and_r_p_adjust(asah_study: Study, method: str) -> None:
+    doc = _asah(asah_study, p_adjust={"delong": method, "mcnemar": method})
+    tests = {(t["reader_a"], t["reader_b"]): t for t in doc["auc_tests"]}
+    for ref in ASAH["delong"]:
+        got = tests[(ref["reader_a"], ref["reader_b"])]
+        assert got["n_cases"] == ref["n_cases"]
+        assert got["z"] == pytest.approx(ref["z"], abs=1e-9)
+        assert got["p"] == pytest.approx(ref["p"], abs=1e-12)
+        assert got["diff_ci"] == pytest.approx(ref["diff_ci"], abs=1e-9)
+        expected = ref["p"] if method == "none" else ref["p_adjusted"][method]
+        assert got["p_adjusted"] == pytest.approx(expected, abs=1e-12)
+        assert got["p_adjust"] == method
+    mcnemar = {(m["reader_a"], m["metric"]): m for m in doc["mcnemar"]}
+    assert len(mcnemar) == len(ASAH["mcnemar"]) == 4
+    for ref in ASAH["mcnemar"]:
+        got = mcnemar[(ref["reader_a"], ref["metric"])]
+        assert got["reader_b"] == "WFNS"
+        assert (got["n"], got["b"], got["c"]) == (ref["n"], ref["b"], ref["c"])
+        assert got["estimate_a"] == pytest.approx(ref["estimate_a"], abs=1e-12)
+        assert got["estimate_b"] == pytest.approx(ref["estimate_b"], abs=1e-12)
+        assert got["statistic"] == pytest.approx(ref["statistic"], abs=1e-12)
+        assert got["p_chisq"] == pytest.approx(ref["p_chisq"], abs=1e-12)
+        assert got["p"] == got["p_exact"] == pytest.approx(ref["p_exact"], abs=1e-12)
+        expected = ref["p_exact"] if method == "none" else ref["p_adjusted"][method]
+        assert got["p_adjusted"] == pytest.approx(expected, abs=1e-12)
+    assert doc["methods"]["p_adjust"] == {"delong": method, "mcnemar": method, "dunn": "bonferroni"}
+
+
+def test_results_mcnemar_is_analysis_stats_mcnemar_test(asah_study: Study) -> None:
+    analysis = run_analysis(study_data(asah_study))
+    for reader in ("S100B", "NDKA"):
+        expected = mcnemar_test(analysis.final, reader_a=reader, reader_b="WFNS").set_index(
+            "metric"
+        )
+        got = analysis.mcnemar[analysis.mcnemar["reader_a"] == reader].set_index("metric")
+        for metric in ("sensitivity", "specificity"):
+            e, g = expected.loc[metric], got.loc[metric]
+            assert (g["b"], g["c"], g["n"]) == (e["b"], e["c"], e["n"])
+            assert g["p"] == same(e["p_exact"])
+            assert g["statistic"] == same(e["statistic_corrected"])
+
+
+def test_wilson_intervals_match_r_binom_confint(asah_study: Study) -> None:
+    doc = _asah(asah_study, proportion_ci="wilson")
+    exact = _asah(asah_study)
+    assert doc["methods"]["proportion_ci"] == "wilson"
+    for reader, metrics in ASAH["wilson"].items():
+        for metric, ref in metrics.items():
+            assert doc["readers"][reader][metric] == pytest.approx(ref["estimate"], abs=1e-12)
+            assert doc["readers"][reader][f"{metric}_ci"] == pytest.approx(ref["ci"], abs=1e-12)
+            assert exact["readers"][reader][f"{metric}_ci"] != pytest.approx(ref["ci"], abs=1e-6)
+
+
+def test_the_demos_fleiss_cis_are_gwets_and_match_irrcac(demo_results: dict) -> None:
+    intra = {(e["reader"], e["scale"]): e for e in demo_results["agreement"]["intra"]}
+    for ref in KAPPA_CI["demo"]:
+        for scale in ("category", "binary"):
+            got = intra[(ref["reader"], scale)]
+            assert got["ci_method"] == "gwet"
+            assert got["kappa"] == pytest.approx(ref[scale]["kappa"], abs=1e-12)
+            assert got["ci"] == pytest.approx(ref[scale]["gwet_ci"], abs=1e-9)
+    assert demo_results["methods"]["fleiss_kappa_ci"] == "gwet"
+
+
+def test_the_spss_fleiss_ci_is_an_option_and_is_clipped_at_one(demo_study: Study) -> None:
+    doc = results_json(
+        run_analysis(study_data(demo_study), AnalysisOptions(kappa_ci="spss", fleiss_boot=0))
+    )
+    intra = {(e["reader"], e["scale"]): e for e in doc["agreement"]["intra"]}
+    for ref in KAPPA_CI["demo"]:
+        for scale in ("category", "binary"):
+            got = intra[(ref["reader"], scale)]
+            assert got["ci_method"] == "spss"
+            assert got["ci"] == pytest.approx(
+                [max(-1, ref[scale]["spss_ci"][0]), min(1, ref[scale]["spss_ci"][1])], abs=1e-9
+            )
+    assert intra[("A1", "binary")]["ci"][1] == 1.0  # was 1.062 on main
+    assert doc["methods"]["fleiss_kappa_ci"] == "spss"
+
+
+def _intervals(doc: dict) -> list[tuple[str, float, float, list]]:
+    """(what, low bound, high bound, [low, high]) of every interval of a results.json."""
+    out = []
+    for reader, entry in doc["readers"].items():
+        out.append((f"{reader} auc", 0.0, 1.0, entry["auc_ci"]))
+        for m in ("sensitivity", "specificity", "accuracy", "ppv", "npv"):
+            out.append((f"{reader} {m}", 0.0, 1.0, entry[f"{m}_ci"]))
+    for t in doc["auc_tests"]:
+        out.append((f"{t['reader_a']}-{t['reader_b']} diff", -1.0, 1.0, t["diff_ci"]))
+    for section in ("inter", "intra"):
+        for e in doc["agreement"][section]:
+            out.append((f"{section} {e.get('reader', e.get('reader_a'))} κ", -1.0, 1.0, e["ci"]))
+            if section == "intra":
+                out.append((f"intra boot {e['reader']}", -1.0, 1.0, e["boot_ci"]))
+    for r in doc["likert"]["reliability"]:
+        out.append((f"{r['domain']} α", -1.0, 1.0, r["alpha_ci"]))
+    for m in doc["mrmc"]:
+        for c in m["comparisons"]:
+            out.append((f"mrmc {m['analysis']}", -1.0, 1.0, c["ci"]))
+    return out
+
+
+def test_every_interval_of_the_demo_stays_inside_its_parameters_range(demo_study: Study) -> None:
+    for kappa_ci in ("gwet", "spss"):
+        doc = results_json(run_analysis(study_data(demo_study), AnalysisOptions(kappa_ci=kappa_ci)))
+        for what, low, high, ci in _intervals(doc):
+            if ci[0] is None:
+                continue
+            assert low <= ci[0] <= ci[1] <= high, (kappa_ci, what, ci)
+
+
+def test_a_near_perfect_readers_auc_ci_is_truncated_at_one(custom_study: CustomStudy) -> None:
+    truth = [1, 0] * 15
+    near = [5 if t else 2 for t in truth]
+    near[1] = 5  # one false positive: AUC 0.967, DeLong SE > 0
+    cases = pd.DataFrame({"case_id": [f"C{i}" for i in range(30)], "truth": truth})
+    readings = pd.DataFrame({"reader_id": "M1", "case_id": cases["case_id"], "category": near})
+    readers = pd.DataFrame({"reader_id": ["M1"], "kind": ["model"]})
+    study = custom_study(cases=cases, readers=readers, readings=readings, reference="M1")
+    analysis = run_analysis(study_data(study))
+    a = analysis.aucs.iloc[0]
+    assert a["auc"] + 1.959963984540054 * a["se"] > 1  # the raw normal interval leaves [0, 1]
+    assert results_json(analysis)["readers"]["M1"]["auc_ci"][1] == 1.0
+    assert results_json(analysis)["methods"]["auc_ci"] == "delong-truncated"
+
+
+def test_results_json_documents_the_new_keys(demo_results: dict) -> None:
+    for entry in demo_results["readers"].values():
+        assert isinstance(entry["auc_n"], int)
+    for test in demo_results["auc_tests"]:
+        assert test["p_adjust"] == "none" and test["p_adjusted"] == test["p"]
+    for row in demo_results["likert"]["dunn"]:
+        assert row["p_adjust"] == "bonferroni"
+    for e in demo_results["agreement"]["intra"]:
+        assert e["n_omitted"] == 0 and e["ci_method"] == "gwet"
+    assert {(m["reader_a"], m["metric"]) for m in demo_results["mcnemar"]} == {
+        (r, m)
+        for r in ["R4", "R5", "A1", "A2", "B", "C", "D", "E"]
+        for m in ("sensitivity", "specificity")
+    }
+    for m in demo_results["mcnemar"]:
+        assert set(m) >= MCNEMAR_KEYS and m["reader_b"] == "R3"
+    reliability = demo_results["likert"]["reliability"]
+    assert [r["domain"] for r in reliability] == [
+        "specific_diagnosis", "differential_diagnosis", "scientific_terminology", "correctness",
+        "coherence", "comprehensiveness", "management_recommendations", "harmlessness",
+        "lack_of_bias",
+    ]  # fmt: skip
+    for r in reliability:
+        assert set(r) >= RELIABILITY_KEYS
+        assert r["n_raters"] == 3 and r["n_units"] == 6 * 114 * 3 == r["icc_n_units"]
+        _ci(r["alpha_ci"])
+        _ci(r["icc_ci"])
+        assert r["alpha_ci"][0] < r["alpha"] < r["alpha_ci"][1]
+    assert set(demo_results["methods"]) >= {
+        "auc_ci", "proportion_ci", "fleiss_kappa_ci", "mrmc_covariance", "p_adjust",
+    }  # fmt: skip
+    assert demo_results["notes"] == []  # nothing degenerate in the demo
+
+
+def test_likert_reliability_of_the_demo_equals_analysis_stats(
+    demo_study: Study, demo_results: dict
+) -> None:
+    scores = study_data(demo_study).scores
+    sub = scores[scores["domain"] == "correctness"]
+    alpha = krippendorff_alpha(
+        sub, unit=["reader_id", "case_id", "run", "modality"], level="ordinal", n_boot=1000, seed=1
+    ).iloc[0]
+    table = icc(sub, target=["reader_id", "case_id", "run", "modality"]).set_index("type")
+    got = next(r for r in demo_results["likert"]["reliability"] if r["domain"] == "correctness")
+    assert got["alpha"] == same(alpha["alpha"])
+    assert got["alpha_ci"] == same([alpha["ci_low"], alpha["ci_high"]])
+    assert got["icc"] == same(table.loc["ICC2", "icc"])
+    assert got["icc_ci"] == same([table.loc["ICC2", "ci_low"], table.loc["ICC2", "ci_high"]])
+
+
+def test_dunn_p_values_are_adjusted_by_the_chosen_method_per_run(demo_study: Study) -> None:
+    analysis = run_analysis(study_data(demo_study), AnalysisOptions(p_adjust="holm"))
+    dunn = analysis.dunn
+    assert set(dunn["p_adjust"]) == {"holm"}
+    for _, family in dunn.groupby(dunn["run"].fillna(0)):
+        assert family["p_adjusted"].to_numpy() == same(adjust_p(family["p"].to_numpy(), "holm"))
+    assert dict(analysis.options.p_adjust) == {"delong": "holm", "mcnemar": "holm", "dunn": "holm"}
+
+
+def test_analysis_options_refuse_unknown_methods_naming_the_option() -> None:
+    with pytest.raises(ValueError, match="kappa_ci"):
+        AnalysisOptions(kappa_ci="wald")
+    with pytest.raises(ValueError, match="proportion_ci"):
+        AnalysisOptions(proportion_ci="agresti")
+    with pytest.raises(ValueError, match="mrmc_covariance"):
+        AnalysisOptions(mrmc_covariance="bootstrap")
+    with pytest.raises(ValueError, match="p_adjust: unknown family 'kruskal'"):
+        AnalysisOptions(p_adjust={"kruskal": "holm"})
+    with pytest.raises(ValueError, match="p_adjust: expected one of"):
+        AnalysisOptions(p_adjust="sidak")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analysis.results import run_analysis
+from analysis.results import AnalysisOptions, run_analysis
 from analysis.selectors import study_data
 from analysis.tables import build_tables, display_rows, fmt_ci, fmt_p, write_csvs, write_workbook
 from tests.analysis.conftest import SmallStudy
@@ -56,3 +56,60 @@ def test_tables_keep_raw_numbers_next_to_the_display_columns(
     assert sheet.cell(row=2, column=column).value == pytest.approx(perf["auc"].iloc[0], rel=1e-15)
     assert sheet.cell(row=2, column=column).number_format == "0.000"
     assert sheet.freeze_panes == "B2"
+
+
+@pytest.mark.django_db
+def test_footnotes_state_the_ci_methods_and_the_p_value_adjustment(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    data = study_data(small_study())
+    default = build_tables(run_analysis(data))
+    notes = default["footnotes"].groupby("table")["footnote"].apply(" ".join)
+    assert "not adjusted for multiple comparisons" in notes["auc_comparisons"]
+    assert "Bonferroni-adjusted" in notes["likert_tests"]
+    assert "Gwet's (2014) variance" in notes["agreement"]
+    assert "Clopper–Pearson exact" in notes["diagnostic_performance"]
+    assert "truncated to [0, 1]" in notes["diagnostic_performance"]
+    assert "not adjusted" in notes["mcnemar"]
+    assert set(default["agreement"]["method"]) == {"Fleiss κ (Gwet CI)", "Cohen κ"}
+
+    options = AnalysisOptions(kappa_ci="spss", proportion_ci="wilson", p_adjust="holm")
+    analysis = run_analysis(data, options)
+    tables = build_tables(analysis)
+    notes = tables["footnotes"].groupby("table")["footnote"].apply(" ".join)
+    assert "Holm-adjusted" in notes["auc_comparisons"] and "Holm" in notes["likert_tests"]
+    assert "SPSS" in notes["agreement"] and "Wilson" in notes["diagnostic_performance"]
+    assert "Fleiss κ (SPSS CI)" in set(tables["agreement"]["method"])
+    comparisons = tables["auc_comparisons"]
+    assert (comparisons["P"] == comparisons["p_adjusted"].map(fmt_p)).all()
+    assert (comparisons["p_adjusted"] >= comparisons["p"]).all()
+    assert set(tables["likert_tests"]["test"]) == {"Kruskal–Wallis", "Dunn (Holm)"}
+
+    write_workbook(tables, tmp_path / "t.xlsx")
+    sheet = load_workbook(tmp_path / "t.xlsx")["auc_comparisons"]
+    last = [sheet.cell(row=r, column=1).value for r in range(1, sheet.max_row + 1)]
+    assert last[len(comparisons) + 1] is None  # an empty row after the table
+    assert last[-1].startswith("P values: two-sided, 3 pairs of readers; Holm-adjusted")
+    assert sheet.cell(row=sheet.max_row, column=1).font.italic
+
+
+@pytest.mark.django_db
+def test_the_mcnemar_and_reliability_tables_show_the_tests(small_study: SmallStudy) -> None:
+    analysis = run_analysis(study_data(small_study()))
+    tables = build_tables(analysis)
+    mcnemar = tables["mcnemar"]
+    assert mcnemar[["metric", "reader_a", "reader_b"]].values.tolist() == [
+        ["Sensitivity", "M1", "R1"],
+        ["Sensitivity", "M2", "R1"],
+        ["Specificity", "M1", "R1"],
+        ["Specificity", "M2", "R1"],
+    ]
+    assert (mcnemar["P"] == mcnemar["p"].map(fmt_p)).all()
+    reliability = tables["likert_reliability"]
+    assert reliability["domain"].tolist() == ["correctness", "coherence"]
+    first = reliability.iloc[0]
+    assert first["Krippendorff α, ordinal (95% CI)"] == fmt_ci(
+        first["alpha"], first["alpha_ci_low"], first["alpha_ci_high"]
+    )
+    shown = display_rows("likert_reliability", reliability)
+    assert shown["columns"][2:4] == ["Krippendorff α, ordinal (95% CI)", "ICC(2,1) (95% CI)"]

@@ -198,3 +198,25 @@ def test_a_study_without_readings_yet_shows_an_empty_dashboard(
     assert "0 cases read" in response.content.decode()
     doc = json.loads(client.get(url(empty, "results.json")).content)
     assert doc["readers"] == {} and doc["auc_tests"] == [] and doc["mrmc"] == []
+
+
+def test_the_dashboard_offers_the_statistical_options_in_the_query_string(
+    client: Client, study: Study, member: Member
+) -> None:
+    client.force_login(member(study, "statistician"))
+    page = client.get(url(study)).content.decode()
+    for name in ("kappa_ci", "proportion_ci", "p_adjust", "mrmc_covariance"):
+        assert f'name="{name}"' in page
+    assert "Fleiss κ (Gwet CI)" in page and "not adjusted for multiple comparisons" in page
+    query = {"kappa_ci": "spss", "proportion_ci": "wilson", "p_adjust": "holm"}
+    chosen = client.get(url(study), query).content.decode()
+    assert "Fleiss κ (SPSS CI)" in chosen and "Holm-adjusted" in chosen
+    assert "Wilson score" in chosen and "Dunn (Holm)" in chosen
+    results = json.loads(client.get(url(study, "results.json"), query).content)
+    assert results["methods"]["fleiss_kappa_ci"] == "spss"
+    assert results["methods"]["p_adjust"] == {"delong": "holm", "mcnemar": "holm", "dunn": "holm"}
+    api = client.get(f"/api/studies/{study.slug}/analysis/results/", query)
+    assert api.status_code == 200
+    assert api.json()["methods"]["proportion_ci"] == "wilson"
+    bad = client.get(url(study), {"p_adjust": "sidak"})
+    assert bad.status_code == 400 and "p_adjust" in bad.content.decode()

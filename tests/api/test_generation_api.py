@@ -18,7 +18,7 @@ from tests.readerstudy.generation.conftest import config_create, study_create
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/studies/gen-study/generation/runs/"
-KEY_ENV = "RS_API_TEST_KEY"
+KEY_ENV = "READERSTUDY_KEY_API_TEST"
 
 
 @pytest.fixture(autouse=True)
@@ -29,8 +29,9 @@ def _inline(settings: Any) -> None:
 
 
 @pytest.fixture
-def llm() -> Iterator[FakeOpenAIServer]:
+def llm(settings: Any) -> Iterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as server:
+        settings.GENERATION_ALLOWED_BASE_URLS = [server.origin]
         yield server
 
 

@@ -17,22 +17,13 @@ from evaluation.models import LikertScore, RatingSession, RatingTask
 from evaluation.services import DEMO_SESSION_NAME
 from fixtures.demo import STUDY_SLUG
 from readerstudy.models import Study
+from tests.browser import CHROMIUM_ARGS
 from tests.evaluation.blinding_checks import forbidden_patterns
 from tests.evaluation.conftest import SessionMaker, World
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
 ]
 
 

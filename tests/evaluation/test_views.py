@@ -11,6 +11,7 @@ from django.test import Client
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
 from readerstudy.models import AuditEvent
+from tests.conftest import assert_confirmation_page
 from tests.evaluation.conftest import SessionMaker, World
 
 pytestmark = pytest.mark.django_db
@@ -524,6 +525,33 @@ class TestCoordinatorPages:
             .content.decode()
         )
         assert "<td>M2</td><td>2</td><td>C1</td>" in html
+
+    def test_closing_a_rating_session_asks_first(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        session = make_session()
+        client = client_for(world.coordinator)
+        base = f"/studies/{world.study.slug}/rating/sessions/{session.pk}/"
+        detail = client.get(base).content.decode()
+        assert f'<a class="button danger" href="{base}close/">Close the session…</a>' in detail
+        assert f'action="{base}close/"' not in detail  # no one-click close
+        html = client.get(f"{base}close/").content.decode()
+        assert_confirmation_page(html, action=f"{base}close/", button="Close the session")
+        assert "cannot be re-opened" in html and "rater-items are submitted" in html
+        session.refresh_from_db()
+        assert session.status == RatingSession.Status.OPEN
+        client.post(f"{base}close/")
+        session.refresh_from_db()
+        assert session.status == RatingSession.Status.CLOSED
+
+    def test_the_unblind_button_looks_dangerous(self, world: World) -> None:
+        html = (
+            client_for(world.coordinator)
+            .get(f"/studies/{world.study.slug}/rating/unblind/")
+            .content.decode()
+        )
+        assert '<button type="submit" class="danger">Unblind the study</button>' in html
+        assert "cannot be undone" in html
 
     def test_unblinding_needs_confirmation_and_is_audited(self, world: World) -> None:
         client = client_for(world.coordinator)

@@ -3,17 +3,19 @@ only coordinators (their study) and superusers (everything) read it."""
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from readerstudy.audit import audit_record
+from readerstudy.audit import AUDIT_ACTIONS, audit_record
 from readerstudy.models import AuditEvent, StudyMember
 from readerstudy.services import demo_accounts_create
 from tests.conftest import BundleFactory
@@ -46,15 +48,15 @@ def test_coordinators_read_and_export_their_study_audit_log(client: Client) -> N
     user = UserFactory()
     user.groups.add(Group.objects.get(name="coordinator"))
     StudyMember.objects.create(study=study, user=user, role="coordinator")
-    audit_record(action="unblinded", actor=user, study=study, target="study")
+    audit_record(action="study_unblinded", actor=user, study=study, target="study")
     audit_record(action="export", actor=user, study=other, target="secret-other")
     client.force_login(user)
     html = client.get(f"/studies/{study.slug}/audit/").content.decode()
-    assert "unblinded" in html and "secret-other" not in html
+    assert "<td>Study unblinded</td>" in html and "secret-other" not in html
     response = client.get(f"/studies/{study.slug}/audit/?format=csv")
     body = b"".join(response.streaming_content).decode()
     assert body.splitlines()[0] == "at,actor_name,action,study,target,ip,details"
-    assert "unblinded" in body
+    assert ",study_unblinded," in body
     assert AuditEvent.objects.filter(
         action="export", target=f"audit log audit-{study.slug}"
     ).exists()
@@ -122,7 +124,7 @@ def test_study_membership_changes_are_recorded_in_the_study_log(client: Client) 
     StudyMember.objects.create(study=study, user=coordinator, role="coordinator")
     client.force_login(coordinator)
     html = client.get("/studies/s1/audit/").content.decode()
-    assert "study_member_removed" in html and "study_member_changed" in html
+    assert "Removed from the study" in html and "Study membership changed" in html
 
 
 def test_access_flags_and_new_accounts_are_recorded() -> None:
@@ -236,3 +238,51 @@ def test_deleting_a_study_is_recorded_with_its_memberships() -> None:
     assert events("study_member_removed") == [
         ("", None, "alice", {"role": "reader", "study_deleted": True})
     ]
+
+
+def test_the_audit_page_shows_labels_and_the_csv_keeps_the_codes(client: Client) -> None:
+    study = StudyFactory()
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="coordinator"))
+    StudyMember.objects.create(study=study, user=user, role="coordinator")
+    audit_record(action="reading_amended", actor=user, study=study, target="reading 7")
+    audit_record(action="rating_item_flags_dismissed", actor=user, study=study, target="item")
+    audit_record(action="some_new_event", actor=user, study=study, target="x")
+    client.force_login(user)
+    html = client.get(f"/studies/{study.slug}/audit/").content.decode()
+    cells = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html)
+    assert cells[:3] == ["Some new event", "Rating item leak flags dismissed", "Reading amended"]
+    assert "<td>reading_amended</td>" not in html
+    csv_body = b"".join(client.get(f"/studies/{study.slug}/audit/?format=csv").streaming_content)
+    codes = [row.split(",")[2] for row in csv_body.decode().splitlines()[1:5]]
+    assert codes == ["export", "some_new_event", "rating_item_flags_dismissed", "reading_amended"]
+
+
+APP_DIRS = ("readerstudy", "evaluation", "analysis")
+ARGPARSE_ACTIONS = {"store_true", "store_false", "append", "count", "extend", "store_const"}
+
+
+def recorded_action_codes() -> set[str]:
+    """Every audit action code the application code can record."""
+    root = Path(settings.BASE_DIR)
+    codes: set[str] = set()
+    for app in APP_DIRS:
+        for path in (root / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            codes.update(re.findall(r'\baction="([a-z_]+)"', path.read_text()))
+    codes -= ARGPARSE_ACTIONS
+    audit = (root / "readerstudy/audit.py").read_text()
+    codes.update(re.findall(r'verb = "([a-z_]+)" if .* else "([a-z_]+)"', audit)[0])
+    codes.update(re.findall(r'action, details = "([a-z_]+)"', audit))
+    codes.update(re.findall(r'_token_event\("([a-z_]+)"', audit))
+    assert 'action=f"{kind}_account_changed"' in audit  # kind: the Reader or Rater model
+    codes.update({"reader_account_changed", "rater_account_changed"})
+    return codes
+
+
+def test_every_recorded_action_has_a_label() -> None:
+    codes = recorded_action_codes()
+    assert {"reading_amended", "api_token_created", "study_member_added"} <= codes
+    assert not codes - set(AUDIT_ACTIONS), "codes without a label in AUDIT_ACTIONS"
+    assert len(set(AUDIT_ACTIONS.values())) == len(AUDIT_ACTIONS)  # labels tell them apart

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -60,3 +61,18 @@ def test_it_creates_no_demo_accounts_outside_development(settings: pytest.Fixtur
     from django.contrib.auth import get_user_model
 
     assert not get_user_model().objects.filter(username="r3").exists()
+
+
+def test_the_printed_reader_count_is_the_one_the_home_page_shows() -> None:
+    output = run_demo()
+    study = Study.objects.get(slug="nme-gpt4o-demo")
+    total = Reader.objects.filter(study=study).count()
+    assert total == 10  # R3-R5, A1, A2, B-E and the live model reader A1-live
+    stated = re.search(r"The study has (\d+) cases and (\d+) readers", output)
+    assert stated is not None, output
+    assert int(stated.group(2)) == total
+    assert "9 readers" not in output
+    client = Client()
+    client.login(username="coordinator", password="demo")
+    home = client.get("/").content.decode()
+    assert f"{stated.group(1)} cases · {total} readers" in home

@@ -158,3 +158,52 @@ def test_session_and_throttle_settings_come_from_the_environment(tmp_path: Path)
     assert values["SESSION_EXPIRE_AT_BROWSER_CLOSE"] is False
     assert (values["LOGIN_FAILURE_LIMIT"], values["LOGIN_FAILURE_WINDOW"]) == (3, 60)
     assert values["SECURE_HSTS_SECONDS"] == 0
+
+
+GENERATION_SETTINGS = (
+    "GENERATION_API_KEYS",
+    "GENERATION_API_KEY_PREFIX",
+    "GENERATION_PUBLIC_ENDPOINTS",
+    "GENERATION_ALLOWED_BASE_URLS",
+    "GENERATION_ALLOW_LINK_LOCAL",
+)
+
+
+def test_generation_allow_lists_default_to_the_public_endpoints_and_prefixed_keys(
+    tmp_path: Path,
+) -> None:
+    production = settings_values(
+        {**PRODUCTION, "READERSTUDY_VAR_DIR": str(tmp_path)}, *GENERATION_SETTINGS
+    )
+    assert production == {
+        "GENERATION_API_KEYS": [],
+        "GENERATION_API_KEY_PREFIX": "READERSTUDY_KEY_",
+        "GENERATION_PUBLIC_ENDPOINTS": True,
+        "GENERATION_ALLOWED_BASE_URLS": [],
+        "GENERATION_ALLOW_LINK_LOCAL": False,
+    }
+    development = settings_values(
+        {"DJANGO_DEBUG": "1", "READERSTUDY_VAR_DIR": str(tmp_path)}, "GENERATION_ALLOWED_BASE_URLS"
+    )
+    assert development == {"GENERATION_ALLOWED_BASE_URLS": ["http://127.0.0.1:8011"]}  # the demo
+
+
+def test_generation_allow_lists_come_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        **PRODUCTION,
+        "READERSTUDY_VAR_DIR": str(tmp_path),
+        "GENERATION_API_KEYS": "OPENAI_API_KEY, VLLM_KEY",
+        "GENERATION_API_KEY_PREFIX": "",
+        "GENERATION_PUBLIC_ENDPOINTS": "0",
+        "GENERATION_ALLOWED_BASE_URLS": "http://gpu01:8000/v1,http://localhost:11434",
+        "GENERATION_ALLOW_LINK_LOCAL": "1",
+    }
+    assert settings_values(env, *GENERATION_SETTINGS) == {
+        "GENERATION_API_KEYS": ["OPENAI_API_KEY", "VLLM_KEY"],
+        "GENERATION_API_KEY_PREFIX": "",
+        "GENERATION_PUBLIC_ENDPOINTS": False,
+        "GENERATION_ALLOWED_BASE_URLS": ["http://gpu01:8000/v1", "http://localhost:11434"],
+        "GENERATION_ALLOW_LINK_LOCAL": True,
+    }
+    check = manage("check", env=env)
+    assert "readerstudy.W023" in check.stderr  # the link-local switch is on

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -78,3 +80,26 @@ def test_a_reader_member_sees_the_study_but_not_its_people(client: Client) -> No
     client.force_login(user)
     html = client.get(f"/studies/{study.slug}/").content.decode()
     assert "People" not in html and "Overview" not in html
+
+
+def test_every_page_links_a_favicon_that_is_served(client: Client) -> None:
+    user = UserFactory()
+    signed_in = Client()
+    signed_in.force_login(user)
+    for page in (client.get("/accounts/login/"), signed_in.get("/")):
+        icons = re.findall(r'<link rel="icon" href="([^"]+)"', page.content.decode())
+        assert icons, "no icon linked"
+        for href in icons:
+            response = client.get(href)
+            assert response.status_code == 200, href
+            assert response["Content-Type"] in (
+                "image/svg+xml",
+                "image/x-icon",
+                "image/vnd.microsoft.icon",
+            )
+            if hasattr(response, "close"):
+                response.close()
+    # pages that link no icon (the admin) make browsers ask for /favicon.ico
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO file

@@ -165,6 +165,7 @@ OTHER_COORDINATORS = (OUTSIDER, SUPER)
 ROUTES: list[Route] = [
     # ---------------------------------------------------------------- core pages
     Route("home", none, everyone(200, anon=302)),
+    Route("favicon", none, everyone(302)),
     Route("study-detail", main, expect(MAIN_MEMBERS)),
     Route("study-detail", other, expect(OTHER_COORDINATORS), label="other study"),
     Route("study-detail", lambda w: {"slug": "no-such-study"}, expect(), label="unknown slug"),
@@ -182,6 +183,13 @@ ROUTES: list[Route] = [
         method="POST",
         data=lambda w: {"action": "revoke"},
         label="revoke",
+    ),
+    Route(
+        "api-token-page",
+        none,
+        everyone(200, anon=302),
+        query="confirm=revoke",
+        label="revoke: confirmation page",
     ),
     # ---------------------------------------------------------------- sign-in pages
     Route("login", none, everyone(200)),
@@ -244,8 +252,20 @@ ROUTES: list[Route] = [
     Route(
         "reading-session-action",
         plus(in_main("reading_session", "pk"), action="close"),
-        expect(SIGNED_IN, 405),
-        label="GET",
+        expect(COORDINATORS),
+        label="GET: confirmation page",
+    ),
+    Route(
+        "reading-session-action",
+        plus(in_main("reading_session", "pk"), action="open"),
+        expect(COORDINATORS, 405),
+        label="GET open",
+    ),
+    Route(
+        "reading-session-action",
+        plus(in_main("reading_session", "pk", of="other"), action="close"),
+        expect(),
+        label="GET: other study's session under this slug",
     ),
     Route(
         "reading-session-action",
@@ -288,6 +308,33 @@ ROUTES: list[Route] = [
         expect([OUTSIDER]),
         label="other study",
     ),
+    Route(
+        "reading-draft",
+        token("own_token", position=1),
+        expect([READER], anon=403),
+        method="POST",
+        as_json=True,
+        data=lambda w: {"version": 0, "impression": "typed"},
+    ),
+    Route(
+        "reading-draft",
+        token("other_token", position=1),
+        expect(anon=403),
+        method="POST",
+        as_json=True,
+        data=lambda w: {"version": 0, "impression": "typed"},
+        label="another reader's",
+    ),
+    Route(
+        "reading-draft",
+        token("own_token", of="other", position=1),
+        expect([OUTSIDER], anon=403),
+        method="POST",
+        as_json=True,
+        data=lambda w: {"version": 0, "impression": "typed"},
+        label="other study",
+    ),
+    Route("reading-draft", token("own_token", position=1), everyone(405), label="GET"),
     Route("reading-image", token("own_token", position=1, index=1), expect([READER])),
     Route(
         "reading-image",
@@ -364,6 +411,18 @@ ROUTES: list[Route] = [
         in_main("rating_session", "pk"),
         expect(COORDINATORS, 302),
         method="POST",
+    ),
+    Route(
+        "rating-session-close",
+        in_main("rating_session", "pk"),
+        expect(COORDINATORS),
+        label="GET: confirmation page",
+    ),
+    Route(
+        "rating-session-close",
+        in_main("rating_session", "pk", of="other"),
+        expect(),
+        label="GET: other study's session under this slug",
     ),
     Route(
         "rating-session-close",
@@ -484,6 +543,18 @@ ROUTES: list[Route] = [
     ),
     Route(
         "generation-run-stop",
+        in_main("run_id", "run_id"),
+        expect(COORDINATORS, 302),  # a finished run: nothing to confirm, back to the run
+        label="GET",
+    ),
+    Route(
+        "generation-run-stop",
+        in_main("run_id", "run_id", of="other"),
+        expect(),
+        label="GET: other study's run under this slug",
+    ),
+    Route(
+        "generation-run-stop",
         in_main("run_id", "run_id", of="other"),
         expect(),
         method="POST",
@@ -565,6 +636,7 @@ ROUTES: list[Route] = [
     ),
     # ---------------------------------------------------------------- API (JSON)
     # The schema and its viewer describe endpoints, not data: public.
+    Route("api-root", none, everyone(200)),
     Route("api-schema", none, everyone(200)),
     Route("api-docs", none, everyone(200)),
     Route("api-me", none, expect(SIGNED_IN, anon=401)),

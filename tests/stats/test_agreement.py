@@ -1,5 +1,6 @@
-"""Tests of analysis.stats.agreement against R (tests/stats/r/agreement_reference.R),
-the krippendorff package and published worked examples."""
+"""Tests of analysis.stats.agreement against R (tests/stats/r/agreement_reference.R,
+kappa_ci_reference.R, reliability_reference.R), the krippendorff package and published
+worked examples."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from analysis.stats.agreement import (
     interpret_kappa,
     krippendorff_alpha,
 )
-from tests.stats._agree_fixtures import assert_close, load_reference
+from tests.stats._agree_fixtures import R_DIR, assert_close, load_reference
 
 REF = load_reference("agreement_reference")
+KAPPA_CI = load_reference("kappa_ci_reference")
+RELIABILITY = load_reference("reliability_reference")
 
 
 def _pair_id(pair: dict) -> str:
@@ -277,7 +280,7 @@ def test_fleiss_kappa_matches_r(dataset: dict) -> None:
         scales.append(("binary", {"threshold": dataset["threshold"]}))
     for scale, kw in scales:
         ref = dataset[scale]
-        got = fleiss_kappa(df, reader=None, n_boot=0, **kw).iloc[0]
+        got = fleiss_kappa(df, reader=None, n_boot=0, se_method="fleiss-nee-landis", **kw).iloc[0]
         assert got["scale"] == scale
         assert (got["n_cases"], got["n_ratings"]) == (ref["n_cases"], ref["n_ratings"])
         assert_close(got["observed_agreement"], ref["observed"])
@@ -287,7 +290,8 @@ def test_fleiss_kappa_matches_r(dataset: dict) -> None:
         assert_close([got["ci_low"], got["ci_high"]], ref["ci"])
         assert_close(got["z"], ref["z"])
         assert_close(got["p"], ref["p"])
-        gwet = fleiss_kappa(df, reader=None, n_boot=0, se_method="gwet", **kw).iloc[0]
+        gwet = fleiss_kappa(df, reader=None, n_boot=0, **kw).iloc[0]  # the default
+        assert gwet["se_method"] == "gwet"
         assert_close(gwet["se"], ref["gwet_se"])
         assert_close([gwet["ci_low"], gwet["ci_high"]], ref["gwet_ci"])
         assert_close(gwet["z"], ref["z"])  # the test of kappa = 0 keeps the null SE
@@ -327,7 +331,13 @@ def test_binary_fleiss_ci_reproduces_the_worked_example_table5(model: str) -> No
     # data, so the CI half-width of every binary row of Table 5 (N = 114, m = 3) is fixed;
     # a kappa that rounds to the printed one must give the printed limits.
     dataset = next(d for d in REF["fleiss"] if d["name"] == "runs_114")
-    got = fleiss_kappa(pd.DataFrame(dataset["data"]), reader=None, threshold=4, n_boot=0)
+    got = fleiss_kappa(
+        pd.DataFrame(dataset["data"]),
+        reader=None,
+        threshold=4,
+        n_boot=0,
+        se_method="fleiss-nee-landis",
+    )
     half = (got["ci_high"] - got["kappa"]).iloc[0]
     assert_close(got["se"], np.sqrt(2 / (114 * 3 * 2)))
     kappa, low, high = TABLE5_BINARY[model]
@@ -390,7 +400,7 @@ def test_fleiss_bootstrap_is_seeded_and_brackets_kappa() -> None:
     assert a["boot_ci_low"] != c["boot_ci_low"]
     assert a["boot_ci_low"] < a["kappa"] < a["boot_ci_high"]
     # the percentile interval is close to the non-null analytic one
-    gwet = fleiss_kappa(df, reader=None, n_boot=0, se_method="gwet").iloc[0]
+    gwet = fleiss_kappa(df, reader=None, n_boot=0).iloc[0]
     assert abs(a["boot_ci_low"] - gwet["ci_low"]) < 0.03
     assert abs(a["boot_ci_high"] - gwet["ci_high"]) < 0.03
 
@@ -448,6 +458,123 @@ def test_fleiss_kappa_is_one_for_identical_runs_and_its_ci_contains_it(
     got = fleiss_kappa(df, reader=None, categories=range(7), n_boot=50).iloc[0]
     assert_close(got["kappa"], 1.0)
     assert got["ci_low"] <= got["kappa"] <= got["ci_high"]
+
+
+# Fleiss' kappa CIs against irrCAC (Gwet, the default) and irr (SPSS's null SE)
+
+
+def _kappa_scales(dataset: dict) -> list[tuple[str, dict]]:
+    scales = [("category", {"categories": dataset["levels"]})]
+    if dataset.get("binary"):
+        scales.append(("binary", {"threshold": dataset["threshold"]}))
+    return scales
+
+
+@pytest.mark.parametrize("dataset", KAPPA_CI["sets"], ids=lambda d: d["name"])
+def test_default_fleiss_ci_is_gwets_as_irrcac_fleiss_kappa_raw(dataset: dict) -> None:
+    df = pd.DataFrame(dataset["data"])
+    for scale, kw in _kappa_scales(dataset):
+        ref = dataset[scale]
+        got = fleiss_kappa(df, reader=None, n_boot=0, **kw).iloc[0]
+        assert got["se_method"] == "gwet"
+        assert_close(got["kappa"], ref["kappa"])
+        assert_close(got["se"], ref["gwet_se"])
+        assert_close([got["ci_low"], got["ci_high"]], ref["gwet_ci"])
+        spss = fleiss_kappa(df, reader=None, n_boot=0, se_method="fleiss-nee-landis", **kw)
+        assert_close(spss["se"], ref["spss_se"])
+        assert_close(spss[["ci_low", "ci_high"]].to_numpy()[0], np.clip(ref["spss_ci"], -1, 1))
+        assert_close(spss["z"], ref["z"])
+
+
+def test_the_spss_se_is_more_than_twice_too_narrow_on_fleiss_1971_data() -> None:
+    # Fleiss (1971): 30 patients, 6 psychiatrists, 5 diagnoses (irr::diagnoses)
+    dataset = next(d for d in KAPPA_CI["sets"] if d["name"] == "diagnoses")
+    df = pd.DataFrame(dataset["data"])
+    gwet = fleiss_kappa(df, reader=None, n_boot=0).iloc[0]
+    spss = fleiss_kappa(df, reader=None, n_boot=0, se_method="fleiss-nee-landis").iloc[0]
+    assert round(gwet["kappa"], 3) == 0.430
+    assert gwet["se"] / spss["se"] == pytest.approx(2.2236, abs=1e-4)
+    # irrCAC prints (0.319,0.541)
+    assert (round(gwet["ci_low"], 3), round(gwet["ci_high"], 3)) == (0.319, 0.541)
+
+
+def _fleiss_coverage(se_method: str, *, n: int, reps: int, seed: int) -> float:
+    """Share of CIs that contain the kappa of the population they are drawn from.
+
+    The population is Fleiss's 1971 data itself: each replicate draws ``n`` of its 30
+    patients (with their six diagnoses) with replacement, so the true kappa is the kappa
+    of the 30 (Fleiss' kappa is a function of the mean per-patient counts).
+    """
+    dataset = next(d for d in KAPPA_CI["sets"] if d["name"] == "diagnoses")
+    data = pd.DataFrame(dataset["data"])
+    wide = data.pivot(index="case_id", columns="run", values="category").to_numpy()
+    rng = np.random.default_rng(seed)
+    draws = wide[rng.integers(0, len(wide), size=(reps, n))]
+    rep, case, run = np.meshgrid(np.arange(reps), np.arange(n), np.arange(6), indexing="ij")
+    long = pd.DataFrame(
+        {"reader_id": rep.ravel(), "case_id": case.ravel(), "run": run.ravel()}
+    ).assign(category=draws.ravel())
+    got = fleiss_kappa(long, n_boot=0, se_method=se_method, categories=range(1, 6))  # type: ignore[arg-type]
+    true = dataset["category"]["kappa"]
+    return float(((got["ci_low"] <= true) & (true <= got["ci_high"])).mean())
+
+
+def test_the_default_fleiss_ci_covers_away_from_the_null_and_the_spss_one_does_not() -> None:
+    # 400 samples of 30 patients from Fleiss's data (kappa 0.43): the 95% interval of
+    # Gwet's variance holds the true kappa about 94% of the time, SPSS's about 61%.
+    assert _fleiss_coverage("gwet", n=30, reps=400, seed=11) >= 0.92
+    assert _fleiss_coverage("fleiss-nee-landis", n=30, reps=400, seed=11) <= 0.70
+
+
+def test_demo_model_runs_csv_is_the_demo_studys() -> None:
+    from fixtures.demo import build_demo_tables
+
+    tables = build_demo_tables()
+    cases = tables["cases"].set_index("case_id")["split"]
+    readings = tables["readings"]
+    readings = readings[readings["case_id"].map(cases).eq("test")]
+    models = readings[readings.groupby("reader_id")["run"].transform("nunique") >= 3]
+    got = (
+        models[["reader_id", "case_id", "run", "category"]]
+        .astype({"reader_id": str, "case_id": str, "run": int, "category": int})
+        .sort_values(["reader_id", "run", "case_id"])
+        .reset_index(drop=True)
+    )
+    committed = pd.read_csv(R_DIR / "demo_model_runs.csv", dtype={"reader_id": str})
+    pd.testing.assert_frame_equal(got, committed, check_dtype=False)
+
+
+def test_demo_fleiss_cis_match_irrcac_and_stay_inside_minus_one_one() -> None:
+    runs = pd.read_csv(R_DIR / "demo_model_runs.csv", dtype={"reader_id": str})
+    for scale, kw in (("category", {"categories": range(7)}), ("binary", {"threshold": 4})):
+        gwet = fleiss_kappa(runs, n_boot=0, **kw).set_index("reader")
+        spss = fleiss_kappa(runs, n_boot=0, se_method="fleiss-nee-landis", **kw)
+        spss = spss.set_index("reader")
+        for ref in KAPPA_CI["demo"]:
+            r = ref[scale]
+            assert_close(gwet.loc[ref["reader"], ["ci_low", "ci_high"]], r["gwet_ci"])
+            assert_close(
+                spss.loc[ref["reader"], ["ci_low", "ci_high"]], np.clip(r["spss_ci"], -1, 1)
+            )
+        for table in (gwet, spss):
+            assert (table["ci_low"] >= -1).all() and (table["ci_high"] <= 1).all()
+    # A1's positive call: kappa 0.956, the SPSS interval reached 1.062 before clipping
+    a1 = next(r for r in KAPPA_CI["demo"] if r["reader"] == "A1")["binary"]
+    assert a1["spss_ci"][1] > 1.06
+    assert a1["gwet_ci"][1] == 1.0
+
+
+def test_fleiss_counts_the_cases_dropped_listwise() -> None:
+    df = pd.DataFrame(
+        {
+            "reader_id": ["M"] * 9,
+            "case_id": [1, 1, 1, 2, 2, 2, 3, 3, 4],
+            "run": [1, 2, 3, 1, 2, 3, 1, 2, 1],
+            "category": [1, 1, 2, 2, 2, 2, 1, 2, 1],
+        }
+    )
+    got = fleiss_kappa(df, nan_policy="omit", n_boot=0).iloc[0]
+    assert (got["n_cases"], got["n_omitted"]) == (2, 2)
 
 
 # --------------------------------------------------------------------------------------
@@ -516,6 +643,67 @@ def test_krippendorff_alpha_accepts_several_unit_columns() -> None:
     assert_close(got["alpha"], base["alpha"].iloc[0])
 
 
+def _reliability_long(dataset: dict) -> pd.DataFrame:
+    return pd.DataFrame(dataset["data"]).rename(columns={"unit": "case_id"})
+
+
+@pytest.mark.parametrize("dataset", RELIABILITY["sets"], ids=lambda d: d["name"])
+def test_krippendorff_alpha_matches_irr_and_irrcac(dataset: dict) -> None:
+    long = _reliability_long(dataset)
+    for level, ref in dataset["alpha"].items():
+        got = krippendorff_alpha(long, level=level).iloc[0]
+        assert_close(got["alpha"], ref["value"])
+        if "irrcac" in ref:  # printed to 5 digits
+            assert_close(got["alpha"], ref["irrcac"], tol=5e-6)
+
+
+def test_irr_kripp_alpha_is_wrong_on_complete_data_with_more_than_two_raters() -> None:
+    # A known difference (docs/statistics.md): irr 0.84.1 gives -0.0324 for the nominal
+    # alpha of irr::anxiety (3 raters, no missing value); Krippendorff's definition,
+    # irrCAC and this module give -0.0237. With a missing value irr agrees.
+    for name, differs in (("anxiety", True), ("video", True), ("anxiety_missing", False)):
+        dataset = next(d for d in RELIABILITY["sets"] if d["name"] == name)
+        nominal = dataset["alpha"]["nominal"]
+        assert (abs(nominal["irr_complete"] - nominal["value"]) > 1e-3) is differs
+
+
+@pytest.mark.parametrize("dataset", RELIABILITY["sets"], ids=lambda d: d["name"])
+def test_krippendorff_bootstrap_ci_matches_an_r_unit_bootstrap(dataset: dict) -> None:
+    # R: 20,000 resamples of the units with irr::kripp.alpha; here 20,000 more with
+    # numpy. The percentile limits agree within Monte Carlo error.
+    got = krippendorff_alpha(
+        _reliability_long(dataset), level="ordinal", n_boot=20_000, seed=4
+    ).iloc[0]
+    low, high = dataset["alpha"]["ordinal"]["boot_ci"]
+    assert abs(got["ci_low"] - low) < 0.02
+    assert abs(got["ci_high"] - high) < 0.02
+    assert got["ci_low"] < got["alpha"] < got["ci_high"]
+
+
+def test_krippendorff_bootstrap_equals_resampling_whole_units() -> None:
+    long = _reliability_long(RELIABILITY["sets"][0])
+    wide = long.pivot(index="case_id", columns="rater_id", values="score")
+    rng = np.random.default_rng(9)
+    alphas = []
+    for _ in range(3000):
+        sample = wide.iloc[rng.integers(0, len(wide), len(wide))].reset_index(drop=True)
+        alphas.append(krippendorff.alpha(sample.T.to_numpy(), level_of_measurement="ordinal"))
+    low, high = np.quantile(alphas, [0.025, 0.975])
+    got = krippendorff_alpha(long, level="ordinal", n_boot=3000, seed=1).iloc[0]
+    assert abs(got["ci_low"] - low) < 0.03 and abs(got["ci_high"] - high) < 0.03
+
+
+def test_krippendorff_bootstrap_is_seeded_and_off_by_default() -> None:
+    long = _reliability_long(RELIABILITY["sets"][1])
+    a = krippendorff_alpha(long, n_boot=500, seed=3).iloc[0]
+    b = krippendorff_alpha(long, n_boot=500, seed=3).iloc[0]
+    assert (a["ci_low"], a["ci_high"]) == (b["ci_low"], b["ci_high"])
+    none = krippendorff_alpha(long).iloc[0]
+    assert np.isnan(none["ci_low"]) and np.isnan(none["ci_high"])
+    with pytest.raises(ValueError, match="n_boot"):
+        krippendorff_alpha(long, n_boot=-1)
+
+
 def test_krippendorff_rejects_scores_out_of_range_and_bad_level() -> None:
     long = _kripp_long(KRIPP_2011)
     with pytest.raises(ValueError, match="score"):
@@ -540,6 +728,25 @@ def test_icc_matches_psych(dataset: dict) -> None:
     assert got["type"].tolist() == dataset["type"]
     for col in ("icc", "f", "df1", "df2", "p", "ci_low", "ci_high"):
         assert_close(got[col], dataset[col])
+
+
+@pytest.mark.parametrize("dataset", RELIABILITY["sets"], ids=lambda d: d["name"])
+def test_icc_matches_psych_and_irr_on_the_irr_data(dataset: dict) -> None:
+    long = _reliability_long(dataset)
+    got = icc(long, target="case_id", nan_policy="omit").set_index("type")
+    ref = dataset["icc"]
+    assert_close(got.loc[ref["type"], "icc"], ref["icc"])
+    assert_close(got.loc[ref["type"], "ci_low"], ref["ci_low"])
+    assert_close(got.loc[ref["type"], "ci_high"], ref["ci_high"])
+    assert got["n_targets"].iloc[0] == dataset["n_complete"]
+    # irr::icc(model = "twoway", type = "agreement", unit = "single") is ICC2
+    irr = dataset["irr_icc_a1"]
+    assert_close(got.loc["ICC2", "icc"], irr["value"])
+    assert_close(got.loc["ICC2", ["ci_low", "ci_high"]], irr["ci"])
+    assert_close(got.loc["ICC2", "f"], irr["f"])
+    # irr tests ICC(A,1) = 0 on approximate (Satterthwaite) df; psych and this module use
+    # F = MSB / MSE on (n - 1, (n - 1)(k - 1)) df (a known difference, docs/statistics.md)
+    assert abs(got.loc["ICC2", "p"] - irr["p"]) > 1e-4
 
 
 def test_icc_rejects_an_incomplete_table_unless_omitted() -> None:

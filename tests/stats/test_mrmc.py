@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from statsmodels.stats.anova import AnovaRM
 
 from analysis.stats.mrmc import MRMCResult, fom_covariance, mrmc, or_analysis
@@ -761,3 +762,53 @@ def test_nan_ratings_raise_or_are_omitted(vandyke: pd.DataFrame) -> None:
     one.loc[0, "rating"] = np.nan
     with pytest.raises(ValueError, match="fully crossed"):
         run(one, nan_policy="omit")
+
+
+def test_modality_cis_are_truncated_to_the_range_of_the_figure_of_merit() -> None:
+    # four readers, modality 2 almost perfect for some: RRRC's t interval on 3 df of the
+    # modality mean would reach 1.076; it is truncated at 1 (an AUC cannot exceed it)
+    rng = np.random.default_rng(3)
+    truth = np.array([1, 0] * 20)
+    rows = []
+    for r in range(4):
+        first = truth * 1.0 + rng.normal(0, 1, truth.size)
+        second = truth * 2.6 + rng.normal(0, 1, truth.size) * (0.4 + 0.5 * r)
+        for modality, rating in ((1, first), (2, second)):
+            rows += [
+                {"reader_id": f"R{r}", "modality": modality, "case_id": i, "truth": t, "rating": x}
+                for i, (t, x) in enumerate(zip(truth, rating, strict=True))
+            ]
+    df = pd.DataFrame(rows)
+    res = mrmc(df, analysis="RRRC")
+    second = res.modalities.set_index("modality").loc[2]
+    raw_high = second["auc"] + stats.t.ppf(0.975, second["df"]) * second["se"]
+    assert raw_high > 1.05
+    assert second["ci_high"] == 1.0 and second["ci_low"] < second["auc"]
+    for analysis in ("RRRC", "FRRC", "RRFC"):
+        out = mrmc(df, analysis=analysis)  # type: ignore[arg-type]
+        assert ((out.modalities["ci_low"] >= 0) & (out.modalities["ci_high"] <= 1)).all()
+        for frame in (out.comparisons, out.reader_comparisons):
+            assert ((frame["ci_low"] >= -1) & (frame["ci_high"] <= 1)).all()
+
+
+def test_fixed_readers_test_on_kundel_follows_iowa_and_rjafroc_not_mrmcaov() -> None:
+    # tests/stats/r/mrmc_kundel_reference.R: Kundel's treatments 2 and 3 (the fully crossed
+    # part), where Cov2 < Cov3. Iowa and RJafroc use max(Cov2 - Cov3, 0) in the FRRC
+    # denominator, MRMCaov the raw (negative) difference: X2 2.585 vs 2.937.
+    ref = json.loads((DATA_DIR.parent / "r" / "mrmc_kundel_reference.json").read_text())
+    df = pd.read_csv(DATA_DIR.parent / "r" / "kundel_23.csv")
+    kw = {"reader": "reader", "modality": "treatment", "case": "case"}
+    for analysis in ("RRRC", "FRRC", "RRFC"):
+        test = mrmc(df, analysis=analysis, **kw).test.iloc[0]  # type: ignore[arg-type]
+        statistic = test["f"] * test["df1"] if analysis == "FRRC" else test["f"]
+        assert statistic == pytest.approx(ref["rjafroc"][analysis]["statistic"], abs=1e-9)
+        assert test["p_value"] == pytest.approx(ref["rjafroc"][analysis]["p"], abs=1e-9)
+    frrc = mrmc(df, analysis="FRRC", **kw)
+    c = frrc.components
+    assert c.cov2 == pytest.approx(ref["mrmcaov"]["cov2"], abs=1e-12)
+    assert c.cov3 == pytest.approx(ref["mrmcaov"]["cov3"], abs=1e-12)
+    assert c.cov2 < c.cov3
+    ms_t = frrc.anova.set_index("source").loc["T", "ms"]
+    unclamped = ms_t / (c.var_error - c.cov1 + 3 * (c.cov2 - c.cov3))
+    assert unclamped == pytest.approx(ref["mrmcaov"]["FRRC"]["statistic"], abs=1e-9)
+    assert ref["mrmcaov"]["FRRC"]["statistic"] - ref["rjafroc"]["FRRC"]["statistic"] > 0.35

@@ -135,9 +135,9 @@ def test_paired_delong_between_modalities_matches_published_proc_values(
         assert cov[1, 1] == pytest.approx(ref[7], abs=5e-9)
 
 
-def test_raw_ci_is_not_truncated_at_one_unless_clip(vandyke: pd.DataFrame) -> None:
-    raw = reader_aucs(modality(vandyke, 2), reader="reader").set_index("reader")
-    clipped = reader_aucs(modality(vandyke, 2), reader="reader", clip=True).set_index("reader")
+def test_ci_is_truncated_at_one_as_proc_unless_clip_is_false(vandyke: pd.DataFrame) -> None:
+    raw = reader_aucs(modality(vandyke, 2), reader="reader", clip=False).set_index("reader")
+    clipped = reader_aucs(modality(vandyke, 2), reader="reader").set_index("reader")
     # reader 4: AUC 0.99935588, DeLong SE 0.000717 -> raw upper limit above 1
     assert raw.loc[4, "ci_high"] > 1.0
     assert raw.loc[4, "ci_high"] == pytest.approx(0.99935588 + 1.959963984540054 * raw.loc[4, "se"])
@@ -157,8 +157,8 @@ def test_reader_aucs_match_proc(
     name: str, roc_datasets: dict[str, pd.DataFrame], roc_reference: dict[str, Any]
 ) -> None:
     ref = roc_reference["datasets"][name]["readers"]
-    clipped = reader_aucs(roc_datasets[name], clip=True)
-    raw = reader_aucs(roc_datasets[name])
+    clipped = reader_aucs(roc_datasets[name])
+    raw = reader_aucs(roc_datasets[name], clip=False)
     assert clipped["reader"].tolist() == [r["reader"] for r in ref]
     for (_, row), (_, raw_row), r in zip(clipped.iterrows(), raw.iterrows(), ref, strict=True):
         assert row["n_positive"] == r["n_positive"]
@@ -585,3 +585,44 @@ def test_delong_variance_is_nan_with_a_single_case_of_a_class() -> None:
     res = reader_aucs(long).iloc[0]
     assert res["auc"] == 1.0
     assert math.isnan(res["se"]) and math.isnan(res["ci_low"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(ratings_strategy)
+def test_auc_and_difference_cis_stay_inside_their_ranges(
+    rt: tuple[np.ndarray, np.ndarray],
+) -> None:
+    ratings, truth = rt
+    n = truth.size
+    long = pd.DataFrame(
+        {
+            "reader_id": np.repeat(["a", "b", "c"], n),
+            "case_id": np.tile(np.arange(n), 3),
+            "truth": np.tile(truth.astype(int), 3),
+            "rating": ratings.ravel(),
+        }
+    )
+    aucs = reader_aucs(long)
+    assert ((aucs["ci_low"] >= 0) & (aucs["ci_high"] <= 1)).all()
+    assert ((aucs["ci_low"] <= aucs["auc"]) & (aucs["auc"] <= aucs["ci_high"])).all()
+    tests = compare_readers(long)
+    assert ((tests["ci_low"] >= -1) & (tests["ci_high"] <= 1)).all()
+    assert ((tests["ci_low"] <= tests["diff"]) & (tests["diff"] <= tests["ci_high"])).all()
+
+
+def test_a_near_perfect_against_a_near_inverted_reader_keeps_the_difference_ci_below_one() -> None:
+    truth = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    good = np.array([5, 4, 4, 3, 3, 1, 1, 1])
+    bad = good[::-1]
+    long = pd.DataFrame(
+        {
+            "reader_id": ["good"] * 8 + ["bad"] * 8,
+            "case_id": list(range(8)) * 2,
+            "truth": list(truth) * 2,
+            "rating": list(good) + list(bad),
+        }
+    )
+    raw = compare_readers(long, clip=False).iloc[0]
+    assert abs(raw["diff"]) > 0.9 and max(abs(raw["ci_low"]), abs(raw["ci_high"])) > 1
+    clipped = compare_readers(long).iloc[0]
+    assert -1 <= clipped["ci_low"] <= clipped["ci_high"] <= 1

@@ -10,6 +10,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from analysis.render import prepare_static_export
+from analysis.stats.choices import (
+    KAPPA_CI_METHODS,
+    MRMC_COVARIANCES,
+    P_ADJUST_DEFAULTS,
+    P_ADJUST_METHODS,
+    PROPORTION_CI_METHODS,
+)
 from readerstudy.audit import audit_record
 from readerstudy.models import Reader, Study
 
@@ -31,6 +38,28 @@ def parse_int_list(value: str, *, option: str) -> tuple[int, ...]:
     if not items:
         raise CommandError(f"{option}: give at least one run number")
     return items
+
+
+def parse_p_adjust(values: list[str]) -> dict[str, str]:
+    """``METHOD`` for every family of tests, or ``FAMILY=METHOD`` for one (repeatable)."""
+    out: dict[str, str] = {}
+    for value in values:
+        family, _, method = value.rpartition("=")
+        method = method.strip()
+        if method not in P_ADJUST_METHODS:
+            raise CommandError(
+                f"--p-adjust: expected one of {', '.join(P_ADJUST_METHODS)} (or FAMILY=METHOD), "
+                f"got {value!r}"
+            )
+        if not family:
+            out.update(dict.fromkeys(P_ADJUST_DEFAULTS, method))
+        elif family.strip() in P_ADJUST_DEFAULTS:
+            out[family.strip()] = method
+        else:
+            raise CommandError(
+                f"--p-adjust: unknown family {family!r} (expected {', '.join(P_ADJUST_DEFAULTS)})"
+            )
+    return out
 
 
 def parse_likert_ranges(values: list[str]) -> LikertRange:
@@ -100,6 +129,43 @@ class Command(BaseCommand):
             default=2000,
             help="bootstrap resamples of the Fleiss kappa CI (0: analytic CI only)",
         )
+        parser.add_argument(
+            "--kappa-ci",
+            choices=list(KAPPA_CI_METHODS),
+            default="gwet",
+            help="CI of the intra-observer Fleiss kappa: gwet (Gwet's variance, t interval, "
+            "as R irrCAC; default) or spss (the Fleiss-Nee-Landis null SE SPSS reports)",
+        )
+        parser.add_argument(
+            "--proportion-ci",
+            choices=PROPORTION_CI_METHODS,
+            default="exact",
+            help="CIs of sensitivity, specificity, accuracy, PPV, NPV: exact "
+            "(Clopper-Pearson, default) or wilson",
+        )
+        parser.add_argument(
+            "--p-adjust",
+            action="append",
+            default=[],
+            metavar="[FAMILY=]METHOD",
+            help=f"adjust p values within each family of tests ({', '.join(P_ADJUST_DEFAULTS)})"
+            f" by {', '.join(P_ADJUST_METHODS)}; METHOD for every family or FAMILY=METHOD for "
+            "one, repeatable (default: "
+            + ", ".join(f"{k}={v}" for k, v in P_ADJUST_DEFAULTS.items())
+            + ", as the worked example)",
+        )
+        parser.add_argument(
+            "--mrmc-covariance",
+            choices=MRMC_COVARIANCES,
+            default="jackknife",
+            help="covariance of the MRMC figures of merit (default: jackknife, as Iowa)",
+        )
+        parser.add_argument(
+            "--alpha-boot",
+            type=int,
+            default=1000,
+            help="bootstrap resamples of the Likert panel's Krippendorff alpha (0: no CI)",
+        )
         parser.add_argument("--seed", type=int, default=1, help="seed of every resampling")
         parser.add_argument(
             "--pseudonymous",
@@ -127,6 +193,9 @@ class Command(BaseCommand):
 
         if options["fleiss_boot"] < 0:
             raise CommandError("--fleiss-boot: must be 0 or more")
+        if options["alpha_boot"] < 0:
+            raise CommandError("--alpha-boot: must be 0 or more")
+        p_adjust = parse_p_adjust(options["p_adjust"])
         readers = (
             tuple(r.strip() for r in options["readers"].split(",") if r.strip())
             if options["readers"]
@@ -147,6 +216,11 @@ class Command(BaseCommand):
             runs=runs,
             fleiss_boot=options["fleiss_boot"],
             seed=options["seed"],
+            kappa_ci=options["kappa_ci"],
+            proportion_ci=options["proportion_ci"],
+            p_adjust=p_adjust,
+            mrmc_covariance=options["mrmc_covariance"],
+            alpha_boot=options["alpha_boot"],
         )
         likert_range = parse_likert_ranges(options["likert_range"])
         figures = not options["no_figures"]

@@ -12,8 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluation.services import rating_session_demo_create
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
-from readerstudy.generation.services import generation_demo_setup
-from readerstudy.models import Study
+from readerstudy.generation.services import DEMO_READER, generation_demo_setup
+from readerstudy.models import Reader, Study
+from readerstudy.selectors import study_counts
 from readerstudy.services import DEMO_PASSWORD, demo_accounts_create, study_import
 from readerstudy.services_reading import reading_session_demo_create
 
@@ -41,8 +42,8 @@ class Command(BaseCommand):
             study = summary.study
             self.stdout.write(
                 f"Loaded demo study {study.slug!r}: {summary.cases} cases, {summary.readers} "
-                f"readers, {summary.readings} readings, {summary.scores} Likert scores, "
-                f"{summary.images} images."
+                f"imported readers, {summary.readings} readings, {summary.scores} Likert "
+                f"scores, {summary.images} images."
             )
         else:
             self.stdout.write(
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             )
 
         if not settings.DEV_MODE:
+            self.stdout.write(self.study_line(study))
             raise CommandError(
                 "Demo accounts are only created in development (DJANGO_DEBUG=1); the demo study is loaded."
             )
@@ -65,6 +67,7 @@ class Command(BaseCommand):
             f"({rating.assignments.count()} raters, {rating.items.count()} outputs)."
         )
         generation_demo_setup(study=study)  # model reader A1-live, see docs/generation.md
+        self.stdout.write(self.study_line(study))
         port = os.environ.get("PORT", "8000")
         self.stdout.write("")
         self.stdout.write(
@@ -72,3 +75,12 @@ class Command(BaseCommand):
         )
         for username, role in accounts:
             self.stdout.write(f"  {username:<13} {role}")
+
+    @staticmethod
+    def study_line(study: Study) -> str:
+        """The study's size as the home page shows it, with every reader set up by now."""
+        counts = study_counts(study=study)
+        live = Reader.objects.filter(study=study, code=DEMO_READER).exists()
+        return f"The study has {counts['n_cases']} cases and {counts['n_readers']} readers" + (
+            f" (with {DEMO_READER}, a model reader to generate live)." if live else "."
+        )

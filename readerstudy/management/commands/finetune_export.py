@@ -27,7 +27,7 @@ from readerstudy.generation.finetune import (
     finetune_job_refresh,
     model_reader_for,
 )
-from readerstudy.generation.keys import ApiKeyMissingError, api_key_name_valid
+from readerstudy.generation.keys import ConnectionSettingsError, api_key_name_valid
 from readerstudy.models import Study
 from readerstudy.models_generation import FineTuneJob, validate_base_url
 
@@ -109,7 +109,7 @@ class Command(BaseCommand):
                 },
                 suffix=o["suffix"],
             )
-        except (FinetuneExportError, ApiKeyMissingError) as exc:
+        except (FinetuneExportError, ConnectionSettingsError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Fine-tuning job {job.job_id} created: {job.status}")
 

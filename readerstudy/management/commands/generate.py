@@ -19,7 +19,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from readerstudy.generation.batch import run_batch_advance, run_batch_wait
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.client import Connection
+from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.runner import RunNotClaimableError, RunSummary, run_execute
 from readerstudy.generation.selectors import configs_for_study, run_progress, runs_for_study
 from readerstudy.generation.services import (
@@ -79,7 +80,7 @@ class Command(BaseCommand):
             if o["list"]:
                 return self._list(o["slug"])
             return self._new(o)
-        except (GenerationConflictError, ApiKeyMissingError, RunNotClaimableError) as exc:
+        except (GenerationConflictError, ConnectionSettingsError, RunNotClaimableError) as exc:
             raise CommandError(str(exc)) from exc
 
     # ------------------------------------------------------------------ sub-commands
@@ -106,6 +107,8 @@ class Command(BaseCommand):
                 f"{c.reader.code}: {c.model} at {c.base_url} ({c.inputs}, {c.n_runs} runs, "
                 f"key variable {c.api_key_env or 'none'})"
             )
+            for problem in Connection.of(c).problems():
+                self.stdout.write(f"  cannot run: {problem}")
         for run in runs_for_study(study):
             p = run_progress(run)
             self.stdout.write(

@@ -34,8 +34,10 @@ def _generation_settings(settings: Any) -> None:
 
 
 @pytest.fixture
-def llm() -> Iterator[FakeOpenAIServer]:
+def llm(settings: Any) -> Iterator[FakeOpenAIServer]:
+    """The local server, on a free port that the settings allow explicitly."""
     with FakeOpenAIServer() as server:
+        settings.GENERATION_ALLOWED_BASE_URLS = [server.origin]
         yield server
 
 
@@ -88,6 +90,39 @@ def config_create(
     }
     values.update(overrides)
     return GenerationConfig.objects.create(**values)
+
+
+def form_data(**overrides: Any) -> dict[str, Any]:
+    """What the configuration page posts for a new model reader A1-live."""
+    data = {
+        "reader": "",
+        "reader_code": "A1-live",
+        "reader_label": "GPT-4o zero-shot, live",
+        "provider": "openai",
+        "base_url": "http://vllm-host:8000/v1",
+        "api_version": "",
+        "model": "gpt-4o-2024-08-06",
+        "api_key_env": "",
+        "inputs": "text",
+        "system_template": "You are a radiologist. Scale: {scale} ({categories}).",
+        "user_template": "History: {clinical_history}\nLocation: {location}\nFindings: {findings}",
+        "image_detail": "auto",
+        "max_images": "",
+        "temperature": "1.0",
+        "seed": "",
+        "n_runs": "3",
+        "response_format": "json_schema",
+        "response_schema": "",
+        "max_tokens": "800",
+        "token_param": "max_tokens",
+        "price_input_per_1k": "0.0025",
+        "price_output_per_1k": "0.01",
+        "concurrency": "4",
+        "timeout_seconds": "30",
+        "max_attempts": "4",
+    }
+    data.update(overrides)
+    return data
 
 
 @pytest.fixture

@@ -100,9 +100,10 @@ def test_attempts_run_out(llm: FakeOpenAIServer) -> None:
     assert result.error.startswith("HTTP 503")
 
 
-def test_a_connection_error_is_retried_then_reported() -> None:
+def test_a_connection_error_is_retried_then_reported(settings: Any) -> None:
     with FakeOpenAIServer() as server:
         url = server.url  # nothing listens there any more
+        settings.GENERATION_ALLOWED_BASE_URLS = [server.origin]
     result, waits = call(url, FAST)
     assert not result.ok and result.attempts == 4 and len(waits) == 3
     assert "connection error" in result.error
@@ -124,7 +125,8 @@ def test_a_wait_longer_than_the_cap_is_capped(llm: FakeOpenAIServer) -> None:
 
 
 @pytest.mark.parametrize("provider", ["openai", "azure"])
-def test_clients_are_built_for_both_providers(provider: str) -> None:
+def test_clients_are_built_for_both_providers(provider: str, settings: Any) -> None:
+    settings.GENERATION_ALLOWED_BASE_URLS = ["http://127.0.0.1:9"]
     client = async_client_create(
         Connection(provider, "http://127.0.0.1:9/v1", api_version="2024-10-21")
     )

@@ -98,3 +98,17 @@ def test_bad_arguments_are_named(config: GenerationConfig) -> None:
         generate("gen-study", "M1", "--runs", "50")
     with pytest.raises(CommandError, match="no generation run 404"):
         generate("--resume", "404")
+
+
+def test_a_configuration_the_settings_forbid_is_listed_as_such_and_does_not_start(
+    config: GenerationConfig, llm: FakeOpenAIServer, settings: Any
+) -> None:
+    config.api_key_env = "SECRET_KEY"
+    config.save()
+    settings.GENERATION_ALLOWED_BASE_URLS = []
+    listing = generate("--list", "gen-study")
+    assert "cannot run: the API key variable SECRET_KEY is not allowed" in listing
+    assert f"cannot run: the base URL {llm.url} is not allowed" in listing
+    with pytest.raises(CommandError, match="GENERATION_ALLOWED_BASE_URLS"):
+        generate("gen-study", "M1", "--yes")
+    assert not GenerationRun.objects.exists() and llm.requests == []

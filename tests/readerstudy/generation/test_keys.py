@@ -17,8 +17,8 @@ from readerstudy.generation.keys import (
 
 
 def test_a_key_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RS_TEST_KEY", "sk-from-env-123456")
-    assert api_key_resolve("RS_TEST_KEY") == "sk-from-env-123456"
+    monkeypatch.setenv("READERSTUDY_KEY_TEST", "sk-from-env-123456")
+    assert api_key_resolve("READERSTUDY_KEY_TEST") == "sk-from-env-123456"
 
 
 def test_a_key_is_read_from_the_secrets_file(
@@ -26,28 +26,28 @@ def test_a_key_is_read_from_the_secrets_file(
 ) -> None:
     secrets = tmp_path / "secrets.env"
     secrets.write_text(
-        '# keys of the hospital servers\nexport RS_VLLM_KEY="sk-from-file-abcdef"\nOTHER=1\n'
+        '# keys of the hospital servers\nexport READERSTUDY_KEY_VLLM="sk-from-file-abcdef"\nOTHER=1\n'
     )
-    monkeypatch.delenv("RS_VLLM_KEY", raising=False)
+    monkeypatch.delenv("READERSTUDY_KEY_VLLM", raising=False)
     monkeypatch.setenv("READERSTUDY_SECRETS_FILE", str(secrets))
-    assert api_key_resolve("RS_VLLM_KEY") == "sk-from-file-abcdef"
+    assert api_key_resolve("READERSTUDY_KEY_VLLM") == "sk-from-file-abcdef"
 
 
 def test_the_environment_wins_over_the_secrets_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     secrets = tmp_path / "secrets.env"
-    secrets.write_text("RS_KEY=from-file-000000\n")
+    secrets.write_text("READERSTUDY_KEY_X=from-file-000000\n")
     monkeypatch.setenv("READERSTUDY_SECRETS_FILE", str(secrets))
-    monkeypatch.setenv("RS_KEY", "from-env-000000")
-    assert api_key_resolve("RS_KEY") == "from-env-000000"
+    monkeypatch.setenv("READERSTUDY_KEY_X", "from-env-000000")
+    assert api_key_resolve("READERSTUDY_KEY_X") == "from-env-000000"
 
 
 def test_a_missing_key_names_the_variable_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RS_ABSENT_KEY", raising=False)
+    monkeypatch.delenv("READERSTUDY_KEY_ABSENT", raising=False)
     monkeypatch.delenv("READERSTUDY_SECRETS_FILE", raising=False)
-    with pytest.raises(ApiKeyMissingError, match="RS_ABSENT_KEY is not set"):
-        api_key_resolve("RS_ABSENT_KEY")
+    with pytest.raises(ApiKeyMissingError, match="READERSTUDY_KEY_ABSENT is not set"):
+        api_key_resolve("READERSTUDY_KEY_ABSENT")
 
 
 def test_no_name_means_a_server_without_keys() -> None:

@@ -44,13 +44,13 @@ def test_the_key_is_sent_to_the_server_and_stored_nowhere(
 ) -> None:
     key = "sk-test-" + secrets.token_hex(20)
     fragments = [key, key[:8] + key[8:20], key[-6:], key[8:]]
-    monkeypatch.setenv("RS_SECRET_KEY", key)
+    monkeypatch.setenv("READERSTUDY_KEY_TEST", key)
     caplog.set_level(logging.DEBUG)
     for name in ("openai", "httpx2", "celery"):
         caplog.set_level(logging.DEBUG, logger=name)
 
-    direct = config_create(study, llm.url, api_key_env="RS_SECRET_KEY")
-    batch = config_create(study, llm.url, code="M2", api_key_env="RS_SECRET_KEY")
+    direct = config_create(study, llm.url, api_key_env="READERSTUDY_KEY_TEST")
+    batch = config_create(study, llm.url, code="M2", api_key_env="READERSTUDY_KEY_TEST")
     llm.when("[T2]", echo_key())  # a 401 that repeats the key
     run = run_create(config=direct)
     assert run_execute(run_id=run.pk).status == "failed"
@@ -99,4 +99,4 @@ def test_the_key_is_sent_to_the_server_and_stored_nowhere(
     ]:
         for fragment in fragments:
             assert fragment not in text, f"the key leaked into the {where}"
-    assert "RS_SECRET_KEY" in html  # the name of the variable is shown, never its value
+    assert "READERSTUDY_KEY_TEST" in html  # the name of the variable is shown, never its value

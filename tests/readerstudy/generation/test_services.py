@@ -87,9 +87,9 @@ def test_earlier_generated_readings_block_a_new_run_until_overwrite(
 def test_a_missing_key_stops_the_run_before_it_is_created(
     study: Study, llm: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("RS_MISSING_KEY", raising=False)
-    config = config_create(study, llm.url, api_key_env="RS_MISSING_KEY")
-    with pytest.raises(ApiKeyMissingError, match="RS_MISSING_KEY"):
+    monkeypatch.delenv("READERSTUDY_KEY_MISSING", raising=False)
+    config = config_create(study, llm.url, api_key_env="READERSTUDY_KEY_MISSING")
+    with pytest.raises(ApiKeyMissingError, match="READERSTUDY_KEY_MISSING"):
         run_create(config=config)
     assert not GenerationRun.objects.exists() and llm.chat_requests == 0
 
@@ -156,3 +156,11 @@ def test_the_demo_gets_a_live_copy_of_a1(study: Study, monkeypatch: pytest.Monke
     monkeypatch.setenv("READERSTUDY_DEMO_LLM_URL", "http://127.0.0.1:9998/v1")
     again = generation_demo_setup(study=study)
     assert again is not None and again.pk == config.pk and again.base_url.endswith(":9998/v1")
+
+
+def test_the_demo_server_is_allowed_by_the_development_settings() -> None:
+    from readerstudy.generation.egress import base_url_problem
+    from readerstudy.generation.services import DEMO_URL_DEFAULT
+
+    assert base_url_problem(DEMO_URL_DEFAULT) is None  # http://127.0.0.1:8011/v1
+    assert "GENERATION_ALLOWED_BASE_URLS" in (base_url_problem("http://127.0.0.1:8012/v1") or "")

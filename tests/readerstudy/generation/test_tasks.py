@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import override_settings
 
 from readerstudy.celery import app as celery_app
 from readerstudy.generation.services import run_create, run_dispatch
@@ -46,12 +47,12 @@ def test_the_task_reports_what_it_could_not_do(
     run = run_create(config=config)
     assert generation_run_task.apply(args=(run.pk,)).get() == "finished"
     assert generation_run_task.apply(args=(run.pk,)).get() == "finished"  # delivered twice: no-op
-    config.api_key_env = "RS_NOT_SET_ANYWHERE"
+    config.api_key_env = "READERSTUDY_KEY_NOT_SET_ANYWHERE"
     config.save()
     GenerationRun.objects.filter(pk=run.pk).update(status="queued")
     assert generation_run_task.apply(args=(run.pk,)).get() == "failed"
     run.refresh_from_db()
-    assert "RS_NOT_SET_ANYWHERE is not set" in run.message
+    assert "READERSTUDY_KEY_NOT_SET_ANYWHERE is not set" in run.message
 
 
 def _database_url() -> str:
@@ -73,12 +74,14 @@ def test_a_run_sent_over_redis_executes_in_a_celery_worker() -> None:
     from redis import Redis
 
     queue = f"readerstudy-test-{uuid.uuid4().hex[:8]}"
+    llm = FakeOpenAIServer().start()
     env = {
         **os.environ,
         "DJANGO_DEBUG": "1",
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "GENERATION_ALLOWED_BASE_URLS": llm.origin,  # the worker may reach the local server
     }
     worker = subprocess.Popen(
         [
@@ -105,7 +108,7 @@ def test_a_run_sent_over_redis_executes_in_a_celery_worker() -> None:
     producer = Celery("readerstudy-test-producer", broker=REDIS_URL)
     try:
         study = study_create()
-        with FakeOpenAIServer() as llm:
+        with override_settings(GENERATION_ALLOWED_BASE_URLS=[llm.origin]):
             config = config_create(study, llm.url)
             run = run_create(config=config)
             producer.send_task("readerstudy.generation.run", args=(run.pk,), queue=queue)
@@ -118,6 +121,7 @@ def test_a_run_sent_over_redis_executes_in_a_celery_worker() -> None:
         assert GenerationRun.objects.get(pk=run.pk).status == "finished"
         assert Reading.objects.filter(reader=config.reader, source="generated").count() == 12
     finally:
+        llm.stop()
         worker.terminate()
         try:
             worker.wait(timeout=10)

@@ -12,43 +12,12 @@ from django.test import Client
 
 from readerstudy.models import AuditEvent, Reader, Reading, Study, StudyMember
 from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from tests.conftest import assert_confirmation_page
 from tests.factories import CaseFactory, StudyFactory, UserFactory
 from tests.openai_server import FakeOpenAIServer, malformed, refusal
-from tests.readerstudy.generation.conftest import config_create, study_create
+from tests.readerstudy.generation.conftest import config_create, form_data, study_create
 
 BASE = "/studies/gen-study/generation/"
-
-
-def form_data(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "reader": "",
-        "reader_code": "A1-live",
-        "reader_label": "GPT-4o zero-shot, live",
-        "provider": "openai",
-        "base_url": "http://vllm-host:8000/v1",
-        "api_version": "",
-        "model": "gpt-4o-2024-08-06",
-        "api_key_env": "",
-        "inputs": "text",
-        "system_template": "You are a radiologist. Scale: {scale} ({categories}).",
-        "user_template": "History: {clinical_history}\nLocation: {location}\nFindings: {findings}",
-        "image_detail": "auto",
-        "max_images": "",
-        "temperature": "1.0",
-        "seed": "",
-        "n_runs": "3",
-        "response_format": "json_schema",
-        "response_schema": "",
-        "max_tokens": "800",
-        "token_param": "max_tokens",
-        "price_input_per_1k": "0.0025",
-        "price_output_per_1k": "0.01",
-        "concurrency": "4",
-        "timeout_seconds": "30",
-        "max_attempts": "4",
-    }
-    data.update(overrides)
-    return data
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -60,7 +29,11 @@ def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def signed_in(client: Client, coordinator: Any) -> Client:
+def signed_in(client: Client, coordinator: Any, settings: Any) -> Client:
+    settings.GENERATION_ALLOWED_BASE_URLS = [
+        *settings.GENERATION_ALLOWED_BASE_URLS,
+        "http://vllm-host:8000",  # the server of form_data()
+    ]
     client.force_login(coordinator)
     return client
 
@@ -120,7 +93,7 @@ def test_a_coordinator_configures_a_new_model_reader(signed_in: Client, study: S
         ("user_template", "Findings: {report}", "unknown placeholder {report}"),
         ("response_schema", '{"type": "object", "properties": {}}', "needs the property"),
         ("response_schema", "{not json", "Enter a valid JSON"),
-        ("base_url", "ftp://example.org", "http:// or https://"),
+        ("base_url", "ftp://example.org", "only http:// and https://"),
         ("base_url", "https://user:pw@example.org/v1", "no user name or password"),
         ("provider", "azure", "needs an API version"),
         ("reader_code", "", "choose a model reader"),
@@ -225,6 +198,7 @@ def test_start_progress_stop_resume_from_the_page_with_a_background_worker(
     StudyMember.objects.create(study=study, user=user, role="coordinator")
     client.force_login(user)
     with FakeOpenAIServer(latency=0.06) as llm:
+        settings.GENERATION_ALLOWED_BASE_URLS = [llm.origin]
         config = config_create(study, llm.url, concurrency=1)
         start = f"{BASE}configs/{config.pk}/start/"
         client.post(start, {"mode": "direct", "n_runs": "3", "split": "test", "action": "start"})
@@ -272,3 +246,32 @@ def test_the_raw_response_and_progress_are_404_across_studies(
     assert signed_in.post(f"{BASE}runs/{run.pk}/stop/").status_code == 404
     assert GenerationRun.objects.get(pk=run.pk).status == "queued"
     assert signed_in.get(f"{BASE}runs/999999/progress/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_stopping_a_run_asks_first(signed_in: Client, config: GenerationConfig) -> None:
+    run = GenerationRun.objects.create(config=config, status=GenerationRun.Status.QUEUED, n_runs=1)
+    page = signed_in.get(f"{BASE}runs/{run.pk}/").content.decode()
+    assert f'<a class="button danger" href="{BASE}runs/{run.pk}/stop/">Stop…</a>' in page
+    assert f'action="{BASE}runs/{run.pk}/stop/"' not in page  # no one-click stop
+    html = signed_in.get(f"{BASE}runs/{run.pk}/stop/").content.decode()
+    assert_confirmation_page(html, action=f"{BASE}runs/{run.pk}/stop/", button="Stop the run")
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.QUEUED
+    signed_in.post(f"{BASE}runs/{run.pk}/stop/")
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.STOPPED  # a queued run stops at once
+    # nothing left to stop: back to the run page
+    assert signed_in.get(f"{BASE}runs/{run.pk}/stop/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_fine_tuning_hint_names_a_reader_of_this_study(
+    signed_in: Client, study: Study, llm: FakeOpenAIServer
+) -> None:
+    html = signed_in.get(BASE).content.decode()
+    assert "A1-live" not in html  # the demo's reader, not this study's
+    assert "--reader READER]" in html and "configured model reader" in html
+    config_create(study, llm.url, code="GPT4o-ft")
+    html = signed_in.get(BASE).content.decode()
+    assert "--reader GPT4o-ft]" in html and "A1-live" not in html

@@ -1,0 +1,59 @@
+"""The notes of an analysis: what it decided, left out or could not estimate well.
+
+Every note has a ``code`` from :data:`NOTE_CODES` (the one list of them), the ``reader``
+it is about (``None`` when it is about the study, a pair or a domain) and a plain-language
+``message``. They go into ``results.json`` as ``notes: [{code, reader, message}]``, onto
+the dashboard, into the ``notes`` table and into ``manifest.json``.
+
+To add a kind of note, add its code here with what it means, then create it with
+:func:`note` where the analysis finds the situation. Plain Python: no Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: Every note code with what it means (docs/analysis.md lists them too).
+NOTE_CODES: dict[str, str] = {
+    "empty-split": "the selected cases have no readings (another split may have some)",
+    "no-reference-reader": "the study has no reference reader: no inter-observer agreement",
+    "reference-not-selected": "the reference reader is not in the selection",
+    "one-class": "a reader read cases of one truth class only: no AUC",
+    "score-missing": "some readings of a reader that has scores have none: the AUC uses the "
+    "cases with a score",
+    "different-cases": "readers were compared pairwise on the cases both read",
+    "zero-variance": "a perfect or constant reader: the standard error is 0 and the CI a "
+    "single point",
+    "kappa-undefined": "every rating in one category: kappa is undefined",
+    "small-class": "fewer than 10 cases in a truth class: large-sample CIs are unreliable",
+    "intra-two-runs": "a reader with two runs gets Cohen's kappa between them",
+    "kappa-cases-dropped": "cases without every run were left out of the intra-observer kappa",
+    "mcnemar-no-reference": "no McNemar test against the reference reader",
+    "likert-one-reader": "fewer than two readers were rated: no Kruskal-Wallis or Dunn test",
+    "reliability-undefined": "the Likert panel's reliability could not be estimated",
+    "reliability-incomplete": "outputs not scored by every rater were left out of the ICC",
+    "mrmc-readers-dropped": "readers without every modality were left out of the MRMC analysis",
+    "mrmc-cases-dropped": "cases not read by every reader in every modality were left out",
+    "mrmc-not-computed": "an MRMC analysis could not be computed",
+    "baseline-not-compared": "a case attribute could not be compared between the classes",
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note of an analysis (see the module docstring)."""
+
+    code: str
+    message: str
+    reader: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "reader": self.reader, "message": self.message}
+
+
+def note(code: str, message: str, *, reader: str | None = None) -> Note:
+    """A :class:`Note`; ``ValueError`` for a code that is not in :data:`NOTE_CODES`."""
+    if code not in NOTE_CODES:
+        raise ValueError(f"code: unknown note code {code!r} (see analysis.notes.NOTE_CODES)")
+    return Note(code=code, message=message, reader=None if reader is None else str(reader))

@@ -286,11 +286,6 @@ class Blinding:
         """Whether labels, groups, experience, positions and storage ids are hidden."""
         return self.pseudonymous
 
-    @property
-    def label(self) -> str:
-        """How the identifiers are described to the actor ("pseudonymous" or "real")."""
-        return "pseudonymous" if self.pseudonymous else "real"
-
     # -------------------------------------------------------------------- look-ups
 
     def _codes(self, kind: str) -> list[str]:
@@ -360,17 +355,6 @@ class Blinding:
         )
         if self.pseudonymous:
             rows.sort(key=lambda r: self.reader(r[1]))
-        return {pk: i for i, (pk, _) in enumerate(rows)}
-
-    def rater_ranks(self) -> dict[int, int]:
-        """``{rater pk: position}``: pseudonym order when blinded, else code order."""
-        from evaluation.models import Rater
-
-        rows = list(
-            Rater.objects.filter(study=self.study).order_by("code").values_list("pk", "code")
-        )
-        if self.pseudonymous:
-            rows.sort(key=lambda r: self.rater(r[1]))
         return {pk: i for i, (pk, _) in enumerate(rows)}
 
     def case_ranks(self) -> dict[int, int]:

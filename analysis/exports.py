@@ -13,8 +13,9 @@ describe every column. CSV is streamed chunk by chunk from a server-side cursor,
 stays flat whatever the size; Parquet and Excel are written chunk by chunk to a temporary
 file. SPSS files are built in memory (pyreadstat writes a whole data frame at once).
 
-Identifiers are pseudonymous (:class:`analysis.selectors.Pseudonyms`) or real, as the
-caller decides (docs/analysis.md, "Pseudonymisation").
+Identifiers are pseudonymous (:class:`readerstudy.pseudonyms.Pseudonyms`) or real, as the
+caller decides (:class:`readerstudy.pseudonyms.Blinding`; docs/analysis.md,
+"Pseudonymisation"); pseudonymous rows are never in import order.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ class WideColumn:
 def wide_frame(study: Study, ids: Pseudonyms) -> tuple[pd.DataFrame, list[WideColumn]]:
     """The wide dataset (every case, every split) and what each category column holds."""
     data = study_data(study, split="all", pseudonymous=ids.enabled, with_scores=False)
-    cases = data.cases.sort_values("position" if not ids.enabled else "case_id", kind="stable")
+    # study_cases' order: cases.csv, or the keyed order of pseudonymous cases.
+    cases = data.cases
     attributes = [f"attr:{a}" for a in data.attributes]
     base = pd.DataFrame(
         {

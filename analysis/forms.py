@@ -22,9 +22,11 @@ from analysis.stats.choices import (
     PROPORTION_CI_METHODS,
 )
 from readerstudy.models import Reading, Study
+from readerstudy.pseudonyms import IDS_CHOICES as IDS_VALUES
 
 SPLIT_CHOICES = [("test", "Test set"), ("train", "Training set"), ("all", "All cases")]
-IDS_CHOICES = [("real", "Real ids"), ("pseudonymous", "Pseudonyms")]
+IDS_LABELS = {"real": "Real ids", "pseudonymous": "Pseudonyms"}
+IDS_CHOICES = [(value, IDS_LABELS[value]) for value in IDS_VALUES]
 
 #: Labels of the statistical options (the values themselves come from analysis.stats.choices).
 KAPPA_CI_LABELS: dict[str, str] = {

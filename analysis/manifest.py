@@ -8,6 +8,10 @@
 * a SHA-256 of each input table and of all of them, over a canonical serialisation that
   anyone can recompute (:func:`input_digests`);
 * the command line, the time, and the SHA-256 of every file written.
+
+The manifest of a pseudonymous analysis names readers and raters by pseudonym only (its
+``study.toml``, the command line), and its seed records do not name what they belong to
+(:class:`readerstudy.pseudonyms.Blinding`).
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import tomli_w
 from django.conf import settings
 
 from analysis.selectors import StudyData, study_seed_records
 from readerstudy.bundle.export import study_toml
 from readerstudy.models import Study
+from readerstudy.pseudonyms import Blinding
 
 PACKAGES: tuple[str, ...] = (
     "django", "numpy", "pandas", "scipy", "statsmodels", "plotly", "kaleido", "choreographer",
@@ -142,6 +148,28 @@ def file_digest(path: Path) -> str:
     return sha.hexdigest()
 
 
+def _study_toml(study: Study, blinding: Blinding) -> str:
+    """The study's ``study.toml``; with pseudonyms, its reference reader's pseudonym and no
+    other reader or rater code."""
+    text = study_toml(study)
+    if not blinding.pseudonymous:
+        return text
+
+    def redact(value: Any) -> Any:
+        if isinstance(value, str):
+            return blinding.redact(value)
+        if isinstance(value, dict):
+            return {k: redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [redact(v) for v in value]
+        return value
+
+    doc = redact(tomllib.loads(text))
+    if study.reference_reader_id is not None:
+        doc["reference_reader"] = blinding.reader(study.reference_reader.code)  # type: ignore[union-attr]
+    return tomli_w.dumps(doc)
+
+
 def build_manifest(
     *,
     study: Study,
@@ -154,10 +182,14 @@ def build_manifest(
     static_figures: bool,
 ) -> dict[str, Any]:
     """The manifest of one run of the analysis (see the module docstring)."""
+    blinding = Blinding(study=study, pseudonymous=data.pseudonymous)
     seeds = study_seed_records(study)
+    if blinding.pseudonymous:
+        # str() of a record names its reader or model; the pseudonymous manifest does not.
+        seeds = [{**r, "name": f"{r['model']} {r['pk']}"} for r in seeds]
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
+        "command": blinding.redact(" ".join(sys.argv)),
         "readerstudy": {"version": _project_version(), "git_commit": _git_commit()},
         "packages": package_versions(),
         "chromium": _chromium_version() if static_figures else None,
@@ -165,7 +197,7 @@ def build_manifest(
             "slug": study.slug,
             "title": study.title,
             "unblinded_at": study.unblinded_at.isoformat() if study.unblinded_at else None,
-            "study_toml": study_toml(study),
+            "study_toml": _study_toml(study, blinding),
         },
         "options": options,
         "population": {

@@ -9,39 +9,31 @@ look-ups of primary keys. Two uses:
 * :func:`reading_chunks` and :func:`score_chunks` stream every reading or score of a study
   in bounded chunks, with the columns of the exports (:mod:`analysis.exports`).
 
-Identifiers can be *pseudonymous* (:class:`Pseudonyms`): reader, case, patient and rater
-codes are replaced by a keyed hash that is stable for a study, so that a statistician can
-work blinded until the study is unblinded (docs/analysis.md, "Pseudonymisation").
+Identifiers can be *pseudonymous* (:class:`readerstudy.pseudonyms.Pseudonyms`, the one
+pseudonymisation layer every channel uses): reader, case, patient and rater codes are
+replaced by a keyed hash that is stable for a study, so that a statistician can work blinded
+until the study is unblinded (docs/analysis.md, "Pseudonymisation"). Pseudonymous rows are
+never in import order: readers in pseudonym order, cases in their keyed order
+(:func:`readerstudy.pseudonyms.order_key`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.models import Case, Reader, Reading, Study
+from readerstudy.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
 SPLITS: tuple[str, ...] = ("test", "train", "all")
 CHUNK_ROWS = 50_000
-
-#: Prefix of each kind of pseudonym (reader, case, patient, rater).
-PSEUDONYM_PREFIX: dict[str, str] = {
-    "reader": "RD-",
-    "case": "CS-",
-    "patient": "PT-",
-    "rater": "RT-",
-}
-PSEUDONYM_LENGTH = 12
 
 #: A numeric case attribute with at most this many distinct values is treated as categorical.
 MAX_NUMERIC_LEVELS = 6
@@ -56,46 +48,6 @@ def in_order(order: Sequence[str], values: pd.Series) -> list[str]:
     """The items of ``order`` that occur in ``values``, in the order of ``order``."""
     present = distinct(values)
     return [r for r in order if r in present]
-
-
-# ---------------------------------------------------------------------------------------
-# Pseudonyms
-# ---------------------------------------------------------------------------------------
-
-
-def pseudonym(slug: str, kind: str, code: str, *, length: int = PSEUDONYM_LENGTH) -> str:
-    """The pseudonym of ``code`` (a reader, case, patient or rater code) in study ``slug``.
-
-    ``prefix + HMAC-SHA256(SECRET_KEY, slug, kind, code)`` truncated to ``length`` hex
-    digits: stable for a study (the same code always gets the same pseudonym), different
-    between studies and between kinds, and not reversible without the secret key.
-    """
-    message = "\x1f".join(("readerstudy-pseudonym", slug, kind, code)).encode()
-    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-    return PSEUDONYM_PREFIX[kind] + digest[:length]
-
-
-@dataclass(frozen=True)
-class Pseudonyms:
-    """Maps the real codes of a study to what an export or analysis shows.
-
-    With ``enabled`` false every code maps to itself. Pseudonyms have 12 hex digits; if two
-    codes of one kind collide (about 1 in 500 for a million codes) that kind gets the full
-    64 digits instead, so the mapping is always one-to-one.
-    """
-
-    slug: str
-    enabled: bool
-
-    def mapping(self, kind: str, codes: Sequence[str]) -> dict[str, str]:
-        unique = sorted({str(c) for c in codes})
-        if not self.enabled:
-            return {c: c for c in unique}
-        out = {c: ("" if c == "" else pseudonym(self.slug, kind, c)) for c in unique}
-        named = [v for v in out.values() if v]
-        if len(set(named)) != len(named):
-            out = {c: ("" if c == "" else pseudonym(self.slug, kind, c, length=64)) for c in unique}
-        return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -128,6 +80,8 @@ def study_readers(study: Study, ids: Pseudonyms) -> pd.DataFrame:
 def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
     """Every case of the study: ``pk, case_id, patient_id, split, truth, position`` + attributes.
 
+    Display order is the order of cases.csv; with pseudonyms it is the cases' keyed order
+    (:func:`readerstudy.pseudonyms.order_key`), the order of the API's case list.
     Attribute columns (the extra columns of cases.csv) are numeric when every non-empty
     value is a number, else text; empty values are missing (NaN / None).
     """
@@ -155,7 +109,9 @@ def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
         else:
             frame[f"attr:{name}"] = values
     if ids.enabled:
-        frame = frame.sort_values("case_id", kind="stable").reset_index(drop=True)
+        keys = np.array(order_keys(study.slug, "case", frame["code"].astype(str)), dtype=object)
+        frame = frame.iloc[np.argsort(keys, kind="stable")]
+        frame = frame.reset_index(drop=True)
     attr_cols = [f"attr:{a}" for a in study.case_attributes]
     return frame[["pk", "case_id", "patient_id", "split", "truth", "position", *attr_cols]]
 
@@ -578,13 +534,28 @@ SCORE_EXPORT_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def _export_order(
+    study: Study, ids: Pseudonyms, readers: pd.DataFrame, then: str, *, plain: str = "r.id"
+) -> tuple[str, list[Any]]:
+    """``ORDER BY`` of an export: storage order (``plain``), or for pseudonyms readers in
+    pseudonym order (``readers`` is :func:`study_readers`' frame), cases in keyed order,
+    then ``then``."""
+    if not ids.enabled:
+        return f" ORDER BY {plain}", []
+    ranks = {int(pk): i for i, pk in enumerate(readers["pk"])}
+    case_key, params = order_key_sql(study.slug, "case", "c.code")
+    return f" ORDER BY {rank_sql('r.reader_id', ranks)}, {case_key}, {then}", params
+
+
 def reading_chunks(
     study: Study, ids: Pseudonyms, *, split: str = "all", chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[pd.DataFrame]:
     """Every reading of ``study`` (of ``split``) in chunks with :data:`READING_EXPORT_COLUMNS`.
 
-    Rows are in primary-key order (the order they were stored in); memory is bounded by
-    the chunk size plus the case and reader look-ups.
+    Rows are in primary-key order (the order they were stored in); pseudonymous rows are
+    sorted by reader (pseudonym order), case (keyed order), run and modality instead, so
+    that the order of import cannot map them back. Memory is bounded by the chunk size plus
+    the case and reader look-ups.
     """
     readers = study_readers(study, ids)
     cases = study_cases(study, ids)
@@ -598,7 +569,8 @@ def reading_chunks(
         columns="r.reader_id, r.case_id, r.run, r.modality, r.category, r.score, r.seconds, "
         "r.source, r.impression",
     )
-    sql += " ORDER BY r.id"
+    order, order_params = _export_order(study, ids, readers, "r.run, r.modality, r.id")
+    sql, params = sql + order, params + order_params
     cols = [
         "reader_pk",
         "case_pk",
@@ -645,7 +617,11 @@ def reading_chunks(
 def score_chunks(
     study: Study, ids: Pseudonyms, *, split: str = "all", chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[pd.DataFrame]:
-    """Every Likert score of ``study`` in chunks with :data:`SCORE_EXPORT_COLUMNS`."""
+    """Every Likert score of ``study`` in chunks with :data:`SCORE_EXPORT_COLUMNS`.
+
+    Rows are in primary-key order; pseudonymous rows by reader, case, run, modality, domain
+    and rater (see :func:`reading_chunks`).
+    """
     readers = study_readers(study, ids)
     cases = study_cases(study, ids)
     raters = study_raters(study, ids)
@@ -661,7 +637,17 @@ def score_chunks(
         runs=None,
         columns="s.rater_id, r.reader_id, r.case_id, r.run, r.modality, s.domain_id, s.score",
     )
-    sql += " ORDER BY s.id"
+    domain_rank = {int(pk): i for i, pk in enumerate(domains["pk"])}
+    rater_rank = {int(pk): i for i, pk in enumerate(raters.sort_values("rater_id")["pk"])}
+    order, order_params = _export_order(
+        study,
+        ids,
+        readers,
+        f"r.run, r.modality, {rank_sql('s.domain_id', domain_rank)}, "
+        f"{rank_sql('s.rater_id', rater_rank)}, s.id",
+        plain="s.id",
+    )
+    sql, params = sql + order, params + order_params
     cols = ["rater_pk", "reader_pk", "case_pk", "run", "modality", "domain_pk", "score"]
     reader_code = readers["reader_id"].to_numpy(dtype=object)
     reader_kind = readers["kind"].to_numpy(dtype=object)

@@ -3,7 +3,7 @@
 Only the study's coordinators and statisticians get anything (others: 404). Identifiers
 are pseudonymous for statisticians until the study is unblinded; coordinators, and
 everyone after unblinding, see real ids unless they ask for pseudonyms
-(:func:`ids_pseudonymous`). Every download is recorded in the audit log.
+(:class:`readerstudy.pseudonyms.Blinding`). Every download is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -41,34 +41,20 @@ from analysis.exports import (
 from analysis.forms import AnalysisFilterForm
 from analysis.render import StaticExportUnavailable, browser_path
 from analysis.results import results_json
-from analysis.selectors import Pseudonyms
 from analysis.services import analysis_compute, dashboard_payload, tables_workbook
 from analysis.tables import build_tables
 from readerstudy import roles
-from readerstudy.access import has_study_role, require_study_role
+from readerstudy.access import require_study_role, study_roles
 from readerstudy.audit import audit_record
 from readerstudy.models import Study
+from readerstudy.pseudonyms import Blinding, real_ids_allowed
 
 ANALYSIS_ROLES = (roles.COORDINATOR, roles.STATISTICIAN)
 
 
-def real_ids_allowed(user: Any, study: Study) -> bool:
-    """Real ids: after unblinding, or for the study's coordinators at any time."""
-    return study.unblinded_at is not None or has_study_role(user, study, roles.COORDINATOR)
-
-
-def ids_pseudonymous(user: Any, study: Study, requested: str | None) -> bool:
-    """Whether ``user`` gets pseudonyms: always before unblinding unless a coordinator;
-    otherwise only when ``requested`` is ``"pseudonymous"``."""
-    if not real_ids_allowed(user, study):
-        return True
-    return requested == "pseudonymous"
-
-
 def _filters(request: HttpRequest, study: Study) -> AnalysisFilterForm:
-    form = AnalysisFilterForm(
-        request.GET or None, study=study, allow_real_ids=real_ids_allowed(request.user, study)
-    )
+    allowed = real_ids_allowed(roles=study_roles(request.user, study), study=study)
+    form = AnalysisFilterForm(request.GET or None, study=study, allow_real_ids=allowed)
     form.set_reader_choices(form.wants_pseudonyms())
     return form
 
@@ -228,16 +214,13 @@ def export_stream(request: HttpRequest, study: Study, kind: str) -> HttpResponse
     """The dataset export ``kind`` streamed as an attachment, audited (shared with the API).
 
     ``Http404`` for an unknown kind; ``ValueError`` for an ``?ids=`` other than real or
-    pseudonymous. Pseudonyms follow :func:`ids_pseudonymous`.
+    pseudonymous. Pseudonyms follow :meth:`readerstudy.pseudonyms.Blinding.for_actor`.
     """
     spec = EXPORT_KINDS.get(kind)
     if spec is None:
         raise Http404("No such export.")
-    requested = request.GET.get("ids")
-    if requested not in (None, "", "real", "pseudonymous"):
-        raise ValueError("ids: expected 'real' or 'pseudonymous'")
-    pseudonymous = ids_pseudonymous(request.user, study, requested)
-    ids = Pseudonyms(study.slug, pseudonymous)
+    blinding = Blinding.for_actor(actor=request.user, study=study, requested=request.GET.get("ids"))
+    ids, pseudonymous = blinding.ids, blinding.pseudonymous
     filename = export_filename(study, kind, pseudonymous=pseudonymous)
     audit_export(request, study, kind, pseudonymous)
     if spec.fmt == "csv" and spec.dataset is not None:

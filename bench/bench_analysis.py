@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -318,19 +319,11 @@ def bench(label: str, env: dict[str, str], tmp: Path) -> bool:
     return ok
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
-    parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--child", choices=["build-large", "add-scores"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child == "build-large":
-        build_large(20_000, 20, 3, 200_000)
-        return 0
-    if args.child == "add-scores":
-        child_add_scores(1_000_000)
-        return 0
-
+def each_database(
+    bench: Callable[[str, dict[str, str], Path], bool], *, pg_db: str, postgres: bool, sqlite: bool
+) -> bool:
+    """Run ``bench(label, env, tmp)`` on a fresh SQLite file and (``postgres``) a fresh
+    PostgreSQL database ``pg_db``, in production settings; whether every goal was met."""
     ok = True
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -344,16 +337,33 @@ def main() -> int:
                 "PYTHONPATH": str(ROOT),
             }
         )
-        if not args.skip_sqlite:
+        if sqlite:
             ok &= bench("SQLite", {**base, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}, tmp)
-        if args.postgres:
+        if postgres:
             psql = ["psql", f"{PG_URL}/postgres", "-qc"]
-            subprocess.run([*psql, f"DROP DATABASE IF EXISTS {PG_DB}"], check=True)
-            subprocess.run([*psql, f"CREATE DATABASE {PG_DB}"], check=True)
+            subprocess.run([*psql, f"DROP DATABASE IF EXISTS {pg_db}"], check=True)
+            subprocess.run([*psql, f"CREATE DATABASE {pg_db}"], check=True)
             try:
-                ok &= bench("PostgreSQL", {**base, "DATABASE_URL": f"{PG_URL}/{PG_DB}"}, tmp)
+                ok &= bench("PostgreSQL", {**base, "DATABASE_URL": f"{PG_URL}/{pg_db}"}, tmp)
             finally:
-                subprocess.run([*psql, f"DROP DATABASE IF EXISTS {PG_DB}"], check=False)
+                subprocess.run([*psql, f"DROP DATABASE IF EXISTS {pg_db}"], check=False)
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--child", choices=["build-large", "add-scores"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "build-large":
+        build_large(20_000, 20, 3, 200_000)
+        return 0
+    if args.child == "add-scores":
+        child_add_scores(1_000_000)
+        return 0
+
+    ok = each_database(bench, pg_db=PG_DB, postgres=args.postgres, sqlite=not args.skip_sqlite)
     return 0 if ok else 1
 
 

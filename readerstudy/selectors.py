@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from readerstudy.models import Reader, Study, StudyMember
+from readerstudy.models import Reader, Reading, Study, StudyMember
+from readerstudy.pseudonyms import Blinding
 
 
 def _study_counts() -> dict[str, Count]:
@@ -33,15 +40,80 @@ def studies_for_user(
     return qs.annotate(**_study_counts()).order_by("slug")
 
 
-def study_overview(*, study: Study) -> dict[str, object]:
-    """Counts and people of a study, for its hub page."""
-    from evaluation.models import LikertScore
-
-    readers = list(
-        Reader.objects.filter(study=study)
+def study_reader_rows(*, study: Study, blinding: Blinding) -> list[dict[str, object]]:
+    """The readers of a study as its hub lists them: ``code`` (as ``blinding`` shows it),
+    ``kind``, ``label`` (blank when hidden), ``n_readings`` and ``reference``; in the study's
+    order, or in pseudonym order when ``blinding`` hides real ids."""
+    rows = [
+        {
+            "code": blinding.reader(r.code),
+            "kind": r.kind,
+            "label": "" if blinding.hides_details else r.label,
+            "n_readings": r.n_readings,
+            "reference": r.pk == study.reference_reader_id,
+        }
+        for r in Reader.objects.filter(study=study)
         .annotate(n_readings=Count("readings"))
         .order_by("position", "code")
+    ]
+    if blinding.pseudonymous:
+        rows.sort(key=lambda row: str(row["code"]))
+    return rows
+
+
+def reading_ids_in_order(
+    readings: QuerySet[Reading],
+    *,
+    reader_ranks: Mapping[int, int],
+    case_ranks: Mapping[int, int],
+    chunk_rows: int = 200_000,
+) -> list[int]:
+    """The ids of ``readings`` sorted by reader rank, case rank, run, modality and id.
+
+    For lists whose order the database cannot compute cheaply (a blinded statistician's:
+    pseudonym and keyed order, :class:`readerstudy.pseudonyms.Blinding`). Reads five
+    integers per reading in chunks into numpy and sorts there: about a second per million
+    readings, whatever page is asked for, where sorting on a hash in SQL took several.
+    """
+    try:
+        sql, params = (
+            readings.order_by()
+            .values_list("id", "reader_id", "case_id", "run", "modality")
+            .query.sql_with_params()
+        )
+    except EmptyResultSet:  # .none(), or a filter that can match nothing
+        return []
+    parts: list[np.ndarray] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_rows):
+            parts.append(np.array(rows, dtype=np.int64))
+    if not parts:
+        return []
+    table = np.concatenate(parts)
+
+    def rank(ranks: Mapping[int, int], pks: np.ndarray) -> np.ndarray:
+        index = pd.Index(np.fromiter(ranks.keys(), dtype=np.int64, count=len(ranks)))
+        values = np.fromiter(ranks.values(), dtype=np.int64, count=len(ranks))
+        return values[index.get_indexer(pks)]
+
+    order = np.lexsort(
+        (
+            table[:, 0],
+            table[:, 4],
+            table[:, 3],
+            rank(case_ranks, table[:, 2]),
+            rank(reader_ranks, table[:, 1]),
+        )
     )
+    return table[order, 0].tolist()
+
+
+def study_overview(*, study: Study, blinding: Blinding) -> dict[str, object]:
+    """Counts and people of a study, for its hub page (readers as ``blinding`` shows them)."""
+    from evaluation.models import LikertScore
+
+    readers = study_reader_rows(study=study, blinding=blinding)
     return {
         "n_cases": study.cases.count(),
         "n_test": study.cases.filter(split="test").count(),

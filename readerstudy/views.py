@@ -24,6 +24,7 @@ from readerstudy.access import require_study_role, study_roles
 from readerstudy.audit import audit_action_label, audit_record
 from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.models import Study
+from readerstudy.pseudonyms import Blinding
 from readerstudy.selectors import audit_events, studies_for_user, study_overview
 from readerstudy.services_tokens import token_create, token_revoke
 
@@ -52,13 +53,16 @@ def home(request: HttpRequest) -> HttpResponse:
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A study's hub: what the user may do in it, by role."""
     study = require_study_role(request.user, slug, *roles.ROLES)
+    held = study_roles(request.user, study)
+    blinding = Blinding.for_actor(actor=request.user, study=study, roles=held)
     return render(
         request,
         "readerstudy/study_detail.html",
         {
             "study": study,
-            "roles": study_roles(request.user, study),
-            "overview": study_overview(study=study),
+            "roles": held,
+            "blinding": blinding,
+            "overview": study_overview(study=study, blinding=blinding),
         },
     )
 

@@ -6,16 +6,18 @@ nothing; a study the caller sees but in a role that may not use the endpoint is 
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, ClassVar
 
 from django.shortcuts import get_object_or_404
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from readerstudy import roles
 from readerstudy.access import study_roles
 from readerstudy.models import Study
+from readerstudy.pseudonyms import Blinding
 
 READ = "read"
 WRITE = "write"
@@ -30,7 +32,8 @@ class StudyScopedMixin:
         study_roles_write = {"coordinator"}
 
     ``self.roles`` holds the caller's roles in the study, for views that shape their output by role
-    (e.g. truth only for coordinators).
+    (e.g. truth only for coordinators); ``self.blinding`` says which identifiers the caller sees
+    (pseudonyms for statisticians until unblinding, or when ``?ids=pseudonymous`` asks for them).
     """
 
     study_roles_read: ClassVar[set[str]] = set()
@@ -51,6 +54,18 @@ class StudyScopedMixin:
         self.study, self.roles = study_for_request(
             request, slug=self.kwargs["slug"], allowed=allowed
         )
+
+    @cached_property
+    def blinding(self) -> Blinding:
+        try:
+            return Blinding.for_actor(
+                actor=self.request.user,
+                study=self.study,
+                roles=self.roles,
+                requested=self.request.query_params.get("ids"),
+            )
+        except ValueError as exc:
+            raise ValidationError({"ids": [str(exc)]}) from exc
 
     def _handles(self, method: str) -> bool:
         name = method.lower()

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from readerstudy import roles
 from readerstudy.models import Study
+from readerstudy.pseudonyms import IDS_CHOICES, Blinding
 
 # Roles that see who is who in a study (reader codes, the reference reader).
 SEES_READERS = {roles.COORDINATOR, roles.STATISTICIAN}
@@ -26,7 +27,8 @@ class DomainSerializer(serializers.Serializer):
 
 
 class StudySerializer(serializers.ModelSerializer):
-    """A study as its members see it; the reference reader only for coordinators and statisticians."""
+    """A study as its members see it; the reference reader only for coordinators and
+    statisticians (its pseudonym for callers who get pseudonyms, as in ``results.json``)."""
 
     your_roles = serializers.SerializerMethodField()
     reference_reader = serializers.SerializerMethodField()
@@ -63,9 +65,18 @@ class StudySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_reference_reader(self, study: Study) -> str | None:
-        if not self._roles(study) & SEES_READERS or study.reference_reader_id is None:
+        held = self._roles(study)
+        if not held & SEES_READERS or study.reference_reader_id is None:
             return None
-        return study.reference_reader.code
+        request = self.context["request"]
+        requested = request.query_params.get("ids")
+        blinding = Blinding.for_actor(
+            actor=request.user,
+            study=study,
+            roles=held,
+            requested=requested if requested in IDS_CHOICES else None,
+        )
+        return blinding.reader(study.reference_reader.code)  # type: ignore[union-attr]
 
     @extend_schema_field(ScaleCategorySerializer(many=True))
     def get_categories(self, study: Study) -> list[dict[str, Any]]:

@@ -3,6 +3,10 @@
 Truth is shaped by role: ``CaseSerializer`` drops ``truth``, ``truth_detail`` and
 ``reference_impression`` unless the view's context says the caller sees the truth
 (coordinators; statisticians once the study is unblinded).
+
+Identifiers are shaped by the context's ``blinding`` (:class:`readerstudy.pseudonyms.Blinding`):
+a blinded caller gets the pseudonyms of every reader, case and patient (the same as in the
+exports and ``results.json``) and none of the details that would tell who is who.
 """
 
 from __future__ import annotations
@@ -12,9 +16,26 @@ from typing import Any
 from rest_framework import serializers
 
 from readerstudy.models import Case, Reader, Reading
+from readerstudy.pseudonyms import (
+    BLINDED_READER_FIELDS,
+    HIDDEN_CASE_FIELDS,
+    HIDDEN_READING_FIELDS,
+    Blinding,
+)
 
 #: Fields of a case that reveal (or may reveal) its truth.
 TRUTH_FIELDS = ("truth", "truth_detail", "reference_impression")
+
+
+def _blinding(serializer: serializers.BaseSerializer) -> Blinding | None:
+    """The caller's blinding when it hides identifiers, else ``None``."""
+    blinding = serializer.context.get("blinding")
+    return blinding if blinding is not None and blinding.pseudonymous else None
+
+
+def _hide(data: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        data.pop(name, None)
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -63,8 +84,12 @@ class CaseSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Case) -> dict[str, Any]:
         data = super().to_representation(instance)
         if not self.context.get("sees_truth"):
-            for name in TRUTH_FIELDS:
-                data.pop(name, None)
+            _hide(data, TRUTH_FIELDS)
+        blinding = _blinding(self)
+        if blinding is not None:
+            data["code"] = blinding.case(instance.code)
+            data["patient_id"] = blinding.patient(instance.patient_id)
+            _hide(data, HIDDEN_CASE_FIELDS)
         return data
 
 
@@ -76,6 +101,8 @@ class CaseUpdateSerializer(CaseSerializer):
 
 
 class ReaderSerializer(serializers.ModelSerializer):
+    """A reader; a blinded caller gets its pseudonym and kind only."""
+
     has_account = serializers.SerializerMethodField()
 
     class Meta:
@@ -96,9 +123,18 @@ class ReaderSerializer(serializers.ModelSerializer):
     def get_has_account(self, reader: Reader) -> bool:
         return reader.user_id is not None
 
+    def to_representation(self, instance: Reader) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        blinding = _blinding(self)
+        if blinding is not None:
+            data = {k: v for k, v in data.items() if k in BLINDED_READER_FIELDS}
+            data["code"] = blinding.reader(instance.code)
+        return data
+
 
 class ReadingSerializer(serializers.ModelSerializer):
-    """A reading with its reader and case codes (one row of ``readings.csv`` and more)."""
+    """A reading with its reader and case codes (one row of ``readings.csv`` and more); a
+    blinded caller gets pseudonyms and no storage id or timestamps."""
 
     reader = serializers.CharField(source="reader.code", read_only=True)
     reader_kind = serializers.CharField(source="reader.kind", read_only=True)
@@ -124,6 +160,15 @@ class ReadingSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Reading) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        blinding = _blinding(self)
+        if blinding is not None:
+            data["reader"] = blinding.reader(instance.reader.code)
+            data["case"] = blinding.case(instance.case.code)
+            _hide(data, HIDDEN_READING_FIELDS)
+        return data
 
 
 class ReadingRowSerializer(serializers.Serializer):

@@ -3,15 +3,21 @@
 Coordinators and statisticians read; coordinators write. Readers and raters get 403, users
 without a role in the study 404 (``StudyScopedMixin``). Truth is visible to coordinators and,
 once the study is unblinded, to statisticians.
+
+Identifiers follow the caller's :class:`readerstudy.pseudonyms.Blinding`: until unblinding a
+statistician gets pseudonyms (the same as in the exports), names objects by pseudonym in
+URLs and filters (a real code is not found), cannot filter by hidden details, and gets lists
+in an order that says nothing about the order of import.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.http import Http404, QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -23,7 +29,7 @@ from rest_framework.views import APIView
 
 from readerstudy import roles
 from readerstudy.api.access import StudyScopedMixin
-from readerstudy.api.filters import CaseFilter, ReaderFilter, ReadingFilter
+from readerstudy.api.filters import CaseFilter, ReaderFilter, ReadingFilter, StudyFilterBackend
 from readerstudy.api.serializers_data import (
     CaseSerializer,
     CaseUpdateSerializer,
@@ -36,6 +42,8 @@ from readerstudy.api.serializers_data import (
 )
 from readerstudy.bundle.upload import UploadError, UploadProblem, rows_to_csv
 from readerstudy.models import Case, Reader, Reading
+from readerstudy.pseudonyms import Kind, rank_expression
+from readerstudy.selectors import reading_ids_in_order
 from readerstudy.services_cases import case_create, case_update, readings_import
 
 STUDY_DATA_READ = {roles.COORDINATOR, roles.STATISTICIAN}
@@ -50,28 +58,80 @@ def sees_truth(view: StudyScopedMixin) -> bool:
     )
 
 
-class _CaseMixin(StudyScopedMixin):
-    study_roles_read = STUDY_DATA_READ
-    study_roles_write = STUDY_DATA_WRITE
-    filterset_class = CaseFilter
-    queryset = Case.objects.none()  # the model, for the schema; get_queryset scopes to the study
+class _BlindedMixin(StudyScopedMixin):
+    """Identifiers in the caller's id space (pseudonyms when blinded), in and out."""
 
-    def get_queryset(self) -> QuerySet[Case]:
-        return (
-            Case.objects.filter(study=self.study)
-            .annotate(n_images=Count("images"))
-            .order_by("position", "code")
-        )
+    filter_backends = [StudyFilterBackend]
+    #: Query parameters that name an object by its id, and the kind of id.
+    id_filters: ClassVar[dict[str, Kind]] = {}
+    #: Query parameters a blinded caller may not use (they filter by hidden details).
+    hidden_filters: ClassVar[tuple[str, ...]] = ()
+    #: The kind of id of the ``code`` URL kwarg of detail views.
+    code_kind: ClassVar[Kind | None] = None
+    _no_match = False
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()  # type: ignore[misc]
+        if hasattr(self, "study"):
+            context["blinding"] = self.blinding
+        return context
+
+    def filter_data(self, data: QueryDict) -> QueryDict:
+        """The query parameters with ids translated to real codes (``StudyFilterBackend``)."""
+        blinding = self.blinding
+        if not blinding.pseudonymous:
+            return data
+        hidden = [name for name in self.hidden_filters if name in data]
+        if hidden:
+            raise PermissionDenied(
+                f"Filtering by {', '.join(hidden)} needs real identifiers (after unblinding)."
+            )
+        out = data.copy()
+        for name, kind in self.id_filters.items():
+            if name in data:
+                real = [blinding.real(kind, value) for value in data.getlist(name)]
+                self._no_match = self._no_match or any(r is None for r in real)
+                out.setlist(name, [r or "" for r in real])
+        return out
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        queryset = super().filter_queryset(queryset)  # type: ignore[misc]
+        return queryset.none() if self._no_match else queryset
+
+    def get_object(self) -> Any:
+        """The object named by the ``code`` URL kwarg, a pseudonym for a blinded caller."""
+        if self.code_kind is not None:
+            real = self.blinding.real(self.code_kind, self.kwargs["code"])
+            if real is None:
+                raise Http404(f"No such {self.code_kind}.")
+            self.kwargs = {**self.kwargs, "code": real}
+        return super().get_object()  # type: ignore[misc]
+
+
+class _CaseMixin(_BlindedMixin):
+    study_roles_read = STUDY_DATA_READ
+    study_roles_write = STUDY_DATA_WRITE
+    filterset_class = CaseFilter
+    id_filters = {"patient_id": "patient"}
+    code_kind = "case"
+    queryset = Case.objects.none()  # the model, for the schema; get_queryset scopes to the study
+
+    def get_queryset(self) -> QuerySet[Case]:
+        cases = Case.objects.filter(study=self.study).annotate(n_images=Count("images"))
+        if self.blinding.pseudonymous:
+            return cases.order_by(self.blinding.case_order("code"))
+        return cases.order_by("position", "code")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
         if hasattr(self, "study"):
             context["sees_truth"] = sees_truth(self)
         return context
 
 
 class CaseList(_CaseMixin, generics.ListCreateAPIView):
-    """The study's cases in the study's order; coordinators add cases (validated as cases.csv)."""
+    """The study's cases in the study's order (a keyed order for callers who get pseudonyms);
+    coordinators add cases (validated as cases.csv)."""
 
     serializer_class = CaseSerializer
 
@@ -93,7 +153,8 @@ class CaseList(_CaseMixin, generics.ListCreateAPIView):
 
 
 class CaseDetail(_CaseMixin, generics.RetrieveUpdateAPIView):
-    """One case by its code; coordinators change it (not its code), audited."""
+    """One case by its code (its pseudonym for callers who get pseudonyms); coordinators
+    change it (not its code), audited."""
 
     serializer_class = CaseUpdateSerializer
     lookup_field = "code"
@@ -109,37 +170,46 @@ class CaseDetail(_CaseMixin, generics.RetrieveUpdateAPIView):
         )
 
 
-class _ReaderMixin(StudyScopedMixin):
+class _ReaderMixin(_BlindedMixin):
     study_roles_read = STUDY_DATA_READ
     serializer_class = ReaderSerializer
     filterset_class = ReaderFilter
+    hidden_filters = ("group",)
+    code_kind = "reader"
     queryset = Reader.objects.none()
 
     def get_queryset(self) -> QuerySet[Reader]:
-        return Reader.objects.filter(study=self.study).order_by("position", "code")
+        readers = Reader.objects.filter(study=self.study)
+        if self.blinding.pseudonymous:
+            return readers.order_by(rank_expression("pk", self.blinding.reader_ranks()))
+        return readers.order_by("position", "code")
 
 
 class ReaderList(_ReaderMixin, generics.ListAPIView):
-    """The study's readers (humans and models) in the study's order."""
+    """The study's readers (humans and models) in the study's order (pseudonym order, with
+    the kind only, for callers who get pseudonyms)."""
 
 
 class ReaderDetail(_ReaderMixin, generics.RetrieveAPIView):
-    """One reader by its code."""
+    """One reader by its code (its pseudonym for callers who get pseudonyms)."""
 
     lookup_field = "code"
     lookup_url_kwarg = "code"
 
 
-class ReadingList(StudyScopedMixin, generics.ListAPIView):
-    """The study's readings, in the order they were stored (``id``), one query per page."""
+class ReadingList(_BlindedMixin, generics.ListAPIView):
+    """The study's readings, in the order they were stored (``id``), one query per page; for
+    callers who get pseudonyms by reader (pseudonym order), case (keyed order), run and
+    modality."""
 
     study_roles_read = STUDY_DATA_READ
     serializer_class = ReadingSerializer
     filterset_class = ReadingFilter
+    id_filters = {"reader": "reader", "case": "case"}
     queryset = Reading.objects.none()
 
     def get_queryset(self) -> QuerySet[Reading]:
-        return (
+        readings = (
             Reading.objects.filter(case__study=self.study)
             .select_related("reader", "case")
             .only(
@@ -153,8 +223,23 @@ class ReadingList(StudyScopedMixin, generics.ListAPIView):
                 "case__code",
                 "case__split",
             )
-            .order_by("id")
         )
+        return readings.order_by("id")
+
+    def paginate_queryset(self, queryset: QuerySet[Reading]) -> list[Reading] | None:
+        """A blinded caller's page in pseudonym and keyed order, sorted in numpy (the
+        database would hash every case code of every reading for each page)."""
+        blinding = self.blinding
+        if not blinding.pseudonymous:
+            return super().paginate_queryset(queryset)
+        ids = reading_ids_in_order(
+            queryset, reader_ranks=blinding.reader_ranks(), case_ranks=blinding.case_ranks()
+        )
+        page = super().paginate_queryset(ids)
+        if page is None:
+            page = ids
+        rows = {r.pk: r for r in queryset.filter(pk__in=page)}
+        return [rows[pk] for pk in page]
 
 
 def import_max_bytes() -> int:

@@ -12,8 +12,9 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from analysis.manifest import input_digests
-from analysis.selectors import pseudonym, study_data
+from analysis.selectors import study_data
 from readerstudy.models import AuditEvent, Reading, Study
+from readerstudy.pseudonyms import pseudonym
 from tests.analysis.conftest import SmallStudy
 
 pytestmark = pytest.mark.django_db

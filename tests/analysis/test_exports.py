@@ -17,9 +17,9 @@ from analysis.exports import (
     spss_name,
     write_export,
 )
-from analysis.selectors import Pseudonyms, pseudonym
 from evaluation.models import LikertScore
 from readerstudy.models import Case, Reading, Study
+from readerstudy.pseudonyms import Pseudonyms, pseudonym
 from tests.analysis.conftest import SmallStudy
 
 pytestmark = pytest.mark.django_db

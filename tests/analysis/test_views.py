@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from analysis.selectors import pseudonym
 from readerstudy.models import AuditEvent, Reading, Study
+from readerstudy.pseudonyms import pseudonym
 from tests.analysis.conftest import Member, SmallStudy
 from tests.factories import StudyFactory, UserFactory
 

@@ -124,7 +124,7 @@ def test_an_invalid_change_changes_nothing(world: World, api_as) -> None:
 
 
 def test_readers_are_listed_with_filters_and_no_account_names(world: World, api_as) -> None:
-    client = api_as(world.people[roles.STATISTICIAN])
+    client = api_as(world.people[roles.COORDINATOR])
     body = client.get("/api/studies/api-study/readers/").json()
     assert [r["code"] for r in body["results"]] == ["R1", "R2", "M1"]
     assert body["results"][0]["has_account"] is True

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from readerstudy import roles
 from readerstudy.models import AuditEvent
+from readerstudy.pseudonyms import pseudonym
 from tests.api.conftest import member
 from tests.factories import ReaderFactory, UserFactory
 
@@ -110,15 +112,22 @@ def test_only_coordinators_and_statisticians_see_the_reference_reader(
 ) -> None:
     api_study.reference_reader = ReaderFactory(study=api_study, code="R3")
     api_study.save()
+    blinded = pseudonym(api_study.slug, "reader", "R3")
     for role, expected in (
         (roles.COORDINATOR, "R3"),
-        (roles.STATISTICIAN, "R3"),
+        (roles.STATISTICIAN, blinded),  # its pseudonym until unblinding, as in results.json
         (roles.READER, None),
         (roles.RATER, None),
     ):
         body = api_as(people[role]).get(f"/api/studies/{api_study.slug}/").json()
         assert body["reference_reader"] == expected, role
-        assert ("R3" in str(body)) == (expected is not None), role
+        assert ("R3" in str(body)) == (role == roles.COORDINATOR), role
+    listed = api_as(people[roles.STATISTICIAN]).get("/api/studies/").json()["results"]
+    assert [s["reference_reader"] for s in listed if s["slug"] == api_study.slug] == [blinded]
+    api_study.unblinded_at = timezone.now()
+    api_study.save()
+    body = api_as(people[roles.STATISTICIAN]).get(f"/api/studies/{api_study.slug}/").json()
+    assert body["reference_reader"] == "R3"
 
 
 def test_a_member_whose_group_was_removed_loses_access(api_as, api_study) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from readerstudy.pseudonyms import pseudonym
 from tests.api.world_core import World
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,16 @@ def _answer(w: World) -> dict[str, Any]:
 ROWS: list[Row] = [
     # Cases
     Row("cases list", "get", lambda w: S + "cases/", STAFF_READ),
-    Row("case detail", "get", lambda w: S + "cases/C1/", STAFF_READ),
+    # A blinded statistician names a case by its pseudonym; its real code is not found.
+    Row(
+        "case detail", "get", lambda w: S + "cases/C1/", statuses(coordinator=200, statistician=404)
+    ),
+    Row(
+        "case detail by pseudonym",
+        "get",
+        lambda w: S + f"cases/{pseudonym('api-study', 'case', 'C1')}/",
+        statuses(coordinator=404, statistician=200),
+    ),
     Row(
         "case of another study",
         "get",
@@ -92,7 +102,18 @@ ROWS: list[Row] = [
     ),
     # Readers
     Row("readers list", "get", lambda w: S + "readers/", STAFF_READ),
-    Row("reader detail", "get", lambda w: S + "readers/R1/", STAFF_READ),
+    Row(
+        "reader detail",
+        "get",
+        lambda w: S + "readers/R1/",
+        statuses(coordinator=200, statistician=404),
+    ),
+    Row(
+        "reader detail by pseudonym",
+        "get",
+        lambda w: S + f"readers/{pseudonym('api-study', 'reader', 'R1')}/",
+        statuses(coordinator=404, statistician=200),
+    ),
     Row(
         "reader of another study",
         "get",

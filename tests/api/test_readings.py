@@ -26,7 +26,7 @@ def coordinator(world: World, api_as):
 
 
 def test_readings_list_only_this_study_with_codes(world: World, api_as) -> None:
-    body = api_as(world.people[roles.STATISTICIAN]).get(READINGS).json()
+    body = api_as(world.people[roles.COORDINATOR]).get(READINGS).json()
     assert body["count"] == 12  # M1 x 2 runs x 4 cases + R2 x 4 cases
     row = body["results"][0]
     assert {"reader", "reader_kind", "case", "split", "run", "modality", "category"} <= set(row)

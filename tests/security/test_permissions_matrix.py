@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.models import AuditEvent, Case, Reader, Reading, Study
 from readerstudy.models_reading import ReadingAmendment, ReadingSession, ReadingSubmission
+from readerstudy.pseudonyms import pseudonym
 from tests.security.conftest import (
     ANON,
     COORD,
@@ -765,10 +766,12 @@ def study_api(
     other_study: bool = True,
     foreign: bool = False,
     label: str = "",
+    overrides: dict[str, int] | None = None,
 ) -> list[Route]:
     """Rows of an endpoint under ``/api/studies/<slug>/``: the main study (token and session);
     the other study's slug with its own ids (``other_study``); and (``foreign``) the other
-    study's object under the main study's slug."""
+    study's object under the main study's slug. ``overrides``: statuses of single roles in
+    the main study."""
 
     def under(slug_of: str, ids_of: str) -> Kwargs:
         def kwargs(world: World) -> dict[str, Any]:
@@ -783,7 +786,7 @@ def study_api(
     rows = api_rows(
         name,
         under("main", "main"),
-        api_expect(allowed, status),
+        api_expect(allowed, status, **(overrides or {})),
         method=method,
         data=body("main"),
         label=label,
@@ -842,6 +845,21 @@ def case_code(objects: StudyObjects) -> dict[str, Any]:
     return {"code": objects.case.code}
 
 
+def pseudonym_of(kind: str, attr: str) -> Ids:
+    """The ``code`` URL kwarg as a blinded statistician names the object: its pseudonym."""
+
+    def ids(objects: StudyObjects) -> dict[str, Any]:
+        return {"code": pseudonym(objects.study.slug, kind, getattr(objects, attr).code)}
+
+    return ids
+
+
+#: A blinded statistician names cases and readers by pseudonym: a real code is not found
+#: (probing real codes reveals nothing), a pseudonym is; for everyone else the reverse.
+BLINDED_LOOKUP = {STATS: 404}
+PSEUDONYM_LOOKUP = {COORD: 404, SUPER: 404}
+
+
 def reading_session_pk(objects: StudyObjects) -> dict[str, Any]:
     return {"pk": objects.reading_session.pk}
 
@@ -868,7 +886,17 @@ def api_routes() -> list[Route]:
             method="POST",
             data=lambda s: {"code": "NEWCASE", "truth": 1},
         ),
-        *study_api("api-case-detail", STUDY_DATA, ids=case_code, foreign=True),
+        *study_api(
+            "api-case-detail", STUDY_DATA, ids=case_code, foreign=True, overrides=BLINDED_LOOKUP
+        ),
+        *study_api(
+            "api-case-detail",
+            STUDY_DATA,
+            ids=pseudonym_of("case", "case"),
+            other_study=False,
+            label="by pseudonym",
+            overrides=PSEUDONYM_LOOKUP,
+        ),
         *study_api(
             "api-case-detail",
             ONLY_COORD,
@@ -881,7 +909,20 @@ def api_routes() -> list[Route]:
         *study_api("api-case-detail", MEMBERS, 405, ids=case_code, method="DELETE"),
         *study_api("api-reader-list", STUDY_DATA),
         # Both studies have readers R1, R2, M1: a code is only looked up within the study.
-        *study_api("api-reader-detail", STUDY_DATA, ids=lambda s: {"code": s.reader.code}),
+        *study_api(
+            "api-reader-detail",
+            STUDY_DATA,
+            ids=lambda s: {"code": s.reader.code},
+            overrides=BLINDED_LOOKUP,
+        ),
+        *study_api(
+            "api-reader-detail",
+            STUDY_DATA,
+            ids=pseudonym_of("reader", "reader"),
+            other_study=False,
+            label="by pseudonym",
+            overrides=PSEUDONYM_LOOKUP,
+        ),
         *study_api("api-reading-list", STUDY_DATA),
         *study_api("api-reading-import", ONLY_COORD, 201, method="POST", data=_reading),
         *study_api("api-reading-import", MEMBERS, 405, other_study=False),

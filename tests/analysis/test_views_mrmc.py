@@ -10,7 +10,7 @@ import re
 import pytest
 from django.test import Client
 
-from analysis.selectors import pseudonym
+from readerstudy.pseudonyms import pseudonym
 from readerstudy.models import Reading, Study
 from readerstudy.services import demo_accounts_create
 from tests.analysis.conftest import Member, SmallStudy

@@ -10,8 +10,8 @@ import re
 import pytest
 from django.test import Client
 
-from readerstudy.pseudonyms import pseudonym
 from readerstudy.models import Reading, Study
+from readerstudy.pseudonyms import pseudonym
 from readerstudy.services import demo_accounts_create
 from tests.analysis.conftest import Member, SmallStudy
 from tests.analysis.test_results_mrmc import INTERNAL, _read_live

@@ -272,12 +272,12 @@ class TestStartAndRedact:
         item = session.items.exclude(leak_flags=[]).get()
         rating_item_redact(
             item=item,
-            text="I cannot see the images.  BI-RADS 4. Biopsy is advised.",
+            text="Images reviewed.  BI-RADS 4. Biopsy is advised.",
             user=world.coordinator,
         )
         item.refresh_from_db()
         assert item.leak_flags == [] and item.redacted_by == world.coordinator
-        assert item.display_text == "I cannot see the images. BI-RADS 4. Biopsy is advised."
+        assert item.display_text == "Images reviewed. BI-RADS 4. Biopsy is advised."
         assert world.leaked_reading().impression == LEAKED_TEXT
         event = AuditEvent.objects.get(action="rating_item_redacted")
         assert event.details["before"].startswith("As an AI")

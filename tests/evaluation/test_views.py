@@ -480,7 +480,7 @@ class TestCoordinatorPages:
         assert "The original output (unchanged)" in page
         client.post(
             f"{base}items/{item.public_id}/",
-            {"action": "redact", "text": "I cannot see the images. BI-RADS 4."},
+            {"action": "redact", "text": "Images reviewed. BI-RADS 4."},
         )
         assert "0 unresolved" not in client.get(base).content.decode()
         client.post(f"{base}start/")

@@ -20,7 +20,13 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
-from evaluation.blinding import RULE_LABELS, LeakDetector, normalise_output
+from evaluation.blinding import (
+    RULE_LABELS,
+    LeakDetector,
+    StructureWarning,
+    normalise_output,
+    structure_by_source,
+)
 from evaluation.models import (
     LikertDomain,
     LikertScore,
@@ -668,7 +674,7 @@ def study_leak_report(study: Study) -> list[StudyLeak]:
     )
     for code, run, case, impression in readings.iterator(chunk_size=2000):
         text = normalise_output(impression)
-        flags = detector.detect(text)
+        flags = detector.detect(text, original=impression)
         if flags:
             out.append(
                 StudyLeak(
@@ -682,6 +688,29 @@ def study_leak_report(study: Study) -> list[StudyLeak]:
                 )
             )
     return out
+
+
+def study_structure_warnings(study: Study) -> list[StructureWarning]:
+    """Kinds of structure (tables, lists, HTML ...) that human and model outputs of the study
+    use differently (:func:`evaluation.blinding.structure_by_source`, by reader kind)."""
+    readings = (
+        Reading.objects.filter(case__study=study)
+        .exclude(impression="")
+        .values_list("reader__kind", "impression")
+    )
+    return structure_by_source(readings.iterator(chunk_size=2000))
+
+
+def session_structure_warnings(session: RatingSession) -> list[StructureWarning]:
+    """:func:`study_structure_warnings` over a session's items: the original output of each,
+    or the text raters will see where the coordinator redacted it."""
+    rows = RatingItem.objects.filter(session=session).values_list(
+        "reading__reader__kind", "reading__impression", "display_text", "redacted_at"
+    )
+    return structure_by_source(
+        (kind, original if redacted is None else shown)
+        for kind, original, shown, redacted in rows.iterator(chunk_size=2000)
+    )
 
 
 def task_amendments(task: RatingTask) -> QuerySet[ScoreAmendment]:

@@ -21,7 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from evaluation.blinding import normalise_output
+from evaluation.blinding import normalise_output, structure_by_source
 from evaluation.models import (
     LikertDomain,
     LikertScore,
@@ -267,6 +267,8 @@ def rating_session_create(
         )
 
     detector = study_leak_detector(study)
+    kinds = {r.code: r.kind for r in readers}
+    structure = structure_by_source((kinds[c[3]], c[-1]) for c in shuffled)
     with transaction.atomic():
         session = RatingSession.objects.create(
             study=study,
@@ -297,7 +299,7 @@ def rating_session_create(
                     reading_id=reading_id,
                     position=position,
                     display_text=text,
-                    leak_flags=[f.as_dict() for f in detector.detect(text)],
+                    leak_flags=[f.as_dict() for f in detector.detect(text, original=impression)],
                 )
             )
         items = RatingItem.objects.bulk_create(items, batch_size=2000)
@@ -324,6 +326,7 @@ def rating_session_create(
                 "order": order,
                 "seed": seed,
                 "flagged": sum(1 for i in items if i.leak_flags),
+                "structure_by_source": [w.message for w in structure],
             },
         )
     return session
@@ -453,7 +456,7 @@ def rating_item_redact(
     before = item.display_text
     item.display_text = new_text
     item.leak_flags = [
-        f.as_dict() for f in study_leak_detector(item.session.study).detect(new_text)
+        f.as_dict() for f in study_leak_detector(item.session.study).detect(new_text, original=text)
     ]
     item.redacted_by = user
     item.redacted_at = timezone.now()

@@ -386,6 +386,7 @@ def session_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "counts": selectors.session_task_counts(session),
             "n_items": session.items.count(),
             "flagged": flagged,
+            "structure": selectors.session_structure_warnings(session),
             "unresolved": sum(1 for f in flagged if not f.dismissed),
             "start_form": StartSessionForm(),
         },
@@ -579,7 +580,11 @@ def study_leaks(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "evaluation/leaks.html",
-        {"study": study, "leaks": selectors.study_leak_report(study)},
+        {
+            "study": study,
+            "leaks": selectors.study_leak_report(study),
+            "structure": selectors.study_structure_warnings(study),
+        },
     )
 
 

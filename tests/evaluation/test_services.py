@@ -17,6 +17,7 @@ from evaluation.models import (
     RatingTask,
     ScoreAmendment,
 )
+from evaluation.selectors import session_structure_warnings, study_structure_warnings
 from evaluation.services import (
     AlreadySubmittedError,
     LeakConfirmationRequired,
@@ -272,12 +273,12 @@ class TestStartAndRedact:
         item = session.items.exclude(leak_flags=[]).get()
         rating_item_redact(
             item=item,
-            text="I cannot see the images.  BI-RADS 4. Biopsy is advised.",
+            text="Images reviewed.  BI-RADS 4. Biopsy is advised.",
             user=world.coordinator,
         )
         item.refresh_from_db()
         assert item.leak_flags == [] and item.redacted_by == world.coordinator
-        assert item.display_text == "I cannot see the images. BI-RADS 4. Biopsy is advised."
+        assert item.display_text == "Images reviewed. BI-RADS 4. Biopsy is advised."
         assert world.leaked_reading().impression == LEAKED_TEXT
         event = AuditEvent.objects.get(action="rating_item_redacted")
         assert event.details["before"].startswith("As an AI")
@@ -620,3 +621,60 @@ class TestConcurrentSubmissions:
         errors = [r for r in results if isinstance(r, Exception)]
         assert len(errors) == 1 and isinstance(errors[0], StaleVersionError | AlreadySubmittedError)
         assert LikertScore.objects.filter(reading_id=task.item.reading_id).count() == 3
+
+
+#: A model output laid out as a markdown table (issue 11, finding 6).
+TABLE_OUTPUT = "**Impression**:\n\n| Finding | Assessment |\n|---|---|\n| NME | BI-RADS 4 |"
+
+
+class TestStructureBySource:
+    def test_model_tables_are_flagged_per_item_and_reported_by_source(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        Reading.objects.filter(reader__code="M1", run=1, reader__study=world.study).update(
+            impression=TABLE_OUTPUT
+        )
+        session = make_session(start=False)
+        tables = list(session.items.filter(reading__reader__code="M1", reading__run=1))
+        assert len(tables) == 4
+        for item in tables:
+            assert [f["rule"] for f in item.leak_flags] == ["markdown_table"]
+            assert item.display_text == "Impression:\n\n- Finding; Assessment\n- NME; BI-RADS 4"
+        warnings = session_structure_warnings(session)
+        assert [w.message for w in warnings] == ["Markdown table: human 0 of 4, model 4 of 16"]
+        event = AuditEvent.objects.get(action="rating_session_created")
+        assert event.details["structure_by_source"] == [warnings[0].message]
+        assert [w.message for w in study_structure_warnings(world.study)] == [
+            "Markdown table: human 0 of 4, model 4 of 16"
+        ]
+
+    def test_redacting_the_table_clears_its_flag_and_counts_what_raters_see(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        Reading.objects.filter(reader__code="M1", run=1, reader__study=world.study).update(
+            impression=TABLE_OUTPUT
+        )
+        session = make_session(start=False)
+        item = session.items.filter(reading__reader__code="M1", reading__run=1).first()
+        assert item is not None
+        rating_item_redact(
+            item=item, text="**Impression**: NME, BI-RADS 4.", user=world.coordinator
+        )
+        item.refresh_from_db()
+        assert item.leak_flags == []
+        # A redacted item counts as the text raters see (normalised: no emphasis left).
+        messages = [w.message for w in session_structure_warnings(session)]
+        assert "Markdown table: human 0 of 4, model 3 of 16" in messages
+        rating_item_redact(
+            item=item, text="| NME | 4 |\n|---|---|\n| x | y |", user=world.coordinator
+        )
+        item.refresh_from_db()
+        assert [f["rule"] for f in item.leak_flags] == ["markdown_table"]
+
+    def test_outputs_formatted_alike_give_no_warning(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        session = make_session(start=False)
+        assert session_structure_warnings(session) == []
+        event = AuditEvent.objects.get(action="rating_session_created")
+        assert event.details["structure_by_source"] == []

@@ -480,7 +480,7 @@ class TestCoordinatorPages:
         assert "The original output (unchanged)" in page
         client.post(
             f"{base}items/{item.public_id}/",
-            {"action": "redact", "text": "I cannot see the images. BI-RADS 4."},
+            {"action": "redact", "text": "Images reviewed. BI-RADS 4."},
         )
         assert "0 unresolved" not in client.get(base).content.decode()
         client.post(f"{base}start/")
@@ -575,3 +575,33 @@ class TestCoordinatorPages:
         assert "My rating sessions" in rater and "0 of 20 submitted" in rater
         statistician = client_for(world.statistician).get(hub).content.decode()
         assert "Main panel" in statistician and "Manage rating" not in statistician
+
+
+class TestStructureWarningPages:
+    def test_the_session_page_and_the_leak_report_name_the_structure_and_counts(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        from readerstudy.models import Reading
+
+        Reading.objects.filter(reader__code="M1", run=1, reader__study=world.study).update(
+            impression='**Impression**:\n\n```json\n{"birads": 4}\n```'
+        )
+        session = make_session(start=False)
+        client = client_for(world.coordinator)
+        base = f"/studies/{world.study.slug}/rating/"
+        page = client.get(f"{base}sessions/{session.pk}/").content.decode()
+        assert "Structure that differs by source" in page
+        assert "<strong>Code block (``` fence)</strong>: human 0 of 4, model 4 of 16" in page
+        assert "<strong>JSON</strong>: human 0 of 4, model 4 of 16" in page
+        report = client.get(f"{base}leaks/").content.decode()
+        assert "<strong>JSON</strong>: human 0 of 4, model 4 of 16" in report
+        assert "The original output has: JSON" in report
+
+    def test_no_warning_when_sources_are_formatted_alike(
+        self, world: World, make_session: SessionMaker
+    ) -> None:
+        session = make_session(start=False)
+        page = client_for(world.coordinator).get(
+            f"/studies/{world.study.slug}/rating/sessions/{session.pk}/"
+        )
+        assert "Structure that differs by source" not in page.content.decode()

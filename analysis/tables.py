@@ -45,7 +45,7 @@ import pandas as pd
 from analysis.results import METRICS, Analysis
 from analysis.stats.choices import P_ADJUST_NAMES
 from analysis.stats.multiplicity import P_ADJUST_LABELS
-from readerstudy.spreadsheet import append_xlsx_row, neutralise_frame
+from readerstudy.spreadsheet import append_xlsx_row, frame_csv
 
 #: How the agreement table names each Fleiss κ interval (``AnalysisOptions.kappa_ci``).
 KAPPA_CI_LABELS: dict[str, str] = {"gwet": "Gwet", "spss": "SPSS"}
@@ -777,7 +777,7 @@ def display_rows(name: str, table: pd.DataFrame) -> dict[str, Any]:
 def table_csv(table: pd.DataFrame) -> bytes:
     """``table`` as UTF-8 CSV (unrounded numbers, empty cells for missing values); text a
     spreadsheet would run as a formula gets a leading ``'`` (readerstudy/spreadsheet.py)."""
-    return neutralise_frame(table).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return frame_csv(table)
 
 
 def write_csvs(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:

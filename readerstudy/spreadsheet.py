@@ -90,14 +90,30 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _bare_line_break(value: Any, lineterminator: str) -> bool:
+    """``value`` holds a CR or LF that ``csv`` would not quote (only the characters of the
+    line terminator make it quote): a spreadsheet would start a new row there."""
+    return isinstance(value, str) and any(c in value and c not in lineterminator for c in "\r\n")
+
+
 class SafeCsvWriter:
-    """``csv.writer`` whose every text cell goes through :func:`neutralise_cell`."""
+    """``csv.writer`` whose every text cell goes through :func:`neutralise_cell`.
+
+    A row with a text holding a line break that ``csv`` would leave unquoted (a CR when lines
+    end with LF) is written with every field quoted: unquoted, a spreadsheet starts a new row
+    at the CR, and the rest of the cell (``=1+1``) would be a formula at the start of a cell.
+    """
 
     def __init__(self, stream: Any, **options: Any) -> None:
         self._writer = csv.writer(stream, **options)
+        self._quoted = csv.writer(stream, **{**options, "quoting": csv.QUOTE_ALL})
+        self._lineterminator = self._writer.dialect.lineterminator
 
     def writerow(self, row: Iterable[Any]) -> Any:
-        return self._writer.writerow([neutralise_cell(v) for v in row])
+        cells = [neutralise_cell(v) for v in row]
+        if any(_bare_line_break(v, self._lineterminator) for v in cells):
+            return self._quoted.writerow(cells)
+        return self._writer.writerow(cells)
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
@@ -107,6 +123,26 @@ class SafeCsvWriter:
 def csv_writer(stream: Any, **options: Any) -> SafeCsvWriter:
     """The CSV writer of every CSV export (``options`` as for :func:`csv.writer`)."""
     return SafeCsvWriter(stream, **options)
+
+
+def frame_csv(frame: pd.DataFrame) -> bytes:
+    """``frame`` as UTF-8 CSV (``pandas.DataFrame.to_csv``, LF line ends) with every text
+    neutralised; text is quoted when a cell holds a CR (see :class:`SafeCsvWriter`)."""
+    safe = neutralise_frame(frame)
+    bare = any(
+        _bare_line_break(v, "\n")
+        for name in safe.columns
+        if not _is_numeric(safe[name])
+        for v in safe[name].dropna()
+    )
+    quoting = csv.QUOTE_NONNUMERIC if bare else csv.QUOTE_MINIMAL
+    return safe.to_csv(index=False, lineterminator="\n", quoting=quoting).encode("utf-8")
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(values.dtype))
 
 
 def xlsx_cell(sheet: Any, value: Any) -> Any:

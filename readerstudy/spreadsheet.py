@@ -83,10 +83,12 @@ def neutralise_series(values: pd.Series) -> pd.Series:
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every text column neutralised (:func:`neutralise_series`)."""
+    """A copy of ``frame`` with every text column and column name neutralised
+    (:func:`neutralise_series`; a header such as a reader code is a cell too)."""
     out = frame.copy(deep=False)
     for name in out.columns:
         out[name] = neutralise_series(out[name])
+    out.columns = [neutralise_cell(name) for name in out.columns]
     return out
 
 

@@ -17,6 +17,12 @@ figure                      what (worked example)
                             95% CI (random readers and cases; more than one modality)
 ==========================  =====================================================================
 
+Text from the study (reader, case and rater codes, labels of categories, domains, domain
+groups and modalities, the scale name) is passed through :func:`plot_text` wherever it
+reaches a figure: plotly renders a subset of HTML in every text (``<a href>`` becomes a live
+link, in the dashboard, the HTML pages and the PNG / SVG images alike), so that text is
+escaped and shown as written.
+
 HTML never refers to anything outside the page: plotly.js is either a file next to it
 (``plotly.min.js``, copied from the installed plotly package) or embedded. Static images are
 rendered by kaleido 1.x in the system Chromium (``BROWSER_PATH`` or ``chromium`` on the
@@ -26,6 +32,7 @@ the HTML is still written and :func:`write_figures` reports why the images were 
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import shutil
@@ -73,6 +80,18 @@ LikertRange = tuple[float, float] | Mapping[str, tuple[float, float]] | None
 # ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------
+
+
+def plot_text(value: object) -> str:
+    """``value`` as plotly shows it literally: ``&``, ``<`` and ``>`` as HTML entities (plotly
+    renders ``<a href>``, ``<b>``, ``<br>`` ... in any text) and ``%`` as ``&#37;`` (so that
+    ``%{...}`` in a name is not a placeholder inside a hover template)."""
+    return html.escape(str(value), quote=False).replace("%", "&#37;")
+
+
+def plot_texts(values: Sequence[object]) -> list[str]:
+    """:func:`plot_text` of each value."""
+    return [plot_text(v) for v in values]
 
 
 def reader_colours(readers: Sequence[str]) -> dict[str, str]:
@@ -125,6 +144,7 @@ def _fmt(value: float, digits: int = 2) -> str:
 
 
 def _wrap(label: str, width: int = 14) -> str:
+    """``label`` on lines of about ``width`` characters, each escaped (:func:`plot_text`)."""
     words, lines, line = label.split(), [], ""
     for word in words:
         if line and len(line) + 1 + len(word) > width:
@@ -133,7 +153,7 @@ def _wrap(label: str, width: int = 14) -> str:
         else:
             line = f"{line} {word}".strip()
     lines.append(line)
-    return "<br>".join(lines)
+    return "<br>".join(plot_text(line) for line in lines)
 
 
 def _rgba(colour: str, alpha: float) -> str:
@@ -160,6 +180,7 @@ def delong_matrix(analysis: Analysis) -> go.Figure | None:
     aucs = dict(zip(analysis.aucs["reader"], analysis.aucs["auc"], strict=True))
     readers = [r for r in analysis.reader_order if r in aucs]
     index = {r: i for i, r in enumerate(readers)}
+    shown = plot_texts(readers)
     n = len(readers)
     z = np.full((n, n), np.nan)
     text = [["" for _ in range(n)] for _ in range(n)]
@@ -177,14 +198,14 @@ def delong_matrix(analysis: Analysis) -> go.Figure | None:
             z[a, b] = p
             text[a][b] = label
             hover[a][b] = (
-                f"{readers[a]} vs {readers[b]}<br>AUC {_fmt(aucs[readers[a]])} vs "
+                f"{shown[a]} vs {shown[b]}<br>AUC {_fmt(aucs[readers[a]])} vs "
                 f"{_fmt(aucs[readers[b]])}<br>difference {_fmt(diff, 3)} "
                 f"({_fmt(low, 3)} to {_fmt(high, 3)})<br>P = {label}"
             )
     for i in range(n):
         text[i][i] = _fmt(aucs[readers[i]])
-        hover[i][i] = f"{readers[i]}: AUC {_fmt(aucs[readers[i]], 3)}"
-    labels = [f"{r} ({_fmt(aucs[r])})" for r in readers]
+        hover[i][i] = f"{shown[i]}: AUC {_fmt(aucs[readers[i]], 3)}"
+    labels = [f"{s} ({_fmt(aucs[r])})" for r, s in zip(readers, shown, strict=True)]
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -272,10 +293,10 @@ def diagnostic_radar(analysis: Analysis) -> go.Figure | None:
                 theta=[*labels, labels[0]],
                 customdata=[*shown, shown[0]],
                 mode="lines+markers",
-                name=reader,
+                name=plot_text(reader),
                 line={"color": colours[reader], "width": 2},
                 marker={"size": 6},
-                hovertemplate=f"{reader}<br>%{{theta}}: %{{customdata}}<extra></extra>",
+                hovertemplate=f"{plot_text(reader)}<br>%{{theta}}: %{{customdata}}<extra></extra>",
             )
         )
     fig.update_layout(
@@ -334,13 +355,15 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
     for i, colour in enumerate(colours):
         scale += [[i / k, colour], [(i + 1) / k, colour]]
     z = [[index.get(v) if pd.notna(v) else None for v in frame[r]] for r in rows]
-    labels = analysis.data.category_labels
+    labels = {v: plot_text(label) for v, label in analysis.data.category_labels.items()}
+    shown_cases = plot_texts(cases)
+    shown_rows = plot_texts(rows)
     hover = [
         [
-            f"case {c}<br>{r}: {'' if pd.isna(v) else int(v)} {labels.get(int(v), '') if pd.notna(v) else 'not read'}"
-            for c, v in zip(cases, frame[r], strict=True)
+            f"case {c}<br>{s}: {'' if pd.isna(v) else int(v)} {labels.get(int(v), '') if pd.notna(v) else 'not read'}"
+            for c, v in zip(shown_cases, frame[r], strict=True)
         ]
-        for r in rows
+        for r, s in zip(rows, shown_rows, strict=True)
     ]
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.1, 0.9], vertical_spacing=0.02
@@ -349,7 +372,7 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
     fig.add_trace(
         go.Heatmap(
             z=[t],
-            x=cases,
+            x=shown_cases,
             y=["Truth"],
             zmin=0,
             zmax=1,
@@ -358,7 +381,7 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
             hovertext=[
                 [
                     f"case {c}<br>truth: {'positive' if v else 'negative'}"
-                    for c, v in zip(cases, t, strict=True)
+                    for c, v in zip(shown_cases, t, strict=True)
                 ]
             ],
             hoverinfo="text",
@@ -370,13 +393,13 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
     fig.add_trace(
         go.Heatmap(
             z=z,
-            x=cases,
-            y=rows,
+            x=shown_cases,
+            y=shown_rows,
             zmin=-0.5,
             zmax=k - 0.5,
             colorscale=scale,
             colorbar={
-                "title": {"text": analysis.data.scale_name},
+                "title": {"text": plot_text(analysis.data.scale_name)},
                 "tickvals": list(range(k)),
                 "ticktext": [str(c) for c in cats],
                 "len": 0.85,
@@ -446,7 +469,9 @@ def likert_radars(
         rows=n_rows,
         cols=n_cols,
         specs=[[{"type": "polar"}] * n_cols for _ in range(n_rows)],
-        subplot_titles=[f"{r} ({_fmt(ranges[r][0], 1)}–{_fmt(ranges[r][1], 1)})" for r in readers],
+        subplot_titles=[
+            f"{plot_text(r)} ({_fmt(ranges[r][0], 1)}–{_fmt(ranges[r][1], 1)})" for r in readers
+        ],
         horizontal_spacing=0.12,
         vertical_spacing=0.14 if n_rows > 1 else 0.1,
     )
@@ -466,8 +491,8 @@ def likert_radars(
                     theta=[t for t, g in zip(theta, in_group, strict=True) if g],
                     marker={"color": group_colours[group], "line": {"width": 0}},
                     opacity=0.55,
-                    name=group,
-                    legendgroup=group,
+                    name=plot_text(group),
+                    legendgroup=plot_text(group),
                     showlegend=i == 0,
                     hoverinfo="skip",
                 ),
@@ -491,9 +516,9 @@ def likert_radars(
                 fill="toself",
                 line={"color": colours[reader], "width": 2},
                 fillcolor=_rgba(colours[reader], 0.35),
-                name=reader,
+                name=plot_text(reader),
                 showlegend=False,
-                hovertemplate=f"{reader}<br>%{{theta}}<br>mean %{{r:.2f}} (95% CI %{{customdata}})<extra></extra>",
+                hovertemplate=f"{plot_text(reader)}<br>%{{theta}}<br>mean %{{r:.2f}} (95% CI %{{customdata}})<extra></extra>",
             ),
             row=row,
             col=col,
@@ -538,7 +563,7 @@ def confusion_matrices(analysis: Analysis, *, columns: int | None = None) -> go.
     fig = make_subplots(
         rows=n_rows,
         cols=n_cols,
-        subplot_titles=readers,
+        subplot_titles=plot_texts(readers),
         horizontal_spacing=0.08,
         vertical_spacing=0.16 if n_rows > 1 else 0.1,
     )
@@ -558,7 +583,7 @@ def confusion_matrices(analysis: Analysis, *, columns: int | None = None) -> go.
                 text=text,
                 texttemplate="%{text}",
                 coloraxis="coloraxis",
-                hovertemplate=f"{reader}<br>truth %{{y}}, %{{x}}: %{{z}}<extra></extra>",
+                hovertemplate=f"{plot_text(reader)}<br>truth %{{y}}, %{{x}}: %{{z}}<extra></extra>",
                 xgap=2,
                 ygap=2,
             ),
@@ -603,10 +628,10 @@ def roc_curves(analysis: Analysis) -> go.Figure | None:
                 x=sub["fpr"],
                 y=sub["tpr"],
                 mode="lines",
-                name=f"{reader} (AUC {_fmt(aucs[reader])})",
-                legendgroup=reader,
+                name=f"{plot_text(reader)} (AUC {_fmt(aucs[reader])})",
+                legendgroup=plot_text(reader),
                 line={"color": colours[reader], "width": 2},
-                hovertemplate=f"{reader}<br>1 − specificity %{{x:.3f}}<br>sensitivity %{{y:.3f}}<extra></extra>",
+                hovertemplate=f"{plot_text(reader)}<br>1 − specificity %{{x:.3f}}<br>sensitivity %{{y:.3f}}<extra></extra>",
             )
         )
         if reader in perf.index:
@@ -622,10 +647,10 @@ def roc_curves(analysis: Analysis) -> go.Figure | None:
                         "symbol": "circle-open",
                         "line": {"width": 2},
                     },
-                    legendgroup=reader,
+                    legendgroup=plot_text(reader),
                     showlegend=False,
                     hovertemplate=(
-                        f"{reader} at category ≥ {analysis.data.threshold}<br>sensitivity "
+                        f"{plot_text(reader)} at category ≥ {analysis.data.threshold}<br>sensitivity "
                         f"{p['sensitivity']:.3f}<br>specificity {p['specificity']:.3f}<extra></extra>"
                     ),
                 )
@@ -660,7 +685,7 @@ def likert_distribution(analysis: Analysis) -> go.Figure | None:
     for level, colour in zip(levels, colours, strict=True):
         fig.add_trace(
             go.Bar(
-                y=readers,
+                y=plot_texts(readers),
                 x=shares[level] * 100,
                 orientation="h",
                 name=str(level),
@@ -691,7 +716,7 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
     main = next((r for r in analysis.mrmc if r.analysis == "RRRC"), analysis.mrmc[0])
     labels = analysis.data.modality_labels
     names = {
-        int(m): f"{m} ({labels[int(m)]})" if int(m) in labels else str(m)
+        int(m): f"{m} ({plot_text(labels[int(m)])})" if int(m) in labels else str(m)
         for m in main.modalities["modality"]
     }
     x = list(names.values())
@@ -707,11 +732,11 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
                 x=x,
                 y=values,
                 mode="lines+markers",
-                name=reader,
+                name=plot_text(reader),
                 line={"color": colours.get(reader, "#7f7f7f"), "width": 1.5},
                 marker={"size": 8},
                 hovertext=[
-                    f"{reader}, modality {name}<br>AUC {_fmt(v, 3)} (SE {_fmt(se, 3)})"
+                    f"{plot_text(reader)}, modality {name}<br>AUC {_fmt(v, 3)} (SE {_fmt(se, 3)})"
                     for name, v, se in zip(x, values, ses, strict=True)
                 ],
                 hoverinfo="text",

@@ -41,7 +41,9 @@ from analysis.selectors import (
     study_data,
     study_domains,
 )
+from analysis.tables import table_csv
 from readerstudy.models import Study
+from readerstudy.spreadsheet import append_xlsx_row, neutralise_frame
 
 DATASETS: tuple[str, ...] = ("readings", "likert", "wide")
 EXCEL_MAX_ROWS = 1_048_575  # data rows per sheet (one row is the header)
@@ -211,7 +213,8 @@ def csv_stream(study: Study, dataset: str, ids: Pseudonyms) -> Iterator[bytes]:
     """The dataset as UTF-8 CSV bytes, header first, one block per chunk.
 
     Written by Arrow's CSV writer: text is always quoted (so an empty text ``""`` differs
-    from a missing value, which is an empty field), numbers in their shortest form.
+    from a missing value, which is an empty field), numbers in their shortest form. Text a
+    spreadsheet would run as a formula gets a leading ``'`` (readerstudy/spreadsheet.py).
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -219,7 +222,7 @@ def csv_stream(study: Study, dataset: str, ids: Pseudonyms) -> Iterator[bytes]:
     first = True
     for chunk in dataset_chunks(study, dataset, ids):
         buffer = io.BytesIO()
-        table = pa.Table.from_pandas(chunk, preserve_index=False)
+        table = pa.Table.from_pandas(neutralise_frame(chunk), preserve_index=False)
         pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=first))
         first = False
         yield buffer.getvalue()
@@ -486,7 +489,10 @@ def _arrow_table(chunk: pd.DataFrame, schema: Any) -> Any:
 
 
 def write_xlsx(study: Study, ids: Pseudonyms, path: Path) -> None:
-    """All three datasets and the dictionary, one sheet each (long sheets continue on more)."""
+    """All three datasets and the dictionary, one sheet each (long sheets continue on more).
+
+    Text is stored as string cells, never formulas (readerstudy/spreadsheet.py).
+    """
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -498,18 +504,18 @@ def write_xlsx(study: Study, ids: Pseudonyms, path: Path) -> None:
             for values in cells:
                 if sheet is None or rows >= EXCEL_MAX_ROWS:
                     sheet = wb.create_sheet(dataset if part == 1 else f"{dataset} ({part})")
-                    sheet.append(list(chunk.columns))
+                    append_xlsx_row(sheet, chunk.columns)
                     part, rows = part + 1, 0
-                sheet.append(values)
+                append_xlsx_row(sheet, values)
                 rows += 1
         if sheet is None:
             sheet = wb.create_sheet(dataset)
-            sheet.append(list(_empty(dataset, study, ids).columns))
+            append_xlsx_row(sheet, _empty(dataset, study, ids).columns)
     sheet = wb.create_sheet("dictionary")
     frame = dictionary_frame(variables)
-    sheet.append(list(frame.columns))
+    append_xlsx_row(sheet, frame.columns)
     for values in frame.itertuples(index=False, name=None):
-        sheet.append(list(values))
+        append_xlsx_row(sheet, values)
     wb.save(str(path))
 
 
@@ -519,7 +525,7 @@ def write_export(study: Study, kind: str, ids: Pseudonyms, path: Path) -> None:
     if spec is None:
         raise ValueError(f"kind: expected one of {', '.join(EXPORT_KINDS)}, got {kind!r}")
     if spec.name == "dictionary.csv":
-        dictionary_frame(dictionary(study, ids)).to_csv(path, index=False, lineterminator="\n")
+        path.write_bytes(table_csv(dictionary_frame(dictionary(study, ids))))
     elif spec.name == "dictionary.md":
         path.write_text(
             dictionary_markdown(study, dictionary(study, ids), pseudonymous=ids.enabled),

@@ -45,6 +45,7 @@ import pandas as pd
 from analysis.results import METRICS, Analysis
 from analysis.stats.choices import P_ADJUST_NAMES
 from analysis.stats.multiplicity import P_ADJUST_LABELS
+from readerstudy.spreadsheet import append_xlsx_row, frame_csv
 
 #: How the agreement table names each Fleiss κ interval (``AnalysisOptions.kappa_ci``).
 KAPPA_CI_LABELS: dict[str, str] = {"gwet": "Gwet", "spss": "SPSS"}
@@ -773,13 +774,19 @@ def display_rows(name: str, table: pd.DataFrame) -> dict[str, Any]:
     return {"columns": [str(c) for c in columns], "rows": rows}
 
 
+def table_csv(table: pd.DataFrame) -> bytes:
+    """``table`` as UTF-8 CSV (unrounded numbers, empty cells for missing values); text a
+    spreadsheet would run as a formula gets a leading ``'`` (readerstudy/spreadsheet.py)."""
+    return frame_csv(table)
+
+
 def write_csvs(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """One UTF-8 CSV per table (unrounded numbers, empty cells for missing values)."""
+    """One UTF-8 CSV per table (:func:`table_csv`)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, table in tables.items():
         path = folder / f"{name}.csv"
-        table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        path.write_bytes(table_csv(table))
         paths.append(path)
     return paths
 
@@ -794,7 +801,8 @@ def write_workbook(
     """One .xlsx workbook, a sheet per table: bold header, frozen panes, sized columns.
 
     Numbers stay unrounded in the cells; the number format only changes how Excel shows
-    them (three decimals, p values four). ``footnotes`` (table -> lines) are written in
+    them (three decimals, p values four). Text is stored as string cells, never formulas
+    (readerstudy/spreadsheet.py). ``footnotes`` (table -> lines) are written in
     italics below the table, after an empty row; by default those of the ``footnotes``
     table.
     """
@@ -813,29 +821,29 @@ def write_workbook(
     sheet.append(["readerstudy analysis"])
     sheet["A1"].font = Font(bold=True, size=14)
     for key, value in (about or {}).items():
-        sheet.append([key, value])
+        append_xlsx_row(sheet, [key, value])
     sheet.append([])
     sheet.append(["sheet", "content"])
     for name in tables:
-        sheet.append([name[:31], TABLE_TITLES.get(name, name)])
+        append_xlsx_row(sheet, [name[:31], TABLE_TITLES.get(name, name)])
     sheet.column_dimensions["A"].width = 26
     sheet.column_dimensions["B"].width = 90
 
     header_fill = PatternFill("solid", fgColor="DCE6F1")
     for name, table in tables.items():
         ws = wb.create_sheet(name[:31])
-        ws.append(list(map(str, table.columns)))
+        append_xlsx_row(ws, map(str, table.columns))
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = header_fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for values in table.itertuples(index=False, name=None):
-            ws.append([_cell(v) for v in values])
+            append_xlsx_row(ws, [_cell(v) for v in values])
         lines = (footnotes or {}).get(name, [])
         if lines:
             ws.append([])
             for text in lines:
-                ws.append([text])
+                append_xlsx_row(ws, [text])
                 ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
         ws.freeze_panes = "B2" if len(table.columns) > 1 else "A2"
         for j, col in enumerate(table.columns, start=1):

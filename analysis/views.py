@@ -42,7 +42,7 @@ from analysis.forms import AnalysisFilterForm
 from analysis.render import StaticExportUnavailable, browser_path
 from analysis.results import results_json
 from analysis.services import analysis_compute, dashboard_payload, tables_workbook
-from analysis.tables import build_tables
+from analysis.tables import build_tables, table_csv
 from readerstudy import roles
 from readerstudy.access import require_study_role, study_roles
 from readerstudy.audit import audit_record
@@ -173,7 +173,7 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
         content_type = EXPORT_KINDS["data.xlsx"].content_type
         filename = f"{study.slug}-tables.xlsx"
     elif fmt == "csv" and name in tables:
-        body = tables[name].to_csv(index=False, lineterminator="\n").encode("utf-8")
+        body = table_csv(tables[name])
         content_type = "text/csv; charset=utf-8"
         filename = f"{study.slug}-{name}.csv"
     else:

@@ -12,7 +12,6 @@ one transaction and the import is audited.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from readerstudy.bundle.problems import BundleError, Problem
 from readerstudy.bundle.upload import MemorySource
 from readerstudy.db.bulk import bulk_insert
 from readerstudy.models import Reading, Study
+from readerstudy.spreadsheet import csv_writer
 
 RATINGS_FILE = "ratings.csv"
 #: How problems of JSON rows are reported: ``rows:N`` is the N-th row (from 1).
@@ -56,7 +56,8 @@ def rows_to_csv(rows: Any) -> bytes:
     if not isinstance(rows, list):
         raise BundleError([Problem(JSON_FILE, 0, "-", "expected a list of objects")])
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # Neutralised as the bundle export writes them: the import restores the exact text.
+    writer = csv_writer(buffer, lineterminator="\n")
     writer.writerow(RATING_COLUMNS)
     known = ", ".join(RATING_COLUMNS)
     for number, row in enumerate(rows, start=1):

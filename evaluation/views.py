@@ -8,7 +8,6 @@ otherwise). Views stay thin: reads in ``selectors``, writes in ``services``.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -48,6 +47,7 @@ from readerstudy.access import require_study_role
 from readerstudy.audit import audit_record
 from readerstudy.confirm import Confirmation, confirm_page
 from readerstudy.reading_images import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
+from readerstudy.spreadsheet import csv_writer
 
 View = Callable[..., HttpResponseBase]
 
@@ -520,7 +520,7 @@ def _csv_response(filename: str, header: tuple[str, ...], rows: Any) -> HttpResp
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
-    writer = csv.writer(response, lineterminator="\n")
+    writer = csv_writer(response, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     return response

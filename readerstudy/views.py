@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from readerstudy.models import Study
 from readerstudy.pseudonyms import Blinding
 from readerstudy.selectors import audit_events, studies_for_user, study_overview
 from readerstudy.services_tokens import token_create, token_revoke
+from readerstudy.spreadsheet import csv_writer
 
 
 @login_required
@@ -82,7 +82,7 @@ def _audit_response(
 
         def rows() -> Iterator[str]:
             buffer = io.StringIO()
-            writer = csv.writer(buffer)
+            writer = csv_writer(buffer)
             writer.writerow(AUDIT_COLUMNS)
             for e in events.select_related("study").iterator(chunk_size=2000):
                 writer.writerow(

@@ -11,7 +11,6 @@ reader's own order, images by their index within the case.
 
 from __future__ import annotations
 
-import csv
 import json
 import uuid
 from typing import Any
@@ -65,6 +64,7 @@ from readerstudy.services_reading import (
     reading_submit,
     reading_work_open,
 )
+from readerstudy.spreadsheet import csv_writer
 
 # ---------------------------------------------------------------------------------------
 # Coordinator pages
@@ -221,7 +221,7 @@ def session_export(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         f'attachment; filename="{session.study.slug}-reading-{session.pk}-randomisation.csv"'
     )
     response["Cache-Control"] = "private, no-store"
-    writer = csv.writer(response, lineterminator="\n")
+    writer = csv_writer(response, lineterminator="\n")
     writer.writerow(RANDOMISATION_COLUMNS)
     writer.writerows(reading_randomisation_rows(session=session))
     audit_record(

@@ -1,12 +1,13 @@
 """Write a study back as a bundle (folder or .zip), streaming the large tables.
 
 Import → export → import is lossless: every value the import stored comes back, numbers are
-written so that they parse to the same float, and a second export is byte-identical.
+written so that they parse to the same float, and a second export is byte-identical. Text
+that a spreadsheet would run as a formula gets a leading ``'`` (readerstudy/spreadsheet.py),
+which the import removes again.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from evaluation.models import LikertDomain, LikertScore
 from readerstudy.bundle.names import UnsafeNameError, safe_relative_path, unsafe_path_reason
 from readerstudy.bundle.parse import CASE_COLUMNS, READER_COLUMNS, READING_COLUMNS
 from readerstudy.models import Case, CaseImage, Reader, Reading, Study
+from readerstudy.spreadsheet import csv_writer
 
 #: Timestamp of every .zip member (the earliest a zip can hold): two exports are identical.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -176,7 +178,7 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
 
         attributes = list(study.case_attributes)
         with writer.text("cases.csv") as out:
-            w = csv.writer(out, lineterminator="\n")
+            w = csv_writer(out, lineterminator="\n")
             w.writerow([*CASE_COLUMNS, *attributes])
             n = 0
             for case in (
@@ -200,7 +202,7 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
             counts["cases"] = n
 
         with writer.text("readers.csv") as out:
-            w = csv.writer(out, lineterminator="\n")
+            w = csv_writer(out, lineterminator="\n")
             w.writerow(READER_COLUMNS)
             readers = list(Reader.objects.filter(study=study).order_by("position", "code"))
             for r in readers:
@@ -218,7 +220,7 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
             counts["readers"] = len(readers)
 
         with writer.text("readings.csv") as out:
-            w = csv.writer(out, lineterminator="\n")
+            w = csv_writer(out, lineterminator="\n")
             w.writerow(READING_COLUMNS)
             rows = (
                 Reading.objects.filter(case__study=study)
@@ -263,7 +265,7 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
         if scores.exists():
             multi_modality = Reading.objects.filter(case__study=study).exclude(modality=1).exists()
             with writer.text("ratings.csv") as out:
-                w = csv.writer(out, lineterminator="\n")
+                w = csv_writer(out, lineterminator="\n")
                 header = ["rater_id", "reader_id", "case_id", "run", "domain", "score"]
                 if multi_modality:
                     header.insert(4, "modality")
@@ -324,7 +326,7 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
         if rows_images:
             # Written after the image files: a zip archive takes one open member at a time.
             with writer.text("images.csv") as out:
-                w = csv.writer(out, lineterminator="\n")
+                w = csv_writer(out, lineterminator="\n")
                 w.writerow(["case_id", "file", "series", "phase", "slice", "order"])
                 w.writerows(rows_images)
         n = len(rows_images)

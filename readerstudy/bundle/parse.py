@@ -46,6 +46,7 @@ from readerstudy.reading_images import (
     image_geometry,
     render_display,
 )
+from readerstudy.spreadsheet import restore_cell, restore_series
 
 SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")  # used with fullmatch: "$" would admit a final "\n"
 CONSENSUS_RULES = ("majority-median", "median", "first-run")
@@ -628,7 +629,7 @@ def read_table(
     if len(header) > limits.max_columns:
         problems.add(name, 1, "-", over_limit("has", len(header), limits, "max_columns", "columns"))
         return None
-    header = [h.strip() for h in header]
+    header = [restore_cell(h).strip() for h in header]
     ok = True
     seen: set[str] = set()
     for h in header:
@@ -665,6 +666,9 @@ def read_table(
     if loaded is None:
         return None
     frame, lines = loaded
+    for col in frame.columns:
+        # A leading quote that neutralised a formula (readerstudy/spreadsheet.py) goes.
+        frame[col] = restore_series(frame[col])
     for col in optional:
         if col not in frame.columns:
             frame[col] = pd.Series([""] * len(frame), dtype="str")

@@ -26,6 +26,7 @@ from readerstudy.bundle.parse import READING_COLUMNS, _Problems, _show, parse_re
 from readerstudy.bundle.problems import Problem
 from readerstudy.bundle.source import BundleSource
 from readerstudy.models import Case, Reader, Reading, Study
+from readerstudy.spreadsheet import csv_writer
 
 READINGS_FILE = "readings.csv"
 
@@ -138,7 +139,8 @@ def rows_to_csv(rows: Any) -> tuple[bytes, dict[int, int]]:
     if "category" not in header:
         header.append("category")
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # Neutralised as the bundle export writes them: the import restores the exact text.
+    writer = csv_writer(out, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([_json_cell(row.get(c)) or "" for c in header] for row in rows)
     text = out.getvalue()

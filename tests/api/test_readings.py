@@ -243,3 +243,21 @@ def test_a_multipart_request_without_a_file_is_400(world: World, coordinator) ->
     response = coordinator.post(IMPORT, {"other": "x"}, format="multipart")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "file"
+
+
+def test_json_text_that_looks_like_a_neutralised_formula_is_stored_exactly(
+    world: World, coordinator
+) -> None:
+    """JSON rows go through CSV on the way in (issue 11, finding 7): the import removes the
+    quote that neutralises a formula, so the rows are neutralised first and arrive as sent."""
+    rows = [
+        {"reader_id": "R1", "case_id": "C1", "category": 4, "impression": "'=x", "score": -0.5},
+        {"reader_id": "R1", "case_id": "C2", "category": 2, "impression": "=HYPERLINK(1)"},
+    ]
+    response = coordinator.post(IMPORT, rows, format="json")
+    assert response.status_code == 201, response.content
+    stored = dict(
+        Reading.objects.filter(reader=world.reader).values_list("case__code", "impression")
+    )
+    assert stored == {"C1": "'=x", "C2": "=HYPERLINK(1)"}
+    assert Reading.objects.get(reader=world.reader, case=world.cases[0]).score == -0.5

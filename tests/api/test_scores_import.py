@@ -52,6 +52,20 @@ def test_json_rows_are_imported_with_new_raters_and_audited(world: World, api_as
     assert event.details["rows"] == 2 and event.details["raters_created"] == ["panel9"]
 
 
+def test_json_rater_codes_that_look_like_neutralised_formulas_are_stored_exactly(
+    world: World, api_as
+) -> None:
+    """JSON rows go through CSV on the way in (issue 11, finding 7): neutralised first, so the
+    import's removal of the quote gives back exactly the code sent."""
+    rows = [
+        {"rater_id": "'=r1", "reader_id": "M1", "case_id": "C1", "run": 2, "domain": "correctness", "score": 4},
+        {"rater_id": "@r2", "reader_id": "R1", "case_id": "C2", "run": 1, "domain": "coherence", "score": 5},
+    ]  # fmt: skip
+    response = api_as(world.coordinator).post(url(world), {"rows": rows}, format="json")
+    assert response.status_code == 201, response.json()
+    assert sorted(LikertScore.objects.values_list("rater__code", flat=True)) == ["'=r1", "@r2"]
+
+
 def test_a_ratings_csv_upload_is_imported(world: World, api_as) -> None:
     text = HEADER + "rater2,M2,C3,1,harmlessness,1\nrater2,M2,C3,1,coherence,2\n"
     response = api_as(world.coordinator).post(url(world), upload(text), format="multipart")

@@ -1,13 +1,13 @@
-"""Write the data snapshot of the forward-migration test (tests/migrations/test_forward_migration.py).
+"""Write the data snapshot of the forward-migration test (tests/upgrade/test_forward_migration.py).
 
 Run it from a checkout of the release whose schema the snapshot should capture (docs/upgrading.md):
 
-    .venv/bin/python tests/migrations/make_snapshot.py
+    .venv/bin/python tests/upgrade/make_snapshot.py
 
 It migrates a fresh SQLite database in a temporary folder, loads the demo study without images
 (``manage.py demo --no-images``), submits a few answers through the reading and rating sessions
 (so that the session tables hold submitted work, not only the demo's imported readings and
-scores), runs ``manage.py analyze`` and writes into ``tests/migrations/data/``:
+scores), runs ``manage.py analyze`` and writes into ``tests/upgrade/data/``:
 
 - ``snapshot.json.xz``: ``dumpdata`` of every app (auth, contenttypes, readerstudy,
   evaluation, ...), natural keys off, so every row keeps its primary key;
@@ -15,7 +15,7 @@ scores), runs ``manage.py analyze`` and writes into ``tests/migrations/data/``:
 - ``manifest.json``: the commit and the migration state the rows belong to (leaf nodes and the
   full ``showmigrations --plan``), the analyze options, and the rows per model.
 
-Nothing outside the temporary folder and ``tests/migrations/data/`` is touched.
+Nothing outside the temporary folder and ``tests/upgrade/data/`` is touched.
 """
 
 from __future__ import annotations

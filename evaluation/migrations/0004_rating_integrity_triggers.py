@@ -1,7 +1,60 @@
 from django.db import migrations
 
-from evaluation.db_rules import RATING_RULES
-from readerstudy.db.triggers import create_rules, drop_rules
+from readerstudy.migrations._frozen import Rule, create_rules, drop_rules
+
+# The rules as they were on main at 80ee79ce9cef (evaluation/db_rules.py), frozen: see readerstudy/migrations/_frozen.py.
+RATING_RULES = [
+    Rule(
+        name="ratingitem_same_study",
+        table="evaluation_ratingitem",
+        columns=("session_id", "reading_id"),
+        violation=(
+            "(SELECT study_id FROM evaluation_ratingsession WHERE id = n.session_id) <> "
+            "(SELECT c.study_id FROM readerstudy_reading AS r JOIN readerstudy_case AS c "
+            "ON c.id = r.case_id WHERE r.id = n.reading_id)"
+        ),
+        message="the output of a rating item must belong to the study of its session",
+        pg_violations=(
+            "SELECT 1 FROM new_rows AS n "
+            "JOIN evaluation_ratingsession AS s ON s.id = n.session_id "
+            "JOIN readerstudy_reading AS r ON r.id = n.reading_id "
+            "JOIN readerstudy_case AS c ON c.id = r.case_id "
+            "WHERE c.study_id <> s.study_id"
+        ),
+    ),
+    Rule(
+        name="ratingassignment_same_study",
+        table="evaluation_ratingassignment",
+        columns=("session_id", "rater_id"),
+        violation=(
+            "(SELECT study_id FROM evaluation_ratingsession WHERE id = n.session_id) <> "
+            "(SELECT study_id FROM evaluation_rater WHERE id = n.rater_id)"
+        ),
+        message="the rater of an assignment must belong to the study of its session",
+        pg_violations=(
+            "SELECT 1 FROM new_rows AS n "
+            "JOIN evaluation_ratingsession AS s ON s.id = n.session_id "
+            "JOIN evaluation_rater AS ra ON ra.id = n.rater_id "
+            "WHERE ra.study_id <> s.study_id"
+        ),
+    ),
+    Rule(
+        name="ratingtask_same_session",
+        table="evaluation_ratingtask",
+        columns=("assignment_id", "item_id"),
+        violation=(
+            "(SELECT session_id FROM evaluation_ratingassignment WHERE id = n.assignment_id) <> "
+            "(SELECT session_id FROM evaluation_ratingitem WHERE id = n.item_id)"
+        ),
+        message="the item of a rating task must belong to the session of its assignment",
+        pg_violations=(
+            "SELECT 1 FROM new_rows AS n "
+            "JOIN evaluation_ratingassignment AS a ON a.id = n.assignment_id "
+            "JOIN evaluation_ratingitem AS i ON i.id = n.item_id "
+            "WHERE a.session_id <> i.session_id"
+        ),
+    ),
+]
 
 
 def forwards(apps, schema_editor):

@@ -2,12 +2,46 @@
 
 import django.core.validators
 import django.db.models.deletion
-import readerstudy.models_generation
 from django.conf import settings
 from django.db import migrations, models
 
-from readerstudy.db.triggers import create_rules, drop_rules
-from readerstudy.generation.rules import GENERATION_RULES
+import readerstudy.migrations._frozen
+from readerstudy.migrations._frozen import Rule, create_rules, drop_rules
+
+# The rules as they were on main at 80ee79ce9cef (readerstudy/generation/rules.py), frozen: see readerstudy/migrations/_frozen.py.
+GENERATION_RULES = [
+    Rule(
+        name="generationconfig_reader_is_model",
+        table="readerstudy_generationconfig",
+        columns=("reader_id",),
+        violation="(SELECT kind FROM readerstudy_reader WHERE id = n.reader_id) <> 'model'",
+        message="a generation configuration belongs to a reader of kind model",
+        pg_violations=(
+            "SELECT 1 FROM new_rows AS n JOIN readerstudy_reader AS r ON r.id = n.reader_id "
+            "WHERE r.kind <> 'model'"
+        ),
+    ),
+    Rule(
+        name="generationitem_same_study",
+        table="readerstudy_generationitem",
+        columns=("run_id", "case_id"),
+        violation=(
+            "(SELECT study_id FROM readerstudy_case WHERE id = n.case_id) <> "
+            "(SELECT r.study_id FROM readerstudy_generationrun AS gr "
+            "JOIN readerstudy_generationconfig AS gc ON gc.id = gr.config_id "
+            "JOIN readerstudy_reader AS r ON r.id = gc.reader_id WHERE gr.id = n.run_id)"
+        ),
+        message="the case of a generation item must belong to the study of its run",
+        pg_violations=(
+            "SELECT 1 FROM new_rows AS n "
+            "JOIN readerstudy_case AS c ON c.id = n.case_id "
+            "JOIN readerstudy_generationrun AS gr ON gr.id = n.run_id "
+            "JOIN readerstudy_generationconfig AS gc ON gc.id = gr.config_id "
+            "JOIN readerstudy_reader AS r ON r.id = gc.reader_id "
+            "WHERE c.study_id <> r.study_id"
+        ),
+    ),
+]
 
 
 def forwards(apps, schema_editor):
@@ -31,7 +65,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('provider', models.CharField(choices=[('openai', 'OpenAI or an OpenAI-compatible server (vLLM, Ollama, ...)'), ('azure', 'Azure OpenAI')], default='openai', max_length=10)),
-                ('base_url', models.CharField(help_text='e.g. https://api.openai.com/v1, http://gpu-server:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama); for Azure the resource endpoint.', max_length=500, validators=[readerstudy.models_generation.validate_base_url], verbose_name='API base URL')),
+                ('base_url', models.CharField(help_text='e.g. https://api.openai.com/v1, http://gpu-server:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama); for Azure the resource endpoint.', max_length=500, validators=[readerstudy.migrations._frozen.validate_base_url], verbose_name='API base URL')),
                 ('api_version', models.CharField(blank=True, help_text='Azure OpenAI only, e.g. 2024-10-21.', max_length=40, verbose_name='API version')),
                 ('model', models.CharField(help_text='e.g. gpt-4o-2024-08-06 or a fine-tuned id ft:gpt-4o-2024-08-06:org::abc; for Azure the deployment name.', max_length=200, verbose_name='model id')),
                 ('api_key_env', models.CharField(blank=True, help_text='The NAME of the environment variable (or secrets-file entry) holding the key, e.g. OPENAI_API_KEY. Never the key itself. Empty for servers without keys.', max_length=100, verbose_name='API key variable')),
@@ -124,7 +158,7 @@ class Migration(migrations.Migration):
                 ('mode', models.CharField(help_text='text, images or joint', max_length=6)),
                 ('n_examples', models.PositiveIntegerField()),
                 ('provider', models.CharField(default='openai', max_length=10)),
-                ('base_url', models.CharField(max_length=500, validators=[readerstudy.models_generation.validate_base_url])),
+                ('base_url', models.CharField(max_length=500, validators=[readerstudy.migrations._frozen.validate_base_url])),
                 ('api_version', models.CharField(blank=True, max_length=40)),
                 ('api_key_env', models.CharField(blank=True, max_length=100)),
                 ('base_model', models.CharField(max_length=200)),

@@ -20,7 +20,9 @@ class ThrottleMixin:
     cleaned_data: dict[str, Any]
 
     def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
+        username = self.cleaned_data.get("username")
+        if username is None or not self.cleaned_data.get("password"):
+            return super().clean()  # type: ignore[misc]  # no password is checked
         ip = client_ip(self.request)
         wait = login_attempt_reserve(username=username, ip=ip)
         if wait:
@@ -33,8 +35,9 @@ class ThrottleMixin:
             raise forms.ValidationError(
                 f"Too many failed sign-ins. Try again in {wait_text(wait)}.", code="throttled"
             )
-        cleaned = super().clean()  # type: ignore[misc]
-        login_attempt_succeeded(username=username, ip=ip)
+        cleaned = super().clean()  # type: ignore[misc]  # raises unless the password is right
+        if self.get_user() is not None:  # type: ignore[attr-defined]
+            login_attempt_succeeded(username=username, ip=ip)
         return cleaned
 
 

@@ -175,6 +175,16 @@ def test_after_the_wait_the_right_password_signs_in(
     assert "_auth_user_id" in client.session
 
 
+def test_a_form_without_a_password_does_not_reset_the_count(client: Client, settings: Any) -> None:
+    settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_BACKOFF_BASE = 3, 60
+    UserFactory(username="alice")
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "alice", "password": "wrong-password"})
+        client.post("/accounts/login/", {"username": "alice", "password": ""})
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert "Too many failed sign-ins. Try again in 1 minute." in response.content.decode()
+
+
 def test_the_token_endpoint_says_how_long_to_wait(db: None, settings: Any) -> None:
     settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_BACKOFF_BASE = 2, 30
     UserFactory(username="alice")

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from evaluation.models import LikertDomain, RatingSession
+from readerstudy.converters import INT32_MAX, INT64_MAX
 from readerstudy.models import Reader, Reading, Study, StudyMember
 
 
@@ -46,6 +47,7 @@ class RatingSessionForm(forms.Form):
     case_sample = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=INT32_MAX,
         label="Limit to a random sample of cases",
         help_text="Leave empty to rate the outputs on every case.",
     )
@@ -60,6 +62,7 @@ class RatingSessionForm(forms.Form):
     raters_per_item = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=32767,
         label="Raters per item",
         help_text="Leave empty for every rater to score every item; fewer spreads the items "
         "evenly (balanced assignment).",
@@ -81,7 +84,7 @@ class RatingSessionForm(forms.Form):
     seed = forms.IntegerField(
         required=False,
         min_value=0,
-        max_value=2**63 - 1,
+        max_value=INT64_MAX,
         help_text="Leave empty for a new random seed; the seed is stored and exported.",
     )
 
@@ -142,10 +145,16 @@ class UnblindForm(forms.Form):
     )
 
 
+class VersionForm(forms.Form):
+    """The version a no-script rating form was showing."""
+
+    version = forms.IntegerField(min_value=0, max_value=INT32_MAX)
+
+
 class DraftPayload(forms.Form):
     """The JSON body of a draft save: ``{"version": n, "scores": {domain: score}}``."""
 
-    version = forms.IntegerField(min_value=0)
+    version = forms.IntegerField(min_value=0, max_value=INT32_MAX)
     scores = forms.JSONField(required=False)
 
     def clean_scores(self) -> Any:
@@ -157,7 +166,7 @@ class SubmitPayload(forms.Form):
     """A submission: client token (UUID), the reviewed version, optionally the scores."""
 
     token = forms.UUIDField()
-    version = forms.IntegerField(min_value=0)
+    version = forms.IntegerField(min_value=0, max_value=INT32_MAX)
     scores = forms.JSONField(required=False)
 
 

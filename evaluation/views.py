@@ -38,6 +38,7 @@ from evaluation.forms import (
     StartSessionForm,
     SubmitPayload,
     UnblindForm,
+    VersionForm,
     first_error,
     new_token,
     parse_json_body,
@@ -133,11 +134,11 @@ def item(request: HttpRequest, public_id: str) -> HttpResponse:
             for key, value in request.POST.items()
             if key.startswith("score-")
         }
-        try:
-            version = int(request.POST.get("version", ""))
-        except ValueError:
-            messages.error(request, "version: missing; reload the page.")
+        version_form = VersionForm(request.POST)
+        if not version_form.is_valid():
+            messages.error(request, "version: missing or out of range; reload the page.")
             return redirect("rating-item", public_id=public_id)
+        version = version_form.cleaned_data["version"]
         try:
             services.rating_draft_save(task=task, scores=scores, version=version)
         except services.RatingError as exc:

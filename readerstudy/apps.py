@@ -20,7 +20,12 @@ class ReaderstudyConfig(AppConfig):
     verbose_name = "Reader studies"
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from readerstudy import audit, checks  # noqa: F401  (registers checks and receivers)
+        from readerstudy.converters import Int64Converter
+
+        register_converter(Int64Converter, "int64")  # before any URLconf is imported
 
         post_migrate.connect(
             create_role_groups, sender=self, dispatch_uid="readerstudy-role-groups"

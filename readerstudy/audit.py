@@ -9,11 +9,13 @@ one (commands) the actor is empty. See docs/security.md for the list of events.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -24,6 +26,8 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from evaluation.models import Rater
 from readerstudy.models import AuditEvent, Reader, Study, StudyMember
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: What each action code of the audit log means, for people. Defined once: the audit page
 #: shows these labels; the CSV download and the API keep the codes (stable for scripts).
@@ -117,10 +121,49 @@ class AuditRequestMiddleware:
             return self.get_response(request)
 
 
+def _address(text: str) -> IPAddress | None:
+    """An address of ``X-Forwarded-For`` or ``REMOTE_ADDR`` (a port or brackets allowed)."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # 203.0.113.7:51234
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _trusted(address: IPAddress) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    return any(
+        address in network or (mapped is not None and mapped in network)
+        for network in settings.TRUSTED_PROXIES
+    )
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, unless that is one of ``TRUSTED_PROXIES``; then
+    the right-most address of ``X-Forwarded-For`` that is not a trusted proxy (the one the
+    first trusted proxy saw). Addresses further left were written by the client and are
+    ignored, as is the header of a peer that is not a trusted proxy."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    peer = _address(request.META.get("REMOTE_ADDR") or "")
+    if peer is None:
+        return None
+    if not _trusted(peer):
+        return str(peer)
+    hops = [h for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:  # not an address: stop at the last proxy that vouched for one
+            break
+        client = address
+        if not _trusted(address):
+            break
+    return str(client)
 
 
 def audit_record(

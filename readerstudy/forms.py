@@ -9,26 +9,36 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from readerstudy.audit import audit_record, client_ip
-from readerstudy.throttle import login_retry_after
+from readerstudy.throttle import login_attempt_reserve, login_attempt_succeeded, wait_text
 
 
 class ThrottleMixin:
-    """Refuse to check passwords after too many recent failures (readerstudy.throttle)."""
+    """Count the attempt before the password is checked (readerstudy.throttle); refuse it
+    without a check while the username or the client address must wait."""
 
     request: Any
     cleaned_data: dict[str, Any]
 
     def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
-        wait = login_retry_after(username=username, ip=client_ip(self.request))
+        username = self.cleaned_data.get("username")
+        if username is None or not self.cleaned_data.get("password"):
+            return super().clean()  # type: ignore[misc]  # no password is checked
+        ip = client_ip(self.request)
+        wait = login_attempt_reserve(username=username, ip=ip)
         if wait:
-            audit_record(action="login_throttled", request=self.request, target=username[:150])
-            minutes = (wait + 59) // 60
-            raise forms.ValidationError(
-                f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-                code="throttled",
+            audit_record(
+                action="login_throttled",
+                request=self.request,
+                target=username[:150],
+                details={"wait_seconds": wait},
             )
-        return super().clean()  # type: ignore[misc]
+            raise forms.ValidationError(
+                f"Too many failed sign-ins. Try again in {wait_text(wait)}.", code="throttled"
+            )
+        cleaned = super().clean()  # type: ignore[misc]  # raises unless the password is right
+        if self.get_user() is not None:  # type: ignore[attr-defined]
+            login_attempt_succeeded(username=username, ip=ip)
+        return cleaned
 
 
 class ThrottledAuthenticationForm(ThrottleMixin, AuthenticationForm):

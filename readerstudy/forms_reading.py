@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from readerstudy.access import has_study_role
+from readerstudy.converters import INT32_MAX, INT64_MAX
 from readerstudy.models import Case, Reader, Study
 from readerstudy.models_reading import ReadingSession
 from readerstudy.selectors_reading import reading_default_modality, reading_session_collisions
@@ -43,7 +44,7 @@ class ReadingSessionForm(forms.Form):
     seed = forms.IntegerField(
         required=False,
         min_value=0,
-        max_value=2**63 - 1,
+        max_value=INT64_MAX,
         help_text="Leave empty for a new random seed (stored with the session and exported).",
     )
     show_images = forms.BooleanField(required=False, initial=True, label="Images")
@@ -165,7 +166,7 @@ class ReadingForm(forms.Form):
         label="Impression",
     )
     token = forms.UUIDField(widget=forms.HiddenInput)
-    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    version = forms.IntegerField(min_value=0, max_value=INT32_MAX, widget=forms.HiddenInput)
     active_seconds = forms.FloatField(
         required=False, min_value=0, max_value=MAX_ACTIVE_SECONDS, widget=forms.HiddenInput
     )
@@ -194,7 +195,7 @@ class ReadingDraftForm(forms.Form):
     category = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     probability = forms.IntegerField(required=False, min_value=0, max_value=100)
     impression = forms.CharField(required=False, strip=False, max_length=MAX_IMPRESSION)
-    version = forms.IntegerField(min_value=0)
+    version = forms.IntegerField(min_value=0, max_value=INT32_MAX)
     active_seconds = forms.FloatField(required=False, min_value=0, max_value=MAX_ACTIVE_SECONDS)
 
     def __init__(self, *args: Any, scale: list[tuple[int, str]], **kwargs: Any) -> None:

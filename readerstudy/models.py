@@ -318,6 +318,23 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.target}"
 
 
+class LoginThrottle(models.Model):
+    """Failed sign-ins counted per key (``user:<username>`` or ``ip:<address>``), updated under
+    a row lock so that concurrent attempts can never pass the limit (readerstudy/throttle.py).
+
+    Each attempt is counted *before* its password is checked; a successful sign-in takes it
+    back. ``next_allowed`` is when the key may try again (the back-off after the limit).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure = models.DateTimeField(null=True, blank=True)
+    next_allowed = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"
+
+
 # Reading sessions live in their own module; importing them here registers their models.
 # Model generation (OpenAI-compatible APIs): configs, runs, items, fine-tuning jobs.
 from readerstudy.models_generation import (  # noqa: E402

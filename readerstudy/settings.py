@@ -7,6 +7,7 @@ SQLite file under ``var/``. See docs/configuration.md for every variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -285,10 +286,39 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Sign-in throttling (readerstudy/throttle.py): failures per username / per address in a window.
+# Sign-in throttling (readerstudy/throttle.py): after LIMIT failures of one username (LIMIT_IP
+# of one client address) within the window, each further attempt waits BASE seconds, doubling
+# with each failure up to MAX (a slow-down, never a lock); the window counts from the last one.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_LIMIT_IP = env_int("LOGIN_FAILURE_LIMIT_IP", 20)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+LOGIN_BACKOFF_BASE = env_int("LOGIN_BACKOFF_BASE", 1)
+LOGIN_BACKOFF_MAX = env_int("LOGIN_BACKOFF_MAX", 5 * 60)
+for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_FAILURE_LIMIT_IP", "LOGIN_BACKOFF_BASE"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}: expected at least 1, got {globals()[_name]}")
+if LOGIN_FAILURE_WINDOW < 0 or LOGIN_BACKOFF_MAX < LOGIN_BACKOFF_BASE:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_WINDOW must be 0 or more and LOGIN_BACKOFF_MAX at least LOGIN_BACKOFF_BASE"
+    )
+
+
+def _trusted_proxies(entries: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {entry!r} is not an IP address or network (e.g. 10.0.0.2, "
+                "10.0.0.0/24, ::1)"
+            ) from exc
+    return networks
+
+
+# The reverse proxies (addresses or networks) whose X-Forwarded-For names the client
+# (readerstudy/audit.py, client_ip). Empty: the peer address (REMOTE_ADDR) is the client.
+TRUSTED_PROXIES = _trusted_proxies(env_list("TRUSTED_PROXIES"))
 
 # Content-Security-Policy and Permissions-Policy (readerstudy/middleware.py). Everything is
 # served by the app itself, so 'self' is enough; images may also be data:/blob: URLs.

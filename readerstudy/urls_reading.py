@@ -10,27 +10,27 @@ from readerstudy import views_reading as views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("studies/<slug:slug>/reading/new/", views.session_create, name="reading-session-create"),
-    path("studies/<slug:slug>/reading/<int:pk>/", views.session_detail, name="reading-session"),
+    path("studies/<slug:slug>/reading/<int64:pk>/", views.session_detail, name="reading-session"),
     path(
-        "studies/<slug:slug>/reading/<int:pk>/randomisation.csv",
+        "studies/<slug:slug>/reading/<int64:pk>/randomisation.csv",
         views.session_export,
         name="reading-session-export",
     ),
     path(
-        "studies/<slug:slug>/reading/<int:pk>/<str:action>/",
+        "studies/<slug:slug>/reading/<int64:pk>/<str:action>/",
         views.session_action,
         name="reading-session-action",
     ),
     path("reading/", views.worklist, name="reading-worklist"),
     path("reading/<str:token>/", views.assignment_resume, name="reading-resume"),
-    path("reading/<str:token>/<int:position>/", views.case_page, name="reading-case"),
+    path("reading/<str:token>/<int64:position>/", views.case_page, name="reading-case"),
     path(
-        "reading/<str:token>/<int:position>/draft.json",
+        "reading/<str:token>/<int64:position>/draft.json",
         views.case_draft,
         name="reading-draft",
     ),
     path(
-        "reading/<str:token>/<int:position>/images/<int:index>",
+        "reading/<str:token>/<int64:position>/images/<int64:index>",
         views.case_image,
         name="reading-image",
     ),

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from evaluation.models import RatingSession, RatingTask
 from evaluation.selectors import TASK_STATES, RaterItemView
+from readerstudy.converters import INT32_MAX
 
 
 def item_api_url(public_id: str) -> str:
@@ -145,7 +146,7 @@ class RaterItemSerializer(serializers.Serializer):
 class DraftSerializer(serializers.Serializer):
     """``GET``: the stored draft. ``PUT``: ``{"version", "scores"}`` (the version you hold)."""
 
-    version = serializers.IntegerField(min_value=0)
+    version = serializers.IntegerField(min_value=0, max_value=INT32_MAX)
     scores = serializers.JSONField(required=False, allow_null=True)
     submitted = serializers.BooleanField(read_only=True)
 
@@ -159,7 +160,7 @@ class SubmitSerializer(serializers.Serializer):
     optionally the scores (else the stored draft is submitted)."""
 
     token = serializers.UUIDField()
-    version = serializers.IntegerField(min_value=0)
+    version = serializers.IntegerField(min_value=0, max_value=INT32_MAX)
     scores = serializers.JSONField(required=False, allow_null=True)
 
 

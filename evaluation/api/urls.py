@@ -26,7 +26,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-rating-item-submit",
     ),
     path(
-        "rating/items/<slug:public_id>/images/<int:number>/",
+        "rating/items/<slug:public_id>/images/<int64:number>/",
         views.RaterItemImage.as_view(),
         name="api-rating-item-image",
     ),
@@ -37,12 +37,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-rating-session-list",
     ),
     path(
-        "studies/<slug:slug>/rating-sessions/<int:pk>/",
+        "studies/<slug:slug>/rating-sessions/<int64:pk>/",
         views.RatingSessionDetail.as_view(),
         name="api-rating-session-detail",
     ),
     path(
-        "studies/<slug:slug>/rating-sessions/<int:pk>/key/",
+        "studies/<slug:slug>/rating-sessions/<int64:pk>/key/",
         views.RatingSessionKey.as_view(),
         name="api-rating-session-key",
     ),

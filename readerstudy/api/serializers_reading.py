@@ -11,6 +11,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from readerstudy.api.serializers import ScaleCategorySerializer
+from readerstudy.converters import INT32_MAX
 from readerstudy.models_reading import ReadingSession
 
 
@@ -151,7 +152,9 @@ class ReadingSubmitSerializer(serializers.Serializer):
     token = serializers.UUIDField(
         help_text="A new random UUID per answer; a retry with the same token is not duplicated."
     )
-    version = serializers.IntegerField(min_value=0, help_text="The version the case showed.")
+    version = serializers.IntegerField(
+        min_value=0, max_value=INT32_MAX, help_text="The version the case showed."
+    )
     active_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
 
 

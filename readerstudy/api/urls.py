@@ -30,7 +30,7 @@ urlpatterns = [
         name="api-reading-session-list",
     ),
     path(
-        S + "reading-sessions/<int:pk>/",
+        S + "reading-sessions/<int64:pk>/",
         views_reading.ReadingSessionDetail.as_view(),
         name="api-reading-session-detail",
     ),
@@ -40,17 +40,17 @@ urlpatterns = [
         name="api-generation-run-list",
     ),
     path(
-        S + "generation/runs/<int:run_id>/",
+        S + "generation/runs/<int64:run_id>/",
         views_generation.GenerationRunDetail.as_view(),
         name="api-generation-run-detail",
     ),
     path(
-        S + "generation/runs/<int:run_id>/stop/",
+        S + "generation/runs/<int64:run_id>/stop/",
         views_generation.GenerationRunStop.as_view(),
         name="api-generation-run-stop",
     ),
     path(
-        S + "generation/runs/<int:run_id>/resume/",
+        S + "generation/runs/<int64:run_id>/resume/",
         views_generation.GenerationRunResume.as_view(),
         name="api-generation-run-resume",
     ),
@@ -70,12 +70,12 @@ urlpatterns = [
         name="api-reading-next",
     ),
     path(
-        "reading/assignments/<str:token>/cases/<int:position>/",
+        "reading/assignments/<str:token>/cases/<int64:position>/",
         views_reading.ReadingCase.as_view(),
         name="api-reading-case",
     ),
     path(
-        "reading/assignments/<str:token>/cases/<int:position>/images/<int:index>/",
+        "reading/assignments/<str:token>/cases/<int64:position>/images/<int64:index>/",
         views_reading.ReadingImage.as_view(),
         name="api-reading-image",
     ),

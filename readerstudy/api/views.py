@@ -24,7 +24,7 @@ from readerstudy.audit import audit_record, client_ip
 from readerstudy.models import Study, StudyMember
 from readerstudy.selectors import studies_for_user
 from readerstudy.services_tokens import token_create, token_revoke
-from readerstudy.throttle import login_retry_after
+from readerstudy.throttle import login_attempt_reserve, login_attempt_succeeded
 
 
 class MeView(APIView):
@@ -63,15 +63,22 @@ class TokenView(APIView):
         form = TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         username = form.validated_data["username"]
-        wait = login_retry_after(username=username, ip=client_ip(request._request))
+        ip = client_ip(request._request)
+        wait = login_attempt_reserve(username=username, ip=ip)
         if wait:
-            audit_record(action="login_throttled", request=request._request, target=username[:150])
+            audit_record(
+                action="login_throttled",
+                request=request._request,
+                target=username[:150],
+                details={"wait_seconds": wait},
+            )
             raise Throttled(wait=wait, detail="Too many failed sign-ins.")
         user = authenticate(
             request._request, username=username, password=form.validated_data["password"]
         )
         if user is None:
             raise AuthenticationFailed("Wrong username or password.")
+        login_attempt_succeeded(username=username, ip=ip)
         token = token_create(user=user, request=request._request)
         return Response(
             TokenSerializer({"token": token.key, "created": token.created}).data,

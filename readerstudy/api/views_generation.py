@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from readerstudy import roles
 from readerstudy.api.access import StudyScopedMixin
 from readerstudy.api.filters import GenerationRunFilter
+from readerstudy.converters import INT32_MAX
 from readerstudy.generation import selectors
 from readerstudy.generation.forms import RunStartForm
 from readerstudy.generation.keys import ConnectionSettingsError
@@ -118,7 +119,9 @@ class GenerationRunStartSerializer(serializers.Serializer):
         min_value=1, max_value=20, required=False, help_text="Default: the configuration's."
     )
     split = serializers.ChoiceField(choices=GenerationRun.Split.choices, default="test")
-    limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=INT32_MAX, required=False, allow_null=True
+    )
     overwrite = serializers.BooleanField(default=False)
 
 

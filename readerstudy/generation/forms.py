@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from readerstudy.converters import INT32_MAX
 from readerstudy.generation.egress import base_url_problem
 from readerstudy.generation.keys import (
     KEYS_SETTING,
@@ -204,6 +205,7 @@ class RunStartForm(forms.Form):
         label="Only the first N cases",
         required=False,
         min_value=1,
+        max_value=INT32_MAX,
         help_text="Empty: all cases of the split. A small number makes a cheap trial run.",
     )
     overwrite = forms.BooleanField(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -121,6 +123,8 @@ SECURITY_SETTINGS = (
     "LOGIN_FAILURE_LIMIT",
     "LOGIN_FAILURE_LIMIT_IP",
     "LOGIN_FAILURE_WINDOW",
+    "LOGIN_BACKOFF_BASE",
+    "LOGIN_BACKOFF_MAX",
 )
 
 
@@ -140,6 +144,8 @@ def test_production_defaults_are_strict(tmp_path: Path) -> None:
         "LOGIN_FAILURE_LIMIT": 5,
         "LOGIN_FAILURE_LIMIT_IP": 20,
         "LOGIN_FAILURE_WINDOW": 15 * 60,
+        "LOGIN_BACKOFF_BASE": 1,
+        "LOGIN_BACKOFF_MAX": 5 * 60,
     }
 
 
@@ -158,6 +164,43 @@ def test_session_and_throttle_settings_come_from_the_environment(tmp_path: Path)
     assert values["SESSION_EXPIRE_AT_BROWSER_CLOSE"] is False
     assert (values["LOGIN_FAILURE_LIMIT"], values["LOGIN_FAILURE_WINDOW"]) == (3, 60)
     assert values["SECURE_HSTS_SECONDS"] == 0
+
+
+def test_trusted_proxies_and_back_off_come_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        **PRODUCTION,
+        "READERSTUDY_VAR_DIR": str(tmp_path),
+        "TRUSTED_PROXIES": "10.0.0.2, 172.16.0.0/12,::1",
+        "LOGIN_BACKOFF_BASE": "2",
+        "LOGIN_BACKOFF_MAX": "120",
+    }
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'readerstudy.settings'; "
+        "from django.conf import settings; "
+        "print([str(n) for n in settings.TRUSTED_PROXIES], settings.LOGIN_BACKOFF_BASE, "
+        "settings.LOGIN_BACKOFF_MAX)"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DJANGO_DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "['10.0.0.2/32', '172.16.0.0/12', '::1/128'] 2 120"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TRUSTED_PROXIES", "10.0.0.2,proxy.local", "TRUSTED_PROXIES: 'proxy.local' is not an IP"),
+        ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT: expected at least 1, got 0"),
+        ("LOGIN_BACKOFF_MAX", "0", "LOGIN_BACKOFF_MAX at least LOGIN_BACKOFF_BASE"),
+    ],
+)
+def test_a_bad_throttle_setting_stops_the_server_with_its_name(
+    variable: str, value: str, message: str
+) -> None:
+    result = manage("check", env={**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 GENERATION_SETTINGS = (

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from readerstudy.models import Reading, Study
+from readerstudy.studies.models import Reading, Study
 
 
 class LikertDomain(models.Model):

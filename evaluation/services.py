@@ -34,10 +34,10 @@ from evaluation.models import (
 )
 from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
 from fixtures.demo_modalities import UNAIDED
-from readerstudy.audit import audit_record
-from readerstudy.db.rows import db_value, quoted_table
-from readerstudy.models import Reader, Reading, Study
-from readerstudy.randomisation import balanced_assignment, new_seed, permutation, rng_for
+from readerstudy.audit.services import audit_record
+from readerstudy.core.db.rows import db_value, quoted_table
+from readerstudy.core.randomisation import balanced_assignment, new_seed, permutation, rng_for
+from readerstudy.studies.models import Reader, Reading, Study
 
 
 class RatingError(Exception):
@@ -109,7 +109,7 @@ def rater_orders(
     """Each rater's items (as session positions) in the order they will see them.
 
     Pure and reproducible from the stored seed: items go to raters by
-    :func:`~readerstudy.randomisation.balanced_assignment` (everyone gets every item when
+    :func:`~readerstudy.core.randomisation.balanced_assignment` (everyone gets every item when
     ``raters_per_item`` equals the number of raters); each rater's items are then put in a
     random order keyed by the rater's code, or, for a fixed order, in the session's order.
     """
@@ -567,7 +567,7 @@ def _check_open(session: RatingSession) -> None:
 
 # Autosave and first submission run for every rater on every item, so their statements are
 # written in SQL: compiling them with the ORM cost more than PostgreSQL spends executing them
-# (see readerstudy/db/rows.py). Each is one statement on an indexed key; the rules stay the
+# (see readerstudy/core/db/rows.py). Each is one statement on an indexed key; the rules stay the
 # same as with the ORM (versions, tokens, unique constraints, triggers).
 
 

@@ -2,10 +2,10 @@
 
 The upload is a ``ratings.csv`` as in a study bundle (docs/bundle.md), or the same rows as JSON
 objects. It is validated exactly like the bundle's ratings.csv by
-:func:`readerstudy.bundle.parse.parse_ratings` (columns, integers, the Likert range, known
+:func:`readerstudy.bundles.parse.parse_ratings` (columns, integers, the Likert range, known
 domains, a stored reading for each reader, case, run and modality, duplicates within the upload),
 then against what is stored (a score that already exists, an output a rater has pending in an
-open rating session). Any problem raises :class:`~readerstudy.bundle.BundleError` listing every
+open rating session). Any problem raises :class:`~readerstudy.bundles.BundleError` listing every
 one as ``file:line: column: message`` and nothing is written; otherwise every row is written in
 one transaction and the import is audited.
 """
@@ -22,15 +22,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from readerstudy.bundles.parse import RATING_COLUMNS, _Problems, parse_ratings
+from readerstudy.bundles.problems import BundleError, Problem
+from readerstudy.bundles.upload import MemorySource
 
 from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, RatingTask
-from readerstudy.audit import audit_record
-from readerstudy.bundle.parse import RATING_COLUMNS, _Problems, parse_ratings
-from readerstudy.bundle.problems import BundleError, Problem
-from readerstudy.bundle.upload import MemorySource
-from readerstudy.db.bulk import bulk_insert
-from readerstudy.models import Reading, Study
-from readerstudy.spreadsheet import csv_writer
+from readerstudy.audit.services import audit_record
+from readerstudy.core.db.bulk import bulk_insert
+from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.studies.models import Reading, Study
 
 RATINGS_FILE = "ratings.csv"
 #: How problems of JSON rows are reported: ``rows:N`` is the N-th row (from 1).

@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from readerstudy.api import views, views_data, views_generation, views_reading
-from readerstudy.api.exceptions import not_found
+from readerstudy.bundles.api import views as views_data
+from readerstudy.core.api.exceptions import not_found
+from readerstudy.generation.api import views as views_generation
+from readerstudy.reading.api import views as views_reading
+from readerstudy.studies.api import views
 
 S = "studies/<slug:slug>/"
 
@@ -82,7 +85,7 @@ urlpatterns = [
     # Rating, analysis and the audit log (evaluation/api/, analysis/api.py, api/audit.py).
     path("", include("evaluation.api.urls")),
     path("", include("analysis.api_urls")),
-    path("", include("readerstudy.api.audit")),
+    path("", include("readerstudy.studies.api.audit")),
     # Any other path under /api/ answers JSON, never the HTML 404 page (keep this last).
     re_path(r"^.*$", not_found, name="api-not-found"),
 ]

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from evaluation.models import RatingSession, RatingTask
 from evaluation.selectors import TASK_STATES, RaterItemView
-from readerstudy.converters import INT32_MAX
+from readerstudy.core.converters import INT32_MAX
 
 
 def item_api_url(public_id: str) -> str:

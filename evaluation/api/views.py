@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from readerstudy.bundles.problems import BundleError
 from rest_framework import generics, status
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -45,10 +46,9 @@ from evaluation.api.serializers import (
 from evaluation.models import RatingSession, RatingTask
 from evaluation.services_import import likert_scores_import, rows_to_csv
 from evaluation.views import rater_image_response
-from readerstudy import roles
-from readerstudy.api.access import HasPlatformRole, StudyScopedMixin
-from readerstudy.audit import audit_record
-from readerstudy.bundle.problems import BundleError
+from readerstudy.audit.services import audit_record
+from readerstudy.core import roles
+from readerstudy.studies.api.access import HasPlatformRole, StudyScopedMixin
 
 #: At most this many problems of a refused import are listed (``n_errors`` counts them all).
 IMPORT_ERRORS_SHOWN = 1000

@@ -8,12 +8,12 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from readerstudy.audit import audit_record, client_ip
-from readerstudy.throttle import login_attempt_reserve, login_attempt_succeeded, wait_text
+from readerstudy.audit.services import audit_record, client_ip
+from readerstudy.core.throttle import login_attempt_reserve, login_attempt_succeeded, wait_text
 
 
 class ThrottleMixin:
-    """Count the attempt before the password is checked (readerstudy.throttle); refuse it
+    """Count the attempt before the password is checked (readerstudy.core.throttle); refuse it
     without a check while the username or the client address must wait."""
 
     request: Any

@@ -25,7 +25,8 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from evaluation.models import Rater
-from readerstudy.models import AuditEvent, Reader, Study, StudyMember
+from readerstudy.audit.models import AuditEvent
+from readerstudy.studies.models import Reader, Study, StudyMember
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

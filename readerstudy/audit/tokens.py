@@ -1,6 +1,6 @@
 """API tokens: one per user, created and revoked by its owner.
 
-Every creation and removal is in the audit log: ``readerstudy.audit`` records them from the
+Every creation and removal is in the audit log: ``readerstudy.audit.services`` records them from the
 model signals, so tokens made or removed anywhere else (admin, shell) are recorded too.
 """
 
@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
-from readerstudy.audit import request_context
+from readerstudy.audit.services import request_context
 
 
 @transaction.atomic

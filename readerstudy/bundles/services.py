@@ -20,12 +20,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.bundle.limits import BundleLimits, zip_directory_problems
-from readerstudy.bundle.parse import ImageStore, ParsedBundle, parse_bundle
-from readerstudy.bundle.problems import BundleError
-from readerstudy.bundle.source import open_bundle
-from readerstudy.db.bulk import bulk_insert
-from readerstudy.models import (
+from readerstudy.bundles.limits import BundleLimits, zip_directory_problems
+from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
+from readerstudy.bundles.problems import BundleError
+from readerstudy.bundles.source import open_bundle
+from readerstudy.core.db.bulk import bulk_insert
+from readerstudy.studies.models import (
     Case,
     CaseImage,
     Reader,

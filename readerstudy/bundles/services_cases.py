@@ -2,7 +2,7 @@
 
 These are the API's way of adding to an imported study: one case at a time (validated as a
 row of ``cases.csv`` would be) and batches of readings (validated exactly as ``readings.csv``
-by ``readerstudy.bundle.upload``). Both write everything or nothing and are audited.
+by ``readerstudy.bundles.upload``). Both write everything or nothing and are audited.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
 
-from readerstudy.audit import audit_record
-from readerstudy.bundle.names import forbidden_message
-from readerstudy.bundle.parse import CASE_COLUMNS, MAX_ID_LENGTH
-from readerstudy.bundle.upload import UploadError, UploadProblem, parse_readings_upload
-from readerstudy.models import Case, Reader, Study
-from readerstudy.services import _db_now, _insert_readings
+from readerstudy.audit.services import audit_record
+from readerstudy.bundles.names import forbidden_message
+from readerstudy.bundles.parse import CASE_COLUMNS, MAX_ID_LENGTH
+from readerstudy.bundles.services import _db_now, _insert_readings
+from readerstudy.bundles.upload import UploadError, UploadProblem, parse_readings_upload
+from readerstudy.studies.models import Case, Reader, Study
 
 #: Fields of a case that the API may set (``code`` only on creation): cases.csv's columns.
 CASE_FIELDS = (*CASE_COLUMNS[1:], "attributes")
 
 
-#: The characters refused in each text field, as in cases.csv (readerstudy/bundle/names.py).
+#: The characters refused in each text field, as in cases.csv (readerstudy/bundles/names.py).
 CASE_CHARACTERS = {
     "code": "id",
     "patient_id": "id",

@@ -130,7 +130,7 @@ def check_generation_configs(
     from django.db import DatabaseError
 
     from readerstudy.generation.client import Connection
-    from readerstudy.models_generation import FineTuneJob, GenerationConfig
+    from readerstudy.generation.models import FineTuneJob, GenerationConfig
 
     found: list[checks.CheckMessage] = []
     try:

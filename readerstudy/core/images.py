@@ -1,6 +1,6 @@
 """Image files: type detection and removal of metadata from the stored copy.
 
-Two copies of each case image are kept (see ``readerstudy.reading_images``):
+Two copies of each case image are kept (see ``readerstudy.studies.display``):
 
 * the **stored** file (exported by ``export_study``, sent to models by generation runs): a
   PNG or JPEG rewritten block by block with its pixels untouched; text, EXIF, time,
@@ -11,7 +11,7 @@ Two copies of each case image are kept (see ``readerstudy.reading_images``):
   transform only, and nothing after the end-of-image marker is kept. DICOM files are
   stored as they are.
 * the **display** rendering, the only thing readers and raters ever receive: a PNG
-  encoded afresh from the decoded pixels (``readerstudy.reading_images.render_display``).
+  encoded afresh from the decoded pixels (``readerstudy.studies.display.render_display``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from readerstudy.models import LoginThrottle
+from readerstudy.core.models import LoginThrottle
 
 
 def _keys(*, username: str, ip: str | None) -> dict[str, int]:

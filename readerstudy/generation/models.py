@@ -152,6 +152,7 @@ class GenerationConfig(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["reader"]
         constraints = [
             models.CheckConstraint(
@@ -252,6 +253,7 @@ class GenerationRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -341,6 +343,7 @@ class GenerationItem(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["run", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -392,6 +395,7 @@ class FineTuneJob(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(

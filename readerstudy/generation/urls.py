@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from readerstudy import views_generation as views
+from readerstudy.generation import views
 
 P = "studies/<slug:slug>/generation/"
 

@@ -16,8 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from readerstudy.access import require_study_role
-from readerstudy.confirm import Confirmation, confirm_page
+from readerstudy.core.confirm import Confirmation, confirm_page
 from readerstudy.generation import selectors
 from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import finetune_job_refresh
@@ -28,6 +27,7 @@ from readerstudy.generation.forms import (
     config_fieldsets,
 )
 from readerstudy.generation.keys import ConnectionSettingsError
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -45,7 +45,7 @@ from readerstudy.generation.services import (
     run_resume,
     run_stop,
 )
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.access import require_study_role
 
 COORDINATOR = "coordinator"
 

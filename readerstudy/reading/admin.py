@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from readerstudy.admin_scoping import StudyScopedAdmin, scoped_filter
-from readerstudy.models_reading import ReadingAmendment, ReadingSession, ReadingSubmission
+from readerstudy.reading.models import ReadingAmendment, ReadingSession, ReadingSubmission
+from readerstudy.studies.admin_scoping import StudyScopedAdmin, scoped_filter
 
 
 class ReadOnlyAdmin(StudyScopedAdmin):

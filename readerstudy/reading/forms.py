@@ -7,11 +7,11 @@ from typing import Any
 
 from django import forms
 
-from readerstudy.access import has_study_role
-from readerstudy.converters import INT32_MAX, INT64_MAX
-from readerstudy.models import Case, Reader, Study
-from readerstudy.models_reading import ReadingSession
-from readerstudy.selectors_reading import reading_default_modality, reading_session_collisions
+from readerstudy.core.converters import INT32_MAX, INT64_MAX
+from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.selectors import reading_default_modality, reading_session_collisions
+from readerstudy.studies.access import has_study_role
+from readerstudy.studies.models import Case, Reader, Study
 
 MAX_IMPRESSION = 20_000
 MAX_ACTIVE_SECONDS = 7 * 24 * 3600

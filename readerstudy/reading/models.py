@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from readerstudy.db.triggers import Rule
+from readerstudy.core.db.triggers import Rule
 
 
 def assignment_token() -> str:
@@ -82,6 +82,7 @@ class ReadingSession(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["study", "-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["study", "name"], name="readingsession_unique_name"),
@@ -126,6 +127,7 @@ class ReadingSessionCase(models.Model):
     position = models.PositiveIntegerField()
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["session", "position"]
         constraints = [
             models.UniqueConstraint(fields=["session", "case"], name="readingsessioncase_unique"),
@@ -151,6 +153,7 @@ class ReadingAssignment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["session", "reader__position", "reader__code"]
         constraints = [
             models.UniqueConstraint(
@@ -194,6 +197,7 @@ class ReadingWork(models.Model):
     )
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["assignment", "position"]
         constraints = [
             models.UniqueConstraint(fields=["assignment", "case"], name="readingwork_unique_case"),
@@ -250,6 +254,7 @@ class ReadingDraft(models.Model):
     saved_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        app_label = "readerstudy"
         constraints = [
             models.CheckConstraint(
                 condition=Q(probability__isnull=True) | Q(probability__lte=100),
@@ -291,6 +296,7 @@ class ReadingSubmission(models.Model):
     payload = models.JSONField(default=dict, help_text="What the form sent (answer and timing).")
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["work", "at", "id"]
         constraints = [
             models.CheckConstraint(
@@ -321,6 +327,7 @@ class ReadingAmendment(models.Model):
     token = models.UUIDField(default=uuid.uuid4, unique=True)
 
     class Meta:
+        app_label = "readerstudy"
         ordering = ["work", "version"]
         constraints = [
             models.UniqueConstraint(fields=["work", "version"], name="readingamendment_unique"),

@@ -13,16 +13,16 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from analysis.stats.consensus import consensus
-from readerstudy.access import has_study_role
-from readerstudy.models import Case, CaseImage, Reader, Reading, Study
-from readerstudy.models_reading import (
+from readerstudy.core.randomisation import permutation
+from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingAssignment,
     ReadingSession,
     ReadingSubmission,
     ReadingWork,
 )
-from readerstudy.randomisation import permutation
+from readerstudy.studies.access import has_study_role
+from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -19,9 +19,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from fixtures.demo_modalities import LIVE_DEMO
-from readerstudy.audit import audit_record
-from readerstudy.models import Case, Reader, Reading, Study
-from readerstudy.models_reading import (
+from readerstudy.audit.services import audit_record
+from readerstudy.core.randomisation import new_seed
+from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingAssignment,
     ReadingDraft,
@@ -30,8 +30,8 @@ from readerstudy.models_reading import (
     ReadingSubmission,
     ReadingWork,
 )
-from readerstudy.randomisation import new_seed
-from readerstudy.selectors_reading import reading_order, reading_session_collisions
+from readerstudy.reading.selectors import reading_order, reading_session_collisions
+from readerstudy.studies.models import Case, Reader, Reading, Study
 
 
 class ReadingSessionError(ValueError):

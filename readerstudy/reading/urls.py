@@ -6,7 +6,7 @@ never a case id.
 
 from django.urls import URLPattern, URLResolver, path
 
-from readerstudy import views_reading as views
+from readerstudy.reading import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("studies/<slug:slug>/reading/new/", views.session_create, name="reading-session-create"),

@@ -31,14 +31,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from readerstudy.access import require_study_role
-from readerstudy.audit import audit_record
-from readerstudy.confirm import Confirmation, confirm_page
-from readerstudy.forms_reading import ReadingDraftForm, ReadingForm, ReadingSessionForm
-from readerstudy.models import CaseImage
-from readerstudy.models_reading import ReadingDraft, ReadingSession, ReadingSubmission, ReadingWork
-from readerstudy.reading_images import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
-from readerstudy.selectors_reading import (
+from readerstudy.audit.services import audit_record
+from readerstudy.core.confirm import Confirmation, confirm_page
+from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.reading.forms import ReadingDraftForm, ReadingForm, ReadingSessionForm
+from readerstudy.reading.models import ReadingDraft, ReadingSession, ReadingSubmission, ReadingWork
+from readerstudy.reading.selectors import (
     RANDOMISATION_COLUMNS,
     reading_assignment_for_user,
     reading_assist,
@@ -51,7 +49,7 @@ from readerstudy.selectors_reading import (
     reading_work_at,
     reading_worklist,
 )
-from readerstudy.services_reading import (
+from readerstudy.reading.services import (
     ReadingDraftError,
     ReadingSessionError,
     ReadingTokenError,
@@ -64,7 +62,9 @@ from readerstudy.services_reading import (
     reading_submit,
     reading_work_open,
 )
-from readerstudy.spreadsheet import csv_writer
+from readerstudy.studies.access import require_study_role
+from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
+from readerstudy.studies.models import CaseImage
 
 # ---------------------------------------------------------------------------------------
 # Coordinator pages

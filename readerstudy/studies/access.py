@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from readerstudy.models import Study, StudyMember
+from readerstudy.studies.models import Study, StudyMember
 
 User = AbstractBaseUser | AnonymousUser
 

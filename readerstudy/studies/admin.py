@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from readerstudy.admin_scoping import StudyScopedAdmin, scoped_filter
-from readerstudy.models import (
-    AuditEvent,
+from readerstudy.audit.models import AuditEvent
+from readerstudy.studies.admin_scoping import StudyScopedAdmin, scoped_filter
+from readerstudy.studies.models import (
     Case,
     CaseImage,
     Reader,
@@ -98,6 +98,3 @@ class AuditEventAdmin(StudyScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
-
-
-from readerstudy import admin_reading  # noqa: E402, F401  (read-only reading-session admin)

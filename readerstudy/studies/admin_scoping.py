@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from readerstudy.access import coordinated_studies
+from readerstudy.studies.access import coordinated_studies
 
 #: How each study-owned model reaches its study; foreign keys to these models are scoped.
 STUDY_PATHS: dict[str, str] = {

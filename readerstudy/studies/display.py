@@ -30,8 +30,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from readerstudy.images import ImageError, header_size
-from readerstudy.models import CaseImage, case_image_path
+from readerstudy.core.images import ImageError, header_size
+from readerstudy.studies.models import CaseImage, case_image_path
 
 PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
 #: Pillow modes written as they are; the others are converted (see ``_display_mode``).

@@ -135,7 +135,7 @@ def case_image_path(instance: CaseImage, filename: str) -> str:
 
 class CaseImage(models.Model):
     """An image of a case, stored under an opaque random name (``file``: the bundle's file
-    without its metadata, for export; ``display``: see ``readerstudy.reading_images``)."""
+    without its metadata, for export; ``display``: see ``readerstudy.studies.display``)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="images")
     file = models.FileField(upload_to=case_image_path, max_length=200)
@@ -289,88 +289,3 @@ class StudyMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} of {self.study}"
-
-
-class AuditEvent(models.Model):
-    """A security-relevant event (sign-in, unblinding, export, role change, amendment...).
-
-    Rows are only ever added (``audit_record``); nothing in the application updates or
-    deletes them.
-    """
-
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_name = models.CharField(max_length=150, blank=True, help_text="Username at the time")
-    action = models.CharField(max_length=60, db_index=True)
-    study = models.ForeignKey(
-        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
-    )
-    target = models.CharField(max_length=300, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.target}"
-
-
-class LoginThrottle(models.Model):
-    """Failed sign-ins counted per key (``user:<username>`` or ``ip:<address>``), updated under
-    a row lock so that concurrent attempts can never pass the limit (readerstudy/throttle.py).
-
-    Each attempt is counted *before* its password is checked; a successful sign-in takes it
-    back. ``next_allowed`` is when the key may try again (the back-off after the limit).
-    """
-
-    key = models.CharField(max_length=200, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    last_failure = models.DateTimeField(null=True, blank=True)
-    next_allowed = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.failures}"
-
-
-# Reading sessions live in their own module; importing them here registers their models.
-# Model generation (OpenAI-compatible APIs): configs, runs, items, fine-tuning jobs.
-from readerstudy.models_generation import (  # noqa: E402
-    FineTuneJob,
-    GenerationConfig,
-    GenerationItem,
-    GenerationRun,
-)
-from readerstudy.models_reading import (  # noqa: E402
-    ReadingAmendment,
-    ReadingAssignment,
-    ReadingDraft,
-    ReadingSession,
-    ReadingSessionCase,
-    ReadingSubmission,
-    ReadingWork,
-)
-
-__all__ = [
-    "AuditEvent",
-    "Case",
-    "CaseImage",
-    "FineTuneJob",
-    "GenerationConfig",
-    "GenerationItem",
-    "GenerationRun",
-    "Reader",
-    "Reading",
-    "ReadingAmendment",
-    "ReadingAssignment",
-    "ReadingDraft",
-    "ReadingSession",
-    "ReadingSessionCase",
-    "ReadingSubmission",
-    "ReadingWork",
-    "ScaleCategory",
-    "Study",
-    "StudyMember",
-]

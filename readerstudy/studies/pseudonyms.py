@@ -44,7 +44,7 @@ from django.db.models.functions import Concat
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from readerstudy.models import Study
+    from readerstudy.studies.models import Study
 
 Kind = Literal["reader", "case", "patient", "rater"]
 KINDS: tuple[Kind, ...] = ("reader", "case", "patient", "rater")
@@ -226,7 +226,7 @@ def rank_expression(field_name: str, ranks: Mapping[int, int]) -> SqlCase | Valu
 
 def real_ids_allowed(*, roles: set[str], study: Study) -> bool:
     """Real ids: for the study's coordinators at any time, for everyone after unblinding."""
-    from readerstudy import roles as role_names
+    from readerstudy.core import roles as role_names
 
     return study.unblinded_at is not None or role_names.COORDINATOR in roles
 
@@ -269,7 +269,7 @@ class Blinding:
         ``roles`` are the actor's roles in the study when the caller already has them.
         ``ValueError`` for a ``requested`` value other than real or pseudonymous.
         """
-        from readerstudy.access import study_roles
+        from readerstudy.studies.access import study_roles
 
         check_ids_request(requested)
         held = study_roles(actor, study) if roles is None else roles
@@ -290,7 +290,7 @@ class Blinding:
 
     def _codes(self, kind: str) -> list[str]:
         from evaluation.models import Rater
-        from readerstudy.models import Case, Reader
+        from readerstudy.studies.models import Case, Reader
 
         if kind == "reader":
             rows = Reader.objects.filter(study=self.study).values_list("code", flat=True)
@@ -346,7 +346,7 @@ class Blinding:
 
     def reader_ranks(self) -> dict[int, int]:
         """``{reader pk: position}``: pseudonym order when blinded, else readers.csv order."""
-        from readerstudy.models import Reader
+        from readerstudy.studies.models import Reader
 
         rows = list(
             Reader.objects.filter(study=self.study)
@@ -360,7 +360,7 @@ class Blinding:
     def case_ranks(self) -> dict[int, int]:
         """``{case pk: position}``: keyed order (:func:`order_key`) when blinded, else
         cases.csv order; the order of the case list."""
-        from readerstudy.models import Case
+        from readerstudy.studies.models import Case
 
         rows = list(
             Case.objects.filter(study=self.study)

@@ -11,8 +11,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from readerstudy.models import Reader, Reading, Study, StudyMember
-from readerstudy.pseudonyms import Blinding
+from readerstudy.studies.models import Reader, Reading, Study, StudyMember
+from readerstudy.studies.pseudonyms import Blinding
 
 
 def _study_counts() -> dict[str, Count]:
@@ -71,7 +71,7 @@ def reading_ids_in_order(
     """The ids of ``readings`` sorted by reader rank, case rank, run, modality and id.
 
     For lists whose order the database cannot compute cheaply (a blinded statistician's:
-    pseudonym and keyed order, :class:`readerstudy.pseudonyms.Blinding`). Reads five
+    pseudonym and keyed order, :class:`readerstudy.studies.pseudonyms.Blinding`). Reads five
     integers per reading in chunks into numpy and sorts there: about a second per million
     readings, whatever page is asked for, where sorting on a hash in SQL took several.
     """
@@ -132,7 +132,7 @@ def study_overview(*, study: Study, blinding: Blinding) -> dict[str, object]:
 
 def audit_events(*, study: Study | None = None) -> QuerySet:
     """Audit events of ``study`` (all events when ``None``), newest first."""
-    from readerstudy.models import AuditEvent
+    from readerstudy.audit.models import AuditEvent
 
     qs = AuditEvent.objects.all() if study is None else AuditEvent.objects.filter(study=study)
     return qs.order_by("-at", "-id")

@@ -18,15 +18,15 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from rest_framework.authtoken.models import Token
 
-from readerstudy import roles
-from readerstudy.access import require_study_role, study_roles
-from readerstudy.audit import audit_action_label, audit_record
-from readerstudy.confirm import Confirmation, confirm_page
-from readerstudy.models import Study
-from readerstudy.pseudonyms import Blinding
-from readerstudy.selectors import audit_events, studies_for_user, study_overview
-from readerstudy.services_tokens import token_create, token_revoke
-from readerstudy.spreadsheet import csv_writer
+from readerstudy.audit.services import audit_action_label, audit_record
+from readerstudy.audit.tokens import token_create, token_revoke
+from readerstudy.core import roles
+from readerstudy.core.confirm import Confirmation, confirm_page
+from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.studies.access import require_study_role, study_roles
+from readerstudy.studies.models import Study
+from readerstudy.studies.pseudonyms import Blinding
+from readerstudy.studies.selectors import audit_events, studies_for_user, study_overview
 
 
 @login_required

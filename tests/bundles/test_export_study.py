@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from readerstudy.bundles.export import BundleWriter
+from readerstudy.bundles.names import UnsafeNameError
 
 from evaluation.models import LikertDomain, LikertScore
-from readerstudy.bundle.export import BundleWriter
-from readerstudy.bundle.names import UnsafeNameError
-from readerstudy.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
+from readerstudy.studies.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
 from tests.conftest import STUDY_TOML, BundleFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """Nothing but pixels reaches a reader or rater (issue 11, finding 5), and DICOM is decoded
 once, at import, within limits (finding 10).
 
-A bundle holds images crafted the way an attacker hides text (tests/readerstudy/crafted_images.py);
+A bundle holds images crafted the way an attacker hides text (tests/bundles/crafted_images.py);
 it is imported, a reading and a rating session are opened on it, and every image response a
 reader or rater can get (pages and API) is fetched and searched for the marker.
 """
@@ -22,20 +22,20 @@ from PIL import Image
 
 from evaluation.models import LikertDomain, Rater, RatingTask
 from evaluation.services import rating_session_create, rating_session_start
-from readerstudy.images import PNG_SIGNATURE, strip_metadata
-from readerstudy.models import Case, CaseImage, Reader, StudyMember
-from readerstudy.models_reading import ReadingSession, ReadingWork
-from readerstudy.services import study_import
-from readerstudy.services_reading import reading_session_create, reading_session_open
-from tests.conftest import BundleFactory
-from tests.evaluation.blinding_checks import png_chunks
-from tests.factories import UserFactory
-from tests.readerstudy.crafted_images import (
+from readerstudy.bundles.services import study_import
+from readerstudy.core.images import PNG_SIGNATURE, strip_metadata
+from readerstudy.reading.models import ReadingSession, ReadingWork
+from readerstudy.reading.services import reading_session_create, reading_session_open
+from readerstudy.studies.models import Case, CaseImage, Reader, StudyMember
+from tests.bundles.crafted_images import (
     CRAFTED_JPEGS,
     CRAFTED_PNGS,
     MARKER,
     dicom_bytes,
 )
+from tests.conftest import BundleFactory
+from tests.evaluation.blinding_checks import png_chunks
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -20,11 +20,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 
-import readerstudy.images
-from readerstudy.models import CaseImage, Study
-from readerstudy.services import study_import
+import readerstudy.core.images
+from readerstudy.bundles.services import study_import
+from readerstudy.studies.models import CaseImage, Study
+from tests.bundles.crafted_images import png_bomb_header
 from tests.conftest import READINGS_CSV, BundleFactory, default_bundle_files
-from tests.readerstudy.crafted_images import png_bomb_header
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,7 @@ def test_a_writer_is_not_locked_out_while_an_import_processes_its_images(
     timeout. (On PostgreSQL writers never wait for the import; the test runs there too.)"""
     bundle = make_bundle()
     calls: queue.Queue[threading.Event] = queue.Queue()
-    real_strip = readerstudy.images.strip_png
+    real_strip = readerstudy.core.images.strip_png
 
     def slow_strip(data: bytes) -> bytes:
         done = threading.Event()
@@ -184,7 +184,7 @@ def test_a_writer_is_not_locked_out_while_an_import_processes_its_images(
         assert done.wait(10), "the writer did not answer"
         return real_strip(data)
 
-    monkeypatch.setattr(readerstudy.images, "strip_png", slow_strip)
+    monkeypatch.setattr(readerstudy.core.images, "strip_png", slow_strip)
     errors: list[BaseException] = []
 
     def work() -> None:

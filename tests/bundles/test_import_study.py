@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
+from readerstudy.studies.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
 from tests.conftest import CASES_CSV, READINGS_CSV, STUDY_TOML, BundleFactory, png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -356,7 +356,8 @@ def test_coordinator_option_gives_existing_users_the_study_and_audits_it(
     """Issue 12: an imported study was invisible until someone found the admin's inline."""
     from django.test import Client
 
-    from readerstudy.models import AuditEvent, StudyMember
+    from readerstudy.audit.models import AuditEvent
+    from readerstudy.studies.models import StudyMember
     from tests.factories import UserFactory
 
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")

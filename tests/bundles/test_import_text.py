@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from readerstudy.models import Study
+from readerstudy.studies.models import Study
 from tests.conftest import (
     CASES_CSV,
     RATINGS_CSV,

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from readerstudy.models_reading import ReadingSession
+from readerstudy.reading.models import ReadingSession
 from tests.conftest import assert_confirmation_page
 from tests.factories import UserFactory
-from tests.readerstudy.conftest import ReadingWorld
+from tests.reading.conftest import ReadingWorld
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from readerstudy.randomisation import balanced_assignment, permutation
+from readerstudy.core.randomisation import balanced_assignment, permutation
 
 
 def test_the_same_seed_and_key_give_the_same_order() -> None:

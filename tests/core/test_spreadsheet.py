@@ -20,8 +20,7 @@ from django.core.management import call_command
 from django.test import Client
 from openpyxl import Workbook, load_workbook
 
-from readerstudy.models import Reading
-from readerstudy.spreadsheet import (
+from readerstudy.core.spreadsheet import (
     FORMULA_TRIGGERS,
     append_xlsx_row,
     csv_writer,
@@ -30,8 +29,9 @@ from readerstudy.spreadsheet import (
     restore_cell,
     restore_series,
 )
+from readerstudy.studies.models import Reading
+from tests.bundles.test_export_study import snapshot
 from tests.conftest import READINGS_CSV, BundleFactory
-from tests.readerstudy.test_export_study import snapshot
 
 #: A cell that starts with a trigger and is still safe: a plain decimal number.
 SAFE_NUMBER = re.compile(

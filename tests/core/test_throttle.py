@@ -16,11 +16,11 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from readerstudy.audit import client_ip
-from readerstudy.models import AuditEvent
-from readerstudy.throttle import backoff_seconds, login_attempt_reserve
+from readerstudy.audit.models import AuditEvent
+from readerstudy.audit.services import client_ip
+from readerstudy.core.throttle import backoff_seconds, login_attempt_reserve
+from tests.core import counting_backend
 from tests.factories import UserFactory
-from tests.readerstudy import counting_backend
 
 PASSWORD = "pw-not-secret-123"  # tests.factories.UserFactory
 PROXY = "10.0.0.2"
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db  # the race tests: transaction=True (real com
 @pytest.fixture
 def counted(settings: Any) -> Callable[[], list[str]]:
     """Password checks go through the real backend, counted."""
-    settings.AUTHENTICATION_BACKENDS = ["tests.readerstudy.counting_backend.CountingModelBackend"]
+    settings.AUTHENTICATION_BACKENDS = ["tests.core.counting_backend.CountingModelBackend"]
     counting_backend.reset()
     return counting_backend.checks
 

@@ -27,8 +27,9 @@ from rest_framework.test import APIClient
 from evaluation.models import LikertScore, RatingSession, RatingTask
 from evaluation.services import DEMO_SESSION_NAME
 from fixtures.demo import STUDY_SLUG
-from readerstudy.models import AuditEvent, Reading, Study
-from readerstudy.services import DEMO_ACCOUNTS, study_delete
+from readerstudy.audit.models import AuditEvent
+from readerstudy.bundles.services import DEMO_ACCOUNTS, study_delete
+from readerstudy.studies.models import Reading, Study
 from tests.evaluation.blinding_checks import (
     API_SKIP,
     CrawlResult,

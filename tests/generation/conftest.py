@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 
+from readerstudy.generation.models import GenerationConfig
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
     default_schema,
 )
-from readerstudy.models import Case, Reader, ScaleCategory, Study, StudyMember
-from readerstudy.models_generation import GenerationConfig
+from readerstudy.studies.models import Case, Reader, ScaleCategory, Study, StudyMember
 from tests.factories import CaseFactory, ReaderFactory, StudyFactory, UserFactory
 from tests.openai_server import FakeOpenAIServer
 

@@ -12,13 +12,13 @@ from analysis.stats.agreement import cohen_kappa, fleiss_kappa
 from analysis.stats.consensus import consensus
 from analysis.stats.likert import likert_summary
 from evaluation.models import LikertScore
+from readerstudy.generation.models import GenerationConfig
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import run_create
-from readerstudy.models import Reader, Reading, Study
-from readerstudy.models_generation import GenerationConfig
+from readerstudy.studies.models import Reader, Reading, Study
 from tests.factories import LikertDomainFactory, RaterFactory
+from tests.generation.conftest import cases_of
 from tests.openai_server import FakeOpenAIServer, answer, refusal
-from tests.readerstudy.generation.conftest import cases_of
 
 pytestmark = pytest.mark.django_db
 

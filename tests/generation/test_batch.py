@@ -7,9 +7,9 @@ import json
 import pytest
 
 from readerstudy.generation.batch import run_batch_advance, run_batch_wait
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.services import run_create, run_resume, run_stop
-from readerstudy.models import Reading, Study
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.models import Reading, Study
 from tests.openai_server import FakeOpenAIServer, malformed, refusal, status
 
 pytestmark = pytest.mark.django_db

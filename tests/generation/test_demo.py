@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from readerstudy.models import Reading
-from readerstudy.models_generation import GenerationConfig, GenerationRun
+from readerstudy.generation.models import GenerationConfig, GenerationRun
+from readerstudy.studies.models import Reading
 from tests.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.django_db

@@ -30,12 +30,12 @@ from readerstudy.generation.egress import (
     host_normalise,
     route_for,
 )
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import run_create
-from readerstudy.models import Study
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.models import Study
+from tests.generation.conftest import config_create, form_data
 from tests.openai_server import FakeOpenAIServer, page, redirect, status
-from tests.readerstudy.generation.conftest import config_create, form_data
 
 BASE = "/studies/gen-study/generation/"
 

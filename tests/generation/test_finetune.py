@@ -16,10 +16,10 @@ from readerstudy.generation.finetune import (
     finetune_job_create,
     finetune_job_refresh,
 )
-from readerstudy.models import Case, Reader, Reading, Study
-from readerstudy.models_generation import FineTuneJob, GenerationConfig
+from readerstudy.generation.models import FineTuneJob, GenerationConfig
+from readerstudy.studies.models import Case, Reader, Reading, Study
+from tests.generation.test_prompts import add_images
 from tests.openai_server import FakeOpenAIServer
-from tests.readerstudy.generation.test_prompts import add_images
 
 pytestmark = pytest.mark.django_db
 

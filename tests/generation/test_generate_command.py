@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from readerstudy.models import Reading
-from readerstudy.models_generation import GenerationConfig, GenerationRun
+from readerstudy.generation.models import GenerationConfig, GenerationRun
+from readerstudy.studies.models import Reading
 from tests.openai_server import FakeOpenAIServer, status
 
 pytestmark = pytest.mark.django_db

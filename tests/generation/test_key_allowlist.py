@@ -19,7 +19,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from readerstudy.checks import check_generation_configs, check_generation_settings
+from readerstudy.core.checks import check_generation_configs, check_generation_settings
 from readerstudy.generation.batch import run_batch_advance
 from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import (
@@ -34,12 +34,12 @@ from readerstudy.generation.keys import (
     api_key_name_allowed,
     api_key_names_allowed,
 )
+from readerstudy.generation.models import FineTuneJob, GenerationConfig, GenerationRun
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import run_create, run_resume
-from readerstudy.models import Study
-from readerstudy.models_generation import FineTuneJob, GenerationConfig, GenerationRun
+from readerstudy.studies.models import Study
+from tests.generation.conftest import config_create, form_data
 from tests.openai_server import FakeOpenAIServer
-from tests.readerstudy.generation.conftest import config_create, form_data
 
 pytestmark = pytest.mark.django_db
 BASE = "/studies/gen-study/generation/"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 
+from readerstudy.generation.models import GenerationConfig
 from readerstudy.generation.prompts import (
     DEFAULT_USER_TEMPLATES,
     Prompting,
@@ -18,10 +19,9 @@ from readerstudy.generation.prompts import (
     schema_problems,
     template_problems,
 )
-from readerstudy.models import Case, CaseImage, Study
-from readerstudy.models_generation import GenerationConfig
+from readerstudy.studies.models import Case, CaseImage, Study
 from tests.conftest import png_bytes
-from tests.readerstudy.generation.conftest import cases_of, config_create
+from tests.generation.conftest import cases_of, config_create
 
 
 def add_images(case: Case, n: int = 2) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.runner import RunNotClaimableError, run_execute
 from readerstudy.generation.services import run_create, run_resume, run_stop
-from readerstudy.models import Reading, Study
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.models import Reading, Study
+from tests.generation.conftest import cases_of, config_create
 from tests.openai_server import FakeOpenAIServer, malformed, refusal, status, truncated
-from tests.readerstudy.generation.conftest import cases_of, config_create
 
 pytestmark = pytest.mark.django_db
 

@@ -14,12 +14,12 @@ from django.test import Client
 from readerstudy.generation.batch import run_batch_advance
 from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import finetune_export, finetune_job_create
+from readerstudy.generation.models import GenerationItem
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import run_create
-from readerstudy.models import Study
-from readerstudy.models_generation import GenerationItem
+from readerstudy.studies.models import Study
+from tests.generation.conftest import config_create
 from tests.openai_server import FakeOpenAIServer, echo_key
-from tests.readerstudy.generation.conftest import config_create
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 
+from readerstudy.audit.models import AuditEvent
 from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import (
     GenerationConflictError,
@@ -19,11 +21,10 @@ from readerstudy.generation.services import (
     run_resume,
     run_stop,
 )
-from readerstudy.models import AuditEvent, Reader, Reading, Study
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.models import Reader, Reading, Study
 from tests.factories import LikertScoreFactory, ReaderFactory
+from tests.generation.conftest import cases_of, config_create
 from tests.openai_server import FakeOpenAIServer
-from tests.readerstudy.generation.conftest import cases_of, config_create
 
 pytestmark = pytest.mark.django_db
 

@@ -15,12 +15,12 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 
 from readerstudy.celery import app as celery_app
+from readerstudy.generation.models import GenerationConfig, GenerationRun
 from readerstudy.generation.services import run_create, run_dispatch
 from readerstudy.generation.tasks import generation_run_task
-from readerstudy.models import Reading
-from readerstudy.models_generation import GenerationConfig, GenerationRun
+from readerstudy.studies.models import Reading
+from tests.generation.conftest import config_create, study_create
 from tests.openai_server import FakeOpenAIServer
-from tests.readerstudy.generation.conftest import config_create, study_create
 
 ROOT = Path(__file__).resolve().parents[3]
 REDIS_URL = os.environ.get("READERSTUDY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -10,12 +10,13 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from readerstudy.models import AuditEvent, Reader, Reading, Study, StudyMember
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.audit.models import AuditEvent
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.models import Reader, Reading, Study, StudyMember
 from tests.conftest import assert_confirmation_page
 from tests.factories import CaseFactory, StudyFactory, UserFactory
+from tests.generation.conftest import config_create, form_data, study_create
 from tests.openai_server import FakeOpenAIServer, malformed, refusal
-from tests.readerstudy.generation.conftest import config_create, form_data, study_create
 
 BASE = "/studies/gen-study/generation/"
 

@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.files.base import ContentFile
 
-from readerstudy.models import Case, CaseImage, Reader, Study, StudyMember
-from readerstudy.models_reading import ReadingSession
-from readerstudy.services_reading import reading_session_create, reading_session_open
+from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.services import reading_session_create, reading_session_open
+from readerstudy.studies.models import Case, CaseImage, Reader, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, ReaderFactory, ReadingFactory, StudyFactory, UserFactory
 

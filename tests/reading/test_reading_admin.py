@@ -7,10 +7,10 @@ import uuid
 import pytest
 from django.test import Client
 
-from readerstudy.models_reading import ReadingSession, ReadingSubmission, ReadingWork
-from readerstudy.services_reading import reading_submit
+from readerstudy.reading.models import ReadingSession, ReadingSubmission, ReadingWork
+from readerstudy.reading.services import reading_submit
 from tests.factories import UserFactory
-from tests.readerstudy.conftest import ReadingWorld
+from tests.reading.conftest import ReadingWorld
 
 pytestmark = pytest.mark.django_db
 

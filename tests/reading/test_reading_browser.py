@@ -12,11 +12,11 @@ from PIL import Image
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from readerstudy.models import Reading
-from readerstudy.models_reading import ReadingDraft, ReadingWork
-from readerstudy.services_reading import reading_submit
+from readerstudy.reading.models import ReadingDraft, ReadingWork
+from readerstudy.reading.services import reading_submit
+from readerstudy.studies.models import Reading
 from tests.browser import PageMaker, sign_in
-from tests.readerstudy.conftest import SECRETS, ReadingWorld
+from tests.reading.conftest import SECRETS, ReadingWorld
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from fixtures.demo_modalities import LIVE_DEMO
-from readerstudy.models import Reading
-from readerstudy.models_reading import ReadingSession, ReadingWork
+from readerstudy.reading.models import ReadingSession, ReadingWork
+from readerstudy.studies.models import Reading
 
 pytestmark = pytest.mark.django_db
 

@@ -13,16 +13,16 @@ from django.contrib import admin
 from django.test import Client
 from django.utils import timezone
 
-from readerstudy.models import Reading
-from readerstudy.models_reading import ReadingDraft, ReadingSession, ReadingWork
-from readerstudy.services_reading import (
+from readerstudy.reading.models import ReadingDraft, ReadingSession, ReadingWork
+from readerstudy.reading.services import (
     ReadingDraftError,
     reading_draft_save,
     reading_session_close,
     reading_submit,
     reading_work_open,
 )
-from tests.readerstudy.conftest import ReadingWorld
+from readerstudy.studies.models import Reading
+from tests.reading.conftest import ReadingWorld
 
 pytestmark = pytest.mark.django_db
 

@@ -8,17 +8,17 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from readerstudy.models import Reading
-from readerstudy.models_reading import (
+from readerstudy.bundles.services import study_delete
+from readerstudy.reading.models import (
     ReadingAssignment,
     ReadingSession,
     ReadingSessionCase,
     ReadingWork,
 )
-from readerstudy.services import study_delete
-from readerstudy.services_reading import reading_submit
+from readerstudy.reading.services import reading_submit
+from readerstudy.studies.models import Reading
 from tests.factories import CaseFactory, ReaderFactory, ReadingFactory, StudyFactory
-from tests.readerstudy.conftest import ReadingWorld
+from tests.reading.conftest import ReadingWorld
 
 pytestmark = pytest.mark.django_db
 

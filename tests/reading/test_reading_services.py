@@ -9,15 +9,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from readerstudy.models import AuditEvent, Reading
-from readerstudy.models_reading import (
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core.randomisation import permutation
+from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingSession,
     ReadingSubmission,
     ReadingWork,
 )
-from readerstudy.randomisation import permutation
-from readerstudy.services_reading import (
+from readerstudy.reading.services import (
     ReadingSessionError,
     ReadingTokenError,
     reading_session_close,
@@ -27,8 +27,9 @@ from readerstudy.services_reading import (
     reading_submit,
     reading_work_open,
 )
+from readerstudy.studies.models import Reading
 from tests.factories import CaseFactory, ReaderFactory, ReadingFactory
-from tests.readerstudy.conftest import ReadingWorld
+from tests.reading.conftest import ReadingWorld
 
 pytestmark = pytest.mark.django_db
 
@@ -316,7 +317,7 @@ def test_an_answer_existing_outside_the_session_is_never_overwritten(world: Read
 
 
 def test_the_demo_session_reads_the_test_split_as_modality_three(world: ReadingWorld) -> None:
-    from readerstudy.services_reading import DEMO_SESSION_NAME, reading_session_demo_create
+    from readerstudy.reading.services import DEMO_SESSION_NAME, reading_session_demo_create
 
     world.reader1.code = "R3"
     world.reader1.save()

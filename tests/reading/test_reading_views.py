@@ -14,11 +14,12 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from readerstudy.models import AuditEvent, CaseImage, Reading
-from readerstudy.models_reading import ReadingSession, ReadingSubmission, ReadingWork
-from readerstudy.randomisation import permutation
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core.randomisation import permutation
+from readerstudy.reading.models import ReadingSession, ReadingSubmission, ReadingWork
+from readerstudy.studies.models import CaseImage, Reading
 from tests.factories import StudyFactory, UserFactory
-from tests.readerstudy.conftest import SECRETS, ReadingWorld, member
+from tests.reading.conftest import SECRETS, ReadingWorld, member
 
 pytestmark = pytest.mark.django_db
 
@@ -379,7 +380,7 @@ def test_a_form_token_of_another_case_is_refused(world: ReadingWorld) -> None:
 
 
 def test_a_closed_session_is_read_only_for_its_readers(world: ReadingWorld) -> None:
-    from readerstudy.services_reading import reading_session_close
+    from readerstudy.reading.services import reading_session_close
 
     session = world.session()
     client = client_for(world.user1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from readerstudy.models import Case, Reading, Study
+from readerstudy.studies.models import Case, Reading, Study
 from tests.factories import (
     CaseFactory,
     LikertDomainFactory,

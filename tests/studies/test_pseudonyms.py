@@ -12,9 +12,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from readerstudy import pseudonyms, roles
-from readerstudy.models import Case, StudyMember
-from readerstudy.pseudonyms import (
+from readerstudy.core import roles
+from readerstudy.studies import pseudonyms
+from readerstudy.studies.models import Case, StudyMember
+from readerstudy.studies.pseudonyms import (
     Blinding,
     order_key,
     order_key_sql,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from readerstudy.models import AuditEvent
+from readerstudy.audit.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

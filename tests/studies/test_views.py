@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from readerstudy.models import StudyMember
+from readerstudy.studies.models import StudyMember
 from tests.factories import StudyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

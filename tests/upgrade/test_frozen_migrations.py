@@ -64,17 +64,17 @@ def test_the_checker_catches_imports_of_live_code() -> None:
         "import readerstudy.migrations._frozen\n"
         "from readerstudy.migrations._frozen import Rule\n"
         "from ._frozen import create_rules\n"
-        "from readerstudy.db.triggers import READING_RULES\n"
+        "from readerstudy.core.db.triggers import READING_RULES\n"
         "import evaluation.models\n"
-        "import readerstudy.models_reading\n"
+        "import readerstudy.reading.models\n"
         "import numpy\n"
         "def f():\n"
         "    from readerstudy import services\n"
     )
     assert forbidden_imports(source, "m.py", packages) == [
-        "m.py:7: imports readerstudy.db.triggers",
+        "m.py:7: imports readerstudy.core.db.triggers",
         "m.py:8: imports evaluation.models",
-        "m.py:9: imports readerstudy.models_reading",
+        "m.py:9: imports readerstudy.reading.models",
         "m.py:10: imports numpy",
         "m.py:12: imports readerstudy",
     ]
@@ -100,7 +100,7 @@ def test_the_frozen_history_matches_the_models() -> None:
 
 
 def test_a_frozen_callable_matches_by_name_and_runs_its_own_copy() -> None:
-    from readerstudy.models import case_image_path
+    from readerstudy.studies.models import case_image_path
 
     frozen = _frozen.case_image_path
     assert frozen == case_image_path and case_image_path == frozen

@@ -17,8 +17,8 @@ from analysis.stats.choices import (
     P_ADJUST_METHODS,
     PROPORTION_CI_METHODS,
 )
-from readerstudy.audit import audit_record
-from readerstudy.models import Reader, Study
+from readerstudy.audit.services import audit_record
+from readerstudy.studies.models import Reader, Study
 
 if TYPE_CHECKING:
     from analysis.charts import LikertRange

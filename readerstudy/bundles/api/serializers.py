@@ -4,7 +4,7 @@ Truth is shaped by role: ``CaseSerializer`` drops ``truth``, ``truth_detail`` an
 ``reference_impression`` unless the view's context says the caller sees the truth
 (coordinators; statisticians once the study is unblinded).
 
-Identifiers are shaped by the context's ``blinding`` (:class:`readerstudy.pseudonyms.Blinding`):
+Identifiers are shaped by the context's ``blinding`` (:class:`readerstudy.studies.pseudonyms.Blinding`):
 a blinded caller gets the pseudonyms of every reader, case and patient (the same as in the
 exports and ``results.json``) and none of the details that would tell who is who.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from readerstudy.models import Case, Reader, Reading
-from readerstudy.pseudonyms import (
+from readerstudy.studies.models import Case, Reader, Reading
+from readerstudy.studies.pseudonyms import (
     BLINDED_READER_FIELDS,
     HIDDEN_CASE_FIELDS,
     HIDDEN_READING_FIELDS,

@@ -4,7 +4,7 @@ Coordinators and statisticians read; coordinators write. Readers and raters get 
 without a role in the study 404 (``StudyScopedMixin``). Truth is visible to coordinators and,
 once the study is unblinded, to statisticians.
 
-Identifiers follow the caller's :class:`readerstudy.pseudonyms.Blinding`: until unblinding a
+Identifiers follow the caller's :class:`readerstudy.studies.pseudonyms.Blinding`: until unblinding a
 statistician gets pseudonyms (the same as in the exports), names objects by pseudonym in
 URLs and filters (a real code is not found), cannot filter by hidden details, and gets lists
 in an order that says nothing about the order of import.
@@ -27,10 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy import roles
-from readerstudy.api.access import StudyScopedMixin
-from readerstudy.api.filters import CaseFilter, ReaderFilter, ReadingFilter, StudyFilterBackend
-from readerstudy.api.serializers_data import (
+from readerstudy.bundles.api.serializers import (
     CaseSerializer,
     CaseUpdateSerializer,
     ImportErrorSerializer,
@@ -40,11 +37,19 @@ from readerstudy.api.serializers_data import (
     ReadingSerializer,
     ReadingsUploadSerializer,
 )
-from readerstudy.bundle.upload import UploadError, UploadProblem, rows_to_csv
-from readerstudy.models import Case, Reader, Reading
-from readerstudy.pseudonyms import Kind, rank_expression
-from readerstudy.selectors import reading_ids_in_order
-from readerstudy.services_cases import case_create, case_update, readings_import
+from readerstudy.bundles.services_cases import case_create, case_update, readings_import
+from readerstudy.bundles.upload import UploadError, UploadProblem, rows_to_csv
+from readerstudy.core import roles
+from readerstudy.studies.api.access import StudyScopedMixin
+from readerstudy.studies.api.filters import (
+    CaseFilter,
+    ReaderFilter,
+    ReadingFilter,
+    StudyFilterBackend,
+)
+from readerstudy.studies.models import Case, Reader, Reading
+from readerstudy.studies.pseudonyms import Kind, rank_expression
+from readerstudy.studies.selectors import reading_ids_in_order
 
 STUDY_DATA_READ = {roles.COORDINATOR, roles.STATISTICIAN}
 STUDY_DATA_WRITE = {roles.COORDINATOR}

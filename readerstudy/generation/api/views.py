@@ -19,13 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy import roles
-from readerstudy.api.access import StudyScopedMixin
-from readerstudy.api.filters import GenerationRunFilter
-from readerstudy.converters import INT32_MAX
+from readerstudy.core import roles
+from readerstudy.core.converters import INT32_MAX
 from readerstudy.generation import selectors
 from readerstudy.generation.forms import RunStartForm
 from readerstudy.generation.keys import ConnectionSettingsError
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.services import (
     GenerationConflictError,
     run_create,
@@ -33,7 +32,8 @@ from readerstudy.generation.services import (
     run_resume,
     run_stop,
 )
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.api.access import StudyScopedMixin
+from readerstudy.studies.api.filters import GenerationRunFilter
 
 COORDINATOR_ONLY = {roles.COORDINATOR}
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
-from readerstudy.models import Study
-from readerstudy.models_generation import GenerationConfig, GenerationRun
+from readerstudy.generation.models import GenerationConfig, GenerationRun
+from readerstudy.studies.models import Study
 
 register = template.Library()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from readerstudy.api.serializers import ScaleCategorySerializer
-from readerstudy.converters import INT32_MAX
-from readerstudy.models_reading import ReadingSession
+from readerstudy.core.converters import INT32_MAX
+from readerstudy.reading.models import ReadingSession
+from readerstudy.studies.api.serializers import ScaleCategorySerializer
 
 
 class ReadingSessionSerializer(serializers.ModelSerializer):

@@ -24,10 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy import roles
-from readerstudy.api.access import StudyScopedMixin
-from readerstudy.api.filters import ReadingSessionFilter
-from readerstudy.api.serializers_reading import (
+from readerstudy.core import roles
+from readerstudy.reading.api.serializers import (
     AssignmentSerializer,
     ReadingCaseSerializer,
     ReadingSessionDetailSerializer,
@@ -35,9 +33,9 @@ from readerstudy.api.serializers_reading import (
     ReadingSubmitResultSerializer,
     ReadingSubmitSerializer,
 )
-from readerstudy.forms_reading import ReadingForm
-from readerstudy.models_reading import ReadingAssignment, ReadingSession, ReadingWork
-from readerstudy.selectors_reading import (
+from readerstudy.reading.forms import ReadingForm
+from readerstudy.reading.models import ReadingAssignment, ReadingSession, ReadingWork
+from readerstudy.reading.selectors import (
     WorklistEntry,
     reading_assignment_for_user,
     reading_assist,
@@ -50,13 +48,15 @@ from readerstudy.selectors_reading import (
     reading_work_at,
     reading_worklist,
 )
-from readerstudy.services_reading import ReadingTokenError, reading_work_open
-from readerstudy.views_reading import (
+from readerstudy.reading.services import ReadingTokenError, reading_work_open
+from readerstudy.reading.views import (
     answer_initial,
     case_image_response,
     submit_form,
     submit_problem_text,
 )
+from readerstudy.studies.api.access import StudyScopedMixin
+from readerstudy.studies.api.filters import ReadingSessionFilter
 
 # ---------------------------------------------------------------------------------------
 # Coordinators

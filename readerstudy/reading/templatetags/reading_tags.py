@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import template
 from django.db.models import QuerySet
 
-from readerstudy.models import Study
-from readerstudy.models_reading import ReadingSession
-from readerstudy.selectors_reading import reading_sessions_for_study
+from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.selectors import reading_sessions_for_study
+from readerstudy.studies.models import Study
 
 register = template.Library()
 

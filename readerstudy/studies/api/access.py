@@ -14,10 +14,10 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from readerstudy import roles
-from readerstudy.access import study_roles
-from readerstudy.models import Study
-from readerstudy.pseudonyms import Blinding
+from readerstudy.core import roles
+from readerstudy.studies.access import study_roles
+from readerstudy.studies.models import Study
+from readerstudy.studies.pseudonyms import Blinding
 
 READ = "read"
 WRITE = "write"

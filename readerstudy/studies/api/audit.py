@@ -9,10 +9,10 @@ from django.db.models import QuerySet
 from django.urls import URLPattern, path
 from rest_framework import generics, serializers
 
-from readerstudy import roles
-from readerstudy.api.access import StudyScopedMixin
-from readerstudy.models import AuditEvent
-from readerstudy.selectors import audit_events
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core import roles
+from readerstudy.studies.api.access import StudyScopedMixin
+from readerstudy.studies.selectors import audit_events
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

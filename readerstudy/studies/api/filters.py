@@ -7,9 +7,9 @@ from typing import Any
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 
-from readerstudy.models import Case, Reader, Reading
-from readerstudy.models_generation import GenerationRun
-from readerstudy.models_reading import ReadingSession
+from readerstudy.generation.models import GenerationRun
+from readerstudy.reading.models import ReadingSession
+from readerstudy.studies.models import Case, Reader, Reading
 
 
 class StudyFilterBackend(DjangoFilterBackend):

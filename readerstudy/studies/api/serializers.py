@@ -7,9 +7,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from readerstudy import roles
-from readerstudy.models import Study
-from readerstudy.pseudonyms import IDS_CHOICES, Blinding
+from readerstudy.core import roles
+from readerstudy.studies.models import Study
+from readerstudy.studies.pseudonyms import IDS_CHOICES, Blinding
 
 # Roles that see who is who in a study (reader codes, the reference reader).
 SEES_READERS = {roles.COORDINATOR, roles.STATISTICIAN}

@@ -17,14 +17,18 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from readerstudy import roles
-from readerstudy.api.access import HasPlatformRole, study_for_request
-from readerstudy.api.serializers import StudySerializer, TokenRequestSerializer, TokenSerializer
-from readerstudy.audit import audit_record, client_ip
-from readerstudy.models import Study, StudyMember
-from readerstudy.selectors import studies_for_user
-from readerstudy.services_tokens import token_create, token_revoke
-from readerstudy.throttle import login_attempt_reserve, login_attempt_succeeded
+from readerstudy.audit.services import audit_record, client_ip
+from readerstudy.audit.tokens import token_create, token_revoke
+from readerstudy.core import roles
+from readerstudy.core.throttle import login_attempt_reserve, login_attempt_succeeded
+from readerstudy.studies.api.access import HasPlatformRole, study_for_request
+from readerstudy.studies.api.serializers import (
+    StudySerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
+from readerstudy.studies.models import Study, StudyMember
+from readerstudy.studies.selectors import studies_for_user
 
 
 class MeView(APIView):

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from readerstudy.audit import audit_record
-from readerstudy.bundle.export import write_study_bundle
-from readerstudy.bundle.names import UnsafeNameError
-from readerstudy.models import Study
+from readerstudy.audit.services import audit_record
+from readerstudy.bundles.export import write_study_bundle
+from readerstudy.bundles.names import UnsafeNameError
+from readerstudy.studies.models import Study
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from readerstudy.bundle.problems import BundleError
-from readerstudy.services import StudyExistsError, study_import
+from readerstudy.bundles.problems import BundleError
+from readerstudy.bundles.services import StudyExistsError, study_import
 
 
 class Command(BaseCommand):

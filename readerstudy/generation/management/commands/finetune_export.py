@@ -28,8 +28,8 @@ from readerstudy.generation.finetune import (
     model_reader_for,
 )
 from readerstudy.generation.keys import ConnectionSettingsError, api_key_name_valid
-from readerstudy.models import Study
-from readerstudy.models_generation import FineTuneJob, validate_base_url
+from readerstudy.generation.models import FineTuneJob, validate_base_url
+from readerstudy.studies.models import Study
 
 
 class Command(BaseCommand):

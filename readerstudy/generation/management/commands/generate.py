@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from readerstudy.generation.batch import run_batch_advance, run_batch_wait
 from readerstudy.generation.client import Connection
 from readerstudy.generation.keys import ConnectionSettingsError
+from readerstudy.generation.models import GenerationConfig, GenerationRun
 from readerstudy.generation.runner import RunNotClaimableError, RunSummary, run_execute
 from readerstudy.generation.selectors import configs_for_study, run_progress, runs_for_study
 from readerstudy.generation.services import (
@@ -32,8 +33,7 @@ from readerstudy.generation.services import (
     run_resume,
     run_stop,
 )
-from readerstudy.models import Study
-from readerstudy.models_generation import GenerationConfig, GenerationRun
+from readerstudy.studies.models import Study
 
 
 class Command(BaseCommand):

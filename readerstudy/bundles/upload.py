@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from readerstudy.bundle.parse import READING_COLUMNS, _Problems, _show, parse_readings
-from readerstudy.bundle.problems import Problem
-from readerstudy.bundle.source import BundleSource
-from readerstudy.models import Case, Reader, Reading, Study
-from readerstudy.spreadsheet import csv_writer
+from readerstudy.bundles.parse import READING_COLUMNS, _Problems, _show, parse_readings
+from readerstudy.bundles.problems import Problem
+from readerstudy.bundles.source import BundleSource
+from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.studies.models import Case, Reader, Reading, Study
 
 READINGS_FILE = "readings.csv"
 

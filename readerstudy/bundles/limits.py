@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from readerstudy.bundle.problems import Problem
-from readerstudy.bundle.source import BundleSource
+from readerstudy.bundles.problems import Problem
+from readerstudy.bundles.source import BundleSource
 
 TOML_MAX_BYTES = 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".toml")

@@ -3,10 +3,10 @@
 See DESIGN.md ("Study bundle") and docs/bundle.md. ``parse_bundle`` validates a whole
 bundle and either returns it parsed or raises ``BundleError`` listing every problem as
 ``file:line: column: message``; writing to the database is done by
-``readerstudy.services.study_import``.
+``readerstudy.bundles.services.study_import``.
 """
 
-from readerstudy.bundle.problems import BundleError, Problem
-from readerstudy.bundle.source import BundleSource, open_bundle
+from readerstudy.bundles.problems import BundleError, Problem
+from readerstudy.bundles.source import BundleSource, open_bundle
 
 __all__ = ["BundleError", "BundleSource", "Problem", "open_bundle"]

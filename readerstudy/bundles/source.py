@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from readerstudy.bundle.names import unsafe_path_reason
+from readerstudy.bundles.names import unsafe_path_reason
 
 
 class BundleReadError(ValueError):

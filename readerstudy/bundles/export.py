@@ -2,7 +2,7 @@
 
 Import → export → import is lossless: every value the import stored comes back, numbers are
 written so that they parse to the same float, and a second export is byte-identical. Text
-that a spreadsheet would run as a formula gets a leading ``'`` (readerstudy/spreadsheet.py),
+that a spreadsheet would run as a formula gets a leading ``'`` (readerstudy/core/spreadsheet.py),
 which the import removes again.
 """
 
@@ -19,10 +19,10 @@ import tomli_w
 from django.core.files.storage import default_storage
 
 from evaluation.models import LikertDomain, LikertScore
-from readerstudy.bundle.names import UnsafeNameError, safe_relative_path, unsafe_path_reason
-from readerstudy.bundle.parse import CASE_COLUMNS, READER_COLUMNS, READING_COLUMNS
-from readerstudy.models import Case, CaseImage, Reader, Reading, Study
-from readerstudy.spreadsheet import csv_writer
+from readerstudy.bundles.names import UnsafeNameError, safe_relative_path, unsafe_path_reason
+from readerstudy.bundles.parse import CASE_COLUMNS, READER_COLUMNS, READING_COLUMNS
+from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study
 
 #: Timestamp of every .zip member (the earliest a zip can hold): two exports are identical.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)

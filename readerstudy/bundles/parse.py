@@ -24,29 +24,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from readerstudy.bundle.limits import (
+from readerstudy.bundles.limits import (
     TOML_MAX_BYTES,
     BundleLimits,
     check_bundle_limits,
     over_limit,
 )
-from readerstudy.bundle.names import (
+from readerstudy.bundles.names import (
     FORBIDDEN,
     KIND_MESSAGES,
     forbidden_message,
     re2_class,
     unsafe_path_reason,
 )
-from readerstudy.bundle.problems import BundleError, Problem
-from readerstudy.bundle.source import BundleReadError, BundleSource
-from readerstudy.images import ImageError, sniff_content_type, strip_metadata
-from readerstudy.reading_images import (
+from readerstudy.bundles.problems import BundleError, Problem
+from readerstudy.bundles.source import BundleReadError, BundleSource
+from readerstudy.core.images import ImageError, sniff_content_type, strip_metadata
+from readerstudy.core.spreadsheet import restore_cell, restore_series
+from readerstudy.studies.display import (
     ImageDisplayError,
     geometry_problem,
     image_geometry,
     render_display,
 )
-from readerstudy.spreadsheet import restore_cell, restore_series
 
 SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")  # used with fullmatch: "$" would admit a final "\n"
 CONSENSUS_RULES = ("majority-median", "median", "first-run")
@@ -667,7 +667,7 @@ def read_table(
         return None
     frame, lines = loaded
     for col in frame.columns:
-        # A leading quote that neutralised a formula (readerstudy/spreadsheet.py) goes.
+        # A leading quote that neutralised a formula (readerstudy/core/spreadsheet.py) goes.
         frame[col] = restore_series(frame[col])
     for col in optional:
         if col not in frame.columns:

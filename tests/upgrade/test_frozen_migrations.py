@@ -9,6 +9,7 @@ package (``readerstudy/migrations/_frozen.py``, the frozen copies). See docs/upg
 from __future__ import annotations
 
 import ast
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
+from django.db.migrations.loader import MigrationLoader
 
 from readerstudy.migrations import _frozen
 
@@ -27,9 +29,14 @@ def _project_migration_packages() -> dict[str, Path]:
     base = Path(settings.BASE_DIR).resolve()
     packages = {}
     for config in apps.get_app_configs():
-        folder = Path(config.path).resolve() / "migrations"
-        if folder.is_relative_to(base) and (folder / "__init__.py").exists():
-            packages[f"{config.name}.migrations"] = folder
+        # MIGRATION_MODULES: the label readerstudy keeps its migrations in the project package
+        name, _ = MigrationLoader.migrations_module(config.label)
+        spec = importlib.util.find_spec(name) if name else None
+        if spec is None or spec.origin is None:
+            continue
+        folder = Path(spec.origin).resolve().parent
+        if folder.is_relative_to(base):
+            packages[name] = folder
     return packages
 
 

@@ -19,14 +19,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from evaluation.models import Rater
 from readerstudy.audit.models import AuditEvent
-from readerstudy.studies.models import Reader, Study, StudyMember
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -172,7 +171,7 @@ def audit_record(
     action: str,
     actor: Any = None,
     request: HttpRequest | None = None,
-    study: Study | None = None,
+    study: Model | None = None,  # a readerstudy.Study (audit sits below studies)
     target: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -250,7 +249,7 @@ def _groups_changed(
         audit_record(action=verb, target=user.get_username(), details={"group": group})
 
 
-def _remember(instance: Any, fields: tuple[str, ...], update_fields: Any = None) -> None:
+def remember_fields(instance: Any, fields: tuple[str, ...], update_fields: Any = None) -> None:
     """Keep the stored values of ``fields`` on the instance, to compare after the save (not
     when the save cannot change them, e.g. ``last_login`` on each sign-in)."""
     names = {f.removesuffix("_id") for f in fields}
@@ -263,7 +262,7 @@ def _remember(instance: Any, fields: tuple[str, ...], update_fields: Any = None)
     instance._audit_old = old or {}
 
 
-def _changes(instance: Any, fields: tuple[str, ...]) -> dict[str, list[Any]]:
+def changed_fields(instance: Any, fields: tuple[str, ...]) -> dict[str, list[Any]]:
     """``{field: [before, after]}`` of the fields the save changed (nothing when not tracked)."""
     if "_audit_old" not in instance.__dict__:
         return {}
@@ -273,69 +272,13 @@ def _changes(instance: Any, fields: tuple[str, ...]) -> dict[str, list[Any]]:
     }
 
 
-MEMBER_FIELDS = ("study_id", "user_id", "role")
-
-
-@receiver(pre_save, sender=StudyMember)
-def _member_before(sender: Any, instance: StudyMember, raw: bool = False, **kwargs: Any) -> None:
-    if not raw:
-        _remember(instance, MEMBER_FIELDS, kwargs.get("update_fields"))
-
-
-@receiver(post_save, sender=StudyMember)
-def _member_saved(
-    sender: Any, instance: StudyMember, created: bool, raw: bool = False, **kwargs: Any
-) -> None:
-    if raw:
-        return
-    if created:
-        instance.__dict__.pop("_audit_old", None)
-        action, details = "study_member_added", {"role": instance.role}
-    else:
-        changed = _changes(instance, MEMBER_FIELDS)
-        if not changed:
-            return
-        action, details = "study_member_changed", {"role": instance.role, "changed": changed}
-    audit_record(
-        action=action, study=instance.study, target=instance.user.get_username(), details=details
-    )
-
-
-def _deleting_a_study(origin: Any) -> bool:
-    """Whether a deletion cascades from a study (its events cannot point at it)."""
-    model = getattr(origin, "model", type(origin))
-    return model is Study
-
-
-@receiver(post_delete, sender=StudyMember)
-def _member_deleted(sender: Any, instance: StudyMember, origin: Any = None, **kwargs: Any) -> None:
-    user = get_user_model().objects.filter(pk=instance.user_id).first()
-    details: dict[str, Any] = {"role": instance.role}
-    study = None
-    if _deleting_a_study(origin):
-        details["study_deleted"] = True
-    else:
-        study = Study.objects.filter(pk=instance.study_id).first()
-    audit_record(
-        action="study_member_removed",
-        study=study,
-        target=user.get_username() if user else f"user {instance.user_id}",
-        details=details,
-    )
-
-
-@receiver(post_delete, sender=Study)
-def _study_deleted(sender: Any, instance: Study, **kwargs: Any) -> None:
-    audit_record(action="study_deleted", target=instance.slug, details={"title": instance.title})
-
-
 USER_FLAGS = ("is_active", "is_staff", "is_superuser")
 
 
 @receiver(pre_save, sender=get_user_model())
 def _user_before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
-        _remember(instance, USER_FLAGS, kwargs.get("update_fields"))
+        remember_fields(instance, USER_FLAGS, kwargs.get("update_fields"))
 
 
 @receiver(post_save, sender=get_user_model())
@@ -350,14 +293,14 @@ def _user_saved(
         flags = {f: getattr(instance, f) for f in USER_FLAGS}
         audit_record(action="user_created", target=instance.get_username(), details=flags)
         return
-    changed = _changes(instance, USER_FLAGS)
+    changed = changed_fields(instance, USER_FLAGS)
     if changed:
         audit_record(action="user_flags_changed", target=instance.get_username(), details=changed)
 
 
 def _profile_before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
-        _remember(instance, ("user_id",), kwargs.get("update_fields"))
+        remember_fields(instance, ("user_id",), kwargs.get("update_fields"))
 
 
 def _profile_saved(
@@ -367,7 +310,7 @@ def _profile_saved(
     reads or rates as it."""
     if raw:
         return
-    changed = _changes(instance, ("user_id",))
+    changed = changed_fields(instance, ("user_id",))
     if not changed:
         return
     old = changed["user_id"][0]
@@ -385,9 +328,11 @@ def _profile_saved(
     )
 
 
-for _profile in (Reader, Rater):
-    pre_save.connect(_profile_before, sender=_profile, dispatch_uid=f"audit-pre-{_profile}")
-    post_save.connect(_profile_saved, sender=_profile, dispatch_uid=f"audit-post-{_profile}")
+def track_account_links(profile: type[Model]) -> None:
+    """Audit every change of which account a profile model (a reader, a rater) is linked to:
+    the part that owns the model calls this when it is ready."""
+    pre_save.connect(_profile_before, sender=profile, dispatch_uid=f"audit-pre-{profile}")
+    post_save.connect(_profile_saved, sender=profile, dispatch_uid=f"audit-post-{profile}")
 
 
 # --------------------------------------------------------------------------------------

@@ -7,3 +7,6 @@ class GenerationConfig(AppConfig):
     name = "readerstudy.generation"
     label = "generation"
     verbose_name = "Model generation"
+
+    def ready(self) -> None:
+        from readerstudy.generation import checks  # noqa: F401  (registers the system checks)

@@ -13,3 +13,6 @@ class StudiesConfig(AppConfig):
     name = "readerstudy.studies"
     label = "readerstudy"
     verbose_name = "Reader studies"
+
+    def ready(self) -> None:
+        from readerstudy.studies import receivers  # noqa: F401  (connects the audit receivers)

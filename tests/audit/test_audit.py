@@ -279,7 +279,8 @@ def recorded_action_codes() -> set[str]:
     codes -= ARGPARSE_ACTIONS
     audit = (root / "readerstudy/audit/services.py").read_text()
     codes.update(re.findall(r'verb = "([a-z_]+)" if .* else "([a-z_]+)"', audit)[0])
-    codes.update(re.findall(r'action, details = "([a-z_]+)"', audit))
+    receivers = (root / "readerstudy/studies/receivers.py").read_text()
+    codes.update(re.findall(r'action, details = "([a-z_]+)"', receivers))
     codes.update(re.findall(r'_token_event\("([a-z_]+)"', audit))
     assert 'action=f"{kind}_account_changed"' in audit  # kind: the Reader or Rater model
     codes.update({"reader_account_changed", "rater_account_changed"})

@@ -19,8 +19,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from readerstudy.core.checks import check_generation_configs, check_generation_settings
 from readerstudy.generation.batch import run_batch_advance
+from readerstudy.generation.checks import check_generation_configs, check_generation_settings
 from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import (
     FinetuneExportError,

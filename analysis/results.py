@@ -100,6 +100,18 @@ SMALL_CLASS = 10
 ALPHA_BOOT = 1000
 
 
+def runs_final_category(categories: Sequence[int], rule: str) -> int:
+    """The final category of one reader's runs on one case (in run order) by ``rule``: the
+    same rules as :func:`_final_readings` (``first-run``, or :func:`analysis.stats.consensus`).
+    Registered as ``readerstudy.studies.consensus.final_category`` (the reading pages)."""
+    if rule == "first-run":
+        return int(categories[0])
+    frame = pd.DataFrame(
+        {"reader_id": 0, "case_id": 0, "run": range(1, len(categories) + 1), "category": categories}
+    )
+    return int(consensus(frame, rule=rule)["category"].iloc[0])  # type: ignore[arg-type]
+
+
 def p_adjust_setting(value: str | dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
     """The per-family adjustments of ``value`` (one method for every family, or a mapping
     of some families), the others at their defaults; ``ValueError`` naming a bad value."""

@@ -84,6 +84,7 @@ urlpatterns = [
     ),
     # Rating, analysis and the audit log (evaluation/api/, analysis/api.py, api/audit.py).
     path("", include("evaluation.api.urls")),
+    path("", include("readerstudy.bundles.api.urls")),
     path("", include("analysis.api_urls")),
     path("", include("readerstudy.studies.api.audit")),
     # Any other path under /api/ answers JSON, never the HTML 404 page (keep this last).

@@ -13,7 +13,6 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -35,6 +34,7 @@ from readerstudy.studies.models import (
     StudyMember,
     case_image_path,
 )
+from readerstudy.studies.services import study_member_add
 
 
 class StudyExistsError(Exception):
@@ -127,18 +127,6 @@ def _image_files(study: Study) -> list[str]:
     """Storage names of a study's images: stored files and display renderings."""
     pairs = CaseImage.objects.filter(case__study=study).values_list("file", "display")
     return [name for pair in pairs for name in pair if name]
-
-
-def study_member_add(*, study: Study, user: AbstractBaseUser, role: str) -> StudyMember:
-    """Give ``user`` ``role`` in ``study``: the role's group and the membership (both audited
-    by the model signals, as when they are added in the admin)."""
-    if role not in StudyMember.Role.values:
-        raise ValueError(
-            f"role: expected one of {', '.join(StudyMember.Role.values)}, got {role!r}"
-        )
-    user.groups.add(Group.objects.get_or_create(name=role)[0])  # type: ignore[attr-defined]
-    member, _ = StudyMember.objects.get_or_create(study=study, user=user, role=role)
-    return member
 
 
 def study_delete(*, study: Study, delete_files: bool = True) -> None:
@@ -361,56 +349,3 @@ def _write_images(bundle: ParsedBundle, store: _StorageImageStore, case_pk: dict
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-DEMO_PASSWORD = "demo"
-DEMO_ACCOUNTS: tuple[tuple[str, str, str | None], ...] = (
-    # username, role, reader or rater code it is linked to
-    ("coordinator", "coordinator", None),
-    ("statistician", "statistician", None),
-    ("r3", "reader", "R3"),
-    ("r4", "reader", "R4"),
-    ("r5", "reader", "R5"),
-    ("rater1", "rater", "rater1"),
-    ("rater2", "rater", "rater2"),
-    ("rater3", "rater", "rater3"),
-)
-
-
-def demo_accounts_create(*, study: Study, password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:
-    """Create (or reset) the demo accounts, give them their role in ``study`` and link readers.
-
-    Only for development and demonstration: callers must check ``settings.DEV_MODE``.
-    Returns ``(username, role)`` pairs.
-    """
-    from django.contrib.auth import get_user_model
-
-    user_model = get_user_model()
-    created = []
-    with transaction.atomic():
-        for username, role, code in DEMO_ACCOUNTS:
-            user, _ = user_model.objects.get_or_create(username=username)
-            user.set_password(password)
-            user.is_staff = role == "coordinator"
-            user.save()
-            study_member_add(study=study, user=user, role=role)
-            if role == "coordinator":
-                # Coordinators manage their studies through the admin too.
-                from django.contrib.auth.models import Permission
-
-                perms = Permission.objects.filter(
-                    content_type__app_label__in=["readerstudy", "evaluation"]
-                )
-                user.user_permissions.add(*perms)
-            if role == "reader" and code:
-                # saved one by one (not update()) so that the audit log records the link
-                for reader in Reader.objects.filter(study=study, code=code).exclude(user=user):
-                    reader.user = user
-                    reader.save(update_fields=["user"])
-            if role == "rater" and code:
-                rater, _ = Rater.objects.get_or_create(study=study, code=code)
-                if rater.user_id != user.pk:
-                    rater.user = user
-                    rater.save(update_fields=["user"])
-            created.append((username, role))
-    return created

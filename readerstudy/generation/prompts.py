@@ -26,6 +26,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from readerstudy.generation.models import GenerationConfig
+from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, display_name
 from readerstudy.studies.models import Case, CaseImage, Study
 
 PLACEHOLDERS: tuple[str, ...] = ("findings", "clinical_history", "location", "scale", "categories")
@@ -218,8 +219,6 @@ def image_prepare(image: CaseImage) -> PreparedImage:
     (the rendering readers see, decoded once at import within the image limits)."""
     from django.core.files.storage import default_storage
     from PIL import Image
-
-    from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, display_name
 
     content_type = image.content_type
     if content_type in ("image/png", "image/jpeg"):

@@ -7,12 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
-from analysis.stats.consensus import consensus
 from readerstudy.core.randomisation import permutation
 from readerstudy.reading.models import (
     ReadingAmendment,
@@ -22,6 +20,7 @@ from readerstudy.reading.models import (
     ReadingWork,
 )
 from readerstudy.studies.access import has_study_role
+from readerstudy.studies.consensus import final_category
 from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study
 
 User = AbstractBaseUser | AnonymousUser
@@ -371,19 +370,7 @@ def reading_assist(*, session: ReadingSession, case: Case) -> Assist | None:
     )
     if not runs:
         return None
-    rule = session.study.consensus
-    if rule == "first-run":
-        final = runs[0]["category"]
-    else:
-        frame = pd.DataFrame(
-            {
-                "reader_id": 0,
-                "case_id": 0,
-                "run": [r["run"] for r in runs],
-                "category": [r["category"] for r in runs],
-            }
-        )
-        final = int(consensus(frame, rule=rule)["category"].iloc[0])  # type: ignore[arg-type]
+    final = final_category([r["category"] for r in runs], rule=session.study.consensus)
     impression = next(r["impression"] for r in runs if r["category"] == final)
     label = (
         session.study.scale_categories.filter(value=final).values_list("label", flat=True).first()

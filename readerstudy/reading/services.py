@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from fixtures.demo_modalities import LIVE_DEMO
 from readerstudy.audit.services import audit_record
 from readerstudy.core.randomisation import new_seed
 from readerstudy.reading.models import (
@@ -454,45 +453,3 @@ def _amend(
         details={"session": session.pk, "work": work.pk, "version": work.version},
     )
     return ReadingSubmission.Outcome.AMENDED
-
-
-DEMO_SESSION_NAME = "Demo reading"
-DEMO_SESSION_SEED = 20260610
-DEMO_READERS = ("R3", "R4", "R5")
-
-
-def reading_session_demo_create(*, study: Study) -> ReadingSession:
-    """The demo's open reading session: the test split for R3, R4 and R5 (idempotent).
-
-    The demo bundle already holds imported readings by R3–R5 on every test case at run 1,
-    in modality 1 (unaided) and modality 2 (AI-assisted). The demo session re-reads the
-    cases in the platform as **modality 3** (``fixtures.demo_modalities.LIVE_DEMO``), so
-    those readings are never touched and the readers have all 114 cases to do; until every
-    reader has read every case, the MRMC analysis leaves modality 3 out with a note. Images,
-    lesion location and clinical history are shown; findings are not.
-    """
-    existing = ReadingSession.objects.filter(study=study, name=DEMO_SESSION_NAME).first()
-    if existing is not None:
-        if existing.status != ReadingSession.Status.OPEN:
-            reading_session_open(session=existing)
-        return existing
-    readers = list(
-        Reader.objects.filter(study=study, code__in=DEMO_READERS, user__isnull=False).order_by(
-            "position"
-        )
-    )
-    session = reading_session_create(
-        study=study,
-        name=DEMO_SESSION_NAME,
-        readers=readers,
-        split="test",
-        seed=DEMO_SESSION_SEED,
-        run=1,
-        modality=LIVE_DEMO,
-        show_images=True,
-        show_location=True,
-        show_clinical_history=True,
-        show_findings=False,
-        allow_amend=True,
-    )
-    return reading_session_open(session=session)

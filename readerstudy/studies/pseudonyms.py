@@ -31,15 +31,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Case as SqlCase
 from django.db.models import CharField, F, Func, IntegerField, Value, When
 from django.db.models.functions import Concat
+
+from readerstudy.core import roles as role_names
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -57,6 +60,17 @@ PSEUDONYM_PREFIX: dict[str, str] = {
     "rater": "RT-",
 }
 PSEUDONYM_LENGTH = 12
+
+#: Where the codes of a kind owned by a part above this one come from: ``{kind: codes of a
+#: study}``, filled by :func:`register_codes` (evaluation registers ``"rater"`` when ready).
+CODE_SOURCES: dict[str, Callable[[Study], Iterable[str]]] = {}
+
+
+def register_codes(kind: Kind, source: Callable[[Study], Iterable[str]]) -> None:
+    """Make ``source(study)`` the codes of ``kind`` (a kind whose model lives in another part)."""
+    _check_kind(kind)
+    CODE_SOURCES[kind] = source
+
 
 #: What ``?ids=`` may ask for (pages, downloads and the API alike).
 IDS_CHOICES: tuple[str, ...] = ("real", "pseudonymous")
@@ -226,8 +240,6 @@ def rank_expression(field_name: str, ranks: Mapping[int, int]) -> SqlCase | Valu
 
 def real_ids_allowed(*, roles: set[str], study: Study) -> bool:
     """Real ids: for the study's coordinators at any time, for everyone after unblinding."""
-    from readerstudy.core import roles as role_names
-
     return study.unblinded_at is not None or role_names.COORDINATOR in roles
 
 
@@ -289,7 +301,6 @@ class Blinding:
     # -------------------------------------------------------------------- look-ups
 
     def _codes(self, kind: str) -> list[str]:
-        from evaluation.models import Rater
         from readerstudy.studies.models import Case, Reader
 
         if kind == "reader":
@@ -298,10 +309,11 @@ class Blinding:
             rows = Case.objects.filter(study=self.study).values_list("code", flat=True)
         elif kind == "patient":
             rows = Case.objects.filter(study=self.study).values_list("patient_id", flat=True)
-        elif kind == "rater":
-            rows = Rater.objects.filter(study=self.study).values_list("code", flat=True)
+        elif kind in CODE_SOURCES:
+            rows = CODE_SOURCES[kind](self.study)
         else:
             _check_kind(kind)
+            raise ImproperlyConfigured(f"kind {kind!r}: no part registered its codes")
         return [str(c) for c in rows]
 
     def mapping(self, kind: Kind) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from readerstudy.audit.models import AuditEvent
 from readerstudy.studies.models import Reader, Reading, Study, StudyMember
 from readerstudy.studies.pseudonyms import Blinding
 
@@ -109,19 +110,30 @@ def reading_ids_in_order(
     return table[order, 0].tolist()
 
 
-def study_overview(*, study: Study, blinding: Blinding) -> dict[str, object]:
-    """Counts and people of a study, for its hub page (readers as ``blinding`` shows them)."""
-    from evaluation.models import LikertScore
+#: What the parts above add to a study's hub overview (``register_overview``): each gives
+#: ``{key: value}`` for the study (evaluation: ``n_scores``, ``domains``).
+OVERVIEW_SOURCES: list[Callable[[Study], dict[str, object]]] = []
 
+
+def register_overview(source: Callable[[Study], dict[str, object]]) -> None:
+    """Add ``source(study)`` to every :func:`study_overview` (once per source)."""
+    if source not in OVERVIEW_SOURCES:
+        OVERVIEW_SOURCES.append(source)
+
+
+def study_overview(*, study: Study, blinding: Blinding) -> dict[str, object]:
+    """Counts and people of a study, for its hub page (readers as ``blinding`` shows them),
+    with what the other parts registered (:func:`register_overview`)."""
     readers = study_reader_rows(study=study, blinding=blinding)
-    return {
+    overview: dict[str, object] = {"n_scores": 0, "domains": []}
+    for source in OVERVIEW_SOURCES:
+        overview.update(source(study))
+    return overview | {
         "n_cases": study.cases.count(),
         "n_test": study.cases.filter(split="test").count(),
         "n_train": study.cases.filter(split="train").count(),
         "n_positive": study.cases.filter(split="test", truth=1).count(),
         "readers": readers,
-        "n_scores": LikertScore.objects.filter(domain__study=study).count(),
-        "domains": list(study.likert_domains.order_by("position")),
         "members": list(
             StudyMember.objects.filter(study=study)
             .select_related("user")
@@ -132,7 +144,5 @@ def study_overview(*, study: Study, blinding: Blinding) -> dict[str, object]:
 
 def audit_events(*, study: Study | None = None) -> QuerySet:
     """Audit events of ``study`` (all events when ``None``), newest first."""
-    from readerstudy.audit.models import AuditEvent
-
     qs = AuditEvent.objects.all() if study is None else AuditEvent.objects.filter(study=study)
     return qs.order_by("-at", "-id")

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.test import Client
 
-from readerstudy.bundles.services import demo_accounts_create
+from fixtures.accounts import demo_accounts_create
 from readerstudy.studies.models import Reading, Study
 from readerstudy.studies.pseudonyms import pseudonym
 from tests.analysis.conftest import Member, SmallStudy

@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from fixtures.accounts import demo_accounts_create
 from readerstudy.audit.models import AuditEvent
 from readerstudy.audit.services import AUDIT_ACTIONS, audit_record
-from readerstudy.bundles.services import demo_accounts_create
 from readerstudy.studies.models import StudyMember
 from tests.conftest import BundleFactory
 from tests.factories import ReaderFactory, StudyFactory, UserFactory

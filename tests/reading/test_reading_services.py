@@ -317,7 +317,8 @@ def test_an_answer_existing_outside_the_session_is_never_overwritten(world: Read
 
 
 def test_the_demo_session_reads_the_test_split_as_modality_three(world: ReadingWorld) -> None:
-    from readerstudy.reading.services import DEMO_SESSION_NAME, reading_session_demo_create
+    from fixtures.demo_sessions import READING_SESSION_NAME as DEMO_SESSION_NAME
+    from fixtures.demo_sessions import reading_session_demo_create
 
     world.reader1.code = "R3"
     world.reader1.save()

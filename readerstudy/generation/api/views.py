@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from readerstudy.core import roles
 from readerstudy.core.converters import INT32_MAX
 from readerstudy.generation import selectors
+from readerstudy.generation.api.filters import GenerationRunFilter
 from readerstudy.generation.forms import RunStartForm
 from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
@@ -33,7 +34,6 @@ from readerstudy.generation.services import (
     run_stop,
 )
 from readerstudy.studies.api.access import StudyScopedMixin
-from readerstudy.studies.api.filters import GenerationRunFilter
 
 COORDINATOR_ONLY = {roles.COORDINATOR}
 

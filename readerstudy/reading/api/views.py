@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core import roles
+from readerstudy.reading.api.filters import ReadingSessionFilter
 from readerstudy.reading.api.serializers import (
     AssignmentSerializer,
     ReadingCaseSerializer,
@@ -56,7 +57,6 @@ from readerstudy.reading.views import (
     submit_problem_text,
 )
 from readerstudy.studies.api.access import StudyScopedMixin
-from readerstudy.studies.api.filters import ReadingSessionFilter
 
 # ---------------------------------------------------------------------------------------
 # Coordinators

@@ -7,8 +7,6 @@ from typing import Any
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 
-from readerstudy.generation.models import GenerationRun
-from readerstudy.reading.models import ReadingSession
 from readerstudy.studies.models import Case, Reader, Reading
 
 
@@ -71,20 +69,3 @@ class ReadingFilter(django_filters.FilterSet):
     class Meta:
         model = Reading
         fields = ["reader", "case", "run", "modality", "source", "split", "reader_kind"]
-
-
-class ReadingSessionFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=ReadingSession.Status.choices)
-
-    class Meta:
-        model = ReadingSession
-        fields = ["status"]
-
-
-class GenerationRunFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=GenerationRun.Status.choices)
-    reader = django_filters.CharFilter(field_name="config__reader__code", help_text="Reader code.")
-
-    class Meta:
-        model = GenerationRun
-        fields = ["status", "reader"]

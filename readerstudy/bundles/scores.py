@@ -22,12 +22,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from readerstudy.bundles.parse import RATING_COLUMNS, _Problems, parse_ratings
-from readerstudy.bundles.problems import BundleError, Problem
-from readerstudy.bundles.upload import MemorySource
 
 from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, RatingTask
 from readerstudy.audit.services import audit_record
+from readerstudy.bundles.parse import RATING_COLUMNS, _Problems, parse_ratings
+from readerstudy.bundles.problems import BundleError, Problem
+from readerstudy.bundles.upload import MemorySource
 from readerstudy.core.db.bulk import bulk_insert
 from readerstudy.core.spreadsheet import csv_writer
 from readerstudy.studies.models import Reading, Study

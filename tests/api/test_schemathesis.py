@@ -22,7 +22,11 @@ from evaluation.models import RatingSession, RatingTask
 from readerstudy.models import Study
 from readerstudy.models_reading import ReadingAssignment
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.schemathesis,  # once per CI run: .ci/run skips it on the SQLite pass
+    pytest.mark.django_db(transaction=True),
+]
 
 ST = Path(sys.executable).with_name("st")
 SLUG = "nme-gpt4o-demo"

@@ -37,6 +37,7 @@ def test_it_loads_the_demo_study_and_prints_the_logins() -> None:
         assert username in output
 
 
+@pytest.mark.slow
 def test_the_demo_logins_work_and_are_linked_to_readers_and_raters() -> None:
     run_demo()
     study = Study.objects.get(slug="nme-gpt4o-demo")
@@ -49,6 +50,7 @@ def test_the_demo_logins_work_and_are_linked_to_readers_and_raters() -> None:
     assert StudyMember.objects.filter(study=study).count() == len(ACCOUNTS)
 
 
+@pytest.mark.slow
 def test_running_it_again_keeps_the_study() -> None:
     run_demo()
     first = Study.objects.get(slug="nme-gpt4o-demo").pk
@@ -56,6 +58,7 @@ def test_running_it_again_keeps_the_study() -> None:
     assert Study.objects.get(slug="nme-gpt4o-demo").pk == first
 
 
+@pytest.mark.slow
 def test_it_creates_no_demo_accounts_outside_development(settings: pytest.FixtureRequest) -> None:
     settings.DEV_MODE = False
     with pytest.raises(CommandError, match="only created in development"):
@@ -65,6 +68,7 @@ def test_it_creates_no_demo_accounts_outside_development(settings: pytest.Fixtur
     assert not get_user_model().objects.filter(username="r3").exists()
 
 
+@pytest.mark.slow
 def test_the_printed_reader_count_is_the_one_the_home_page_shows() -> None:
     output = run_demo()
     study = Study.objects.get(slug="nme-gpt4o-demo")

@@ -1,11 +1,17 @@
-# readerstudy: `make demo` runs the demo, `make test` runs the whole test suite.
+# readerstudy: `make demo` runs the demo, `make check` is the fast lane of development,
+# `make test` runs everything CI runs (lint, import contracts, types, the whole suite).
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
+# pytest-xdist workers of the parallel run (each has its own test database).
+WORKERS ?= 2
 BIN := $(VENV)/bin
 export PORT
+PYTEST := $(BIN)/python -m pytest
+PARALLEL := -n $(WORKERS) --dist loadfile
+FAST := not slow and not browser and not schemathesis and not serial
 
-.PHONY: demo test install install-dev lint format serve clean bench
+.PHONY: demo test check static-checks install install-dev lint format serve clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +34,24 @@ demo: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-## test: install (with dev tools) and run the whole suite (set DATABASE_URL for PostgreSQL)
-test: install-dev
+## static-checks: ruff (lint and format), the import contracts, mypy
+static-checks: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_DEBUG=1 $(BIN)/mypy
+
+## check: the fast lane: static checks and the tests not marked slow, browser, schemathesis or
+## serial, in $(WORKERS) parallel workers
+check: static-checks
+	$(PYTEST) $(PARALLEL) -m "$(FAST)" $(PYTEST_ARGS)
+
+## test: everything CI runs: static checks, the suite in $(WORKERS) parallel workers, then the
+## `serial` tests alone (set DATABASE_URL for PostgreSQL; READERSTUDY_SKIP_SCHEMATHESIS=1 skips
+## the schemathesis tests)
+test: static-checks
+	$(PYTEST) $(PARALLEL) -m "not serial" $(PYTEST_ARGS)
+	$(PYTEST) -m serial $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -47,4 +65,4 @@ bench: install-dev
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf var/test-* .pytest_cache staticfiles
+	rm -rf var/test-* .pytest_cache .mypy_cache .import_linter_cache staticfiles

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -98,6 +99,25 @@ def default_bundle_files() -> dict[str, str | bytes]:
 
 
 BundleFactory = Callable[..., Path]
+
+#: Fixtures that start Chromium (tests/browser.py): a test using one is a browser test.
+BROWSER_FIXTURES = frozenset({"browser", "new_page"})
+#: Set by .ci/run on the SQLite pass: the schemathesis tests run once per CI run, on PostgreSQL.
+SKIP_SCHEMATHESIS = "READERSTUDY_SKIP_SCHEMATHESIS"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that drives Chromium ``browser`` (so ``-m "not browser"`` leaves out all
+    of them, marked by hand or not), and skip the ``schemathesis`` tests when
+    ``READERSTUDY_SKIP_SCHEMATHESIS=1``."""
+    skip = os.environ.get(SKIP_SCHEMATHESIS) == "1"
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+        if skip and item.get_closest_marker("schemathesis"):
+            item.add_marker(
+                pytest.mark.skip(reason=f"{SKIP_SCHEMATHESIS}=1: schemathesis runs on another pass")
+            )
 
 
 @pytest.fixture

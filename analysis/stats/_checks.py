@@ -54,7 +54,8 @@ def binary_truth(values: pd.Series, *, arg: str = "truth") -> np.ndarray:
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     if np.isnan(arr).any() or not np.isin(arr, (0.0, 1.0)).all():
         raise ValueError(f"{arg}: values must be 0 or 1")
-    return arr.astype(bool)
+    truth: np.ndarray = arr.astype(bool)
+    return truth
 
 
 def check_confidence(confidence: float) -> float:
@@ -66,7 +67,7 @@ def check_confidence(confidence: float) -> float:
 
 def require_numeric(df: pd.DataFrame, column: str, *, arg: str) -> np.ndarray:
     """Return ``df[column]`` as a float array, raising if a non-NaN value is not numeric."""
-    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    values: np.ndarray = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(values) & df[column].notna().to_numpy()
     if bad.any():
         raise ValueError(f"{arg}: column {column!r} must be numeric")

@@ -460,7 +460,7 @@ def _fleiss_bootstrap(
         p_j = freq @ patterns / (n * m)
         p_e = (p_j**2).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            k = (p_bar - p_e) / (1 - p_e)
+            k: np.ndarray = (p_bar - p_e) / (1 - p_e)
         k[np.isclose(p_e, 1.0, rtol=0, atol=1e-12)] = np.nan
         return k
 
@@ -702,7 +702,8 @@ def _alpha_d2(cats: np.ndarray, n_c: np.ndarray, level: str) -> np.ndarray:
     lo = np.minimum.outer(np.arange(q), np.arange(q))
     hi = np.maximum.outer(np.arange(q), np.arange(q))
     half = (n_c[..., :, None] + n_c[..., None, :]) / 2
-    return (cum[..., hi + 1] - cum[..., lo] - half) ** 2
+    d2_ordinal: np.ndarray = (cum[..., hi + 1] - cum[..., lo] - half) ** 2
+    return d2_ordinal
 
 
 def _alpha_from_coincidences(o: np.ndarray, cats: np.ndarray, level: str) -> np.ndarray:
@@ -714,7 +715,8 @@ def _alpha_from_coincidences(o: np.ndarray, cats: np.ndarray, level: str) -> np.
     expected = (n_c[..., :, None] * n_c[..., None, :] * d2).sum(axis=(-2, -1))
     with np.errstate(invalid="ignore", divide="ignore"):
         alpha = 1 - (n - 1) * observed / expected
-    return np.where(expected > 0, alpha, np.nan)
+    alphas: np.ndarray = np.where(expected > 0, alpha, np.nan)
+    return alphas
 
 
 def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
@@ -723,7 +725,8 @@ def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
     outer = counts[:, :, None] * counts[:, None, :]
     idx = np.arange(counts.shape[1])
     outer[:, idx, idx] -= counts
-    return outer / (m_u - 1)[:, None, None]
+    coincidences: np.ndarray = outer / (m_u - 1)[:, None, None]
+    return coincidences
 
 
 def _alpha_bootstrap(
@@ -860,7 +863,11 @@ def krippendorff_alpha(
     np.add.at(counts, (unit_codes, val_codes), 1.0)
     counts = counts[counts.sum(axis=1) >= 2]
     n_raters = int(frame[rater].nunique())
-    row = {"level": level, "n_units": int(counts.shape[0]), "n_raters": n_raters}
+    row: dict[str, object] = {
+        "level": level,
+        "n_units": int(counts.shape[0]),
+        "n_raters": n_raters,
+    }
     if counts.shape[0] == 0:
         return pd.DataFrame(
             [row | {"n_values": 0, "alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan}]

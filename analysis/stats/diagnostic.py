@@ -27,7 +27,7 @@ Agresti, A. (2013). *Categorical Data Analysis* (3rd ed.). Wiley. (Sections 3.5,
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -450,8 +450,14 @@ def mcnemar_test(
 # --------------------------------------------------------------------------------------
 
 
-def _log_choose(n: np.ndarray, k: np.ndarray) -> np.ndarray:
-    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+@overload
+def _log_choose(n: float, k: float) -> float: ...
+@overload
+def _log_choose(n: float | np.ndarray, k: np.ndarray) -> np.ndarray: ...
+def _log_choose(n: float | np.ndarray, k: float | np.ndarray) -> float | np.ndarray:
+    """``log C(n, k)``, elementwise for arrays."""
+    out = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return float(out) if np.ndim(out) == 0 else np.asarray(out)
 
 
 def _half_tables(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -202,7 +202,8 @@ def _jackknife_cov(loo: np.ndarray) -> np.ndarray:
     """``(K − 1)/K Σ_k (θ(−k) − θ̄(·))(θ(−k) − θ̄(·))ᵀ`` over the columns of ``loo``."""
     k = loo.shape[1]
     d = loo - loo.mean(axis=1, keepdims=True)
-    return (d @ d.T) * ((k - 1) / k)
+    cov: np.ndarray = (d @ d.T) * ((k - 1) / k)
+    return cov
 
 
 def _psi_cross_sum(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -242,7 +243,8 @@ def _unbiased_auc_cov(
     s_k = n**2 * (v10 @ v10.T)
     s_l = m**2 * (v01 @ v01.T)
     s_kl = _psi_cross_sum(ratings[:, truth], ratings[:, ~truth])
-    return np.outer(auc, auc) - (s - s_k - s_l + s_kl) / (m * (m - 1) * n * (n - 1))
+    cov: np.ndarray = np.outer(auc, auc) - (s - s_k - s_l + s_kl) / (m * (m - 1) * n * (n - 1))
+    return cov
 
 
 def fom_covariance(
@@ -492,9 +494,10 @@ def _crit(df: np.ndarray, confidence: float) -> np.ndarray:
     q = 0.5 + confidence / 2.0
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
-        return np.where(
+        crit: np.ndarray = np.where(
             np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(np.isinf(df), 1.0, df))
         )
+    return crit
 
 
 def _t_or_z(

@@ -232,7 +232,8 @@ def delong_cov(v10: np.ndarray, v01: np.ndarray) -> np.ndarray:
         return np.full((n_readers, n_readers), np.nan)
     d10 = v10 - v10.mean(axis=1, keepdims=True)
     d01 = v01 - v01.mean(axis=1, keepdims=True)
-    return (d10 @ d10.T) / ((m - 1) * m) + (d01 @ d01.T) / ((n - 1) * n)
+    cov: np.ndarray = (d10 @ d10.T) / ((m - 1) * m) + (d01 @ d01.T) / ((n - 1) * n)
+    return cov
 
 
 def _z_crit(confidence: float) -> float:
@@ -695,7 +696,8 @@ def _auc_from_level_counts(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     neg = np.asarray(neg, dtype=float)
     below = np.cumsum(neg, axis=-1) - neg
     num = np.sum(pos * (below + 0.5 * neg), axis=-1)
-    return num / (pos.sum(axis=-1) * neg.sum(axis=-1))
+    auc: np.ndarray = num / (pos.sum(axis=-1) * neg.sum(axis=-1))
+    return auc
 
 
 def _bootstrap_aucs(

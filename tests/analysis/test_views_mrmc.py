@@ -103,6 +103,7 @@ def test_a_blinded_statistician_sees_pseudonyms_in_the_mrmc_section(
         assert not re.search(rf"\b{code}\b", mrmc), code
 
 
+@pytest.mark.slow
 def test_live_demo_readings_never_put_internal_error_text_on_the_dashboard(
     client: Client, demo_study: Study, member: Member
 ) -> None:

@@ -22,7 +22,11 @@ from evaluation.models import RatingSession, RatingTask
 from readerstudy.reading.models import ReadingAssignment
 from readerstudy.studies.models import Study
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.schemathesis,  # once per CI run: .ci/run skips it on the SQLite pass
+    pytest.mark.django_db(transaction=True),
+]
 
 ST = Path(sys.executable).with_name("st")
 SLUG = "nme-gpt4o-demo"

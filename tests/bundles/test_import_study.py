@@ -175,6 +175,7 @@ def test_a_bad_bundle_leaves_an_existing_database_unchanged(make_bundle: BundleF
     assert table_counts() == before
 
 
+@pytest.mark.slow
 def test_it_exits_non_zero_from_the_command_line(make_bundle: BundleFactory) -> None:
     import subprocess
     import sys

@@ -36,6 +36,7 @@ PRODUCTION = {
 }
 
 
+@pytest.mark.slow
 def test_check_deploy_reports_nothing_with_production_values(tmp_path: Path) -> None:
     result = manage(
         "check",
@@ -59,6 +60,7 @@ def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path: Path) 
     assert "SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.slow
 def test_it_generates_and_keeps_a_development_secret_key(tmp_path: Path) -> None:
     env = {"DJANGO_DEBUG": "1", "READERSTUDY_VAR_DIR": str(tmp_path)}
     assert manage("check", env=env).returncode == 0
@@ -231,6 +233,7 @@ def test_generation_allow_lists_default_to_the_public_endpoints_and_prefixed_key
     assert development == {"GENERATION_ALLOWED_BASE_URLS": ["http://127.0.0.1:8011"]}  # the demo
 
 
+@pytest.mark.slow
 def test_generation_allow_lists_come_from_the_environment(tmp_path: Path) -> None:
     env = {
         **PRODUCTION,

@@ -239,6 +239,7 @@ def _fill(route: str, values: dict[str, list[str]]) -> list[str]:
     return ["/" + u.lstrip("^").rstrip("$") for u in urls if "(?" not in u and "\\" not in u]
 
 
+@pytest.mark.slow
 def test_a_rater_who_tries_every_route_of_the_project_with_foreign_ids_learns_nothing(
     demo: Study,
 ) -> None:

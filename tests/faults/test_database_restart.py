@@ -20,6 +20,7 @@ DOWN_S = 2.0
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a loaded gunicorn and a kill / restart: not beside another worker
 @pytest.mark.timeout(600)  # a hang fails (and cleans up) instead of stalling CI
 def test_database_restart_mid_session_loses_and_duplicates_no_submit(
     private_cluster: Cluster, tmp_path: Path

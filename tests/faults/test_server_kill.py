@@ -32,6 +32,7 @@ def kill_and_restart(database_url: str, var_dir: Path, name: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a loaded gunicorn and a kill / restart: not beside another worker
 @pytest.mark.timeout(600)  # a hang fails (and cleans up) instead of stalling CI
 def test_killed_server_loses_and_duplicates_no_submit_on_postgresql(
     kill_database: str, tmp_path: Path
@@ -40,6 +41,7 @@ def test_killed_server_loses_and_duplicates_no_submit_on_postgresql(
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a loaded gunicorn and a kill / restart: not beside another worker
 @pytest.mark.timeout(600)  # a hang fails (and cleans up) instead of stalling CI
 def test_killed_server_loses_and_duplicates_no_submit_on_sqlite(
     sqlite_pass: None, tmp_path: Path

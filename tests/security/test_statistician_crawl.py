@@ -267,6 +267,7 @@ def statistician_routes() -> set[str]:
 UNREACHABLE = {"password_reset_confirm"}
 
 
+@pytest.mark.slow
 def test_a_blinded_statistician_finds_no_real_identifier_anywhere(demo: Demo) -> None:
     result = crawl(demo, demo.forbidden)
     assert not result.findings, "real identifiers reached the statistician:\n" + result.report()
@@ -283,6 +284,7 @@ def test_a_blinded_statistician_finds_no_real_identifier_anywhere(demo: Demo) ->
     assert len(result.urls("api-reading-list")) >= 2
 
 
+@pytest.mark.slow
 def test_after_unblinding_the_same_crawl_finds_every_real_identifier(demo: Demo) -> None:
     Study.objects.filter(pk=demo.study.pk).update(unblinded_at=timezone.now())
     result = crawl(demo, demo.forbidden)
@@ -293,6 +295,7 @@ def test_after_unblinding_the_same_crawl_finds_every_real_identifier(demo: Demo)
     assert not found & set(demo.never.text), result.report()
 
 
+@pytest.mark.slow
 def test_the_crawl_fails_when_the_pseudonymisation_layer_is_off(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,7 +1,7 @@
-"""The analysis of a study and its ``results.json`` (contract in DESIGN.md).
+"""The analysis of a study and its ``results.json`` (contract in docs/architecture.md).
 
 :func:`run_analysis` takes the population loaded by :func:`analysis.selectors.study_data`
-and applies the study's conventions (DESIGN.md, "Statistical conventions") with
+and applies the study's conventions (docs/statistics.md, docs/analysis.md "Conventions") with
 :mod:`analysis.stats`:
 
 * **One modality per reader table.** ROC, diagnostic accuracy, agreement and Likert use
@@ -1558,7 +1558,7 @@ def _run(value: Any) -> int | None:
 
 
 def results_json(analysis: Analysis) -> dict[str, Any]:
-    """The ``results.json`` document (DESIGN.md contract) of ``analysis``.
+    """The ``results.json`` document (contract in docs/architecture.md) of ``analysis``.
 
     Besides the contract keys some entries carry documented extras (docs/analysis.md):
     ``readers[*]``: ``label, n, rating, auc_n``; ``agreement`` rows: ``method, n,

@@ -1,6 +1,6 @@
 """The study bundle: a folder (or .zip of it) holding study.toml, CSV tables and images.
 
-See DESIGN.md ("Study bundle") and docs/bundle.md. ``parse_bundle`` validates a whole
+See docs/architecture.md ("Study bundle") and docs/bundle.md. ``parse_bundle`` validates a whole
 bundle and either returns it parsed or raises ``BundleError`` listing every problem as
 ``file:line: column: message``; writing to the database is done by
 ``readerstudy.bundles.services.study_import``.

@@ -1,4 +1,4 @@
-"""results.json: the DESIGN.md contract on the demo study, spot-checked against analysis.stats."""
+"""results.json: the contract of docs/architecture.md on the demo study, spot-checked against analysis.stats."""
 
 from __future__ import annotations
 

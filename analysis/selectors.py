@@ -29,10 +29,10 @@ from django.db import connection
 from django.db.models import Count
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.studies.models import Case, Reader, Reading, Study
+from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Reading, Study
 from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
-SPLITS: tuple[str, ...] = ("test", "train", "all")
+SPLITS: tuple[str, ...] = SPLIT_SELECTIONS
 CHUNK_ROWS = 50_000
 
 #: A numeric case attribute with at most this many distinct values is treated as categorical.

@@ -47,9 +47,10 @@ from readerstudy.studies.display import (
     image_geometry,
     render_display,
 )
+from readerstudy.studies.models import Case, Study
 
 SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")  # used with fullmatch: "$" would admit a final "\n"
-CONSENSUS_RULES = ("majority-median", "median", "first-run")
+CONSENSUS_RULES: tuple[str, ...] = tuple(Study.Consensus.values)
 IMAGE_TYPES = {
     "png": "image/png",
     "jpg": "image/jpeg",
@@ -997,7 +998,7 @@ def parse_cases(
             "must be 0 or 1, got {value}",
         )
     split = frame["split"].str.strip().str.lower().replace("", "test")
-    bad_split = ~split.isin(["train", "test"])
+    bad_split = ~split.isin(Case.Split.values)
     if bad_split.any():
         problems.add_rows(
             name,

@@ -22,6 +22,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from readerstudy.studies.models import SPLIT_SELECTIONS
+
 #: What ``api_key_env`` may hold: the NAME of an environment variable, never a key.
 API_KEY_ENV_PATTERN = r"^[A-Z_][A-Z0-9_]{0,99}$"
 
@@ -274,7 +276,7 @@ class GenerationRun(models.Model):
                 condition=Q(mode__in=["direct", "batch"]), name="generationrun_mode_valid"
             ),
             models.CheckConstraint(
-                condition=Q(split__in=["test", "train", "all"]), name="generationrun_split_valid"
+                condition=Q(split__in=list(SPLIT_SELECTIONS)), name="generationrun_split_valid"
             ),
             models.CheckConstraint(
                 condition=Q(n_runs__gte=1) & Q(n_runs__lte=20), name="generationrun_n_runs"

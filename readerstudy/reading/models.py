@@ -26,6 +26,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from readerstudy.core.db.triggers import Rule
+from readerstudy.studies.models import Case
 
 
 def assignment_token() -> str:
@@ -94,7 +95,7 @@ class ReadingSession(models.Model):
                 condition=Q(order__in=["random", "fixed"]), name="readingsession_order_valid"
             ),
             models.CheckConstraint(
-                condition=Q(split__in=["train", "test"]), name="readingsession_split_valid"
+                condition=Q(split__in=Case.Split.values), name="readingsession_split_valid"
             ),
             models.CheckConstraint(condition=Q(seed__gte=0), name="readingsession_seed_valid"),
             models.CheckConstraint(condition=Q(run__gte=1), name="readingsession_run_positive"),

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from readerstudy.core import roles
+
 
 class Study(models.Model):
     """A reader study: one case set, its readers, its reading scale and its Likert domains."""
@@ -88,12 +90,17 @@ class ScaleCategory(models.Model):
         return f"{self.value} {self.label}".strip()
 
 
+class CaseSplit(models.TextChoices):
+    """The splits of a study's cases (``Case.Split``), the one list of them."""
+
+    TRAIN = "train", "Training"
+    TEST = "test", "Test"
+
+
 class Case(models.Model):
     """One lesion (the unit of analysis) with its truth and the information readers may see."""
 
-    class Split(models.TextChoices):
-        TRAIN = "train", "Training"
-        TEST = "test", "Test"
+    Split = CaseSplit
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="cases")
     code = models.CharField("case id", max_length=100)
@@ -114,7 +121,7 @@ class Case(models.Model):
             models.UniqueConstraint(fields=["study", "code"], name="case_unique_code"),
             models.CheckConstraint(condition=Q(truth__in=[0, 1]), name="case_truth_binary"),
             models.CheckConstraint(
-                condition=Q(split__in=["train", "test"]), name="case_split_valid"
+                condition=Q(split__in=CaseSplit.values), name="case_split_valid"
             ),
         ]
 
@@ -131,6 +138,10 @@ def case_image_path(instance: CaseImage, filename: str) -> str:
             suffix = "." + ("jpg" if ext == "jpeg" else ext)
     token = secrets.token_hex(16)
     return f"img/{token[:2]}/{token}{suffix}"
+
+
+#: The case selections of an analysis or a generation run: a split, or every case.
+SPLIT_SELECTIONS: tuple[str, ...] = (Case.Split.TEST.value, Case.Split.TRAIN.value, "all")
 
 
 class CaseImage(models.Model):
@@ -265,10 +276,10 @@ class StudyMember(models.Model):
     """A user's role in one study. Access to a study's pages follows from these rows."""
 
     class Role(models.TextChoices):
-        COORDINATOR = "coordinator", "Coordinator"
-        READER = "reader", "Reader"
-        RATER = "rater", "Rater"
-        STATISTICIAN = "statistician", "Statistician"
+        COORDINATOR = roles.COORDINATOR, "Coordinator"
+        READER = roles.READER, "Reader"
+        RATER = roles.RATER, "Rater"
+        STATISTICIAN = roles.STATISTICIAN, "Statistician"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
@@ -282,7 +293,7 @@ class StudyMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["study", "user", "role"], name="studymember_unique"),
             models.CheckConstraint(
-                condition=Q(role__in=["coordinator", "reader", "rater", "statistician"]),
+                condition=Q(role__in=list(roles.ROLES)),
                 name="studymember_role_valid",
             ),
         ]

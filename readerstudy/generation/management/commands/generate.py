@@ -33,7 +33,7 @@ from readerstudy.generation.services import (
     run_resume,
     run_stop,
 )
-from readerstudy.studies.models import Study
+from readerstudy.studies.models import SPLIT_SELECTIONS, Study
 
 
 class Command(BaseCommand):
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("reader", nargs="?", help="model reader id (it needs a configuration)")
         parser.add_argument("--mode", choices=["direct", "batch"], default="direct")
         parser.add_argument("--runs", type=int, help="runs per case (default: the configuration's)")
-        parser.add_argument("--split", choices=["test", "train", "all"], default="test")
+        parser.add_argument("--split", choices=SPLIT_SELECTIONS, default="test")
         parser.add_argument("--limit", type=int, help="only the first N cases (a trial run)")
         parser.add_argument(
             "--overwrite",

@@ -1,6 +1,6 @@
 """Pages of reading sessions: the coordinator's set-up and progress, the reader's worklist,
-case page and images. Views stay thin: queries in ``selectors_reading``, writes in
-``services_reading``.
+case page and images. Views stay thin: queries in ``reading.selectors``, writes in
+``reading.services``.
 
 Access: coordinator pages need the coordinator role in the study (404 otherwise); reader
 pages are reached through an assignment's opaque token and need the reader role in its

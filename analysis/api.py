@@ -34,7 +34,7 @@ from analysis.views import (
     audit_export,
     export_stream,
 )
-from readerstudy.api.access import StudyScopedMixin
+from readerstudy.studies.api.access import StudyScopedMixin
 
 IDS = OpenApiParameter(
     "ids",

@@ -13,8 +13,8 @@ describe every column. CSV is streamed chunk by chunk from a server-side cursor,
 stays flat whatever the size; Parquet and Excel are written chunk by chunk to a temporary
 file. SPSS files are built in memory (pyreadstat writes a whole data frame at once).
 
-Identifiers are pseudonymous (:class:`readerstudy.pseudonyms.Pseudonyms`) or real, as the
-caller decides (:class:`readerstudy.pseudonyms.Blinding`; docs/analysis.md,
+Identifiers are pseudonymous (:class:`readerstudy.studies.pseudonyms.Pseudonyms`) or real, as the
+caller decides (:class:`readerstudy.studies.pseudonyms.Blinding`; docs/analysis.md,
 "Pseudonymisation"); pseudonymous rows are never in import order.
 """
 
@@ -42,8 +42,8 @@ from analysis.selectors import (
     study_domains,
 )
 from analysis.tables import table_csv
-from readerstudy.models import Study
-from readerstudy.spreadsheet import append_xlsx_row, neutralise_frame
+from readerstudy.core.spreadsheet import append_xlsx_row, neutralise_frame
+from readerstudy.studies.models import Study
 
 DATASETS: tuple[str, ...] = ("readings", "likert", "wide")
 EXCEL_MAX_ROWS = 1_048_575  # data rows per sheet (one row is the header)
@@ -214,7 +214,7 @@ def csv_stream(study: Study, dataset: str, ids: Pseudonyms) -> Iterator[bytes]:
 
     Written by Arrow's CSV writer: text is always quoted (so an empty text ``""`` differs
     from a missing value, which is an empty field), numbers in their shortest form. Text a
-    spreadsheet would run as a formula gets a leading ``'`` (readerstudy/spreadsheet.py).
+    spreadsheet would run as a formula gets a leading ``'`` (readerstudy/core/spreadsheet.py).
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -491,7 +491,7 @@ def _arrow_table(chunk: pd.DataFrame, schema: Any) -> Any:
 def write_xlsx(study: Study, ids: Pseudonyms, path: Path) -> None:
     """All three datasets and the dictionary, one sheet each (long sheets continue on more).
 
-    Text is stored as string cells, never formulas (readerstudy/spreadsheet.py).
+    Text is stored as string cells, never formulas (readerstudy/core/spreadsheet.py).
     """
     from openpyxl import Workbook
 

@@ -21,8 +21,8 @@ from analysis.stats.choices import (
     P_ADJUST_NAMES,
     PROPORTION_CI_METHODS,
 )
-from readerstudy.models import Reading, Study
-from readerstudy.pseudonyms import IDS_CHOICES as IDS_VALUES
+from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.pseudonyms import IDS_CHOICES as IDS_VALUES
 
 SPLIT_CHOICES = [("test", "Test set"), ("train", "Training set"), ("all", "All cases")]
 IDS_LABELS = {"real": "Real ids", "pseudonymous": "Pseudonyms"}

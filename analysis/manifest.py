@@ -11,7 +11,7 @@
 
 The manifest of a pseudonymous analysis names readers and raters by pseudonym only (its
 ``study.toml``, the command line), and its seed records do not name what they belong to
-(:class:`readerstudy.pseudonyms.Blinding`).
+(:class:`readerstudy.studies.pseudonyms.Blinding`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from typing import Any
 import pandas as pd
 import tomli_w
 from django.conf import settings
+from readerstudy.bundles.export import study_toml
 
 from analysis.selectors import StudyData, study_seed_records
-from readerstudy.bundle.export import study_toml
-from readerstudy.models import Study
-from readerstudy.pseudonyms import Blinding
+from readerstudy.studies.models import Study
+from readerstudy.studies.pseudonyms import Blinding
 
 PACKAGES: tuple[str, ...] = (
     "django", "numpy", "pandas", "scipy", "statsmodels", "plotly", "kaleido", "choreographer",

@@ -1,7 +1,7 @@
-"""The analysis of a study and its ``results.json`` (contract in DESIGN.md).
+"""The analysis of a study and its ``results.json`` (contract in docs/architecture.md).
 
 :func:`run_analysis` takes the population loaded by :func:`analysis.selectors.study_data`
-and applies the study's conventions (DESIGN.md, "Statistical conventions") with
+and applies the study's conventions (docs/statistics.md, docs/analysis.md "Conventions") with
 :mod:`analysis.stats`:
 
 * **One modality per reader table.** ROC, diagnostic accuracy, agreement and Likert use
@@ -98,6 +98,18 @@ P_ADJUST_FAMILIES: tuple[str, ...] = tuple(P_ADJUST_DEFAULTS)
 SMALL_CLASS = 10
 #: Bootstrap resamples of Krippendorff's α of the Likert panel.
 ALPHA_BOOT = 1000
+
+
+def runs_final_category(categories: Sequence[int], rule: str) -> int:
+    """The final category of one reader's runs on one case (in run order) by ``rule``: the
+    same rules as :func:`_final_readings` (``first-run``, or :func:`analysis.stats.consensus`).
+    Registered as ``readerstudy.studies.consensus.final_category`` (the reading pages)."""
+    if rule == "first-run":
+        return int(categories[0])
+    frame = pd.DataFrame(
+        {"reader_id": 0, "case_id": 0, "run": range(1, len(categories) + 1), "category": categories}
+    )
+    return int(consensus(frame, rule=rule)["category"].iloc[0])  # type: ignore[arg-type]
 
 
 def p_adjust_setting(value: str | dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
@@ -1546,7 +1558,7 @@ def _run(value: Any) -> int | None:
 
 
 def results_json(analysis: Analysis) -> dict[str, Any]:
-    """The ``results.json`` document (DESIGN.md contract) of ``analysis``.
+    """The ``results.json`` document (contract in docs/architecture.md) of ``analysis``.
 
     Besides the contract keys some entries carry documented extras (docs/analysis.md):
     ``readers[*]``: ``label, n, rating, auc_n``; ``agreement`` rows: ``method, n,

@@ -9,12 +9,12 @@ look-ups of primary keys. Two uses:
 * :func:`reading_chunks` and :func:`score_chunks` stream every reading or score of a study
   in bounded chunks, with the columns of the exports (:mod:`analysis.exports`).
 
-Identifiers can be *pseudonymous* (:class:`readerstudy.pseudonyms.Pseudonyms`, the one
+Identifiers can be *pseudonymous* (:class:`readerstudy.studies.pseudonyms.Pseudonyms`, the one
 pseudonymisation layer every channel uses): reader, case, patient and rater codes are
 replaced by a keyed hash that is stable for a study, so that a statistician can work blinded
 until the study is unblinded (docs/analysis.md, "Pseudonymisation"). Pseudonymous rows are
 never in import order: readers in pseudonym order, cases in their keyed order
-(:func:`readerstudy.pseudonyms.order_key`).
+(:func:`readerstudy.studies.pseudonyms.order_key`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from django.db import connection
 from django.db.models import Count
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.models import Case, Reader, Reading, Study
-from readerstudy.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
+from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Reading, Study
+from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
-SPLITS: tuple[str, ...] = ("test", "train", "all")
+SPLITS: tuple[str, ...] = SPLIT_SELECTIONS
 CHUNK_ROWS = 50_000
 
 #: A numeric case attribute with at most this many distinct values is treated as categorical.
@@ -81,7 +81,7 @@ def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
     """Every case of the study: ``pk, case_id, patient_id, split, truth, position`` + attributes.
 
     Display order is the order of cases.csv; with pseudonyms it is the cases' keyed order
-    (:func:`readerstudy.pseudonyms.order_key`), the order of the API's case list.
+    (:func:`readerstudy.studies.pseudonyms.order_key`), the order of the API's case list.
     Attribute columns (the extra columns of cases.csv) are numeric when every non-empty
     value is a number, else text; empty values are missing (NaN / None).
     """

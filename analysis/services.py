@@ -50,7 +50,7 @@ from analysis.tables import (
     write_csvs,
     write_workbook,
 )
-from readerstudy.models import Study
+from readerstudy.studies.models import Study
 
 CACHE_SECONDS = 60 * 60
 #: The tables and the figure of the dashboard's MRMC section (not repeated below it).

@@ -45,7 +45,7 @@ import pandas as pd
 from analysis.results import METRICS, Analysis
 from analysis.stats.choices import P_ADJUST_NAMES
 from analysis.stats.multiplicity import P_ADJUST_LABELS
-from readerstudy.spreadsheet import append_xlsx_row, frame_csv
+from readerstudy.core.spreadsheet import append_xlsx_row, frame_csv
 
 #: How the agreement table names each Fleiss κ interval (``AnalysisOptions.kappa_ci``).
 KAPPA_CI_LABELS: dict[str, str] = {"gwet": "Gwet", "spss": "SPSS"}
@@ -776,7 +776,7 @@ def display_rows(name: str, table: pd.DataFrame) -> dict[str, Any]:
 
 def table_csv(table: pd.DataFrame) -> bytes:
     """``table`` as UTF-8 CSV (unrounded numbers, empty cells for missing values); text a
-    spreadsheet would run as a formula gets a leading ``'`` (readerstudy/spreadsheet.py)."""
+    spreadsheet would run as a formula gets a leading ``'`` (readerstudy/core/spreadsheet.py)."""
     return frame_csv(table)
 
 
@@ -802,7 +802,7 @@ def write_workbook(
 
     Numbers stay unrounded in the cells; the number format only changes how Excel shows
     them (three decimals, p values four). Text is stored as string cells, never formulas
-    (readerstudy/spreadsheet.py). ``footnotes`` (table -> lines) are written in
+    (readerstudy/core/spreadsheet.py). ``footnotes`` (table -> lines) are written in
     italics below the table, after an empty row; by default those of the ``footnotes``
     table.
     """

@@ -3,7 +3,7 @@
 Only the study's coordinators and statisticians get anything (others: 404). Identifiers
 are pseudonymous for statisticians until the study is unblinded; coordinators, and
 everyone after unblinding, see real ids unless they ask for pseudonyms
-(:class:`readerstudy.pseudonyms.Blinding`). Every download is recorded in the audit log.
+(:class:`readerstudy.studies.pseudonyms.Blinding`). Every download is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from analysis.render import StaticExportUnavailable, browser_path
 from analysis.results import results_json
 from analysis.services import analysis_compute, dashboard_payload, tables_workbook
 from analysis.tables import build_tables, table_csv
-from readerstudy import roles
-from readerstudy.access import require_study_role, study_roles
-from readerstudy.audit import audit_record
-from readerstudy.models import Study
-from readerstudy.pseudonyms import Blinding, real_ids_allowed
+from readerstudy.audit.services import audit_record
+from readerstudy.core import roles
+from readerstudy.studies.access import require_study_role, study_roles
+from readerstudy.studies.models import Study
+from readerstudy.studies.pseudonyms import Blinding, real_ids_allowed
 
 ANALYSIS_ROLES = (roles.COORDINATOR, roles.STATISTICIAN)
 
@@ -214,7 +214,7 @@ def export_stream(request: HttpRequest, study: Study, kind: str) -> HttpResponse
     """The dataset export ``kind`` streamed as an attachment, audited (shared with the API).
 
     ``Http404`` for an unknown kind; ``ValueError`` for an ``?ids=`` other than real or
-    pseudonymous. Pseudonyms follow :meth:`readerstudy.pseudonyms.Blinding.for_actor`.
+    pseudonymous. Pseudonyms follow :meth:`readerstudy.studies.pseudonyms.Blinding.for_actor`.
     """
     spec = EXPORT_KINDS.get(kind)
     if spec is None:

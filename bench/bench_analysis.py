@@ -66,8 +66,8 @@ def build_large(n_cases: int, n_readers: int, runs: int, n_scores: int, seed: in
 
     from evaluation.models import LikertDomain, Rater
     from fixtures.demo_ratings import LIKERT_DOMAINS
-    from readerstudy.db.bulk import bulk_insert
-    from readerstudy.models import Case, Reader, Reading, ScaleCategory, Study
+    from readerstudy.core.db.bulk import bulk_insert
+    from readerstudy.studies.models import Case, Reader, Reading, ScaleCategory, Study
 
     rng = np.random.default_rng(seed)
     now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
@@ -158,8 +158,8 @@ def add_scores(
     from django.utils import timezone
 
     from evaluation.models import LikertScore
-    from readerstudy.db.bulk import bulk_insert
-    from readerstudy.models import Reading
+    from readerstudy.core.db.bulk import bulk_insert
+    from readerstudy.studies.models import Reading
 
     per_reading = len(raters) * len(domains)
     scored = set(
@@ -211,7 +211,7 @@ def child_add_scores(total: int) -> None:
     sys.path.insert(0, str(ROOT))
     django.setup()
     from evaluation.models import LikertDomain, LikertScore, Rater
-    from readerstudy.models import Study
+    from readerstudy.studies.models import Study
 
     study = Study.objects.get(slug=LARGE_SLUG)
     have = LikertScore.objects.filter(domain__study=study).count()

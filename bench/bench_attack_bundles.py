@@ -166,8 +166,8 @@ ATTACKS = [
 VIEW = """
 import django
 django.setup()
-from readerstudy.models import CaseImage
-from readerstudy.views_reading import case_image_response
+from readerstudy.studies.models import CaseImage
+from readerstudy.reading.views import case_image_response
 response = case_image_response(CaseImage.objects.get())
 data = b"".join(response.streaming_content) if response.streaming else response.content
 print(len(data))

@@ -98,11 +98,11 @@ def main() -> int:
         from django.db import connection
         from django.db.models import Count
 
+        from readerstudy.generation.models import GenerationConfig, GenerationItem
         from readerstudy.generation.prompts import DEFAULT_SYSTEM_TEMPLATE, DEFAULT_USER_TEMPLATES
         from readerstudy.generation.runner import run_execute
         from readerstudy.generation.services import run_create
-        from readerstudy.models import Case, Reader, Reading, ScaleCategory, Study
-        from readerstudy.models_generation import GenerationConfig, GenerationItem
+        from readerstudy.studies.models import Case, Reader, Reading, ScaleCategory, Study
 
         slug = f"bench-generation-{os.getpid()}"
         Study.objects.filter(slug=slug).delete()

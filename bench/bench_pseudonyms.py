@@ -49,7 +49,7 @@ def child_pages() -> None:
     from django.test import Client
     from rest_framework.authtoken.models import Token
 
-    from readerstudy.models import Study, StudyMember
+    from readerstudy.studies.models import Study, StudyMember
 
     study = Study.objects.get(slug=LARGE_SLUG)
     users = get_user_model().objects

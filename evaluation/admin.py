@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.admin_scoping import StudyScopedAdmin, scoped_filter
+from readerstudy.studies.admin_scoping import StudyScopedAdmin, scoped_filter
 
 
 @admin.register(LikertDomain)

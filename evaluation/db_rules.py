@@ -1,13 +1,13 @@
 """Cross-table rules of rating sessions, enforced by database triggers (migration 0004).
 
 An item's output, and an assignment's rater, must belong to the session's study; a task's
-item must belong to the session of its assignment. Written as :class:`readerstudy.db.triggers.Rule`
+item must belong to the session of its assignment. Written as :class:`readerstudy.core.db.triggers.Rule`
 objects so that SQLite and PostgreSQL get equivalent triggers.
 """
 
 from __future__ import annotations
 
-from readerstudy.db.triggers import Rule
+from readerstudy.core.db.triggers import Rule
 
 RATING_RULES = [
     Rule(

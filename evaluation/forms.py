@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from evaluation.models import LikertDomain, RatingSession
-from readerstudy.converters import INT32_MAX, INT64_MAX
-from readerstudy.models import Reader, Reading, Study, StudyMember
+from readerstudy.core.converters import INT32_MAX, INT64_MAX
+from readerstudy.studies.models import Reader, Reading, Study, StudyMember
 
 
 class ReaderChoiceField(forms.ModelMultipleChoiceField):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from readerstudy.models import Reading, Study
+from readerstudy.studies.models import Reading, Study
 
 
 class LikertDomain(models.Model):
@@ -64,12 +64,17 @@ class Rater(models.Model):
         return f"{self.study.slug}:{self.code}"
 
 
+class ScoreSource(models.TextChoices):
+    """Where a Likert score came from (``LikertScore.Source``), the one list of them."""
+
+    IMPORTED = "imported", "Imported"
+    ENTERED = "entered", "Entered in the rating page"
+
+
 class LikertScore(models.Model):
     """One rater's score of one output (reading) on one domain."""
 
-    class Source(models.TextChoices):
-        IMPORTED = "imported", "Imported"
-        ENTERED = "entered", "Entered in the rating page"
+    Source = ScoreSource
 
     rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="scores")
     reading = models.ForeignKey(Reading, on_delete=models.CASCADE, related_name="likert_scores")
@@ -86,7 +91,7 @@ class LikertScore(models.Model):
                 fields=["rater", "reading", "domain"], name="likertscore_unique_per_domain"
             ),
             models.CheckConstraint(
-                condition=Q(source__in=["imported", "entered"]), name="likertscore_source_valid"
+                condition=Q(source__in=ScoreSource.values), name="likertscore_source_valid"
             ),
         ]
         indexes = [models.Index(fields=["domain", "reading"], name="likertscore_domain_reading")]

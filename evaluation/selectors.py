@@ -37,8 +37,8 @@ from evaluation.models import (
     RatingTask,
     ScoreAmendment,
 )
-from readerstudy.db.rows import Columns
-from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
+from readerstudy.core.db.rows import Columns
+from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -99,7 +99,7 @@ def study_leak_detector(study: Study) -> LeakDetector:
 
 def _rater_role(user: User, study_path: str) -> Q:
     """Rows whose study (the field at ``study_path``) has ``user`` as a rater: the membership
-    and the group, as :func:`readerstudy.access.has_study_role` requires."""
+    and the group, as :func:`readerstudy.studies.access.has_study_role` requires."""
     if user.is_superuser:
         return Q()
     member = StudyMember.objects.filter(
@@ -115,7 +115,7 @@ def is_study_rater(user: User, study_id: int) -> bool:
 
 
 # The rater's task lookup and "next item" run on every autosave and submission, so they are
-# written in SQL (readerstudy.db.rows): compiling them with the ORM cost several times what the
+# written in SQL (readerstudy.core.db.rows): compiling them with the ORM cost several times what the
 # database spends on them. Two small queries rather than one seven-table join, whose planning
 # alone takes PostgreSQL several milliseconds.
 _TASK = Columns(RatingTask, "t")
@@ -144,7 +144,7 @@ def _task_sql(vendor: str) -> str:
 def _rater_session_sql(vendor: str, check_role: bool) -> str:
     """The started session with its study, if the user (the last two parameters) still holds
     the rater role in the study: a membership row and the rater group, as
-    :func:`readerstudy.access.has_study_role` requires."""
+    :func:`readerstudy.studies.access.has_study_role` requires."""
     quote = connection.ops.quote_name
     user_groups = get_user_model().groups.through
     sql = (

@@ -33,11 +33,10 @@ from evaluation.models import (
     ScoreAmendment,
 )
 from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
-from fixtures.demo_modalities import UNAIDED
-from readerstudy.audit import audit_record
-from readerstudy.db.rows import db_value, quoted_table
-from readerstudy.models import Reader, Reading, Study
-from readerstudy.randomisation import balanced_assignment, new_seed, permutation, rng_for
+from readerstudy.audit.services import audit_record
+from readerstudy.core.db.rows import db_value, quoted_table
+from readerstudy.core.randomisation import balanced_assignment, new_seed, permutation, rng_for
+from readerstudy.studies.models import Reader, Reading, Study
 
 
 class RatingError(Exception):
@@ -109,7 +108,7 @@ def rater_orders(
     """Each rater's items (as session positions) in the order they will see them.
 
     Pure and reproducible from the stored seed: items go to raters by
-    :func:`~readerstudy.randomisation.balanced_assignment` (everyone gets every item when
+    :func:`~readerstudy.core.randomisation.balanced_assignment` (everyone gets every item when
     ``raters_per_item`` equals the number of raters); each rater's items are then put in a
     random order keyed by the rater's code, or, for a fixed order, in the session's order.
     """
@@ -567,7 +566,7 @@ def _check_open(session: RatingSession) -> None:
 
 # Autosave and first submission run for every rater on every item, so their statements are
 # written in SQL: compiling them with the ORM cost more than PostgreSQL spends executing them
-# (see readerstudy/db/rows.py). Each is one statement on an indexed key; the rules stay the
+# (see readerstudy/core/db/rows.py). Each is one statement on an indexed key; the rules stay the
 # same as with the ORM (versions, tokens, unique constraints, triggers).
 
 
@@ -860,44 +859,3 @@ def _amend(
             score.save(update_fields=["score", "updated_at"])
     ScoreAmendment.objects.bulk_create(changes)
     return "amended" if changes else "unchanged"
-
-
-# --------------------------------------------------------------------------------------
-# Demo
-
-DEMO_SESSION_NAME = "Demo rating"
-DEMO_SESSION_SEED = 20260611
-DEMO_CASES = 12
-
-
-def rating_session_demo_create(*, study: Study) -> RatingSession:
-    """The open demo session "Demo rating" for the demo raters (created once).
-
-    The demo bundle already holds imported scores of rater1-rater3 on every model output, and
-    a score is unique per (rater, output, domain); so the demo session rates what they have
-    not scored: the three radiologists' (unaided, modality 1) impressions on a seeded sample
-    of test cases, with two raters per item, images shown and amendments allowed.
-    """
-    existing = RatingSession.objects.filter(study=study, name=DEMO_SESSION_NAME).first()
-    if existing is not None:
-        return existing
-    from django.contrib.auth import get_user_model
-
-    coordinator = get_user_model().objects.filter(username="coordinator").first()
-    raters = list(Rater.objects.filter(study=study, user__isnull=False).order_by("code"))
-    session = rating_session_create(
-        study=study,
-        name=DEMO_SESSION_NAME,
-        readers=list(Reader.objects.filter(study=study, kind=Reader.Kind.HUMAN)),
-        runs=[1],
-        modalities=[UNAIDED],
-        raters=raters,
-        domains=list(study.likert_domains.order_by("position")),
-        raters_per_item=min(2, len(raters)),
-        allow_amend=True,
-        show_images=True,
-        case_sample=DEMO_CASES,
-        seed=DEMO_SESSION_SEED,
-        created_by=coordinator,
-    )
-    return rating_session_start(session=session, user=coordinator)

@@ -44,11 +44,11 @@ from evaluation.forms import (
     parse_json_body,
 )
 from evaluation.models import RatingItem, RatingSession, RatingTask
-from readerstudy.access import require_study_role
-from readerstudy.audit import audit_record
-from readerstudy.confirm import Confirmation, confirm_page
-from readerstudy.reading_images import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
-from readerstudy.spreadsheet import csv_writer
+from readerstudy.audit.services import audit_record
+from readerstudy.core.confirm import Confirmation, confirm_page
+from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.studies.access import require_study_role
+from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
 
 View = Callable[..., HttpResponseBase]
 

@@ -98,10 +98,24 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "readerstudy",
+    # The parts, in the order imports may go (docs/architecture.md). ``readerstudy`` itself is
+    # the project (settings, urls, wsgi/asgi, celery, middleware), not an app.
+    "readerstudy.core",
+    "readerstudy.audit",
+    "readerstudy.studies",  # label "readerstudy"
+    "readerstudy.reading",
+    "readerstudy.generation",
     "evaluation",
+    "readerstudy.bundles",
     "analysis",
+    "fixtures",
 ]
+
+# The models of label ``readerstudy`` live in several parts (studies, reading, generation, audit,
+# core) but keep one app label, so tables, content types, permissions and the rows of
+# django_migrations stay as they were. Their migrations are frozen history and stay where they
+# always were, in the project package (docs/architecture.md, docs/upgrading.md).
+MIGRATION_MODULES = {"readerstudy": "readerstudy.migrations"}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -112,7 +126,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "readerstudy.audit.AuditRequestMiddleware",
+    "readerstudy.audit.services.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -210,7 +224,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 # Largest bulk import through the API (readings or Likert scores; JSON body or uploaded CSV):
 # 413 above it.
 API_IMPORT_MAX_BYTES = env_int("API_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
-# Resource limits of a study bundle (import_study; readerstudy/bundle/limits.py, docs/bundle.md).
+# Resource limits of a study bundle (import_study; readerstudy/bundles/limits.py, docs/bundle.md).
 # Sizes are uncompressed (what a .zip declares for its members, or the files of a folder); a
 # bundle over a limit is refused before its tables or images are read. The defaults admit
 # bench/bench_import.py (100,000 cases, 1,000,000 readings).
@@ -249,10 +263,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "readerstudy.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "readerstudy.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "readerstudy.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "readerstudy.core.api.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
@@ -268,12 +282,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Choice sets that share a field name get stable schema names.
     "ENUM_NAME_OVERRIDES": {
-        "CaseSplitEnum": "readerstudy.models.Case.Split",
-        "GenerationRunSplitEnum": "readerstudy.models_generation.GenerationRun.Split",
-        "ReadingSessionStatusEnum": "readerstudy.models_reading.ReadingSession.Status",
-        "GenerationRunStatusEnum": "readerstudy.models_generation.GenerationRun.Status",
+        "CaseSplitEnum": "readerstudy.studies.models.Case.Split",
+        "GenerationRunSplitEnum": "readerstudy.generation.models.GenerationRun.Split",
+        "ReadingSessionStatusEnum": "readerstudy.reading.models.ReadingSession.Status",
+        "GenerationRunStatusEnum": "readerstudy.generation.models.GenerationRun.Status",
         "AssignmentStatusEnum": [("open", "Open"), ("closed", "Closed")],
-        "ReadingSessionOrderEnum": "readerstudy.models_reading.ReadingSession.Order",
+        "ReadingSessionOrderEnum": "readerstudy.reading.models.ReadingSession.Order",
         "RatingSessionOrderEnum": "evaluation.models.RatingSession.Order",
     },
 }
@@ -286,7 +300,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Sign-in throttling (readerstudy/throttle.py): after LIMIT failures of one username (LIMIT_IP
+# Sign-in throttling (readerstudy/core/throttle.py): after LIMIT failures of one username (LIMIT_IP
 # of one client address) within the window, each further attempt waits BASE seconds, doubling
 # with each failure up to MAX (a slow-down, never a lock); the window counts from the last one.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
@@ -317,7 +331,7 @@ def _trusted_proxies(entries: list[str]) -> list[ipaddress.IPv4Network | ipaddre
 
 
 # The reverse proxies (addresses or networks) whose X-Forwarded-For names the client
-# (readerstudy/audit.py, client_ip). Empty: the peer address (REMOTE_ADDR) is the client.
+# (readerstudy/audit/services.py, client_ip). Empty: the peer address (REMOTE_ADDR) is the client.
 TRUSTED_PROXIES = _trusted_proxies(env_list("TRUSTED_PROXIES"))
 
 # Content-Security-Policy and Permissions-Policy (readerstudy/middleware.py). Everything is

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from readerstudy import views
-from readerstudy.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+from readerstudy.audit.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+from readerstudy.studies import views
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 admin.site.site_header = "readerstudy administration"
@@ -16,8 +16,8 @@ urlpatterns = [
     path("studies/<slug:slug>/", views.study_detail, name="study-detail"),
     path("studies/<slug:slug>/audit/", views.study_audit, name="study-audit"),
     path("audit/", views.audit_all, name="audit-all"),
-    path("", include("readerstudy.urls_reading")),
-    path("", include("readerstudy.urls_generation")),
+    path("", include("readerstudy.reading.urls")),
+    path("", include("readerstudy.generation.urls")),
     path("", include("evaluation.urls")),
     path("", include("analysis.urls")),
     path(
@@ -28,5 +28,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("accounts/token/", views.api_token, name="api-token-page"),
-    path("api/", include("readerstudy.api.urls")),
+    path("api/", include("readerstudy.api_urls")),
 ]

@@ -154,7 +154,7 @@ def _test_settings(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
 
 
 def assert_confirmation_page(html: str, *, action: str, button: str) -> None:
-    """``html`` is a confirmation page (readerstudy/confirm.py) posting to ``action`` with a
+    """``html`` is a confirmation page (readerstudy/core/confirm.py) posting to ``action`` with a
     danger-styled ``button``, and a Cancel link; it works without JavaScript."""
     form = re.search(r'<form method="post" action="([^"]+)" class="confirm-actions">', html)
     assert form is not None and form.group(1) == action, html

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.models import Case, Reader, Reading, ScaleCategory, Study
+from readerstudy.studies.models import Case, Reader, Reading, ScaleCategory, Study
 
 
 class UserFactory(factory.django.DjangoModelFactory):

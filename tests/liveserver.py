@@ -221,8 +221,8 @@ def seed(n_raters: int, n_cases: int, n_readers: int = 0) -> dict[str, Any]:
 
     from evaluation.models import LikertDomain, Rater
     from evaluation.services import rating_session_create, rating_session_start
-    from readerstudy.models import Case, Reader, Reading, ScaleCategory, Study, StudyMember
-    from readerstudy.services_reading import reading_session_create, reading_session_open
+    from readerstudy.reading.services import reading_session_create, reading_session_open
+    from readerstudy.studies.models import Case, Reader, Reading, ScaleCategory, Study, StudyMember
 
     study = Study.objects.create(slug="loadtest", title="Load test", positive_threshold=4)
     ScaleCategory.objects.bulk_create(ScaleCategory(study=study, value=v) for v in range(7))
@@ -305,8 +305,8 @@ def stored() -> dict[str, Any]:
     from django.db.models import Count
 
     from evaluation.models import LikertScore, RatingTask
-    from readerstudy.models import Reading
-    from readerstudy.models_reading import ReadingSubmission, ReadingWork
+    from readerstudy.reading.models import ReadingSubmission, ReadingWork
+    from readerstudy.studies.models import Reading
 
     reading_of = dict(
         RatingTask.objects.values_list("item__public_id", "item__reading_id").distinct()

@@ -86,7 +86,7 @@ KAPPA_BANDS: tuple[tuple[float, str], ...] = (
 def interpret_kappa(values: float | Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
     """Verbal band of agreement coefficients.
 
-    The worked example (and DESIGN.md) uses "<0.20 poor, 0.21-0.40 fair, 0.41-0.60
+    The worked example (and docs/statistics.md) uses "<0.20 poor, 0.21-0.40 fair, 0.41-0.60
     moderate, 0.61-0.80 good, 0.81-1.00 excellent". Its printed bands leave gaps between
     two-decimal values, so the limits are taken as inclusive upper bounds on the
     unrounded value: ``k <= 0.20`` poor (including every negative value), ``0.20 < k <=

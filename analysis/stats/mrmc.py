@@ -158,7 +158,7 @@ class MRMCResult:
     covariance_matrix: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``mrmc`` entry of results.json (DESIGN.md contract).
+        """The ``mrmc`` entry of results.json (contract in docs/architecture.md).
 
         ``{analysis, covariance, modalities, aucs, f, df1, df2, p, comparisons: [{modality_a,
         modality_b, diff, se, ci, p}]}``; floats unrounded, CIs as ``[low, high]``. ``df2``

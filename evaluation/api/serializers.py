@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from evaluation.models import RatingSession, RatingTask
 from evaluation.selectors import TASK_STATES, RaterItemView
-from readerstudy.converters import INT32_MAX
+from readerstudy.core.converters import INT32_MAX
 
 
 def item_api_url(public_id: str) -> str:
@@ -279,30 +279,3 @@ class KeyRowSerializer(serializers.Serializer):
     modality = serializers.IntegerField()
     case_id = serializers.CharField(source="case")
     redacted = serializers.BooleanField()
-
-
-class ScoresImportSerializer(serializers.Serializer):
-    """JSON import: ``{"rows": [{"rater_id", "reader_id", "case_id", "run", "domain",
-    "score", "modality"?}, ...]}``; or a multipart upload with the file in ``file``."""
-
-    rows = serializers.ListField(child=serializers.DictField(), required=False)
-    file = serializers.FileField(required=False)
-
-
-class ScoresImportResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    raters_created = serializers.ListField(child=serializers.CharField())
-
-
-class ScoresImportProblemSerializer(serializers.Serializer):
-    file = serializers.CharField(help_text='"ratings.csv", or "rows" for JSON rows')
-    line = serializers.IntegerField()
-    field = serializers.CharField()
-    message = serializers.CharField()
-
-
-class ScoresImportErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = ScoresImportProblemSerializer(many=True)
-    messages = serializers.ListField(child=serializers.CharField())
-    n_errors = serializers.IntegerField()

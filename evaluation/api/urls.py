@@ -46,9 +46,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.RatingSessionKey.as_view(),
         name="api-rating-session-key",
     ),
-    path(
-        "studies/<slug:slug>/scores/import/",
-        views.ScoresImport.as_view(),
-        name="api-scores-import",
-    ),
 ]

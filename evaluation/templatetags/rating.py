@@ -8,8 +8,8 @@ from django import template
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from evaluation import selectors
-from readerstudy.access import study_roles
-from readerstudy.models import Study
+from readerstudy.studies.access import study_roles
+from readerstudy.studies.models import Study
 
 register = template.Library()
 

@@ -36,6 +36,7 @@ from django.utils import timezone
 from readerstudy.generation.client import Connection, error_text, sync_client_create
 from readerstudy.generation.egress import DestinationNotAllowedError
 from readerstudy.generation.keys import ConnectionSettingsError, server_text
+from readerstudy.generation.models import GenerationItem, GenerationRun
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.runner import (
     RunSummary,
@@ -46,7 +47,6 @@ from readerstudy.generation.runner import (
     store_context,
 )
 from readerstudy.generation.storage import DUPLICATE, StoreContext, item_store
-from readerstudy.models_generation import GenerationItem, GenerationRun
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 CUSTOM_ID_PREFIX = "item-"

@@ -28,9 +28,10 @@ from typing import Any
 import openai
 from django.db import transaction
 
-from readerstudy.audit import audit_record
+from readerstudy.audit.services import audit_record
 from readerstudy.generation.client import Connection, error_text, sync_client_create
 from readerstudy.generation.keys import ConnectionSettingsError, redact
+from readerstudy.generation.models import FineTuneJob, GenerationConfig
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -38,8 +39,7 @@ from readerstudy.generation.prompts import (
     RequestBuilder,
     config_snapshot,
 )
-from readerstudy.models import Case, CaseImage, Reader, Reading, Study
-from readerstudy.models_generation import FineTuneJob, GenerationConfig
+from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study
 
 MODES: dict[str, str] = {"text": "text", "images": "images", "joint": "text+images"}
 #: The worked example's settings: five epochs, batch size 5, learning-rate multiplier 2.

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from readerstudy.converters import INT32_MAX
+from readerstudy.core.converters import INT32_MAX
 from readerstudy.generation.egress import base_url_problem
 from readerstudy.generation.keys import (
     KEYS_SETTING,
@@ -24,14 +24,14 @@ from readerstudy.generation.keys import (
     api_key_not_allowed_message,
     api_key_prefix,
 )
+from readerstudy.generation.models import GenerationConfig, GenerationRun
 from readerstudy.generation.prompts import (
     PLACEHOLDERS,
     default_schema,
     schema_problems,
     template_problems,
 )
-from readerstudy.models import Reader, Study
-from readerstudy.models_generation import GenerationConfig, GenerationRun
+from readerstudy.studies.models import Reader, Study
 
 CONFIG_FIELDS = [
     "provider",

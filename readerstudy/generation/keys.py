@@ -25,7 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from readerstudy.models_generation import API_KEY_ENV_PATTERN
+from readerstudy.generation.models import API_KEY_ENV_PATTERN
 
 SECRETS_FILE_ENV = "READERSTUDY_SECRETS_FILE"
 #: Sent to servers that need no key (the OpenAI client insists on some value).

@@ -25,8 +25,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from readerstudy.models import Case, CaseImage, Study
-from readerstudy.models_generation import GenerationConfig
+from readerstudy.generation.models import GenerationConfig
+from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, display_name
+from readerstudy.studies.models import Case, CaseImage, Study
 
 PLACEHOLDERS: tuple[str, ...] = ("findings", "clinical_history", "location", "scale", "categories")
 #: Rough size of a token in characters of English text, for the cost estimate only.
@@ -218,8 +219,6 @@ def image_prepare(image: CaseImage) -> PreparedImage:
     (the rendering readers see, decoded once at import within the image limits)."""
     from django.core.files.storage import default_storage
     from PIL import Image
-
-    from readerstudy.reading_images import DISPLAY_CONTENT_TYPE, display_name
 
     content_type = image.content_type
     if content_type in ("image/png", "image/jpeg"):

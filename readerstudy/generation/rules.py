@@ -1,8 +1,8 @@
-"""Cross-table rules of the generation tables, as database triggers (see readerstudy.db.triggers)."""
+"""Cross-table rules of the generation tables, as database triggers (see readerstudy.core.db.triggers)."""
 
 from __future__ import annotations
 
-from readerstudy.db.triggers import Rule
+from readerstudy.core.db.triggers import Rule
 
 GENERATION_RULES = [
     Rule(

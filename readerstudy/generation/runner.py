@@ -37,9 +37,9 @@ from readerstudy.generation.client import (
     chat_completion_with_retries,
 )
 from readerstudy.generation.keys import ConnectionSettingsError, server_text
+from readerstudy.generation.models import GenerationItem, GenerationRun
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.storage import DUPLICATE, Delivery, StoreContext, items_store
-from readerstudy.models_generation import GenerationItem, GenerationRun
 
 T = TypeVar("T")
 

@@ -6,14 +6,14 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 
-from readerstudy.generation.runner import item_counts
-from readerstudy.models import Reader, Study
-from readerstudy.models_generation import (
+from readerstudy.generation.models import (
     FineTuneJob,
     GenerationConfig,
     GenerationItem,
     GenerationRun,
 )
+from readerstudy.generation.runner import item_counts
+from readerstudy.studies.models import Reader, Study
 
 
 def configs_for_study(study: Study) -> QuerySet[GenerationConfig]:

@@ -28,8 +28,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from readerstudy.audit import audit_record
+from readerstudy.audit.services import audit_record
 from readerstudy.generation.client import Connection
+from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
     DEFAULT_USER_TEMPLATES,
@@ -39,8 +40,7 @@ from readerstudy.generation.prompts import (
     default_schema,
 )
 from readerstudy.generation.runner import stale_after
-from readerstudy.models import Case, Reader, Reading, Study
-from readerstudy.models_generation import GenerationConfig, GenerationItem, GenerationRun
+from readerstudy.studies.models import Case, Reader, Reading, Study
 
 
 class GenerationConflictError(Exception):

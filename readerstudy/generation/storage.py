@@ -20,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from readerstudy.generation.keys import NO_KEY, redact
+from readerstudy.generation.models import GenerationItem
 from readerstudy.generation.parsing import outcome_from_completion
-from readerstudy.models import Reading
-from readerstudy.models_generation import GenerationItem
+from readerstudy.studies.models import Reading
 
 DUPLICATE = "duplicate"
 

@@ -9,8 +9,8 @@ from celery import shared_task
 from django.conf import settings
 
 from readerstudy.generation.keys import ConnectionSettingsError
+from readerstudy.generation.models import GenerationRun
 from readerstudy.generation.runner import RunNotClaimableError, run_execute
-from readerstudy.models_generation import GenerationRun
 
 
 def _poll_seconds() -> float:

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
-from readerstudy.models import Study, StudyMember
-from readerstudy.services import study_delete, study_import
+from readerstudy.bundles.services import study_delete, study_import
+from readerstudy.studies.models import Study, StudyMember
 from tests.factories import UserFactory
 
 SMALL_TOML = """\

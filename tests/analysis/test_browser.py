@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import Route, sync_playwright
 
-from readerstudy.models import StudyMember
-from readerstudy.services import study_import
+from readerstudy.bundles.services import study_import
+from readerstudy.studies.models import StudyMember
 from tests.browser import CHROMIUM_ARGS
 from tests.factories import UserFactory
 

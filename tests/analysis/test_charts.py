@@ -19,7 +19,7 @@ from analysis.charts import (
 )
 from analysis.results import Analysis, run_analysis
 from analysis.selectors import study_data
-from readerstudy.models import Study
+from readerstudy.studies.models import Study
 from tests.analysis.conftest import SmallStudy
 
 pytestmark = pytest.mark.django_db

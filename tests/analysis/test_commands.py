@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 
 from analysis.manifest import input_digests
 from analysis.selectors import study_data
-from readerstudy.models import AuditEvent, Reading, Study
-from readerstudy.pseudonyms import pseudonym
+from readerstudy.audit.models import AuditEvent
+from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.analysis.conftest import SmallStudy
 
 pytestmark = pytest.mark.django_db

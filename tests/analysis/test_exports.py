@@ -18,8 +18,8 @@ from analysis.exports import (
     write_export,
 )
 from evaluation.models import LikertScore
-from readerstudy.models import Case, Reading, Study
-from readerstudy.pseudonyms import Pseudonyms, pseudonym
+from readerstudy.studies.models import Case, Reading, Study
+from readerstudy.studies.pseudonyms import Pseudonyms, pseudonym
 from tests.analysis.conftest import SmallStudy
 
 pytestmark = pytest.mark.django_db

@@ -23,11 +23,11 @@ from analysis.results import run_analysis
 from analysis.selectors import study_data
 from analysis.services import tables_workbook
 from analysis.tables import build_tables, table_csv
-from readerstudy.models import Reading, Study
-from readerstudy.pseudonyms import Pseudonyms
-from readerstudy.spreadsheet import neutralise_text
+from readerstudy.core.spreadsheet import neutralise_text
+from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.pseudonyms import Pseudonyms
 from tests.analysis.conftest import CustomStudy
-from tests.readerstudy.test_spreadsheet import (
+from tests.core.test_spreadsheet import (
     HYPERLINK,
     assert_no_formula_cells,
     assert_no_formula_xlsx,

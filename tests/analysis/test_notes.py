@@ -10,7 +10,7 @@ from django.test import Client
 from analysis.notes import NOTE_CODES, note
 from analysis.results import results_json, run_analysis
 from analysis.selectors import study_data
-from readerstudy.models import Study
+from readerstudy.studies.models import Study
 from tests.analysis.conftest import CustomStudy, Member
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""results.json: the DESIGN.md contract on the demo study, spot-checked against analysis.stats."""
+"""results.json: the contract of docs/architecture.md on the demo study, spot-checked against analysis.stats."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from analysis.stats.likert import likert_summary
 from analysis.stats.multiplicity import adjust_p
 from analysis.stats.roc import compare_readers, reader_aucs
 from evaluation.models import LikertScore
-from readerstudy.models import Reading, Study
+from readerstudy.studies.models import Reading, Study
 from tests.analysis.conftest import CustomStudy, SmallStudy
 from tests.stats._agree_fixtures import R_DIR, load_reference
 

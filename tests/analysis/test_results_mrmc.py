@@ -18,11 +18,12 @@ from analysis.notes import MRMC_NOTE_CODES, NOTE_CODES
 from analysis.results import AnalysisOptions, mrmc_design, results_json, run_analysis
 from analysis.selectors import Pseudonyms, study_data
 from analysis.stats.mrmc import mrmc
+from fixtures.accounts import demo_accounts_create
 from fixtures.demo_modalities import AI_ASSISTED, LIVE_DEMO, UNAIDED
-from readerstudy.models import Reading, Study
-from readerstudy.models_reading import ReadingWork
-from readerstudy.services import demo_accounts_create
-from readerstudy.services_reading import reading_session_demo_create, reading_submit
+from fixtures.demo_sessions import reading_session_demo_create
+from readerstudy.reading.models import ReadingWork
+from readerstudy.reading.services import reading_submit
+from readerstudy.studies.models import Reading, Study
 from tests.analysis.conftest import SmallStudy
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from readerstudy.models import AuditEvent, Reading, Study
-from readerstudy.pseudonyms import pseudonym
+from readerstudy.audit.models import AuditEvent
+from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.analysis.conftest import Member, SmallStudy
 from tests.factories import StudyFactory, UserFactory
 

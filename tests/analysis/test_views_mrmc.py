@@ -10,9 +10,9 @@ import re
 import pytest
 from django.test import Client
 
-from readerstudy.models import Reading, Study
-from readerstudy.pseudonyms import pseudonym
-from readerstudy.services import demo_accounts_create
+from fixtures.accounts import demo_accounts_create
+from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.analysis.conftest import Member, SmallStudy
 from tests.analysis.test_results_mrmc import INTERNAL, _read_live
 

@@ -9,8 +9,8 @@ from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from readerstudy import roles
-from readerstudy.models import Study, StudyMember
+from readerstudy.core import roles
+from readerstudy.studies.models import Study, StudyMember
 from tests.factories import StudyFactory, UserFactory
 
 

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
-from readerstudy.audit import audit_record
-from readerstudy.models import AuditEvent, Reading, Study
-from readerstudy.pseudonyms import pseudonym
+from readerstudy.audit.models import AuditEvent
+from readerstudy.audit.services import audit_record
+from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.analysis.conftest import Member, SmallStudy, member, small_study  # noqa: F401
 from tests.factories import StudyFactory, UserFactory
 

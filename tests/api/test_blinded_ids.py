@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from readerstudy import roles
-from readerstudy.pseudonyms import (
+from readerstudy.core import roles
+from readerstudy.studies.pseudonyms import (
     BLINDED_READER_FIELDS,
     HIDDEN_CASE_FIELDS,
     HIDDEN_READING_FIELDS,

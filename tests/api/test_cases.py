@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from readerstudy import roles
-from readerstudy.models import AuditEvent, Case
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core import roles
+from readerstudy.studies.models import Case
 from tests.api.world_core import SECRET_REFERENCE, SECRET_TRUTH, World
 
 pytestmark = pytest.mark.django_db

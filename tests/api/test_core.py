@@ -7,9 +7,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from readerstudy import roles
-from readerstudy.models import AuditEvent
-from readerstudy.pseudonyms import pseudonym
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core import roles
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.api.conftest import member
 from tests.factories import ReaderFactory, UserFactory
 

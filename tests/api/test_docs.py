@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from readerstudy import roles
+from readerstudy.core import roles
 from tests.browser import PageMaker
 
 pytestmark = pytest.mark.django_db

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from readerstudy import roles
-from readerstudy.models import AuditEvent, Reading
-from readerstudy.models_generation import GenerationRun
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core import roles
+from readerstudy.generation.models import GenerationRun
+from readerstudy.studies.models import Reading
 from tests.api.conftest import member
+from tests.generation.conftest import config_create, study_create
 from tests.openai_server import FakeOpenAIServer
-from tests.readerstudy.generation.conftest import config_create, study_create
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from readerstudy import roles
+from readerstudy.core import roles
 from tests.api.conftest import member
 from tests.api.world_core import make_world
 from tests.factories import StudyFactory

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from readerstudy.pseudonyms import pseudonym
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.api.world_core import World
 
 pytestmark = pytest.mark.django_db
@@ -272,7 +272,7 @@ def test_permission_table(world: World, api_as, row: Row, caller: str) -> None:
 def test_every_core_url_has_a_row(world: World) -> None:
     from django.urls import resolve
 
-    from readerstudy.api import urls
+    from readerstudy import api_urls as urls
 
     names = {
         p.name for p in urls.urlpatterns if (getattr(p, "name", "") or "").startswith(AREA_PREFIXES)

@@ -28,8 +28,8 @@ from django.core.files.base import ContentFile
 
 from evaluation.models import LikertDomain, RatingSession, RatingTask
 from evaluation.services import rating_session_create_for_users, rating_session_start
-from readerstudy import roles
-from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
+from readerstudy.core import roles
+from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 from tests.api.conftest import member
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, UserFactory
@@ -236,9 +236,11 @@ def test_every_route_of_this_area_has_a_row() -> None:
 
     from analysis import api_urls
     from evaluation.api import urls as rating_urls
-    from readerstudy.api import audit
+    from readerstudy.bundles.api import urls as bundle_urls
+    from readerstudy.studies.api import audit
 
-    names = {p.name for module in (rating_urls, api_urls, audit) for p in module.urlpatterns}
+    modules = (rating_urls, bundle_urls, api_urls, audit)
+    names = {p.name for module in modules for p in module.urlpatterns}
     covered = {get_resolver().resolve(row.path(_SAMPLE)).url_name for row in ROWS}
     assert names == covered
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
 from evaluation.services import rating_item_redact, rating_session_close, rating_session_start
-from readerstudy.models import AuditEvent
+from readerstudy.audit.models import AuditEvent
 from tests.evaluation.blinding_checks import forbidden_patterns, image_problems
 from tests.evaluation.conftest import SessionMaker, World, make_session, world  # noqa: F401
 

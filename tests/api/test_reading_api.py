@@ -1,4 +1,4 @@
-"""Reading through the API: the same rules as the reading page (tests/readerstudy/test_reading_views.py)."""
+"""Reading through the API: the same rules as the reading page (tests/reading/test_reading_views.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import uuid
 
 import pytest
 
-from readerstudy import roles
-from readerstudy.models import AuditEvent, Reading
-from readerstudy.models_reading import ReadingAmendment, ReadingSubmission, ReadingWork
-from readerstudy.services_reading import reading_session_close, reading_session_create
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core import roles
+from readerstudy.reading.models import ReadingAmendment, ReadingSubmission, ReadingWork
+from readerstudy.reading.services import reading_session_close, reading_session_create
+from readerstudy.studies.models import Reading
 from tests.api.world_core import (
     SECRET_MODEL,
     SECRET_OTHER_READER,
@@ -112,7 +113,7 @@ def test_ai_assisted_sessions_show_the_models_consensus(world: World, api_as) ->
         modality=4,
         assist_reader=world.model,
     )
-    from readerstudy.services_reading import reading_session_open
+    from readerstudy.reading.services import reading_session_open
 
     reading_session_open(session=session)
     token = session.assignments.get().token

@@ -9,8 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from readerstudy import roles
-from readerstudy.models import AuditEvent, Reading
+from readerstudy.audit.models import AuditEvent
+from readerstudy.core import roles
+from readerstudy.studies.models import Reading
 from tests.api.world_core import World
 from tests.factories import CaseFactory, ReadingFactory
 

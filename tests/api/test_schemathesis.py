@@ -19,8 +19,8 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from evaluation.models import RatingSession, RatingTask
-from readerstudy.models import Study
-from readerstudy.models_reading import ReadingAssignment
+from readerstudy.reading.models import ReadingAssignment
+from readerstudy.studies.models import Study
 
 pytestmark = [
     pytest.mark.slow,

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evaluation.models import LikertScore, Rater
-from readerstudy.models import AuditEvent
+from readerstudy.audit.models import AuditEvent
 from tests.evaluation.conftest import SessionMaker, World, make_session, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,10 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 
-from readerstudy import roles
-from readerstudy.models import Case, CaseImage, Reader, Reading, Study, StudyMember
-from readerstudy.models_reading import ReadingAssignment, ReadingSession
-from readerstudy.services_reading import reading_session_create, reading_session_open
+from readerstudy.core import roles
+from readerstudy.reading.models import ReadingAssignment, ReadingSession
+from readerstudy.reading.services import reading_session_create, reading_session_open
+from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study, StudyMember
 from tests.api.conftest import member
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, ReaderFactory, ReadingFactory, UserFactory

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
-from readerstudy.images import PNG_KEEP, PNG_SIGNATURE
-from readerstudy.models import CaseImage, Reader, Study
+from readerstudy.core.images import PNG_KEEP, PNG_SIGNATURE
+from readerstudy.studies.models import CaseImage, Reader, Study
 
 MODEL_WORDS = (
     r"gpt(?:-?4o?)?",

@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 
 from evaluation.models import LikertDomain, Rater, RatingSession
 from evaluation.services import rating_session_create, rating_session_start
-from readerstudy.models import CaseImage, Reader, Reading, Study, StudyMember
+from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
 

@@ -21,7 +21,7 @@ from evaluation.blinding import (
     structure_flags,
 )
 from fixtures.demo import PLANTED_LEAK, READERS, build_demo_tables
-from readerstudy import views_generation
+from readerstudy.generation import views as views_generation
 
 DEMO_READERS = [(code, label) for code, _kind, label, *_ in READERS]
 

@@ -14,9 +14,9 @@ from django.core.management import call_command
 from playwright.sync_api import Browser, Page, Response, sync_playwright
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
-from evaluation.services import DEMO_SESSION_NAME
 from fixtures.demo import STUDY_SLUG
-from readerstudy.models import Study
+from fixtures.demo_sessions import RATING_SESSION_NAME as DEMO_SESSION_NAME
+from readerstudy.studies.models import Study
 from tests.browser import CHROMIUM_ARGS
 from tests.evaluation.blinding_checks import forbidden_patterns
 from tests.evaluation.conftest import SessionMaker, World

@@ -25,10 +25,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
-from evaluation.services import DEMO_SESSION_NAME
+from fixtures.accounts import DEMO_ACCOUNTS
 from fixtures.demo import STUDY_SLUG
-from readerstudy.models import AuditEvent, Reading, Study
-from readerstudy.services import DEMO_ACCOUNTS, study_delete
+from fixtures.demo_sessions import RATING_SESSION_NAME as DEMO_SESSION_NAME
+from readerstudy.audit.models import AuditEvent
+from readerstudy.bundles.services import study_delete
+from readerstudy.studies.models import Reading, Study
 from tests.evaluation.blinding_checks import (
     API_SKIP,
     CrawlResult,

@@ -1,4 +1,4 @@
-"""Rater lookups written in SQL (evaluation.selectors, readerstudy.db.rows) load exactly what
+"""Rater lookups written in SQL (evaluation.selectors, readerstudy.core.db.rows) load exactly what
 the ORM loads."""
 
 from __future__ import annotations

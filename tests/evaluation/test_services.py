@@ -36,7 +36,8 @@ from evaluation.services import (
     rating_submit,
     study_unblind,
 )
-from readerstudy.models import AuditEvent, Reading
+from readerstudy.audit.models import AuditEvent
+from readerstudy.studies.models import Reading
 from tests.evaluation.conftest import LEAKED_TEXT, SessionMaker, World, member
 from tests.factories import LikertScoreFactory
 

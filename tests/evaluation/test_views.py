@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
-from readerstudy.models import AuditEvent
+from readerstudy.audit.models import AuditEvent
 from tests.conftest import assert_confirmation_page
 from tests.evaluation.conftest import SessionMaker, World
 
@@ -581,7 +581,7 @@ class TestStructureWarningPages:
     def test_the_session_page_and_the_leak_report_name_the_structure_and_counts(
         self, world: World, make_session: SessionMaker
     ) -> None:
-        from readerstudy.models import Reading
+        from readerstudy.studies.models import Reading
 
         Reading.objects.filter(reader__code="M1", run=1, reader__study=world.study).update(
             impression='**Impression**:\n\n```json\n{"birads": 4}\n```'

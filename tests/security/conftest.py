@@ -22,18 +22,19 @@ from rest_framework.authtoken.models import Token
 
 from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, RatingTask
 from evaluation.services import rating_session_create, rating_session_start
-from readerstudy.models import AuditEvent, Case, CaseImage, Reader, Reading, Study, StudyMember
-from readerstudy.models_generation import FineTuneJob, GenerationItem, GenerationRun
-from readerstudy.models_reading import ReadingAssignment, ReadingSession, ReadingWork
-from readerstudy.services_reading import (
+from readerstudy.audit.models import AuditEvent
+from readerstudy.generation.models import FineTuneJob, GenerationItem, GenerationRun
+from readerstudy.reading.models import ReadingAssignment, ReadingSession, ReadingWork
+from readerstudy.reading.services import (
     reading_session_create,
     reading_session_open,
     reading_submit,
     reading_work_open,
 )
+from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
-from tests.readerstudy.generation.conftest import config_create
+from tests.generation.conftest import config_create
 
 #: The roles of the matrix, in the order its columns are printed.
 ANON = "anonymous"

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from readerstudy.converters import INT64_MAX
+from readerstudy.core.converters import INT64_MAX
 from tests.security.conftest import COORD, RATER, READER, SUPER, World
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def int_routes() -> list[str]:
 def test_no_url_pattern_takes_an_unbounded_int() -> None:
     routes = list(patterns(get_resolver()))
     unbounded = [r for r in routes if re.search(r"<int:", r)]
-    assert unbounded == [], "use <int64:…> (readerstudy/converters.py)"
+    assert unbounded == [], "use <int64:…> (readerstudy/core/converters.py)"
     assert len(int_routes()) >= 30
 
 

@@ -27,9 +27,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from evaluation.models import LikertDomain, LikertScore, Rater
-from readerstudy.models import AuditEvent, Case, Reader, Reading, Study
-from readerstudy.models_reading import ReadingAmendment, ReadingSession, ReadingSubmission
-from readerstudy.pseudonyms import pseudonym
+from readerstudy.audit.models import AuditEvent
+from readerstudy.reading.models import ReadingAmendment, ReadingSession, ReadingSubmission
+from readerstudy.studies.models import Case, Reader, Reading, Study
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.security.conftest import (
     ANON,
     COORD,

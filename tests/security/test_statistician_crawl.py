@@ -48,9 +48,9 @@ from rest_framework.authtoken.models import Token
 from analysis.exports import EXPORT_KINDS
 from evaluation.models import LikertScore, Rater
 from fixtures.demo import STUDY_SLUG
-from readerstudy import pseudonyms
-from readerstudy.models import Case, Reader, Study
-from readerstudy.pseudonyms import pseudonym
+from readerstudy.studies import pseudonyms
+from readerstudy.studies.models import Case, Reader, Study
+from readerstudy.studies.pseudonyms import pseudonym
 from tests.security.crawl import Crawler, CrawlResult, Markers, decode, with_query
 
 pytestmark = pytest.mark.django_db
@@ -324,7 +324,7 @@ def test_the_crawl_finds_one_planted_field_file_name_and_parquet_cell(
     """Three single leaks at once, each in a different channel, each reported there."""
     import analysis.exports
     import analysis.views
-    from readerstudy.api.serializers_data import ReaderSerializer
+    from readerstudy.bundles.api.serializers import ReaderSerializer
 
     reader = Reader.objects.filter(study=demo.study).order_by("position").first()
     case = Case.objects.filter(study=demo.study).order_by("position").last()

@@ -72,8 +72,8 @@ def _submit_some() -> None:
     from evaluation.models import RatingSession, RatingTask
     from evaluation.selectors import session_domains_cached
     from evaluation.services import rating_submit
-    from readerstudy.models_reading import ReadingAssignment, ReadingWork
-    from readerstudy.services_reading import reading_submit, reading_work_open
+    from readerstudy.reading.models import ReadingAssignment, ReadingWork
+    from readerstudy.reading.services import reading_submit, reading_work_open
 
     for assignment in ReadingAssignment.objects.order_by("pk"):
         works = ReadingWork.objects.filter(assignment=assignment).order_by("pk")

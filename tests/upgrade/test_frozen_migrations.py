@@ -9,6 +9,7 @@ package (``readerstudy/migrations/_frozen.py``, the frozen copies). See docs/upg
 from __future__ import annotations
 
 import ast
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
+from django.db.migrations.loader import MigrationLoader
 
 from readerstudy.migrations import _frozen
 
@@ -27,9 +29,14 @@ def _project_migration_packages() -> dict[str, Path]:
     base = Path(settings.BASE_DIR).resolve()
     packages = {}
     for config in apps.get_app_configs():
-        folder = Path(config.path).resolve() / "migrations"
-        if folder.is_relative_to(base) and (folder / "__init__.py").exists():
-            packages[f"{config.name}.migrations"] = folder
+        # MIGRATION_MODULES: the label readerstudy keeps its migrations in the project package
+        name, _ = MigrationLoader.migrations_module(config.label)
+        spec = importlib.util.find_spec(name) if name else None
+        if spec is None or spec.origin is None:
+            continue
+        folder = Path(spec.origin).resolve().parent
+        if folder.is_relative_to(base):
+            packages[name] = folder
     return packages
 
 
@@ -64,17 +71,17 @@ def test_the_checker_catches_imports_of_live_code() -> None:
         "import readerstudy.migrations._frozen\n"
         "from readerstudy.migrations._frozen import Rule\n"
         "from ._frozen import create_rules\n"
-        "from readerstudy.db.triggers import READING_RULES\n"
+        "from readerstudy.core.db.triggers import READING_RULES\n"
         "import evaluation.models\n"
-        "import readerstudy.models_reading\n"
+        "import readerstudy.reading.models\n"
         "import numpy\n"
         "def f():\n"
         "    from readerstudy import services\n"
     )
     assert forbidden_imports(source, "m.py", packages) == [
-        "m.py:7: imports readerstudy.db.triggers",
+        "m.py:7: imports readerstudy.core.db.triggers",
         "m.py:8: imports evaluation.models",
-        "m.py:9: imports readerstudy.models_reading",
+        "m.py:9: imports readerstudy.reading.models",
         "m.py:10: imports numpy",
         "m.py:12: imports readerstudy",
     ]
@@ -100,7 +107,7 @@ def test_the_frozen_history_matches_the_models() -> None:
 
 
 def test_a_frozen_callable_matches_by_name_and_runs_its_own_copy() -> None:
-    from readerstudy.models import case_image_path
+    from readerstudy.studies.models import case_image_path
 
     frozen = _frozen.case_image_path
     assert frozen == case_image_path and case_image_path == frozen

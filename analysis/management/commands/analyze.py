@@ -17,15 +17,15 @@ from analysis.stats.choices import (
     P_ADJUST_METHODS,
     PROPORTION_CI_METHODS,
 )
-from readerstudy.audit import audit_record
-from readerstudy.models import Reader, Study
+from readerstudy.audit.services import audit_record
+from readerstudy.studies.models import SPLIT_SELECTIONS, Reader, Study
 
 if TYPE_CHECKING:
     from analysis.charts import LikertRange
 
 FORMATS = ("html", "png", "svg")
-#: Same as analysis.selectors.SPLITS; repeated so that the command loads without pandas.
-SPLITS = ("test", "train", "all")
+#: The case selections (defined once, with the case splits); importing them loads no pandas.
+SPLITS = SPLIT_SELECTIONS
 
 
 def parse_int_list(value: str, *, option: str) -> tuple[int, ...]:

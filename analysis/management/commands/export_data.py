@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis.exports import EXPORT_KINDS, write_export
 from analysis.selectors import Pseudonyms
-from readerstudy.audit import audit_record
-from readerstudy.models import Study
+from readerstudy.audit.services import audit_record
+from readerstudy.studies.models import Study
 
 
 class Command(BaseCommand):

@@ -1,0 +1,351 @@
+"""Writes that touch several models of the core domain (keyword-only, ``<entity>_<action>``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+
+from evaluation.models import LikertDomain, LikertScore, Rater
+from readerstudy.bundles.limits import BundleLimits, zip_directory_problems
+from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
+from readerstudy.bundles.problems import BundleError
+from readerstudy.bundles.source import open_bundle
+from readerstudy.core.db.bulk import bulk_insert
+from readerstudy.studies.models import (
+    Case,
+    CaseImage,
+    Reader,
+    Reading,
+    ScaleCategory,
+    Study,
+    StudyMember,
+    case_image_path,
+)
+from readerstudy.studies.services import study_member_add
+
+
+class StudyExistsError(Exception):
+    """A study with the bundle's slug exists and ``replace`` was not asked for."""
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    study: Study
+    cases: int
+    readers: int
+    readings: int
+    scores: int
+    images: int
+    replaced: bool
+    seconds: float = 0.0  # the whole import
+    write_seconds: float = 0.0  # the database transaction (SQLite's write lock is held)
+
+
+class _StorageImageStore(ImageStore):
+    """Writes each checked image of a bundle to storage (both versions) while the bundle is
+    parsed, before the database transaction; ``names`` maps a bundle path to its storage
+    names and the stored file's SHA-256."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, tuple[str, str, str, str]] = {}
+        self.saved: list[str] = []
+
+    def add(self, path: str, stored: bytes, display: bytes, content_type: str) -> None:
+        stored_name = self._save(PurePosixPath(path).name, stored)
+        display_name = self._save("display.png", display)
+        self.names[path] = (stored_name, display_name, _sha256(stored), content_type)
+
+    def _save(self, filename: str, data: bytes) -> str:
+        name = default_storage.save(case_image_path(CaseImage(), filename), ContentFile(data))
+        self.saved.append(name)  # recorded at once: deleted again if the import fails
+        return name
+
+
+def study_import(
+    *,
+    path: str | Path,
+    replace: bool = False,
+    coordinators: Sequence[AbstractBaseUser] = (),
+) -> ImportSummary:
+    """Validate the bundle at ``path`` (folder or .zip) completely, then write it in one transaction.
+
+    Raises ``BundleError`` (nothing written) when the bundle has problems and
+    ``StudyExistsError`` when its slug is taken and ``replace`` is false. With ``replace``
+    the old study is deleted in the same transaction, so a failed import keeps it intact.
+    Images are decoded, stripped and stored while the bundle is checked, before the
+    transaction starts, so the transaction (which holds SQLite's write lock) only inserts
+    rows. ``coordinators`` become the new study's coordinators (membership and group).
+    """
+    store = _StorageImageStore()
+    started = time.monotonic()
+    limits = BundleLimits.from_settings()
+    too_many = zip_directory_problems(Path(path), limits)
+    if too_many:
+        raise BundleError(too_many)
+    try:
+        with open_bundle(path) as source:
+            bundle = parse_bundle(source, limits=limits, store=store)
+        existing = Study.objects.filter(slug=bundle.study.slug).first()
+        if existing is not None and not replace:
+            raise StudyExistsError(
+                f"a study with slug {bundle.study.slug!r} exists; pass --replace to overwrite it"
+            )
+        old_files = _image_files(existing) if existing is not None else []
+        write_started = time.monotonic()
+        with transaction.atomic():
+            if existing is not None:
+                study_delete(study=existing, delete_files=False)
+            summary = _write_bundle(bundle, store, replaced=existing is not None)
+            for user in coordinators:
+                study_member_add(study=summary.study, user=user, role=StudyMember.Role.COORDINATOR)
+        finished = time.monotonic()
+    except BaseException:
+        for name in store.saved:
+            default_storage.delete(name)
+        raise
+    for name in old_files:
+        default_storage.delete(name)
+    return dataclasses.replace(
+        summary, seconds=finished - started, write_seconds=finished - write_started
+    )
+
+
+def _image_files(study: Study) -> list[str]:
+    """Storage names of a study's images: stored files and display renderings."""
+    pairs = CaseImage.objects.filter(case__study=study).values_list("file", "display")
+    return [name for pair in pairs for name in pair if name]
+
+
+def study_delete(*, study: Study, delete_files: bool = True) -> None:
+    """Delete a study with everything in it; its image files go once the deletion commits."""
+    files = _image_files(study) if delete_files else []
+    with transaction.atomic():
+        # Scores are the largest table and nothing depends on them: one DELETE statement.
+        LikertScore.objects.filter(domain__study=study).delete()
+        study.delete()
+    if files:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
+
+
+def _opt(value: float) -> float | None:
+    return None if value != value else value
+
+
+def _write_bundle(
+    bundle: ParsedBundle, store: _StorageImageStore, *, replaced: bool
+) -> ImportSummary:
+    spec = bundle.study
+    study = Study.objects.create(
+        slug=spec.slug,
+        title=spec.title,
+        description=spec.description,
+        scale_name=spec.scale_name,
+        positive_threshold=spec.positive_threshold,
+        consensus=spec.consensus,
+        likert_min=spec.likert_min,
+        likert_max=spec.likert_max,
+        config=spec.config,
+        case_attributes=bundle.case_attributes,
+    )
+    ScaleCategory.objects.bulk_create(
+        ScaleCategory(study=study, value=v, label=spec.category_labels.get(v, ""))
+        for v in spec.categories
+    )
+    domains = LikertDomain.objects.bulk_create(
+        LikertDomain(
+            study=study,
+            key=d.key,
+            label=d.label,
+            group=d.group,
+            description=d.description,
+            extra=d.extra,
+            position=i,
+        )
+        for i, d in enumerate(spec.domains)
+    )
+
+    readers = bundle.readers
+    reader_objs = Reader.objects.bulk_create(
+        Reader(
+            study=study,
+            code=row.reader_id,
+            kind=row.kind,
+            label=row.label,
+            group=row.group,
+            years_experience=_opt(row.years_experience),
+            interpretations=None
+            if row.interpretations != row.interpretations
+            else int(row.interpretations),
+            description=row.description,
+            position=i,
+        )
+        for i, row in enumerate(readers.itertuples(index=False))
+    )
+    reader_pk = {r.code: r.pk for r in reader_objs}
+    if spec.reference_reader:
+        study.reference_reader_id = reader_pk[spec.reference_reader]
+        study.save(update_fields=["reference_reader"])
+
+    cases = bundle.cases
+    attr_cols = ["attr:" + a for a in bundle.case_attributes]
+    attributes = (
+        [
+            json.dumps(dict(zip(bundle.case_attributes, values, strict=True)), ensure_ascii=False)
+            for values in cases[attr_cols].itertuples(index=False, name=None)
+        ]
+        if attr_cols
+        else ["{}"] * len(cases)
+    )
+    bulk_insert(
+        Case._meta.db_table,
+        {
+            "study_id": np.full(len(cases), study.pk, dtype=np.int64),
+            "code": cases["case_id"].tolist(),
+            "patient_id": cases["patient_id"].tolist(),
+            "split": cases["split"].tolist(),
+            "truth": cases["truth"].to_numpy(dtype=np.int64),
+            "location": cases["location"].tolist(),
+            "clinical_history": cases["clinical_history"].tolist(),
+            "findings": cases["findings"].tolist(),
+            "reference_impression": cases["reference_impression"].tolist(),
+            "truth_detail": cases["truth_detail"].tolist(),
+            "attributes": attributes,
+            "position": np.arange(len(cases), dtype=np.int64),
+        },
+    )
+    del attributes
+    case_pk = dict(Case.objects.filter(study=study).values_list("code", "pk"))
+
+    now = _db_now()
+    readings = bundle.readings
+    n = _insert_readings(readings, reader_pk, case_pk, now)
+
+    n_scores = 0
+    if bundle.ratings is not None and len(bundle.ratings):
+        n_scores = _write_scores(study, bundle.ratings, reader_pk, case_pk, domains, now)
+
+    n_images = _write_images(bundle, store, case_pk)
+    return ImportSummary(
+        study=study,
+        cases=len(cases),
+        readers=len(readers),
+        readings=n,
+        scores=n_scores,
+        images=n_images,
+        replaced=replaced,
+    )
+
+
+def _db_now() -> str:
+    return str(connection.ops.adapt_datetimefield_value(timezone.now()))
+
+
+def _insert_readings(
+    readings: pd.DataFrame, reader_pk: dict[str, int], case_pk: dict[str, int], now: str
+) -> int:
+    """Insert parsed readings (codes mapped to primary keys) as imported readings."""
+    n = len(readings)
+    return bulk_insert(
+        Reading._meta.db_table,
+        {
+            "reader_id": readings["reader_id"].map(reader_pk).to_numpy(dtype=np.int64),
+            "case_id": readings["case_id"].map(case_pk).to_numpy(dtype=np.int64),
+            "run": readings["run"].to_numpy(dtype=np.int64),
+            "modality": readings["modality"].to_numpy(dtype=np.int64),
+            "category": readings["category"].to_numpy(dtype=np.int64),
+            "score": readings["score"].to_numpy(dtype=np.float64),
+            "impression": readings["impression"].tolist(),
+            "seconds": readings["seconds"].to_numpy(dtype=np.float64),
+            "source": ["imported"] * n,
+            "created_at": [now] * n,
+            "updated_at": [now] * n,
+        },
+    )
+
+
+def _write_scores(
+    study: Study,
+    ratings: pd.DataFrame,
+    reader_pk: dict[str, int],
+    case_pk: dict[str, int],
+    domains: list[LikertDomain],
+    now: str,
+) -> int:
+    raters = Rater.objects.bulk_create(
+        Rater(study=study, code=code) for code in sorted(ratings["rater_id"].unique())
+    )
+    rater_pk = {r.code: r.pk for r in raters}
+    domain_pk = {d.key: d.pk for d in domains}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.id, r.reader_id, r.case_id, r.run, r.modality FROM {Reading._meta.db_table} r "
+            f"JOIN {Case._meta.db_table} c ON c.id = r.case_id WHERE c.study_id = %s",
+            [study.pk],
+        )
+        known = pd.DataFrame(
+            cursor.fetchall(), columns=["reading_pk", "reader_pk", "case_pk", "run", "modality"]
+        )
+    frame = pd.DataFrame(
+        {
+            "reader_pk": ratings["reader_id"].map(reader_pk).astype(np.int64),
+            "case_pk": ratings["case_id"].map(case_pk).astype(np.int64),
+            "run": ratings["run"].astype(np.int64),
+            "modality": ratings["modality"].astype(np.int64),
+        }
+    )
+    merged = frame.merge(
+        known.astype(np.int64), on=["reader_pk", "case_pk", "run", "modality"], how="left"
+    )
+    n = len(ratings)
+    return bulk_insert(
+        LikertScore._meta.db_table,
+        {
+            "rater_id": ratings["rater_id"].map(rater_pk).to_numpy(dtype=np.int64),
+            "reading_id": merged["reading_pk"].to_numpy(dtype=np.int64),
+            "domain_id": ratings["domain"].map(domain_pk).to_numpy(dtype=np.int64),
+            "score": ratings["score"].to_numpy(dtype=np.int64),
+            "source": ["imported"] * n,
+            "created_at": [now] * n,
+            "updated_at": [now] * n,
+        },
+    )
+
+
+def _write_images(bundle: ParsedBundle, store: _StorageImageStore, case_pk: dict[str, int]) -> int:
+    """Rows of the images ``store`` already wrote (no file is read or written here)."""
+    objects = []
+    for spec in bundle.images:
+        stored_name, display_name, sha256, content_type = store.names[spec.path]
+        objects.append(
+            CaseImage(
+                case_id=case_pk[spec.case_id],
+                file=stored_name,
+                display=display_name,
+                original_name=spec.name,
+                series=spec.series,
+                phase=spec.phase,
+                slice=spec.slice,
+                order=spec.order,
+                content_type=content_type,
+                sha256=sha256,
+            )
+        )
+    CaseImage.objects.bulk_create(objects, batch_size=1000)
+    return len(objects)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,170 @@
+"""Serializers of reading sessions (coordinators) and of a reader's own work (readers).
+
+What a reader gets of a case is what the reading page shows: its position in the reader's
+own order, the information the session allows (``reading_case_info``), image links, the
+assisting model's suggestion in AI-assisted sessions and the reader's own answer. Never the
+case id, patient id, truth, reference impression, attributes or anyone else's reading.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from readerstudy.core.converters import INT32_MAX
+from readerstudy.reading.models import ReadingSession
+from readerstudy.studies.api.serializers import ScaleCategorySerializer
+
+
+class ReadingSessionSerializer(serializers.ModelSerializer):
+    assist_reader = serializers.CharField(
+        source="assist_reader.code", allow_null=True, read_only=True
+    )
+    n_cases = serializers.IntegerField(read_only=True)
+    n_readers = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ReadingSession
+        fields = [
+            "id",
+            "name",
+            "status",
+            "split",
+            "order",
+            "seed",
+            "run",
+            "modality",
+            "show_images",
+            "show_location",
+            "show_clinical_history",
+            "show_findings",
+            "require_impression",
+            "allow_amend",
+            "assist_reader",
+            "n_cases",
+            "n_readers",
+            "created_at",
+            "opened_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class ReaderProgressSerializer(serializers.Serializer):
+    reader = serializers.CharField(source="assignment.reader.code")
+    username = serializers.SerializerMethodField()
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    median_seconds = serializers.FloatField(allow_null=True)
+    median_active_seconds = serializers.FloatField(allow_null=True)
+    conflicts = serializers.IntegerField(help_text="Submits rejected as conflicts or refused.")
+    amendments = serializers.IntegerField()
+    last_submitted_at = serializers.DateTimeField(allow_null=True)
+
+    def get_username(self, progress: object) -> str | None:
+        user = progress.assignment.reader.user  # type: ignore[attr-defined]
+        return None if user is None else user.get_username()
+
+
+class ReadingSessionDetailSerializer(ReadingSessionSerializer):
+    progress = ReaderProgressSerializer(many=True, read_only=True)
+
+    class Meta(ReadingSessionSerializer.Meta):
+        fields = [*ReadingSessionSerializer.Meta.fields, "progress"]
+        read_only_fields = fields
+
+
+class AssignmentSerializer(serializers.Serializer):
+    """One entry of a reader's worklist (``/reading/``)."""
+
+    token = serializers.CharField(source="assignment.token", help_text="The assignment's id.")
+    study = serializers.CharField(source="assignment.session.study.slug")
+    study_title = serializers.CharField(source="assignment.session.study.title")
+    session = serializers.CharField(source="assignment.session.name")
+    status = serializers.CharField(source="assignment.session.status")
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    next_position = serializers.IntegerField(
+        allow_null=True, help_text="First unfinished case (open sessions only)."
+    )
+    show_images = serializers.BooleanField(source="assignment.session.show_images")
+    require_impression = serializers.BooleanField(source="assignment.session.require_impression")
+    allow_amend = serializers.BooleanField(source="assignment.session.allow_amend")
+
+
+class InfoSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ImageLinkSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    label = serializers.CharField()
+    url = serializers.CharField()
+
+
+class AssistSerializer(serializers.Serializer):
+    category = serializers.IntegerField()
+    label = serializers.CharField()
+    impression = serializers.CharField()
+    n_runs = serializers.IntegerField()
+
+
+class AnswerSerializer(serializers.Serializer):
+    category = serializers.IntegerField()
+    probability = serializers.IntegerField(allow_null=True)
+    impression = serializers.CharField(allow_blank=True)
+
+
+class ReadingCaseSerializer(serializers.Serializer):
+    """A case as the reader sees it: no case id, no truth, nobody else's answer."""
+
+    position = serializers.IntegerField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="Send it back as ``version`` when submitting.")
+    submitted = serializers.BooleanField()
+    editable = serializers.BooleanField(
+        help_text="Whether a submit can be accepted (session open; amendments if allowed)."
+    )
+    info = InfoSerializer(many=True)
+    images = ImageLinkSerializer(many=True)
+    assist = AssistSerializer(allow_null=True)
+    answer = AnswerSerializer(allow_null=True, help_text="Your stored answer.")
+    scale = ScaleCategorySerializer(many=True)
+    require_impression = serializers.BooleanField()
+    allow_amend = serializers.BooleanField()
+    previous_position = serializers.IntegerField(allow_null=True)
+    next_position = serializers.IntegerField(allow_null=True)
+
+
+class ReadingSubmitSerializer(serializers.Serializer):
+    """A reader's answer; the same fields as the reading page's form."""
+
+    category = serializers.IntegerField(help_text="A category of the study's scale.")
+    probability = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=100
+    )
+    impression = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required when the session requires it."
+    )
+    token = serializers.UUIDField(
+        help_text="A new random UUID per answer; a retry with the same token is not duplicated."
+    )
+    version = serializers.IntegerField(
+        min_value=0, max_value=INT32_MAX, help_text="The version the case showed."
+    )
+    active_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
+
+
+class ReadingSubmitResultSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=["saved", "amended", "unchanged", "conflict", "refused"]
+    )
+    accepted = serializers.BooleanField()
+    replayed = serializers.BooleanField(help_text="A retry of an earlier submit (same token).")
+    version = serializers.IntegerField()
+    detail = serializers.CharField()
+    answer = AnswerSerializer(allow_null=True, help_text="The stored answer after the submit.")
+    next_position = serializers.IntegerField(allow_null=True)

@@ -1,0 +1,203 @@
+"""Forms of reading sessions: the coordinator's session form and the reader's answer form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from readerstudy.core.converters import INT32_MAX, INT64_MAX
+from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.selectors import reading_default_modality, reading_session_collisions
+from readerstudy.studies.access import has_study_role
+from readerstudy.studies.models import Case, Reader, Study
+
+MAX_IMPRESSION = 20_000
+MAX_ACTIVE_SECONDS = 7 * 24 * 3600
+
+
+class ReadingSessionForm(forms.Form):
+    """Create a reading session of one study."""
+
+    name = forms.CharField(max_length=200)
+    split = forms.ChoiceField(choices=Case.Split.choices, initial=Case.Split.TEST)
+    readers = forms.ModelMultipleChoiceField(
+        queryset=Reader.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Human readers linked to a user account.",
+    )
+    cases = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Case subset",
+        help_text=(
+            "Case ids separated by spaces, commas or new lines, in the fixed order. "
+            "Leave empty for every case of the split (in the study's order)."
+        ),
+    )
+    order = forms.ChoiceField(
+        choices=ReadingSession.Order.choices,
+        initial=ReadingSession.Order.RANDOM,
+        widget=forms.RadioSelect,
+    )
+    seed = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=INT64_MAX,
+        help_text="Leave empty for a new random seed (stored with the session and exported).",
+    )
+    show_images = forms.BooleanField(required=False, initial=True, label="Images")
+    show_location = forms.BooleanField(required=False, initial=True, label="Lesion location")
+    show_clinical_history = forms.BooleanField(required=False, label="Clinical history")
+    show_findings = forms.BooleanField(required=False, label="Findings text")
+    require_impression = forms.BooleanField(
+        required=False, initial=True, label="An impression is required"
+    )
+    allow_amend = forms.BooleanField(
+        required=False, label="Readers may amend submitted answers (history is kept)"
+    )
+    run = forms.IntegerField(min_value=1, max_value=32767, initial=1)
+    modality = forms.IntegerField(
+        min_value=1,
+        max_value=32767,
+        help_text="The test condition the readings are stored under (e.g. 2 for a re-read "
+        "or an AI-assisted read); it must not hold readings of these readers and cases yet.",
+    )
+    assist_reader = forms.ModelChoiceField(
+        queryset=Reader.objects.none(),
+        required=False,
+        label="AI assistance",
+        empty_label="None (unaided reading)",
+        help_text="Readers see this model's consensus category and impression for each case.",
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.study = study
+        self.fields["readers"].queryset = Reader.objects.filter(
+            study=study, kind=Reader.Kind.HUMAN, user__isnull=False
+        ).order_by("position", "code")
+        self.fields["readers"].label_from_instance = lambda r: (
+            f"{r.code} ({r.user.get_username()}){' – ' + r.label if r.label else ''}"
+        )
+        self.fields["assist_reader"].queryset = Reader.objects.filter(
+            study=study, kind=Reader.Kind.MODEL
+        ).order_by("position", "code")
+        self.fields["assist_reader"].label_from_instance = lambda r: (
+            f"{r.code}{' – ' + r.label if r.label else ''}"
+        )
+        self.fields["modality"].initial = reading_default_modality(study=study)
+        self.case_list: list[Case] | None = None
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if ReadingSession.objects.filter(study=self.study, name=name).exists():
+            raise forms.ValidationError("This study already has a session with this name.")
+        return name
+
+    def clean_readers(self) -> list[Reader]:
+        readers = list(self.cleaned_data["readers"])
+        missing = [r.code for r in readers if not has_study_role(r.user, self.study, "reader")]
+        if missing:
+            raise forms.ValidationError(
+                f"Not a reader member of this study (give the account the reader role first): "
+                f"{', '.join(missing)}."
+            )
+        return readers
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        split = data.get("split")
+        if split and "cases" in data:
+            codes = [c for c in re.split(r"[\s,;]+", data["cases"]) if c]
+            if codes:
+                duplicates = sorted({c for c in codes if codes.count(c) > 1})
+                if duplicates:
+                    self.add_error("cases", f"Listed more than once: {', '.join(duplicates)}.")
+                by_code = {c.code: c for c in Case.objects.filter(study=self.study, code__in=codes)}
+                unknown = [c for c in codes if c not in by_code]
+                if unknown:
+                    self.add_error(
+                        "cases", f"Not case ids of this study: {', '.join(unknown[:20])}."
+                    )
+                wrong = [c for c in codes if c in by_code and by_code[c].split != split]
+                if wrong:
+                    self.add_error("cases", f"Not in the {split} split: {', '.join(wrong[:20])}.")
+                if not self.has_error("cases"):
+                    self.case_list = [by_code[c] for c in codes]
+            else:
+                self.case_list = list(
+                    Case.objects.filter(study=self.study, split=split).order_by("position", "code")
+                )
+                if not self.case_list:
+                    self.add_error("split", f"The study has no {split} cases.")
+        readers = data.get("readers")
+        if readers and self.case_list and data.get("run") and data.get("modality"):
+            problems = reading_session_collisions(
+                study=self.study,
+                readers=readers,
+                cases=self.case_list,
+                run=data["run"],
+                modality=data["modality"],
+            )
+            if problems:
+                self.add_error(
+                    "modality", "; ".join(problems) + ". Choose another modality or run."
+                )
+        return data
+
+
+class ReadingForm(forms.Form):
+    """A reader's answer on one case, with the form's idempotency token and base version."""
+
+    category = forms.TypedChoiceField(coerce=int, widget=forms.RadioSelect, label="Category")
+    probability = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Probability of malignancy (%)",
+        help_text="Optional, 0–100.",
+        widget=forms.NumberInput(attrs={"step": 1, "inputmode": "numeric"}),
+    )
+    impression = forms.CharField(
+        max_length=MAX_IMPRESSION,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Impression",
+    )
+    token = forms.UUIDField(widget=forms.HiddenInput)
+    version = forms.IntegerField(min_value=0, max_value=INT32_MAX, widget=forms.HiddenInput)
+    active_seconds = forms.FloatField(
+        required=False, min_value=0, max_value=MAX_ACTIVE_SECONDS, widget=forms.HiddenInput
+    )
+
+    def __init__(
+        self, *args: Any, scale: list[tuple[int, str]], require_impression: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [
+            (value, f"{value}{' – ' + label if label else ''}") for value, label in scale
+        ]
+        self.fields["impression"].required = require_impression
+        if not require_impression:
+            self.fields["impression"].help_text = "Optional."
+
+    def clean_impression(self) -> str:
+        return self.cleaned_data["impression"].strip().replace("\r\n", "\n")
+
+
+class ReadingDraftForm(forms.Form):
+    """The autosaved, unsubmitted input of the reading form (every answer field optional).
+
+    ``version`` is the work's version the page showed; the impression is kept as typed.
+    """
+
+    category = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    probability = forms.IntegerField(required=False, min_value=0, max_value=100)
+    impression = forms.CharField(required=False, strip=False, max_length=MAX_IMPRESSION)
+    version = forms.IntegerField(min_value=0, max_value=INT32_MAX)
+    active_seconds = forms.FloatField(required=False, min_value=0, max_value=MAX_ACTIVE_SECONDS)
+
+    def __init__(self, *args: Any, scale: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", ""), *[(value, value) for value, _ in scale]]

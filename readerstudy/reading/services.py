@@ -1,0 +1,455 @@
+"""Writes of reading sessions (keyword-only, ``<entity>_<action>``).
+
+Creating a session materialises every reader's case order (``ReadingWork`` rows) from the
+session's seed, so the order is fixed, exportable and re-derivable before anyone reads.
+Submitting a reading is idempotent (the form's token) and optimistic (the form's version):
+nothing a reader sends is lost or silently overwritten. What a reader types is autosaved as
+their draft of the case (``reading_draft_save``) until a submit is accepted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from readerstudy.audit.services import audit_record
+from readerstudy.core.randomisation import new_seed
+from readerstudy.reading.models import (
+    ReadingAmendment,
+    ReadingAssignment,
+    ReadingDraft,
+    ReadingSession,
+    ReadingSessionCase,
+    ReadingSubmission,
+    ReadingWork,
+)
+from readerstudy.reading.selectors import reading_order, reading_session_collisions
+from readerstudy.studies.models import Case, Reader, Reading, Study
+
+
+class ReadingSessionError(ValueError):
+    """A session cannot be created or changed as asked; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ReadingDraftError(ValueError):
+    """The draft was not stored: the case cannot take input now, or it changed meanwhile."""
+
+
+class ReadingTokenError(ValueError):
+    """The form's idempotency token belongs to another case: the form is not this case's."""
+
+
+def reading_session_create(
+    *,
+    study: Study,
+    name: str,
+    readers: Sequence[Reader],
+    split: str = "test",
+    cases: Sequence[Case] | None = None,
+    order: str = ReadingSession.Order.RANDOM,
+    seed: int | None = None,
+    run: int = 1,
+    modality: int = 1,
+    show_images: bool = True,
+    show_location: bool = True,
+    show_clinical_history: bool = False,
+    show_findings: bool = False,
+    require_impression: bool = True,
+    allow_amend: bool = False,
+    assist_reader: Reader | None = None,
+    created_by: Any = None,
+    request: HttpRequest | None = None,
+) -> ReadingSession:
+    """Create a draft session with its cases, assignments and every reader's case order.
+
+    ``cases`` (default: every case of ``split`` in the study's order) are kept in the given
+    order, which is the fixed order. Raises ``ReadingSessionError`` (nothing written) when a
+    reader is not a linked human reader of the study, a case is not in the study's split,
+    the name is taken, or a reader already has readings of these cases at this run and
+    modality.
+    """
+    if not name.strip():
+        raise ReadingSessionError("name", "required")
+    if ReadingSession.objects.filter(study=study, name=name).exists():
+        raise ReadingSessionError("name", f"the study already has a session named {name!r}")
+    if not readers:
+        raise ReadingSessionError("readers", "choose at least one reader")
+    for reader in readers:
+        if reader.study_id != study.pk or reader.kind != Reader.Kind.HUMAN:
+            raise ReadingSessionError(
+                "readers", f"{reader.code} is not a human reader of the study"
+            )
+        if reader.user_id is None:
+            raise ReadingSessionError("readers", f"{reader.code} has no user account linked")
+    if cases is None:
+        cases = list(Case.objects.filter(study=study, split=split).order_by("position", "code"))
+    else:
+        cases = list(cases)
+        wrong = [c.code for c in cases if c.study_id != study.pk or c.split != split]
+        if wrong:
+            raise ReadingSessionError(
+                "cases", f"not {split} cases of this study: {', '.join(wrong[:10])}"
+            )
+        if len({c.pk for c in cases}) != len(cases):
+            raise ReadingSessionError("cases", "a case is listed twice")
+    if not cases:
+        raise ReadingSessionError("cases", f"the study has no {split} cases")
+    if assist_reader is not None and (
+        assist_reader.study_id != study.pk or assist_reader.kind != Reader.Kind.MODEL
+    ):
+        raise ReadingSessionError("assist_reader", "must be a model reader of the study")
+    problems = reading_session_collisions(
+        study=study, readers=readers, cases=cases, run=run, modality=modality
+    )
+    if problems:
+        raise ReadingSessionError(
+            "modality", "; ".join(problems) + ". Choose another modality or run."
+        )
+    seed = new_seed() if seed is None else seed
+    if not 0 <= seed < 2**63:
+        raise ReadingSessionError("seed", "must be between 0 and 2^63 - 1")
+
+    with transaction.atomic():
+        session = ReadingSession.objects.create(
+            study=study,
+            name=name,
+            split=split,
+            seed=seed,
+            order=order,
+            run=run,
+            modality=modality,
+            show_images=show_images,
+            show_location=show_location,
+            show_clinical_history=show_clinical_history,
+            show_findings=show_findings,
+            require_impression=require_impression,
+            allow_amend=allow_amend,
+            assist_reader=assist_reader,
+            created_by=created_by if getattr(created_by, "pk", None) else None,
+        )
+        ReadingSessionCase.objects.bulk_create(
+            ReadingSessionCase(session=session, case=c, position=i)
+            for i, c in enumerate(cases, start=1)
+        )
+        work = []
+        for reader in sorted(readers, key=lambda r: (r.position, r.code)):
+            assignment = ReadingAssignment.objects.create(session=session, reader=reader)
+            indexes = reading_order(seed=seed, order=order, reader_code=reader.code, n=len(cases))
+            work.extend(
+                ReadingWork(assignment=assignment, case=cases[i], position=p)
+                for p, i in enumerate(indexes, start=1)
+            )
+        ReadingWork.objects.bulk_create(work, batch_size=2000)
+        audit_record(
+            action="reading_session_created",
+            actor=created_by,
+            request=request,
+            study=study,
+            target=f"reading session {session.pk}",
+            details={"name": name, "cases": len(cases), "readers": [r.code for r in readers]},
+        )
+    return session
+
+
+def reading_session_open(
+    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
+) -> ReadingSession:
+    """Start (or re-open) a session: its readers see it in their worklists."""
+    if session.status == ReadingSession.Status.OPEN:
+        raise ReadingSessionError("status", "the session is already open")
+    now = timezone.now()
+    session.status = ReadingSession.Status.OPEN
+    session.opened_at = session.opened_at or now
+    session.closed_at = None
+    session.save(update_fields=["status", "opened_at", "closed_at", "updated_at"])
+    audit_record(
+        action="reading_session_opened",
+        actor=actor,
+        request=request,
+        study=session.study,
+        target=f"reading session {session.pk}",
+    )
+    return session
+
+
+def reading_session_close(
+    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
+) -> ReadingSession:
+    """Close a session: readers can no longer submit; nothing is deleted."""
+    if session.status != ReadingSession.Status.OPEN:
+        raise ReadingSessionError("status", "only an open session can be closed")
+    session.status = ReadingSession.Status.CLOSED
+    session.closed_at = timezone.now()
+    session.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_record(
+        action="reading_session_closed",
+        actor=actor,
+        request=request,
+        study=session.study,
+        target=f"reading session {session.pk}",
+    )
+    return session
+
+
+def reading_session_delete(
+    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
+) -> None:
+    """Delete a draft session (nobody has seen it yet); started sessions are only closed."""
+    if session.status != ReadingSession.Status.DRAFT:
+        raise ReadingSessionError("status", "only a draft session can be deleted; close it instead")
+    study, pk, name = session.study, session.pk, session.name
+    session.delete()
+    audit_record(
+        action="reading_session_deleted",
+        actor=actor,
+        request=request,
+        study=study,
+        target=f"reading session {pk}",
+        details={"name": name},
+    )
+
+
+def reading_work_open(*, work: ReadingWork) -> ReadingWork:
+    """Record when the reader first saw the case (server time); later views change nothing."""
+    if work.opened_at is None and work.assignment.session.is_open:
+        now = timezone.now()
+        ReadingWork.objects.filter(pk=work.pk, opened_at__isnull=True).update(opened_at=now)
+        work.refresh_from_db(fields=["opened_at"])
+    return work
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: str
+    work: ReadingWork
+    submission: ReadingSubmission
+    replayed: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in {
+            ReadingSubmission.Outcome.SAVED,
+            ReadingSubmission.Outcome.AMENDED,
+            ReadingSubmission.Outcome.UNCHANGED,
+        }
+
+
+def _answer(reading: Reading) -> dict[str, Any]:
+    return {"category": reading.category, "score": reading.score, "impression": reading.impression}
+
+
+def reading_submit(
+    *,
+    work: ReadingWork,
+    user: Any,
+    token: uuid.UUID,
+    base_version: int,
+    category: int,
+    probability: int | None = None,
+    impression: str = "",
+    active_seconds: float | None = None,
+    request: HttpRequest | None = None,
+) -> SubmitResult:
+    """Save a reader's answer on one case, exactly once, never over a newer one.
+
+    - A token seen before returns that attempt's outcome again (a retried submit).
+    - ``base_version`` must be the work's current version (the one the form showed);
+      otherwise the attempt is a *conflict*: kept in ``ReadingSubmission``, nothing changed.
+    - The first answer creates the ``Reading`` (source "entered", run and modality of the
+      session, ``score`` = probability / 100, ``seconds`` = first submit − first opened on
+      the server); the browser's active seconds (at most the server time) are kept on the
+      work item.
+    - A later answer is an amendment when the session allows them (before/after kept in
+      ``ReadingAmendment`` and the audit log), else *refused*; a closed session refuses all.
+    """
+    payload = {
+        "category": category,
+        "probability": probability,
+        "impression": impression,
+        "active_seconds": active_seconds,
+    }
+    score = None if probability is None else probability / 100
+    with transaction.atomic():
+        work = (
+            ReadingWork.objects.select_for_update(of=("self",))
+            .select_related("assignment__session__study", "assignment__reader", "case", "reading")
+            .get(pk=work.pk)
+        )
+        session = work.assignment.session
+        previous = ReadingSubmission.objects.filter(token=token).first()
+        if previous is not None:
+            if previous.work_id != work.pk:
+                raise ReadingTokenError("the form's token was used for another case")
+            return SubmitResult(previous.outcome, work, previous, replayed=True)
+
+        now = timezone.now()
+        if not session.is_open:
+            outcome = ReadingSubmission.Outcome.REFUSED
+        elif base_version != work.version:
+            outcome = ReadingSubmission.Outcome.CONFLICT
+        elif work.version == 0:
+            outcome = _first_answer(work, category, score, impression, active_seconds, now)
+        elif not session.allow_amend:
+            outcome = ReadingSubmission.Outcome.REFUSED
+        else:
+            outcome = _amend(work, user, category, score, impression, request)
+        try:
+            with transaction.atomic():
+                submission = ReadingSubmission.objects.create(
+                    token=token,
+                    work=work,
+                    user=user if getattr(user, "pk", None) else None,
+                    base_version=base_version,
+                    version=work.version,
+                    outcome=outcome,
+                    payload=payload,
+                )
+        except IntegrityError as exc:  # the same token raced in for another case
+            raise ReadingTokenError("the form's token was used for another case") from exc
+        result = SubmitResult(outcome, work, submission)
+        if result.accepted:  # the answer is stored: what was typed is no longer a draft
+            ReadingDraft.objects.filter(work=work).delete()
+    return result
+
+
+def reading_draft_save(
+    *,
+    work: ReadingWork,
+    base_version: int,
+    category: int | None,
+    probability: int | None,
+    impression: str,
+    active_seconds: float | None,
+) -> ReadingDraft:
+    """Store what the reader has entered on ``work`` but not submitted (one draft per case).
+
+    Raises ``ReadingDraftError`` (nothing stored) when the session is not open, the case is
+    answered and the session allows no amendments, or ``base_version`` is not the work's
+    current version (the case was saved since the form was opened, e.g. in another tab).
+    Never touches the reading or the work's timing.
+    """
+    with transaction.atomic():
+        locked = (
+            ReadingWork.objects.select_for_update(of=("self",))
+            .select_related("assignment__session")
+            .get(pk=work.pk)
+        )
+        session = locked.assignment.session
+        if not session.is_open:
+            raise ReadingDraftError("This session is closed: nothing can be entered any more.")
+        if locked.done and not session.allow_amend:
+            raise ReadingDraftError(
+                "This case is answered and the session does not allow changing answers."
+            )
+        if base_version != locked.version:
+            raise ReadingDraftError(
+                "This case was saved from another window or tab after this page was opened. "
+                "Reload the page to see the saved answer; your input stays on this page."
+            )
+        draft, _ = ReadingDraft.objects.update_or_create(
+            work=locked,
+            defaults={
+                "base_version": base_version,
+                "category": category,
+                "probability": probability,
+                "impression": impression,
+                "active_seconds": active_seconds,
+            },
+        )
+    return draft
+
+
+def _first_answer(
+    work: ReadingWork,
+    category: int,
+    score: float | None,
+    impression: str,
+    active_seconds: float | None,
+    now: Any,
+) -> str:
+    session = work.assignment.session
+    exists = Reading.objects.filter(
+        reader=work.assignment.reader, case=work.case, run=session.run, modality=session.modality
+    ).exists()
+    if exists:  # e.g. imported after the session was created: never overwrite it
+        return ReadingSubmission.Outcome.CONFLICT
+    opened = work.opened_at or now
+    seconds = max((now - opened).total_seconds(), 0.0)
+    reading = Reading.objects.create(
+        reader=work.assignment.reader,
+        case=work.case,
+        run=session.run,
+        modality=session.modality,
+        category=category,
+        score=score,
+        impression=impression,
+        seconds=seconds,
+        source=Reading.Source.ENTERED,
+    )
+    work.opened_at = opened
+    work.submitted_at = now
+    work.seconds = seconds
+    work.active_seconds = None if active_seconds is None else min(max(active_seconds, 0), seconds)
+    work.reading = reading
+    work.version = 1
+    work.save(
+        update_fields=[
+            "opened_at",
+            "submitted_at",
+            "seconds",
+            "active_seconds",
+            "reading",
+            "version",
+        ]
+    )
+    return ReadingSubmission.Outcome.SAVED
+
+
+def _amend(
+    work: ReadingWork,
+    user: Any,
+    category: int,
+    score: float | None,
+    impression: str,
+    request: HttpRequest | None,
+) -> str:
+    reading = work.reading
+    assert reading is not None
+    before = _answer(reading)
+    after = {"category": category, "score": score, "impression": impression}
+    if before == after:
+        return ReadingSubmission.Outcome.UNCHANGED
+    reading.category, reading.score, reading.impression = category, score, impression
+    reading.save(update_fields=["category", "score", "impression", "updated_at"])
+    work.version += 1
+    work.save(update_fields=["version"])
+    ReadingAmendment.objects.create(
+        work=work,
+        reading=reading,
+        user=user if getattr(user, "pk", None) else None,
+        username=getattr(user, "username", "") or "",
+        version=work.version,
+        before=before,
+        after=after,
+    )
+    session = work.assignment.session
+    audit_record(
+        action="reading_amended",
+        actor=user,
+        request=request,
+        study=session.study,
+        target=f"reading {reading.pk}",
+        details={"session": session.pk, "work": work.pk, "version": work.version},
+    )
+    return ReadingSubmission.Outcome.AMENDED

@@ -1,0 +1,307 @@
+"""Core domain of a reader study: studies, cases and their images, readers and readings.
+
+The rules that must hold whatever writes to the database (the import, the reading pages,
+the API, the admin, a migration) are database constraints: check constraints and unique
+constraints here, and the cross-table rules (a reading's category is on its study's scale;
+a reading's reader and case belong to the same study) as triggers created by migration
+``0002_integrity_triggers``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from readerstudy.core import roles
+
+
+class Study(models.Model):
+    """A reader study: one case set, its readers, its reading scale and its Likert domains."""
+
+    class Consensus(models.TextChoices):
+        MAJORITY_MEDIAN = "majority-median", "Majority of runs; median when no majority"
+        MEDIAN = "median", "Median of runs (lower middle when even)"
+        FIRST_RUN = "first-run", "First run only"
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    scale_name = models.CharField(max_length=80, default="BI-RADS")
+    positive_threshold = models.IntegerField(
+        help_text="A reading with category >= this value is a positive (malignant) call."
+    )
+    consensus = models.CharField(
+        max_length=40, choices=Consensus.choices, default=Consensus.MAJORITY_MEDIAN
+    )
+    reference_reader = models.ForeignKey(
+        "Reader",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Inter-observer agreement is measured against this reader.",
+    )
+    likert_min = models.SmallIntegerField(default=1)
+    likert_max = models.SmallIntegerField(default=5)
+    # Everything else from study.toml, kept verbatim so that export reproduces it.
+    config = models.JSONField(default=dict, blank=True)
+    # Extra columns of cases.csv, in file order (their values are in Case.attributes).
+    case_attributes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    unblinded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(likert_min__lt=models.F("likert_max")),
+                name="study_likert_range_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def categories(self) -> list[int]:
+        return [c.value for c in self.scale_categories.all()]
+
+
+class ScaleCategory(models.Model):
+    """One category of the study's reading scale (e.g. BI-RADS 4, "Suspicious")."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="scale_categories")
+    value = models.SmallIntegerField()
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["study", "value"]
+        verbose_name_plural = "scale categories"
+        constraints = [
+            models.UniqueConstraint(fields=["study", "value"], name="scalecategory_unique_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.label}".strip()
+
+
+class CaseSplit(models.TextChoices):
+    """The splits of a study's cases (``Case.Split``), the one list of them."""
+
+    TRAIN = "train", "Training"
+    TEST = "test", "Test"
+
+
+class Case(models.Model):
+    """One lesion (the unit of analysis) with its truth and the information readers may see."""
+
+    Split = CaseSplit
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="cases")
+    code = models.CharField("case id", max_length=100)
+    patient_id = models.CharField(max_length=100, blank=True)
+    split = models.CharField(max_length=10, choices=Split.choices, default=Split.TEST)
+    truth = models.SmallIntegerField(help_text="1 positive (malignant), 0 negative")
+    location = models.CharField(max_length=300, blank=True)
+    clinical_history = models.TextField(blank=True)
+    findings = models.TextField(blank=True)
+    reference_impression = models.TextField(blank=True)
+    truth_detail = models.CharField(max_length=300, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Row order in cases.csv")
+
+    class Meta:
+        ordering = ["study", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="case_unique_code"),
+            models.CheckConstraint(condition=Q(truth__in=[0, 1]), name="case_truth_binary"),
+            models.CheckConstraint(
+                condition=Q(split__in=CaseSplit.values), name="case_split_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}:{self.code}"
+
+
+def case_image_path(instance: CaseImage, filename: str) -> str:
+    """Storage name that reveals nothing about the case, its study or the original file."""
+    suffix = ""
+    if "." in filename:
+        ext = filename.rsplit(".", 1)[1].lower()
+        if ext in {"png", "jpg", "jpeg", "dcm"}:
+            suffix = "." + ("jpg" if ext == "jpeg" else ext)
+    token = secrets.token_hex(16)
+    return f"img/{token[:2]}/{token}{suffix}"
+
+
+#: The case selections of an analysis or a generation run: a split, or every case.
+SPLIT_SELECTIONS: tuple[str, ...] = (Case.Split.TEST.value, Case.Split.TRAIN.value, "all")
+
+
+class CaseImage(models.Model):
+    """An image of a case, stored under an opaque random name (``file``: the bundle's file
+    without its metadata, for export; ``display``: see ``readerstudy.studies.display``)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(upload_to=case_image_path, max_length=200)
+    display = models.FileField(
+        upload_to=case_image_path,
+        max_length=200,
+        blank=True,
+        help_text="PNG re-encoded from the pixels: the only version readers and raters receive",
+    )
+    original_name = models.CharField(
+        max_length=300, help_text="Path inside images/<case_id>/ of the bundle (coordinators only)"
+    )
+    series = models.CharField(max_length=100, blank=True)
+    phase = models.CharField(max_length=50, blank=True)
+    slice = models.CharField(max_length=50, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["case", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "original_name"], name="caseimage_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.pk} of {self.case}"
+
+
+class Reader(models.Model):
+    """Someone or something that reads cases: a human radiologist or a model configuration."""
+
+    class Kind(models.TextChoices):
+        HUMAN = "human", "Human"
+        MODEL = "model", "Model"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="readers")
+    code = models.CharField("reader id", max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    label = models.CharField(max_length=300, blank=True)
+    group = models.CharField(max_length=200, blank=True)
+    years_experience = models.FloatField(null=True, blank=True)
+    interpretations = models.PositiveIntegerField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reader_profiles",
+        help_text="The account a human reader signs in with.",
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Row order in readers.csv")
+
+    class Meta:
+        ordering = ["study", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="reader_unique_code"),
+            models.UniqueConstraint(
+                fields=["study", "user"], condition=Q(user__isnull=False), name="reader_unique_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["human", "model"]), name="reader_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(years_experience__isnull=True) | Q(years_experience__gte=0),
+                name="reader_experience_nonnegative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}:{self.code}"
+
+
+class ReadingSource(models.TextChoices):
+    """Where a reading came from (``Reading.Source``), the one list of them."""
+
+    IMPORTED = "imported", "Imported"
+    ENTERED = "entered", "Entered in the reading page"
+    GENERATED = "generated", "Generated by a model"
+
+
+class Reading(models.Model):
+    """One reader's answer on one case, for one run and one modality (test condition)."""
+
+    Source = ReadingSource
+
+    # Both foreign keys are covered by composite indexes below (the unique constraint leads
+    # with reader; reading_case_reader with case), so they get no single-column index.
+    reader = models.ForeignKey(
+        Reader, on_delete=models.CASCADE, related_name="readings", db_index=False
+    )
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="readings", db_index=False
+    )
+    run = models.PositiveSmallIntegerField(default=1)
+    modality = models.PositiveSmallIntegerField(default=1)
+    category = models.SmallIntegerField()
+    score = models.FloatField(
+        null=True, blank=True, help_text="Continuous rating (e.g. a probability) used for ROC"
+    )
+    impression = models.TextField(blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.IMPORTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["reader", "case", "run", "modality"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reader", "case", "run", "modality"], name="reading_unique_per_run"
+            ),
+            models.CheckConstraint(condition=Q(run__gte=1), name="reading_run_positive"),
+            models.CheckConstraint(condition=Q(modality__gte=1), name="reading_modality_positive"),
+            models.CheckConstraint(
+                condition=Q(seconds__isnull=True) | Q(seconds__gte=0),
+                name="reading_seconds_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ReadingSource.values),
+                name="reading_source_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "reader"], name="reading_case_reader")]
+
+    def __str__(self) -> str:
+        return f"{self.reader.code} on {self.case.code} run {self.run}"
+
+
+class StudyMember(models.Model):
+    """A user's role in one study. Access to a study's pages follows from these rows."""
+
+    class Role(models.TextChoices):
+        COORDINATOR = roles.COORDINATOR, "Coordinator"
+        READER = roles.READER, "Reader"
+        RATER = roles.RATER, "Rater"
+        STATISTICIAN = roles.STATISTICIAN, "Statistician"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user", "role"], name="studymember_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=list(roles.ROLES)),
+                name="studymember_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.study}"

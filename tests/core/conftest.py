@@ -1,0 +1,3 @@
+"""The reading world of tests/reading/conftest.py, for the confirmation-page tests."""
+
+from tests.reading.conftest import world  # noqa: F401

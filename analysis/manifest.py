@@ -30,9 +30,9 @@ from typing import Any
 import pandas as pd
 import tomli_w
 from django.conf import settings
-from readerstudy.bundles.export import study_toml
 
 from analysis.selectors import StudyData, study_seed_records
+from readerstudy.bundles.export import study_toml
 from readerstudy.studies.models import Study
 from readerstudy.studies.pseudonyms import Blinding
 

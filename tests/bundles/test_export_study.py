@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from readerstudy.bundles.export import BundleWriter
-from readerstudy.bundles.names import UnsafeNameError
 
 from evaluation.models import LikertDomain, LikertScore
+from readerstudy.bundles.export import BundleWriter
+from readerstudy.bundles.names import UnsafeNameError
 from readerstudy.studies.models import Case, CaseImage, Reader, Reading, ScaleCategory, Study
 from tests.conftest import STUDY_TOML, BundleFactory
 

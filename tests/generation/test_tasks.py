@@ -22,7 +22,7 @@ from readerstudy.studies.models import Reading
 from tests.generation.conftest import config_create, study_create
 from tests.openai_server import FakeOpenAIServer
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("READERSTUDY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

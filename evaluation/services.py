@@ -18,7 +18,6 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from evaluation.blinding import normalise_output, structure_by_source
@@ -179,8 +178,7 @@ def rating_session_create(
     show_images: bool = False,
     case_sample: int | None = None,
     seed: int | None = None,
-    created_by: AbstractBaseUser | None = None,
-    request: HttpRequest | None = None,
+    actor: AbstractBaseUser | None = None,
     modalities: Sequence[int] | None = None,
 ) -> RatingSession:
     """Create a draft session over the outputs of ``readers`` in ``runs`` (non-empty texts),
@@ -286,7 +284,7 @@ def rating_session_create(
                 "case_sample": case_sample,
                 "n_cases": len(cases),
             },
-            created_by=created_by if getattr(created_by, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         session.domains.set(domains)
         items: list[RatingItem] = []
@@ -313,8 +311,7 @@ def rating_session_create(
         RatingTask.objects.bulk_create(tasks, batch_size=5000)
         audit_record(
             action="rating_session_created",
-            actor=created_by,
-            request=request,
+            actor=actor,
             study=study,
             target=f"rating session {session.pk}",
             details={
@@ -372,9 +369,8 @@ def _session_conflicts(session: RatingSession) -> dict[str, int]:
 def rating_session_start(
     *,
     session: RatingSession,
-    user: AbstractBaseUser | None,
+    actor: AbstractBaseUser | None,
     confirm_unresolved_leaks: bool = False,
-    request: HttpRequest | None = None,
 ) -> RatingSession:
     """Open a draft session to its raters. Unresolved leak flags need explicit confirmation;
     a rater who meanwhile scored an output of the session, or has it pending in another open
@@ -407,8 +403,7 @@ def rating_session_start(
         locked.save(update_fields=["status", "started_at", "updated_at"])
         audit_record(
             action="rating_session_started",
-            actor=user,
-            request=request,
+            actor=actor,
             study=locked.study,
             target=f"rating session {locked.pk}",
             details={"unresolved_flags": n_unresolved},
@@ -417,7 +412,7 @@ def rating_session_start(
 
 
 def rating_session_close(
-    *, session: RatingSession, user: AbstractBaseUser | None, request: HttpRequest | None = None
+    *, session: RatingSession, actor: AbstractBaseUser | None
 ) -> RatingSession:
     """Close a session: raters can no longer change anything; nothing is deleted."""
     with transaction.atomic():
@@ -431,8 +426,7 @@ def rating_session_close(
         locked.save(update_fields=["status", "started_at", "closed_at", "updated_at"])
         audit_record(
             action="rating_session_closed",
-            actor=user,
-            request=request,
+            actor=actor,
             study=locked.study,
             target=f"rating session {locked.pk}",
         )
@@ -443,8 +437,7 @@ def rating_item_redact(
     *,
     item: RatingItem,
     text: str,
-    user: AbstractBaseUser,
-    request: HttpRequest | None = None,
+    actor: AbstractBaseUser,
 ) -> RatingItem:
     """Replace an item's display text (normalised again and re-checked); the reading is kept."""
     if item.session.status != RatingSession.Status.DRAFT:
@@ -457,7 +450,7 @@ def rating_item_redact(
     item.leak_flags = [
         f.as_dict() for f in study_leak_detector(item.session.study).detect(new_text, original=text)
     ]
-    item.redacted_by = user
+    item.redacted_by = actor
     item.redacted_at = timezone.now()
     if not item.leak_flags:
         item.leak_dismissed_by = None
@@ -475,8 +468,7 @@ def rating_item_redact(
         )
         audit_record(
             action="rating_item_redacted",
-            actor=user,
-            request=request,
+            actor=actor,
             study=item.session.study,
             target=f"rating item {item.public_id}",
             details={"before": before, "after": new_text, "flags_left": len(item.leak_flags)},
@@ -484,20 +476,17 @@ def rating_item_redact(
     return item
 
 
-def rating_item_dismiss_flags(
-    *, item: RatingItem, user: AbstractBaseUser, request: HttpRequest | None = None
-) -> RatingItem:
+def rating_item_dismiss_flags(*, item: RatingItem, actor: AbstractBaseUser) -> RatingItem:
     """Record the coordinator's judgement that an item's flags are not a leak."""
     if item.session.status != RatingSession.Status.DRAFT:
         raise SessionStateError("flags: flags can only be dismissed before the session starts")
-    item.leak_dismissed_by = user
+    item.leak_dismissed_by = actor
     item.leak_dismissed_at = timezone.now()
     with transaction.atomic():
         item.save(update_fields=["leak_dismissed_by", "leak_dismissed_at"])
         audit_record(
             action="rating_item_flags_dismissed",
-            actor=user,
-            request=request,
+            actor=actor,
             study=item.session.study,
             target=f"rating item {item.public_id}",
             details={"flags": item.leak_flags},
@@ -505,9 +494,7 @@ def rating_item_dismiss_flags(
     return item
 
 
-def study_unblind(
-    *, study: Study, user: AbstractBaseUser, request: HttpRequest | None = None
-) -> Study:
+def study_unblind(*, study: Study, actor: AbstractBaseUser) -> Study:
     """Mark the study unblinded (once; later calls keep the first time). Audited."""
     with transaction.atomic():
         locked = Study.objects.select_for_update().get(pk=study.pk)
@@ -516,8 +503,7 @@ def study_unblind(
             locked.save(update_fields=["unblinded_at", "updated_at"])
             audit_record(
                 action="study_unblinded",
-                actor=user,
-                request=request,
+                actor=actor,
                 study=locked,
                 target=locked.slug,
             )
@@ -648,9 +634,8 @@ def rating_submit(
     task: RatingTask,
     token: uuid.UUID,
     version: int,
-    user: AbstractBaseUser,
+    actor: AbstractBaseUser,
     scores: Any = None,
-    request: HttpRequest | None = None,
 ) -> SubmitResult:
     """Submit (or amend) the scores of ``task``: the given ``scores``, else the stored draft.
 
@@ -712,12 +697,11 @@ def rating_submit(
                     raise AlreadySubmittedError(
                         "This item is already submitted and this session does not allow amendments."
                     )
-                status = _amend(locked, rater_id, reading_id, domains, final, user, token)
+                status = _amend(locked, rater_id, reading_id, domains, final, actor, token)
                 if status == "amended":
                     audit_record(
                         action="likert_scores_amended",
-                        actor=user,
-                        request=request,
+                        actor=actor,
                         study=session.study,
                         target=f"rating item {task.item.public_id}",
                         details={"rater": task.assignment.rater.code, "session": session.pk},
@@ -826,7 +810,7 @@ def _amend(
     reading_id: int,
     domains: Sequence[LikertDomain],
     final: Mapping[str, int],
-    user: AbstractBaseUser,
+    actor: AbstractBaseUser,
     token: uuid.UUID,
 ) -> str:
     stored = {
@@ -848,8 +832,8 @@ def _amend(
                 ScoreAmendment(
                     score=score,
                     task=task,
-                    user=user,
-                    username=user.get_username(),
+                    user=actor,
+                    username=actor.get_username(),
                     before=score.score,
                     after=new,
                     token=token,

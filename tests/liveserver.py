@@ -273,7 +273,7 @@ def seed(n_raters: int, n_cases: int, n_readers: int = 0) -> dict[str, Any]:
         raters_per_item=len(raters),
         seed=1,
     )
-    rating_session_start(session=session, user=None)
+    rating_session_start(session=session, actor=None)
     reader_tokens: dict[str, str] = {}
     if n_readers:
         reader_users = accounts("loadreader", n_readers, "reader")

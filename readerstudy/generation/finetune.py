@@ -205,7 +205,7 @@ def finetune_job_create(
     base_model: str,
     hyperparameters: dict[str, Any] | None = None,
     suffix: str = "",
-    user: Any = None,
+    actor: Any = None,
 ) -> FineTuneJob:
     """Upload the exported file (purpose fine-tune) and create a supervised fine-tuning job."""
     hyper = {**DEFAULT_HYPERPARAMETERS, **(hyperparameters or {})}
@@ -242,11 +242,11 @@ def finetune_job_create(
             status=job.status,
             fine_tuned_model=job.fine_tuned_model or "",
             raw=json.loads(redact(job.model_dump_json(), secrets)),
-            created_by=user if getattr(user, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         audit_record(
             action="finetune_job_create",
-            actor=user,
+            actor=actor,
             study=study,
             target=job.id,
             details={"mode": summary.mode, "examples": summary.n_examples, "model": base_model},

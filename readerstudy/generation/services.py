@@ -25,7 +25,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 
 from readerstudy.audit.services import audit_record
@@ -63,8 +62,7 @@ def generation_config_create(
     reader_code: str = "",
     reader_label: str = "",
     values: dict[str, Any],
-    user: Any = None,
-    request: HttpRequest | None = None,
+    actor: Any = None,
 ) -> GenerationConfig:
     """A configuration for ``reader`` (a model reader of ``study``) or for a new model reader."""
     with transaction.atomic():
@@ -79,7 +77,7 @@ def generation_config_create(
         if reader.kind != Reader.Kind.MODEL or reader.study_id != study.pk:
             raise GenerationConflictError(f"{reader.code} is not a model reader of {study.slug}")
         config = GenerationConfig(
-            reader=reader, created_by=user if getattr(user, "pk", None) else None
+            reader=reader, created_by=actor if getattr(actor, "pk", None) else None
         )
         for name, value in values.items():
             setattr(config, name, value)
@@ -90,8 +88,7 @@ def generation_config_create(
         config.save()
         audit_record(
             action="generation_config_create",
-            actor=user,
-            request=request,
+            actor=actor,
             study=study,
             target=reader.code,
             details={"model": config.model, "base_url": config.base_url},
@@ -111,8 +108,7 @@ def generation_config_update(
     *,
     config: GenerationConfig,
     changed: list[str],
-    user: Any = None,
-    request: HttpRequest | None = None,
+    actor: Any = None,
 ) -> GenerationConfig:
     """Save an edited configuration (runs keep the snapshot they started with)."""
     with transaction.atomic():
@@ -121,8 +117,7 @@ def generation_config_update(
         config.save()
         audit_record(
             action="generation_config_update",
-            actor=user,
-            request=request,
+            actor=actor,
             study=config.reader.study,
             target=config.reader.code,
             details={"changed": sorted(changed)},
@@ -239,8 +234,7 @@ def _conflicting_readings(reader: Reader, cases: list[Case]) -> QuerySet[Reading
 def run_create(
     *,
     config: GenerationConfig,
-    user: Any = None,
-    request: HttpRequest | None = None,
+    actor: Any = None,
     mode: str = GenerationRun.Mode.DIRECT,
     n_runs: int | None = None,
     split: str = GenerationRun.Split.TEST,
@@ -297,7 +291,7 @@ def run_create(
             limit=limit,
             overwrite=overwrite,
             config_snapshot=snapshot,
-            created_by=user if getattr(user, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         GenerationItem.objects.bulk_create(
             (
@@ -313,8 +307,7 @@ def run_create(
         run.save(update_fields=["estimate"])
         audit_record(
             action="generation_run_create",
-            actor=user,
-            request=request,
+            actor=actor,
             study=study,
             target=f"{reader.code} run {run.pk}",
             details={
@@ -371,7 +364,7 @@ def run_is_stale(run: GenerationRun) -> bool:
     return (timezone.now() - last).total_seconds() > stale_after()
 
 
-def run_stop(*, run: GenerationRun, user: Any = None, request: HttpRequest | None = None) -> str:
+def run_stop(*, run: GenerationRun, actor: Any = None) -> str:
     """Ask a run to stop: a queued or waiting run stops at once (open batches are cancelled),
     a running one finishes the requests in flight first. Returns the new status."""
     from readerstudy.generation.batch import run_batch_cancel
@@ -397,8 +390,7 @@ def run_stop(*, run: GenerationRun, user: Any = None, request: HttpRequest | Non
         raise GenerationConflictError(f"run {run.pk} is {run.status}; there is nothing to stop")
     audit_record(
         action="generation_run_stop",
-        actor=user,
-        request=request,
+        actor=actor,
         study=run.config.reader.study,
         target=f"{run.config.reader.code} run {run.pk}",
         details={"status": new},
@@ -406,9 +398,7 @@ def run_stop(*, run: GenerationRun, user: Any = None, request: HttpRequest | Non
     return new
 
 
-def run_resume(
-    *, run: GenerationRun, user: Any = None, request: HttpRequest | None = None
-) -> GenerationRun:
+def run_resume(*, run: GenerationRun, actor: Any = None) -> GenerationRun:
     """Queue a stopped, failed (or stale) run again; its finished items are kept and skipped.
 
     Batch runs: items that failed in a batch are sent again in a new batch.
@@ -440,8 +430,7 @@ def run_resume(
         run.refresh_from_db()
         audit_record(
             action="generation_run_resume",
-            actor=user,
-            request=request,
+            actor=actor,
             study=run.config.reader.study,
             target=f"{run.config.reader.code} run {run.pk}",
             details={"from": was},

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from readerstudy.audit.services import audit_record
@@ -68,8 +67,7 @@ def reading_session_create(
     require_impression: bool = True,
     allow_amend: bool = False,
     assist_reader: Reader | None = None,
-    created_by: Any = None,
-    request: HttpRequest | None = None,
+    actor: Any = None,
 ) -> ReadingSession:
     """Create a draft session with its cases, assignments and every reader's case order.
 
@@ -136,7 +134,7 @@ def reading_session_create(
             require_impression=require_impression,
             allow_amend=allow_amend,
             assist_reader=assist_reader,
-            created_by=created_by if getattr(created_by, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         ReadingSessionCase.objects.bulk_create(
             ReadingSessionCase(session=session, case=c, position=i)
@@ -153,8 +151,7 @@ def reading_session_create(
         ReadingWork.objects.bulk_create(work, batch_size=2000)
         audit_record(
             action="reading_session_created",
-            actor=created_by,
-            request=request,
+            actor=actor,
             study=study,
             target=f"reading session {session.pk}",
             details={"name": name, "cases": len(cases), "readers": [r.code for r in readers]},
@@ -162,9 +159,7 @@ def reading_session_create(
     return session
 
 
-def reading_session_open(
-    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
-) -> ReadingSession:
+def reading_session_open(*, session: ReadingSession, actor: Any = None) -> ReadingSession:
     """Start (or re-open) a session: its readers see it in their worklists."""
     if session.status == ReadingSession.Status.OPEN:
         raise ReadingSessionError("status", "the session is already open")
@@ -176,16 +171,13 @@ def reading_session_open(
     audit_record(
         action="reading_session_opened",
         actor=actor,
-        request=request,
         study=session.study,
         target=f"reading session {session.pk}",
     )
     return session
 
 
-def reading_session_close(
-    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
-) -> ReadingSession:
+def reading_session_close(*, session: ReadingSession, actor: Any = None) -> ReadingSession:
     """Close a session: readers can no longer submit; nothing is deleted."""
     if session.status != ReadingSession.Status.OPEN:
         raise ReadingSessionError("status", "only an open session can be closed")
@@ -195,16 +187,13 @@ def reading_session_close(
     audit_record(
         action="reading_session_closed",
         actor=actor,
-        request=request,
         study=session.study,
         target=f"reading session {session.pk}",
     )
     return session
 
 
-def reading_session_delete(
-    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
-) -> None:
+def reading_session_delete(*, session: ReadingSession, actor: Any = None) -> None:
     """Delete a draft session (nobody has seen it yet); started sessions are only closed."""
     if session.status != ReadingSession.Status.DRAFT:
         raise ReadingSessionError("status", "only a draft session can be deleted; close it instead")
@@ -213,7 +202,6 @@ def reading_session_delete(
     audit_record(
         action="reading_session_deleted",
         actor=actor,
-        request=request,
         study=study,
         target=f"reading session {pk}",
         details={"name": name},
@@ -252,14 +240,13 @@ def _answer(reading: Reading) -> dict[str, Any]:
 def reading_submit(
     *,
     work: ReadingWork,
-    user: Any,
+    actor: Any,
     token: uuid.UUID,
     base_version: int,
     category: int,
     probability: int | None = None,
     impression: str = "",
     active_seconds: float | None = None,
-    request: HttpRequest | None = None,
 ) -> SubmitResult:
     """Save a reader's answer on one case, exactly once, never over a newer one.
 
@@ -303,13 +290,13 @@ def reading_submit(
         elif not session.allow_amend:
             outcome = ReadingSubmission.Outcome.REFUSED
         else:
-            outcome = _amend(work, user, category, score, impression, request)
+            outcome = _amend(work, actor, category, score, impression)
         try:
             with transaction.atomic():
                 submission = ReadingSubmission.objects.create(
                     token=token,
                     work=work,
-                    user=user if getattr(user, "pk", None) else None,
+                    user=actor if getattr(actor, "pk", None) else None,
                     base_version=base_version,
                     version=work.version,
                     outcome=outcome,
@@ -418,11 +405,10 @@ def _first_answer(
 
 def _amend(
     work: ReadingWork,
-    user: Any,
+    actor: Any,
     category: int,
     score: float | None,
     impression: str,
-    request: HttpRequest | None,
 ) -> str:
     reading = work.reading
     assert reading is not None
@@ -437,8 +423,8 @@ def _amend(
     ReadingAmendment.objects.create(
         work=work,
         reading=reading,
-        user=user if getattr(user, "pk", None) else None,
-        username=getattr(user, "username", "") or "",
+        user=actor if getattr(actor, "pk", None) else None,
+        username=getattr(actor, "username", "") or "",
         version=work.version,
         before=before,
         after=after,
@@ -446,8 +432,7 @@ def _amend(
     session = work.assignment.session
     audit_record(
         action="reading_amended",
-        actor=user,
-        request=request,
+        actor=actor,
         study=session.study,
         target=f"reading {reading.pk}",
         details={"session": session.pk, "work": work.pk, "version": work.version},

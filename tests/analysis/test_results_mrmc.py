@@ -188,7 +188,7 @@ def _read_live(study: Study, *, reader: str, n: int, category: int | None = None
     for i, work in enumerate(works):
         reading_submit(
             work=work,
-            user=work.assignment.reader.user,
+            actor=work.assignment.reader.user,
             token=uuid.uuid4(),
             base_version=work.version,
             category=category if category is not None else 2 + (i % 4),

@@ -180,7 +180,7 @@ def _study_with_session(study: Study, rater_users: list[Any], coordinator: Any) 
         seed=7,
         show_images=True,
     )
-    return rating_session_start(session=session, user=coordinator, confirm_unresolved_leaks=True)
+    return rating_session_start(session=session, actor=coordinator, confirm_unresolved_leaks=True)
 
 
 def _item_of(user: Any, session: RatingSession) -> str:

@@ -132,7 +132,7 @@ def rater_responses(study: Any) -> list[Served]:
         seed=7,
         show_images=True,
     )
-    rating_session_start(session=session, user=None, confirm_unresolved_leaks=True)
+    rating_session_start(session=session, actor=None, confirm_unresolved_leaks=True)
     client = Client()
     client.force_login(user)
     served = []

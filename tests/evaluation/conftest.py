@@ -154,13 +154,13 @@ def make_session(world: World) -> SessionMaker:
             "raters_per_item": 3,
             "seed": 12345,
             "show_images": True,
-            "created_by": world.coordinator,
+            "actor": world.coordinator,
         }
         params.update(options)
         session = rating_session_create(**params)
         if start:
             session = rating_session_start(
-                session=session, user=world.coordinator, confirm_unresolved_leaks=True
+                session=session, actor=world.coordinator, confirm_unresolved_leaks=True
             )
         return session
 

@@ -20,7 +20,7 @@ def test_staff_can_inspect_sessions_and_submits_but_change_nothing(world: Readin
     work = ReadingWork.objects.filter(assignment__session=session).first()
     assert work is not None
     reading_submit(
-        work=work, user=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
+        work=work, actor=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
     )
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))

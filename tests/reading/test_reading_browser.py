@@ -125,7 +125,7 @@ def test_direct_urls_of_another_readers_cases_and_answers_are_404(
     )
     reading_submit(
         work=work,
-        user=world.user1,
+        actor=world.user1,
         token=uuid.uuid4(),
         base_version=0,
         category=5,

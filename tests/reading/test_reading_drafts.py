@@ -71,7 +71,7 @@ def submit(work: ReadingWork, user: object, **kw: object):  # type: ignore[no-un
         "impression": "Submitted impression.",
     }
     values.update(kw)
-    return reading_submit(work=work, user=user, **values)  # type: ignore[arg-type]
+    return reading_submit(work=work, actor=user, **values)  # type: ignore[arg-type]
 
 
 # --- service ---------------------------------------------------------------------------

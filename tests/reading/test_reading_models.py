@@ -143,7 +143,7 @@ def test_deleting_the_study_removes_sessions_and_entered_readings(world: Reading
     work = ReadingWork.objects.filter(assignment__session=session).first()
     assert work is not None
     reading_submit(
-        work=work, user=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
+        work=work, actor=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
     )
     study_delete(study=world.study)
     assert not ReadingSession.objects.exists()
@@ -160,7 +160,7 @@ def test_an_entered_reading_cannot_be_deleted_on_its_own(world: ReadingWorld) ->
     work = ReadingWork.objects.filter(assignment__session=session).first()
     assert work is not None
     result = reading_submit(
-        work=work, user=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
+        work=work, actor=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
     )
     with pytest.raises(RestrictedError):
         result.work.reading.delete()

@@ -167,7 +167,7 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
     for version, category in ((0, 3), (1, 4)):
         reading_submit(
             work=work,
-            user=people["reader"],
+            actor=people["reader"],
             token=uuid.uuid4(),
             base_version=version,
             category=category,
@@ -189,10 +189,10 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
         raters_per_item=1,
         seed=1,
         show_images=True,
-        created_by=people["coordinator"],
+        actor=people["coordinator"],
     )
     rating_session = rating_session_start(
-        session=rating_session, user=people["coordinator"], confirm_unresolved_leaks=True
+        session=rating_session, actor=people["coordinator"], confirm_unresolved_leaks=True
     )
     LikertScore.objects.create(reading=readings[0], rater=raters[1], domain=domain, score=4)
     tasks = RatingTask.objects.filter(assignment__session=rating_session)

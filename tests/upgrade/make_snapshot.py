@@ -81,7 +81,7 @@ def _submit_some() -> None:
             work = reading_work_open(work=work)
             result = reading_submit(
                 work=work,
-                user=assignment.reader.user,
+                actor=assignment.reader.user,
                 token=uuid.uuid4(),
                 base_version=0,
                 category=(2, 4, 5, 3)[n % 4],
@@ -106,7 +106,7 @@ def _submit_some() -> None:
                     token=uuid.uuid4(),
                     version=0,
                     scores=scores,
-                    user=assignment.rater.user,
+                    actor=assignment.rater.user,
                 )
 
 

@@ -175,8 +175,7 @@ class GenerationRunList(StudyScopedMixin, generics.ListAPIView):
         try:
             run = run_create(
                 config=config,
-                user=request.user,
-                request=request._request,
+                actor=request.user,
                 mode=clean["mode"],
                 n_runs=clean["n_runs"],
                 split=clean["split"],
@@ -215,9 +214,9 @@ class _RunAction(StudyScopedMixin, APIView):
             raise NotFound("No such run.")
         try:
             if self.action == "stop":
-                run_stop(run=run, user=request.user, request=request._request)
+                run_stop(run=run, actor=request.user)
             else:
-                run = run_resume(run=run, user=request.user, request=request._request)
+                run = run_resume(run=run, actor=request.user)
                 run_dispatch(run=run)
         except GenerationConflictError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)

@@ -123,7 +123,7 @@ def dashboard_payload(
         return {
             "name": name,
             "title": FIGURE_TITLES.get(name, name),
-            "json": script_json(figures[name].to_json()),
+            "json": script_json(text=figures[name].to_json()),
         }
 
     payload = {
@@ -133,7 +133,7 @@ def dashboard_payload(
         "modalities": [modality_name(m, labels) for m in analysis.modalities],
         "modality": None if analysis.modality is None else modality_name(analysis.modality, labels),
         "notes": [n.as_dict() for n in analysis.notes if n.code not in MRMC_NOTE_CODES],
-        "mrmc": mrmc_section(analysis) if len(analysis.modalities) > 1 else None,
+        "mrmc": mrmc_section(analysis=analysis) if len(analysis.modalities) > 1 else None,
         "tables": [
             table_doc(name) for name in tables if name in DISPLAY_TABLES and name not in MRMC_TABLES
         ],
@@ -147,7 +147,7 @@ def dashboard_payload(
     return payload
 
 
-def mrmc_section(analysis: Analysis) -> dict[str, Any]:
+def mrmc_section(*, analysis: Analysis) -> dict[str, Any]:
     """The text of the dashboard's MRMC section: design, plain-language summary and notes."""
     labels = analysis.data.modality_labels
     design = analysis.mrmc_design
@@ -300,7 +300,7 @@ def _write_tables(
     return [*files, workbook]
 
 
-def tables_workbook(analysis: Analysis, *, pseudonymous: bool) -> bytes:
+def tables_workbook(*, analysis: Analysis, pseudonymous: bool) -> bytes:
     """Every table of ``analysis`` as one .xlsx workbook (the dashboard's download)."""
     data = analysis.data
     with tempfile.TemporaryDirectory() as tmp:
@@ -317,7 +317,7 @@ def tables_workbook(analysis: Analysis, *, pseudonymous: bool) -> bytes:
         return path.read_bytes()
 
 
-def script_json(text: str) -> str:
+def script_json(*, text: str) -> str:
     """JSON text that is safe inside ``<script type="application/json">``.
 
     ``<``, ``>`` and ``&`` only occur inside JSON strings, where their ``\\uXXXX`` escapes

@@ -1,6 +1,6 @@
-"""Services follow the house conventions (docs/architecture.md): they name the acting user
-``actor`` and never take the request (the audit log reads the address from the request
-context the middleware sets)."""
+"""Services follow the house conventions (docs/architecture.md): they are keyword-only, name
+the acting user ``actor`` and never take the request (the audit log reads the address from
+the request context the middleware sets)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,10 @@ def test_a_service_never_takes_the_request_and_names_the_acting_user_actor(name:
     parameters = inspect.signature(SERVICES[name]).parameters
     assert "request" not in parameters
     assert "created_by" not in parameters
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_a_service_is_keyword_only(name: str) -> None:
+    parameters = inspect.signature(SERVICES[name]).parameters.values()
+    positional = [p.name for p in parameters if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]
+    assert positional == []

@@ -84,7 +84,7 @@ def generation_config_create(
         if not config.response_schema:
             config.response_schema = default_schema(study.categories)
         config.full_clean()
-        connection_settings_validate(config)
+        connection_settings_validate(config=config)
         config.save()
         audit_record(
             action="generation_config_create",
@@ -96,7 +96,7 @@ def generation_config_create(
     return config
 
 
-def connection_settings_validate(config: GenerationConfig) -> None:
+def connection_settings_validate(*, config: GenerationConfig) -> None:
     """The configuration's key variable and base URL are allowed by the server's settings
     (``ValidationError`` by field otherwise): a configuration can only choose from them."""
     errors = Connection.of(config).problems_by_field()
@@ -113,7 +113,7 @@ def generation_config_update(
     """Save an edited configuration (runs keep the snapshot they started with)."""
     with transaction.atomic():
         config.full_clean()
-        connection_settings_validate(config)
+        connection_settings_validate(config=config)
         config.save()
         audit_record(
             action="generation_config_update",
@@ -356,7 +356,7 @@ def run_dispatch(*, run: GenerationRun) -> str:
     return mode
 
 
-def run_is_stale(run: GenerationRun) -> bool:
+def run_is_stale(*, run: GenerationRun) -> bool:
     """An active run whose worker has not been heard of for ``GENERATION_STALE_SECONDS``."""
     if run.status not in ("running", "stopping", "queued"):
         return False
@@ -369,7 +369,7 @@ def run_stop(*, run: GenerationRun, actor: Any = None) -> str:
     a running one finishes the requests in flight first. Returns the new status."""
     from readerstudy.generation.batch import run_batch_cancel
 
-    if run.status in ("queued", "waiting") or run_is_stale(run):
+    if run.status in ("queued", "waiting") or run_is_stale(run=run):
         problems: list[str] = []
         if run.mode == GenerationRun.Mode.BATCH and run.batches:
             problems = run_batch_cancel(run=run)
@@ -403,7 +403,7 @@ def run_resume(*, run: GenerationRun, actor: Any = None) -> GenerationRun:
 
     Batch runs: items that failed in a batch are sent again in a new batch.
     """
-    if not (run.status in GenerationRun.RESUMABLE or run_is_stale(run)):
+    if not (run.status in GenerationRun.RESUMABLE or run_is_stale(run=run)):
         raise GenerationConflictError(
             f"run {run.pk} is {run.status}; only stopped or failed runs resume"
         )

@@ -161,25 +161,35 @@ def _conflicts(
     return counts
 
 
+@dataclass(frozen=True)
+class RatingSessionOptions:
+    """What a new rating session is: the outputs it rates (of ``readers`` in ``runs``, of
+    every modality or of ``modalities``, optionally a sample of ``case_sample`` cases), on
+    which domains, by how many raters per item, in which order and what raters see (built
+    by the session form and the API serializer, ``options()``)."""
+
+    name: str
+    readers: Sequence[Reader]
+    runs: Sequence[int]
+    domains: Sequence[LikertDomain]
+    raters_per_item: int
+    order: str = RatingSession.Order.RANDOM
+    allow_amend: bool = False
+    show_findings: bool = True
+    show_clinical_history: bool = True
+    show_location: bool = True
+    show_images: bool = False
+    case_sample: int | None = None
+    seed: int | None = None
+    modalities: Sequence[int] | None = None
+
+
 def rating_session_create(
     *,
     study: Study,
-    name: str,
-    readers: Sequence[Reader],
-    runs: Sequence[int],
     raters: Sequence[Rater],
-    domains: Sequence[LikertDomain],
-    raters_per_item: int,
-    order: str = RatingSession.Order.RANDOM,
-    allow_amend: bool = False,
-    show_findings: bool = True,
-    show_clinical_history: bool = True,
-    show_location: bool = True,
-    show_images: bool = False,
-    case_sample: int | None = None,
-    seed: int | None = None,
+    options: RatingSessionOptions,
     actor: AbstractBaseUser | None = None,
-    modalities: Sequence[int] | None = None,
 ) -> RatingSession:
     """Create a draft session over the outputs of ``readers`` in ``runs`` (non-empty texts),
     of every modality or of ``modalities``.
@@ -189,7 +199,19 @@ def rating_session_create(
     scored on one of the domains or have pending in another open session (checked again when
     the session starts).
     """
-    name = name.strip()
+    readers, runs, domains, modalities = (
+        options.readers,
+        options.runs,
+        options.domains,
+        options.modalities,
+    )
+    raters_per_item, order, case_sample, seed = (
+        options.raters_per_item,
+        options.order,
+        options.case_sample,
+        options.seed,
+    )
+    name = options.name.strip()
     if not name:
         raise RatingError("name: give the session a name", field="name")
     if RatingSession.objects.filter(study=study, name=name).exists():
@@ -273,11 +295,11 @@ def rating_session_create(
             seed=seed,
             order=order,
             raters_per_item=raters_per_item,
-            allow_amend=allow_amend,
-            show_findings=show_findings,
-            show_clinical_history=show_clinical_history,
-            show_location=show_location,
-            show_images=show_images,
+            allow_amend=options.allow_amend,
+            show_findings=options.show_findings,
+            show_clinical_history=options.show_clinical_history,
+            show_location=options.show_location,
+            show_images=options.show_images,
             selection={
                 "readers": sorted(r.code for r in readers),
                 "runs": sorted(set(runs)),
@@ -346,13 +368,17 @@ def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
 
 
 def rating_session_create_for_users(
-    *, study: Study, users: Sequence[AbstractBaseUser], **options: Any
+    *,
+    study: Study,
+    users: Sequence[AbstractBaseUser],
+    options: RatingSessionOptions,
+    actor: AbstractBaseUser | None = None,
 ) -> RatingSession:
     """:func:`rating_session_create` for rater accounts: their rater profiles are linked or
     created in the same transaction (so a refused session leaves nothing behind)."""
     with transaction.atomic():
         raters = [rater_for_user(study=study, user=u) for u in users]
-        return rating_session_create(study=study, raters=raters, **options)
+        return rating_session_create(study=study, raters=raters, options=options, actor=actor)
 
 
 def _session_conflicts(session: RatingSession) -> dict[str, int]:

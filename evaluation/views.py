@@ -335,25 +335,11 @@ def session_new(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, "coordinator")
     form = RatingSessionForm(request.POST or None, study=study)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        raters = list(data["raters"])
         try:
             session = services.rating_session_create_for_users(
                 study=study,
-                users=raters,
-                name=data["name"],
-                readers=list(data["readers"]),
-                runs=data["runs"],
-                domains=list(data["domains"]),
-                raters_per_item=data["raters_per_item"] or len(raters),
-                order=data["order"],
-                allow_amend=data["allow_amend"],
-                show_findings=data["show_findings"],
-                show_clinical_history=data["show_clinical_history"],
-                show_location=data["show_location"],
-                show_images=data["show_images"],
-                case_sample=data["case_sample"],
-                seed=data["seed"],
+                users=list(form.cleaned_data["raters"]),
+                options=form.options(),
                 actor=request.user,
             )
         except services.RatingError as exc:

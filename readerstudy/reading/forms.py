@@ -10,6 +10,7 @@ from django import forms
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
 from readerstudy.reading.models import ReadingSession
 from readerstudy.reading.selectors import reading_default_modality, reading_session_collisions
+from readerstudy.reading.services import ReadingSessionOptions
 from readerstudy.studies.access import has_study_role
 from readerstudy.studies.models import Case, Reader, Study
 
@@ -146,6 +147,27 @@ class ReadingSessionForm(forms.Form):
                     "modality", "; ".join(problems) + ". Choose another modality or run."
                 )
         return data
+
+    def options(self) -> ReadingSessionOptions:
+        """The session the valid form describes (its cases in the order given)."""
+        data = self.cleaned_data
+        return ReadingSessionOptions(
+            name=data["name"],
+            readers=data["readers"],
+            split=data["split"],
+            cases=self.case_list,
+            order=data["order"],
+            seed=data["seed"],
+            run=data["run"],
+            modality=data["modality"],
+            show_images=data["show_images"],
+            show_location=data["show_location"],
+            show_clinical_history=data["show_clinical_history"],
+            show_findings=data["show_findings"],
+            require_impression=data["require_impression"],
+            allow_amend=data["allow_amend"],
+            assist_reader=data["assist_reader"],
+        )
 
 
 class ReadingForm(forms.Form):

@@ -49,34 +49,45 @@ class ReadingTokenError(ValueError):
     """The form's idempotency token belongs to another case: the form is not this case's."""
 
 
+@dataclass(frozen=True)
+class ReadingSessionOptions:
+    """What a new reading session is: its name, readers and cases, their order, the run and
+    modality its readings get and what readers see (built by ``ReadingSessionForm.options``).
+
+    ``cases`` (default: every case of ``split`` in the study's order) are kept in the given
+    order, which is the fixed order.
+    """
+
+    name: str
+    readers: Sequence[Reader]
+    split: str = "test"
+    cases: Sequence[Case] | None = None
+    order: str = ReadingSession.Order.RANDOM
+    seed: int | None = None
+    run: int = 1
+    modality: int = 1
+    show_images: bool = True
+    show_location: bool = True
+    show_clinical_history: bool = False
+    show_findings: bool = False
+    require_impression: bool = True
+    allow_amend: bool = False
+    assist_reader: Reader | None = None
+
+
 def reading_session_create(
-    *,
-    study: Study,
-    name: str,
-    readers: Sequence[Reader],
-    split: str = "test",
-    cases: Sequence[Case] | None = None,
-    order: str = ReadingSession.Order.RANDOM,
-    seed: int | None = None,
-    run: int = 1,
-    modality: int = 1,
-    show_images: bool = True,
-    show_location: bool = True,
-    show_clinical_history: bool = False,
-    show_findings: bool = False,
-    require_impression: bool = True,
-    allow_amend: bool = False,
-    assist_reader: Reader | None = None,
-    actor: Any = None,
+    *, study: Study, options: ReadingSessionOptions, actor: Any = None
 ) -> ReadingSession:
     """Create a draft session with its cases, assignments and every reader's case order.
 
-    ``cases`` (default: every case of ``split`` in the study's order) are kept in the given
-    order, which is the fixed order. Raises ``ReadingSessionError`` (nothing written) when a
+    Raises ``ReadingSessionError`` (nothing written) when a
     reader is not a linked human reader of the study, a case is not in the study's split,
     the name is taken, or a reader already has readings of these cases at this run and
     modality.
     """
+    name, readers, split, cases = options.name, options.readers, options.split, options.cases
+    order, run, modality, seed = options.order, options.run, options.modality, options.seed
+    assist_reader = options.assist_reader
     if not name.strip():
         raise ReadingSessionError("name", "required")
     if ReadingSession.objects.filter(study=study, name=name).exists():
@@ -127,12 +138,12 @@ def reading_session_create(
             order=order,
             run=run,
             modality=modality,
-            show_images=show_images,
-            show_location=show_location,
-            show_clinical_history=show_clinical_history,
-            show_findings=show_findings,
-            require_impression=require_impression,
-            allow_amend=allow_amend,
+            show_images=options.show_images,
+            show_location=options.show_location,
+            show_clinical_history=options.show_clinical_history,
+            show_findings=options.show_findings,
+            require_impression=options.require_impression,
+            allow_amend=options.allow_amend,
             assist_reader=assist_reader,
             created_by=actor if getattr(actor, "pk", None) else None,
         )

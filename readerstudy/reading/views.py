@@ -78,25 +78,10 @@ def session_create(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            data = form.cleaned_data
             try:
                 session = reading_session_create(
                     study=study,
-                    name=data["name"],
-                    readers=data["readers"],
-                    split=data["split"],
-                    cases=form.case_list,
-                    order=data["order"],
-                    seed=data["seed"],
-                    run=data["run"],
-                    modality=data["modality"],
-                    show_images=data["show_images"],
-                    show_location=data["show_location"],
-                    show_clinical_history=data["show_clinical_history"],
-                    show_findings=data["show_findings"],
-                    require_impression=data["require_impression"],
-                    allow_amend=data["allow_amend"],
-                    assist_reader=data["assist_reader"],
+                    options=form.options(),
                     actor=request.user,
                 )
             except ReadingSessionError as exc:

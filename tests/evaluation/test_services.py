@@ -22,6 +22,7 @@ from evaluation.services import (
     AlreadySubmittedError,
     LeakConfirmationRequired,
     RatingError,
+    RatingSessionOptions,
     ScoresInvalidError,
     SessionConflictError,
     SessionStateError,
@@ -232,12 +233,14 @@ class TestCreate:
         newcomer = member(world.study, "rater", "newcomer")
         session = rating_session_create_for_users(
             study=world.study,
+            options=RatingSessionOptions(
+                name="New",
+                readers=[world.readers["R1"]],
+                runs=[1],
+                domains=world.domains,
+                raters_per_item=1,
+            ),
             users=[newcomer],
-            name="New",
-            readers=[world.readers["R1"]],
-            runs=[1],
-            domains=world.domains,
-            raters_per_item=1,
         )
         assert session.assignments.get().rater.code == "newcomer"
 
@@ -246,12 +249,14 @@ class TestCreate:
         with pytest.raises(RatingError):
             rating_session_create_for_users(
                 study=world.study,
+                options=RatingSessionOptions(
+                    name="New",
+                    readers=[world.readers["R1"]],
+                    runs=[1],
+                    domains=world.domains,
+                    raters_per_item=2,
+                ),
                 users=[newcomer],
-                name="New",
-                readers=[world.readers["R1"]],
-                runs=[1],
-                domains=world.domains,
-                raters_per_item=2,
             )
         assert not newcomer.rater_profiles.exists()
 

@@ -19,6 +19,7 @@ from readerstudy.reading.models import (
 )
 from readerstudy.reading.services import (
     ReadingSessionError,
+    ReadingSessionOptions,
     ReadingTokenError,
     reading_session_close,
     reading_session_create,
@@ -335,7 +336,9 @@ def test_the_demo_session_reads_the_test_split_as_modality_three(world: ReadingW
 
 def test_sessions_record_who_created_them_in_the_audit_log(world: ReadingWorld) -> None:
     session = reading_session_create(
-        study=world.study, name="Audited", readers=[world.reader1], actor=world.coordinator
+        study=world.study,
+        options=ReadingSessionOptions(name="Audited", readers=[world.reader1]),
+        actor=world.coordinator,
     )
     assert session.created_by == world.coordinator
     event = AuditEvent.objects.get(action="reading_session_created")

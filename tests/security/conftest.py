@@ -21,11 +21,12 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, RatingTask
-from evaluation.services import rating_session_create, rating_session_start
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_start
 from readerstudy.audit.models import AuditEvent
 from readerstudy.generation.models import FineTuneJob, GenerationItem, GenerationRun
 from readerstudy.reading.models import ReadingAssignment, ReadingSession, ReadingWork
 from readerstudy.reading.services import (
+    ReadingSessionOptions,
     reading_session_create,
     reading_session_open,
     reading_submit,
@@ -152,11 +153,9 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
 
     reading_session = reading_session_create(
         study=study,
-        name=f"Reading {mark}",
-        readers=[reader, second],
-        seed=1,
-        modality=2,
-        allow_amend=True,
+        options=ReadingSessionOptions(
+            name=f"Reading {mark}", readers=[reader, second], seed=1, modality=2, allow_amend=True
+        ),
     )
     reading_session_open(session=reading_session)
     # The reader's last case is answered and amended (positions 1-3 stay unanswered).
@@ -181,14 +180,16 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
 
     rating_session = rating_session_create(
         study=study,
-        name=f"Rating {mark}",
-        readers=[model],
-        runs=[1],
+        options=RatingSessionOptions(
+            name=f"Rating {mark}",
+            readers=[model],
+            runs=[1],
+            domains=[domain],
+            raters_per_item=1,
+            seed=1,
+            show_images=True,
+        ),
         raters=raters,
-        domains=[domain],
-        raters_per_item=1,
-        seed=1,
-        show_images=True,
         actor=people["coordinator"],
     )
     rating_session = rating_session_start(

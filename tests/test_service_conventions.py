@@ -67,7 +67,6 @@ TOO_MANY_INPUTS = {
     "analysis.services.analysis_write_outputs",
     "readerstudy.generation.finetune.finetune_job_create",
     "readerstudy.generation.services.run_create",
-    "readerstudy.reading.services.reading_submit",
 }
 
 

@@ -10,7 +10,7 @@ from django import forms
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
 from readerstudy.reading.models import ReadingSession
 from readerstudy.reading.selectors import reading_default_modality, reading_session_collisions
-from readerstudy.reading.services import ReadingSessionOptions
+from readerstudy.reading.services import ReadingAnswer, ReadingSessionOptions
 from readerstudy.studies.access import has_study_role
 from readerstudy.studies.models import Case, Reader, Study
 
@@ -206,6 +206,16 @@ class ReadingForm(forms.Form):
 
     def clean_impression(self) -> str:
         return self.cleaned_data["impression"].strip().replace("\r\n", "\n")
+
+    def answer(self) -> ReadingAnswer:
+        """The answer the valid form gives."""
+        data = self.cleaned_data
+        return ReadingAnswer(
+            category=data["category"],
+            probability=data["probability"],
+            impression=data["impression"],
+            active_seconds=data["active_seconds"],
+        )
 
 
 class ReadingDraftForm(forms.Form):

@@ -248,16 +248,24 @@ def _answer(reading: Reading) -> dict[str, Any]:
     return {"category": reading.category, "score": reading.score, "impression": reading.impression}
 
 
+@dataclass(frozen=True)
+class ReadingAnswer:
+    """What a reader answers on a case (built by ``ReadingForm.answer``); ``active_seconds``
+    is the browser's count of seconds the page was in use."""
+
+    category: int
+    probability: int | None = None
+    impression: str = ""
+    active_seconds: float | None = None
+
+
 def reading_submit(
     *,
     work: ReadingWork,
     actor: Any,
     token: uuid.UUID,
     base_version: int,
-    category: int,
-    probability: int | None = None,
-    impression: str = "",
-    active_seconds: float | None = None,
+    answer: ReadingAnswer,
 ) -> SubmitResult:
     """Save a reader's answer on one case, exactly once, never over a newer one.
 
@@ -271,6 +279,8 @@ def reading_submit(
     - A later answer is an amendment when the session allows them (before/after kept in
       ``ReadingAmendment`` and the audit log), else *refused*; a closed session refuses all.
     """
+    category, probability, impression = answer.category, answer.probability, answer.impression
+    active_seconds = answer.active_seconds
     payload = {
         "category": category,
         "probability": probability,

@@ -371,10 +371,7 @@ def submit_form(*, work: ReadingWork, form: ReadingForm, actor: Any) -> SubmitRe
         actor=actor,
         token=data["token"],
         base_version=data["version"],
-        category=data["category"],
-        probability=data["probability"],
-        impression=data["impression"],
-        active_seconds=data["active_seconds"],
+        answer=form.answer(),
     )
 
 

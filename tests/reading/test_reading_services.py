@@ -18,6 +18,7 @@ from readerstudy.reading.models import (
     ReadingWork,
 )
 from readerstudy.reading.services import (
+    ReadingAnswer,
     ReadingSessionError,
     ReadingSessionOptions,
     ReadingTokenError,
@@ -60,7 +61,14 @@ def submit(work: ReadingWork, user: object, **kw: object) -> object:
         "impression": "Segmental NME, BI-RADS 4.",
     }
     options.update(kw)
-    return reading_submit(work=work, actor=user, **options)  # type: ignore[arg-type]
+    token, base_version = options.pop("token"), options.pop("base_version")
+    return reading_submit(
+        work=work,
+        actor=user,
+        token=token,  # type: ignore[arg-type]
+        base_version=base_version,  # type: ignore[arg-type]
+        answer=ReadingAnswer(**options),  # type: ignore[arg-type]
+    )
 
 
 # --- creation and randomisation -------------------------------------------------------------
@@ -359,7 +367,11 @@ def _race(work_pk: int, user: object, tokens: list[uuid.UUID]) -> list[str]:
             work = ReadingWork.objects.get(pk=work_pk)
             barrier.wait()
             result = reading_submit(
-                work=work, actor=user, token=token, base_version=0, category=3, impression="t"
+                work=work,
+                answer=ReadingAnswer(category=3, impression="t"),
+                actor=user,
+                token=token,
+                base_version=0,
             )
             outcomes.append(result.outcome)
         finally:

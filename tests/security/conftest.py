@@ -26,6 +26,7 @@ from readerstudy.audit.models import AuditEvent
 from readerstudy.generation.models import FineTuneJob, GenerationItem, GenerationRun
 from readerstudy.reading.models import ReadingAssignment, ReadingSession, ReadingWork
 from readerstudy.reading.services import (
+    ReadingAnswer,
     ReadingSessionOptions,
     reading_session_create,
     reading_session_open,
@@ -166,11 +167,10 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
     for version, category in ((0, 3), (1, 4)):
         reading_submit(
             work=work,
+            answer=ReadingAnswer(category=category, impression=f"Answer {mark}"),
             actor=people["reader"],
             token=uuid.uuid4(),
             base_version=version,
-            category=category,
-            impression=f"Answer {mark}",
         )
     tokens = dict(
         ReadingAssignment.objects.filter(session=reading_session).values_list(

@@ -66,7 +66,6 @@ MAX_INPUTS = 6
 TOO_MANY_INPUTS = {
     "analysis.services.analysis_write_outputs",
     "readerstudy.generation.finetune.finetune_job_create",
-    "readerstudy.generation.services.run_create",
 }
 
 

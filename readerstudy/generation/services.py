@@ -231,15 +231,24 @@ def _conflicting_readings(reader: Reader, cases: list[Case]) -> QuerySet[Reading
     return Reading.objects.filter(reader=reader, case__in=cases, modality=1)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run generates: ``mode``, ``n_runs`` per case (default: the configuration's),
+    the ``split`` and at most ``limit`` of its cases, and whether to ``overwrite`` the reader's
+    readings on them (built by ``RunStartForm.options``)."""
+
+    mode: str = GenerationRun.Mode.DIRECT
+    n_runs: int | None = None
+    split: str = GenerationRun.Split.TEST
+    limit: int | None = None
+    overwrite: bool = False
+
+
 def run_create(
     *,
     config: GenerationConfig,
+    options: RunOptions | None = None,
     actor: Any = None,
-    mode: str = GenerationRun.Mode.DIRECT,
-    n_runs: int | None = None,
-    split: str = GenerationRun.Split.TEST,
-    limit: int | None = None,
-    overwrite: bool = False,
 ) -> GenerationRun:
     """Create a queued run with one pending item per (case, run); nothing is sent yet.
 
@@ -248,9 +257,11 @@ def run_create(
     configuration is active, or when no case is selected; ``ConnectionSettingsError`` when the
     configured key or server is not allowed by the settings, or the key cannot be found.
     """
+    options = options or RunOptions()
+    mode, split, limit, overwrite = options.mode, options.split, options.limit, options.overwrite
     reader = config.reader
     study = reader.study
-    n_runs = n_runs or config.n_runs
+    n_runs = options.n_runs or config.n_runs
     Connection.of(config).check()  # fail now (key or server not allowed, key not set)
     cases = list(run_cases(study=study, split=split, limit=limit))
     if not cases:

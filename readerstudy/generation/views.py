@@ -173,11 +173,7 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
                 run = run_create(
                     config=config,
                     actor=request.user,
-                    mode=data["mode"],
-                    n_runs=data["n_runs"],
-                    split=data["split"],
-                    limit=data["limit"],
-                    overwrite=data["overwrite"],
+                    options=form.options(),
                 )
             except (GenerationConflictError, ConnectionSettingsError) as exc:
                 form.add_error(None, str(exc))

@@ -36,7 +36,7 @@ from readerstudy.generation.keys import (
 )
 from readerstudy.generation.models import FineTuneJob, GenerationConfig, GenerationRun
 from readerstudy.generation.runner import run_execute
-from readerstudy.generation.services import run_create, run_resume
+from readerstudy.generation.services import RunOptions, run_create, run_resume
 from readerstudy.studies.models import Study
 from tests.generation.conftest import config_create, form_data
 from tests.openai_server import FakeOpenAIServer
@@ -160,7 +160,10 @@ def test_listed_names_and_names_with_the_prefix_are_sent(
     settings.GENERATION_API_KEYS = ["OPENAI_API_KEY"]
     for code, name in (("L1", "OPENAI_API_KEY"), ("L2", "READERSTUDY_KEY_VLLM")):
         config = config_create(study, llm.url, code=code, api_key_env=name)
-        assert run_execute(run_id=run_create(config=config, limit=1).pk).status == "finished"
+        assert (
+            run_execute(run_id=run_create(config=config, options=RunOptions(limit=1)).pk).status
+            == "finished"
+        )
     assert bearer_tokens(llm) == {
         "Bearer sk-listed-0123456789abcdef",
         "Bearer sk-prefixed-0123456789abcdef",

@@ -171,16 +171,11 @@ class GenerationRunList(StudyScopedMixin, generics.ListAPIView):
         )
         if not form.is_valid():
             raise ValidationError({name: list(errs) for name, errs in form.errors.items()})
-        clean = form.cleaned_data
         try:
             run = run_create(
                 config=config,
                 actor=request.user,
-                mode=clean["mode"],
-                n_runs=clean["n_runs"],
-                split=clean["split"],
-                limit=clean["limit"],
-                overwrite=clean["overwrite"],
+                options=form.options(),
             )
         except GenerationConflictError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)

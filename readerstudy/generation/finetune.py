@@ -197,18 +197,27 @@ def finetune_export(
     return ExportSummary(path=out, n_examples=n, mode=mode, n_images=n_images)
 
 
+@dataclass(frozen=True)
+class FineTuneOptions:
+    """The job asked for: the model to fine-tune, hyperparameters over
+    ``DEFAULT_HYPERPARAMETERS`` and the suffix of the fine-tuned model's name."""
+
+    base_model: str
+    hyperparameters: dict[str, Any] | None = None
+    suffix: str = ""
+
+
 def finetune_job_create(
     *,
     study: Study,
     summary: ExportSummary,
     connection: Connection,
-    base_model: str,
-    hyperparameters: dict[str, Any] | None = None,
-    suffix: str = "",
+    options: FineTuneOptions,
     actor: Any = None,
 ) -> FineTuneJob:
     """Upload the exported file (purpose fine-tune) and create a supervised fine-tuning job."""
-    hyper = {**DEFAULT_HYPERPARAMETERS, **(hyperparameters or {})}
+    base_model, suffix = options.base_model, options.suffix
+    hyper = {**DEFAULT_HYPERPARAMETERS, **(options.hyperparameters or {})}
     secrets = (connection.api_key(),)
     client = sync_client_create(connection)
     try:

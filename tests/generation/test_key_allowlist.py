@@ -24,6 +24,7 @@ from readerstudy.generation.checks import check_generation_configs, check_genera
 from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import (
     FinetuneExportError,
+    FineTuneOptions,
     finetune_export,
     finetune_job_create,
     finetune_job_refresh,
@@ -89,7 +90,10 @@ def try_every_path(study: Study, config: GenerationConfig, tmp_path: Path) -> li
     summary = finetune_export(study=study, mode="text", out=tmp_path / "train.jsonl")
     with pytest.raises((ConnectionSettingsError, FinetuneExportError)) as job_refused:
         finetune_job_create(
-            study=study, summary=summary, base_model="gpt-4o", connection=Connection.of(config)
+            study=study,
+            options=FineTuneOptions(base_model="gpt-4o"),
+            summary=summary,
+            connection=Connection.of(config),
         )
     messages.append(str(job_refused.value))
     job = FineTuneJob.objects.create(

@@ -13,7 +13,7 @@ from django.test import Client
 
 from readerstudy.generation.batch import run_batch_advance
 from readerstudy.generation.client import Connection
-from readerstudy.generation.finetune import finetune_export, finetune_job_create
+from readerstudy.generation.finetune import FineTuneOptions, finetune_export, finetune_job_create
 from readerstudy.generation.models import GenerationItem
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import RunOptions, run_create
@@ -60,8 +60,8 @@ def test_the_key_is_sent_to_the_server_and_stored_nowhere(
     summary = finetune_export(study=study, mode="text", out=tmp_path / "ft.jsonl")
     finetune_job_create(
         study=study,
+        options=FineTuneOptions(base_model="gpt-4o-2024-08-06"),
         summary=summary,
-        base_model="gpt-4o-2024-08-06",
         connection=Connection.of(direct),
     )
 

@@ -188,15 +188,23 @@ def output_steps(*, figures: bool, formats: Sequence[str]) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """What :func:`analysis_write_outputs` writes: pseudonyms or the readers' codes, the
+    figures or not and in which ``formats``, and the Likert axis range of the figures."""
+
+    pseudonymous: bool = False
+    figures: bool = True
+    formats: Sequence[str] = ("html", "png", "svg")
+    likert_range: LikertRange = None
+
+
 def analysis_write_outputs(
     *,
     study: Study,
     out: Path,
     options: AnalysisOptions,
-    pseudonymous: bool = False,
-    figures: bool = True,
-    formats: Sequence[str] = ("html", "png", "svg"),
-    likert_range: LikertRange = None,
+    output: OutputOptions | None = None,
     progress: Progress | None = None,
 ) -> OutputSummary:
     """Write the whole analysis of ``study`` into the folder ``out``.
@@ -205,6 +213,9 @@ def analysis_write_outputs(
     ``figures/<name>.html|png|svg`` and ``figures/plotly.min.js``. Files of an earlier run
     with the same names are replaced.
     """
+    output = output or OutputOptions()
+    pseudonymous, figures, formats = output.pseudonymous, output.figures, output.formats
+    likert_range = output.likert_range
     step = progress or (lambda name: None)
     out.mkdir(parents=True, exist_ok=True)
     if figures and {"png", "svg"} & set(formats):

@@ -62,16 +62,8 @@ def test_a_service_is_keyword_only(name: str) -> None:
 
 
 MAX_INPUTS = 6
-# Not yet given an options object (issue 13): the list only shrinks.
-TOO_MANY_INPUTS = {
-    "analysis.services.analysis_write_outputs",
-}
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_a_service_with_many_inputs_takes_an_options_object(name: str) -> None:
-    inputs = len(inspect.signature(SERVICES[name]).parameters)
-    if name in TOO_MANY_INPUTS:
-        assert inputs > MAX_INPUTS, f"{name} is fine now: remove it from TOO_MANY_INPUTS"
-    else:
-        assert inputs <= MAX_INPUTS
+    assert len(inspect.signature(SERVICES[name]).parameters) <= MAX_INPUTS

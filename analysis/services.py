@@ -123,7 +123,7 @@ def dashboard_payload(
         return {
             "name": name,
             "title": FIGURE_TITLES.get(name, name),
-            "json": script_json(figures[name].to_json()),
+            "json": script_json(text=figures[name].to_json()),
         }
 
     payload = {
@@ -133,7 +133,7 @@ def dashboard_payload(
         "modalities": [modality_name(m, labels) for m in analysis.modalities],
         "modality": None if analysis.modality is None else modality_name(analysis.modality, labels),
         "notes": [n.as_dict() for n in analysis.notes if n.code not in MRMC_NOTE_CODES],
-        "mrmc": mrmc_section(analysis) if len(analysis.modalities) > 1 else None,
+        "mrmc": mrmc_section(analysis=analysis) if len(analysis.modalities) > 1 else None,
         "tables": [
             table_doc(name) for name in tables if name in DISPLAY_TABLES and name not in MRMC_TABLES
         ],
@@ -147,7 +147,7 @@ def dashboard_payload(
     return payload
 
 
-def mrmc_section(analysis: Analysis) -> dict[str, Any]:
+def mrmc_section(*, analysis: Analysis) -> dict[str, Any]:
     """The text of the dashboard's MRMC section: design, plain-language summary and notes."""
     labels = analysis.data.modality_labels
     design = analysis.mrmc_design
@@ -188,15 +188,23 @@ def output_steps(*, figures: bool, formats: Sequence[str]) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """What :func:`analysis_write_outputs` writes: pseudonyms or the readers' codes, the
+    figures or not and in which ``formats``, and the Likert axis range of the figures."""
+
+    pseudonymous: bool = False
+    figures: bool = True
+    formats: Sequence[str] = ("html", "png", "svg")
+    likert_range: LikertRange = None
+
+
 def analysis_write_outputs(
     *,
     study: Study,
     out: Path,
     options: AnalysisOptions,
-    pseudonymous: bool = False,
-    figures: bool = True,
-    formats: Sequence[str] = ("html", "png", "svg"),
-    likert_range: LikertRange = None,
+    output: OutputOptions | None = None,
     progress: Progress | None = None,
 ) -> OutputSummary:
     """Write the whole analysis of ``study`` into the folder ``out``.
@@ -205,6 +213,9 @@ def analysis_write_outputs(
     ``figures/<name>.html|png|svg`` and ``figures/plotly.min.js``. Files of an earlier run
     with the same names are replaced.
     """
+    output = output or OutputOptions()
+    pseudonymous, figures, formats = output.pseudonymous, output.figures, output.formats
+    likert_range = output.likert_range
     step = progress or (lambda name: None)
     out.mkdir(parents=True, exist_ok=True)
     if figures and {"png", "svg"} & set(formats):
@@ -300,7 +311,7 @@ def _write_tables(
     return [*files, workbook]
 
 
-def tables_workbook(analysis: Analysis, *, pseudonymous: bool) -> bytes:
+def tables_workbook(*, analysis: Analysis, pseudonymous: bool) -> bytes:
     """Every table of ``analysis`` as one .xlsx workbook (the dashboard's download)."""
     data = analysis.data
     with tempfile.TemporaryDirectory() as tmp:
@@ -317,7 +328,7 @@ def tables_workbook(analysis: Analysis, *, pseudonymous: bool) -> bytes:
         return path.read_bytes()
 
 
-def script_json(text: str) -> str:
+def script_json(*, text: str) -> str:
     """JSON text that is safe inside ``<script type="application/json">``.
 
     ``<``, ``>`` and ``&`` only occur inside JSON strings, where their ``\\uXXXX`` escapes

@@ -169,7 +169,7 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     tables = build_tables(analysis)
     if fmt == "xlsx" and name == "tables":
-        body = tables_workbook(analysis, pseudonymous=pseudonymous)
+        body = tables_workbook(analysis=analysis, pseudonymous=pseudonymous)
         content_type = EXPORT_KINDS["data.xlsx"].content_type
         filename = f"{study.slug}-tables.xlsx"
     elif fmt == "csv" and name in tables:

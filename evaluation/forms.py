@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from evaluation.models import LikertDomain, RatingSession
+from evaluation.services import RatingSessionOptions
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
 from readerstudy.studies.models import Reader, Reading, Study, StudyMember
 
@@ -122,6 +123,25 @@ class RatingSessionForm(forms.Form):
                 f"Must be at most the number of raters chosen ({len(raters)}).",
             )
         return data
+
+    def options(self) -> RatingSessionOptions:
+        """The session the valid form describes (every rater rates an item by default)."""
+        data = self.cleaned_data
+        return RatingSessionOptions(
+            name=data["name"],
+            readers=list(data["readers"]),
+            runs=data["runs"],
+            domains=list(data["domains"]),
+            raters_per_item=data["raters_per_item"] or len(data["raters"]),
+            order=data["order"],
+            allow_amend=data["allow_amend"],
+            show_findings=data["show_findings"],
+            show_clinical_history=data["show_clinical_history"],
+            show_location=data["show_location"],
+            show_images=data["show_images"],
+            case_sample=data["case_sample"],
+            seed=data["seed"],
+        )
 
 
 class RedactForm(forms.Form):

@@ -18,7 +18,6 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from evaluation.blinding import normalise_output, structure_by_source
@@ -162,26 +161,35 @@ def _conflicts(
     return counts
 
 
+@dataclass(frozen=True)
+class RatingSessionOptions:
+    """What a new rating session is: the outputs it rates (of ``readers`` in ``runs``, of
+    every modality or of ``modalities``, optionally a sample of ``case_sample`` cases), on
+    which domains, by how many raters per item, in which order and what raters see (built
+    by the session form and the API serializer, ``options()``)."""
+
+    name: str
+    readers: Sequence[Reader]
+    runs: Sequence[int]
+    domains: Sequence[LikertDomain]
+    raters_per_item: int
+    order: str = RatingSession.Order.RANDOM
+    allow_amend: bool = False
+    show_findings: bool = True
+    show_clinical_history: bool = True
+    show_location: bool = True
+    show_images: bool = False
+    case_sample: int | None = None
+    seed: int | None = None
+    modalities: Sequence[int] | None = None
+
+
 def rating_session_create(
     *,
     study: Study,
-    name: str,
-    readers: Sequence[Reader],
-    runs: Sequence[int],
     raters: Sequence[Rater],
-    domains: Sequence[LikertDomain],
-    raters_per_item: int,
-    order: str = RatingSession.Order.RANDOM,
-    allow_amend: bool = False,
-    show_findings: bool = True,
-    show_clinical_history: bool = True,
-    show_location: bool = True,
-    show_images: bool = False,
-    case_sample: int | None = None,
-    seed: int | None = None,
-    created_by: AbstractBaseUser | None = None,
-    request: HttpRequest | None = None,
-    modalities: Sequence[int] | None = None,
+    options: RatingSessionOptions,
+    actor: AbstractBaseUser | None = None,
 ) -> RatingSession:
     """Create a draft session over the outputs of ``readers`` in ``runs`` (non-empty texts),
     of every modality or of ``modalities``.
@@ -191,7 +199,19 @@ def rating_session_create(
     scored on one of the domains or have pending in another open session (checked again when
     the session starts).
     """
-    name = name.strip()
+    readers, runs, domains, modalities = (
+        options.readers,
+        options.runs,
+        options.domains,
+        options.modalities,
+    )
+    raters_per_item, order, case_sample, seed = (
+        options.raters_per_item,
+        options.order,
+        options.case_sample,
+        options.seed,
+    )
+    name = options.name.strip()
     if not name:
         raise RatingError("name: give the session a name", field="name")
     if RatingSession.objects.filter(study=study, name=name).exists():
@@ -275,18 +295,18 @@ def rating_session_create(
             seed=seed,
             order=order,
             raters_per_item=raters_per_item,
-            allow_amend=allow_amend,
-            show_findings=show_findings,
-            show_clinical_history=show_clinical_history,
-            show_location=show_location,
-            show_images=show_images,
+            allow_amend=options.allow_amend,
+            show_findings=options.show_findings,
+            show_clinical_history=options.show_clinical_history,
+            show_location=options.show_location,
+            show_images=options.show_images,
             selection={
                 "readers": sorted(r.code for r in readers),
                 "runs": sorted(set(runs)),
                 "case_sample": case_sample,
                 "n_cases": len(cases),
             },
-            created_by=created_by if getattr(created_by, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         session.domains.set(domains)
         items: list[RatingItem] = []
@@ -313,8 +333,7 @@ def rating_session_create(
         RatingTask.objects.bulk_create(tasks, batch_size=5000)
         audit_record(
             action="rating_session_created",
-            actor=created_by,
-            request=request,
+            actor=actor,
             study=study,
             target=f"rating session {session.pk}",
             details={
@@ -349,13 +368,17 @@ def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
 
 
 def rating_session_create_for_users(
-    *, study: Study, users: Sequence[AbstractBaseUser], **options: Any
+    *,
+    study: Study,
+    users: Sequence[AbstractBaseUser],
+    options: RatingSessionOptions,
+    actor: AbstractBaseUser | None = None,
 ) -> RatingSession:
     """:func:`rating_session_create` for rater accounts: their rater profiles are linked or
     created in the same transaction (so a refused session leaves nothing behind)."""
     with transaction.atomic():
         raters = [rater_for_user(study=study, user=u) for u in users]
-        return rating_session_create(study=study, raters=raters, **options)
+        return rating_session_create(study=study, raters=raters, options=options, actor=actor)
 
 
 def _session_conflicts(session: RatingSession) -> dict[str, int]:
@@ -372,9 +395,8 @@ def _session_conflicts(session: RatingSession) -> dict[str, int]:
 def rating_session_start(
     *,
     session: RatingSession,
-    user: AbstractBaseUser | None,
+    actor: AbstractBaseUser | None,
     confirm_unresolved_leaks: bool = False,
-    request: HttpRequest | None = None,
 ) -> RatingSession:
     """Open a draft session to its raters. Unresolved leak flags need explicit confirmation;
     a rater who meanwhile scored an output of the session, or has it pending in another open
@@ -407,8 +429,7 @@ def rating_session_start(
         locked.save(update_fields=["status", "started_at", "updated_at"])
         audit_record(
             action="rating_session_started",
-            actor=user,
-            request=request,
+            actor=actor,
             study=locked.study,
             target=f"rating session {locked.pk}",
             details={"unresolved_flags": n_unresolved},
@@ -417,7 +438,7 @@ def rating_session_start(
 
 
 def rating_session_close(
-    *, session: RatingSession, user: AbstractBaseUser | None, request: HttpRequest | None = None
+    *, session: RatingSession, actor: AbstractBaseUser | None
 ) -> RatingSession:
     """Close a session: raters can no longer change anything; nothing is deleted."""
     with transaction.atomic():
@@ -431,8 +452,7 @@ def rating_session_close(
         locked.save(update_fields=["status", "started_at", "closed_at", "updated_at"])
         audit_record(
             action="rating_session_closed",
-            actor=user,
-            request=request,
+            actor=actor,
             study=locked.study,
             target=f"rating session {locked.pk}",
         )
@@ -443,8 +463,7 @@ def rating_item_redact(
     *,
     item: RatingItem,
     text: str,
-    user: AbstractBaseUser,
-    request: HttpRequest | None = None,
+    actor: AbstractBaseUser,
 ) -> RatingItem:
     """Replace an item's display text (normalised again and re-checked); the reading is kept."""
     if item.session.status != RatingSession.Status.DRAFT:
@@ -457,7 +476,7 @@ def rating_item_redact(
     item.leak_flags = [
         f.as_dict() for f in study_leak_detector(item.session.study).detect(new_text, original=text)
     ]
-    item.redacted_by = user
+    item.redacted_by = actor
     item.redacted_at = timezone.now()
     if not item.leak_flags:
         item.leak_dismissed_by = None
@@ -475,8 +494,7 @@ def rating_item_redact(
         )
         audit_record(
             action="rating_item_redacted",
-            actor=user,
-            request=request,
+            actor=actor,
             study=item.session.study,
             target=f"rating item {item.public_id}",
             details={"before": before, "after": new_text, "flags_left": len(item.leak_flags)},
@@ -484,20 +502,17 @@ def rating_item_redact(
     return item
 
 
-def rating_item_dismiss_flags(
-    *, item: RatingItem, user: AbstractBaseUser, request: HttpRequest | None = None
-) -> RatingItem:
+def rating_item_dismiss_flags(*, item: RatingItem, actor: AbstractBaseUser) -> RatingItem:
     """Record the coordinator's judgement that an item's flags are not a leak."""
     if item.session.status != RatingSession.Status.DRAFT:
         raise SessionStateError("flags: flags can only be dismissed before the session starts")
-    item.leak_dismissed_by = user
+    item.leak_dismissed_by = actor
     item.leak_dismissed_at = timezone.now()
     with transaction.atomic():
         item.save(update_fields=["leak_dismissed_by", "leak_dismissed_at"])
         audit_record(
             action="rating_item_flags_dismissed",
-            actor=user,
-            request=request,
+            actor=actor,
             study=item.session.study,
             target=f"rating item {item.public_id}",
             details={"flags": item.leak_flags},
@@ -505,9 +520,7 @@ def rating_item_dismiss_flags(
     return item
 
 
-def study_unblind(
-    *, study: Study, user: AbstractBaseUser, request: HttpRequest | None = None
-) -> Study:
+def study_unblind(*, study: Study, actor: AbstractBaseUser) -> Study:
     """Mark the study unblinded (once; later calls keep the first time). Audited."""
     with transaction.atomic():
         locked = Study.objects.select_for_update().get(pk=study.pk)
@@ -516,8 +529,7 @@ def study_unblind(
             locked.save(update_fields=["unblinded_at", "updated_at"])
             audit_record(
                 action="study_unblinded",
-                actor=user,
-                request=request,
+                actor=actor,
                 study=locked,
                 target=locked.slug,
             )
@@ -648,9 +660,8 @@ def rating_submit(
     task: RatingTask,
     token: uuid.UUID,
     version: int,
-    user: AbstractBaseUser,
+    actor: AbstractBaseUser,
     scores: Any = None,
-    request: HttpRequest | None = None,
 ) -> SubmitResult:
     """Submit (or amend) the scores of ``task``: the given ``scores``, else the stored draft.
 
@@ -712,12 +723,11 @@ def rating_submit(
                     raise AlreadySubmittedError(
                         "This item is already submitted and this session does not allow amendments."
                     )
-                status = _amend(locked, rater_id, reading_id, domains, final, user, token)
+                status = _amend(locked, rater_id, reading_id, domains, final, actor, token)
                 if status == "amended":
                     audit_record(
                         action="likert_scores_amended",
-                        actor=user,
-                        request=request,
+                        actor=actor,
                         study=session.study,
                         target=f"rating item {task.item.public_id}",
                         details={"rater": task.assignment.rater.code, "session": session.pk},
@@ -826,7 +836,7 @@ def _amend(
     reading_id: int,
     domains: Sequence[LikertDomain],
     final: Mapping[str, int],
-    user: AbstractBaseUser,
+    actor: AbstractBaseUser,
     token: uuid.UUID,
 ) -> str:
     stored = {
@@ -848,8 +858,8 @@ def _amend(
                 ScoreAmendment(
                     score=score,
                     task=task,
-                    user=user,
-                    username=user.get_username(),
+                    user=actor,
+                    username=actor.get_username(),
                     before=score.score,
                     after=new,
                     token=token,

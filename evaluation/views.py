@@ -198,8 +198,7 @@ def submit(request: HttpRequest, public_id: str) -> HttpResponse:
             task=task,
             token=form.cleaned_data["token"],
             version=form.cleaned_data["version"],
-            user=request.user,
-            request=request,
+            actor=request.user,
         )
     except services.StaleVersionError as exc:
         messages.error(request, exc.message)
@@ -271,8 +270,7 @@ def submit_json(request: HttpRequest, public_id: str) -> JsonResponse:
             token=form.cleaned_data["token"],
             version=form.cleaned_data["version"],
             scores=form.cleaned_data.get("scores"),
-            user=request.user,
-            request=request,
+            actor=request.user,
         )
     except services.StaleVersionError as exc:
         return _json_error(exc.message, 409, version=exc.version, scores=exc.draft)
@@ -337,27 +335,12 @@ def session_new(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, "coordinator")
     form = RatingSessionForm(request.POST or None, study=study)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        raters = list(data["raters"])
         try:
             session = services.rating_session_create_for_users(
                 study=study,
-                users=raters,
-                name=data["name"],
-                readers=list(data["readers"]),
-                runs=data["runs"],
-                domains=list(data["domains"]),
-                raters_per_item=data["raters_per_item"] or len(raters),
-                order=data["order"],
-                allow_amend=data["allow_amend"],
-                show_findings=data["show_findings"],
-                show_clinical_history=data["show_clinical_history"],
-                show_location=data["show_location"],
-                show_images=data["show_images"],
-                case_sample=data["case_sample"],
-                seed=data["seed"],
-                created_by=request.user,
-                request=request,
+                users=list(form.cleaned_data["raters"]),
+                options=form.options(),
+                actor=request.user,
             )
         except services.RatingError as exc:
             field = exc.field if exc.field in form.fields else None
@@ -403,9 +386,8 @@ def session_start(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     try:
         services.rating_session_start(
             session=session,
-            user=request.user,
+            actor=request.user,
             confirm_unresolved_leaks=bool(form.cleaned_data.get("confirm")),
-            request=request,
         )
     except services.RatingError as exc:
         messages.error(request, exc.message)
@@ -440,7 +422,7 @@ def session_close(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             ),
         )
     try:
-        services.rating_session_close(session=session, user=request.user, request=request)
+        services.rating_session_close(session=session, actor=request.user)
     except services.RatingError as exc:
         messages.error(request, exc.message)
     else:
@@ -462,17 +444,14 @@ def item_redact(request: HttpRequest, slug: str, pk: int, public_id: str) -> Htt
     if request.method == "POST":
         try:
             if request.POST.get("action") == "dismiss":
-                services.rating_item_dismiss_flags(
-                    item=item_obj, user=request.user, request=request
-                )
+                services.rating_item_dismiss_flags(item=item_obj, actor=request.user)
                 messages.success(request, "Flags dismissed: the text stays as it is.")
                 return redirect("rating-session-detail", slug=slug, pk=pk)
             if form.is_valid():
                 services.rating_item_redact(
                     item=item_obj,
                     text=form.cleaned_data["text"],
-                    user=request.user,
-                    request=request,
+                    actor=request.user,
                 )
                 if item_obj.leak_flags:
                     messages.warning(request, "Saved, but the new text is still flagged.")
@@ -595,7 +574,7 @@ def unblind(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, "coordinator")
     form = UnblindForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.study_unblind(study=study, user=request.user, request=request)
+        services.study_unblind(study=study, actor=request.user)
         messages.success(request, "The study is unblinded.")
         return redirect("rating-manage", slug=slug)
     open_sessions = RatingSession.objects.filter(

@@ -33,6 +33,9 @@ from typing import Any
 import psutil
 import requests
 
+from evaluation.services import RatingSessionOptions
+from readerstudy.reading.services import ReadingSessionOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "load-test-password"
 DOMAINS = (
@@ -265,15 +268,17 @@ def seed(n_raters: int, n_cases: int, n_readers: int = 0) -> dict[str, Any]:
     )
     session = rating_session_create(
         study=study,
-        name="Load test",
-        readers=readers,
-        runs=[1],
+        options=RatingSessionOptions(
+            name="Load test",
+            readers=readers,
+            runs=[1],
+            domains=domains,
+            raters_per_item=len(raters),
+            seed=1,
+        ),
         raters=raters,
-        domains=domains,
-        raters_per_item=len(raters),
-        seed=1,
     )
-    rating_session_start(session=session, user=None)
+    rating_session_start(session=session, actor=None)
     reader_tokens: dict[str, str] = {}
     if n_readers:
         reader_users = accounts("loadreader", n_readers, "reader")
@@ -282,7 +287,10 @@ def seed(n_raters: int, n_cases: int, n_readers: int = 0) -> dict[str, Any]:
             for i, u in enumerate(reader_users)
         )
         reading = reading_session_create(
-            study=study, name="Load test reading", readers=humans, cases=cases, seed=1
+            study=study,
+            options=ReadingSessionOptions(
+                name="Load test reading", readers=humans, cases=cases, seed=1
+            ),
         )
         reading_session_open(session=reading)
         reader_tokens = {

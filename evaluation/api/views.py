@@ -168,8 +168,7 @@ class RaterItemSubmit(APIView):
                 token=form.validated_data["token"],
                 version=form.validated_data["version"],
                 scores=form.validated_data.get("scores"),
-                user=request.user,
-                request=request._request,
+                actor=request.user,
             )
         except services.RatingError as exc:
             return _refused(exc)

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, RatingTask
@@ -168,8 +167,7 @@ def likert_scores_import(
     study: Study,
     data: bytes,
     json_rows: bool = False,
-    user: AbstractBaseUser | None = None,
-    request: HttpRequest | None = None,
+    actor: AbstractBaseUser | None = None,
 ) -> ScoresImportResult:
     """Validate ``data`` (the bytes of a ratings.csv) completely, then store every score.
 
@@ -222,8 +220,7 @@ def likert_scores_import(
         )
         audit_record(
             action="likert_scores_imported",
-            actor=user,
-            request=request,
+            actor=actor,
             study=study,
             target=f"{created} scores",
             details={

@@ -12,7 +12,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.http import HttpRequest
 
 from readerstudy.audit.services import audit_record
 from readerstudy.bundles.names import forbidden_message
@@ -70,9 +69,7 @@ def _case_clean(case: Case) -> None:
     case.full_clean()
 
 
-def case_create(
-    *, study: Study, code: str, values: dict[str, Any], actor: Any, request: HttpRequest | None
-) -> Case:
+def case_create(*, study: Study, code: str, values: dict[str, Any], actor: Any) -> Case:
     """Add a case at the end of the study's case order; audited. ``ValidationError`` if invalid."""
     unknown = set(values) - set(CASE_FIELDS)
     if unknown:
@@ -85,7 +82,6 @@ def case_create(
         audit_record(
             action="case_created",
             actor=actor,
-            request=request,
             study=study,
             target=f"case {case.code}",
             details={"fields": sorted(values)},
@@ -93,9 +89,7 @@ def case_create(
     return case
 
 
-def case_update(
-    *, case: Case, values: dict[str, Any], actor: Any, request: HttpRequest | None
-) -> Case:
+def case_update(*, case: Case, values: dict[str, Any], actor: Any) -> Case:
     """Change fields of a case (not its code); audited with the fields changed.
 
     A change of truth is recorded with its before and after values.
@@ -117,7 +111,6 @@ def case_update(
             audit_record(
                 action="case_updated",
                 actor=actor,
-                request=request,
                 study=case.study,
                 target=f"case {case.code}",
                 details=details,
@@ -131,7 +124,6 @@ def readings_import(
     csv_bytes: bytes,
     line_to_row: dict[int, int] | None = None,
     actor: Any,
-    request: HttpRequest | None,
     origin: str = "csv",
 ) -> int:
     """Validate uploaded readings completely, then insert all of them in one transaction.
@@ -157,7 +149,6 @@ def readings_import(
         audit_record(
             action="readings_imported",
             actor=actor,
-            request=request,
             study=study,
             target=f"{n} readings",
             details={

@@ -197,18 +197,27 @@ def finetune_export(
     return ExportSummary(path=out, n_examples=n, mode=mode, n_images=n_images)
 
 
+@dataclass(frozen=True)
+class FineTuneOptions:
+    """The job asked for: the model to fine-tune, hyperparameters over
+    ``DEFAULT_HYPERPARAMETERS`` and the suffix of the fine-tuned model's name."""
+
+    base_model: str
+    hyperparameters: dict[str, Any] | None = None
+    suffix: str = ""
+
+
 def finetune_job_create(
     *,
     study: Study,
     summary: ExportSummary,
     connection: Connection,
-    base_model: str,
-    hyperparameters: dict[str, Any] | None = None,
-    suffix: str = "",
-    user: Any = None,
+    options: FineTuneOptions,
+    actor: Any = None,
 ) -> FineTuneJob:
     """Upload the exported file (purpose fine-tune) and create a supervised fine-tuning job."""
-    hyper = {**DEFAULT_HYPERPARAMETERS, **(hyperparameters or {})}
+    base_model, suffix = options.base_model, options.suffix
+    hyper = {**DEFAULT_HYPERPARAMETERS, **(options.hyperparameters or {})}
     secrets = (connection.api_key(),)
     client = sync_client_create(connection)
     try:
@@ -242,11 +251,11 @@ def finetune_job_create(
             status=job.status,
             fine_tuned_model=job.fine_tuned_model or "",
             raw=json.loads(redact(job.model_dump_json(), secrets)),
-            created_by=user if getattr(user, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         audit_record(
             action="finetune_job_create",
-            actor=user,
+            actor=actor,
             study=study,
             target=job.id,
             details={"mode": summary.mode, "examples": summary.n_examples, "model": base_model},

@@ -31,6 +31,7 @@ from readerstudy.generation.prompts import (
     schema_problems,
     template_problems,
 )
+from readerstudy.generation.services import RunOptions
 from readerstudy.studies.models import Reader, Study
 
 CONFIG_FIELDS = [
@@ -213,6 +214,17 @@ class RunStartForm(forms.Form):
         required=False,
         help_text="They are deleted when the run is created (readings with Likert scores never are).",
     )
+
+    def options(self) -> RunOptions:
+        """The run the valid form asks for."""
+        data = self.cleaned_data
+        return RunOptions(
+            mode=data["mode"],
+            n_runs=data["n_runs"],
+            split=data["split"],
+            limit=data["limit"],
+            overwrite=data["overwrite"],
+        )
 
 
 CONFIG_FIELDSETS: tuple[tuple[str, tuple[str, ...]], ...] = (

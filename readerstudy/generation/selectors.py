@@ -57,7 +57,7 @@ def run_progress(run: GenerationRun) -> dict[str, Any]:
     tokens = GenerationItem.objects.filter(run=run).aggregate(
         prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens")
     )
-    stale = run_is_stale(run)
+    stale = run_is_stale(run=run)
     return {
         "id": run.pk,
         "status": run.status,

@@ -25,7 +25,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 
 from readerstudy.audit.services import audit_record
@@ -63,8 +62,7 @@ def generation_config_create(
     reader_code: str = "",
     reader_label: str = "",
     values: dict[str, Any],
-    user: Any = None,
-    request: HttpRequest | None = None,
+    actor: Any = None,
 ) -> GenerationConfig:
     """A configuration for ``reader`` (a model reader of ``study``) or for a new model reader."""
     with transaction.atomic():
@@ -79,19 +77,18 @@ def generation_config_create(
         if reader.kind != Reader.Kind.MODEL or reader.study_id != study.pk:
             raise GenerationConflictError(f"{reader.code} is not a model reader of {study.slug}")
         config = GenerationConfig(
-            reader=reader, created_by=user if getattr(user, "pk", None) else None
+            reader=reader, created_by=actor if getattr(actor, "pk", None) else None
         )
         for name, value in values.items():
             setattr(config, name, value)
         if not config.response_schema:
             config.response_schema = default_schema(study.categories)
         config.full_clean()
-        connection_settings_validate(config)
+        connection_settings_validate(config=config)
         config.save()
         audit_record(
             action="generation_config_create",
-            actor=user,
-            request=request,
+            actor=actor,
             study=study,
             target=reader.code,
             details={"model": config.model, "base_url": config.base_url},
@@ -99,7 +96,7 @@ def generation_config_create(
     return config
 
 
-def connection_settings_validate(config: GenerationConfig) -> None:
+def connection_settings_validate(*, config: GenerationConfig) -> None:
     """The configuration's key variable and base URL are allowed by the server's settings
     (``ValidationError`` by field otherwise): a configuration can only choose from them."""
     errors = Connection.of(config).problems_by_field()
@@ -111,18 +108,16 @@ def generation_config_update(
     *,
     config: GenerationConfig,
     changed: list[str],
-    user: Any = None,
-    request: HttpRequest | None = None,
+    actor: Any = None,
 ) -> GenerationConfig:
     """Save an edited configuration (runs keep the snapshot they started with)."""
     with transaction.atomic():
         config.full_clean()
-        connection_settings_validate(config)
+        connection_settings_validate(config=config)
         config.save()
         audit_record(
             action="generation_config_update",
-            actor=user,
-            request=request,
+            actor=actor,
             study=config.reader.study,
             target=config.reader.code,
             details={"changed": sorted(changed)},
@@ -236,16 +231,24 @@ def _conflicting_readings(reader: Reader, cases: list[Case]) -> QuerySet[Reading
     return Reading.objects.filter(reader=reader, case__in=cases, modality=1)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run generates: ``mode``, ``n_runs`` per case (default: the configuration's),
+    the ``split`` and at most ``limit`` of its cases, and whether to ``overwrite`` the reader's
+    readings on them (built by ``RunStartForm.options``)."""
+
+    mode: str = GenerationRun.Mode.DIRECT
+    n_runs: int | None = None
+    split: str = GenerationRun.Split.TEST
+    limit: int | None = None
+    overwrite: bool = False
+
+
 def run_create(
     *,
     config: GenerationConfig,
-    user: Any = None,
-    request: HttpRequest | None = None,
-    mode: str = GenerationRun.Mode.DIRECT,
-    n_runs: int | None = None,
-    split: str = GenerationRun.Split.TEST,
-    limit: int | None = None,
-    overwrite: bool = False,
+    options: RunOptions | None = None,
+    actor: Any = None,
 ) -> GenerationRun:
     """Create a queued run with one pending item per (case, run); nothing is sent yet.
 
@@ -254,9 +257,11 @@ def run_create(
     configuration is active, or when no case is selected; ``ConnectionSettingsError`` when the
     configured key or server is not allowed by the settings, or the key cannot be found.
     """
+    options = options or RunOptions()
+    mode, split, limit, overwrite = options.mode, options.split, options.limit, options.overwrite
     reader = config.reader
     study = reader.study
-    n_runs = n_runs or config.n_runs
+    n_runs = options.n_runs or config.n_runs
     Connection.of(config).check()  # fail now (key or server not allowed, key not set)
     cases = list(run_cases(study=study, split=split, limit=limit))
     if not cases:
@@ -297,7 +302,7 @@ def run_create(
             limit=limit,
             overwrite=overwrite,
             config_snapshot=snapshot,
-            created_by=user if getattr(user, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         GenerationItem.objects.bulk_create(
             (
@@ -313,8 +318,7 @@ def run_create(
         run.save(update_fields=["estimate"])
         audit_record(
             action="generation_run_create",
-            actor=user,
-            request=request,
+            actor=actor,
             study=study,
             target=f"{reader.code} run {run.pk}",
             details={
@@ -363,7 +367,7 @@ def run_dispatch(*, run: GenerationRun) -> str:
     return mode
 
 
-def run_is_stale(run: GenerationRun) -> bool:
+def run_is_stale(*, run: GenerationRun) -> bool:
     """An active run whose worker has not been heard of for ``GENERATION_STALE_SECONDS``."""
     if run.status not in ("running", "stopping", "queued"):
         return False
@@ -371,12 +375,12 @@ def run_is_stale(run: GenerationRun) -> bool:
     return (timezone.now() - last).total_seconds() > stale_after()
 
 
-def run_stop(*, run: GenerationRun, user: Any = None, request: HttpRequest | None = None) -> str:
+def run_stop(*, run: GenerationRun, actor: Any = None) -> str:
     """Ask a run to stop: a queued or waiting run stops at once (open batches are cancelled),
     a running one finishes the requests in flight first. Returns the new status."""
     from readerstudy.generation.batch import run_batch_cancel
 
-    if run.status in ("queued", "waiting") or run_is_stale(run):
+    if run.status in ("queued", "waiting") or run_is_stale(run=run):
         problems: list[str] = []
         if run.mode == GenerationRun.Mode.BATCH and run.batches:
             problems = run_batch_cancel(run=run)
@@ -397,8 +401,7 @@ def run_stop(*, run: GenerationRun, user: Any = None, request: HttpRequest | Non
         raise GenerationConflictError(f"run {run.pk} is {run.status}; there is nothing to stop")
     audit_record(
         action="generation_run_stop",
-        actor=user,
-        request=request,
+        actor=actor,
         study=run.config.reader.study,
         target=f"{run.config.reader.code} run {run.pk}",
         details={"status": new},
@@ -406,14 +409,12 @@ def run_stop(*, run: GenerationRun, user: Any = None, request: HttpRequest | Non
     return new
 
 
-def run_resume(
-    *, run: GenerationRun, user: Any = None, request: HttpRequest | None = None
-) -> GenerationRun:
+def run_resume(*, run: GenerationRun, actor: Any = None) -> GenerationRun:
     """Queue a stopped, failed (or stale) run again; its finished items are kept and skipped.
 
     Batch runs: items that failed in a batch are sent again in a new batch.
     """
-    if not (run.status in GenerationRun.RESUMABLE or run_is_stale(run)):
+    if not (run.status in GenerationRun.RESUMABLE or run_is_stale(run=run)):
         raise GenerationConflictError(
             f"run {run.pk} is {run.status}; only stopped or failed runs resume"
         )
@@ -440,8 +441,7 @@ def run_resume(
         run.refresh_from_db()
         audit_record(
             action="generation_run_resume",
-            actor=user,
-            request=request,
+            actor=actor,
             study=run.config.reader.study,
             target=f"{run.config.reader.code} run {run.pk}",
             details={"from": was},

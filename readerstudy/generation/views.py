@@ -115,8 +115,7 @@ def config_create(request: HttpRequest, slug: str) -> HttpResponse:
                 reader_code=form.cleaned_data.get("reader_code") or "",
                 reader_label=form.cleaned_data.get("reader_label") or "",
                 values=form.config_values(),
-                user=request.user,
-                request=request,
+                actor=request.user,
             )
         except GenerationConflictError as exc:
             form.add_error(None, str(exc))
@@ -140,8 +139,7 @@ def config_edit(request: HttpRequest, slug: str, config_id: int) -> HttpResponse
         generation_config_update(
             config=form.save(commit=False),
             changed=form.changed_data,
-            user=request.user,
-            request=request,
+            actor=request.user,
         )
         messages.success(request, f"Configuration of {config.reader.code} saved.")
         return redirect("generation-home", slug=study.slug)
@@ -174,13 +172,8 @@ def run_start(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
             try:
                 run = run_create(
                     config=config,
-                    user=request.user,
-                    request=request,
-                    mode=data["mode"],
-                    n_runs=data["n_runs"],
-                    split=data["split"],
-                    limit=data["limit"],
-                    overwrite=data["overwrite"],
+                    actor=request.user,
+                    options=form.options(),
                 )
             except (GenerationConflictError, ConnectionSettingsError) as exc:
                 form.add_error(None, str(exc))
@@ -265,7 +258,7 @@ def run_stop_view(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
             ),
         )
     try:
-        status = run_stop(run=run, user=request.user, request=request)
+        status = run_stop(run=run, actor=request.user)
     except GenerationConflictError as exc:
         messages.error(request, str(exc))
     else:
@@ -284,7 +277,7 @@ def run_resume_view(request: HttpRequest, slug: str, run_id: int) -> HttpRespons
     study = require_study_role(request.user, slug, COORDINATOR)
     run = _run(study.pk, run_id)
     try:
-        run = run_resume(run=run, user=request.user, request=request)
+        run = run_resume(run=run, actor=request.user)
     except (GenerationConflictError, ConnectionSettingsError) as exc:
         messages.error(request, str(exc))
     else:

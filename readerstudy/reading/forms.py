@@ -10,6 +10,7 @@ from django import forms
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
 from readerstudy.reading.models import ReadingSession
 from readerstudy.reading.selectors import reading_default_modality, reading_session_collisions
+from readerstudy.reading.services import ReadingAnswer, ReadingSessionOptions
 from readerstudy.studies.access import has_study_role
 from readerstudy.studies.models import Case, Reader, Study
 
@@ -147,6 +148,27 @@ class ReadingSessionForm(forms.Form):
                 )
         return data
 
+    def options(self) -> ReadingSessionOptions:
+        """The session the valid form describes (its cases in the order given)."""
+        data = self.cleaned_data
+        return ReadingSessionOptions(
+            name=data["name"],
+            readers=data["readers"],
+            split=data["split"],
+            cases=self.case_list,
+            order=data["order"],
+            seed=data["seed"],
+            run=data["run"],
+            modality=data["modality"],
+            show_images=data["show_images"],
+            show_location=data["show_location"],
+            show_clinical_history=data["show_clinical_history"],
+            show_findings=data["show_findings"],
+            require_impression=data["require_impression"],
+            allow_amend=data["allow_amend"],
+            assist_reader=data["assist_reader"],
+        )
+
 
 class ReadingForm(forms.Form):
     """A reader's answer on one case, with the form's idempotency token and base version."""
@@ -184,6 +206,16 @@ class ReadingForm(forms.Form):
 
     def clean_impression(self) -> str:
         return self.cleaned_data["impression"].strip().replace("\r\n", "\n")
+
+    def answer(self) -> ReadingAnswer:
+        """The answer the valid form gives."""
+        data = self.cleaned_data
+        return ReadingAnswer(
+            category=data["category"],
+            probability=data["probability"],
+            impression=data["impression"],
+            active_seconds=data["active_seconds"],
+        )
 
 
 class ReadingDraftForm(forms.Form):

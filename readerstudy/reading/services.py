@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from readerstudy.audit.services import audit_record
@@ -50,35 +49,45 @@ class ReadingTokenError(ValueError):
     """The form's idempotency token belongs to another case: the form is not this case's."""
 
 
+@dataclass(frozen=True)
+class ReadingSessionOptions:
+    """What a new reading session is: its name, readers and cases, their order, the run and
+    modality its readings get and what readers see (built by ``ReadingSessionForm.options``).
+
+    ``cases`` (default: every case of ``split`` in the study's order) are kept in the given
+    order, which is the fixed order.
+    """
+
+    name: str
+    readers: Sequence[Reader]
+    split: str = "test"
+    cases: Sequence[Case] | None = None
+    order: str = ReadingSession.Order.RANDOM
+    seed: int | None = None
+    run: int = 1
+    modality: int = 1
+    show_images: bool = True
+    show_location: bool = True
+    show_clinical_history: bool = False
+    show_findings: bool = False
+    require_impression: bool = True
+    allow_amend: bool = False
+    assist_reader: Reader | None = None
+
+
 def reading_session_create(
-    *,
-    study: Study,
-    name: str,
-    readers: Sequence[Reader],
-    split: str = "test",
-    cases: Sequence[Case] | None = None,
-    order: str = ReadingSession.Order.RANDOM,
-    seed: int | None = None,
-    run: int = 1,
-    modality: int = 1,
-    show_images: bool = True,
-    show_location: bool = True,
-    show_clinical_history: bool = False,
-    show_findings: bool = False,
-    require_impression: bool = True,
-    allow_amend: bool = False,
-    assist_reader: Reader | None = None,
-    created_by: Any = None,
-    request: HttpRequest | None = None,
+    *, study: Study, options: ReadingSessionOptions, actor: Any = None
 ) -> ReadingSession:
     """Create a draft session with its cases, assignments and every reader's case order.
 
-    ``cases`` (default: every case of ``split`` in the study's order) are kept in the given
-    order, which is the fixed order. Raises ``ReadingSessionError`` (nothing written) when a
+    Raises ``ReadingSessionError`` (nothing written) when a
     reader is not a linked human reader of the study, a case is not in the study's split,
     the name is taken, or a reader already has readings of these cases at this run and
     modality.
     """
+    name, readers, split, cases = options.name, options.readers, options.split, options.cases
+    order, run, modality, seed = options.order, options.run, options.modality, options.seed
+    assist_reader = options.assist_reader
     if not name.strip():
         raise ReadingSessionError("name", "required")
     if ReadingSession.objects.filter(study=study, name=name).exists():
@@ -129,14 +138,14 @@ def reading_session_create(
             order=order,
             run=run,
             modality=modality,
-            show_images=show_images,
-            show_location=show_location,
-            show_clinical_history=show_clinical_history,
-            show_findings=show_findings,
-            require_impression=require_impression,
-            allow_amend=allow_amend,
+            show_images=options.show_images,
+            show_location=options.show_location,
+            show_clinical_history=options.show_clinical_history,
+            show_findings=options.show_findings,
+            require_impression=options.require_impression,
+            allow_amend=options.allow_amend,
             assist_reader=assist_reader,
-            created_by=created_by if getattr(created_by, "pk", None) else None,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         ReadingSessionCase.objects.bulk_create(
             ReadingSessionCase(session=session, case=c, position=i)
@@ -153,8 +162,7 @@ def reading_session_create(
         ReadingWork.objects.bulk_create(work, batch_size=2000)
         audit_record(
             action="reading_session_created",
-            actor=created_by,
-            request=request,
+            actor=actor,
             study=study,
             target=f"reading session {session.pk}",
             details={"name": name, "cases": len(cases), "readers": [r.code for r in readers]},
@@ -162,9 +170,7 @@ def reading_session_create(
     return session
 
 
-def reading_session_open(
-    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
-) -> ReadingSession:
+def reading_session_open(*, session: ReadingSession, actor: Any = None) -> ReadingSession:
     """Start (or re-open) a session: its readers see it in their worklists."""
     if session.status == ReadingSession.Status.OPEN:
         raise ReadingSessionError("status", "the session is already open")
@@ -176,16 +182,13 @@ def reading_session_open(
     audit_record(
         action="reading_session_opened",
         actor=actor,
-        request=request,
         study=session.study,
         target=f"reading session {session.pk}",
     )
     return session
 
 
-def reading_session_close(
-    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
-) -> ReadingSession:
+def reading_session_close(*, session: ReadingSession, actor: Any = None) -> ReadingSession:
     """Close a session: readers can no longer submit; nothing is deleted."""
     if session.status != ReadingSession.Status.OPEN:
         raise ReadingSessionError("status", "only an open session can be closed")
@@ -195,16 +198,13 @@ def reading_session_close(
     audit_record(
         action="reading_session_closed",
         actor=actor,
-        request=request,
         study=session.study,
         target=f"reading session {session.pk}",
     )
     return session
 
 
-def reading_session_delete(
-    *, session: ReadingSession, actor: Any = None, request: HttpRequest | None = None
-) -> None:
+def reading_session_delete(*, session: ReadingSession, actor: Any = None) -> None:
     """Delete a draft session (nobody has seen it yet); started sessions are only closed."""
     if session.status != ReadingSession.Status.DRAFT:
         raise ReadingSessionError("status", "only a draft session can be deleted; close it instead")
@@ -213,7 +213,6 @@ def reading_session_delete(
     audit_record(
         action="reading_session_deleted",
         actor=actor,
-        request=request,
         study=study,
         target=f"reading session {pk}",
         details={"name": name},
@@ -249,17 +248,24 @@ def _answer(reading: Reading) -> dict[str, Any]:
     return {"category": reading.category, "score": reading.score, "impression": reading.impression}
 
 
+@dataclass(frozen=True)
+class ReadingAnswer:
+    """What a reader answers on a case (built by ``ReadingForm.answer``); ``active_seconds``
+    is the browser's count of seconds the page was in use."""
+
+    category: int
+    probability: int | None = None
+    impression: str = ""
+    active_seconds: float | None = None
+
+
 def reading_submit(
     *,
     work: ReadingWork,
-    user: Any,
+    actor: Any,
     token: uuid.UUID,
     base_version: int,
-    category: int,
-    probability: int | None = None,
-    impression: str = "",
-    active_seconds: float | None = None,
-    request: HttpRequest | None = None,
+    answer: ReadingAnswer,
 ) -> SubmitResult:
     """Save a reader's answer on one case, exactly once, never over a newer one.
 
@@ -273,6 +279,8 @@ def reading_submit(
     - A later answer is an amendment when the session allows them (before/after kept in
       ``ReadingAmendment`` and the audit log), else *refused*; a closed session refuses all.
     """
+    category, probability, impression = answer.category, answer.probability, answer.impression
+    active_seconds = answer.active_seconds
     payload = {
         "category": category,
         "probability": probability,
@@ -303,13 +311,13 @@ def reading_submit(
         elif not session.allow_amend:
             outcome = ReadingSubmission.Outcome.REFUSED
         else:
-            outcome = _amend(work, user, category, score, impression, request)
+            outcome = _amend(work, actor, category, score, impression)
         try:
             with transaction.atomic():
                 submission = ReadingSubmission.objects.create(
                     token=token,
                     work=work,
-                    user=user if getattr(user, "pk", None) else None,
+                    user=actor if getattr(actor, "pk", None) else None,
                     base_version=base_version,
                     version=work.version,
                     outcome=outcome,
@@ -418,11 +426,10 @@ def _first_answer(
 
 def _amend(
     work: ReadingWork,
-    user: Any,
+    actor: Any,
     category: int,
     score: float | None,
     impression: str,
-    request: HttpRequest | None,
 ) -> str:
     reading = work.reading
     assert reading is not None
@@ -437,8 +444,8 @@ def _amend(
     ReadingAmendment.objects.create(
         work=work,
         reading=reading,
-        user=user if getattr(user, "pk", None) else None,
-        username=getattr(user, "username", "") or "",
+        user=actor if getattr(actor, "pk", None) else None,
+        username=getattr(actor, "username", "") or "",
         version=work.version,
         before=before,
         after=after,
@@ -446,8 +453,7 @@ def _amend(
     session = work.assignment.session
     audit_record(
         action="reading_amended",
-        actor=user,
-        request=request,
+        actor=actor,
         study=session.study,
         target=f"reading {reading.pk}",
         details={"session": session.pk, "work": work.pk, "version": work.version},

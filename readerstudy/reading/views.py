@@ -78,27 +78,11 @@ def session_create(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            data = form.cleaned_data
             try:
                 session = reading_session_create(
                     study=study,
-                    name=data["name"],
-                    readers=data["readers"],
-                    split=data["split"],
-                    cases=form.case_list,
-                    order=data["order"],
-                    seed=data["seed"],
-                    run=data["run"],
-                    modality=data["modality"],
-                    show_images=data["show_images"],
-                    show_location=data["show_location"],
-                    show_clinical_history=data["show_clinical_history"],
-                    show_findings=data["show_findings"],
-                    require_impression=data["require_impression"],
-                    allow_amend=data["allow_amend"],
-                    assist_reader=data["assist_reader"],
-                    created_by=request.user,
-                    request=request,
+                    options=form.options(),
+                    actor=request.user,
                 )
             except ReadingSessionError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -201,7 +185,7 @@ def session_action(request: HttpRequest, slug: str, pk: int, action: str) -> Htt
         return confirm_page(request, confirmation)
     service, done = SESSION_ACTIONS[action]
     try:
-        service(session=session, actor=request.user, request=request)
+        service(session=session, actor=request.user)
     except ReadingSessionError as exc:
         messages.error(request, exc.message)
         return redirect("reading-session", slug=slug, pk=pk)
@@ -379,19 +363,15 @@ def submit_problem_text(result: SubmitResult) -> str:
     )
 
 
-def submit_form(*, work: ReadingWork, form: ReadingForm, request: HttpRequest) -> SubmitResult:
+def submit_form(*, work: ReadingWork, form: ReadingForm, actor: Any) -> SubmitResult:
     """Submit a valid reading form's answer (the page and the API both submit this way)."""
     data = form.cleaned_data
     return reading_submit(
         work=work,
-        user=request.user,
+        actor=actor,
         token=data["token"],
         base_version=data["version"],
-        category=data["category"],
-        probability=data["probability"],
-        impression=data["impression"],
-        active_seconds=data["active_seconds"],
-        request=request,
+        answer=form.answer(),
     )
 
 
@@ -417,7 +397,7 @@ def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
             problem="Not saved: please correct the fields marked below.",
         )
     try:
-        result = submit_form(work=work, form=form, request=request)
+        result = submit_form(work=work, form=form, actor=request.user)
     except ReadingTokenError:
         return _case_page(
             request,

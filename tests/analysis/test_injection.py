@@ -175,7 +175,7 @@ def test_tables_csv_and_workbook_are_safe(planted: Study) -> None:
                 )
                 planted_seen |= "'=M2" in got.tolist()
     assert planted_seen
-    workbook = tables_workbook(analysis, pseudonymous=False)
+    workbook = tables_workbook(analysis=analysis, pseudonymous=False)
     assert_no_formula_xlsx(workbook, where="tables.xlsx")
     about = pd.read_excel(io.BytesIO(workbook), sheet_name="about", header=None)
     assert f"{HYPERLINK} ({planted.slug})" in about[1].tolist()

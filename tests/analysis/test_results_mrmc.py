@@ -22,7 +22,7 @@ from fixtures.accounts import demo_accounts_create
 from fixtures.demo_modalities import AI_ASSISTED, LIVE_DEMO, UNAIDED
 from fixtures.demo_sessions import reading_session_demo_create
 from readerstudy.reading.models import ReadingWork
-from readerstudy.reading.services import reading_submit
+from readerstudy.reading.services import ReadingAnswer, reading_submit
 from readerstudy.studies.models import Reading, Study
 from tests.analysis.conftest import SmallStudy
 
@@ -188,10 +188,10 @@ def _read_live(study: Study, *, reader: str, n: int, category: int | None = None
     for i, work in enumerate(works):
         reading_submit(
             work=work,
-            user=work.assignment.reader.user,
+            answer=ReadingAnswer(category=category if category is not None else 2 + (i % 4)),
+            actor=work.assignment.reader.user,
             token=uuid.uuid4(),
             base_version=work.version,
-            category=category if category is not None else 2 + (i % 4),
         )
 
 

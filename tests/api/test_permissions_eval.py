@@ -27,7 +27,11 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 
 from evaluation.models import LikertDomain, RatingSession, RatingTask
-from evaluation.services import rating_session_create_for_users, rating_session_start
+from evaluation.services import (
+    RatingSessionOptions,
+    rating_session_create_for_users,
+    rating_session_start,
+)
 from readerstudy.core import roles
 from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 from tests.api.conftest import member
@@ -171,16 +175,18 @@ def _study_with_session(study: Study, rater_users: list[Any], coordinator: Any) 
     domain = LikertDomain.objects.create(study=study, key="correctness", label="Correctness")
     session = rating_session_create_for_users(
         study=study,
+        options=RatingSessionOptions(
+            name="Permissions",
+            readers=readers,
+            runs=[1],
+            domains=[domain],
+            raters_per_item=1,
+            seed=7,
+            show_images=True,
+        ),
         users=rater_users,
-        name="Permissions",
-        readers=readers,
-        runs=[1],
-        domains=[domain],
-        raters_per_item=1,
-        seed=7,
-        show_images=True,
     )
-    return rating_session_start(session=session, user=coordinator, confirm_unresolved_leaks=True)
+    return rating_session_start(session=session, actor=coordinator, confirm_unresolved_leaks=True)
 
 
 def _item_of(user: Any, session: RatingSession) -> str:

@@ -75,7 +75,7 @@ def test_items_of_draft_and_closed_sessions_are_not_listed_and_filters_work(
     assert [r["id"] for r in rater.get(ITEMS, {"state": "submitted"}).json()["results"]] == [second]
     assert rater.get(ITEMS, {"session": session.pk + 1000}).json()["count"] == 0
     assert rater.get(ITEMS, {"state": "nonsense"}).status_code == 400
-    rating_session_close(session=session, user=world.coordinator)
+    rating_session_close(session=session, actor=world.coordinator)
     assert rater.get(ITEMS).json()["count"] == 0
     # A closed session's item stays readable (read-only), as on the rating page.
     item = rater.get(f"{ITEMS}{second}/").json()
@@ -111,8 +111,8 @@ def test_nothing_a_rater_reaches_names_the_source(
     session = make_session(start=False)
     # The planted self-identifying output is redacted before the start, as coordinators do.
     leaked = session.items.get(reading=world.leaked_reading())
-    rating_item_redact(item=leaked, text="BI-RADS 4. Biopsy is advised.", user=world.coordinator)
-    rating_session_start(session=session, user=world.coordinator)
+    rating_item_redact(item=leaked, text="BI-RADS 4. Biopsy is advised.", actor=world.coordinator)
+    rating_session_start(session=session, actor=world.coordinator)
     rater = api_as(world.raters[0])
     forbidden = forbidden_patterns(world.study, other_usernames=["rater2", "rater3", "coord"])
     bodies = [rater.get(ITEMS, {"page_size": 5000}), rater.get("/api/rating/sessions/")]
@@ -264,7 +264,7 @@ def test_a_closed_session_refuses_drafts_with_409(
 ) -> None:
     session = make_session()
     task = tasks_of(world.raters[0], session)[0]
-    rating_session_close(session=session, user=world.coordinator)
+    rating_session_close(session=session, actor=world.coordinator)
     response = api_as(world.raters[0]).put(
         f"{ITEMS}{task.item.public_id}/draft/", {"version": 0, "scores": {}}, format="json"
     )

@@ -9,7 +9,11 @@ import pytest
 from readerstudy.audit.models import AuditEvent
 from readerstudy.core import roles
 from readerstudy.reading.models import ReadingAmendment, ReadingSubmission, ReadingWork
-from readerstudy.reading.services import reading_session_close, reading_session_create
+from readerstudy.reading.services import (
+    ReadingSessionOptions,
+    reading_session_close,
+    reading_session_create,
+)
 from readerstudy.studies.models import Reading
 from tests.api.world_core import (
     SECRET_MODEL,
@@ -57,7 +61,8 @@ def test_the_assignments_are_the_readers_worklist(world: World, reader) -> None:
 
 def test_draft_sessions_are_not_listed(world: World, reader) -> None:
     draft = reading_session_create(
-        study=world.study, name="Draft", readers=[world.reader], seed=1, modality=3
+        study=world.study,
+        options=ReadingSessionOptions(name="Draft", readers=[world.reader], seed=1, modality=3),
     )
     tokens = [e["token"] for e in reader.get("/api/reading/assignments/").json()["results"]]
     assert draft.assignments.get().token not in tokens
@@ -106,12 +111,14 @@ def test_a_session_without_images_lists_and_serves_none(world: World, reader) ->
 def test_ai_assisted_sessions_show_the_models_consensus(world: World, api_as) -> None:
     session = reading_session_create(
         study=world.study,
-        name="Assisted",
-        readers=[world.reader],
-        cases=world.cases[:3],
-        seed=2,
-        modality=4,
-        assist_reader=world.model,
+        options=ReadingSessionOptions(
+            name="Assisted",
+            readers=[world.reader],
+            cases=world.cases[:3],
+            seed=2,
+            modality=4,
+            assist_reader=world.model,
+        ),
     )
     from readerstudy.reading.services import reading_session_open
 

@@ -14,7 +14,11 @@ from django.core.files.base import ContentFile
 
 from readerstudy.core import roles
 from readerstudy.reading.models import ReadingAssignment, ReadingSession
-from readerstudy.reading.services import reading_session_create, reading_session_open
+from readerstudy.reading.services import (
+    ReadingSessionOptions,
+    reading_session_create,
+    reading_session_open,
+)
 from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study, StudyMember
 from tests.api.conftest import member
 from tests.conftest import png_bytes
@@ -104,12 +108,14 @@ def make_world(study: Study, other: Study, people: dict[str, Any]) -> World:
     session = reading_session_open(
         session=reading_session_create(
             study=study,
-            name="Session A",
-            readers=[reader, reader2],
-            cases=cases[:3],
-            seed=7,
-            modality=2,
-            show_clinical_history=True,
+            options=ReadingSessionOptions(
+                name="Session A",
+                readers=[reader, reader2],
+                cases=cases[:3],
+                seed=7,
+                modality=2,
+                show_clinical_history=True,
+            ),
         )
     )
     assignments = {a.reader_id: a for a in session.assignments.all()}
@@ -123,7 +129,10 @@ def make_world(study: Study, other: Study, people: dict[str, Any]) -> World:
     other_reading = ReadingFactory(reader=other_reader, case=other_case, category=3)
     other_session = reading_session_open(
         session=reading_session_create(
-            study=other, name="Other session", readers=[other_reader], seed=1, modality=2
+            study=other,
+            options=ReadingSessionOptions(
+                name="Other session", readers=[other_reader], seed=1, modality=2
+            ),
         )
     )
     return World(

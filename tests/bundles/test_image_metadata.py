@@ -21,11 +21,15 @@ from django.test import Client
 from PIL import Image
 
 from evaluation.models import LikertDomain, Rater, RatingTask
-from evaluation.services import rating_session_create, rating_session_start
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_start
 from readerstudy.bundles.services import study_import
 from readerstudy.core.images import PNG_SIGNATURE, strip_metadata
 from readerstudy.reading.models import ReadingSession, ReadingWork
-from readerstudy.reading.services import reading_session_create, reading_session_open
+from readerstudy.reading.services import (
+    ReadingSessionOptions,
+    reading_session_create,
+    reading_session_open,
+)
 from readerstudy.studies.models import Case, CaseImage, Reader, StudyMember
 from tests.bundles.crafted_images import (
     CRAFTED_JPEGS,
@@ -97,7 +101,10 @@ def reader_responses(study: Any) -> list[Served]:
     reader.user = user
     reader.save()
     session = reading_session_create(
-        study=study, name="Images", readers=[reader], modality=2, seed=7, show_images=True
+        study=study,
+        options=ReadingSessionOptions(
+            name="Images", readers=[reader], modality=2, seed=7, show_images=True
+        ),
     )
     reading_session_open(session=session)
     token = ReadingSession.objects.get(pk=session.pk).assignments.get().token
@@ -123,16 +130,18 @@ def rater_responses(study: Any) -> list[Served]:
     rater = Rater.objects.create(study=study, code="rX", user=user)
     session = rating_session_create(
         study=study,
-        name="Images",
-        readers=[Reader.objects.get(study=study, code="M1")],
-        runs=[1, 2],
+        options=RatingSessionOptions(
+            name="Images",
+            readers=[Reader.objects.get(study=study, code="M1")],
+            runs=[1, 2],
+            domains=list(LikertDomain.objects.filter(study=study)),
+            raters_per_item=1,
+            seed=7,
+            show_images=True,
+        ),
         raters=[rater],
-        domains=list(LikertDomain.objects.filter(study=study)),
-        raters_per_item=1,
-        seed=7,
-        show_images=True,
     )
-    rating_session_start(session=session, user=None, confirm_unresolved_leaks=True)
+    rating_session_start(session=session, actor=None, confirm_unresolved_leaks=True)
     client = Client()
     client.force_login(user)
     served = []

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 
 from evaluation.models import LikertDomain, Rater, RatingSession
-from evaluation.services import rating_session_create, rating_session_start
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_start
 from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
@@ -145,22 +145,24 @@ def make_session(world: World) -> SessionMaker:
 
     def make(*, start: bool = True, **options: Any) -> RatingSession:
         params: dict[str, Any] = {
-            "study": world.study,
             "name": f"Session {next(counter)}",
             "readers": list(world.readers.values()),
             "runs": [1, 2],
-            "raters": world.rater_profiles(),
             "domains": world.domains,
             "raters_per_item": 3,
             "seed": 12345,
             "show_images": True,
-            "created_by": world.coordinator,
         }
         params.update(options)
-        session = rating_session_create(**params)
+        study = params.pop("study", world.study)
+        actor = params.pop("actor", world.coordinator)
+        raters = params.pop("raters") if "raters" in params else world.rater_profiles()
+        session = rating_session_create(
+            study=study, raters=raters, options=RatingSessionOptions(**params), actor=actor
+        )
         if start:
             session = rating_session_start(
-                session=session, user=world.coordinator, confirm_unresolved_leaks=True
+                session=session, actor=world.coordinator, confirm_unresolved_leaks=True
             )
         return session
 

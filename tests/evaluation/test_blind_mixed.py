@@ -38,8 +38,8 @@ def test_every_page_json_and_image_of_a_mixed_session_is_blind(
 ) -> None:
     session = make_session(raters_per_item=2, allow_amend=True, start=False)
     leaked = session.items.exclude(leak_flags=[]).get()
-    rating_item_redact(item=leaked, text="Images reviewed. BI-RADS 4.", user=world.coordinator)
-    rating_session_start(session=session, user=world.coordinator)
+    rating_item_redact(item=leaked, text="Images reviewed. BI-RADS 4.", actor=world.coordinator)
+    rating_session_start(session=session, actor=world.coordinator)
     user = world.raters[0]
     client = Client()
     client.force_login(user)

@@ -22,6 +22,7 @@ from evaluation.services import (
     AlreadySubmittedError,
     LeakConfirmationRequired,
     RatingError,
+    RatingSessionOptions,
     ScoresInvalidError,
     SessionConflictError,
     SessionStateError,
@@ -212,7 +213,7 @@ class TestCreate:
         first = make_session()
         with pytest.raises(SessionConflictError):
             make_session()
-        rating_session_close(session=first, user=world.coordinator)
+        rating_session_close(session=first, actor=world.coordinator)
         assert make_session().items.count() == 20
 
     def test_overlapping_drafts_may_coexist_but_only_one_can_start(
@@ -220,9 +221,11 @@ class TestCreate:
     ) -> None:
         one = make_session(start=False)
         two = make_session(start=False)
-        rating_session_start(session=one, user=world.coordinator, confirm_unresolved_leaks=True)
+        rating_session_start(session=one, actor=world.coordinator, confirm_unresolved_leaks=True)
         with pytest.raises(SessionConflictError, match="rater1: 20 output"):
-            rating_session_start(session=two, user=world.coordinator, confirm_unresolved_leaks=True)
+            rating_session_start(
+                session=two, actor=world.coordinator, confirm_unresolved_leaks=True
+            )
 
     def test_rater_accounts_without_a_profile_get_one(
         self, world: World, make_session: SessionMaker
@@ -230,12 +233,14 @@ class TestCreate:
         newcomer = member(world.study, "rater", "newcomer")
         session = rating_session_create_for_users(
             study=world.study,
+            options=RatingSessionOptions(
+                name="New",
+                readers=[world.readers["R1"]],
+                runs=[1],
+                domains=world.domains,
+                raters_per_item=1,
+            ),
             users=[newcomer],
-            name="New",
-            readers=[world.readers["R1"]],
-            runs=[1],
-            domains=world.domains,
-            raters_per_item=1,
         )
         assert session.assignments.get().rater.code == "newcomer"
 
@@ -244,12 +249,14 @@ class TestCreate:
         with pytest.raises(RatingError):
             rating_session_create_for_users(
                 study=world.study,
+                options=RatingSessionOptions(
+                    name="New",
+                    readers=[world.readers["R1"]],
+                    runs=[1],
+                    domains=world.domains,
+                    raters_per_item=2,
+                ),
                 users=[newcomer],
-                name="New",
-                readers=[world.readers["R1"]],
-                runs=[1],
-                domains=world.domains,
-                raters_per_item=2,
             )
         assert not newcomer.rater_profiles.exists()
 
@@ -260,10 +267,12 @@ class TestStartAndRedact:
     ) -> None:
         session = make_session(start=False)
         with pytest.raises(LeakConfirmationRequired, match="1 flagged item"):
-            rating_session_start(session=session, user=world.coordinator)
+            rating_session_start(session=session, actor=world.coordinator)
         session.refresh_from_db()
         assert session.status == "draft"
-        rating_session_start(session=session, user=world.coordinator, confirm_unresolved_leaks=True)
+        rating_session_start(
+            session=session, actor=world.coordinator, confirm_unresolved_leaks=True
+        )
         event = AuditEvent.objects.get(action="rating_session_started")
         assert event.details == {"unresolved_flags": 1}
 
@@ -275,7 +284,7 @@ class TestStartAndRedact:
         rating_item_redact(
             item=item,
             text="Images reviewed.  BI-RADS 4. Biopsy is advised.",
-            user=world.coordinator,
+            actor=world.coordinator,
         )
         item.refresh_from_db()
         assert item.leak_flags == [] and item.redacted_by == world.coordinator
@@ -283,27 +292,27 @@ class TestStartAndRedact:
         assert world.leaked_reading().impression == LEAKED_TEXT
         event = AuditEvent.objects.get(action="rating_item_redacted")
         assert event.details["before"].startswith("As an AI")
-        assert rating_session_start(session=session, user=world.coordinator).status == "open"
+        assert rating_session_start(session=session, actor=world.coordinator).status == "open"
 
     def test_a_redaction_that_still_leaks_stays_flagged(
         self, world: World, make_session: SessionMaker
     ) -> None:
         session = make_session(start=False)
         item = session.items.exclude(leak_flags=[]).get()
-        rating_item_redact(item=item, text="ChatGPT thinks BI-RADS 4.", user=world.coordinator)
+        rating_item_redact(item=item, text="ChatGPT thinks BI-RADS 4.", actor=world.coordinator)
         item.refresh_from_db()
         assert [f["rule"] for f in item.leak_flags] == ["model_name"]
         with pytest.raises(LeakConfirmationRequired):
-            rating_session_start(session=session, user=world.coordinator)
+            rating_session_start(session=session, actor=world.coordinator)
 
     def test_dismissing_flags_is_recorded_and_lets_the_session_start(
         self, world: World, make_session: SessionMaker
     ) -> None:
         session = make_session(start=False)
         item = session.items.exclude(leak_flags=[]).get()
-        rating_item_dismiss_flags(item=item, user=world.coordinator)
+        rating_item_dismiss_flags(item=item, actor=world.coordinator)
         assert AuditEvent.objects.filter(action="rating_item_flags_dismissed").count() == 1
-        assert rating_session_start(session=session, user=world.coordinator).status == "open"
+        assert rating_session_start(session=session, actor=world.coordinator).status == "open"
 
     def test_items_of_a_started_session_cannot_be_redacted(
         self, world: World, make_session: SessionMaker
@@ -311,9 +320,9 @@ class TestStartAndRedact:
         session = make_session()
         item = session.items.first()
         with pytest.raises(SessionStateError):
-            rating_item_redact(item=item, text="x", user=world.coordinator)
+            rating_item_redact(item=item, text="x", actor=world.coordinator)
         with pytest.raises(SessionStateError):
-            rating_session_start(session=session, user=world.coordinator)
+            rating_session_start(session=session, actor=world.coordinator)
 
 
 class TestDrafts:
@@ -379,7 +388,7 @@ class TestSubmit:
     ) -> None:
         task = task_of(make_session(), world.raters[0])
         result = rating_submit(
-            task=task, token=uuid.uuid4(), version=0, scores=FULL, user=world.raters[0]
+            task=task, token=uuid.uuid4(), version=0, scores=FULL, actor=world.raters[0]
         )
         assert result.status == "submitted" and not result.replayed
         scores = LikertScore.objects.filter(reading_id=task.item.reading_id)
@@ -393,7 +402,7 @@ class TestSubmit:
     ) -> None:
         task = task_of(make_session(), world.raters[0])
         rating_draft_save(task=task, scores=FULL, version=0)
-        rating_submit(task=task, token=uuid.uuid4(), version=1, user=world.raters[0])
+        rating_submit(task=task, token=uuid.uuid4(), version=1, actor=world.raters[0])
         assert LikertScore.objects.filter(reading_id=task.item.reading_id).count() == 3
 
     def test_a_retried_submit_returns_the_stored_result_without_duplicating(
@@ -401,8 +410,8 @@ class TestSubmit:
     ) -> None:
         task = task_of(make_session(), world.raters[0])
         token = uuid.uuid4()
-        rating_submit(task=task, token=token, version=0, scores=FULL, user=world.raters[0])
-        again = rating_submit(task=task, token=token, version=0, scores=FULL, user=world.raters[0])
+        rating_submit(task=task, token=token, version=0, scores=FULL, actor=world.raters[0])
+        again = rating_submit(task=task, token=token, version=0, scores=FULL, actor=world.raters[0])
         assert again.replayed and again.status == "submitted" and again.version == 1
         assert LikertScore.objects.filter(reading_id=task.item.reading_id).count() == 3
 
@@ -410,14 +419,14 @@ class TestSubmit:
         self, world: World, make_session: SessionMaker
     ) -> None:
         task = task_of(make_session(), world.raters[0])
-        rating_submit(task=task, token=uuid.uuid4(), version=0, scores=FULL, user=world.raters[0])
+        rating_submit(task=task, token=uuid.uuid4(), version=0, scores=FULL, actor=world.raters[0])
         with pytest.raises(AlreadySubmittedError):
             rating_submit(
                 task=task,
                 token=uuid.uuid4(),
                 version=1,
                 scores={**FULL, "coherence": 1},
-                user=world.raters[0],
+                actor=world.raters[0],
             )
         with pytest.raises(AlreadySubmittedError):
             rating_draft_save(task=task, scores={"coherence": 1}, version=1)
@@ -433,7 +442,7 @@ class TestSubmit:
         rating_draft_save(task=task, scores=FULL, version=0)
         rating_draft_save(task=task, scores={**FULL, "correctness": 1}, version=1)  # other tab
         with pytest.raises(StaleVersionError):
-            rating_submit(task=task, token=uuid.uuid4(), version=1, user=world.raters[0])
+            rating_submit(task=task, token=uuid.uuid4(), version=1, actor=world.raters[0])
         assert not LikertScore.objects.exists()
 
     def test_an_incomplete_submission_names_the_missing_domain(
@@ -446,7 +455,7 @@ class TestSubmit:
                 token=uuid.uuid4(),
                 version=0,
                 scores={"correctness": 4, "coherence": 4},
-                user=world.raters[0],
+                actor=world.raters[0],
             )
         assert not LikertScore.objects.exists()
 
@@ -460,7 +469,7 @@ class TestSubmit:
         )
         with pytest.raises(AlreadySubmittedError, match="already stored"):
             rating_submit(
-                task=task, token=uuid.uuid4(), version=0, scores=FULL, user=world.raters[0]
+                task=task, token=uuid.uuid4(), version=0, scores=FULL, actor=world.raters[0]
             )
         assert LikertScore.objects.count() == 1
         task.refresh_from_db()
@@ -470,9 +479,9 @@ class TestSubmit:
         self, world: World, make_session: SessionMaker
     ) -> None:
         task = task_of(make_session(allow_amend=True), world.raters[0])
-        rating_submit(task=task, token=uuid.uuid4(), version=0, scores=FULL, user=world.raters[0])
+        rating_submit(task=task, token=uuid.uuid4(), version=0, scores=FULL, actor=world.raters[0])
         assert rating_draft_save(task=task, scores={**FULL, "coherence": 2}, version=1) == 2
-        result = rating_submit(task=task, token=uuid.uuid4(), version=2, user=world.raters[0])
+        result = rating_submit(task=task, token=uuid.uuid4(), version=2, actor=world.raters[0])
         assert result.status == "amended"
         amendment = ScoreAmendment.objects.get()
         assert (amendment.before, amendment.after) == (5, 2)
@@ -489,9 +498,9 @@ class TestSubmit:
         self, world: World, make_session: SessionMaker
     ) -> None:
         task = task_of(make_session(allow_amend=True), world.raters[0])
-        rating_submit(task=task, token=uuid.uuid4(), version=0, scores=FULL, user=world.raters[0])
+        rating_submit(task=task, token=uuid.uuid4(), version=0, scores=FULL, actor=world.raters[0])
         result = rating_submit(
-            task=task, token=uuid.uuid4(), version=1, scores=FULL, user=world.raters[0]
+            task=task, token=uuid.uuid4(), version=1, scores=FULL, actor=world.raters[0]
         )
         assert result.status == "unchanged" and not ScoreAmendment.objects.exists()
 
@@ -504,7 +513,7 @@ class TestCloseAndUnblind:
         first = task_of(session, world.raters[0], 0)
         second = task_of(session, world.raters[0], 1)
         token = uuid.uuid4()
-        rating_submit(task=first, token=token, version=0, scores=FULL, user=world.raters[0])
+        rating_submit(task=first, token=token, version=0, scores=FULL, actor=world.raters[0])
         rating_draft_save(task=second, scores={"correctness": 2}, version=0)
         before = (
             RatingItem.objects.count(),
@@ -512,7 +521,7 @@ class TestCloseAndUnblind:
             LikertScore.objects.count(),
             RatingAssignment.objects.count(),
         )
-        rating_session_close(session=session, user=world.coordinator)
+        rating_session_close(session=session, actor=world.coordinator)
         after = (
             RatingItem.objects.count(),
             RatingTask.objects.count(),
@@ -531,21 +540,21 @@ class TestCloseAndUnblind:
                 token=uuid.uuid4(),
                 version=1,
                 scores=FULL,
-                user=world.raters[0],
+                actor=world.raters[0],
             )
         # A retry of a submission that went through before closing still gets its answer.
         replay = rating_submit(
-            task=task_of(session, world.raters[0], 0), token=token, version=0, user=world.raters[0]
+            task=task_of(session, world.raters[0], 0), token=token, version=0, actor=world.raters[0]
         )
         assert replay.replayed
         with pytest.raises(SessionStateError):
-            rating_session_close(session=session, user=world.coordinator)
+            rating_session_close(session=session, actor=world.coordinator)
 
     def test_unblinding_sets_the_time_once_and_is_audited(self, world: World) -> None:
-        study = study_unblind(study=world.study, user=world.coordinator)
+        study = study_unblind(study=world.study, actor=world.coordinator)
         first = study.unblinded_at
         assert first is not None
-        assert study_unblind(study=world.study, user=world.coordinator).unblinded_at == first
+        assert study_unblind(study=world.study, actor=world.coordinator).unblinded_at == first
         assert AuditEvent.objects.filter(action="study_unblinded").count() == 1
 
 
@@ -595,7 +604,7 @@ class TestConcurrentSubmissions:
                 mine = RatingTask.objects.select_related(
                     "assignment__session__study", "assignment__rater", "item"
                 ).get(pk=task.pk)
-                return rating_submit(task=mine, token=token, version=0, scores=FULL, user=user)
+                return rating_submit(task=mine, token=token, version=0, scores=FULL, actor=user)
             except Exception as exc:
                 return exc
             finally:
@@ -659,7 +668,7 @@ class TestStructureBySource:
         item = session.items.filter(reading__reader__code="M1", reading__run=1).first()
         assert item is not None
         rating_item_redact(
-            item=item, text="**Impression**: NME, BI-RADS 4.", user=world.coordinator
+            item=item, text="**Impression**: NME, BI-RADS 4.", actor=world.coordinator
         )
         item.refresh_from_db()
         assert item.leak_flags == []
@@ -667,7 +676,7 @@ class TestStructureBySource:
         messages = [w.message for w in session_structure_warnings(session)]
         assert "Markdown table: human 0 of 4, model 3 of 16" in messages
         rating_item_redact(
-            item=item, text="| NME | 4 |\n|---|---|\n| x | y |", user=world.coordinator
+            item=item, text="| NME | 4 |\n|---|---|\n| x | y |", actor=world.coordinator
         )
         item.refresh_from_db()
         assert [f["rule"] for f in item.leak_flags] == ["markdown_table"]

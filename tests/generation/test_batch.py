@@ -8,7 +8,7 @@ import pytest
 
 from readerstudy.generation.batch import run_batch_advance, run_batch_wait
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
-from readerstudy.generation.services import run_create, run_resume, run_stop
+from readerstudy.generation.services import RunOptions, run_create, run_resume, run_stop
 from readerstudy.studies.models import Reading, Study
 from tests.openai_server import FakeOpenAIServer, malformed, refusal, status
 
@@ -22,7 +22,7 @@ def test_a_batch_run_uploads_polls_and_stores_every_result_once(
     llm.when("[T2]", refusal())
     llm.when("[T3]", malformed())
     llm.when("[T4]", status(400, message="invalid image"))
-    run = run_create(config=config, mode="batch")
+    run = run_create(config=config, options=RunOptions(mode="batch"))
     summary = run_batch_advance(run_id=run.pk)
     assert summary.status == "waiting"
     run.refresh_from_db()
@@ -70,7 +70,7 @@ def test_a_batch_run_uploads_polls_and_stores_every_result_once(
 def test_collecting_a_batch_twice_stores_nothing_twice(
     config: GenerationConfig, llm: FakeOpenAIServer
 ) -> None:
-    run = run_create(config=config, mode="batch")
+    run = run_create(config=config, options=RunOptions(mode="batch"))
     assert run_batch_advance(run_id=run.pk).status == "finished"
     run.refresh_from_db()
     entry = run.batches[0]
@@ -87,7 +87,7 @@ def test_an_interrupted_submission_adopts_the_batch_instead_of_creating_another(
     config: GenerationConfig, llm: FakeOpenAIServer
 ) -> None:
     llm.batch_polls = 5
-    run = run_create(config=config, mode="batch")
+    run = run_create(config=config, options=RunOptions(mode="batch"))
     assert run_batch_advance(run_id=run.pk).status == "waiting"
     run.refresh_from_db()
     batch_id = run.batches[0]["id"]
@@ -105,7 +105,7 @@ def test_stopping_a_waiting_batch_run_cancels_its_batch(
     config: GenerationConfig, llm: FakeOpenAIServer
 ) -> None:
     llm.batch_polls = 5
-    run = run_create(config=config, mode="batch")
+    run = run_create(config=config, options=RunOptions(mode="batch"))
     run_batch_advance(run_id=run.pk)
     assert run_stop(run=GenerationRun.objects.get(pk=run.pk)) == "stopped"
     batch = next(iter(llm.batches.values()))
@@ -118,7 +118,7 @@ def test_large_runs_are_split_into_several_batches(
     config: GenerationConfig, llm: FakeOpenAIServer, settings: pytest.FixtureRequest, study: Study
 ) -> None:
     settings.GENERATION_BATCH_MAX_REQUESTS = 5
-    run = run_create(config=config, mode="batch")
+    run = run_create(config=config, options=RunOptions(mode="batch"))
     assert run_batch_advance(run_id=run.pk).status == "finished"
     run.refresh_from_db()
     assert [e["request_counts"]["total"] for e in run.batches] == [5, 5, 2]

@@ -32,7 +32,7 @@ from readerstudy.generation.egress import (
 )
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.runner import run_execute
-from readerstudy.generation.services import run_create
+from readerstudy.generation.services import RunOptions, run_create
 from readerstudy.studies.models import Study
 from tests.generation.conftest import config_create, form_data
 from tests.openai_server import FakeOpenAIServer, page, redirect, status
@@ -177,7 +177,10 @@ def test_another_spelling_of_an_allowed_address_reaches_the_same_listener(
     study: Study, llm: FakeOpenAIServer
 ) -> None:
     config = config_create(study, f"http://2130706433:{llm.port}/v1")
-    assert run_execute(run_id=run_create(config=config, limit=1).pk).status == "finished"
+    assert (
+        run_execute(run_id=run_create(config=config, options=RunOptions(limit=1)).pk).status
+        == "finished"
+    )
     assert llm.chat_requests == 3
     # The connection went to the checked address; the Host header is the one written.
     assert {r.headers.get("Host") for r in llm.requests} == {f"2130706433:{llm.port}"}
@@ -189,7 +192,7 @@ def test_another_spelling_of_an_allowed_address_reaches_the_same_listener(
 def _items(study: Study, url: str, *, code: str = "R1", cases: int = 1) -> list[GenerationItem]:
     """Generate once for the first ``cases`` test cases; their items in case order."""
     config = config_create(study, url, code=code, n_runs=1, max_attempts=3)
-    run = run_create(config=config, limit=cases)
+    run = run_create(config=config, options=RunOptions(limit=cases))
     run_execute(run_id=run.pk)
     return list(GenerationItem.objects.filter(run=run).order_by("case__position"))
 

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import (
     FinetuneExportError,
+    FineTuneOptions,
     finetune_export,
     finetune_job_create,
     finetune_job_refresh,
@@ -105,10 +106,9 @@ def test_a_job_is_created_and_followed_on_the_server(
     summary = finetune_export(study=study, mode="text", out=tmp_path / "t.jsonl")
     job = finetune_job_create(
         study=study,
+        options=FineTuneOptions(base_model="gpt-4o-2024-08-06", suffix="nme-text"),
         summary=summary,
         connection=Connection("openai", llm.url),
-        base_model="gpt-4o-2024-08-06",
-        suffix="nme-text",
     )
     uploaded = llm.files[job.training_file_id]
     assert uploaded["purpose"] == "fine-tune"

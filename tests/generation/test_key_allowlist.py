@@ -24,6 +24,7 @@ from readerstudy.generation.checks import check_generation_configs, check_genera
 from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import (
     FinetuneExportError,
+    FineTuneOptions,
     finetune_export,
     finetune_job_create,
     finetune_job_refresh,
@@ -36,7 +37,7 @@ from readerstudy.generation.keys import (
 )
 from readerstudy.generation.models import FineTuneJob, GenerationConfig, GenerationRun
 from readerstudy.generation.runner import run_execute
-from readerstudy.generation.services import run_create, run_resume
+from readerstudy.generation.services import RunOptions, run_create, run_resume
 from readerstudy.studies.models import Study
 from tests.generation.conftest import config_create, form_data
 from tests.openai_server import FakeOpenAIServer
@@ -89,7 +90,10 @@ def try_every_path(study: Study, config: GenerationConfig, tmp_path: Path) -> li
     summary = finetune_export(study=study, mode="text", out=tmp_path / "train.jsonl")
     with pytest.raises((ConnectionSettingsError, FinetuneExportError)) as job_refused:
         finetune_job_create(
-            study=study, summary=summary, base_model="gpt-4o", connection=Connection.of(config)
+            study=study,
+            options=FineTuneOptions(base_model="gpt-4o"),
+            summary=summary,
+            connection=Connection.of(config),
         )
     messages.append(str(job_refused.value))
     job = FineTuneJob.objects.create(
@@ -160,7 +164,10 @@ def test_listed_names_and_names_with_the_prefix_are_sent(
     settings.GENERATION_API_KEYS = ["OPENAI_API_KEY"]
     for code, name in (("L1", "OPENAI_API_KEY"), ("L2", "READERSTUDY_KEY_VLLM")):
         config = config_create(study, llm.url, code=code, api_key_env=name)
-        assert run_execute(run_id=run_create(config=config, limit=1).pk).status == "finished"
+        assert (
+            run_execute(run_id=run_create(config=config, options=RunOptions(limit=1)).pk).status
+            == "finished"
+        )
     assert bearer_tokens(llm) == {
         "Bearer sk-listed-0123456789abcdef",
         "Bearer sk-prefixed-0123456789abcdef",

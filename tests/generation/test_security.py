@@ -13,10 +13,10 @@ from django.test import Client
 
 from readerstudy.generation.batch import run_batch_advance
 from readerstudy.generation.client import Connection
-from readerstudy.generation.finetune import finetune_export, finetune_job_create
+from readerstudy.generation.finetune import FineTuneOptions, finetune_export, finetune_job_create
 from readerstudy.generation.models import GenerationItem
 from readerstudy.generation.runner import run_execute
-from readerstudy.generation.services import run_create
+from readerstudy.generation.services import RunOptions, run_create
 from readerstudy.studies.models import Study
 from tests.generation.conftest import config_create
 from tests.openai_server import FakeOpenAIServer, echo_key
@@ -55,13 +55,13 @@ def test_the_key_is_sent_to_the_server_and_stored_nowhere(
     run = run_create(config=direct)
     assert run_execute(run_id=run.pk).status == "failed"
     llm.when("[T2]", echo_key())
-    batch_run = run_create(config=batch, mode="batch")
+    batch_run = run_create(config=batch, options=RunOptions(mode="batch"))
     assert run_batch_advance(run_id=batch_run.pk).status == "failed"
     summary = finetune_export(study=study, mode="text", out=tmp_path / "ft.jsonl")
     finetune_job_create(
         study=study,
+        options=FineTuneOptions(base_model="gpt-4o-2024-08-06"),
         summary=summary,
-        base_model="gpt-4o-2024-08-06",
         connection=Connection.of(direct),
     )
 

@@ -14,6 +14,7 @@ from readerstudy.generation.models import GenerationConfig, GenerationItem, Gene
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import (
     GenerationConflictError,
+    RunOptions,
     generation_demo_setup,
     run_create,
     run_estimate,
@@ -30,13 +31,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_run_has_one_pending_item_per_case_and_run(config: GenerationConfig) -> None:
-    run = run_create(config=config, n_runs=2, split="all")
+    run = run_create(config=config, options=RunOptions(n_runs=2, split="all"))
     assert run.status == "queued" and run.n_runs == 2
     assert GenerationItem.objects.filter(run=run, status="pending").count() == 6 * 2
     assert run.config_snapshot["model"] == config.model
     assert run.estimate["n_requests"] == 12
     trial = run_create(
-        config=config_create(config.reader.study, config.base_url, code="M2"), limit=1
+        config=config_create(config.reader.study, config.base_url, code="M2"),
+        options=RunOptions(limit=1),
     )
     assert trial.items.count() == 3
 
@@ -49,7 +51,7 @@ def test_imported_readings_are_never_overwritten_silently(
     with pytest.raises(GenerationConflictError, match=r"already has 1 reading\(s\) \(imported\)"):
         run_create(config=config)
     assert not GenerationRun.objects.exists()
-    run = run_create(config=config, overwrite=True)
+    run = run_create(config=config, options=RunOptions(overwrite=True))
     assert not Reading.objects.filter(reader=config.reader).exists()
     event = AuditEvent.objects.get(action="generation_run_create")
     assert event.details["readings_deleted"] == 1 and event.details["overwrite"] is True
@@ -62,14 +64,14 @@ def test_readings_with_likert_scores_are_never_overwritten(
     reading = Reading.objects.create(reader=config.reader, case=cases_of(study)[0], category=3)
     LikertScoreFactory(reading=reading)
     with pytest.raises(GenerationConflictError, match="have Likert scores"):
-        run_create(config=config, overwrite=True)
+        run_create(config=config, options=RunOptions(overwrite=True))
     assert Reading.objects.filter(pk=reading.pk).exists()
 
 
 def test_a_second_run_of_a_config_waits_for_the_first(config: GenerationConfig) -> None:
     first = run_create(config=config)
     with pytest.raises(GenerationConflictError, match=f"run {first.pk} of M1 is still queued"):
-        run_create(config=config, split="train")
+        run_create(config=config, options=RunOptions(split="train"))
     with pytest.raises(IntegrityError), transaction.atomic():
         GenerationRun.objects.create(config=config, n_runs=1, status="running")
 
@@ -80,7 +82,7 @@ def test_earlier_generated_readings_block_a_new_run_until_overwrite(
     run_execute(run_id=run_create(config=config).pk)
     with pytest.raises(GenerationConflictError, match=r"\(generated\)"):
         run_create(config=config)
-    run = run_create(config=config, overwrite=True)
+    run = run_create(config=config, options=RunOptions(overwrite=True))
     assert run_execute(run_id=run.pk).status == "finished"
     assert Reading.objects.filter(reader=config.reader).count() == 12
 

@@ -4,13 +4,18 @@ images, a model reader, a coordinator and a rater."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.files.base import ContentFile
 
 from readerstudy.reading.models import ReadingSession
-from readerstudy.reading.services import reading_session_create, reading_session_open
+from readerstudy.reading.services import (
+    ReadingSessionOptions,
+    reading_session_create,
+    reading_session_open,
+)
 from readerstudy.studies.models import Case, CaseImage, Reader, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, ReaderFactory, ReadingFactory, StudyFactory, UserFactory
@@ -55,8 +60,7 @@ class ReadingWorld:
 
     def session(self, **overrides: object) -> ReadingSession:
         """An open session of the five test cases for both readers (modality 2)."""
-        options: dict[str, object] = {
-            "study": self.study,
+        options: dict[str, Any] = {
             "name": "Session",
             "readers": [self.reader1, self.reader2],
             "seed": 12345,
@@ -66,7 +70,10 @@ class ReadingWorld:
         }
         options.update(overrides)
         start = options.pop("open", True)
-        session = reading_session_create(**options)  # type: ignore[arg-type]
+        study, actor = options.pop("study", self.study), options.pop("actor", None)
+        session = reading_session_create(
+            study=study, options=ReadingSessionOptions(**options), actor=actor
+        )
         if start:
             reading_session_open(session=session)
         return session

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from readerstudy.reading.models import ReadingSession, ReadingSubmission, ReadingWork
-from readerstudy.reading.services import reading_submit
+from readerstudy.reading.services import ReadingAnswer, reading_submit
 from tests.factories import UserFactory
 from tests.reading.conftest import ReadingWorld
 
@@ -20,7 +20,11 @@ def test_staff_can_inspect_sessions_and_submits_but_change_nothing(world: Readin
     work = ReadingWork.objects.filter(assignment__session=session).first()
     assert work is not None
     reading_submit(
-        work=work, user=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
+        work=work,
+        answer=ReadingAnswer(category=4, impression="x"),
+        actor=world.user1,
+        token=uuid.uuid4(),
+        base_version=0,
     )
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))

@@ -13,7 +13,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from readerstudy.reading.models import ReadingDraft, ReadingWork
-from readerstudy.reading.services import reading_submit
+from readerstudy.reading.services import ReadingAnswer, reading_submit
 from readerstudy.studies.models import Reading
 from tests.browser import PageMaker, sign_in
 from tests.reading.conftest import SECRETS, ReadingWorld
@@ -125,11 +125,10 @@ def test_direct_urls_of_another_readers_cases_and_answers_are_404(
     )
     reading_submit(
         work=work,
-        user=world.user1,
+        answer=ReadingAnswer(category=5, impression="READER-ONE-PRIVATE-ANSWER"),
+        actor=world.user1,
         token=uuid.uuid4(),
         base_version=0,
-        category=5,
-        impression="READER-ONE-PRIVATE-ANSWER",
     )
     base = str(live_server)
     token = work.assignment.token

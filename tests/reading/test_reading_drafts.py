@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from readerstudy.reading.models import ReadingDraft, ReadingSession, ReadingWork
 from readerstudy.reading.services import (
+    ReadingAnswer,
     ReadingDraftError,
     reading_draft_save,
     reading_session_close,
@@ -71,7 +72,14 @@ def submit(work: ReadingWork, user: object, **kw: object):  # type: ignore[no-un
         "impression": "Submitted impression.",
     }
     values.update(kw)
-    return reading_submit(work=work, user=user, **values)  # type: ignore[arg-type]
+    token, base_version = values.pop("token"), values.pop("base_version")
+    return reading_submit(
+        work=work,
+        actor=user,
+        token=token,  # type: ignore[arg-type]
+        base_version=base_version,  # type: ignore[arg-type]
+        answer=ReadingAnswer(**values),  # type: ignore[arg-type]
+    )
 
 
 # --- service ---------------------------------------------------------------------------

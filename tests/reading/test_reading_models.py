@@ -15,7 +15,7 @@ from readerstudy.reading.models import (
     ReadingSessionCase,
     ReadingWork,
 )
-from readerstudy.reading.services import reading_submit
+from readerstudy.reading.services import ReadingAnswer, reading_submit
 from readerstudy.studies.models import Reading
 from tests.factories import CaseFactory, ReaderFactory, ReadingFactory, StudyFactory
 from tests.reading.conftest import ReadingWorld
@@ -143,7 +143,11 @@ def test_deleting_the_study_removes_sessions_and_entered_readings(world: Reading
     work = ReadingWork.objects.filter(assignment__session=session).first()
     assert work is not None
     reading_submit(
-        work=work, user=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
+        work=work,
+        answer=ReadingAnswer(category=4, impression="x"),
+        actor=world.user1,
+        token=uuid.uuid4(),
+        base_version=0,
     )
     study_delete(study=world.study)
     assert not ReadingSession.objects.exists()
@@ -160,7 +164,11 @@ def test_an_entered_reading_cannot_be_deleted_on_its_own(world: ReadingWorld) ->
     work = ReadingWork.objects.filter(assignment__session=session).first()
     assert work is not None
     result = reading_submit(
-        work=work, user=world.user1, token=uuid.uuid4(), base_version=0, category=4, impression="x"
+        work=work,
+        answer=ReadingAnswer(category=4, impression="x"),
+        actor=world.user1,
+        token=uuid.uuid4(),
+        base_version=0,
     )
     with pytest.raises(RestrictedError):
         result.work.reading.delete()

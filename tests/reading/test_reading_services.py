@@ -18,7 +18,9 @@ from readerstudy.reading.models import (
     ReadingWork,
 )
 from readerstudy.reading.services import (
+    ReadingAnswer,
     ReadingSessionError,
+    ReadingSessionOptions,
     ReadingTokenError,
     reading_session_close,
     reading_session_create,
@@ -59,7 +61,14 @@ def submit(work: ReadingWork, user: object, **kw: object) -> object:
         "impression": "Segmental NME, BI-RADS 4.",
     }
     options.update(kw)
-    return reading_submit(work=work, user=user, **options)  # type: ignore[arg-type]
+    token, base_version = options.pop("token"), options.pop("base_version")
+    return reading_submit(
+        work=work,
+        actor=user,
+        token=token,  # type: ignore[arg-type]
+        base_version=base_version,  # type: ignore[arg-type]
+        answer=ReadingAnswer(**options),  # type: ignore[arg-type]
+    )
 
 
 # --- creation and randomisation -------------------------------------------------------------
@@ -335,7 +344,9 @@ def test_the_demo_session_reads_the_test_split_as_modality_three(world: ReadingW
 
 def test_sessions_record_who_created_them_in_the_audit_log(world: ReadingWorld) -> None:
     session = reading_session_create(
-        study=world.study, name="Audited", readers=[world.reader1], created_by=world.coordinator
+        study=world.study,
+        options=ReadingSessionOptions(name="Audited", readers=[world.reader1]),
+        actor=world.coordinator,
     )
     assert session.created_by == world.coordinator
     event = AuditEvent.objects.get(action="reading_session_created")
@@ -356,7 +367,11 @@ def _race(work_pk: int, user: object, tokens: list[uuid.UUID]) -> list[str]:
             work = ReadingWork.objects.get(pk=work_pk)
             barrier.wait()
             result = reading_submit(
-                work=work, user=user, token=token, base_version=0, category=3, impression="t"
+                work=work,
+                answer=ReadingAnswer(category=3, impression="t"),
+                actor=user,
+                token=token,
+                base_version=0,
             )
             outcomes.append(result.outcome)
         finally:

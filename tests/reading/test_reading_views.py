@@ -146,6 +146,9 @@ def test_the_coordinator_opens_and_closes_a_session_and_closing_deletes_nothing(
     assert client.post(base + "open/").status_code == 302
     session.refresh_from_db()
     assert session.status == "open"
+    # the service takes no request: the address comes from the request being handled
+    opened = AuditEvent.objects.get(action="reading_session_opened")
+    assert (opened.actor, opened.ip) == (world.coordinator, "127.0.0.1")
     works = ReadingWork.objects.count()
     assert client.post(base + "close/").status_code == 302
     session.refresh_from_db()

@@ -21,11 +21,13 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, RatingTask
-from evaluation.services import rating_session_create, rating_session_start
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_start
 from readerstudy.audit.models import AuditEvent
 from readerstudy.generation.models import FineTuneJob, GenerationItem, GenerationRun
 from readerstudy.reading.models import ReadingAssignment, ReadingSession, ReadingWork
 from readerstudy.reading.services import (
+    ReadingAnswer,
+    ReadingSessionOptions,
     reading_session_create,
     reading_session_open,
     reading_submit,
@@ -152,11 +154,9 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
 
     reading_session = reading_session_create(
         study=study,
-        name=f"Reading {mark}",
-        readers=[reader, second],
-        seed=1,
-        modality=2,
-        allow_amend=True,
+        options=ReadingSessionOptions(
+            name=f"Reading {mark}", readers=[reader, second], seed=1, modality=2, allow_amend=True
+        ),
     )
     reading_session_open(session=reading_session)
     # The reader's last case is answered and amended (positions 1-3 stay unanswered).
@@ -167,11 +167,10 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
     for version, category in ((0, 3), (1, 4)):
         reading_submit(
             work=work,
-            user=people["reader"],
+            answer=ReadingAnswer(category=category, impression=f"Answer {mark}"),
+            actor=people["reader"],
             token=uuid.uuid4(),
             base_version=version,
-            category=category,
-            impression=f"Answer {mark}",
         )
     tokens = dict(
         ReadingAssignment.objects.filter(session=reading_session).values_list(
@@ -181,18 +180,20 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
 
     rating_session = rating_session_create(
         study=study,
-        name=f"Rating {mark}",
-        readers=[model],
-        runs=[1],
+        options=RatingSessionOptions(
+            name=f"Rating {mark}",
+            readers=[model],
+            runs=[1],
+            domains=[domain],
+            raters_per_item=1,
+            seed=1,
+            show_images=True,
+        ),
         raters=raters,
-        domains=[domain],
-        raters_per_item=1,
-        seed=1,
-        show_images=True,
-        created_by=people["coordinator"],
+        actor=people["coordinator"],
     )
     rating_session = rating_session_start(
-        session=rating_session, user=people["coordinator"], confirm_unresolved_leaks=True
+        session=rating_session, actor=people["coordinator"], confirm_unresolved_leaks=True
     )
     LikertScore.objects.create(reading=readings[0], rater=raters[1], domain=domain, score=4)
     tasks = RatingTask.objects.filter(assignment__session=rating_session)

@@ -32,6 +32,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from readerstudy.reading.services import ReadingAnswer
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -81,13 +83,15 @@ def _submit_some() -> None:
             work = reading_work_open(work=work)
             result = reading_submit(
                 work=work,
-                user=assignment.reader.user,
+                answer=ReadingAnswer(
+                    category=(2, 4, 5, 3)[n % 4],
+                    probability=(10, 60, 90, 40)[n % 4],
+                    impression=f"Snapshot answer {n + 1}.",
+                    active_seconds=5.0,
+                ),
+                actor=assignment.reader.user,
                 token=uuid.uuid4(),
                 base_version=0,
-                category=(2, 4, 5, 3)[n % 4],
-                probability=(10, 60, 90, 40)[n % 4],
-                impression=f"Snapshot answer {n + 1}.",
-                active_seconds=5.0,
             )
             if not result.accepted:
                 raise RuntimeError(f"reading submit of work {work.pk}: {result.outcome}")
@@ -106,7 +110,7 @@ def _submit_some() -> None:
                     token=uuid.uuid4(),
                     version=0,
                     scores=scores,
-                    user=assignment.rater.user,
+                    actor=assignment.rater.user,
                 )
 
 

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from analysis.render import prepare_static_export
+from analysis.services import OutputOptions
 from analysis.stats.choices import (
     KAPPA_CI_METHODS,
     MRMC_COVARIANCES,
@@ -248,10 +249,12 @@ class Command(BaseCommand):
                 study=study,
                 out=options["out"],
                 options=analysis_options,
-                pseudonymous=options["pseudonymous"],
-                figures=figures,
-                formats=formats,
-                likert_range=likert_range,
+                output=OutputOptions(
+                    pseudonymous=options["pseudonymous"],
+                    figures=figures,
+                    formats=formats,
+                    likert_range=likert_range,
+                ),
                 progress=progress,
             )
         except ValueError as exc:

@@ -120,8 +120,7 @@ class ScoresImport(StudyScopedMixin, APIView):
                 study=self.study,
                 data=data,
                 json_rows=json_rows,
-                user=request.user,
-                request=request._request,
+                actor=request.user,
             )
         except BundleError as exc:
             return Response(_problem_body(exc), status=status.HTTP_400_BAD_REQUEST)

@@ -153,7 +153,6 @@ class CaseList(_CaseMixin, generics.ListCreateAPIView):
             code=code,
             values=data,
             actor=self.request.user,
-            request=self.request._request,
         )
 
 
@@ -171,7 +170,6 @@ class CaseDetail(_CaseMixin, generics.RetrieveUpdateAPIView):
             case=serializer.instance,
             values=dict(serializer.validated_data),
             actor=self.request.user,
-            request=self.request._request,
         )
 
 
@@ -327,7 +325,6 @@ class ReadingImport(StudyScopedMixin, APIView):
                 csv_bytes=csv_bytes,
                 line_to_row=line_to_row,
                 actor=request.user,
-                request=request._request,
                 origin=origin,
             )
         except UploadError as exc:

@@ -171,17 +171,11 @@ class GenerationRunList(StudyScopedMixin, generics.ListAPIView):
         )
         if not form.is_valid():
             raise ValidationError({name: list(errs) for name, errs in form.errors.items()})
-        clean = form.cleaned_data
         try:
             run = run_create(
                 config=config,
-                user=request.user,
-                request=request._request,
-                mode=clean["mode"],
-                n_runs=clean["n_runs"],
-                split=clean["split"],
-                limit=clean["limit"],
-                overwrite=clean["overwrite"],
+                actor=request.user,
+                options=form.options(),
             )
         except GenerationConflictError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
@@ -215,9 +209,9 @@ class _RunAction(StudyScopedMixin, APIView):
             raise NotFound("No such run.")
         try:
             if self.action == "stop":
-                run_stop(run=run, user=request.user, request=request._request)
+                run_stop(run=run, actor=request.user)
             else:
-                run = run_resume(run=run, user=request.user, request=request._request)
+                run = run_resume(run=run, actor=request.user)
                 run_dispatch(run=run)
         except GenerationConflictError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)

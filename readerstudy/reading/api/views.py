@@ -251,7 +251,7 @@ class ReadingCase(APIView):
         if not form.is_valid():
             raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
         try:
-            result = submit_form(work=work, form=form, request=request._request)
+            result = submit_form(work=work, form=form, actor=request.user)
         except ReadingTokenError:
             raise ValidationError(
                 {"token": ["This token was used for another case; send a new one."]}

@@ -22,6 +22,7 @@ from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import (
     DEFAULT_HYPERPARAMETERS,
     FinetuneExportError,
+    FineTuneOptions,
     finetune_export,
     finetune_job_create,
     finetune_job_refresh,
@@ -99,15 +100,17 @@ class Command(BaseCommand):
         try:
             job = finetune_job_create(
                 study=study,
+                options=FineTuneOptions(
+                    base_model=o["base_model"],
+                    hyperparameters={
+                        "n_epochs": o["epochs"],
+                        "batch_size": o["batch_size"],
+                        "learning_rate_multiplier": o["lr_multiplier"],
+                    },
+                    suffix=o["suffix"],
+                ),
                 summary=summary,
                 connection=connection,
-                base_model=o["base_model"],
-                hyperparameters={
-                    "n_epochs": o["epochs"],
-                    "batch_size": o["batch_size"],
-                    "learning_rate_multiplier": o["lr_multiplier"],
-                },
-                suffix=o["suffix"],
             )
         except (FinetuneExportError, ConnectionSettingsError) as exc:
             raise CommandError(str(exc)) from exc

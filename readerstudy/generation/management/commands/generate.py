@@ -27,6 +27,7 @@ from readerstudy.generation.selectors import configs_for_study, run_progress, ru
 from readerstudy.generation.services import (
     Estimate,
     GenerationConflictError,
+    RunOptions,
     run_create,
     run_estimate,
     run_remaining_estimate,
@@ -169,11 +170,13 @@ class Command(BaseCommand):
         self._confirm(o)
         run = run_create(
             config=config,
-            mode=o["mode"],
-            n_runs=n_runs,
-            split=o["split"],
-            limit=o["limit"],
-            overwrite=o["overwrite"],
+            options=RunOptions(
+                mode=o["mode"],
+                n_runs=n_runs,
+                split=o["split"],
+                limit=o["limit"],
+                overwrite=o["overwrite"],
+            ),
         )
         self.stdout.write(f"Run {run.pk} created ({run.items.count()} items).")
         self._execute(run, o)

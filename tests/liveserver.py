@@ -33,9 +33,6 @@ from typing import Any
 import psutil
 import requests
 
-from evaluation.services import RatingSessionOptions
-from readerstudy.reading.services import ReadingSessionOptions
-
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "load-test-password"
 DOMAINS = (
@@ -223,8 +220,16 @@ def seed(n_raters: int, n_cases: int, n_readers: int = 0) -> dict[str, Any]:
     from django.contrib.auth.models import Group
 
     from evaluation.models import LikertDomain, Rater
-    from evaluation.services import rating_session_create, rating_session_start
-    from readerstudy.reading.services import reading_session_create, reading_session_open
+    from evaluation.services import (
+        RatingSessionOptions,
+        rating_session_create,
+        rating_session_start,
+    )
+    from readerstudy.reading.services import (
+        ReadingSessionOptions,
+        reading_session_create,
+        reading_session_open,
+    )
     from readerstudy.studies.models import Case, Reader, Reading, ScaleCategory, Study, StudyMember
 
     study = Study.objects.create(slug="loadtest", title="Load test", positive_threshold=4)

@@ -9,6 +9,8 @@ Content-Security-Policy rule.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -66,6 +68,24 @@ def new_page(browser: Browser) -> Iterator[PageMaker]:
     yield make
     for context in contexts:
         context.close()
+    wait_for_requests_in_flight()
+
+
+def wait_for_requests_in_flight(timeout: float = 15.0) -> None:
+    """Wait until the live server has answered the requests a closed page left in flight.
+
+    A page's autosave can reach the server just before its context closes; the request's
+    thread then still holds its database locks while the test's teardown flushes the database,
+    and on PostgreSQL the two deadlock (TRUNCATE against the request's reads).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [
+            t for t in threading.enumerate() if t.is_alive() and "process_request_thread" in t.name
+        ]
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 def sign_in(page: Page, base: str, username: str, password: str = PASSWORD) -> None:

@@ -506,7 +506,9 @@ def _aucs(
     if not ok:
         return pd.DataFrame(), pd.DataFrame()
     usable = rated[rated["reader_id"].isin(ok)]
-    aucs = reader_aucs(usable, truth="truth", rating="rating", reader="reader_id", case="case_id")
+    aucs = reader_aucs(
+        usable, truth="truth", rating="rating", reader="reader_id", case="case_id"
+    ).rename(columns={"statistic": "auc"})
     roc = roc_curve(usable, truth="truth", rating="rating", reader="reader_id", case="case_id")
     aucs = _sort_by_order(aucs, "reader", order)
     spread = usable.groupby("reader_id")["rating"].agg(lambda r: float(np.ptp(r)))
@@ -546,7 +548,7 @@ def _auc_tests(
     if not wide.isna().to_numpy().any():
         tests = compare_readers(
             usable, truth="truth", rating="rating", reader="reader_id", case="case_id"
-        )
+        ).rename(columns={"statistic": "diff"})
         tests["n_cases"] = len(wide)
         rows = tests.to_dict("records")
     else:
@@ -567,7 +569,7 @@ def _auc_tests(
                 long["truth"] = long["case_id"].map(t).astype(np.int64)
                 res = compare_readers(
                     long, truth="truth", rating="rating", reader="reader_id", case="case_id"
-                )
+                ).rename(columns={"statistic": "diff"})
                 row.update(res.iloc[0].to_dict())
             rows.append(row)
     out = pd.DataFrame(rows).reindex(columns=columns)
@@ -625,7 +627,7 @@ def _inter_agreement(
             category="category",
             nan_policy="omit",
             **scale_kw,  # type: ignore[arg-type]
-        )
+        ).rename(columns={"statistic": "kappa"})
         frames.append(table)
     out = pd.concat(frames, ignore_index=True)
     out["_scale"] = out["scale"].map({"category": 0, "binary": 1})
@@ -668,7 +670,7 @@ def _intra_agreement(
                 seed=options.seed,
                 nan_policy="omit",
                 **scale_kw,
-            )
+            ).rename(columns={"statistic": "kappa", "p_value": "p"})
             for rec in table.to_dict("records"):
                 rows.append(
                     {
@@ -722,7 +724,7 @@ def _intra_agreement(
                     "n_runs": 2,
                     "n_cases": int(res["n"]),
                     "n_omitted": int(sub["case_id"].nunique()) - int(res["n"]),
-                    "kappa": res["kappa"],
+                    "kappa": res["statistic"],
                     "se": res["se"],
                     "ci_low": res["ci_low"],
                     "ci_high": res["ci_high"],
@@ -995,7 +997,7 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
             "n_units": int(alpha["n_units"]),
             "n_raters": n_raters,
             "n_values": int(alpha["n_values"]),
-            "alpha": alpha["alpha"],
+            "alpha": alpha["statistic"],
             "alpha_ci_low": alpha["ci_low"],
             "alpha_ci_high": alpha["ci_high"],
             "icc_type": "ICC2",
@@ -1017,7 +1019,7 @@ def _reliability(out: Analysis, groups: dict[str, str]) -> pd.DataFrame:
             n_units = int(sub["output"].nunique())
             row |= {
                 "icc_units": int(icc2["n_targets"]),
-                "icc": icc2["icc"],
+                "icc": icc2["statistic"],
                 "icc_ci_low": icc2["ci_low"],
                 "icc_ci_high": icc2["ci_high"],
             }

@@ -284,8 +284,8 @@ def cohen_kappa(
     -------
     pandas.DataFrame
         One row with the columns ``reader_a, reader_b, scale, weights, n,
-        observed_agreement, expected_agreement, kappa, se, ci_low, ci_high,
-        interpretation``.
+        observed_agreement, expected_agreement, statistic, se, ci_low, ci_high,
+        interpretation``; ``statistic`` is kappa.
 
     References
     ----------
@@ -379,14 +379,14 @@ def cohen_kappa_table(
                 "n": int(table.sum()),
                 "observed_agreement": po,
                 "expected_agreement": pe,
-                "kappa": kappa,
+                "statistic": kappa,
                 "se": se,
                 "ci_low": low,
                 "ci_high": high,
             }
         )
     out = pd.DataFrame(rows)
-    out["interpretation"] = interpret_kappa(out["kappa"].to_numpy())
+    out["interpretation"] = interpret_kappa(out["statistic"].to_numpy())
     return out
 
 
@@ -519,7 +519,7 @@ def fleiss_kappa(
 
     Both intervals are clipped to [-1, 1] (irrCAC caps only the upper limit).
 
-    ``z`` and ``p`` always test kappa = 0 with the Fleiss-Nee-Landis null SE.
+    ``z`` and ``p_value`` always test kappa = 0 with the Fleiss-Nee-Landis null SE.
 
     *Bootstrap CI*: percentile interval of kappa over ``n_boot`` resamples of the cases
     with replacement (numpy ``default_rng(seed)``, so a fixed seed gives a reproducible
@@ -562,8 +562,8 @@ def fleiss_kappa(
     pandas.DataFrame
         One row per reader (sorted; ``reader`` is None when ``reader=None``), columns
         ``reader, scale, n_cases, n_omitted, n_ratings, observed_agreement,
-        expected_agreement, kappa, se, ci_low, ci_high, se_method, z, p, boot_ci_low,
-        boot_ci_high, interpretation``. ``n_omitted`` counts the cases (with at least
+        expected_agreement, statistic, se, ci_low, ci_high, se_method, z, p_value,
+        boot_ci_low, boot_ci_high, interpretation`` (``statistic`` is kappa). ``n_omitted`` counts the cases (with at least
         one rating) left out by ``nan_policy="omit"`` because they have fewer ratings
         than the most-rated case (listwise deletion).
 
@@ -661,19 +661,19 @@ def fleiss_kappa(
                 "n_ratings": m,
                 "observed_agreement": p_bar,
                 "expected_agreement": p_e,
-                "kappa": kappa,
+                "statistic": kappa,
                 "se": se,
                 "ci_low": ci_low,
                 "ci_high": ci_high,
                 "se_method": se_method,
                 "z": zval,
-                "p": float(2 * stats.norm.sf(abs(zval))) if np.isfinite(zval) else np.nan,
+                "p_value": float(2 * stats.norm.sf(abs(zval))) if np.isfinite(zval) else np.nan,
                 "boot_ci_low": boot_low,
                 "boot_ci_high": boot_high,
             }
         )
     out = pd.DataFrame(rows)
-    out["interpretation"] = interpret_kappa(out["kappa"].to_numpy())
+    out["interpretation"] = interpret_kappa(out["statistic"].to_numpy())
     return out
 
 
@@ -817,7 +817,8 @@ def krippendorff_alpha(
     Returns
     -------
     pandas.DataFrame
-        One row, columns ``level, n_units, n_raters, n_values, alpha, ci_low, ci_high``
+        One row, columns ``level, n_units, n_raters, n_values, statistic, ci_low, ci_high``
+        (``statistic`` is alpha)
         (``n_units`` and ``n_values`` count the pairable units and their values). Alpha is
         NaN when every pairable value is the same (no variation).
 
@@ -870,7 +871,7 @@ def krippendorff_alpha(
     }
     if counts.shape[0] == 0:
         return pd.DataFrame(
-            [row | {"n_values": 0, "alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan}]
+            [row | {"n_values": 0, "statistic": np.nan, "ci_low": np.nan, "ci_high": np.nan}]
         )
     m_u = counts.sum(axis=1)
     scaled = counts / (m_u - 1)[:, None]
@@ -881,7 +882,7 @@ def krippendorff_alpha(
     )
     row |= {
         "n_values": int(np.rint(o.sum())),
-        "alpha": alpha,
+        "statistic": alpha,
         "ci_low": ci_low,
         "ci_high": ci_high,
     }
@@ -954,7 +955,8 @@ def icc(
     -------
     pandas.DataFrame
         Six rows (``type`` ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k), columns ``type,
-        description, icc, f, df1, df2, p, ci_low, ci_high, n_targets, n_raters``.
+        description, statistic, f, df1, df2, p_value, ci_low, ci_high, n_targets,
+        n_raters``; ``statistic`` is the ICC, ``p_value`` the F test of ICC = 0.
 
     References
     ----------
@@ -1051,11 +1053,11 @@ def icc(
         {
             "type": [t for t, _ in _ICC_TYPES],
             "description": [d for _, d in _ICC_TYPES],
-            "icc": [icc1, icc2, icc3, icc1k, icc2k, icc3k],
+            "statistic": [icc1, icc2, icc3, icc1k, icc2k, icc3k],
             "f": [f1, f3, f3, f1, f3, f3],
             "df1": [df1n, df3n, df3n, df1n, df3n, df3n],
             "df2": [df1d, df3d, df3d, df1d, df3d, df3d],
-            "p": [p1, p3, p3, p1, p3, p3],
+            "p_value": [p1, p3, p3, p1, p3, p3],
             "ci_low": lows,
             "ci_high": highs,
             "n_targets": n,

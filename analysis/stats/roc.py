@@ -57,13 +57,21 @@ __all__ = [
     "roc_curve",
 ]
 
-READER_AUC_COLUMNS = ["reader", "n_positive", "n_negative", "auc", "se", "ci_low", "ci_high"]
+READER_AUC_COLUMNS = [
+    "reader",
+    "n_positive",
+    "n_negative",
+    "statistic",
+    "se",
+    "ci_low",
+    "ci_high",
+]
 COMPARE_COLUMNS = [
     "reader_a",
     "reader_b",
     "auc_a",
     "auc_b",
-    "diff",
+    "statistic",
     "se",
     "z",
     "p_value",
@@ -75,7 +83,7 @@ UNPAIRED_COLUMNS = [
     "reader_b",
     "auc_a",
     "auc_b",
-    "diff",
+    "statistic",
     "se",
     "t",
     "df",
@@ -432,7 +440,8 @@ def reader_aucs(
     Returns
     -------
     DataFrame
-        Columns ``reader, n_positive, n_negative, auc, se, ci_low, ci_high``, one row per
+        Columns ``reader, n_positive, n_negative, statistic, se, ci_low, ci_high``
+        (``statistic`` is the AUC), one row per
         reader sorted by reader. ``se`` is 0 for a perfect or constant reader (as pROC's
         ``var()``), and NaN when a reader has fewer than two cases of a class (pROC: NA).
 
@@ -474,7 +483,7 @@ def reader_aucs(
             "reader": readers.to_numpy(),
             "n_positive": n_pos.astype(int),
             "n_negative": n_neg.astype(int),
-            "auc": auc,
+            "statistic": auc,
             "se": se,
             "ci_low": low,
             "ci_high": high,
@@ -521,7 +530,7 @@ def compare_readers(
     Returns
     -------
     DataFrame
-        Columns ``reader_a, reader_b, auc_a, auc_b, diff, se, z, p_value, ci_low,
+        Columns ``reader_a, reader_b, auc_a, auc_b, statistic, se, z, p_value, ci_low,
         ci_high``; one row per pair in sorted reader order (``reader_a < reader_b``).
         Empty (same columns) when there is a single reader.
 
@@ -549,7 +558,7 @@ def compare_readers(
             "reader_b": readers[res["b"]],
             "auc_a": auc[res["a"]],
             "auc_b": auc[res["b"]],
-            "diff": res["diff"],
+            "statistic": res["diff"],
             "se": res["se"],
             "z": res["z"],
             "p_value": res["p_value"],
@@ -585,7 +594,7 @@ def compare_unpaired(
     Returns
     -------
     DataFrame
-        Columns ``reader_a, reader_b, auc_a, auc_b, diff, se, t, df, p_value, ci_low,
+        Columns ``reader_a, reader_b, auc_a, auc_b, statistic, se, t, df, p_value, ci_low,
         ci_high``, one row per pair in sorted reader order.
 
     References
@@ -624,7 +633,7 @@ def compare_unpaired(
             "reader_b": r_arr[b],
             "auc_a": auc[a],
             "auc_b": auc[b],
-            "diff": diff,
+            "statistic": diff,
             "se": se,
             "t": t_stat,
             "df": dof,
@@ -755,7 +764,8 @@ def bootstrap_auc_ci(
     Returns
     -------
     DataFrame
-        Columns ``reader, n_positive, n_negative, auc, se, ci_low, ci_high``.
+        Columns ``reader, n_positive, n_negative, statistic, se, ci_low, ci_high``
+        (``statistic`` is the AUC).
 
     References
     ----------
@@ -783,7 +793,7 @@ def bootstrap_auc_ci(
                 "reader": readers[i],
                 "n_positive": int(t_i.sum()),
                 "n_negative": int((~t_i).sum()),
-                "auc": auc,
+                "statistic": auc,
                 "se": float(boot.std(ddof=1)) if n_boot > 1 else np.nan,
                 "ci_low": float(low),
                 "ci_high": float(high),

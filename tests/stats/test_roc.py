@@ -106,7 +106,7 @@ def test_reader_aucs_match_published_proc_values(
         for reader, ref in table.items():
             auc, lo, hi, var = ref[offset : offset + 4]
             row = res.loc[reader]
-            assert row["auc"] == pytest.approx(auc, abs=5e-9)
+            assert row["statistic"] == pytest.approx(auc, abs=5e-9)
             assert row["se"] ** 2 == pytest.approx(var, abs=5e-9)
             assert row["ci_low"] == pytest.approx(lo, abs=5e-7)
             assert row["ci_high"] == pytest.approx(hi, abs=5e-7)
@@ -123,7 +123,7 @@ def test_paired_delong_between_modalities_matches_published_proc_values(
         one = df[df["reader"] == reader]
         res = compare_readers(one, reader="modality").iloc[0]
         assert (res["reader_a"], res["reader_b"]) == (1, 2)
-        assert res["diff"] == pytest.approx(ref[0] - ref[4], abs=1e-8)
+        assert res["statistic"] == pytest.approx(ref[0] - ref[4], abs=1e-8)
         assert res["z"] == pytest.approx(ref[9], abs=5e-5)
         assert res["p_value"] == pytest.approx(ref[10], abs=5e-7)
         wide = one.pivot(index="modality", columns="case_id", values="rating").to_numpy()
@@ -163,7 +163,7 @@ def test_reader_aucs_match_proc(
     for (_, row), (_, raw_row), r in zip(clipped.iterrows(), raw.iterrows(), ref, strict=True):
         assert row["n_positive"] == r["n_positive"]
         assert row["n_negative"] == r["n_negative"]
-        assert row["auc"] == pytest.approx(r["auc"], abs=1e-9)
+        assert row["statistic"] == pytest.approx(r["auc"], abs=1e-9)
         assert row["se"] ** 2 == pytest.approx(r["var"], abs=1e-9)
         assert row["ci_low"] == pytest.approx(r["ci_low"], abs=1e-6)
         assert row["ci_high"] == pytest.approx(r["ci_high"], abs=1e-6)
@@ -184,7 +184,7 @@ def test_compare_readers_matches_proc_paired_delong(
     for (_, row), r in zip(res.iterrows(), ref, strict=True):
         assert row["auc_a"] == pytest.approx(r["auc_a"], abs=1e-9)
         assert row["auc_b"] == pytest.approx(r["auc_b"], abs=1e-9)
-        assert row["diff"] == pytest.approx(r["auc_a"] - r["auc_b"], abs=1e-9)
+        assert row["statistic"] == pytest.approx(r["auc_a"] - r["auc_b"], abs=1e-9)
         assert_num(row["z"], r["z"], 1e-6)
         assert_num(row["p_value"], r["p_value"], 1e-6)
         assert_num(row["ci_low"], r["ci_low"], 1e-6)
@@ -217,11 +217,11 @@ def test_compare_unpaired_matches_proc_for_curves_on_different_cases(
     assert row["t"] == pytest.approx(ref["t"], abs=1e-6)
     assert row["df"] == pytest.approx(ref["df"], abs=1e-6)
     assert row["p_value"] == pytest.approx(ref["p_value"], abs=1e-6)
-    assert row["ci_low"] < row["diff"] < row["ci_high"]
+    assert row["ci_low"] < row["statistic"] < row["ci_high"]
     # different case sets: per-reader AUCs still match pROC
     aucs = reader_aucs(mixed).set_index("reader")
     for r in roc_reference["mixed_readers"]:
-        assert aucs.loc[r["reader"], "auc"] == pytest.approx(r["auc"], abs=1e-9)
+        assert aucs.loc[r["reader"], "statistic"] == pytest.approx(r["auc"], abs=1e-9)
         assert aucs.loc[r["reader"], "se"] ** 2 == pytest.approx(r["var"], abs=1e-9)
 
 
@@ -244,8 +244,8 @@ def test_roc_curve_points_match_proc_coords(
 def test_degenerate_readers_behave_as_proc(roc_datasets: dict[str, pd.DataFrame]) -> None:
     edge = roc_datasets["edge"]
     aucs = reader_aucs(edge).set_index("reader")
-    assert aucs.loc["constant", ["auc", "se", "ci_low", "ci_high"]].tolist() == [0.5, 0, 0.5, 0.5]
-    assert aucs.loc["perfect", ["auc", "se", "ci_low", "ci_high"]].tolist() == [1, 0, 1, 1]
+    assert aucs.loc["constant", ["statistic", "se", "ci_low", "ci_high"]].tolist() == [0.5, 0, 0.5, 0.5]
+    assert aucs.loc["perfect", ["statistic", "se", "ci_low", "ci_high"]].tolist() == [1, 0, 1, 1]
     pairs = compare_readers(edge).set_index(["reader_a", "reader_b"])
     same = pairs.loc[("perfect", "perfect_ties")]
     assert (same["z"], same["p_value"], same["ci_low"], same["ci_high"]) == (0, 1, 0, 0)
@@ -261,7 +261,7 @@ def test_degenerate_readers_behave_as_proc(roc_datasets: dict[str, pd.DataFrame]
 def test_identical_readers_have_zero_z_and_p_one(roc_datasets: dict[str, pd.DataFrame]) -> None:
     res = compare_readers(roc_datasets["continuous"]).set_index(["reader_a", "reader_b"])
     row = res.loc[("A", "D")]
-    assert (row["diff"], row["se"], row["z"], row["p_value"]) == (0, 0, 0, 1)
+    assert (row["statistic"], row["se"], row["z"], row["p_value"]) == (0, 0, 0, 1)
 
 
 # ---------------------------------------------------------------------------
@@ -345,7 +345,7 @@ def test_swapping_readers_flips_diff_and_z_but_not_p(rt: tuple[np.ndarray, np.nd
         (("a", "c"), ("a", "c")),
         (("b", "c"), ("a", "b")),
     ]:
-        assert r.loc[(sa, sb), "diff"] == pytest.approx(-f.loc[(ra, rb), "diff"], abs=1e-12)
+        assert r.loc[(sa, sb), "statistic"] == pytest.approx(-f.loc[(ra, rb), "statistic"], abs=1e-12)
         assert r.loc[(sa, sb), "p_value"] == pytest.approx(f.loc[(ra, rb), "p_value"], abs=1e-12)
         zf, zr = f.loc[(ra, rb), "z"], r.loc[(sa, sb), "z"]
         assert zr == pytest.approx(-zf, abs=1e-9) or (zf == 0 and zr == 0)
@@ -391,7 +391,7 @@ def test_single_reader_gives_no_pairs(roc_datasets: dict[str, pd.DataFrame]) -> 
         "reader_b",
         "auc_a",
         "auc_b",
-        "diff",
+        "statistic",
         "se",
         "z",
         "p_value",
@@ -453,7 +453,7 @@ def test_bootstrap_ci_agrees_with_delong_on_a_large_sample() -> None:
     )
     boot = bootstrap_auc_ci(long, n_boot=4000, seed=1)
     dl = reader_aucs(long)
-    np.testing.assert_allclose(boot["auc"], dl["auc"])
+    np.testing.assert_allclose(boot["statistic"], dl["statistic"])
     np.testing.assert_allclose(boot["se"], dl["se"], rtol=0.06)
     np.testing.assert_allclose(boot["ci_low"], dl["ci_low"], atol=0.004)
     np.testing.assert_allclose(boot["ci_high"], dl["ci_high"], atol=0.004)
@@ -583,7 +583,7 @@ def test_delong_variance_is_nan_with_a_single_case_of_a_class() -> None:
         {"reader_id": "a", "case_id": range(5), "truth": [1, 0, 0, 0, 0], "rating": [5, 1, 2, 3, 4]}
     )
     res = reader_aucs(long).iloc[0]
-    assert res["auc"] == 1.0
+    assert res["statistic"] == 1.0
     assert math.isnan(res["se"]) and math.isnan(res["ci_low"])
 
 
@@ -604,10 +604,10 @@ def test_auc_and_difference_cis_stay_inside_their_ranges(
     )
     aucs = reader_aucs(long)
     assert ((aucs["ci_low"] >= 0) & (aucs["ci_high"] <= 1)).all()
-    assert ((aucs["ci_low"] <= aucs["auc"]) & (aucs["auc"] <= aucs["ci_high"])).all()
+    assert ((aucs["ci_low"] <= aucs["statistic"]) & (aucs["statistic"] <= aucs["ci_high"])).all()
     tests = compare_readers(long)
     assert ((tests["ci_low"] >= -1) & (tests["ci_high"] <= 1)).all()
-    assert ((tests["ci_low"] <= tests["diff"]) & (tests["diff"] <= tests["ci_high"])).all()
+    assert ((tests["ci_low"] <= tests["statistic"]) & (tests["statistic"] <= tests["ci_high"])).all()
 
 
 def test_a_near_perfect_against_a_near_inverted_reader_keeps_the_difference_ci_below_one() -> None:
@@ -623,6 +623,6 @@ def test_a_near_perfect_against_a_near_inverted_reader_keeps_the_difference_ci_b
         }
     )
     raw = compare_readers(long, clip=False).iloc[0]
-    assert abs(raw["diff"]) > 0.9 and max(abs(raw["ci_low"]), abs(raw["ci_high"])) > 1
+    assert abs(raw["statistic"]) > 0.9 and max(abs(raw["ci_low"]), abs(raw["ci_high"])) > 1
     clipped = compare_readers(long).iloc[0]
     assert -1 <= clipped["ci_low"] <= clipped["ci_high"] <= 1

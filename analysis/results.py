@@ -862,7 +862,7 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
     low, high = data.likert_min, data.likert_max
     by_reader = likert_by_reader(
         scores, reader="reader_id", run="run", score="score", low=low, high=high
-    )
+    ).rename(columns={"statistic": "mean"})
     out.likert_by_reader = _sort_by_order(by_reader, "reader", order)
     groups = dict(zip(data.domains["domain"], data.domains["group"], strict=True))
     by_domain = likert_by_domain(
@@ -873,7 +873,7 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
         score="score",
         low=low,
         high=high,
-    )
+    ).rename(columns={"statistic": "mean"})
     domain_rank = {d: i for i, d in enumerate(data.domains["domain"])}
     group_rank = {g: i for i, g in enumerate(dict.fromkeys(data.domains["group"]))}
     by_domain = by_domain.assign(
@@ -900,7 +900,9 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
                 )
             )
             continue
-        kw = kruskal_wallis(sub, reader="reader_id", run=None, score="score", low=low, high=high)
+        kw = kruskal_wallis(
+            sub, reader="reader_id", run=None, score="score", low=low, high=high
+        ).rename(columns={"statistic": "h", "p_value": "p"})
         dn = dunn_test(
             sub,
             reader="reader_id",
@@ -909,7 +911,7 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
             low=low,
             high=high,
             p_adjust=dunn_method,  # type: ignore[arg-type]
-        )
+        ).rename(columns={"statistic": "z", "p_value": "p"})
         kw_rows.append(kw.assign(run=run))
         dunn_rows.append(dn.assign(run=run))
     if kw_rows:
@@ -1475,7 +1477,7 @@ def _baseline(data: StudyData, notes: list[Note]) -> pd.DataFrame:
             try:
                 table = attribute_by_truth(
                     frame, attribute=name, truth="truth", case="case_id", nan_policy="omit"
-                )
+                ).rename(columns={"p_value": "p"})
             except ValueError as exc:
                 notes.append(
                     note("baseline-not-compared", f"Baseline: {name} not compared ({exc}).")

@@ -89,7 +89,8 @@ def proportion_ci(
     Returns
     -------
     pandas.DataFrame
-        Columns ``successes, trials, estimate, ci_low, ci_high``. For ``n = 0`` the
+        Columns ``successes, trials, statistic, ci_low, ci_high`` (``statistic`` is the
+        proportion ``k / n``). For ``n = 0`` the
         estimate and both limits are NaN: the proportion is undefined (0/0), and R's
         ``binom.test`` and ``prop.test`` refuse ``n = 0`` rather than return an interval.
 
@@ -128,7 +129,7 @@ def proportion_ci(
         {
             "successes": k.astype(int),
             "trials": n.astype(int),
-            "estimate": est,
+            "statistic": est,
             "ci_low": low,
             "ci_high": high,
         }
@@ -297,7 +298,7 @@ def diagnostic_performance(
     }
     for name, (k, n) in parts.items():
         ci = proportion_ci(k, n, confidence=confidence, method=method)
-        out[name] = ci["estimate"].to_numpy()
+        out[name] = ci["statistic"].to_numpy()
         out[f"{name}_ci_low"] = ci["ci_low"].to_numpy()
         out[f"{name}_ci_high"] = ci["ci_high"].to_numpy()
     return out
@@ -325,7 +326,8 @@ def mcnemar_counts(b: np.ndarray, c: np.ndarray) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``b, c, statistic, p, statistic_corrected, p_corrected, p_exact``.
+        Columns ``b, c, statistic, p_value, statistic_corrected, p_corrected, p_exact``
+        (``statistic`` is the uncorrected chi-square, ``p_value`` its p value).
     """
     b = np.atleast_1d(np.asarray(b, dtype=float))
     c = np.atleast_1d(np.asarray(c, dtype=float))
@@ -343,7 +345,7 @@ def mcnemar_counts(b: np.ndarray, c: np.ndarray) -> pd.DataFrame:
             "b": b.astype(int),
             "c": c.astype(int),
             "statistic": chi,
-            "p": p,
+            "p_value": p,
             "statistic_corrected": chi_c,
             "p_corrected": p_c,
             "p_exact": p_exact,
@@ -389,7 +391,7 @@ def mcnemar_test(
     pandas.DataFrame
         Two rows (``metric`` = ``"sensitivity"``, ``"specificity"``) with the columns
         ``metric, reader_a, reader_b, n, estimate_a, estimate_b, difference, b, c,
-        statistic, p, statistic_corrected, p_corrected, p_exact`` where
+        statistic, p_value, statistic_corrected, p_corrected, p_exact`` where
         ``difference = estimate_a - estimate_b = (b - c) / n``.
 
     References
@@ -440,7 +442,7 @@ def mcnemar_test(
     out = pd.DataFrame(rows)
     out.insert(6, "difference", out["estimate_a"] - out["estimate_b"])
     tests = mcnemar_counts(out["b"].to_numpy(), out["c"].to_numpy())
-    for col in ("statistic", "p", "statistic_corrected", "p_corrected", "p_exact"):
+    for col in ("statistic", "p_value", "statistic_corrected", "p_corrected", "p_exact"):
         out[col] = tests[col].to_numpy()
     return out
 
@@ -600,7 +602,7 @@ def attribute_by_truth(
     pandas.DataFrame
         One row per level, columns ``attribute, level, n_positive, percent_positive,
         n_negative, percent_negative, odds_ratio, odds_ratio_ci_low, odds_ratio_ci_high,
-        odds_ratio_p, test, statistic, df, p, lr_statistic, lr_df, lr_p``. The reference
+        odds_ratio_p, test, statistic, df, p_value, lr_statistic, lr_df, lr_p``. The reference
         level has odds ratio 1 and NaN interval and p. The test columns (``test,
         statistic, df, p``; ``statistic`` and ``df`` are NaN for Fisher) and the
         likelihood-ratio columns are the same on every row. Percentages are 0-100.
@@ -692,7 +694,7 @@ def attribute_by_truth(
             "test": test_name,
             "statistic": statistic,
             "df": dof,
-            "p": p,
+            "p_value": p,
             "lr_statistic": lr,
             "lr_df": lr_df,
             "lr_p": lr_p,

@@ -48,7 +48,7 @@ __all__ = [
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "n",
-    "mean",
+    "statistic",
     "sd",
     "se",
     "ci_low",
@@ -92,7 +92,7 @@ def _summarise(frame: pd.DataFrame, by: list[str], score: str, confidence: float
     out["se"] = se
     out["ci_low"] = out["mean"] - tq * se
     out["ci_high"] = out["mean"] + tq * se
-    out = out.reset_index()
+    out = out.reset_index().rename(columns={"mean": "statistic"})
     out["n"] = out["n"].astype(int)
     return out[[*by, *SUMMARY_COLUMNS]]
 
@@ -133,8 +133,8 @@ def likert_summary(
     Returns
     -------
     pandas.DataFrame
-        One row per group (sorted), columns ``*by, n, mean, sd, se, ci_low, ci_high,
-        median, q1, q3``.
+        One row per group (sorted), columns ``*by, n, statistic, sd, se, ci_low, ci_high,
+        median, q1, q3``; ``statistic`` is the mean, ``ci_low, ci_high`` its t interval.
 
     References
     ----------
@@ -173,7 +173,7 @@ def likert_by_reader(
     Returns
     -------
     pandas.DataFrame
-        Columns ``reader, run, n, mean, sd, se, ci_low, ci_high, median, q1, q3``: for
+        Columns ``reader, run, n, statistic, sd, se, ci_low, ci_high, median, q1, q3``: for
         each reader (sorted) one row per run (sorted) followed by one row over all its
         runs with ``run`` = None. With ``run=None`` only the all-runs rows are returned.
         See :func:`likert_summary` for the statistics.
@@ -219,7 +219,7 @@ def likert_by_domain(
     Returns
     -------
     pandas.DataFrame
-        Columns ``reader, domain, group, n, mean, sd, se, ci_low, ci_high, median, q1,
+        Columns ``reader, domain, group, n, statistic, sd, se, ci_low, ci_high, median, q1,
         q3``: one row per reader x domain (with the domain's group), then, when
         ``groups`` is given, one row per reader x group with ``domain`` = None pooling the
         scores of the group's domains. Readers, then rows, are sorted.
@@ -295,8 +295,8 @@ def kruskal_wallis(
     Returns
     -------
     pandas.DataFrame
-        One row per run (``run`` None when ``run=None``), columns ``run, n, k, h, df,
-        p``.
+        One row per run (``run`` None when ``run=None``), columns ``run, n, k, statistic, df,
+        p_value`` (``statistic`` is H).
 
     References
     ----------
@@ -318,9 +318,16 @@ def kruskal_wallis(
             res = stats.kruskal(*samples)
             h, p = float(res.statistic), float(res.pvalue)
         rows.append(
-            {"run": key, "n": len(sub), "k": len(samples), "h": h, "df": len(samples) - 1, "p": p}
+            {
+                "run": key,
+                "n": len(sub),
+                "k": len(samples),
+                "statistic": h,
+                "df": len(samples) - 1,
+                "p_value": p,
+            }
         )
-    return pd.DataFrame(rows, columns=["run", "n", "k", "h", "df", "p"])
+    return pd.DataFrame(rows, columns=["run", "n", "k", "statistic", "df", "p_value"])
 
 
 def dunn_test(
@@ -365,7 +372,7 @@ def dunn_test(
     -------
     pandas.DataFrame
         One row per run x pair, columns ``run, reader_a, reader_b, n_a, n_b,
-        mean_rank_a, mean_rank_b, z, p, p_adjusted``.
+        mean_rank_a, mean_rank_b, statistic, p_value, p_adjusted`` (``statistic`` is z).
 
     References
     ----------
@@ -405,8 +412,8 @@ def dunn_test(
                     "n_b": sizes[ib].astype(int),
                     "mean_rank_a": mean_rank[ia],
                     "mean_rank_b": mean_rank[ib],
-                    "z": z,
-                    "p": p,
+                    "statistic": z,
+                    "p_value": p,
                     "p_adjusted": adjust_p(p, p_adjust),
                 }
             )

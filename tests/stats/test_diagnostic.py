@@ -38,14 +38,14 @@ def test_proportion_ci_matches_r_binom_test_and_prop_test(method: str) -> None:
         k = np.array([r["k"] for r in rows])
         n = np.array([r["n"] for r in rows])
         got = proportion_ci(k, n, confidence=conf, method=method)
-        assert_close(got["estimate"], [r["estimate"] for r in rows])
+        assert_close(got["statistic"], [r["estimate"] for r in rows])
         assert_close(got["ci_low"], [r[method][0] for r in rows])
         assert_close(got["ci_high"], [r[method][1] for r in rows])
 
 
 def test_proportion_ci_of_zero_trials_is_nan() -> None:
     got = proportion_ci(0, 0)
-    assert got[["estimate", "ci_low", "ci_high"]].isna().all(axis=None)
+    assert got[["statistic", "ci_low", "ci_high"]].isna().all(axis=None)
 
 
 @settings(max_examples=60, deadline=None)
@@ -58,7 +58,7 @@ def test_proportion_ci_of_zero_trials_is_nan() -> None:
 def test_proportion_ci_contains_the_estimate(kn: tuple[int, int], method: str) -> None:
     k, n = kn
     got = proportion_ci(k, n, method=method).iloc[0]
-    assert 0.0 <= got["ci_low"] <= got["estimate"] <= got["ci_high"] <= 1.0
+    assert 0.0 <= got["ci_low"] <= got["statistic"] <= got["ci_high"] <= 1.0
 
 
 def test_proportion_ci_rejects_successes_above_trials() -> None:
@@ -188,8 +188,13 @@ def test_mcnemar_test_matches_r(dataset: dict) -> None:
         for metric in ("sensitivity", "specificity"):
             ref, row = pair[metric], got.loc[metric]
             assert (row["b"], row["c"]) == (ref["b"], ref["c"])
-            for col in ("statistic", "p", "statistic_corrected", "p_corrected"):
-                assert_close(row[col], ref[col])
+            for col, ref_col in (
+                ("statistic", "statistic"),
+                ("p_value", "p"),
+                ("statistic_corrected", "statistic_corrected"),
+                ("p_corrected", "p_corrected"),
+            ):
+                assert_close(row[col], ref[ref_col])
             if ref["p_exact"] is None:  # R's binom.test refuses n = 0; we report 1
                 assert ref["b"] + ref["c"] == 0 and row["p_exact"] == 1.0
             else:
@@ -248,14 +253,14 @@ def test_attribute_by_truth_matches_r(case: dict) -> None:
     assert chi["level"].tolist() == case["levels"]
     assert_close(chi["statistic"].iloc[0], case["chisq"]["statistic"])
     assert_close(chi["df"].iloc[0], case["chisq"]["df"])
-    assert_close(chi["p"].iloc[0], case["chisq"]["p"])
+    assert_close(chi["p_value"].iloc[0], case["chisq"]["p"])
     corrected = attribute_by_truth(df, attribute="level", test="chi-square", correction=True)
     assert_close(corrected["statistic"].iloc[0], case["chisq_corrected"]["statistic"])
-    assert_close(corrected["p"].iloc[0], case["chisq_corrected"]["p"])
+    assert_close(corrected["p_value"].iloc[0], case["chisq_corrected"]["p"])
     fisher = attribute_by_truth(df, attribute="level", test="fisher")
     assert fisher["test"].iloc[0] == "fisher"
-    assert_close(fisher["p"].iloc[0], case["fisher_p"])
-    np.testing.assert_allclose(fisher["p"].iloc[0], case["fisher_p"], rtol=1e-6)
+    assert_close(fisher["p_value"].iloc[0], case["fisher_p"])
+    np.testing.assert_allclose(fisher["p_value"].iloc[0], case["fisher_p"], rtol=1e-6)
     # logistic regression: LR test and odds ratios against the first level
     assert_close(chi["lr_statistic"].iloc[0], case["lr"]["statistic"])
     assert_close(chi["lr_df"].iloc[0], case["lr"]["df"])

@@ -30,7 +30,8 @@ def _frame(dataset: dict) -> pd.DataFrame:
 
 def _check_summary(row: pd.Series, ref: dict) -> None:
     assert row["n"] == ref["n"]
-    for col in ("mean", "sd", "median", "q1", "q3"):
+    assert_close(row["statistic"], ref["mean"])
+    for col in ("sd", "median", "q1", "q3"):
         assert_close(row[col], ref[col])
     assert_close([row["ci_low"], row["ci_high"]], ref["ci"])
 
@@ -55,7 +56,7 @@ def test_by_reader_puts_the_all_runs_row_after_the_runs() -> None:
         "reader",
         "run",
         "n",
-        "mean",
+        "statistic",
         "sd",
         "se",
         "ci_low",
@@ -70,7 +71,7 @@ def test_by_reader_puts_the_all_runs_row_after_the_runs() -> None:
 
 def test_a_constant_reader_has_a_zero_width_ci() -> None:
     got = likert_by_reader(_frame(SETS[1]), run=None).set_index("reader").loc["s"]
-    assert got["mean"] == 5.0 and got["ci_low"] == 5.0 and got["ci_high"] == 5.0
+    assert got["statistic"] == 5.0 and got["ci_low"] == 5.0 and got["ci_high"] == 5.0
 
 
 @pytest.mark.parametrize("dataset", SETS, ids=lambda d: d["name"])
@@ -107,13 +108,13 @@ def test_kruskal_wallis_matches_r(dataset: dict) -> None:
     got = kruskal_wallis(_frame(dataset))
     assert got["run"].tolist() == [k["run"] for k in dataset["kruskal"]]
     for (_, row), ref in zip(got.iterrows(), dataset["kruskal"], strict=True):
-        assert_close(row["h"], ref["h"])
+        assert_close(row["statistic"], ref["h"])
         assert row["df"] == ref["df"]
-        np.testing.assert_allclose(row["p"], ref["p"], rtol=1e-6)
+        np.testing.assert_allclose(row["p_value"], ref["p"], rtol=1e-6)
     pooled = kruskal_wallis(_frame(dataset), run=None).iloc[0]
     assert pooled["run"] is None
-    assert_close(pooled["h"], dataset["kruskal_pooled"]["h"])
-    np.testing.assert_allclose(pooled["p"], dataset["kruskal_pooled"]["p"], rtol=1e-6)
+    assert_close(pooled["statistic"], dataset["kruskal_pooled"]["h"])
+    np.testing.assert_allclose(pooled["p_value"], dataset["kruskal_pooled"]["p"], rtol=1e-6)
 
 
 @pytest.mark.parametrize("dataset", SETS, ids=lambda d: d["name"])
@@ -128,11 +129,11 @@ def test_dunn_test_matches_r(dataset: dict, method: str) -> None:
             ref["reader_a"],
             ref["reader_b"],
         )
-        assert_close(row["z"], ref["z"])
-        assert_close(row["p"], ref["p"])
+        assert_close(row["statistic"], ref["z"])
+        assert_close(row["p_value"], ref["p"])
         assert_close(row["p_adjusted"], ref[f"p_{method}"])
     pooled = dunn_test(_frame(dataset), run=None, p_adjust=method)
-    assert_close(pooled["z"], [r["z"] for r in dataset["dunn_pooled"]])
+    assert_close(pooled["statistic"], [r["z"] for r in dataset["dunn_pooled"]])
     assert_close(pooled["p_adjusted"], [r[f"p_{method}"] for r in dataset["dunn_pooled"]])
 
 
@@ -142,14 +143,14 @@ def test_dunn_test_matches_scikit_posthocs(dataset: dict) -> None:
     got = dunn_test(df, run=None, p_adjust="none")
     ref = sp.posthoc_dunn(df, val_col="score", group_col="reader_id", p_adjust=None)
     for _, row in got.iterrows():
-        assert_close(row["p"], ref.loc[row["reader_a"], row["reader_b"]])
+        assert_close(row["p_value"], ref.loc[row["reader_a"], row["reader_b"]])
 
 
 def test_dunn_z_is_positive_when_reader_a_scores_higher() -> None:
     df = pd.DataFrame({"reader_id": ["a"] * 5 + ["b"] * 5, "score": [5, 5, 4, 5, 4, 1, 2, 2, 3, 1]})
     got = dunn_test(df, run=None).iloc[0]
     assert (got["reader_a"], got["reader_b"]) == ("a", "b")
-    assert got["z"] > 0 and got["mean_rank_a"] > got["mean_rank_b"]
+    assert got["statistic"] > 0 and got["mean_rank_a"] > got["mean_rank_b"]
 
 
 @settings(max_examples=50, deadline=None)
@@ -197,7 +198,7 @@ def test_dunn_rejects_an_unknown_adjustment() -> None:
 def test_all_equal_scores_give_nan_h() -> None:
     df = pd.DataFrame({"reader_id": ["a", "a", "b", "b"], "run": 1, "score": 5})
     got = kruskal_wallis(df).iloc[0]
-    assert np.isnan(got["h"]) and np.isnan(got["p"])
+    assert np.isnan(got["statistic"]) and np.isnan(got["p_value"])
 
 
 @settings(max_examples=40, deadline=None)
@@ -208,5 +209,5 @@ def test_summary_ci_contains_the_mean(scores: list[int]) -> None:
     if len(scores) == 1:
         assert np.isnan(row["ci_low"])
     else:
-        assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+        assert row["ci_low"] <= row["statistic"] <= row["ci_high"]
     assert row["q1"] <= row["median"] <= row["q3"]

@@ -98,6 +98,12 @@ def interpret_kappa(values: float | Sequence[float] | np.ndarray | pd.Series) ->
     -------
     numpy.ndarray
         Object array of band names (``None`` for NaN), same length as ``values``.
+
+    Examples
+    --------
+    >>> from analysis.stats.agreement import interpret_kappa
+    >>> interpret_kappa([0.1, 0.2, 0.35, 0.6, 0.63, 0.9]).tolist()
+    ['poor', 'poor', 'fair', 'moderate', 'good', 'excellent']
     """
     arr = np.atleast_1d(np.asarray(values, dtype=float))
     limits = np.array([limit for limit, _ in KAPPA_BANDS])
@@ -292,6 +298,24 @@ def cohen_kappa(
     Cohen (1960); Cohen (1968); Fleiss, Cohen & Everitt (1969), *Psychological Bulletin*
     72, 323-327; Fleiss, Levin & Paik (2003), *Statistical Methods for Rates and
     Proportions*, 3rd ed., Wiley, section 18.1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.agreement import cohen_kappa
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["a"] * 8 + ["b"] * 8,
+    ...     "case_id": list(range(8)) * 2,
+    ...     "category": [1, 2, 2, 3, 3, 4, 4, 5, 1, 2, 3, 3, 3, 4, 5, 5],
+    ... })
+    >>> res = cohen_kappa(df, reader_a="a", reader_b="b", categories=range(1, 6))
+    >>> cols = ["n", "statistic", "se", "ci_low", "ci_high", "interpretation"]
+    >>> print(res[cols].round(3).to_string(index=False))
+     n  statistic    se  ci_low  ci_high interpretation
+     8      0.686 0.185   0.323      1.0           good
+    >>> res = cohen_kappa(df, reader_a="a", reader_b="b", weights="quadratic")
+    >>> round(float(res["statistic"].iloc[0]), 3)
+    0.923
     """
     return cohen_kappa_table(
         df,
@@ -327,6 +351,21 @@ def cohen_kappa_table(
     against the reference (``reader_a`` = the reader, ``reader_b`` = the reference, as
     the worked example's "model vs senior radiologist"); else every pair of readers in
     sorted order. Returns one row per pair with the columns of :func:`cohen_kappa`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.agreement import cohen_kappa_table
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["a"] * 8 + ["b"] * 8,
+    ...     "case_id": list(range(8)) * 2,
+    ...     "category": [1, 2, 2, 3, 3, 4, 4, 5, 1, 2, 3, 3, 3, 4, 5, 5],
+    ... })
+    >>> res = cohen_kappa_table(df, reference="b", threshold=4)
+    >>> cols = ["reader_a", "reader_b", "scale", "statistic", "ci_low", "ci_high"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader_a reader_b  scale  statistic  ci_low  ci_high
+           a        b binary        1.0     1.0      1.0
     """
     z = stats.norm.ppf(0.5 + check_confidence(confidence) / 2)
     w_kind = weights
@@ -574,6 +613,22 @@ def fleiss_kappa(
     and Statistical Psychology* 61, 29-48; Efron, B., & Tibshirani, R. J. (1993). *An
     Introduction to the Bootstrap*. Chapman & Hall. Gwet, K. L. (2014). *Handbook of
     Inter-Rater Reliability* (4th ed.). Advanced Analytics, LLC.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.agreement import fleiss_kappa
+    >>> df = pd.DataFrame({
+    ...     "reader_id": "a",
+    ...     "run": [1, 2, 3] * 6,
+    ...     "case_id": [c for c in range(6) for _ in range(3)],
+    ...     "category": [1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 2, 2, 2, 5, 4, 5],
+    ... })
+    >>> res = fleiss_kappa(df, n_boot=200, seed=0)
+    >>> cols = ["reader", "n_cases", "statistic", "ci_low", "ci_high", "p_value"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader  n_cases  statistic  ci_low  ci_high  p_value
+         a        6      0.717   0.261      1.0      0.0
     """
     confidence = check_confidence(confidence)
     if se_method not in FLEISS_SE_METHODS:
@@ -830,6 +885,21 @@ def krippendorff_alpha(
     S., Morawietz, L., & Karch, A. (2016). Measuring inter-rater reliability for nominal
     data -- which coefficients and confidence intervals are appropriate? *BMC Medical
     Research Methodology*, 16, 93.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.agreement import krippendorff_alpha
+    >>> df = pd.DataFrame({
+    ...     "rater_id": ["r1"] * 5 + ["r2"] * 5 + ["r3"] * 5,
+    ...     "case_id": list(range(5)) * 3,
+    ...     "score": [1, 2, 3, 4, 5, 1, 3, 3, 4, 5, 2, 2, 3, 5, 5],
+    ... })
+    >>> res = krippendorff_alpha(df, level="interval", n_boot=200, seed=0)
+    >>> cols = ["level", "n_units", "statistic", "ci_low", "ci_high"]
+    >>> print(res[cols].round(3).to_string(index=False))
+       level  n_units  statistic  ci_low  ci_high
+    interval        5      0.901   0.364    0.956
     """
     if level not in ALPHA_LEVELS:
         raise ValueError(
@@ -963,6 +1033,26 @@ def icc(
     Shrout & Fleiss (1979), *Psychological Bulletin* 86, 420-428; McGraw & Wong (1996),
     *Psychological Methods* 1, 30-46; Revelle, W. (2022). psych: Procedures for
     Psychological, Psychometric, and Personality Research (R package 2.2.9), ``ICC``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.agreement import icc
+    >>> df = pd.DataFrame({
+    ...     "rater_id": ["r1"] * 5 + ["r2"] * 5 + ["r3"] * 5,
+    ...     "case_id": list(range(5)) * 3,
+    ...     "score": [1, 2, 3, 4, 5, 1, 3, 3, 4, 5, 2, 2, 3, 5, 5],
+    ... })
+    >>> res = icc(df)
+    >>> cols = ["type", "statistic", "p_value", "ci_low", "ci_high"]
+    >>> print(res[cols].round(3).to_string(index=False))
+     type  statistic  p_value  ci_low  ci_high
+     ICC1      0.914      0.0   0.680    0.990
+     ICC2      0.914      0.0   0.680    0.990
+     ICC3      0.914      0.0   0.648    0.990
+    ICC1k      0.970      0.0   0.865    0.997
+    ICC2k      0.970      0.0   0.865    0.997
+    ICC3k      0.970      0.0   0.847    0.997
     """
     alpha = 1 - check_confidence(confidence)
     targets = _as_list(target)

@@ -76,6 +76,21 @@ def consensus(
     Tang et al. (2026), Fine-tuned multimodal GPT-4o for generating diagnostic
     impressions in breast MRI: non-mass enhancement lesions, *Quantitative Imaging in
     Medicine and Surgery* (Methods, "Statistical analyses").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.consensus import consensus
+    >>> df = pd.DataFrame({
+    ...     "reader_id": "a",
+    ...     "case_id": [1, 1, 1, 2, 2, 2],
+    ...     "run": [1, 2, 3] * 2,
+    ...     "category": [4, 4, 2, 1, 3, 5],
+    ... })
+    >>> print(consensus(df).to_string(index=False))
+    reader  case  category  n_runs  n_agree  agreement decided_by
+         a     1         4       3        2   0.666667   majority
+         a     2         3       3        1   0.333333     median
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {', '.join(RULES)}, got {rule!r}")

@@ -97,6 +97,17 @@ def proportion_ci(
     References
     ----------
     Clopper & Pearson (1934), *Biometrika* 26, 404-413; Wilson (1927), *JASA* 22, 209-212.
+
+    Examples
+    --------
+    >>> from analysis.stats.diagnostic import proportion_ci
+    >>> print(proportion_ci([8, 0], [10, 5]).round(3).to_string(index=False))
+     successes  trials  statistic  ci_low  ci_high
+             8      10        0.8   0.444    0.975
+             0       5        0.0   0.000    0.522
+    >>> print(proportion_ci(8, 10, method="wilson").round(3).to_string(index=False))
+     successes  trials  statistic  ci_low  ci_high
+             8      10        0.8    0.49    0.943
     """
     confidence = check_confidence(confidence)
     if method not in CI_METHODS:
@@ -205,6 +216,21 @@ def confusion_counts(
     -------
     pandas.DataFrame
         One row per reader (sorted), columns ``reader, n, tp, fp, tn, fn``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.diagnostic import confusion_counts
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 8 + ["B"] * 8,
+    ...     "case_id": list(range(8)) * 2,
+    ...     "truth": [1, 1, 1, 1, 0, 0, 0, 0] * 2,
+    ...     "category": [5, 4, 4, 2, 3, 2, 1, 4, 5, 5, 3, 2, 2, 2, 1, 1],
+    ... })
+    >>> print(confusion_counts(df, threshold=4).to_string(index=False))
+    reader  n  tp  fp  tn  fn
+         A  8   3   1   3   1
+         B  8   2   0   4   2
     """
     data = _readings(
         df, truth=truth, category=category, reader=reader, case=case, nan_policy=nan_policy
@@ -282,6 +308,23 @@ def diagnostic_performance(
     ----------
     Clopper & Pearson (1934), *Biometrika* 26, 404-413. Altman, D. G., & Bland, J. M.
     (1994). Diagnostic tests 1: sensitivity and specificity. *BMJ*, 308, 1552.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.diagnostic import diagnostic_performance
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 8 + ["B"] * 8,
+    ...     "case_id": list(range(8)) * 2,
+    ...     "truth": [1, 1, 1, 1, 0, 0, 0, 0] * 2,
+    ...     "category": [5, 4, 4, 2, 3, 2, 1, 4, 5, 5, 3, 2, 2, 2, 1, 1],
+    ... })
+    >>> res = diagnostic_performance(df, threshold=4)
+    >>> cols = ["reader", "sensitivity", "sensitivity_ci_low", "sensitivity_ci_high", "specificity"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader  sensitivity  sensitivity_ci_low  sensitivity_ci_high  specificity
+         A         0.75               0.194                0.994         0.75
+         B         0.50               0.068                0.932         1.00
     """
     check_confidence(confidence)
     data = _readings(
@@ -328,6 +371,14 @@ def mcnemar_counts(b: np.ndarray, c: np.ndarray) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``b, c, statistic, p_value, statistic_corrected, p_corrected, p_exact``
         (``statistic`` is the uncorrected chi-square, ``p_value`` its p value).
+
+    Examples
+    --------
+    >>> from analysis.stats.diagnostic import mcnemar_counts
+    >>> print(mcnemar_counts([6, 3], [1, 3]).round(3).to_string(index=False))
+     b  c  statistic  p_value  statistic_corrected  p_corrected  p_exact
+     6  1      3.571    0.059                2.286        0.131    0.125
+     3  3      0.000    1.000                0.000        1.000    1.000
     """
     b = np.atleast_1d(np.asarray(b, dtype=float))
     c = np.atleast_1d(np.asarray(c, dtype=float))
@@ -399,6 +450,23 @@ def mcnemar_test(
     McNemar (1947), *Psychometrika* 12, 153-157. Edwards, A. L. (1948). Note on the
     "correction for continuity" in testing the significance of the difference between
     correlated proportions. *Psychometrika*, 13, 185-187.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.diagnostic import mcnemar_test
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 8 + ["B"] * 8,
+    ...     "case_id": list(range(8)) * 2,
+    ...     "truth": [1, 1, 1, 1, 0, 0, 0, 0] * 2,
+    ...     "category": [5, 4, 4, 2, 3, 2, 1, 4, 5, 5, 3, 2, 2, 2, 1, 1],
+    ... })
+    >>> res = mcnemar_test(df, reader_a="A", reader_b="B", threshold=4)
+    >>> cols = ["metric", "difference", "b", "c", "statistic", "p_value", "p_exact"]
+    >>> print(res[cols].round(3).to_string(index=False))
+         metric  difference  b  c  statistic  p_value  p_exact
+    sensitivity        0.25  1  0        1.0    0.317      1.0
+    specificity       -0.25  0  1        1.0    0.317      1.0
     """
     data = _readings(
         df, truth=truth, category=category, reader=reader, case=case, nan_policy=nan_policy
@@ -485,6 +553,14 @@ def fisher_exact_2xc(table: np.ndarray) -> tuple[float, str]:
     instead estimated from 100,000 Monte Carlo tables with a fixed seed
     (``scipy.stats.fisher_exact`` with ``MonteCarloMethod``) and the method is reported
     as ``"fisher-monte-carlo"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats.diagnostic import fisher_exact_2xc
+    >>> p, method = fisher_exact_2xc(np.array([[3, 1, 4], [1, 5, 2]]))
+    >>> round(p, 4), method
+    (0.2308, 'fisher')
     """
     tab = np.asarray(table, dtype=np.int64)
     if tab.ndim != 2 or tab.shape[0] != 2:
@@ -613,6 +689,23 @@ def attribute_by_truth(
     test for I x J tables) and 5.2 (logistic regression with categorical predictors).
     Cochran, W. G. (1954). Some methods for strengthening the common chi-square tests.
     *Biometrics*, 10(4), 417-451.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.diagnostic import attribute_by_truth
+    >>> df = pd.DataFrame({
+    ...     "case_id": range(12),
+    ...     "truth": [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+    ...     "density": ["a", "b", "b", "c", "c", "a", "a", "a", "b", "b", "c", "a"],
+    ... })
+    >>> res = attribute_by_truth(df, attribute="density")
+    >>> cols = ["level", "n_positive", "n_negative", "odds_ratio", "test", "p_value"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    level  n_positive  n_negative  odds_ratio   test  p_value
+        a           1           4         1.0 fisher     0.47
+        b           2           2         4.0 fisher     0.47
+        c           2           1         8.0 fisher     0.47
     """
     confidence = check_confidence(confidence)
     if test not in ("auto", "chi-square", "fisher"):

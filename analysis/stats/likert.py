@@ -141,6 +141,23 @@ def likert_summary(
     Student (1908). The probable error of a mean. *Biometrika*, 6(1), 1-25. Hyndman, R.
     J., & Fan, Y. (1996). Sample quantiles in statistical packages. *The American
     Statistician*, 50(4), 361-365 (definition 7).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.likert import likert_summary
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
+    ...     "run": [1] * 18,
+    ...     "domain": ["clarity", "accuracy"] * 9,
+    ...     "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    ... })
+    >>> res = likert_summary(df, by="domain")
+    >>> cols = ["domain", "n", "statistic", "ci_low", "ci_high", "median"]
+    >>> print(res[cols].round(3).to_string(index=False))
+      domain  n  statistic  ci_low  ci_high  median
+    accuracy  9      3.444   2.420    4.469     4.0
+     clarity  9      3.556   2.687    4.424     4.0
     """
     confidence = check_confidence(confidence)
     by_cols = [by] if isinstance(by, str) else list(by)
@@ -177,6 +194,27 @@ def likert_by_reader(
         each reader (sorted) one row per run (sorted) followed by one row over all its
         runs with ``run`` = None. With ``run=None`` only the all-runs rows are returned.
         See :func:`likert_summary` for the statistics.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.likert import likert_by_reader
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
+    ...     "run": [1] * 18,
+    ...     "domain": ["clarity", "accuracy"] * 9,
+    ...     "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    ... })
+    >>> res = likert_by_reader(df)
+    >>> cols = ["reader", "run", "n", "statistic", "ci_low", "ci_high"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader  run  n  statistic  ci_low  ci_high
+         A    1  6      4.167   3.377    4.957
+         A None  6      4.167   3.377    4.957
+         B    1  6      2.167   1.377    2.957
+         B None  6      2.167   1.377    2.957
+         C    1  6      4.167   3.377    4.957
+         C None  6      4.167   3.377    4.957
     """
     confidence = check_confidence(confidence)
     columns = {"reader": reader, "score": score}
@@ -223,6 +261,25 @@ def likert_by_domain(
         q3``: one row per reader x domain (with the domain's group), then, when
         ``groups`` is given, one row per reader x group with ``domain`` = None pooling the
         scores of the group's domains. Readers, then rows, are sorted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.likert import likert_by_domain
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
+    ...     "run": [1] * 18,
+    ...     "domain": ["clarity", "accuracy"] * 9,
+    ...     "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    ... })
+    >>> res = likert_by_domain(df, groups={"clarity": "form", "accuracy": "content"})
+    >>> cols = ["reader", "domain", "group", "n", "statistic"]
+    >>> print(res.query("reader == 'A'")[cols].round(3).to_string(index=False))
+    reader   domain   group  n  statistic
+         A accuracy content  3      4.333
+         A  clarity    form  3      4.000
+         A     None content  3      4.333
+         A     None    form  3      4.000
     """
     confidence = check_confidence(confidence)
     frame = _scores(
@@ -301,6 +358,20 @@ def kruskal_wallis(
     References
     ----------
     Kruskal & Wallis (1952), *JASA* 47, 583-621.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.likert import kruskal_wallis
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
+    ...     "run": [1] * 18,
+    ...     "domain": ["clarity", "accuracy"] * 9,
+    ...     "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    ... })
+    >>> print(kruskal_wallis(df).round(3).to_string(index=False))
+     run  n  k  statistic  df  p_value
+       1 18  3     10.798   2    0.005
     """
     columns = {"reader": reader, "score": score} | ({"run": run} if run else {})
     frame = _scores(df, columns=columns, score=score, low=low, high=high, nan_policy=nan_policy)
@@ -378,6 +449,24 @@ def dunn_test(
     ----------
     Dunn (1964), *Technometrics* 6, 241-252; Holm (1979), *Scandinavian Journal of
     Statistics* 6, 65-70.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.likert import dunn_test
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
+    ...     "run": [1] * 18,
+    ...     "domain": ["clarity", "accuracy"] * 9,
+    ...     "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    ... })
+    >>> res = dunn_test(df)
+    >>> cols = ["reader_a", "reader_b", "statistic", "p_value", "p_adjusted"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader_a reader_b  statistic  p_value  p_adjusted
+           A        B      2.846    0.004       0.013
+           A        C      0.000    1.000       1.000
+           B        C     -2.846    0.004       0.013
     """
     check_p_adjust(p_adjust)
     columns = {"reader": reader, "score": score} | ({"run": run} if run else {})

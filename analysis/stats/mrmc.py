@@ -281,6 +281,19 @@ def fom_covariance(
     -------
     theta : ndarray, shape (P,)
     cov : ndarray, shape (P, P)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats.mrmc import fom_covariance
+    >>> ratings = np.array([[5, 4, 2, 3, 1, 1], [4, 4, 3, 2, 2, 1]])
+    >>> truth = np.array([1, 1, 1, 0, 0, 0], dtype=bool)
+    >>> theta, cov = fom_covariance(ratings, truth)
+    >>> theta.round(3)
+    array([0.889, 1.   ])
+    >>> cov.round(4)
+    array([[0.0309, 0.    ],
+           [0.    , 0.    ]])
     """
     r = np.atleast_2d(np.asarray(ratings, dtype=float))
     t = np.asarray(truth, dtype=bool)
@@ -365,6 +378,22 @@ def or_analysis(
     Returns
     -------
     dict of arrays and floats (see :func:`mrmc` for the formulas); used by :func:`mrmc`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats.mrmc import fom_covariance, or_analysis
+    >>> ratings = np.array([
+    ...     [5, 4, 2, 3, 1, 1], [4, 3, 3, 4, 2, 1],
+    ...     [5, 5, 4, 2, 1, 2], [5, 4, 4, 3, 1, 2],
+    ... ])
+    >>> truth = np.array([1, 1, 1, 0, 0, 0], dtype=bool)
+    >>> theta, cov = fom_covariance(ratings, truth)
+    >>> res = or_analysis(theta.reshape(2, 2), cov)
+    >>> res["mod_mean"].round(3)
+    array([0.806, 1.   ])
+    >>> round(res["f"], 3), round(res["df2"], 3), round(float(res["p"]), 3)
+    (0.766, 50.568, 0.386)
     """
     confidence = check_confidence(confidence)
     if analysis not in ANALYSES:
@@ -588,6 +617,29 @@ def mrmc(
     Hillis SL (2007). Statistics in Medicine 26(3):596–619.
     Hillis SL, Obuchowski NA, Schartz KM, Berbaum KS (2005). Statistics in Medicine
     24(10):1579–1607.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from analysis.stats.mrmc import mrmc
+    >>> rng = np.random.default_rng(7)
+    >>> truth = np.repeat([1, 0], 10)
+    >>> df = pd.DataFrame([
+    ...     {"modality": m, "reader_id": r, "case_id": c, "truth": t,
+    ...      "rating": t * (1.0 + 0.8 * m) + rng.normal()}
+    ...     for m in (0, 1) for r in ("r1", "r2", "r3") for c, t in enumerate(truth)
+    ... ])
+    >>> res = mrmc(df)
+    >>> cols = ["modality", "auc", "ci_low", "ci_high"]
+    >>> print(res.modalities[cols].round(3).to_string(index=False))
+     modality   auc  ci_low  ci_high
+            0 0.787   0.561      1.0
+            1 0.947   0.781      1.0
+    >>> cols = ["diff", "se", "df", "p_value", "ci_low", "ci_high"]
+    >>> print(res.comparisons[cols].round(3).to_string(index=False))
+     diff    se  df  p_value  ci_low  ci_high
+    -0.16 0.091 2.0     0.22   -0.55     0.23
     """
     confidence = check_confidence(confidence)
     if analysis not in ANALYSES:

@@ -38,7 +38,14 @@ P_ADJUST_LABELS: dict[str, str] = {
 
 
 def check_p_adjust(method: object, *, arg: str = "p_adjust") -> str:
-    """Return ``method`` if it is one of :data:`P_ADJUST_METHODS`, else raise ``ValueError``."""
+    """Return ``method`` if it is one of :data:`P_ADJUST_METHODS`, else raise ``ValueError``.
+
+    Examples
+    --------
+    >>> from analysis.stats.multiplicity import check_p_adjust
+    >>> check_p_adjust("holm")
+    'holm'
+    """
     if method not in P_ADJUST_METHODS:
         raise ValueError(f"{arg}: expected one of {', '.join(P_ADJUST_METHODS)}, got {method!r}")
     return str(method)
@@ -75,6 +82,14 @@ def adjust_p(p: np.ndarray | list[float], method: PAdjust | str) -> np.ndarray:
     ----------
     Holm (1979), *Scandinavian Journal of Statistics* 6, 65-70; Benjamini & Hochberg
     (1995), *JRSS B* 57, 289-300.
+
+    Examples
+    --------
+    >>> from analysis.stats.multiplicity import adjust_p
+    >>> adjust_p([0.01, 0.04, 0.03, float("nan")], "holm").round(3).tolist()
+    [0.03, 0.06, 0.06, nan]
+    >>> adjust_p([0.01, 0.04, 0.03], "fdr").round(3).tolist()
+    [0.03, 0.04, 0.04]
     """
     method = check_p_adjust(method, arg="method")
     p = np.asarray(p, dtype=float)

@@ -185,6 +185,19 @@ def or_power(
     References
     ----------
     Hillis SL, Obuchowski NA, Berbaum KS (2011). Academic Radiology 18(2):129–142.
+
+    Examples
+    --------
+    >>> from analysis.stats.mrmc import ORComponents
+    >>> pilot = ORComponents(var_r=0.001535, var_tr=0.00020040252358,
+    ...     var_error=0.00080228826557, cov1=0.00034661370944, cov2=0.00034407482886,
+    ...     cov3=0.00023902837089, n_cases=114)
+    >>> from analysis.stats.power import or_power
+    >>> res = or_power(pilot, effect_size=-0.043800322, n_readers=10, n_cases=165)
+    >>> cols = ["analysis", "n_readers", "n_cases", "df2", "power"]
+    >>> print(res[cols].round(4).to_string(index=False))
+    analysis  n_readers  n_cases     df2  power
+        RRRC         10      165 62.7073 0.8054
     """
     c = _components(components)
     d, j, alpha = _check_inputs(effect_size, n_readers, alpha, analysis)
@@ -222,6 +235,19 @@ def or_sample_size(
     ValueError
         ``power`` if the target is not reached with ``max_cases`` cases (for RRFC and
         RRRC the power is bounded by the reader variance when K grows).
+
+    Examples
+    --------
+    >>> from analysis.stats.mrmc import ORComponents
+    >>> pilot = ORComponents(var_r=0.001535, var_tr=0.00020040252358,
+    ...     var_error=0.00080228826557, cov1=0.00034661370944, cov2=0.00034407482886,
+    ...     cov3=0.00023902837089, n_cases=114)
+    >>> from analysis.stats.power import or_sample_size
+    >>> res = or_sample_size(pilot, effect_size=-0.043800322, n_readers=10)
+    >>> cols = ["analysis", "n_readers", "n_cases", "power"]
+    >>> print(res[cols].round(4).to_string(index=False))
+    analysis  n_readers  n_cases  power
+        RRRC         10      163 0.8016
     """
     c = _components(components)
     d, j, alpha = _check_inputs(effect_size, n_readers, alpha, analysis)

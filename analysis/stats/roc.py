@@ -161,6 +161,19 @@ def placements(ratings: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.n
     Sun X, Xu W (2014). Fast implementation of DeLong's algorithm for comparing the areas
     under correlated receiver operating characteristic curves. IEEE Signal Processing
     Letters 21(11):1389–1393.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats.roc import placements
+    >>> ratings = np.array([[5, 4, 2, 3, 1, 1], [4, 4, 3, 2, 2, 1]])
+    >>> truth = np.array([1, 1, 1, 0, 0, 0], dtype=bool)
+    >>> auc, v10, v01 = placements(ratings, truth)
+    >>> auc.round(3)
+    array([0.889, 1.   ])
+    >>> v10.round(3)
+    array([[1.   , 1.   , 0.667],
+           [1.   , 1.   , 1.   ]])
     """
     r, t = _as_ratings_truth(ratings, truth)
     n_readers, n_cases = r.shape
@@ -229,6 +242,17 @@ def delong_cov(v10: np.ndarray, v01: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (R, R)
         All NaN when ``m < 2`` or ``n < 2`` (pROC's ``ci.auc`` returns NA then too).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats.roc import delong_cov, placements
+    >>> ratings = np.array([[5, 4, 2, 3, 1, 1], [4, 4, 3, 2, 2, 1]])
+    >>> truth = np.array([1, 1, 1, 0, 0, 0], dtype=bool)
+    >>> auc, v10, v01 = placements(ratings, truth)
+    >>> delong_cov(v10, v01).round(4)
+    array([[0.0247, 0.    ],
+           [0.    , 0.    ]])
     """
     v10 = np.atleast_2d(np.asarray(v10, dtype=float))
     v01 = np.atleast_2d(np.asarray(v01, dtype=float))
@@ -263,6 +287,17 @@ def paired_delong(
     -------
     dict with arrays ``a``, ``b`` (reader indices), ``diff``, ``se``, ``z``, ``p_value``,
     ``ci_low``, ``ci_high``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats.roc import delong_cov, paired_delong, placements
+    >>> ratings = np.array([[5, 4, 2, 3, 1, 1], [4, 4, 3, 2, 2, 1]])
+    >>> truth = np.array([1, 1, 1, 0, 0, 0], dtype=bool)
+    >>> auc, v10, v01 = placements(ratings, truth)
+    >>> res = paired_delong(auc, delong_cov(v10, v01))
+    >>> [round(float(res[k][0]), 3) for k in ("diff", "se", "z", "p_value")]
+    [-0.111, 0.157, -0.707, 0.48]
     """
     confidence = check_confidence(confidence)
     auc = np.asarray(auc, dtype=float)
@@ -449,6 +484,21 @@ def reader_aucs(
     ----------
     DeLong ER, DeLong DM, Clarke-Pearson DL (1988). Biometrics 44(3):837–845.
     Sun X, Xu W (2014). IEEE Signal Processing Letters 21(11):1389–1393.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.roc import reader_aucs
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6,
+    ...     "case_id": list(range(6)) * 2,
+    ...     "truth": [1, 1, 1, 0, 0, 0] * 2,
+    ...     "rating": [5, 4, 2, 3, 1, 1, 4, 4, 3, 2, 2, 1],
+    ... })
+    >>> print(reader_aucs(df).round(3).to_string(index=False))
+    reader  n_positive  n_negative  statistic    se  ci_low  ci_high
+         A           3           3      0.889 0.157   0.581      1.0
+         B           3           3      1.000 0.000   1.000      1.0
     """
     confidence = check_confidence(confidence)
     prep = _prepare_long(
@@ -539,6 +589,22 @@ def compare_readers(
     DeLong ER, DeLong DM, Clarke-Pearson DL (1988). Biometrics 44(3):837–845.
     Sun X, Xu W (2014). IEEE Signal Processing Letters 21(11):1389–1393.
     Robin X et al. (2011). pROC. BMC Bioinformatics 12:77.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.roc import compare_readers
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6,
+    ...     "case_id": list(range(6)) * 2,
+    ...     "truth": [1, 1, 1, 0, 0, 0] * 2,
+    ...     "rating": [5, 4, 2, 3, 1, 1, 4, 4, 3, 2, 2, 1],
+    ... })
+    >>> res = compare_readers(df)
+    >>> cols = ["reader_a", "reader_b", "statistic", "z", "p_value", "ci_low", "ci_high"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader_a reader_b  statistic      z  p_value  ci_low  ci_high
+           A        B     -0.111 -0.707     0.48  -0.419    0.197
     """
     confidence = check_confidence(confidence)
     prep = _prepare_long(
@@ -601,6 +667,22 @@ def compare_unpaired(
     ----------
     DeLong ER, DeLong DM, Clarke-Pearson DL (1988). Biometrics 44(3):837–845.
     Robin X et al. (2011). pROC. BMC Bioinformatics 12:77.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.roc import compare_unpaired
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6,
+    ...     "case_id": list(range(6)) * 2,
+    ...     "truth": [1, 1, 1, 0, 0, 0] * 2,
+    ...     "rating": [5, 4, 2, 3, 1, 1, 4, 4, 3, 2, 2, 1],
+    ... })
+    >>> res = compare_unpaired(df)
+    >>> cols = ["reader_a", "reader_b", "statistic", "t", "df", "p_value"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader_a reader_b  statistic      t  df  p_value
+           A        B     -0.111 -0.707 5.0    0.511
     """
     confidence = check_confidence(confidence)
     prep = _prepare_long(
@@ -672,6 +754,25 @@ def roc_curve(
     ----------
     Fawcett T (2006). An introduction to ROC analysis. Pattern Recognition Letters
     27(8):861–874.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.roc import roc_curve
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6,
+    ...     "case_id": list(range(6)) * 2,
+    ...     "truth": [1, 1, 1, 0, 0, 0] * 2,
+    ...     "rating": [5, 4, 2, 3, 1, 1, 4, 4, 3, 2, 2, 1],
+    ... })
+    >>> print(roc_curve(df).query("reader == 'A'").round(3).to_string(index=False))
+    reader  threshold   fpr   tpr
+         A        inf 0.000 0.000
+         A        5.0 0.000 0.333
+         A        4.0 0.000 0.667
+         A        3.0 0.333 0.667
+         A        2.0 0.333 1.000
+         A        1.0 1.000 1.000
     """
     prep = _prepare_long(
         df, truth=truth, rating=rating, case=case, groups={"reader": reader}, nan_policy=nan_policy
@@ -772,6 +873,23 @@ def bootstrap_auc_ci(
     Efron B, Tibshirani RJ (1993). An Introduction to the Bootstrap. Chapman & Hall, ch. 13.
     Carpenter J, Bithell J (2000). Bootstrap confidence intervals: when, which, what?
     Statistics in Medicine 19(9):1141–1164.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.roc import bootstrap_auc_ci
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 6 + ["B"] * 6,
+    ...     "case_id": list(range(6)) * 2,
+    ...     "truth": [1, 1, 1, 0, 0, 0] * 2,
+    ...     "rating": [5, 4, 2, 3, 1, 1, 4, 4, 3, 2, 2, 1],
+    ... })
+    >>> res = bootstrap_auc_ci(df, n_boot=500, seed=1)
+    >>> cols = ["reader", "statistic", "ci_low", "ci_high"]
+    >>> print(res[cols].round(3).to_string(index=False))
+    reader  statistic  ci_low  ci_high
+         A      0.889   0.439      1.0
+         B      1.000   1.000      1.0
     """
     confidence = check_confidence(confidence)
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:

@@ -99,6 +99,9 @@ def interpret_kappa(values: float | Sequence[float] | np.ndarray | pd.Series) ->
     numpy.ndarray
         Object array of band names (``None`` for NaN), same length as ``values``.
 
+    *Output contract.* Not a DataFrame of estimates: names the band of coefficients
+    already estimated (an array of names, not an estimate).
+
     Examples
     --------
     >>> from analysis.stats.agreement import interpret_kappa

@@ -77,6 +77,9 @@ def consensus(
     impressions in breast MRI: non-mass enhancement lesions, *Quantitative Imaging in
     Medicine and Surgery* (Methods, "Statistical analyses").
 
+    *Output contract.* Not a DataFrame of estimates: the final category of each reader x
+    case, not an estimate (no ``statistic`` or interval).
+
     Examples
     --------
     >>> import pandas as pd

@@ -217,6 +217,9 @@ def confusion_counts(
     pandas.DataFrame
         One row per reader (sorted), columns ``reader, n, tp, fp, tn, fn``.
 
+    *Output contract.* Not a DataFrame of estimates: counts; :func:`diagnostic_performance` gives the
+    proportions with their CIs.
+
     Examples
     --------
     >>> import pandas as pd
@@ -308,6 +311,11 @@ def diagnostic_performance(
     ----------
     Clopper & Pearson (1934), *Biometrika* 26, 404-413. Altman, D. G., & Bland, J. M.
     (1994). Diagnostic tests 1: sensitivity and specificity. *BMJ*, 308, 1552.
+
+    *Output contract.* Wide by design (results.json and the tables read it so): one
+    row per reader with, for each of the five proportions, ``m, m_ci_low, m_ci_high``
+    -- the contract's ``statistic, ci_low, ci_high`` per metric, computed by :func:`proportion_ci` (which follows the contract) at
+    ``confidence=``.
 
     Examples
     --------
@@ -553,6 +561,10 @@ def fisher_exact_2xc(table: np.ndarray) -> tuple[float, str]:
     instead estimated from 100,000 Monte Carlo tables with a fixed seed
     (``scipy.stats.fisher_exact`` with ``MonteCarloMethod``) and the method is reported
     as ``"fisher-monte-carlo"``.
+
+    *Output contract.* Not a DataFrame of estimates: an array building block returning
+    ``(p value, method)``; :func:`attribute_by_truth` gives it in its ``p_value``
+    column.
 
     Examples
     --------

@@ -282,6 +282,9 @@ def fom_covariance(
     theta : ndarray, shape (P,)
     cov : ndarray, shape (P, P)
 
+    *Output contract.* Not a DataFrame of estimates: an array building block ``(theta,
+    covariance matrix)`` of :func:`mrmc`.
+
     Examples
     --------
     >>> import numpy as np
@@ -378,6 +381,9 @@ def or_analysis(
     Returns
     -------
     dict of arrays and floats (see :func:`mrmc` for the formulas); used by :func:`mrmc`.
+
+    *Output contract.* Not a DataFrame of estimates: an array building block (dict of
+    the OR quantities) of :func:`mrmc`, which returns them as DataFrames.
 
     Examples
     --------
@@ -617,6 +623,13 @@ def mrmc(
     Hillis SL (2007). Statistics in Medicine 26(3):596–619.
     Hillis SL, Obuchowski NA, Schartz KM, Berbaum KS (2005). Statistics in Medicine
     24(10):1579–1607.
+
+    *Output contract.* Not a DataFrame of estimates: an :class:`MRMCResult` bundle of
+    DataFrames (test, comparisons, modalities, ...), all at ``confidence=``;
+    ``comparisons`` and ``reader_comparisons`` have ``p_value, ci_low, ci_high``, with
+    the difference in ``diff`` (in ``comparisons``, ``statistic`` is the t statistic),
+    and ``modalities`` the figure of merit in ``auc`` -- names results.json and the MRMC
+    tables read (see docs/statistics.md).
 
     Examples
     --------

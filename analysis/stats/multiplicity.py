@@ -40,6 +40,9 @@ P_ADJUST_LABELS: dict[str, str] = {
 def check_p_adjust(method: object, *, arg: str = "p_adjust") -> str:
     """Return ``method`` if it is one of :data:`P_ADJUST_METHODS`, else raise ``ValueError``.
 
+    *Output contract.* Not a DataFrame of estimates: validates an option name; returns
+    it.
+
     Examples
     --------
     >>> from analysis.stats.multiplicity import check_p_adjust
@@ -82,6 +85,10 @@ def adjust_p(p: np.ndarray | list[float], method: PAdjust | str) -> np.ndarray:
     ----------
     Holm (1979), *Scandinavian Journal of Statistics* 6, 65-70; Benjamini & Hochberg
     (1995), *JRSS B* 57, 289-300.
+
+    *Output contract.* Not a DataFrame of estimates: returns the adjusted p values as an
+    array of the input's shape, as R ``p.adjust``, so that callers adjust a ``p_value``
+    column in place.
 
     Examples
     --------

@@ -186,6 +186,10 @@ def or_power(
     ----------
     Hillis SL, Obuchowski NA, Berbaum KS (2011). Academic Radiology 18(2):129–142.
 
+    *Output contract.* Not a DataFrame of estimates: it plans a study, giving
+    the power of a test at significance level ``alpha=`` (the level of the
+    planned test, not of an interval), one row per design.
+
     Examples
     --------
     >>> from analysis.stats.mrmc import ORComponents
@@ -235,6 +239,10 @@ def or_sample_size(
     ValueError
         ``power`` if the target is not reached with ``max_cases`` cases (for RRFC and
         RRRC the power is bounded by the reader variance when K grows).
+
+    *Output contract.* Not a DataFrame of estimates: it plans a study, giving
+    the number of cases reaching ``power`` at significance level ``alpha=``,
+    one row.
 
     Examples
     --------

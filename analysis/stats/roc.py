@@ -162,6 +162,9 @@ def placements(ratings: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.n
     under correlated receiver operating characteristic curves. IEEE Signal Processing
     Letters 21(11):1389–1393.
 
+    *Output contract.* Not a DataFrame of estimates: an array building block (AUCs and
+    placements) of :func:`reader_aucs` and :func:`compare_readers`.
+
     Examples
     --------
     >>> import numpy as np
@@ -243,6 +246,9 @@ def delong_cov(v10: np.ndarray, v01: np.ndarray) -> np.ndarray:
     ndarray, shape (R, R)
         All NaN when ``m < 2`` or ``n < 2`` (pROC's ``ci.auc`` returns NA then too).
 
+    *Output contract.* Not a DataFrame of estimates: an array building block (a
+    covariance matrix).
+
     Examples
     --------
     >>> import numpy as np
@@ -287,6 +293,10 @@ def paired_delong(
     -------
     dict with arrays ``a``, ``b`` (reader indices), ``diff``, ``se``, ``z``, ``p_value``,
     ``ci_low``, ``ci_high``.
+
+    *Output contract.* Not a DataFrame of estimates: an array building block (a dict of
+    arrays, every pair); :func:`compare_readers` is its DataFrame form with ``statistic
+    = diff``.
 
     Examples
     --------
@@ -754,6 +764,9 @@ def roc_curve(
     ----------
     Fawcett T (2006). An introduction to ROC analysis. Pattern Recognition Letters
     27(8):861–874.
+
+    *Output contract.* Not a DataFrame of estimates: operating points ``threshold, fpr,
+    tpr``, not an estimate.
 
     Examples
     --------

@@ -160,7 +160,7 @@ def test_auc_of_e_equals_analysis_stats_on_the_consensus_of_its_runs(
 ) -> None:
     expected = reader_aucs(_final(demo_study, "E")).iloc[0]
     got = demo_results["readers"]["E"]
-    assert got["auc"] == same(expected["auc"])
+    assert got["auc"] == same(expected["statistic"])
     assert got["auc_se"] == same(expected["se"])
     assert got["auc_ci"] == same([expected["ci_low"], expected["ci_high"]])
     assert math.isclose(got["auc"], 0.8160972606955986, rel_tol=0, abs_tol=1e-12)
@@ -176,7 +176,7 @@ def test_delong_p_of_e_versus_b_equals_analysis_stats(
     )
     assert test["p"] == same(expected["p_value"])
     sign = 1 if test["reader_a"] == "B" else -1
-    assert test["diff"] == same(sign * expected["diff"])
+    assert test["diff"] == same(sign * expected["statistic"])
     assert test["p"] < 0.001
 
 
@@ -188,7 +188,7 @@ def test_fleiss_kappa_of_b_equals_analysis_stats(demo_study: Study, demo_results
         for e in demo_results["agreement"]["intra"]
         if e["reader"] == "B" and e["scale"] == "category"
     )
-    assert got["kappa"] == same(expected["kappa"])
+    assert got["kappa"] == same(expected["statistic"])
     assert got["ci"] == same([expected["ci_low"], expected["ci_high"]])
 
 
@@ -202,7 +202,7 @@ def test_cohen_kappa_of_e_against_the_reference_equals_analysis_stats(
         for e in demo_results["agreement"]["inter"]
         if e["reader_a"] == "E" and e["scale"] == "binary"
     )
-    assert got["kappa"] == same(expected["kappa"])
+    assert got["kappa"] == same(expected["statistic"])
     assert got["ci"] == same([expected["ci_low"], expected["ci_high"]])
 
 
@@ -219,7 +219,7 @@ def test_likert_mean_of_e_equals_the_mean_of_its_scores(
     rows = {r["run"]: r for r in demo_results["likert"]["by_reader"] if r["reader"] == "E"}
     for run in (1, 2, 3):
         exp = expected[expected["run"] == run].iloc[0]
-        assert rows[run]["mean"] == same(exp["mean"])
+        assert rows[run]["mean"] == same(exp["statistic"])
         assert rows[run]["ci"] == same([exp["ci_low"], exp["ci_high"]])
         assert rows[run]["n"] == 114 * 3 * 9
     assert math.isclose(rows[None]["mean"], scores["score"].mean(), rel_tol=1e-12)

@@ -120,7 +120,9 @@ def test_an_unused_middle_category_changes_weighted_but_not_unweighted_kappa() -
         assert abs(full["statistic"].iloc[0] - seen["statistic"].iloc[0]) > 1e-3
     full = cohen_kappa(df, reader_a="a", reader_b="b", categories=range(1, 6))
     seen = cohen_kappa(df, reader_a="a", reader_b="b")
-    assert_close(full[["statistic", "se"]].to_numpy().ravel(), seen[["statistic", "se"]].to_numpy().ravel())
+    assert_close(
+        full[["statistic", "se"]].to_numpy().ravel(), seen[["statistic", "se"]].to_numpy().ravel()
+    )
 
 
 def test_unused_end_categories_do_not_change_weighted_kappa() -> None:
@@ -132,7 +134,8 @@ def test_unused_end_categories_do_not_change_weighted_kappa() -> None:
         full = cohen_kappa(df, reader_a="A", reader_b="R3", categories=range(7), weights=weights)
         seen = cohen_kappa(df, reader_a="A", reader_b="R3", weights=weights)
         assert_close(
-            full[["statistic", "se"]].to_numpy().ravel(), seen[["statistic", "se"]].to_numpy().ravel()
+            full[["statistic", "se"]].to_numpy().ravel(),
+            seen[["statistic", "se"]].to_numpy().ravel(),
         )
 
 

@@ -36,7 +36,9 @@ def public_functions(module: ModuleType) -> list[str]:
 
 def _tests(module: ModuleType) -> dict[str, doctest.DocTest]:
     finder = doctest.DocTestFinder(exclude_empty=True)
-    return {t.name.removeprefix(f"{module.__name__}."): t for t in finder.find(module) if t.examples}
+    return {
+        t.name.removeprefix(f"{module.__name__}."): t for t in finder.find(module) if t.examples
+    }
 
 
 def test_the_package_has_modules_with_public_functions() -> None:

@@ -244,7 +244,12 @@ def test_roc_curve_points_match_proc_coords(
 def test_degenerate_readers_behave_as_proc(roc_datasets: dict[str, pd.DataFrame]) -> None:
     edge = roc_datasets["edge"]
     aucs = reader_aucs(edge).set_index("reader")
-    assert aucs.loc["constant", ["statistic", "se", "ci_low", "ci_high"]].tolist() == [0.5, 0, 0.5, 0.5]
+    assert aucs.loc["constant", ["statistic", "se", "ci_low", "ci_high"]].tolist() == [
+        0.5,
+        0,
+        0.5,
+        0.5,
+    ]
     assert aucs.loc["perfect", ["statistic", "se", "ci_low", "ci_high"]].tolist() == [1, 0, 1, 1]
     pairs = compare_readers(edge).set_index(["reader_a", "reader_b"])
     same = pairs.loc[("perfect", "perfect_ties")]
@@ -345,7 +350,9 @@ def test_swapping_readers_flips_diff_and_z_but_not_p(rt: tuple[np.ndarray, np.nd
         (("a", "c"), ("a", "c")),
         (("b", "c"), ("a", "b")),
     ]:
-        assert r.loc[(sa, sb), "statistic"] == pytest.approx(-f.loc[(ra, rb), "statistic"], abs=1e-12)
+        assert r.loc[(sa, sb), "statistic"] == pytest.approx(
+            -f.loc[(ra, rb), "statistic"], abs=1e-12
+        )
         assert r.loc[(sa, sb), "p_value"] == pytest.approx(f.loc[(ra, rb), "p_value"], abs=1e-12)
         zf, zr = f.loc[(ra, rb), "z"], r.loc[(sa, sb), "z"]
         assert zr == pytest.approx(-zf, abs=1e-9) or (zf == 0 and zr == 0)
@@ -607,7 +614,9 @@ def test_auc_and_difference_cis_stay_inside_their_ranges(
     assert ((aucs["ci_low"] <= aucs["statistic"]) & (aucs["statistic"] <= aucs["ci_high"])).all()
     tests = compare_readers(long)
     assert ((tests["ci_low"] >= -1) & (tests["ci_high"] <= 1)).all()
-    assert ((tests["ci_low"] <= tests["statistic"]) & (tests["statistic"] <= tests["ci_high"])).all()
+    assert (
+        (tests["ci_low"] <= tests["statistic"]) & (tests["statistic"] <= tests["ci_high"])
+    ).all()
 
 
 def test_a_near_perfect_against_a_near_inverted_reader_keeps_the_difference_ci_below_one() -> None:

@@ -1,0 +1,216 @@
+"""The output contract of analysis.stats (docs/statistics.md, "Output contract").
+
+Every public estimator returns a DataFrame, one row per estimate, with the estimate in
+``statistic`` and its interval in ``ci_low``/``ci_high``, takes the level as
+``confidence=`` (default 0.95) and, when it also tests, gives ``p_value``. A test without
+an interval has ``statistic`` (the test statistic) and ``p_value``. Every other public
+function is in the allow-list below, with the reason its docstring and docs/statistics.md
+give; a new public function must be classified here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.stats import agreement, diagnostic, likert, roc
+from tests.stats.test_docstring_examples import MODULES, public_functions
+
+ROC = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 6 + ["B"] * 6,
+        "case_id": list(range(6)) * 2,
+        "truth": [1, 1, 1, 0, 0, 0] * 2,
+        "rating": [5, 4, 2, 3, 1, 1, 4, 4, 3, 2, 2, 1],
+    }
+)
+KAPPA = pd.DataFrame(
+    {
+        "reader_id": ["a"] * 8 + ["b"] * 8,
+        "case_id": list(range(8)) * 2,
+        "category": [1, 2, 2, 3, 3, 4, 4, 5, 1, 2, 3, 3, 3, 4, 5, 5],
+    }
+)
+RUNS = pd.DataFrame(
+    {
+        "reader_id": "a",
+        "run": [1, 2, 3] * 6,
+        "case_id": [c for c in range(6) for _ in range(3)],
+        "category": [1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 2, 2, 2, 5, 4, 5],
+    }
+)
+SCORES = pd.DataFrame(
+    {
+        "rater_id": ["r1"] * 5 + ["r2"] * 5 + ["r3"] * 5,
+        "case_id": list(range(5)) * 3,
+        "score": [1, 2, 3, 4, 5, 1, 3, 3, 4, 5, 2, 2, 3, 5, 5],
+    }
+)
+DIAG = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 8 + ["B"] * 8,
+        "case_id": list(range(8)) * 2,
+        "truth": [1, 1, 1, 1, 0, 0, 0, 0] * 2,
+        "category": [5, 4, 4, 2, 3, 2, 1, 4, 5, 5, 3, 2, 2, 2, 1, 1],
+    }
+)
+LIKERT = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
+        "run": 1,
+        "domain": ["clarity", "accuracy"] * 9,
+        "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    }
+)
+ATTRIBUTE = pd.DataFrame(
+    {
+        "case_id": range(12),
+        "truth": [1] * 5 + [0] * 7,
+        "density": ["a", "b", "b", "c", "c", "a", "a", "a", "b", "b", "c", "a"],
+    }
+)
+
+Call = Callable[..., pd.DataFrame]
+
+#: Estimators: statistic, ci_low, ci_high and ``confidence=``; True = also a test (p_value).
+ESTIMATORS: dict[str, tuple[Call, bool]] = {
+    "agreement.cohen_kappa": (
+        lambda **kw: agreement.cohen_kappa(KAPPA, reader_a="a", reader_b="b", **kw),
+        False,
+    ),
+    "agreement.cohen_kappa_table": (lambda **kw: agreement.cohen_kappa_table(KAPPA, **kw), False),
+    "agreement.fleiss_kappa": (lambda **kw: agreement.fleiss_kappa(RUNS, n_boot=50, **kw), True),
+    "agreement.krippendorff_alpha": (
+        lambda **kw: agreement.krippendorff_alpha(SCORES, n_boot=50, **kw),
+        False,
+    ),
+    "agreement.icc": (lambda **kw: agreement.icc(SCORES, **kw), True),
+    "diagnostic.proportion_ci": (
+        lambda **kw: diagnostic.proportion_ci([8, 3], [10, 5], **kw),
+        False,
+    ),
+    "likert.likert_summary": (lambda **kw: likert.likert_summary(LIKERT, by="domain", **kw), False),
+    "likert.likert_by_reader": (lambda **kw: likert.likert_by_reader(LIKERT, **kw), False),
+    "likert.likert_by_domain": (lambda **kw: likert.likert_by_domain(LIKERT, **kw), False),
+    "roc.reader_aucs": (lambda **kw: roc.reader_aucs(ROC, **kw), False),
+    "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),
+    "roc.compare_unpaired": (lambda **kw: roc.compare_unpaired(ROC, **kw), True),
+    "roc.bootstrap_auc_ci": (
+        lambda **kw: roc.bootstrap_auc_ci(ROC, n_boot=50, seed=1, **kw),
+        False,
+    ),
+}
+
+#: Tests without an interval of their statistic: statistic (the test statistic), p_value.
+TESTS: dict[str, Call] = {
+    "diagnostic.mcnemar_counts": lambda: diagnostic.mcnemar_counts(np.array([6]), np.array([1])),
+    "diagnostic.mcnemar_test": lambda: diagnostic.mcnemar_test(
+        DIAG, reader_a="A", reader_b="B", threshold=4
+    ),
+    # also an odds ratio per level, with odds_ratio_ci_low/high at ``confidence=``
+    "diagnostic.attribute_by_truth": lambda: diagnostic.attribute_by_truth(
+        ATTRIBUTE, attribute="density"
+    ),
+    "likert.kruskal_wallis": lambda: likert.kruskal_wallis(LIKERT),
+    "likert.dunn_test": lambda: likert.dunn_test(LIKERT),
+}
+
+#: The documented exceptions (each docstring says why; so does docs/statistics.md).
+EXCEPTIONS: dict[str, str] = {
+    # not an estimate
+    "agreement.interpret_kappa": "verbal bands of given coefficients (array of names)",
+    "consensus.consensus": "the final category of each reader x case, no estimate",
+    "diagnostic.confusion_counts": "counts tp, fp, tn, fn, no estimate",
+    "multiplicity.check_p_adjust": "validates an option name",
+    "multiplicity.adjust_p": "adjusted p values, same shape as its input (as R p.adjust)",
+    # wide by design: one row per reader, five proportions each in <metric>, <metric>_ci_*
+    "diagnostic.diagnostic_performance": "one row per reader, a column triple per metric",
+    # array building blocks of the DataFrame functions
+    "diagnostic.fisher_exact_2xc": "(p value, method) of a 2 x c table; used by attribute_by_truth",
+    "roc.placements": "AUC and placement arrays; used by reader_aucs and compare_readers",
+    "roc.delong_cov": "a covariance matrix",
+    "roc.paired_delong": "arrays of every pair; compare_readers is its DataFrame form",
+    "roc.roc_curve": "curve points (threshold, fpr, tpr), no estimate",
+    "mrmc.fom_covariance": "(figures of merit, covariance matrix) arrays",
+    "mrmc.or_analysis": "dict of the OR quantities; mrmc is its DataFrame form",
+    # a bundle of DataFrames (test, comparisons, modalities, ...) with the confidence= keyword
+    "mrmc.mrmc": "MRMCResult dataclass of DataFrames",
+    # planning: power / sample size of a test at significance level alpha, not an estimate
+    "power.or_power": "power at alpha=, no estimate",
+    "power.or_sample_size": "number of cases at alpha=, no estimate",
+}
+
+
+def _all_public() -> set[str]:
+    return {
+        f"{m.__name__.rsplit('.', 1)[1]}.{name}" for m in MODULES for name in public_functions(m)
+    }
+
+
+def test_every_public_function_is_classified_once() -> None:
+    groups = [set(ESTIMATORS), set(TESTS), set(EXCEPTIONS)]
+    assert not (groups[0] & groups[1]) and not (groups[0] & groups[2])
+    assert not (groups[1] & groups[2])
+    assert set().union(*groups) == _all_public()
+
+
+def _function(qualname: str) -> Any:
+    module, name = qualname.split(".")
+    return getattr(next(m for m in MODULES if m.__name__.endswith(f".{module}")), name)
+
+
+@pytest.mark.parametrize("qualname", sorted(ESTIMATORS))
+def test_estimators_take_confidence_095_by_default(qualname: str) -> None:
+    param = inspect.signature(_function(qualname)).parameters.get("confidence")
+    assert param is not None and param.kind is inspect.Parameter.KEYWORD_ONLY
+    assert param.default == 0.95
+    for wrong in ("alpha", "level_ci", "conf_level", "conf", "ci_level"):
+        assert wrong not in inspect.signature(_function(qualname)).parameters
+
+
+@pytest.mark.parametrize("qualname", sorted(ESTIMATORS))
+def test_estimators_return_statistic_and_its_interval(qualname: str) -> None:
+    call, is_test = ESTIMATORS[qualname]
+    out = call()
+    assert isinstance(out, pd.DataFrame) and len(out) >= 1
+    expected = {"statistic", "ci_low", "ci_high"} | ({"p_value"} if is_test else set())
+    assert expected <= set(out.columns)
+    for banned in ("estimate", "lower", "upper", "ci_lower", "ci_upper", "p", "pvalue"):
+        assert banned not in out.columns
+    finite = out.dropna(subset=["statistic", "ci_low", "ci_high"])
+    assert len(finite) >= 1
+    assert (finite["ci_low"] <= finite["statistic"] + 1e-12).all()
+    assert (finite["statistic"] <= finite["ci_high"] + 1e-12).all()
+
+
+@pytest.mark.parametrize("qualname", sorted(ESTIMATORS))
+def test_a_lower_confidence_gives_a_narrower_interval(qualname: str) -> None:
+    call, _ = ESTIMATORS[qualname]
+    wide, narrow = call(confidence=0.95), call(confidence=0.5)
+    width_wide = (wide["ci_high"] - wide["ci_low"]).to_numpy()
+    width_narrow = (narrow["ci_high"] - narrow["ci_low"]).to_numpy()
+    ok = np.isfinite(width_wide) & np.isfinite(width_narrow)
+    assert (width_narrow[ok] <= width_wide[ok] + 1e-12).all()
+    assert (width_narrow[ok] < width_wide[ok]).any()
+    np.testing.assert_array_equal(wide["statistic"], narrow["statistic"])
+
+
+@pytest.mark.parametrize("qualname", sorted(TESTS))
+def test_tests_return_statistic_and_p_value(qualname: str) -> None:
+    out = TESTS[qualname]()
+    assert isinstance(out, pd.DataFrame) and len(out) >= 1
+    assert {"statistic", "p_value"} <= set(out.columns)
+    assert "p" not in out.columns and "pvalue" not in out.columns
+    p = out["p_value"].dropna()
+    assert len(p) >= 1 and ((p >= 0) & (p <= 1)).all()
+
+
+@pytest.mark.parametrize("qualname", sorted(EXCEPTIONS))
+def test_exceptions_say_why_in_their_docstring(qualname: str) -> None:
+    doc = inspect.getdoc(_function(qualname)) or ""
+    assert "Output contract" in doc, f"{qualname}: the docstring must say why it is an exception"

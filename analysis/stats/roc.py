@@ -591,7 +591,8 @@ def compare_readers(
     -------
     DataFrame
         Columns ``reader_a, reader_b, auc_a, auc_b, statistic, se, z, p_value, ci_low,
-        ci_high``; one row per pair in sorted reader order (``reader_a < reader_b``).
+        ci_high`` with ``statistic = auc_a - auc_b``; one row per pair in sorted reader
+        order (``reader_a < reader_b``).
         Empty (same columns) when there is a single reader.
 
     References
@@ -671,7 +672,8 @@ def compare_unpaired(
     -------
     DataFrame
         Columns ``reader_a, reader_b, auc_a, auc_b, statistic, se, t, df, p_value, ci_low,
-        ci_high``, one row per pair in sorted reader order.
+        ci_high`` with ``statistic = auc_a - auc_b``, one row per pair in sorted reader
+        order.
 
     References
     ----------

@@ -364,11 +364,13 @@ def cohen_kappa_table(
     ...     "case_id": list(range(8)) * 2,
     ...     "category": [1, 2, 2, 3, 3, 4, 4, 5, 1, 2, 3, 3, 3, 4, 5, 5],
     ... })
-    >>> res = cohen_kappa_table(df, reference="b", threshold=4)
+    >>> res = cohen_kappa_table(df, reference="b", threshold=3)
     >>> cols = ["reader_a", "reader_b", "scale", "statistic", "ci_low", "ci_high"]
     >>> print(res[cols].round(3).to_string(index=False))
     reader_a reader_b  scale  statistic  ci_low  ci_high
-           a        b binary        1.0     1.0      1.0
+           a        b binary      0.714   0.212      1.0
+
+    (7 of 8 calls agree, ``p_e = (5·6 + 3·2) / 64``, so kappa = 0.3125 / 0.4375.)
     """
     z = stats.norm.ppf(0.5 + check_confidence(confidence) / 2)
     w_kind = weights

@@ -108,6 +108,9 @@ def proportion_ci(
     >>> print(proportion_ci(8, 10, method="wilson").round(3).to_string(index=False))
      successes  trials  statistic  ci_low  ci_high
              8      10        0.8    0.49    0.943
+
+    (R: ``binom.test(8, 10)`` gives 0.444-0.975, ``binom.test(0, 5)`` 0-0.522 and
+    ``prop.test(8, 10, correct = FALSE)`` 0.490-0.943.)
     """
     confidence = check_confidence(confidence)
     if method not in CI_METHODS:

@@ -202,6 +202,8 @@ def or_power(
     >>> print(res[cols].round(4).to_string(index=False))
     analysis  n_readers  n_cases     df2  power
         RRRC         10      165 62.7073 0.8054
+
+    (Van Dyke's jackknife components; RJafroc ``SsPowerGivenJK`` gives 0.80541995.)
     """
     c = _components(components)
     d, j, alpha = _check_inputs(effect_size, n_readers, alpha, analysis)

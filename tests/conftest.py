@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from PIL import Image, PngImagePlugin
@@ -99,6 +102,7 @@ def default_bundle_files() -> dict[str, str | bytes]:
 
 
 BundleFactory = Callable[..., Path]
+T = TypeVar("T")
 
 #: Fixtures that start Chromium (tests/browser.py): a test using one is a browser test.
 BROWSER_FIXTURES = frozenset({"browser", "new_page"})
@@ -161,3 +165,100 @@ def assert_confirmation_page(html: str, *, action: str, button: str) -> None:
     assert f'<button type="submit" class="danger">{button}</button>' in html
     assert re.search(r'<a class="button secondary" href="[^"]+">Cancel</a>', html)
     assert "<script" not in html
+
+
+class SqliteSnapshots:
+    """Copies of this worker's SQLite test database, so that a module-scoped fixture builds a
+    large world (the demo study) once per worker instead of once per module.
+
+    ``shared(name, build, find, destroy)`` yields the world: the first time it runs ``build``
+    and keeps a copy of the database with the world in it; afterwards it restores that copy
+    (SQLite's backup API, milliseconds) instead of building again, and when the module is done
+    it restores the copy taken before the first build instead of running ``destroy``. It only
+    does so when the database holds exactly what it held before the first build (compared
+    table by table) and, at the end, exactly what the copy held; otherwise (another world set
+    up first, a transactional test flushed the tables, PostgreSQL) it builds and destroys as
+    before. Tests inside stay isolated as they were: each one runs in a transaction that
+    pytest-django rolls back.
+    """
+
+    def __init__(self, blocker: Any) -> None:
+        self._blocker = blocker
+        self._copies: dict[str, tuple[sqlite3.Connection, tuple[tuple[str, int], ...]]] = {}
+
+    @staticmethod
+    def _raw() -> sqlite3.Connection | None:
+        from django.db import connection
+
+        if connection.vendor != "sqlite" or connection.in_atomic_block:
+            return None
+        connection.ensure_connection()
+        return connection.connection  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _fingerprint(raw: sqlite3.Connection) -> tuple[tuple[str, int], ...]:
+        tables = [
+            row[0]
+            for row in raw.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        return tuple((t, raw.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in tables)
+
+    def _save(self, key: str, raw: sqlite3.Connection) -> None:
+        copy = sqlite3.connect(":memory:")
+        raw.backup(copy)
+        self._copies[key] = (copy, self._fingerprint(raw))
+
+    def _restore(self, key: str, raw: sqlite3.Connection) -> None:
+        from django.core.cache import cache
+
+        self._copies[key][0].backup(raw)
+        # As after a fresh build: nothing computed from an earlier module's world is reused.
+        cache.clear()
+
+    @contextmanager
+    def shared(
+        self,
+        name: str,
+        build: Callable[[], T],
+        find: Callable[[], T],
+        destroy: Callable[[], None],
+    ) -> Iterator[T]:
+        with self._blocker.unblock():
+            value, restored = self._setup(name, build, find)
+        try:
+            yield value
+        finally:
+            with self._blocker.unblock():
+                self._teardown(name, restored, destroy)
+
+    def _setup(self, name: str, build: Callable[[], T], find: Callable[[], T]) -> tuple[T, bool]:
+        raw = self._raw()
+        clean, world = "clean", f"world:{name}"
+        if raw is None or (
+            clean in self._copies and self._fingerprint(raw) != self._copies[clean][1]
+        ):
+            return build(), False
+        if clean not in self._copies:
+            self._save(clean, raw)
+        if world in self._copies:
+            self._restore(world, raw)
+            return find(), True
+        value = build()
+        self._save(world, raw)
+        return value, True
+
+    def _teardown(self, name: str, restored: bool, destroy: Callable[[], None]) -> None:
+        raw = self._raw()
+        world = f"world:{name}"
+        if restored and raw is not None and self._fingerprint(raw) == self._copies[world][1]:
+            self._restore("clean", raw)
+        else:
+            destroy()
+
+
+@pytest.fixture(scope="session")
+def sqlite_snapshots(django_db_setup: None, django_db_blocker: Any) -> SqliteSnapshots:
+    """Per worker (each xdist worker has its own database); see :class:`SqliteSnapshots`."""
+    return SqliteSnapshots(django_db_blocker)

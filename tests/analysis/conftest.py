@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from fixtures.demo import STUDY_SLUG, write_demo_bundle
 from readerstudy.bundles.services import study_delete, study_import
 from readerstudy.studies.models import Study, StudyMember
+from tests.conftest import SqliteSnapshots
 from tests.factories import UserFactory
 
 SMALL_TOML = """\
@@ -54,18 +55,27 @@ def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_demo_bundle(tmp_path_factory.mktemp("demo") / "bundle", images=False)
 
 
+def _study_delete(slug: str) -> None:
+    existing = Study.objects.filter(slug=slug).first()
+    if existing is not None:
+        study_delete(study=existing, delete_files=False)
+
+
 @pytest.fixture(scope="module")
 def demo_study(
-    django_db_setup: None, django_db_blocker: pytest.FixtureRequest, demo_bundle: Path
+    sqlite_snapshots: SqliteSnapshots,
+    demo_bundle: Path,
 ) -> Iterator[Study]:
-    """The demo study, imported once per module and deleted after it."""
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        study = study_import(path=demo_bundle, replace=True).study
-    yield study
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        existing = Study.objects.filter(slug=STUDY_SLUG).first()
-        if existing is not None:
-            study_delete(study=existing, delete_files=False)
+    """The demo study for a module, deleted after it. Imported once per worker on SQLite and
+    restored from a copy of the database for the next modules (``SqliteSnapshots``); imported
+    and deleted for every module on PostgreSQL."""
+    with sqlite_snapshots.shared(
+        "demo",
+        build=lambda: study_import(path=demo_bundle, replace=True).study,
+        find=lambda: Study.objects.get(slug=STUDY_SLUG),
+        destroy=lambda: _study_delete(STUDY_SLUG),
+    ) as study:
+        yield study
 
 
 def write_small_bundle(
@@ -154,19 +164,18 @@ def write_small_bundle(
 
 @pytest.fixture(scope="module")
 def shared_small_study(
-    django_db_setup: None,
-    django_db_blocker: pytest.FixtureRequest,
+    sqlite_snapshots: SqliteSnapshots,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Study]:
     """A synthetic study (three readers, Likert scores) shared by a module, then deleted."""
     root = write_small_bundle(tmp_path_factory.mktemp("shared") / "bundle", slug="shared-small")
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        study = study_import(path=root, replace=True).study
-    yield study
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        existing = Study.objects.filter(slug="shared-small").first()
-        if existing is not None:
-            study_delete(study=existing, delete_files=False)
+    with sqlite_snapshots.shared(
+        "shared-small",
+        build=lambda: study_import(path=root, replace=True).study,
+        find=lambda: Study.objects.get(slug="shared-small"),
+        destroy=lambda: _study_delete("shared-small"),
+    ) as study:
+        yield study
 
 
 SmallStudy = Callable[..., Study]

@@ -89,6 +89,7 @@ class TestNormalise:
             "1) Non-mass enhancement. 2) Suspicious. 3) Assessment: BI-RADS 4 - Suspicious."
         )
 
+    @pytest.mark.slow
     def test_it_is_idempotent_on_every_demo_output(self, demo_readings: pd.DataFrame) -> None:
         for text in demo_readings["impression"].tolist():
             once = normalise_output(text)
@@ -145,6 +146,7 @@ class TestDetector:
     def test_a_detector_without_readers_still_applies_the_generic_rules(self) -> None:
         assert LeakDetector.for_readers([]).detect("ChatGPT says BI-RADS 2")[0].rule == "model_name"
 
+    @pytest.mark.slow
     def test_the_planted_demo_leak_is_flagged_and_nothing_else_in_the_demo(
         self, demo_readings: pd.DataFrame
     ) -> None:

@@ -17,6 +17,7 @@ from tests.openai_server import FakeOpenAIServer
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_the_demo_a1_configuration_runs_from_the_command_and_the_page(
     llm: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

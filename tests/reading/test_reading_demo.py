@@ -15,6 +15,7 @@ from readerstudy.studies.models import Reading
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_the_demo_opens_a_ready_reading_session_for_the_three_radiologists() -> None:
     out = StringIO()
     call_command("demo", "--no-images", stdout=out)

@@ -318,6 +318,7 @@ def _channel(url: str) -> str:
     return "api" if path.startswith("/api/") else "page"
 
 
+@pytest.mark.slow
 def test_the_crawl_finds_one_planted_field_file_name_and_parquet_cell(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -492,6 +493,7 @@ def test_lists_are_never_in_the_order_of_import(demo: Demo) -> None:
     assert positions == sorted(positions)
 
 
+@pytest.mark.slow
 def test_the_pseudonymous_command_outputs_carry_no_real_identifier(
     demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

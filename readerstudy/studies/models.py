@@ -24,7 +24,8 @@ class Study(models.Model):
 
     #: The consensus rules (``readerstudy.core.choices.CONSENSUS_RULES``, the one list):
     #: ``Study.Consensus.MAJORITY_MEDIAN``, ``MEDIAN``, ``MODE_LOWEST``, ``FIRST_RUN``.
-    Consensus = models.TextChoices(
+    #: (django-stubs types the functional API without (value, label) members, hence the ignore.)
+    Consensus = models.TextChoices(  # type: ignore[call-overload]
         "Consensus",
         [
             (value.upper().replace("-", "_"), (value, label))

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from analysis.exports import EXPORT_KINDS
 from analysis.results import results_json
+from analysis.selectors import SPLITS
 from analysis.stats.choices import (
     KAPPA_CI_METHODS,
     MRMC_COVARIANCES,
@@ -35,15 +36,16 @@ from analysis.views import (
     export_stream,
 )
 from readerstudy.studies.api.access import StudyScopedMixin
+from readerstudy.studies.pseudonyms import IDS_CHOICES
 
 IDS = OpenApiParameter(
     "ids",
     str,
-    enum=["real", "pseudonymous"],
+    enum=list(IDS_CHOICES),
     description="Identifiers (statisticians get pseudonyms before unblinding whatever they ask).",
 )
 FILTERS = [
-    OpenApiParameter("split", str, enum=["test", "train", "all"], description="Default: test."),
+    OpenApiParameter("split", str, enum=list(SPLITS), description="Default: test."),
     OpenApiParameter("readers", str, many=True, description="Reader ids (default: all)."),
     OpenApiParameter("runs", int, many=True, description="Runs (default: all)."),
     OpenApiParameter(

@@ -9,6 +9,7 @@ from django import forms
 from analysis.charts import LikertRange
 from analysis.results import AnalysisOptions
 from analysis.selectors import (
+    SPLITS,
     Pseudonyms,
     study_modalities,
     study_modality_labels,
@@ -21,10 +22,14 @@ from analysis.stats.choices import (
     P_ADJUST_NAMES,
     PROPORTION_CI_METHODS,
 )
-from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.models import CaseSplit, Reading, Study
 from readerstudy.studies.pseudonyms import IDS_CHOICES as IDS_VALUES
 
-SPLIT_CHOICES = [("test", "Test set"), ("train", "Training set"), ("all", "All cases")]
+#: The case selections (``SPLITS``, the one list): a split of ``CaseSplit``, or every case.
+SPLIT_CHOICES = [
+    (value, f"{CaseSplit(value).label} set" if value in CaseSplit.values else "All cases")
+    for value in SPLITS
+]
 IDS_LABELS = {"real": "Real ids", "pseudonymous": "Pseudonyms"}
 IDS_CHOICES = [(value, IDS_LABELS[value]) for value in IDS_VALUES]
 

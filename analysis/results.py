@@ -12,7 +12,8 @@ and applies the study's conventions (docs/statistics.md, docs/analysis.md "Conve
   whatever is left out, or a design that is not fully crossed, gets a note (``mrmc-*``
   codes of :mod:`analysis.notes`).
 * **Repeated runs.** Each reader's runs of a case are combined by the study's consensus
-  rule (``majority-median``, ``median`` or ``first-run``) into its final category.
+  rule (``readerstudy.core.choices.CONSENSUS_RULES``: ``majority-median``, ``median``,
+  ``mode-lowest`` or ``first-run``) into its final category.
 * **ROC rating.** A reader's continuous ``score`` when any of its readings has one (the
   mean over the runs that have one), on the cases that have a score; a reader without any
   score uses its final category. A missing score never switches a reader to its category:
@@ -102,10 +103,8 @@ ALPHA_BOOT = 1000
 
 def runs_final_category(categories: Sequence[int], rule: str) -> int:
     """The final category of one reader's runs on one case (in run order) by ``rule``: the
-    same rules as :func:`_final_readings` (``first-run``, or :func:`analysis.stats.consensus`).
+    same implementation as :func:`_final_readings` (:func:`analysis.stats.consensus`).
     Registered as ``readerstudy.studies.consensus.final_category`` (the reading pages)."""
-    if rule == "first-run":
-        return int(categories[0])
     frame = pd.DataFrame(
         {"reader_id": 0, "case_id": 0, "run": range(1, len(categories) + 1), "category": categories}
     )
@@ -408,23 +407,15 @@ def _final_readings(readings: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, di
     ]
     if readings.empty:
         return pd.DataFrame(columns=columns), {}
-    if rule == "first-run":
-        ordered = readings.sort_values(["reader_id", "case_id", "run"], kind="stable")
-        n_runs = ordered.groupby(["reader_id", "case_id"], sort=False)["run"].transform("size")
-        final = ordered.assign(n_runs=n_runs).drop_duplicates(["reader_id", "case_id"])
-        final = final.assign(n_agree=1, decided_by="first-run")[
-            ["reader_id", "case_id", "category", "n_runs", "n_agree", "decided_by"]
-        ]
-    else:
-        final = consensus(
-            readings,
-            reader="reader_id",
-            case="case_id",
-            run="run",
-            category="category",
-            rule=rule,  # type: ignore[arg-type]
-        ).rename(columns={"reader": "reader_id", "case": "case_id"})
-        final = final[["reader_id", "case_id", "category", "n_runs", "n_agree", "decided_by"]]
+    final = consensus(
+        readings,
+        reader="reader_id",
+        case="case_id",
+        run="run",
+        category="category",
+        rule=rule,  # type: ignore[arg-type]
+    ).rename(columns={"reader": "reader_id", "case": "case_id"})
+    final = final[["reader_id", "case_id", "category", "n_runs", "n_agree", "decided_by"]]
     truth = readings.drop_duplicates("case_id").set_index("case_id")["truth"]
     final = final.assign(truth=final["case_id"].map(truth).astype(np.int64))
 

@@ -43,6 +43,7 @@ from analysis.render import StaticExportUnavailable, browser_path
 from analysis.results import results_json
 from analysis.services import analysis_compute, dashboard_payload, tables_workbook
 from analysis.tables import build_tables, table_csv
+from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core import roles
 from readerstudy.studies.access import require_study_role, study_roles
@@ -76,7 +77,7 @@ def audit_export(
 ) -> None:
     audit_record(
         action="export",
-        request=request,
+        origin=audit_origin(request),
         study=study,
         target=kind,
         details={"kind": kind, "pseudonymous": pseudonymous, **extra},

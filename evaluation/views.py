@@ -44,6 +44,7 @@ from evaluation.forms import (
     parse_json_body,
 )
 from evaluation.models import RatingItem, RatingSession, RatingTask
+from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core.confirm import Confirmation, confirm_page
 from readerstudy.core.spreadsheet import csv_writer
@@ -485,7 +486,7 @@ def session_key(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     session = _coordinator_session(request, slug, pk)
     audit_record(
         action="unblinding_key_viewed",
-        request=request,
+        origin=audit_origin(request),
         study=session.study,
         target=f"rating session {session.pk}",
     )
@@ -512,7 +513,7 @@ def session_key_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     session = _coordinator_session(request, slug, pk)
     audit_record(
         action="unblinding_key_exported",
-        request=request,
+        origin=audit_origin(request),
         study=session.study,
         target=f"rating session {session.pk}",
     )
@@ -540,7 +541,7 @@ def session_randomisation_csv(request: HttpRequest, slug: str, pk: int) -> HttpR
     session = _coordinator_session(request, slug, pk)
     audit_record(
         action="rating_randomisation_exported",
-        request=request,
+        origin=audit_origin(request),
         study=session.study,
         target=f"rating session {session.pk}",
     )

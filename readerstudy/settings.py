@@ -126,7 +126,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "readerstudy.audit.services.AuditRequestMiddleware",
+    "readerstudy.audit.context.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -331,7 +331,7 @@ def _trusted_proxies(entries: list[str]) -> list[ipaddress.IPv4Network | ipaddre
 
 
 # The reverse proxies (addresses or networks) whose X-Forwarded-For names the client
-# (readerstudy/audit/services.py, client_ip). Empty: the peer address (REMOTE_ADDR) is the client.
+# (readerstudy/audit/context.py, client_ip). Empty: the peer address (REMOTE_ADDR) is the client.
 TRUSTED_PROXIES = _trusted_proxies(env_list("TRUSTED_PROXIES"))
 
 # Content-Security-Policy and Permissions-Policy (readerstudy/middleware.py). Everything is
@@ -354,6 +354,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "readerstudy")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Load the Celery app with the settings, so that every Django process (web, manage.py, tests)
+# has it before a shared task is sent. Not in readerstudy/__init__.py: importing the package
+# must not load Django (the pure statistics import readerstudy.core.choices).
+import readerstudy.celery  # noqa: E402, F401
+
 # celery: send to the worker; thread: a background thread of the web process (no broker);
 # inline: before the request returns (tests).
 GENERATION_DISPATCH = env_str(

@@ -20,11 +20,13 @@ from analysis.stats._checks import (
     require_numeric,
     require_unique,
 )
+from readerstudy.core.choices import CONSENSUS_RULES
 
-Rule = Literal["majority-median", "median", "mode-lowest"]
+Rule = Literal["majority-median", "median", "mode-lowest", "first-run"]
 
-#: The consensus rules understood by :func:`consensus` (``study.toml`` values).
-RULES: tuple[str, ...] = ("majority-median", "median", "mode-lowest")
+#: The consensus rules understood by :func:`consensus`: the one list of the platform
+#: (``readerstudy.core.choices.CONSENSUS_RULES``, pure vocabulary; ``study.toml`` values).
+RULES: tuple[str, ...] = tuple(CONSENSUS_RULES)
 
 
 def consensus(
@@ -48,6 +50,8 @@ def consensus(
     - ``"median"``: always the (lower) median.
     - ``"mode-lowest"``: the most frequent category (a plurality is enough); ties go to
       the lowest of the tied categories.
+    - ``"first-run"``: the category of the run with the lowest run number (the other runs
+      only count towards ``n_agree``).
 
     With a single run every rule returns that run.
 
@@ -57,7 +61,7 @@ def consensus(
         Long readings, one row per reader x case x run.
     reader, case, run, category : str
         Column names; ``category`` must be numeric (it is ordered).
-    rule : {"majority-median", "median", "mode-lowest"}
+    rule : {"majority-median", "median", "mode-lowest", "first-run"}
         Consensus rule.
     nan_policy : {"raise", "omit"}
         What to do with rows with NaN in the four columns (``"omit"`` drops those runs).
@@ -68,8 +72,8 @@ def consensus(
         One row per reader x case (sorted by reader, then case) with the columns
         ``reader, case, category, n_runs, n_agree, agreement, decided_by``: the final
         category (integer if the input column is), the number of runs, how many runs gave
-        the final category, their share, and ``"majority"``, ``"median"`` or ``"mode"``
-        for the branch of the rule that decided.
+        the final category, their share, and ``"majority"``, ``"median"``, ``"mode"`` or
+        ``"first-run"`` for the branch of the rule that decided.
 
     References
     ----------
@@ -137,6 +141,11 @@ def consensus(
     elif rule == "mode-lowest":
         final = mode_value
         decided = np.full(n_groups, "mode", dtype=object)
+    elif rule == "first-run":
+        runs = frame[run].to_numpy()
+        by_run = np.lexsort((runs, group))  # by group, then run ascending
+        final = values[by_run[start]]
+        decided = np.full(n_groups, "first-run", dtype=object)
     else:
         majority = 2 * mode_count > n_runs
         final = np.where(majority, mode_value, median)

@@ -38,6 +38,7 @@ from evaluation.api.serializers import (
 )
 from evaluation.models import RatingSession, RatingTask
 from evaluation.views import rater_image_response
+from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core import roles
 from readerstudy.studies.api.access import HasPlatformRole, StudyScopedMixin
@@ -261,7 +262,7 @@ class RatingSessionKey(StudyScopedMixin, generics.GenericAPIView):
         session = get_object_or_404(RatingSession, pk=pk, study=self.study)
         audit_record(
             action="unblinding_key_viewed",
-            request=request._request,
+            origin=audit_origin(request._request),
             study=self.study,
             target=f"rating session {session.pk}",
             details={"via": "api"},

@@ -9,4 +9,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from readerstudy.audit import services  # noqa: F401  (connects the signal receivers)
+        from readerstudy.audit import receivers, services  # noqa: F401  (connect the receivers)

@@ -8,7 +8,8 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from readerstudy.audit.services import audit_record, client_ip
+from readerstudy.audit.context import audit_origin
+from readerstudy.audit.services import audit_record
 from readerstudy.core.throttle import login_attempt_reserve, login_attempt_succeeded, wait_text
 
 
@@ -23,12 +24,13 @@ class ThrottleMixin:
         username = self.cleaned_data.get("username")
         if username is None or not self.cleaned_data.get("password"):
             return super().clean()  # type: ignore[misc]  # no password is checked
-        ip = client_ip(self.request)
+        origin = audit_origin(self.request)
+        ip = origin.ip
         wait = login_attempt_reserve(username=username, ip=ip)
         if wait:
             audit_record(
                 action="login_throttled",
-                request=self.request,
+                origin=origin,
                 target=username[:150],
                 details={"wait_seconds": wait},
             )

@@ -1,33 +1,28 @@
 """The audit log: one function to record an event, and receivers for the events that happen
-wherever they are caused (sign-ins, role and membership changes, API tokens).
+wherever they are caused (role and membership changes, API tokens; sign-ins, whose signals
+carry the request, in :mod:`readerstudy.audit.receivers`).
 
 The receivers work from model signals, so a change made in the admin, by a service, by a
 management command or in the shell is recorded alike. Under a request,
-``AuditRequestMiddleware`` makes the request available to them (actor and address); outside
-one (commands) the actor is empty. See docs/security.md for the list of events.
+``readerstudy.audit.context.AuditRequestMiddleware`` makes the request available to them
+(actor and address); outside one (commands) the actor is empty. Nothing here takes the
+request: a view passes ``origin=audit_origin(request)``. See docs/security.md for the list of
+events.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from readerstudy.audit.context import AuditOrigin, current_origin
 from readerstudy.audit.models import AuditEvent
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: What each action code of the audit log means, for people. Defined once: the audit page
 #: shows these labels; the CSV download and the API keep the codes (stable for scripts).
@@ -89,99 +84,23 @@ def audit_action_label(action: str) -> str:
     return AUDIT_ACTIONS.get(action) or action.replace("_", " ").capitalize()
 
 
-_current_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
-
-
-def current_request() -> HttpRequest | None:
-    """The request being handled in this context, if any (set by the middleware)."""
-    return _current_request.get()
-
-
-@contextmanager
-def request_context(request: HttpRequest | None) -> Iterator[None]:
-    """Audit events recorded inside come from ``request`` (no change when it is ``None``)."""
-    if request is None:
-        yield
-        return
-    token = _current_request.set(request)
-    try:
-        yield
-    finally:
-        _current_request.reset(token)
-
-
-class AuditRequestMiddleware:
-    """Makes the current request known to audit receivers (who did it, from where)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        with request_context(request):
-            return self.get_response(request)
-
-
-def _address(text: str) -> IPAddress | None:
-    """An address of ``X-Forwarded-For`` or ``REMOTE_ADDR`` (a port or brackets allowed)."""
-    text = text.strip()
-    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
-        text = text[1 : text.index("]")]
-    elif text.count(":") == 1:  # 203.0.113.7:51234
-        text = text.split(":", 1)[0]
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
-def _trusted(address: IPAddress) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    return any(
-        address in network or (mapped is not None and mapped in network)
-        for network in settings.TRUSTED_PROXIES
-    )
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The client's address: ``REMOTE_ADDR``, unless that is one of ``TRUSTED_PROXIES``; then
-    the right-most address of ``X-Forwarded-For`` that is not a trusted proxy (the one the
-    first trusted proxy saw). Addresses further left were written by the client and are
-    ignored, as is the header of a peer that is not a trusted proxy."""
-    if request is None:
-        return None
-    peer = _address(request.META.get("REMOTE_ADDR") or "")
-    if peer is None:
-        return None
-    if not _trusted(peer):
-        return str(peer)
-    hops = [h for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-    client = peer
-    for hop in reversed(hops):
-        address = _address(hop)
-        if address is None:  # not an address: stop at the last proxy that vouched for one
-            break
-        client = address
-        if not _trusted(address):
-            break
-    return str(client)
-
-
 def audit_record(
     *,
     action: str,
     actor: Any = None,
-    request: HttpRequest | None = None,
+    origin: AuditOrigin | None = None,
     study: Model | None = None,  # a readerstudy.Study (audit sits below studies)
     target: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event to the audit log. ``request`` defaults to the request being handled (if
-    any), ``actor`` to that request's signed-in user."""
-    if request is None:
-        request = current_request()
-    user = getattr(request, "user", None)
-    if actor is None and user is not None and user.is_authenticated:
-        actor = user
+    """Append an event to the audit log. ``origin`` (the client's address and the signed-in
+    user; ``audit_origin(request)`` in a view) defaults to the one in effect
+    (:func:`~readerstudy.audit.context.current_origin`: the request being handled, if any);
+    ``actor`` to that origin's signed-in user."""
+    if origin is None:
+        origin = current_origin()
+    if actor is None:
+        actor = origin.user
     return AuditEvent.objects.create(
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,
@@ -189,29 +108,7 @@ def audit_record(
         study=study,
         target=target[:300],
         details=details or {},
-        ip=client_ip(request),
-    )
-
-
-@receiver(user_logged_in)
-def _logged_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    audit_record(action="login", actor=user, request=request)
-
-
-@receiver(user_logged_out)
-def _logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    if user is not None:
-        audit_record(action="logout", actor=user, request=request)
-
-
-@receiver(user_login_failed)
-def _login_failed(
-    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
-) -> None:
-    audit_record(
-        action="login_failed",
-        request=request,
-        target=str(credentials.get("username", ""))[:150],
+        ip=origin.ip,
     )
 
 
@@ -354,10 +251,8 @@ def _token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
 
 def _token_event(action: str, token: Token) -> None:
     owner = get_user_model().objects.filter(pk=token.user_id).first()
-    request = current_request()
-    signed_in = getattr(request, "user", None)
     # The owner acts unless someone else is signed in (e.g. a superuser in the admin).
-    actor = signed_in if signed_in is not None and signed_in.is_authenticated else owner
+    actor = current_origin().user or owner
     audit_record(
         action=action,
         actor=actor,

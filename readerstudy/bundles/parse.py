@@ -39,6 +39,7 @@ from readerstudy.bundles.names import (
 )
 from readerstudy.bundles.problems import BundleError, Problem
 from readerstudy.bundles.source import BundleReadError, BundleSource
+from readerstudy.core.choices import CONSENSUS_RULES, DEFAULT_CONSENSUS
 from readerstudy.core.images import ImageError, sniff_content_type, strip_metadata
 from readerstudy.core.spreadsheet import restore_cell, restore_series
 from readerstudy.studies.display import (
@@ -47,10 +48,9 @@ from readerstudy.studies.display import (
     image_geometry,
     render_display,
 )
-from readerstudy.studies.models import Case, Study
+from readerstudy.studies.models import Case, Reader
 
 SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")  # used with fullmatch: "$" would admit a final "\n"
-CONSENSUS_RULES: tuple[str, ...] = tuple(Study.Consensus.values)
 IMAGE_TYPES = {
     "png": "image/png",
     "jpg": "image/jpeg",
@@ -441,20 +441,20 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
                     labels[value] = label
 
     repeats = data.get("repeats", {})
-    consensus = "majority-median"
+    consensus = DEFAULT_CONSENSUS
     if not isinstance(repeats, dict):
         problems.add(name, _toml_line(text, "repeats"), "repeats", "must be a table")
     else:
         extra = {k: v for k, v in repeats.items() if k != "consensus"}
         if extra:
             config["repeats"] = extra
-        consensus = repeats.get("consensus", "majority-median")
+        consensus = repeats.get("consensus", DEFAULT_CONSENSUS)
         if consensus not in CONSENSUS_RULES:
             bad(
                 "repeats.consensus",
                 f"must be one of {', '.join(CONSENSUS_RULES)}, got {consensus!r}",
             )
-            consensus = "majority-median"
+            consensus = DEFAULT_CONSENSUS
 
     likert = data.get("likert", {})
     likert_min, likert_max = 1, 5
@@ -1058,14 +1058,14 @@ def parse_readers(
     frame = table.frame
     reader_id = _ids(table, "reader_id", problems, defining=True)
     kind = frame["kind"].str.strip().str.lower()
-    bad = ~kind.isin(["human", "model"])
+    bad = ~kind.isin(Reader.Kind.values)
     if bad.any():
         problems.add_rows(
             name,
             table.lines[bad.to_numpy()],
             "kind",
             frame["kind"][bad],
-            "must be human or model, got {value}",
+            f"must be {' or '.join(Reader.Kind.values)}, got {{value}}",
         )
     _lengths(table, problems, {"label": 300, "group": 200})
     _characters(table, "label", problems, "label")

@@ -31,6 +31,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core.confirm import Confirmation, confirm_page
 from readerstudy.core.spreadsheet import csv_writer
@@ -210,7 +211,7 @@ def session_export(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     writer.writerows(reading_randomisation_rows(session=session))
     audit_record(
         action="reading_randomisation_exported",
-        request=request,
+        origin=audit_origin(request),
         study=session.study,
         target=f"reading session {session.pk}",
     )

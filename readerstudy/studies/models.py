@@ -16,15 +16,22 @@ from django.db import models
 from django.db.models import Q
 
 from readerstudy.core import roles
+from readerstudy.core.choices import CONSENSUS_RULES, DEFAULT_CONSENSUS
 
 
 class Study(models.Model):
     """A reader study: one case set, its readers, its reading scale and its Likert domains."""
 
-    class Consensus(models.TextChoices):
-        MAJORITY_MEDIAN = "majority-median", "Majority of runs; median when no majority"
-        MEDIAN = "median", "Median of runs (lower middle when even)"
-        FIRST_RUN = "first-run", "First run only"
+    #: The consensus rules (``readerstudy.core.choices.CONSENSUS_RULES``, the one list):
+    #: ``Study.Consensus.MAJORITY_MEDIAN``, ``MEDIAN``, ``MODE_LOWEST``, ``FIRST_RUN``.
+    #: (django-stubs types the functional API without (value, label) members, hence the ignore.)
+    Consensus = models.TextChoices(  # type: ignore[call-overload]
+        "Consensus",
+        [
+            (value.upper().replace("-", "_"), (value, label))
+            for value, label in CONSENSUS_RULES.items()
+        ],
+    )
 
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=300)
@@ -34,7 +41,7 @@ class Study(models.Model):
         help_text="A reading with category >= this value is a positive (malignant) call."
     )
     consensus = models.CharField(
-        max_length=40, choices=Consensus.choices, default=Consensus.MAJORITY_MEDIAN
+        max_length=40, choices=Consensus.choices, default=DEFAULT_CONSENSUS
     )
     reference_reader = models.ForeignKey(
         "Reader",
@@ -176,12 +183,17 @@ class CaseImage(models.Model):
         return f"image {self.pk} of {self.case}"
 
 
+class ReaderKind(models.TextChoices):
+    """The kinds of reader (``Reader.Kind``), the one list of them."""
+
+    HUMAN = "human", "Human"
+    MODEL = "model", "Model"
+
+
 class Reader(models.Model):
     """Someone or something that reads cases: a human radiologist or a model configuration."""
 
-    class Kind(models.TextChoices):
-        HUMAN = "human", "Human"
-        MODEL = "model", "Model"
+    Kind = ReaderKind
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="readers")
     code = models.CharField("reader id", max_length=100)
@@ -209,7 +221,7 @@ class Reader(models.Model):
                 fields=["study", "user"], condition=Q(user__isnull=False), name="reader_unique_user"
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["human", "model"]), name="reader_kind_valid"
+                condition=Q(kind__in=ReaderKind.values), name="reader_kind_valid"
             ),
             models.CheckConstraint(
                 condition=Q(years_experience__isnull=True) | Q(years_experience__gte=0),

@@ -18,6 +18,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from rest_framework.authtoken.models import Token
 
+from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_action_label, audit_record
 from readerstudy.audit.tokens import token_create, token_revoke
 from readerstudy.core import roles
@@ -78,7 +79,12 @@ def _audit_response(
     study: Study | None = None,
 ) -> HttpResponse:
     if request.GET.get("format") == "csv":
-        audit_record(action="export", request=request, study=study, target=f"audit log {filename}")
+        audit_record(
+            action="export",
+            origin=audit_origin(request),
+            study=study,
+            target=f"audit log {filename}",
+        )
 
         def rows() -> Iterator[str]:
             buffer = io.StringIO()
@@ -167,10 +173,10 @@ def api_token(request: HttpRequest) -> HttpResponse:
         )
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            token_revoke(user=request.user, request=request)
+            token_revoke(user=request.user, origin=audit_origin(request))
             messages.success(request, "Your API token was revoked.")
             return redirect("api-token-page")
-        created_key = token_create(user=request.user, request=request).key
+        created_key = token_create(user=request.user, origin=audit_origin(request)).key
         token = Token.objects.filter(user=request.user).first()
     response = render(
         request,

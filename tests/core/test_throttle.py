@@ -16,8 +16,8 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from readerstudy.audit.context import client_ip
 from readerstudy.audit.models import AuditEvent
-from readerstudy.audit.services import client_ip
 from readerstudy.core.throttle import backoff_seconds, login_attempt_reserve
 from tests.core import counting_backend
 from tests.factories import UserFactory

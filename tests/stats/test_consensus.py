@@ -1,4 +1,4 @@
-"""Tests of analysis.stats.consensus (majority / median of repeated runs)."""
+"""Tests of analysis.stats.consensus (majority / median / mode / first of repeated runs)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.stats.consensus import RULES, consensus
+from readerstudy.core.choices import CONSENSUS_RULES
 
 
 def _runs(rows: dict[tuple[str, int], list[int]]) -> pd.DataFrame:
@@ -28,7 +29,9 @@ def _by_key(got: pd.DataFrame) -> dict[tuple[str, int], dict]:
 
 
 def _oracle(values: list[int], rule: str) -> int:
-    """Plain-Python statement of the rules, one reader x case at a time."""
+    """Plain-Python statement of the rules, one reader x case at a time (runs in order)."""
+    if rule == "first-run":
+        return values[0]
     ordered = sorted(values)
     lower_median = ordered[(len(ordered) - 1) // 2]
     counts = Counter(values)
@@ -85,6 +88,39 @@ def test_mode_lowest_breaks_ties_downwards() -> None:
     got = consensus(_runs({("M", 1): [5, 3, 5, 3, 1]}), rule="mode-lowest")
     assert got["category"].tolist() == [3]
     assert got["decided_by"].tolist() == ["mode"]
+
+
+def test_first_run_takes_the_lowest_run_number_whatever_the_row_order() -> None:
+    df = pd.DataFrame(
+        {
+            "reader_id": ["M", "M", "M", "N", "N"],
+            "case_id": [1, 1, 1, 1, 1],
+            "run": [3, 2, 5, 7, 4],
+            "category": [5, 2, 5, 1, 3],
+        }
+    )
+    got = consensus(df, rule="first-run")
+    assert got["category"].tolist() == [2, 3]  # run 2 of M, run 4 of N
+    assert got["decided_by"].tolist() == ["first-run", "first-run"]
+    assert got["n_runs"].tolist() == [3, 2]
+    assert got["n_agree"].tolist() == [1, 1]
+
+
+def test_first_run_counts_the_later_runs_that_agree_with_it() -> None:
+    got = consensus(_runs({("M", 1): [4, 2, 4]}), rule="first-run")
+    assert got["category"].tolist() == [4]
+    assert got["n_agree"].tolist() == [2]
+    np.testing.assert_allclose(got["agreement"], [2 / 3])
+
+
+def test_first_run_ignores_the_majority() -> None:
+    got = consensus(_runs({("M", 1): [3, 5, 5]}), rule="first-run")
+    assert got["category"].tolist() == [3]
+
+
+def test_every_rule_of_the_platform_is_implemented() -> None:
+    assert tuple(CONSENSUS_RULES) == RULES
+    assert set(RULES) == {"majority-median", "median", "mode-lowest", "first-run"}
 
 
 def test_median_rule_ignores_the_majority() -> None:
@@ -177,8 +213,12 @@ def test_consensus_of_identical_runs_is_that_run(rows: dict, rule: str, m: int) 
         assert got[key]["agreement"] == 1.0
 
 
+#: The rules that combine the runs (first-run picks one by its number: order matters).
+COMBINING = [r for r in RULES if r != "first-run"]
+
+
 @settings(max_examples=30, deadline=None)
-@given(study, st.sampled_from(RULES), st.randoms(use_true_random=False))
+@given(study, st.sampled_from(COMBINING), st.randoms(use_true_random=False))
 def test_consensus_is_invariant_to_run_order(rows: dict, rule: str, rnd: random.Random) -> None:
     shuffled = {}
     for key, values in rows.items():
@@ -187,6 +227,15 @@ def test_consensus_is_invariant_to_run_order(rows: dict, rule: str, rnd: random.
         shuffled[key] = copy
     a = consensus(_runs(rows), rule=rule)
     df = _runs(shuffled)
+    b = consensus(df.sample(frac=1.0, random_state=rnd.randint(0, 10_000)), rule=rule)
+    pd.testing.assert_frame_equal(a, b)
+
+
+@settings(max_examples=30, deadline=None)
+@given(study, st.sampled_from(RULES), st.randoms(use_true_random=False))
+def test_consensus_is_invariant_to_row_order(rows: dict, rule: str, rnd: random.Random) -> None:
+    df = _runs(rows)
+    a = consensus(df, rule=rule)
     b = consensus(df.sample(frac=1.0, random_state=rnd.randint(0, 10_000)), rule=rule)
     pd.testing.assert_frame_equal(a, b)
 

@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from readerstudy.audit.services import audit_record, client_ip
+from readerstudy.audit.context import audit_origin
+from readerstudy.audit.services import audit_record
 from readerstudy.audit.tokens import token_create, token_revoke
 from readerstudy.core import roles
 from readerstudy.core.throttle import login_attempt_reserve, login_attempt_succeeded
@@ -67,12 +68,13 @@ class TokenView(APIView):
         form = TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         username = form.validated_data["username"]
-        ip = client_ip(request._request)
+        origin = audit_origin(request._request)
+        ip = origin.ip
         wait = login_attempt_reserve(username=username, ip=ip)
         if wait:
             audit_record(
                 action="login_throttled",
-                request=request._request,
+                origin=origin,
                 target=username[:150],
                 details={"wait_seconds": wait},
             )
@@ -83,7 +85,7 @@ class TokenView(APIView):
         if user is None:
             raise AuthenticationFailed("Wrong username or password.")
         login_attempt_succeeded(username=username, ip=ip)
-        token = token_create(user=user, request=request._request)
+        token = token_create(user=user, origin=origin)
         return Response(
             TokenSerializer({"token": token.key, "created": token.created}).data,
             status=status.HTTP_201_CREATED,
@@ -91,7 +93,7 @@ class TokenView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request) -> Response:
-        token_revoke(user=request.user, request=request._request)
+        token_revoke(user=request.user, origin=audit_origin(request._request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
-from evaluation.services import rating_item_redact, rating_session_close, rating_session_start
+from evaluation.services import rating_item_redact, rating_session_close, rating_session_open
 from readerstudy.audit.models import AuditEvent
 from tests.evaluation.blinding_checks import forbidden_patterns, image_problems
 from tests.evaluation.conftest import SessionMaker, World, make_session, world  # noqa: F401
@@ -112,7 +112,7 @@ def test_nothing_a_rater_reaches_names_the_source(
     # The planted self-identifying output is redacted before the start, as coordinators do.
     leaked = session.items.get(reading=world.leaked_reading())
     rating_item_redact(item=leaked, text="BI-RADS 4. Biopsy is advised.", actor=world.coordinator)
-    rating_session_start(session=session, actor=world.coordinator)
+    rating_session_open(session=session, actor=world.coordinator)
     rater = api_as(world.raters[0])
     forbidden = forbidden_patterns(world.study, other_usernames=["rater2", "rater3", "coord"])
     bodies = [rater.get(ITEMS, {"page_size": 5000}), rater.get("/api/rating/sessions/")]

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from readerstudy.core.sessions import SessionBase, SessionStatus, session_constraints
 from readerstudy.studies.models import Reading, Study
 
 
@@ -113,74 +114,48 @@ def new_public_id() -> str:
     return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
 
 
-class RatingSession(models.Model):
+class RatingSession(SessionBase):
     """A blinded Likert rating session: which outputs, which raters, which domains, what context.
 
     Outputs become :class:`RatingItem` rows with opaque public ids and a normalised display
     text; each rater gets a :class:`RatingAssignment` whose :class:`RatingTask` rows are the
     rater's items in a seeded random (or the session's fixed, also shuffled) order.
+
+    The shared fields, states (``Status`` = ``SessionStatus``), orders (``Order`` =
+    ``SessionOrder``) and rules are ``readerstudy.core.sessions.SessionBase``'s. Rating
+    sessions show the text context (findings, clinical history) by default, cannot be
+    re-opened, and a draft can be closed without being opened.
     """
 
-    class Order(models.TextChoices):
-        RANDOM = "random", "A different random order for each rater"
-        FIXED = "fixed", "The same (shuffled) order for every rater"
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+    TRANSITIONS = {
+        SessionStatus.OPEN: (SessionStatus.DRAFT,),
+        SessionStatus.CLOSED: (SessionStatus.DRAFT, SessionStatus.OPEN),
+    }
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rating_sessions")
-    name = models.CharField(max_length=200)
-    seed = models.BigIntegerField(help_text="Seed of every random choice of the session")
-    order = models.CharField(max_length=10, choices=Order.choices, default=Order.RANDOM)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     raters_per_item = models.PositiveSmallIntegerField(default=1)
-    allow_amend = models.BooleanField(
-        default=False, help_text="Raters may change submitted scores (every change is kept)."
-    )
     show_findings = models.BooleanField(default=True)
     show_clinical_history = models.BooleanField(default=True)
-    show_location = models.BooleanField(default=True)
-    show_images = models.BooleanField(default=False)
     domains = models.ManyToManyField(LikertDomain, related_name="rating_sessions")
     selection = models.JSONField(
         default=dict, blank=True, help_text="How the outputs were chosen (readers, runs, cases)"
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["study", "-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["study", "name"], name="ratingsession_unique_name"),
-            models.CheckConstraint(
-                condition=Q(status__in=["draft", "open", "closed"]), name="ratingsession_status"
+            *session_constraints(
+                status="ratingsession_status",
+                order="ratingsession_order",
+                seed="ratingsession_seed_nonneg",
+                opened="ratingsession_started_when_open",
+                closed="ratingsession_closed_at_when_closed",
             ),
-            models.CheckConstraint(
-                condition=Q(order__in=["random", "fixed"]), name="ratingsession_order"
-            ),
-            models.CheckConstraint(condition=Q(seed__gte=0), name="ratingsession_seed_nonneg"),
             models.CheckConstraint(
                 condition=Q(raters_per_item__gte=1), name="ratingsession_raters_per_item"
             ),
-            models.CheckConstraint(
-                condition=Q(status="draft") | Q(started_at__isnull=False),
-                name="ratingsession_started_when_open",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status="closed") | Q(closed_at__isnull=False),
-                name="ratingsession_closed_at_when_closed",
-            ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.study.slug}: {self.name}"
 
 
 class RatingItem(models.Model):

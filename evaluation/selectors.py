@@ -244,7 +244,7 @@ def rater_worklist(user: User) -> list[WorklistEntry]:
             n_total=Count("tasks"),
             n_submitted=Count("tasks", filter=Q(tasks__submitted_at__isnull=False)),
         )
-        .order_by("session__status", "-session__started_at", "session_id")
+        .order_by("session__status", "-session__opened_at", "session_id")
     )
     return [
         WorklistEntry(

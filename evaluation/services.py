@@ -35,6 +35,12 @@ from evaluation.selectors import session_domains, session_domains_cached, study_
 from readerstudy.audit.services import audit_record
 from readerstudy.core.db.rows import db_value, quoted_table
 from readerstudy.core.randomisation import balanced_assignment, new_seed, permutation, rng_for
+from readerstudy.core.sessions import (
+    SessionStateError,
+    SessionStatus,
+    session_transition,
+    session_transition_check,
+)
 from readerstudy.studies.models import Reader, Reading, Study
 
 
@@ -53,10 +59,11 @@ class SessionConflictError(RatingError):
     """The session would give a rater an output they already scored or have in another session."""
 
 
-class SessionStateError(RatingError):
-    """The session is not in a state that allows the operation (e.g. closed)."""
-
-    status = 409
+#: What the rating services raise when they refuse: a :class:`RatingError`, or the
+#: ``SessionStateError`` of every session kind (``readerstudy.core.sessions``) when the
+#: session is not in a state that allows the operation (e.g. closed). Both carry
+#: ``message``, ``field`` and the HTTP ``status``.
+RATING_REFUSALS = (RatingError, SessionStateError)
 
 
 class LeakConfirmationRequired(RatingError):
@@ -392,7 +399,7 @@ def _session_conflicts(session: RatingSession) -> dict[str, int]:
     return {codes[pk]: n for pk, n in sorted(counts.items(), key=lambda kv: codes[kv[0]])}
 
 
-def rating_session_start(
+def rating_session_open(
     *,
     session: RatingSession,
     actor: AbstractBaseUser | None,
@@ -403,8 +410,7 @@ def rating_session_start(
     session, is a conflict."""
     with transaction.atomic():
         locked = RatingSession.objects.select_for_update().get(pk=session.pk)
-        if locked.status != RatingSession.Status.DRAFT:
-            raise SessionStateError(f"status: the session is {locked.status}, not a draft")
+        session_transition_check(session=locked, to=SessionStatus.OPEN)
         conflicts = _session_conflicts(locked)
         if conflicts:
             detail = "; ".join(f"{code}: {n} output(s)" for code, n in conflicts.items())
@@ -424,9 +430,7 @@ def rating_session_start(
                 "review them, or confirm that the session starts with them as they are",
                 field="confirm",
             )
-        locked.status = RatingSession.Status.OPEN
-        locked.started_at = timezone.now()
-        locked.save(update_fields=["status", "started_at", "updated_at"])
+        session_transition(session=locked, to=SessionStatus.OPEN)
         audit_record(
             action="rating_session_started",
             actor=actor,
@@ -443,13 +447,7 @@ def rating_session_close(
     """Close a session: raters can no longer change anything; nothing is deleted."""
     with transaction.atomic():
         locked = RatingSession.objects.select_for_update().get(pk=session.pk)
-        if locked.status == RatingSession.Status.CLOSED:
-            raise SessionStateError("status: the session is already closed")
-        now = timezone.now()
-        locked.started_at = locked.started_at or now
-        locked.status = RatingSession.Status.CLOSED
-        locked.closed_at = now
-        locked.save(update_fields=["status", "started_at", "closed_at", "updated_at"])
+        session_transition(session=locked, to=SessionStatus.CLOSED)
         audit_record(
             action="rating_session_closed",
             actor=actor,

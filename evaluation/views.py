@@ -142,7 +142,7 @@ def item(request: HttpRequest, public_id: str) -> HttpResponse:
         version = version_form.cleaned_data["version"]
         try:
             services.rating_draft_save(task=task, scores=scores, version=version)
-        except services.RatingError as exc:
+        except services.RATING_REFUSALS as exc:
             messages.error(request, exc.message)
             return redirect("rating-item", public_id=public_id)
         if request.POST.get("action") == "review":
@@ -204,7 +204,7 @@ def submit(request: HttpRequest, public_id: str) -> HttpResponse:
     except services.StaleVersionError as exc:
         messages.error(request, exc.message)
         return redirect("rating-review", public_id=public_id)
-    except services.RatingError as exc:
+    except services.RATING_REFUSALS as exc:
         messages.error(request, exc.message)
         return redirect("rating-item", public_id=public_id)
     messages.success(
@@ -247,7 +247,7 @@ def draft_json(request: HttpRequest, public_id: str) -> JsonResponse:
         )
     except services.StaleVersionError as exc:
         return _json_error(exc.message, 409, version=exc.version, scores=exc.draft)
-    except services.RatingError as exc:
+    except services.RATING_REFUSALS as exc:
         return _json_error(exc.message, exc.status, field=exc.field)
     return JsonResponse({"version": version})
 
@@ -275,7 +275,7 @@ def submit_json(request: HttpRequest, public_id: str) -> JsonResponse:
         )
     except services.StaleVersionError as exc:
         return _json_error(exc.message, 409, version=exc.version, scores=exc.draft)
-    except services.RatingError as exc:
+    except services.RATING_REFUSALS as exc:
         return _json_error(exc.message, exc.status, field=exc.field)
     following = selectors.next_pending_public_id(task)
     return JsonResponse(
@@ -343,7 +343,7 @@ def session_new(request: HttpRequest, slug: str) -> HttpResponse:
                 options=form.options(),
                 actor=request.user,
             )
-        except services.RatingError as exc:
+        except services.RATING_REFUSALS as exc:
             field = exc.field if exc.field in form.fields else None
             form.add_error(field, exc.message)
         else:
@@ -385,12 +385,12 @@ def session_start(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = StartSessionForm(request.POST)
     form.is_valid()
     try:
-        services.rating_session_start(
+        services.rating_session_open(
             session=session,
             actor=request.user,
             confirm_unresolved_leaks=bool(form.cleaned_data.get("confirm")),
         )
-    except services.RatingError as exc:
+    except services.RATING_REFUSALS as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "The session is open: its raters can start.")
@@ -424,7 +424,7 @@ def session_close(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     try:
         services.rating_session_close(session=session, actor=request.user)
-    except services.RatingError as exc:
+    except services.RATING_REFUSALS as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "The session is closed. Nothing was deleted.")
@@ -461,7 +461,7 @@ def item_redact(request: HttpRequest, slug: str, pk: int, public_id: str) -> Htt
                     )
                 messages.success(request, "Redacted: the item is no longer flagged.")
                 return redirect("rating-session-detail", slug=slug, pk=pk)
-        except services.RatingError as exc:
+        except services.RATING_REFUSALS as exc:
             form.add_error("text" if exc.field == "text" else None, exc.message)
     flags = [{**f, "label": RULE_LABELS.get(f["rule"], f["rule"])} for f in item_obj.leak_flags]
     return render(

@@ -284,11 +284,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseSplitEnum": "readerstudy.studies.models.Case.Split",
         "GenerationRunSplitEnum": "readerstudy.generation.models.GenerationRun.Split",
-        "ReadingSessionStatusEnum": "readerstudy.reading.models.ReadingSession.Status",
+        "SessionStatusEnum": "readerstudy.core.sessions.SessionStatus",
         "GenerationRunStatusEnum": "readerstudy.generation.models.GenerationRun.Status",
         "AssignmentStatusEnum": [("open", "Open"), ("closed", "Closed")],
-        "ReadingSessionOrderEnum": "readerstudy.reading.models.ReadingSession.Order",
-        "RatingSessionOrderEnum": "evaluation.models.RatingSession.Order",
+        "SessionOrderEnum": "readerstudy.core.sessions.SessionOrder",
     },
 }
 

@@ -223,7 +223,7 @@ def seed(n_raters: int, n_cases: int, n_readers: int = 0) -> dict[str, Any]:
     from evaluation.services import (
         RatingSessionOptions,
         rating_session_create,
-        rating_session_start,
+        rating_session_open,
     )
     from readerstudy.reading.services import (
         ReadingSessionOptions,
@@ -283,7 +283,7 @@ def seed(n_raters: int, n_cases: int, n_readers: int = 0) -> dict[str, Any]:
         ),
         raters=raters,
     )
-    rating_session_start(session=session, actor=None)
+    rating_session_open(session=session, actor=None)
     reader_tokens: dict[str, str] = {}
     if n_readers:
         reader_users = accounts("loadreader", n_readers, "reader")

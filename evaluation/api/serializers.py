@@ -193,6 +193,12 @@ class RatingSessionSerializer(serializers.ModelSerializer):
     n_raters = serializers.IntegerField()
     tasks_total = serializers.SerializerMethodField()
     tasks_submitted = serializers.SerializerMethodField()
+    started_at = serializers.DateTimeField(
+        source="opened_at",
+        read_only=True,
+        allow_null=True,
+        help_text="Deprecated: the same as ``opened_at``; removed in the next release.",
+    )
 
     class Meta:
         model = RatingSession
@@ -215,6 +221,7 @@ class RatingSessionSerializer(serializers.ModelSerializer):
             "tasks_total",
             "tasks_submitted",
             "created_at",
+            "opened_at",
             "started_at",
             "closed_at",
         ]

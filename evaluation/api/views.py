@@ -56,7 +56,7 @@ REFUSED = {
 }
 
 
-def _refused(exc: services.RatingError) -> Response:
+def _refused(exc: services.RatingError | services.SessionStateError) -> Response:
     """A refused draft or submission as JSON, naming the field (the domain for a score)."""
     body: dict[str, Any] = {
         "detail": exc.message,
@@ -143,7 +143,7 @@ class RaterItemDraft(APIView):
                 scores={} if scores is None else scores,
                 version=form.validated_data["version"],
             )
-        except services.RatingError as exc:
+        except services.RATING_REFUSALS as exc:
             return _refused(exc)
         return Response({"version": version})
 
@@ -171,7 +171,7 @@ class RaterItemSubmit(APIView):
                 scores=form.validated_data.get("scores"),
                 actor=request.user,
             )
-        except services.RatingError as exc:
+        except services.RATING_REFUSALS as exc:
             return _refused(exc)
         following = selectors.next_pending_public_id(task)
         return Response(

@@ -22,7 +22,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from readerstudy.studies.models import SPLIT_SELECTIONS
+from readerstudy.studies.models import SPLIT_SELECTIONS, SplitSelection
 
 #: What ``api_key_env`` may hold: the NAME of an environment variable, never a key.
 API_KEY_ENV_PATTERN = r"^[A-Z_][A-Z0-9_]{0,99}$"
@@ -216,10 +216,7 @@ class GenerationRun(models.Model):
         DIRECT = "direct", "Direct requests"
         BATCH = "batch", "Batch API"
 
-    class Split(models.TextChoices):
-        TEST = "test", "Test cases"
-        TRAIN = "train", "Training cases"
-        ALL = "all", "All cases"
+    Split = SplitSelection
 
     ACTIVE = ("queued", "running", "stopping", "waiting")
     RESUMABLE = ("stopped", "failed")

@@ -26,6 +26,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from readerstudy.core.db.triggers import Rule
+from readerstudy.core.sessions import SessionBase, SessionStatus, session_constraints
 from readerstudy.studies.models import Case
 
 
@@ -34,37 +35,30 @@ def assignment_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class ReadingSession(models.Model):
-    """A set of cases read by a set of human readers under stated conditions."""
+class ReadingSession(SessionBase):
+    """A set of cases read by a set of human readers under stated conditions.
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+    The shared fields, states (``Status`` = ``SessionStatus``), orders (``Order`` =
+    ``SessionOrder``: random per reader, or the session's case order) and rules are
+    ``readerstudy.core.sessions.SessionBase``'s. Reading sessions show images by default and
+    can be re-opened after they are closed.
+    """
 
-    class Order(models.TextChoices):
-        RANDOM = "random", "Random per reader (seeded)"
-        FIXED = "fixed", "Fixed (the session's case order)"
+    TRANSITIONS = {
+        SessionStatus.OPEN: (SessionStatus.DRAFT, SessionStatus.CLOSED),
+        SessionStatus.CLOSED: (SessionStatus.OPEN,),
+    }
 
     study = models.ForeignKey(
         "readerstudy.Study", on_delete=models.CASCADE, related_name="reading_sessions"
     )
-    name = models.CharField(max_length=200)
     split = models.CharField(max_length=10, default="test")
-    seed = models.BigIntegerField(help_text="Seed of the per-reader case orders (exported).")
-    order = models.CharField(max_length=10, choices=Order.choices, default=Order.RANDOM)
     run = models.PositiveSmallIntegerField(default=1)
     modality = models.PositiveSmallIntegerField(
         default=1, help_text="The test condition the session's readings are stored under."
     )
     show_images = models.BooleanField(default=True)
-    show_location = models.BooleanField(default=True)
-    show_clinical_history = models.BooleanField(default=False)
-    show_findings = models.BooleanField(default=False)
     require_impression = models.BooleanField(default=True)
-    allow_amend = models.BooleanField(
-        default=False, help_text="Readers may change a submitted answer (history is kept)."
-    )
     assist_reader = models.ForeignKey(
         "readerstudy.Reader",
         null=True,
@@ -73,51 +67,27 @@ class ReadingSession(models.Model):
         related_name="+",
         help_text="AI-assisted session: readers see this model's consensus category and impression.",
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    opened_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         app_label = "readerstudy"
         ordering = ["study", "-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["study", "name"], name="readingsession_unique_name"),
-            models.CheckConstraint(
-                condition=Q(status__in=["draft", "open", "closed"]),
-                name="readingsession_status_valid",
-            ),
-            models.CheckConstraint(
-                condition=Q(order__in=["random", "fixed"]), name="readingsession_order_valid"
+            *session_constraints(
+                status="readingsession_status_valid",
+                order="readingsession_order_valid",
+                seed="readingsession_seed_valid",
+                opened="readingsession_opened_when_started",
+                closed="readingsession_closed_at_when_closed",
             ),
             models.CheckConstraint(
                 condition=Q(split__in=Case.Split.values), name="readingsession_split_valid"
             ),
-            models.CheckConstraint(condition=Q(seed__gte=0), name="readingsession_seed_valid"),
             models.CheckConstraint(condition=Q(run__gte=1), name="readingsession_run_positive"),
             models.CheckConstraint(
                 condition=Q(modality__gte=1), name="readingsession_modality_positive"
             ),
-            models.CheckConstraint(
-                condition=Q(status="draft") | Q(opened_at__isnull=False),
-                name="readingsession_opened_when_started",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status="closed") | Q(closed_at__isnull=False),
-                name="readingsession_closed_at_when_closed",
-            ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.study.slug}: {self.name}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == self.Status.OPEN
 
 
 class ReadingSessionCase(models.Model):

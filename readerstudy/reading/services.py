@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from readerstudy.audit.services import audit_record
 from readerstudy.core.randomisation import new_seed
+from readerstudy.core.sessions import SessionStateError, SessionStatus, session_transition
 from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingAssignment,
@@ -39,6 +40,10 @@ class ReadingSessionError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+#: What the session services raise when they refuse (a view catches these).
+SESSION_REFUSALS = (ReadingSessionError, SessionStateError)
 
 
 class ReadingDraftError(ValueError):
@@ -171,14 +176,10 @@ def reading_session_create(
 
 
 def reading_session_open(*, session: ReadingSession, actor: Any = None) -> ReadingSession:
-    """Start (or re-open) a session: its readers see it in their worklists."""
-    if session.status == ReadingSession.Status.OPEN:
-        raise ReadingSessionError("status", "the session is already open")
-    now = timezone.now()
-    session.status = ReadingSession.Status.OPEN
-    session.opened_at = session.opened_at or now
-    session.closed_at = None
-    session.save(update_fields=["status", "opened_at", "closed_at", "updated_at"])
+    """Start (or re-open) a session: its readers see it in their worklists.
+
+    Raises :class:`SessionStateError` when the session is already open."""
+    session_transition(session=session, to=SessionStatus.OPEN)
     audit_record(
         action="reading_session_opened",
         actor=actor,
@@ -189,12 +190,10 @@ def reading_session_open(*, session: ReadingSession, actor: Any = None) -> Readi
 
 
 def reading_session_close(*, session: ReadingSession, actor: Any = None) -> ReadingSession:
-    """Close a session: readers can no longer submit; nothing is deleted."""
-    if session.status != ReadingSession.Status.OPEN:
-        raise ReadingSessionError("status", "only an open session can be closed")
-    session.status = ReadingSession.Status.CLOSED
-    session.closed_at = timezone.now()
-    session.save(update_fields=["status", "closed_at", "updated_at"])
+    """Close a session: readers can no longer submit; nothing is deleted.
+
+    Raises :class:`SessionStateError` when the session is not open."""
+    session_transition(session=session, to=SessionStatus.CLOSED)
     audit_record(
         action="reading_session_closed",
         actor=actor,
@@ -207,7 +206,7 @@ def reading_session_close(*, session: ReadingSession, actor: Any = None) -> Read
 def reading_session_delete(*, session: ReadingSession, actor: Any = None) -> None:
     """Delete a draft session (nobody has seen it yet); started sessions are only closed."""
     if session.status != ReadingSession.Status.DRAFT:
-        raise ReadingSessionError("status", "only a draft session can be deleted; close it instead")
+        raise SessionStateError("only a draft session can be deleted; close it instead")
     study, pk, name = session.study, session.pk, session.name
     session.delete()
     audit_record(

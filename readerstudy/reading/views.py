@@ -51,6 +51,7 @@ from readerstudy.reading.selectors import (
     reading_worklist,
 )
 from readerstudy.reading.services import (
+    SESSION_REFUSALS,
     ReadingDraftError,
     ReadingSessionError,
     ReadingTokenError,
@@ -187,7 +188,7 @@ def session_action(request: HttpRequest, slug: str, pk: int, action: str) -> Htt
     service, done = SESSION_ACTIONS[action]
     try:
         service(session=session, actor=request.user)
-    except ReadingSessionError as exc:
+    except SESSION_REFUSALS as exc:
         messages.error(request, exc.message)
         return redirect("reading-session", slug=slug, pk=pk)
     messages.success(request, done)

@@ -147,8 +147,22 @@ def case_image_path(instance: CaseImage, filename: str) -> str:
     return f"img/{token[:2]}/{token}{suffix}"
 
 
-#: The case selections of an analysis or a generation run: a split, or every case.
-SPLIT_SELECTIONS: tuple[str, ...] = (Case.Split.TEST.value, Case.Split.TRAIN.value, "all")
+#: The selection of every case, whatever its split.
+ALL_CASES = "all"
+
+
+class SplitSelection(models.TextChoices):
+    """The case selections of an analysis or a generation run: a split (``CaseSplit``,
+    repeated here only because a ``TextChoices`` cannot extend another), or every case.
+    ``tests/studies`` checks that the splits are exactly ``CaseSplit``'s."""
+
+    TEST = CaseSplit.TEST.value, "Test cases"
+    TRAIN = CaseSplit.TRAIN.value, "Training cases"
+    ALL = ALL_CASES, "All cases"
+
+
+#: The values of ``SplitSelection`` (test first: the default of the commands).
+SPLIT_SELECTIONS: tuple[str, ...] = tuple(SplitSelection.values)
 
 
 class CaseImage(models.Model):

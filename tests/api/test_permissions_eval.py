@@ -30,7 +30,7 @@ from evaluation.models import LikertDomain, RatingSession, RatingTask
 from evaluation.services import (
     RatingSessionOptions,
     rating_session_create_for_users,
-    rating_session_start,
+    rating_session_open,
 )
 from readerstudy.core import roles
 from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
@@ -186,7 +186,7 @@ def _study_with_session(study: Study, rater_users: list[Any], coordinator: Any) 
         ),
         users=rater_users,
     )
-    return rating_session_start(session=session, actor=coordinator, confirm_unresolved_leaks=True)
+    return rating_session_open(session=session, actor=coordinator, confirm_unresolved_leaks=True)
 
 
 def _item_of(user: Any, session: RatingSession) -> str:

@@ -7,12 +7,13 @@ sessions and the unblinding key."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import pytest
 from django.utils import timezone
 
 from evaluation.models import LikertScore, RatingSession, RatingTask
-from evaluation.services import rating_item_redact, rating_session_close, rating_session_start
+from evaluation.services import rating_item_redact, rating_session_close, rating_session_open
 from readerstudy.audit.models import AuditEvent
 from tests.evaluation.blinding_checks import forbidden_patterns, image_problems
 from tests.evaluation.conftest import SessionMaker, World, make_session, world  # noqa: F401
@@ -112,7 +113,7 @@ def test_nothing_a_rater_reaches_names_the_source(
     # The planted self-identifying output is redacted before the start, as coordinators do.
     leaked = session.items.get(reading=world.leaked_reading())
     rating_item_redact(item=leaked, text="BI-RADS 4. Biopsy is advised.", actor=world.coordinator)
-    rating_session_start(session=session, actor=world.coordinator)
+    rating_session_open(session=session, actor=world.coordinator)
     rater = api_as(world.raters[0])
     forbidden = forbidden_patterns(world.study, other_usernames=["rater2", "rater3", "coord"])
     bodies = [rater.get(ITEMS, {"page_size": 5000}), rater.get("/api/rating/sessions/")]
@@ -389,3 +390,19 @@ def test_out_of_range_numbers_are_client_errors_not_server_errors(
     coordinator = api_as(world.coordinator)
     assert coordinator.get(sessions_url(world, f"{10**30}/")).status_code == 404
     assert coordinator.get(sessions_url(world, f"{10**30}/key/")).status_code == 404
+
+
+def test_sessions_give_opened_at_and_the_deprecated_started_at_alias(
+    world: World, make_session: SessionMaker, api_as
+) -> None:
+    draft = make_session(start=False)
+    session = make_session()
+    session.refresh_from_db()
+    body = api_as(world.coordinator).get(sessions_url(world)).json()
+    listed = {s["id"]: s for s in body["results"]}
+    assert listed[draft.pk]["opened_at"] is None and listed[draft.pk]["started_at"] is None
+    opened = listed[session.pk]["opened_at"]
+    assert opened is not None and datetime.fromisoformat(opened) == session.opened_at
+    assert listed[session.pk]["started_at"] == opened
+    detail = api_as(world.coordinator).get(sessions_url(world, f"{session.pk}/")).json()
+    assert detail["opened_at"] == detail["started_at"] == opened

@@ -21,7 +21,7 @@ from django.test import Client
 from PIL import Image
 
 from evaluation.models import LikertDomain, Rater, RatingTask
-from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_start
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_open
 from readerstudy.bundles.services import study_import
 from readerstudy.core.images import PNG_SIGNATURE, strip_metadata
 from readerstudy.reading.models import ReadingSession, ReadingWork
@@ -141,7 +141,7 @@ def rater_responses(study: Any) -> list[Served]:
         ),
         raters=[rater],
     )
-    rating_session_start(session=session, actor=None, confirm_unresolved_leaks=True)
+    rating_session_open(session=session, actor=None, confirm_unresolved_leaks=True)
     client = Client()
     client.force_login(user)
     served = []

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 
 from evaluation.models import LikertDomain, Rater, RatingSession
-from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_start
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_open
 from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
@@ -161,7 +161,7 @@ def make_session(world: World) -> SessionMaker:
             study=study, raters=raters, options=RatingSessionOptions(**params), actor=actor
         )
         if start:
-            session = rating_session_start(
+            session = rating_session_open(
                 session=session, actor=world.coordinator, confirm_unresolved_leaks=True
             )
         return session

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from evaluation.models import RatingTask
-from evaluation.services import rating_item_redact, rating_session_start
+from evaluation.services import rating_item_redact, rating_session_open
 from tests.evaluation.blinding_checks import API_SKIP, crawl, forbidden_patterns
 from tests.evaluation.conftest import SessionMaker, World
 
@@ -39,7 +39,7 @@ def test_every_page_json_and_image_of_a_mixed_session_is_blind(
     session = make_session(raters_per_item=2, allow_amend=True, start=False)
     leaked = session.items.exclude(leak_flags=[]).get()
     rating_item_redact(item=leaked, text="Images reviewed. BI-RADS 4.", actor=world.coordinator)
-    rating_session_start(session=session, actor=world.coordinator)
+    rating_session_open(session=session, actor=world.coordinator)
     user = world.raters[0]
     client = Client()
     client.force_login(user)

@@ -33,7 +33,7 @@ from evaluation.services import (
     rating_item_redact,
     rating_session_close,
     rating_session_create_for_users,
-    rating_session_start,
+    rating_session_open,
     rating_submit,
     study_unblind,
 )
@@ -221,11 +221,9 @@ class TestCreate:
     ) -> None:
         one = make_session(start=False)
         two = make_session(start=False)
-        rating_session_start(session=one, actor=world.coordinator, confirm_unresolved_leaks=True)
+        rating_session_open(session=one, actor=world.coordinator, confirm_unresolved_leaks=True)
         with pytest.raises(SessionConflictError, match="rater1: 20 output"):
-            rating_session_start(
-                session=two, actor=world.coordinator, confirm_unresolved_leaks=True
-            )
+            rating_session_open(session=two, actor=world.coordinator, confirm_unresolved_leaks=True)
 
     def test_rater_accounts_without_a_profile_get_one(
         self, world: World, make_session: SessionMaker
@@ -267,12 +265,10 @@ class TestStartAndRedact:
     ) -> None:
         session = make_session(start=False)
         with pytest.raises(LeakConfirmationRequired, match="1 flagged item"):
-            rating_session_start(session=session, actor=world.coordinator)
+            rating_session_open(session=session, actor=world.coordinator)
         session.refresh_from_db()
         assert session.status == "draft"
-        rating_session_start(
-            session=session, actor=world.coordinator, confirm_unresolved_leaks=True
-        )
+        rating_session_open(session=session, actor=world.coordinator, confirm_unresolved_leaks=True)
         event = AuditEvent.objects.get(action="rating_session_started")
         assert event.details == {"unresolved_flags": 1}
 
@@ -292,7 +288,7 @@ class TestStartAndRedact:
         assert world.leaked_reading().impression == LEAKED_TEXT
         event = AuditEvent.objects.get(action="rating_item_redacted")
         assert event.details["before"].startswith("As an AI")
-        assert rating_session_start(session=session, actor=world.coordinator).status == "open"
+        assert rating_session_open(session=session, actor=world.coordinator).status == "open"
 
     def test_a_redaction_that_still_leaks_stays_flagged(
         self, world: World, make_session: SessionMaker
@@ -303,7 +299,7 @@ class TestStartAndRedact:
         item.refresh_from_db()
         assert [f["rule"] for f in item.leak_flags] == ["model_name"]
         with pytest.raises(LeakConfirmationRequired):
-            rating_session_start(session=session, actor=world.coordinator)
+            rating_session_open(session=session, actor=world.coordinator)
 
     def test_dismissing_flags_is_recorded_and_lets_the_session_start(
         self, world: World, make_session: SessionMaker
@@ -312,7 +308,7 @@ class TestStartAndRedact:
         item = session.items.exclude(leak_flags=[]).get()
         rating_item_dismiss_flags(item=item, actor=world.coordinator)
         assert AuditEvent.objects.filter(action="rating_item_flags_dismissed").count() == 1
-        assert rating_session_start(session=session, actor=world.coordinator).status == "open"
+        assert rating_session_open(session=session, actor=world.coordinator).status == "open"
 
     def test_items_of_a_started_session_cannot_be_redacted(
         self, world: World, make_session: SessionMaker
@@ -322,7 +318,7 @@ class TestStartAndRedact:
         with pytest.raises(SessionStateError):
             rating_item_redact(item=item, text="x", actor=world.coordinator)
         with pytest.raises(SessionStateError):
-            rating_session_start(session=session, actor=world.coordinator)
+            rating_session_open(session=session, actor=world.coordinator)
 
 
 class TestDrafts:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from readerstudy.audit.models import AuditEvent
 from readerstudy.core.randomisation import permutation
+from readerstudy.core.sessions import SessionStateError
 from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingSession,
@@ -299,16 +300,18 @@ def test_a_closed_session_refuses_submits_and_deletes_nothing(world: ReadingWorl
 
 def test_a_closed_session_can_be_reopened_and_only_drafts_deleted(world: ReadingWorld) -> None:
     session = world.session()
-    with pytest.raises(ReadingSessionError, match="already open"):
+    with pytest.raises(SessionStateError, match="already open"):
         reading_session_open(session=session)
-    with pytest.raises(ReadingSessionError, match="only a draft"):
+    with pytest.raises(SessionStateError, match="only a draft"):
         reading_session_delete(session=session)
     reading_session_close(session=session)
-    with pytest.raises(ReadingSessionError, match="only an open"):
+    with pytest.raises(SessionStateError, match="already closed"):
         reading_session_close(session=session)
     reading_session_open(session=session)
     assert session.status == "open" and session.closed_at is None
     draft = world.session(name="draft", modality=5, open=False)
+    with pytest.raises(SessionStateError, match="only an open"):
+        reading_session_close(session=draft)
     reading_session_delete(session=draft)
     assert not ReadingSession.objects.filter(name="draft").exists()
 

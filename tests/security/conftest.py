@@ -21,7 +21,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from evaluation.models import LikertDomain, LikertScore, Rater, RatingSession, RatingTask
-from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_start
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_open
 from readerstudy.audit.models import AuditEvent
 from readerstudy.generation.models import FineTuneJob, GenerationItem, GenerationRun
 from readerstudy.reading.models import ReadingAssignment, ReadingSession, ReadingWork
@@ -192,7 +192,7 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
         raters=raters,
         actor=people["coordinator"],
     )
-    rating_session = rating_session_start(
+    rating_session = rating_session_open(
         session=rating_session, actor=people["coordinator"], confirm_unresolved_leaks=True
     )
     LikertScore.objects.create(reading=readings[0], rater=raters[1], domain=domain, score=4)

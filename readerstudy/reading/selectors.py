@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from readerstudy.core.randomisation import permutation
+from readerstudy.core.users import Visitor
 from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingAssignment,
@@ -23,7 +23,7 @@ from readerstudy.studies.access import has_study_role
 from readerstudy.studies.consensus import final_category
 from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study
 
-User = AbstractBaseUser | AnonymousUser
+User = Visitor
 
 
 def reading_order(*, seed: int, order: str, reader_code: str, n: int) -> list[int]:

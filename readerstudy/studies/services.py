@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 
 from readerstudy.studies.models import Study, StudyMember
 
 
-def study_member_add(*, study: Study, user: AbstractBaseUser, role: str) -> StudyMember:
+def study_member_add(*, study: Study, user: User, role: str) -> StudyMember:
     """Give ``user`` ``role`` in ``study``: the role's group and the membership (both audited
     by the model signals, as when they are added in the admin)."""
     if role not in StudyMember.Role.values:

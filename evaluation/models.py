@@ -130,6 +130,9 @@ class RatingSession(models.Model):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
+    #: Task counts the study hub sets for display (evaluation.templatetags.rating); no column.
+    counts: dict[str, int]
+
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rating_sessions")
     name = models.CharField(max_length=200)
     seed = models.BigIntegerField(help_text="Seed of every random choice of the session")

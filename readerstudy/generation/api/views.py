@@ -105,7 +105,9 @@ class GenerationRunDetailSerializer(GenerationRunSerializer):
     @extend_schema_field(GenerationProgressSerializer)
     def get_progress(self, run: GenerationRun) -> dict[str, Any]:
         progress = self._progress(run)
-        return {k: progress[k] for k in GenerationProgressSerializer().fields}
+        # A BindingDict iterates its field names; the stubs say it iterates Fields.
+        names: list[str] = list(GenerationProgressSerializer().fields)  # type: ignore[arg-type]
+        return {k: progress[k] for k in names}
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
     def get_counts(self, run: GenerationRun) -> dict[str, int]:

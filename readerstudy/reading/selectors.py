@@ -94,10 +94,10 @@ def reading_session_collisions(
         .annotate(n=Count("id"))
         .order_by("assignment__session__name", "assignment__reader__code")
     )
-    for row in overlapping:
+    for overlap in overlapping:
         problems.append(
-            f"session {row['assignment__session__name']!r} already assigns "
-            f"{row['n']} of these cases to {row['assignment__reader__code']} at run {run}, "
+            f"session {overlap['assignment__session__name']!r} already assigns "
+            f"{overlap['n']} of these cases to {overlap['assignment__reader__code']} at run {run}, "
             f"modality {modality}"
         )
     return problems

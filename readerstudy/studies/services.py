@@ -14,6 +14,6 @@ def study_member_add(*, study: Study, user: User, role: str) -> StudyMember:
         raise ValueError(
             f"role: expected one of {', '.join(StudyMember.Role.values)}, got {role!r}"
         )
-    user.groups.add(Group.objects.get_or_create(name=role)[0])  # type: ignore[attr-defined]
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     member, _ = StudyMember.objects.get_or_create(study=study, user=user, role=role)
     return member

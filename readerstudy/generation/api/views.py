@@ -105,8 +105,7 @@ class GenerationRunDetailSerializer(GenerationRunSerializer):
     @extend_schema_field(GenerationProgressSerializer)
     def get_progress(self, run: GenerationRun) -> dict[str, Any]:
         progress = self._progress(run)
-        # A BindingDict iterates its field names; the stubs say it iterates Fields.
-        names: list[str] = list(GenerationProgressSerializer().fields)  # type: ignore[arg-type]
+        names: list[str] = list(GenerationProgressSerializer().fields)  # (the stubs iterate Fields)
         return {k: progress[k] for k in names}
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))

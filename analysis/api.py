@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -135,7 +135,7 @@ class ExportDownload(StudyScopedMixin, APIView):
             404: OpenApiResponse(description="No such export."),
         },
     )
-    def get(self, request: Request, slug: str, name: str) -> HttpResponse:
+    def get(self, request: Request, slug: str, name: str) -> HttpResponseBase:
         try:
             return export_stream(request._request, self.study, name)
         except ValueError as exc:

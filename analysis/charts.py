@@ -324,7 +324,7 @@ def heatmap_readers(analysis: Analysis) -> list[str]:
     )
     models = [r for r in analysis.reader_order if r in present and kinds.get(r) == "model"]
     ref = analysis.data.reference_reader
-    rows = models + ([ref] if ref in present and ref not in models else [])
+    rows = models + ([ref] if ref is not None and ref in present and ref not in models else [])
     return (
         rows
         if len(rows) > (1 if ref in present else 0)

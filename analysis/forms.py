@@ -22,6 +22,7 @@ from analysis.stats.choices import (
     P_ADJUST_NAMES,
     PROPORTION_CI_METHODS,
 )
+from readerstudy.core.forms import form_field
 from readerstudy.studies.models import CaseSplit, Reading, Study
 from readerstudy.studies.pseudonyms import IDS_CHOICES as IDS_VALUES
 
@@ -105,10 +106,10 @@ class AnalysisFilterForm(forms.Form):
             .values_list("run", flat=True)
             .distinct()
         )
-        self.fields["runs"].choices = [(r, f"Run {r}") for r in runs]
+        form_field(self, "runs", forms.ChoiceField).choices = [(r, f"Run {r}") for r in runs]
         labels = study_modality_labels(study)
         self.modalities = study_modalities(study)
-        self.fields["modality"].choices = [
+        form_field(self, "modality", forms.ChoiceField).choices = [
             (m, f"{m} ({labels[m]})" if m in labels else str(m)) for m in self.modalities
         ]
         if self.modalities:
@@ -127,7 +128,9 @@ class AnalysisFilterForm(forms.Form):
 
     def set_reader_choices(self, pseudonymous: bool) -> None:
         readers = study_readers(self.study, Pseudonyms(self.study.slug, pseudonymous))
-        self.fields["readers"].choices = [(r, r) for r in readers["reader_id"]]
+        form_field(self, "readers", forms.ChoiceField).choices = [
+            (r, r) for r in readers["reader_id"]
+        ]
 
     def wants_pseudonyms(self) -> bool:
         """Pseudonymous ids unless real ones are allowed and asked for (default real)."""
@@ -137,7 +140,8 @@ class AnalysisFilterForm(forms.Form):
         return raw == "pseudonymous"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns (typed "| None" by the stubs)
         low, high = data.get("likert_min"), data.get("likert_max")
         if (low is None) != (high is None):
             self.add_error("likert_max", "Give both ends of the Likert radial range, or neither.")

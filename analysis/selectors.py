@@ -720,7 +720,7 @@ def study_seed_records(study: Study) -> list[dict[str, Any]]:
                     "model": model._meta.label,
                     "pk": obj.pk,
                     "name": str(obj),
-                    "seed": obj.seed,
+                    "seed": obj.serializable_value("seed"),
                 }
             )
     return records

@@ -9,7 +9,7 @@ everyone after unblinding, see real ids unless they ask for pseudonyms
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -19,6 +19,7 @@ from django.http import (
     HttpResponseBadRequest,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -66,7 +67,10 @@ def _form_errors(form: AnalysisFilterForm) -> str:
     )
 
 
-def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
+
+
+def _attachment(response: ResponseT, filename: str) -> ResponseT:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
@@ -211,7 +215,7 @@ def figure_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Htt
     return _attachment(HttpResponse(body, content_type=content_type), f"{study.slug}-{name}.{fmt}")
 
 
-def export_stream(request: HttpRequest, study: Study, kind: str) -> HttpResponse:
+def export_stream(request: HttpRequest, study: Study, kind: str) -> StreamingHttpResponse:
     """The dataset export ``kind`` streamed as an attachment, audited (shared with the API).
 
     ``Http404`` for an unknown kind; ``ValueError`` for an ``?ids=`` other than real or
@@ -225,7 +229,7 @@ def export_stream(request: HttpRequest, study: Study, kind: str) -> HttpResponse
     filename = export_filename(study, kind, pseudonymous=pseudonymous)
     audit_export(request, study, kind, pseudonymous)
     if spec.fmt == "csv" and spec.dataset is not None:
-        response: HttpResponse = StreamingHttpResponse(
+        response = StreamingHttpResponse(
             csv_stream(study, spec.dataset, ids), content_type=spec.content_type
         )
     else:
@@ -242,7 +246,7 @@ def export_stream(request: HttpRequest, study: Study, kind: str) -> HttpResponse
 
 @login_required
 @require_GET
-def export_download(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+def export_download(request: HttpRequest, slug: str, kind: str) -> HttpResponseBase:
     """A dataset export (``kind`` from :data:`analysis.exports.EXPORT_KINDS`), streamed."""
     study = require_study_role(request.user, slug, *ANALYSIS_ROLES)
     try:

@@ -8,11 +8,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from evaluation.models import LikertDomain, RatingSession
 from evaluation.services import RatingSessionOptions
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
+from readerstudy.core.forms import form_field
 from readerstudy.studies.models import Reader, Reading, Study, StudyMember
 
 
@@ -23,7 +24,7 @@ class ReaderChoiceField(forms.ModelMultipleChoiceField):
 
 
 class UserChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: AbstractBaseUser) -> str:
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_username()
 
 
@@ -92,29 +93,29 @@ class RatingSessionForm(forms.Form):
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.study = study
-        self.fields["readers"].queryset = Reader.objects.filter(study=study).order_by(
-            "position", "code"
-        )
+        form_field(self, "readers", forms.ModelChoiceField).queryset = Reader.objects.filter(
+            study=study
+        ).order_by("position", "code")
         runs = sorted(
             set(Reading.objects.filter(case__study=study).values_list("run", flat=True).distinct())
         ) or [1]
-        self.fields["runs"].choices = [(r, f"Run {r}") for r in runs]
+        form_field(self, "runs", forms.ChoiceField).choices = [(r, f"Run {r}") for r in runs]
         self.fields["runs"].initial = runs
         rater_users = StudyMember.objects.filter(
             study=study, role=StudyMember.Role.RATER
         ).values_list("user_id", flat=True)
-        self.fields["raters"].queryset = (
+        form_field(self, "raters", forms.ModelChoiceField).queryset = (
             get_user_model()
             .objects.filter(pk__in=rater_users, groups__name="rater")
             .order_by("username")
         )
-        self.fields["domains"].queryset = LikertDomain.objects.filter(study=study).order_by(
-            "position", "key"
-        )
-        self.fields["domains"].initial = list(self.fields["domains"].queryset)
+        domains = form_field(self, "domains", forms.ModelChoiceField)
+        domains.queryset = LikertDomain.objects.filter(study=study).order_by("position", "key")
+        domains.initial = list(domains.queryset)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns (typed "| None" by the stubs)
         raters = data.get("raters")
         per_item = data.get("raters_per_item")
         if raters is not None and per_item is not None and per_item > len(raters):

@@ -132,6 +132,9 @@ class RatingSession(SessionBase):
         SessionStatus.CLOSED: (SessionStatus.DRAFT, SessionStatus.OPEN),
     }
 
+    #: Task counts the study hub sets for display (evaluation.templatetags.rating); no column.
+    counts: dict[str, int]
+
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rating_sessions")
     raters_per_item = models.PositiveSmallIntegerField(default=1)
     show_findings = models.BooleanField(default=True)

@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.contrib.auth.models import Group
+from django.contrib.auth.models import User as SignedInUser
 from django.db import connection
 from django.db.models import Case, CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
@@ -38,9 +39,10 @@ from evaluation.models import (
     ScoreAmendment,
 )
 from readerstudy.core.db.rows import Columns
+from readerstudy.core.users import Visitor
 from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 
-User = AbstractBaseUser | AnonymousUser
+User = Visitor
 
 #: Larger image numbers are a 404 without a query (an OFFSET must fit the database's integers).
 MAX_IMAGE_NUMBER = 100_000
@@ -97,7 +99,7 @@ def study_leak_detector(study: Study) -> LeakDetector:
 # Rater side
 
 
-def _rater_role(user: User, study_path: str) -> Q:
+def _rater_role(user: SignedInUser, study_path: str) -> Q:
     """Rows whose study (the field at ``study_path``) has ``user`` as a rater: the membership
     and the group, as :func:`readerstudy.studies.access.has_study_role` requires."""
     if user.is_superuser:
@@ -109,7 +111,7 @@ def _rater_role(user: User, study_path: str) -> Q:
     return Q(Exists(member)) & Q(Exists(in_group))
 
 
-def is_study_rater(user: User, study_id: int) -> bool:
+def is_study_rater(user: SignedInUser, study_id: int) -> bool:
     """``user`` holds the rater role in the study, in one query."""
     return Study.objects.filter(_rater_role(user, "pk"), pk=study_id).exists()
 
@@ -206,7 +208,11 @@ def rater_assignment_for(user: User, session_id: int) -> RatingAssignment:
         if user.is_authenticated
         else None
     )
-    if assignment is None or not is_study_rater(user, assignment.session.study_id):
+    if (
+        not user.is_authenticated
+        or assignment is None
+        or not is_study_rater(user, assignment.session.study_id)
+    ):
         raise Http404("No such session.")
     return assignment
 

@@ -16,7 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -196,7 +196,7 @@ def rating_session_create(
     study: Study,
     raters: Sequence[Rater],
     options: RatingSessionOptions,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> RatingSession:
     """Create a draft session over the outputs of ``readers`` in ``runs`` (non-empty texts),
     of every modality or of ``modalities``.
@@ -357,7 +357,7 @@ def rating_session_create(
     return session
 
 
-def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
+def rater_for_user(*, study: Study, user: User) -> Rater:
     """The study's rater profile of ``user``, linked or created (code = the username)."""
     rater = Rater.objects.filter(study=study, user=user).first()
     if rater is not None:
@@ -377,9 +377,9 @@ def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
 def rating_session_create_for_users(
     *,
     study: Study,
-    users: Sequence[AbstractBaseUser],
+    users: Sequence[User],
     options: RatingSessionOptions,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> RatingSession:
     """:func:`rating_session_create` for rater accounts: their rater profiles are linked or
     created in the same transaction (so a refused session leaves nothing behind)."""
@@ -402,7 +402,7 @@ def _session_conflicts(session: RatingSession) -> dict[str, int]:
 def rating_session_open(
     *,
     session: RatingSession,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     confirm_unresolved_leaks: bool = False,
 ) -> RatingSession:
     """Open a draft session to its raters. Unresolved leak flags need explicit confirmation;
@@ -441,9 +441,7 @@ def rating_session_open(
     return locked
 
 
-def rating_session_close(
-    *, session: RatingSession, actor: AbstractBaseUser | None
-) -> RatingSession:
+def rating_session_close(*, session: RatingSession, actor: User | None) -> RatingSession:
     """Close a session: raters can no longer change anything; nothing is deleted."""
     with transaction.atomic():
         locked = RatingSession.objects.select_for_update().get(pk=session.pk)
@@ -461,7 +459,7 @@ def rating_item_redact(
     *,
     item: RatingItem,
     text: str,
-    actor: AbstractBaseUser,
+    actor: User,
 ) -> RatingItem:
     """Replace an item's display text (normalised again and re-checked); the reading is kept."""
     if item.session.status != RatingSession.Status.DRAFT:
@@ -500,7 +498,7 @@ def rating_item_redact(
     return item
 
 
-def rating_item_dismiss_flags(*, item: RatingItem, actor: AbstractBaseUser) -> RatingItem:
+def rating_item_dismiss_flags(*, item: RatingItem, actor: User) -> RatingItem:
     """Record the coordinator's judgement that an item's flags are not a leak."""
     if item.session.status != RatingSession.Status.DRAFT:
         raise SessionStateError("flags: flags can only be dismissed before the session starts")
@@ -518,7 +516,7 @@ def rating_item_dismiss_flags(*, item: RatingItem, actor: AbstractBaseUser) -> R
     return item
 
 
-def study_unblind(*, study: Study, actor: AbstractBaseUser) -> Study:
+def study_unblind(*, study: Study, actor: User) -> Study:
     """Mark the study unblinded (once; later calls keep the first time). Audited."""
     with transaction.atomic():
         locked = Study.objects.select_for_update().get(pk=study.pk)
@@ -658,7 +656,7 @@ def rating_submit(
     task: RatingTask,
     token: uuid.UUID,
     version: int,
-    actor: AbstractBaseUser,
+    actor: User,
     scores: Any = None,
 ) -> SubmitResult:
     """Submit (or amend) the scores of ``task``: the given ``scores``, else the stored draft.
@@ -834,7 +832,7 @@ def _amend(
     reading_id: int,
     domains: Sequence[LikertDomain],
     final: Mapping[str, int],
-    actor: AbstractBaseUser,
+    actor: User,
     token: uuid.UUID,
 ) -> str:
     stored = {

@@ -48,6 +48,7 @@ from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core.confirm import Confirmation, confirm_page
 from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.core.users import signed_in_user
 from readerstudy.studies.access import require_study_role
 from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
 
@@ -199,7 +200,7 @@ def submit(request: HttpRequest, public_id: str) -> HttpResponse:
             task=task,
             token=form.cleaned_data["token"],
             version=form.cleaned_data["version"],
-            actor=request.user,
+            actor=signed_in_user(request),
         )
     except services.StaleVersionError as exc:
         messages.error(request, exc.message)
@@ -271,7 +272,7 @@ def submit_json(request: HttpRequest, public_id: str) -> JsonResponse:
             token=form.cleaned_data["token"],
             version=form.cleaned_data["version"],
             scores=form.cleaned_data.get("scores"),
-            actor=request.user,
+            actor=signed_in_user(request),
         )
     except services.StaleVersionError as exc:
         return _json_error(exc.message, 409, version=exc.version, scores=exc.draft)
@@ -341,7 +342,7 @@ def session_new(request: HttpRequest, slug: str) -> HttpResponse:
                 study=study,
                 users=list(form.cleaned_data["raters"]),
                 options=form.options(),
-                actor=request.user,
+                actor=signed_in_user(request),
             )
         except services.RATING_REFUSALS as exc:
             field = exc.field if exc.field in form.fields else None
@@ -387,7 +388,7 @@ def session_start(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     try:
         services.rating_session_open(
             session=session,
-            actor=request.user,
+            actor=signed_in_user(request),
             confirm_unresolved_leaks=bool(form.cleaned_data.get("confirm")),
         )
     except services.RATING_REFUSALS as exc:
@@ -423,7 +424,7 @@ def session_close(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             ),
         )
     try:
-        services.rating_session_close(session=session, actor=request.user)
+        services.rating_session_close(session=session, actor=signed_in_user(request))
     except services.RATING_REFUSALS as exc:
         messages.error(request, exc.message)
     else:
@@ -445,14 +446,14 @@ def item_redact(request: HttpRequest, slug: str, pk: int, public_id: str) -> Htt
     if request.method == "POST":
         try:
             if request.POST.get("action") == "dismiss":
-                services.rating_item_dismiss_flags(item=item_obj, actor=request.user)
+                services.rating_item_dismiss_flags(item=item_obj, actor=signed_in_user(request))
                 messages.success(request, "Flags dismissed: the text stays as it is.")
                 return redirect("rating-session-detail", slug=slug, pk=pk)
             if form.is_valid():
                 services.rating_item_redact(
                     item=item_obj,
                     text=form.cleaned_data["text"],
-                    actor=request.user,
+                    actor=signed_in_user(request),
                 )
                 if item_obj.leak_flags:
                     messages.warning(request, "Saved, but the new text is still flagged.")
@@ -575,7 +576,7 @@ def unblind(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, "coordinator")
     form = UnblindForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.study_unblind(study=study, actor=request.user)
+        services.study_unblind(study=study, actor=signed_in_user(request))
         messages.success(request, "The study is unblinded.")
         return redirect("rating-manage", slug=slug)
     open_sessions = RatingSession.objects.filter(

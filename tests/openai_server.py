@@ -346,7 +346,7 @@ class FakeOpenAIServer:
     ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         """The status, JSON body and headers of the answer to a chat request."""
         if behaviour.kind == "status":
-            message = behaviour.content or {
+            error_message = behaviour.content or {
                 429: "Rate limit reached, retry later.",
                 500: "The server had an error.",
                 503: "The engine is overloaded.",
@@ -354,7 +354,7 @@ class FakeOpenAIServer:
             return (
                 behaviour.status,
                 _error(
-                    message,
+                    error_message,
                     "server_error"
                     if behaviour.status >= 500
                     else "rate_limit_exceeded"

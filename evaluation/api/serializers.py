@@ -265,7 +265,8 @@ class RatingSessionDetailSerializer(RatingSessionSerializer):
 
     @extend_schema_field(RaterProgressSerializer(many=True))
     def get_progress(self, session: RatingSession) -> list[dict[str, Any]]:
-        return RaterProgressSerializer(self.context["progress"], many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs type the child's dict.
+        return RaterProgressSerializer(self.context["progress"], many=True).data  # type: ignore[return-value]
 
     def get_flagged(self, session: RatingSession) -> int:
         return len(self.context["flagged"])

@@ -41,6 +41,7 @@ from evaluation.views import rater_image_response
 from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core import roles
+from readerstudy.core.users import signed_in_user
 from readerstudy.studies.api.access import HasPlatformRole, StudyScopedMixin
 
 #: At most this many problems of a refused import are listed (``n_errors`` counts them all).
@@ -169,7 +170,7 @@ class RaterItemSubmit(APIView):
                 token=form.validated_data["token"],
                 version=form.validated_data["version"],
                 scores=form.validated_data.get("scores"),
-                actor=request.user,
+                actor=signed_in_user(request),
             )
         except services.RATING_REFUSALS as exc:
             return _refused(exc)

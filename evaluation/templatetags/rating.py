@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from evaluation import selectors
+from readerstudy.core.users import Visitor
 from readerstudy.studies.access import study_roles
 from readerstudy.studies.models import Study
 
@@ -15,7 +15,7 @@ register = template.Library()
 
 
 @register.simple_tag
-def rating_hub(study: Study, user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+def rating_hub(study: Study, user: Visitor) -> dict[str, Any]:
     """What the hub shows about rating: sessions (coordinators and statisticians, names and
     progress only) and, for a rater, their own sessions of this study."""
     roles = study_roles(user, study)

@@ -105,7 +105,7 @@ def audit_record(
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "") or "",
-        study=study,
+        study=study,  # type: ignore[misc]  # a Study: audit sits below studies, so typed Model
         target=target[:300],
         details=details or {},
         ip=origin.ip,

@@ -245,11 +245,11 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
                 .iterator(chunk_size=20_000)
             )
             n = 0
-            for reader, case, run, modality, category, score, impression, seconds in rows:
+            for reader, case_code, run, modality, category, score, impression, seconds in rows:
                 w.writerow(
                     [
                         reader,
-                        case,
+                        case_code,
                         run,
                         modality,
                         category,
@@ -270,7 +270,7 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
                 if multi_modality:
                     header.insert(4, "modality")
                 w.writerow(header)
-                rows = (
+                score_rows = (
                     scores.order_by(
                         "rater__code",
                         "reading__reader__position",
@@ -294,8 +294,8 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
                     .iterator(chunk_size=20_000)
                 )
                 n = 0
-                for rater, reader, case, run, modality, domain, score in rows:
-                    row = [rater, reader, case, run, domain, score]
+                for rater, reader, case_code, run, modality, domain, score in score_rows:
+                    row = [rater, reader, case_code, run, domain, score]
                     if multi_modality:
                         row.insert(4, modality)
                     w.writerow(row)

@@ -334,11 +334,11 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         kind = "id" if dotted == "reference_reader" else "text"
         if is_key or dotted in TOML_LABELS or dotted.startswith(("scale.labels.", "modalities.")):
             kind = "label"
-        message = forbidden_message(value, kind)
+        forbidden = forbidden_message(value, kind)
         line = _toml_line(text, dotted, table)
-        if message is not None:
+        if forbidden is not None:
             what = "key" if is_key else "value"
-            problems.add(name, line, dotted, f"{what} {message}")
+            problems.add(name, line, dotted, f"{what} {forbidden}")
         limit = TOML_LENGTHS.get(dotted, 200 if dotted.startswith("scale.labels.") else None)
         if not is_key and limit is not None and len(value) > limit:
             problems.add(name, line, dotted, f"is longer than {limit} characters")
@@ -429,16 +429,16 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         else:
             for key, label in raw_labels.items():
                 try:
-                    value = int(key)
+                    number = int(key)
                 except ValueError:
                     bad("scale.labels", f"label key {key!r} is not a category number")
                     continue
-                if categories and value not in categories:
-                    bad("scale.labels", f"label for {value}, which is not a category")
+                if categories and number not in categories:
+                    bad("scale.labels", f"label for {number}, which is not a category")
                 elif not isinstance(label, str):
-                    bad("scale.labels", f"label of {value} must be a string")
+                    bad("scale.labels", f"label of {number} must be a string")
                 else:
-                    labels[value] = label
+                    labels[number] = label
 
     repeats = data.get("repeats", {})
     consensus = DEFAULT_CONSENSUS
@@ -666,14 +666,14 @@ def read_table(
         loaded = _read_slow(name, text, header, problems)
     if loaded is None:
         return None
-    frame, lines = loaded
+    frame, row_lines = loaded
     for col in frame.columns:
         # A leading quote that neutralised a formula (readerstudy/core/spreadsheet.py) goes.
         frame[col] = restore_series(frame[col])
     for col in optional:
         if col not in frame.columns:
             frame[col] = pd.Series([""] * len(frame), dtype="str")
-    return Table(name, frame, lines, extra)
+    return Table(name, frame, row_lines, extra)
 
 
 def _read_fast(body: bytes, text: str, header: list[str]) -> tuple[pd.DataFrame, np.ndarray] | None:

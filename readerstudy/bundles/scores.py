@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -167,7 +167,7 @@ def likert_scores_import(
     study: Study,
     data: bytes,
     json_rows: bool = False,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> ScoresImportResult:
     """Validate ``data`` (the bytes of a ratings.csv) completely, then store every score.
 

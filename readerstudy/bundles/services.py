@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -78,7 +78,7 @@ def study_import(
     *,
     path: str | Path,
     replace: bool = False,
-    coordinators: Sequence[AbstractBaseUser] = (),
+    coordinators: Sequence[User] = (),
 ) -> ImportSummary:
     """Validate the bundle at ``path`` (folder or .zip) completely, then write it in one transaction.
 
@@ -137,7 +137,12 @@ def study_delete(*, study: Study, delete_files: bool = True) -> None:
         LikertScore.objects.filter(domain__study=study).delete()
         study.delete()
     if files:
-        transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
+
+        def delete_stored_files() -> None:
+            for name in files:
+                default_storage.delete(name)
+
+        transaction.on_commit(delete_stored_files)
 
 
 def _opt(value: float) -> float | None:

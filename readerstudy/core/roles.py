@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from readerstudy.core.users import Visitor
 
 COORDINATOR = "coordinator"
 READER = "reader"
@@ -21,7 +24,7 @@ ROLE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+def user_roles(user: Visitor) -> set[str]:
     """The platform roles of ``user`` (its Django groups that are roles; all for superusers)."""
     if not user.is_authenticated:
         return set()

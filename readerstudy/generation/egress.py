@@ -354,7 +354,8 @@ def _proxy_for(url: httpx2.URL, proxies: dict[str, str]) -> str | None:
     if not proxy:
         return None
     host = url.host
-    if urllib.request.proxy_bypass_environment(host, proxies):
+    # Undocumented, so typeshed leaves it out; the function getproxies_environment pairs with.
+    if urllib.request.proxy_bypass_environment(host, proxies):  # type: ignore[attr-defined]
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 

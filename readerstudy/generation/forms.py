@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from readerstudy.core.converters import INT32_MAX
+from readerstudy.core.forms import form_field
 from readerstudy.generation.egress import base_url_problem
 from readerstudy.generation.keys import (
     KEYS_SETTING,
@@ -120,7 +121,7 @@ class GenerationConfigForm(forms.ModelForm):
     def __init__(self, *args: Any, study: Study, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.study = study
-        key = self.fields["api_key_env"]
+        key = form_field(self, "api_key_env", forms.ChoiceField)
         key.choices = api_key_choices(self.instance.api_key_env)
         prefix = api_key_prefix()
         key.help_text = (
@@ -132,7 +133,7 @@ class GenerationConfigForm(forms.ModelForm):
             for name in ("reader", "reader_code", "reader_label"):
                 del self.fields[name]
         else:
-            self.fields["reader"].queryset = Reader.objects.filter(
+            form_field(self, "reader", forms.ModelChoiceField).queryset = Reader.objects.filter(
                 study=study, kind=Reader.Kind.MODEL, generation_config__isnull=True
             ).order_by("position", "code")
 
@@ -159,7 +160,8 @@ class GenerationConfigForm(forms.ModelForm):
         return schema
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns (typed "| None" by the stubs)
         inputs = data.get("inputs") or GenerationConfig.Inputs.TEXT
         for name in ("system_template", "user_template"):
             problems = template_problems(data.get(name) or "", inputs=inputs)

@@ -74,7 +74,9 @@ def outcome_from_completion(
         out.error = "the answer has no choices"
         return out
     choice = choices[0]
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        message = {}
     out.finish_reason = str(choice.get("finish_reason") or "")
     content = message.get("content")
     out.raw_text = content if isinstance(content, str) else ""

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
+from readerstudy.core.forms import form_field
 from readerstudy.reading.models import ReadingSession
 from readerstudy.reading.selectors import reading_default_modality, reading_session_collisions
 from readerstudy.reading.services import ReadingAnswer, ReadingSessionOptions
@@ -76,16 +77,16 @@ class ReadingSessionForm(forms.Form):
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.study = study
-        self.fields["readers"].queryset = Reader.objects.filter(
+        form_field(self, "readers", forms.ModelChoiceField).queryset = Reader.objects.filter(
             study=study, kind=Reader.Kind.HUMAN, user__isnull=False
         ).order_by("position", "code")
-        self.fields["readers"].label_from_instance = lambda r: (
+        form_field(self, "readers", forms.ModelChoiceField).label_from_instance = lambda r: (
             f"{r.code} ({r.user.get_username()}){' – ' + r.label if r.label else ''}"
         )
-        self.fields["assist_reader"].queryset = Reader.objects.filter(
+        form_field(self, "assist_reader", forms.ModelChoiceField).queryset = Reader.objects.filter(
             study=study, kind=Reader.Kind.MODEL
         ).order_by("position", "code")
-        self.fields["assist_reader"].label_from_instance = lambda r: (
+        form_field(self, "assist_reader", forms.ModelChoiceField).label_from_instance = lambda r: (
             f"{r.code}{' – ' + r.label if r.label else ''}"
         )
         self.fields["modality"].initial = reading_default_modality(study=study)
@@ -108,7 +109,8 @@ class ReadingSessionForm(forms.Form):
         return readers
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns (typed "| None" by the stubs)
         split = data.get("split")
         if split and "cases" in data:
             codes = [c for c in re.split(r"[\s,;]+", data["cases"]) if c]
@@ -197,7 +199,7 @@ class ReadingForm(forms.Form):
         self, *args: Any, scale: list[tuple[int, str]], require_impression: bool, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [
+        form_field(self, "category", forms.ChoiceField).choices = [
             (value, f"{value}{' – ' + label if label else ''}") for value, label in scale
         ]
         self.fields["impression"].required = require_impression
@@ -232,4 +234,7 @@ class ReadingDraftForm(forms.Form):
 
     def __init__(self, *args: Any, scale: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", ""), *[(value, value) for value, _ in scale]]
+        form_field(self, "category", forms.ChoiceField).choices = [
+            ("", ""),
+            *[(value, value) for value, _ in scale],
+        ]

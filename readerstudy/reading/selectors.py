@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from readerstudy.core.randomisation import permutation
+from readerstudy.core.users import Visitor
 from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingAssignment,
@@ -23,7 +23,7 @@ from readerstudy.studies.access import has_study_role
 from readerstudy.studies.consensus import final_category
 from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study
 
-User = AbstractBaseUser | AnonymousUser
+User = Visitor
 
 
 def reading_order(*, seed: int, order: str, reader_code: str, n: int) -> list[int]:
@@ -94,10 +94,10 @@ def reading_session_collisions(
         .annotate(n=Count("id"))
         .order_by("assignment__session__name", "assignment__reader__code")
     )
-    for row in overlapping:
+    for overlap in overlapping:
         problems.append(
-            f"session {row['assignment__session__name']!r} already assigns "
-            f"{row['n']} of these cases to {row['assignment__reader__code']} at run {run}, "
+            f"session {overlap['assignment__session__name']!r} already assigns "
+            f"{overlap['n']} of these cases to {overlap['assignment__reader__code']} at run {run}, "
             f"modality {modality}"
         )
     return problems

@@ -156,7 +156,7 @@ def reading_session_create(
             ReadingSessionCase(session=session, case=c, position=i)
             for i, c in enumerate(cases, start=1)
         )
-        work = []
+        work: list[ReadingWork] = []
         for reader in sorted(readers, key=lambda r: (r.position, r.code)):
             assignment = ReadingAssignment.objects.create(session=session, reader=reader)
             indexes = reading_order(seed=seed, order=order, reader_code=reader.code, n=len(cases))
@@ -301,6 +301,7 @@ def reading_submit(
             return SubmitResult(previous.outcome, work, previous, replayed=True)
 
         now = timezone.now()
+        outcome: str
         if not session.is_open:
             outcome = ReadingSubmission.Outcome.REFUSED
         elif base_version != work.version:

@@ -410,11 +410,12 @@ def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
         )
     work = reading_work_at(assignment=assignment, position=position)
     if result.accepted:
-        label = {
+        labels: dict[str, str] = {
             ReadingSubmission.Outcome.SAVED: "saved",
             ReadingSubmission.Outcome.AMENDED: "amended",
             ReadingSubmission.Outcome.UNCHANGED: "unchanged",
-        }[result.outcome]
+        }
+        label = labels[result.outcome]
         messages.success(request, f"Case {position} {label}.")
         nxt = reading_next_position(assignment=assignment, after=position)
         if nxt is None:

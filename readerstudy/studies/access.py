@@ -8,14 +8,14 @@ study the user may not see, so that ids of other studies reveal nothing.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from readerstudy.core.users import Visitor
 from readerstudy.studies.models import Study, StudyMember
 
-User = AbstractBaseUser | AnonymousUser
+User = Visitor
 
 
 def study_roles(user: User, study: Study) -> set[str]:

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from readerstudy.audit.models import AuditEvent
+from readerstudy.core.users import signed_in_user
 from readerstudy.studies.admin_scoping import StudyScopedAdmin, scoped_filter
 from readerstudy.studies.models import (
     Case,
@@ -48,7 +49,9 @@ class StudyAdmin(StudyScopedAdmin):
         """A coordinator who adds a study coordinates it (else it would vanish from their list)."""
         super().save_model(request, obj, form, change)
         if not change and not request.user.is_superuser:
-            StudyMember.objects.get_or_create(study=obj, user=request.user, role="coordinator")
+            StudyMember.objects.get_or_create(
+                study=obj, user=signed_in_user(request), role="coordinator"
+            )
 
 
 class CaseImageInline(admin.TabularInline):

@@ -233,7 +233,7 @@ def save_display(image: CaseImage, png: bytes) -> str:
 def display_name(image: CaseImage) -> str:
     """Storage name of the image's display rendering (rendered now if it has none yet)."""
     if image.display:
-        return image.display.name
+        return str(image.display)  # its name (typed str | None on FieldFile)
     try:
         with default_storage.open(image.file.name, "rb") as fh:
             data = fh.read()
@@ -244,6 +244,6 @@ def display_name(image: CaseImage) -> str:
     if not updated:  # another request rendered it first: keep theirs
         default_storage.delete(name)
         image.refresh_from_db(fields=["display"])
-        return image.display.name
+        return str(image.display)  # its name (typed str | None on FieldFile)
     image.display.name = name
     return name

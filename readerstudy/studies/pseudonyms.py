@@ -45,8 +45,7 @@ from django.db.models.functions import Concat
 from readerstudy.core import roles as role_names
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
+    from readerstudy.core.users import Visitor
     from readerstudy.studies.models import Study
 
 Kind = Literal["reader", "case", "patient", "rater"]
@@ -270,7 +269,7 @@ class Blinding:
     def for_actor(
         cls,
         *,
-        actor: AbstractBaseUser | AnonymousUser,
+        actor: Visitor,
         study: Study,
         requested: str | None = None,
         roles: set[str] | None = None,

@@ -32,6 +32,7 @@ def _member_saved(
 ) -> None:
     if raw:
         return
+    details: dict[str, object]
     if created:
         instance.__dict__.pop("_audit_old", None)
         action, details = "study_member_added", {"role": instance.role}

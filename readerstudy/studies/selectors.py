@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from readerstudy.audit.models import AuditEvent
+from readerstudy.core.users import Visitor
 from readerstudy.studies.models import Reader, Reading, Study, StudyMember
 from readerstudy.studies.pseudonyms import Blinding
 
@@ -26,9 +26,7 @@ def study_counts(*, study: Study) -> dict[str, int]:
     return Study.objects.filter(pk=study.pk).aggregate(**_study_counts())
 
 
-def studies_for_user(
-    user: AbstractBaseUser | AnonymousUser, *, role: str | None = None
-) -> QuerySet[Study]:
+def studies_for_user(user: Visitor, *, role: str | None = None) -> QuerySet[Study]:
     """Studies ``user`` is a member of (in ``role`` if given); superusers see every study."""
     if not user.is_authenticated:
         return Study.objects.none()

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -24,6 +25,7 @@ from readerstudy.audit.tokens import token_create, token_revoke
 from readerstudy.core import roles
 from readerstudy.core.confirm import Confirmation, confirm_page
 from readerstudy.core.spreadsheet import csv_writer
+from readerstudy.core.users import signed_in_user
 from readerstudy.studies.access import require_study_role, study_roles
 from readerstudy.studies.models import Study
 from readerstudy.studies.pseudonyms import Blinding
@@ -77,7 +79,7 @@ def _audit_response(
     title: str,
     filename: str,
     study: Study | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     if request.GET.get("format") == "csv":
         audit_record(
             action="export",
@@ -115,7 +117,7 @@ def _audit_response(
 
 
 @login_required
-def study_audit(request: HttpRequest, slug: str) -> HttpResponse:
+def study_audit(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The audit log of one study, for its coordinators (HTML, or CSV with ?format=csv)."""
     study = require_study_role(request.user, slug, roles.COORDINATOR)
     return _audit_response(
@@ -128,7 +130,7 @@ def study_audit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def audit_all(request: HttpRequest) -> HttpResponse:
+def audit_all(request: HttpRequest) -> HttpResponseBase:
     """Every audit event (sign-ins included), for superusers."""
     if not request.user.is_superuser:
         raise Http404
@@ -156,7 +158,8 @@ TOKEN_CONFIRMATIONS: dict[str, tuple[str, str, str, str]] = {
 def api_token(request: HttpRequest) -> HttpResponse:
     """The caller's API token: create (or replace) and revoke. The key is shown once, on creation."""
     created_key = None
-    token = Token.objects.filter(user=request.user).first()
+    user = signed_in_user(request)
+    token = Token.objects.filter(user=user).first()
     confirming = request.GET.get("confirm")
     if request.method == "GET" and token is not None and confirming in TOKEN_CONFIRMATIONS:
         title, message, button, action = TOKEN_CONFIRMATIONS[confirming]
@@ -173,11 +176,11 @@ def api_token(request: HttpRequest) -> HttpResponse:
         )
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            token_revoke(user=request.user, origin=audit_origin(request))
+            token_revoke(user=user, origin=audit_origin(request))
             messages.success(request, "Your API token was revoked.")
             return redirect("api-token-page")
-        created_key = token_create(user=request.user, origin=audit_origin(request)).key
-        token = Token.objects.filter(user=request.user).first()
+        created_key = token_create(user=user, origin=audit_origin(request)).key
+        token = Token.objects.filter(user=user).first()
     response = render(
         request,
         "readerstudy/api_token.html",

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from readerstudy.bundles.problems import BundleError
 from readerstudy.bundles.scores import likert_scores_import, rows_to_csv
 from readerstudy.core import roles
+from readerstudy.core.users import signed_in_user
 from readerstudy.studies.api.access import StudyScopedMixin
 
 IMPORT_ERRORS_SHOWN = 1000
@@ -120,7 +121,7 @@ class ScoresImport(StudyScopedMixin, APIView):
                 study=self.study,
                 data=data,
                 json_rows=json_rows,
-                actor=request.user,
+                actor=signed_in_user(request),
             )
         except BundleError as exc:
             return Response(_problem_body(exc), status=status.HTTP_400_BAD_REQUEST)

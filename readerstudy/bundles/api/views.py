@@ -40,7 +40,7 @@ from readerstudy.bundles.api.serializers import (
 from readerstudy.bundles.services_cases import case_create, case_update, readings_import
 from readerstudy.bundles.upload import UploadError, UploadProblem, rows_to_csv
 from readerstudy.core import roles
-from readerstudy.studies.api.access import StudyScopedMixin
+from readerstudy.studies.api.access import GenericViewMixinBase, StudyScopedMixin
 from readerstudy.studies.api.filters import (
     CaseFilter,
     ReaderFilter,
@@ -63,7 +63,7 @@ def sees_truth(view: StudyScopedMixin) -> bool:
     )
 
 
-class _BlindedMixin(StudyScopedMixin):
+class _BlindedMixin(StudyScopedMixin, GenericViewMixinBase):
     """Identifiers in the caller's id space (pseudonyms when blinded), in and out."""
 
     filter_backends = [StudyFilterBackend]
@@ -76,7 +76,7 @@ class _BlindedMixin(StudyScopedMixin):
     _no_match = False
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()  # type: ignore[misc]
+        context = dict(super().get_serializer_context())  # typed Mapping; a new dict anyway
         if hasattr(self, "study"):
             context["blinding"] = self.blinding
         return context
@@ -100,7 +100,7 @@ class _BlindedMixin(StudyScopedMixin):
         return out
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        queryset = super().filter_queryset(queryset)  # type: ignore[misc]
+        queryset = super().filter_queryset(queryset)
         return queryset.none() if self._no_match else queryset
 
     def get_object(self) -> Any:
@@ -110,7 +110,7 @@ class _BlindedMixin(StudyScopedMixin):
             if real is None:
                 raise Http404(f"No such {self.code_kind}.")
             self.kwargs = {**self.kwargs, "code": real}
-        return super().get_object()  # type: ignore[misc]
+        return super().get_object()
 
 
 class _CaseMixin(_BlindedMixin):

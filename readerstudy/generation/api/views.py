@@ -105,7 +105,8 @@ class GenerationRunDetailSerializer(GenerationRunSerializer):
     @extend_schema_field(GenerationProgressSerializer)
     def get_progress(self, run: GenerationRun) -> dict[str, Any]:
         progress = self._progress(run)
-        return {k: progress[k] for k in GenerationProgressSerializer().fields}
+        names: list[str] = list(GenerationProgressSerializer().fields)  # (the stubs iterate Fields)
+        return {k: progress[k] for k in names}
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
     def get_counts(self, run: GenerationRun) -> dict[str, int]:

@@ -56,13 +56,13 @@ from readerstudy.reading.views import (
     submit_form,
     submit_problem_text,
 )
-from readerstudy.studies.api.access import StudyScopedMixin
+from readerstudy.studies.api.access import GenericViewMixinBase, StudyScopedMixin
 
 # ---------------------------------------------------------------------------------------
 # Coordinators
 
 
-class _SessionMixin(StudyScopedMixin):
+class _SessionMixin(StudyScopedMixin, GenericViewMixinBase):
     study_roles_read = {roles.COORDINATOR}
     queryset = ReadingSession.objects.none()
 

@@ -7,12 +7,16 @@ nothing; a study the caller sees but in a role that may not use the endpoint is 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
+    from rest_framework.views import APIView
 
 from readerstudy.core import roles
 from readerstudy.studies.access import study_roles
@@ -22,8 +26,17 @@ from readerstudy.studies.pseudonyms import Blinding
 READ = "read"
 WRITE = "write"
 
+if TYPE_CHECKING:
+    # To the type checker the mixins are the views they are mixed into, so their attributes
+    # and super() calls are checked against DRF's; at run time they are plain mixins.
+    ApiViewMixinBase = APIView
+    GenericViewMixinBase = GenericAPIView
+else:
+    ApiViewMixinBase = object
+    GenericViewMixinBase = object
 
-class StudyScopedMixin:
+
+class StudyScopedMixin(ApiViewMixinBase):
     """Resolve ``self.study`` from the ``slug`` URL kwarg and check the caller's roles in it.
 
     Views declare which study roles may read (safe methods) and write (everything else)::
@@ -38,11 +51,9 @@ class StudyScopedMixin:
 
     study_roles_read: ClassVar[set[str]] = set()
     study_roles_write: ClassVar[set[str]] = set()
-    kwargs: dict[str, Any]
-    request: Request
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authenticates first
+        super().initial(request, *args, **kwargs)  # authenticates first
         if not self._handles(request.method or ""):
             # Any member then gets DRF's 405 (as on every other endpoint), not a 403 that
             # blames their role; non-members still get 404.
@@ -69,7 +80,7 @@ class StudyScopedMixin:
 
     def _handles(self, method: str) -> bool:
         name = method.lower()
-        return name in self.http_method_names and hasattr(self, name)  # type: ignore[attr-defined]
+        return name in self.http_method_names and hasattr(self, name)
 
 
 def study_for_request(request: Request, *, slug: str, allowed: set[str]) -> tuple[Study, set[str]]:

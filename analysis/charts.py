@@ -725,7 +725,7 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
     reader_aucs = main.reader_aucs
     for reader in in_order(analysis.reader_order, reader_aucs["reader"]):
         sub = reader_aucs[reader_aucs["reader"] == reader].set_index("modality")
-        values = [float(sub.loc[m, "auc"]) for m in names]
+        values = [float(sub.loc[m, "statistic"]) for m in names]
         ses = [float(sub.loc[m, "se"]) for m in names]
         fig.add_trace(
             go.Scatter(
@@ -749,12 +749,12 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=m["auc"],
+            y=m["statistic"],
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": m["ci_high"] - m["auc"],
-                "arrayminus": m["auc"] - m["ci_low"],
+                "array": m["ci_high"] - m["statistic"],
+                "arrayminus": m["statistic"] - m["ci_low"],
                 "thickness": 2,
                 "width": 8,
                 "color": "#111111",
@@ -764,7 +764,7 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
             line={"color": "#111111", "width": 3, "dash": "dot"},
             marker={"size": 13, "symbol": "diamond", "color": "#111111"},
             hovertext=[
-                f"average of {n_readers} readers, modality {name}<br>AUC {_fmt(row.auc, 3)} "
+                f"average of {n_readers} readers, modality {name}<br>AUC {_fmt(row.statistic, 3)} "
                 f"({level} CI {_fmt(row.ci_low, 3)} to {_fmt(row.ci_high, 3)})<br>"
                 f"{main.analysis}{random}"
                 for name, row in zip(x, m.itertuples(index=False), strict=True)

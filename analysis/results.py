@@ -1358,7 +1358,7 @@ def _without_test(res: MRMCResult) -> MRMCResult:
     """``res`` with F, p and the difference CIs as NaN (their error term is zero)."""
     test = res.test.assign(f=np.nan, p_value=np.nan)
     comparisons = res.comparisons.assign(
-        statistic=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan
+        t=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan
     )
     return replace(res, test=test, comparisons=comparisons)
 
@@ -1388,17 +1388,17 @@ def mrmc_summary(result: MRMCResult, labels: dict[int, str]) -> list[str]:
     """Plain-language sentences of an MRMC result: one per modality pair.
 
     The change is the later modality minus the earlier one (``modality_b − modality_a``,
-    the negated ``diff`` of the engine), e.g. "Modality 2 (AI-assisted) raised the average
+    the negated ``statistic`` of the engine), e.g. "Modality 2 (AI-assisted) raised the average
     AUC over modality 1 (unaided) by 0.078 (95% CI 0.014 to 0.142), p = 0.033, from 0.712
     to 0.790; readers and cases treated as random (...)".
     """
     level = f"{round(result.confidence * 100):d}%"
     alpha = f"{round((1 - result.confidence) * 100):d}%"
-    means = dict(zip(result.modalities["modality"], result.modalities["auc"], strict=True))
+    means = dict(zip(result.modalities["modality"], result.modalities["statistic"], strict=True))
     out = []
     for c in result.comparisons.itertuples(index=False):
         a, b = int(c.modality_a), int(c.modality_b)
-        change, low, high = -float(c.diff), -float(c.ci_high), -float(c.ci_low)
+        change, low, high = -float(c.statistic), -float(c.ci_high), -float(c.ci_low)
         p = float(c.p_value)
         name_b = modality_name(b, labels)
         name_b = name_b[0].upper() + name_b[1:]
@@ -1431,7 +1431,7 @@ def mrmc_reader_summary(result: MRMCResult, labels: dict[int, str]) -> list[str]
     rc = result.reader_comparisons
     for (a, b), part in rc.groupby(["modality_a", "modality_b"], sort=False):
         shown = [
-            f"{r.reader} {'+' if -r.diff >= 0 else '−'}{abs(float(r.diff)):.3f} "
+            f"{r.reader} {'+' if -r.statistic >= 0 else '−'}{abs(float(r.statistic)):.3f} "
             + (
                 f"({level} CI {_fmt3(-float(r.ci_high))} to {_fmt3(-float(r.ci_low))})"
                 if math.isfinite(float(r.ci_low)) and math.isfinite(float(r.ci_high))
@@ -1439,7 +1439,7 @@ def mrmc_reader_summary(result: MRMCResult, labels: dict[int, str]) -> list[str]
             )
             for r in part.itertuples(index=False)
         ]
-        largest = part.loc[(-part["diff"]).abs().idxmax(), "reader"]
+        largest = part.loc[(-part["statistic"]).abs().idxmax(), "reader"]
         out.append(
             f"Change of AUC from {modality_name(int(a), labels)} to "
             f"{modality_name(int(b), labels)} per reader (cases random): "
@@ -1763,7 +1763,7 @@ def _mrmc_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
         n_cases=len(design.cases) if design else None,
         n_positive=design.n_positive if design else None,
         reader_aucs=[
-            {"reader": r.reader, "modality": int(r.modality), "auc": _f(r.auc), "se": _f(r.se)}
+            {"reader": r.reader, "modality": int(r.modality), "auc": _f(r.statistic), "se": _f(r.se)}
             for r in result.reader_aucs.itertuples(index=False)
         ],
         reader_comparisons=[
@@ -1771,7 +1771,7 @@ def _mrmc_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
                 "reader": r.reader,
                 "modality_a": int(r.modality_a),
                 "modality_b": int(r.modality_b),
-                "diff": _f(r.diff),
+                "diff": _f(r.statistic),
                 "se": _f(r.se),
                 "ci": [_f(r.ci_low), _f(r.ci_high)],
                 "p": _f(r.p_value),

@@ -520,10 +520,10 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "random": MRMC_RANDOM_SHORT[res.analysis],
                     "A": _modality_cell(c["modality_a"], labels),
                     "B": _modality_cell(c["modality_b"], labels),
-                    "AUC A (95% CI)": fmt_ci(a["auc"], a["ci_low"], a["ci_high"], digits=3),
-                    "AUC B (95% CI)": fmt_ci(b["auc"], b["ci_low"], b["ci_high"], digits=3),
+                    "AUC A (95% CI)": fmt_ci(a["statistic"], a["ci_low"], a["ci_high"], digits=3),
+                    "AUC B (95% CI)": fmt_ci(b["statistic"], b["ci_low"], b["ci_high"], digits=3),
                     "Difference B − A (95% CI)": fmt_ci(
-                        -c["diff"], -c["ci_high"], -c["ci_low"], digits=3
+                        -c["statistic"], -c["ci_high"], -c["ci_low"], digits=3
                     ),
                     "F": fmt_num(t["f"], 2),
                     "df": df_text,
@@ -532,13 +532,13 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "covariance": res.covariance,
                     "modality_a": c["modality_a"],
                     "modality_b": c["modality_b"],
-                    "auc_a": a["auc"],
+                    "auc_a": a["statistic"],
                     "auc_a_ci_low": a["ci_low"],
                     "auc_a_ci_high": a["ci_high"],
-                    "auc_b": b["auc"],
+                    "auc_b": b["statistic"],
                     "auc_b_ci_low": b["ci_low"],
                     "auc_b_ci_high": b["ci_high"],
-                    "diff": -c["diff"],
+                    "diff": -c["statistic"],
                     "se": c["se"],
                     "ci_low": -c["ci_high"],
                     "ci_high": -c["ci_low"],
@@ -550,7 +550,7 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
                 }
             )
     first = analysis.mrmc[0]
-    aucs = first.reader_aucs.set_index(["reader", "modality"])["auc"]
+    aucs = first.reader_aucs.set_index(["reader", "modality"])["statistic"]
     readers = []
     for r in first.reader_comparisons.to_dict("records"):
         readers.append(
@@ -561,14 +561,14 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "AUC A": fmt_num(aucs[(r["reader"], r["modality_a"])], 3),
                 "AUC B": fmt_num(aucs[(r["reader"], r["modality_b"])], 3),
                 "Difference B − A (95% CI)": fmt_ci(
-                    -r["diff"], -r["ci_high"], -r["ci_low"], digits=3
+                    -r["statistic"], -r["ci_high"], -r["ci_low"], digits=3
                 ),
                 "P": fmt_p(r["p_value"]),
                 "modality_a": r["modality_a"],
                 "modality_b": r["modality_b"],
                 "auc_a": aucs[(r["reader"], r["modality_a"])],
                 "auc_b": aucs[(r["reader"], r["modality_b"])],
-                "diff": -r["diff"],
+                "diff": -r["statistic"],
                 "se": r["se"],
                 "ci_low": -r["ci_high"],
                 "ci_high": -r["ci_low"],

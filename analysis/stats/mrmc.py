@@ -115,13 +115,14 @@ class MRMCResult:
         test of equal modality means; ``df2 = inf`` for FRRC, whose chi-square statistic
         is ``df1 * f``).
     comparisons : DataFrame
-        One row per modality pair ``a < b``: ``modality_a, modality_b, diff, se, df,
-        statistic, p_value, ci_low, ci_high`` with ``diff = mean_a − mean_b`` (t on ``df``
-        degrees of freedom; z when ``df = inf``).
+        One row per modality pair ``a < b``: ``modality_a, modality_b, statistic, se, df,
+        t, p_value, ci_low, ci_high`` with ``statistic = mean_a − mean_b`` (the estimate the
+        CI bounds) and ``t`` its test statistic on ``df`` degrees of freedom (z when
+        ``df = inf``).
     modalities : DataFrame
-        ``modality, auc, se, df, ci_low, ci_high, var_error, cov2, ms_r``: the mean figure
-        of merit of each modality with its single-modality CI (column ``auc`` holds the
-        figure of merit also when ``fom`` is sensitivity or specificity).
+        ``modality, statistic, se, df, ci_low, ci_high, var_error, cov2, ms_r``: the mean
+        figure of merit of each modality (``statistic``, whatever ``fom`` is) with its
+        single-modality CI.
     variance_components : DataFrame
         ``component, estimate, correlation`` for ``var_r, var_tr, cov1, cov2, cov3,
         var_error`` (correlation = Cov / Var for the three covariances).
@@ -130,10 +131,10 @@ class MRMCResult:
     readers : DataFrame
         ``reader, var_error, cov1``: per-reader error variance and Cov1.
     reader_aucs : DataFrame
-        ``reader, modality, auc, se``: every reader × modality figure of merit with the
+        ``reader, modality, statistic, se``: every reader × modality figure of merit with the
         square root of its estimated error variance.
     reader_comparisons : DataFrame
-        ``reader, modality_a, modality_b, diff, se, z, p_value, ci_low, ci_high``:
+        ``reader, modality_a, modality_b, statistic, se, z, p_value, ci_low, ci_high``:
         single-reader modality comparisons with cases random (Iowa's FRRC per-reader
         analysis), ``se = sqrt[2 (Var_j − Cov1_j)]``. Reported for every ``analysis``.
     components : ORComponents
@@ -169,7 +170,7 @@ class MRMCResult:
             "analysis": self.analysis,
             "covariance": self.covariance,
             "modalities": [_py(m) for m in self.modalities["modality"]],
-            "aucs": [float(a) for a in self.modalities["auc"]],
+            "aucs": [float(a) for a in self.modalities["statistic"]],
             "f": float(test["f"]),
             "df1": float(test["df1"]),
             "df2": None if math.isinf(test["df2"]) else float(test["df2"]),
@@ -178,7 +179,7 @@ class MRMCResult:
                 {
                     "modality_a": _py(row.modality_a),
                     "modality_b": _py(row.modality_b),
-                    "diff": float(row.diff),
+                    "diff": float(row.statistic),
                     "se": float(row.se),
                     "ci": [float(row.ci_low), float(row.ci_high)],
                     "p": float(row.p_value),
@@ -644,15 +645,15 @@ def mrmc(
     ...     for m in (0, 1) for r in ("r1", "r2", "r3") for c, t in enumerate(truth)
     ... ])
     >>> res = mrmc(df)
-    >>> cols = ["modality", "auc", "ci_low", "ci_high"]
+    >>> cols = ["modality", "statistic", "ci_low", "ci_high"]
     >>> print(res.modalities[cols].round(3).to_string(index=False))
-     modality   auc  ci_low  ci_high
-            0 0.787   0.561      1.0
-            1 0.947   0.781      1.0
-    >>> cols = ["diff", "se", "df", "p_value", "ci_low", "ci_high"]
+     modality  statistic  ci_low  ci_high
+            0      0.787   0.561      1.0
+            1      0.947   0.781      1.0
+    >>> cols = ["statistic", "se", "df", "t", "p_value", "ci_low", "ci_high"]
     >>> print(res.comparisons[cols].round(3).to_string(index=False))
-     diff    se  df  p_value  ci_low  ci_high
-    -0.16 0.091 2.0     0.22   -0.55     0.23
+     statistic    se  df      t  p_value  ci_low  ci_high
+         -0.16 0.091 2.0 -1.763     0.22   -0.55     0.23
     """
     confidence = check_confidence(confidence)
     if analysis not in ANALYSES:
@@ -736,10 +737,10 @@ def _build_result(
         {
             "modality_a": mods[c["a"]],
             "modality_b": mods[c["b"]],
-            "diff": c["diff"],
+            "statistic": c["diff"],
             "se": c["se"],
             "df": c["df"],
-            "statistic": c["stat"],
+            "t": c["stat"],
             "p_value": c["p"],
             "ci_low": c["ci"][0],
             "ci_high": c["ci"][1],
@@ -748,7 +749,7 @@ def _build_result(
     modality_frame = pd.DataFrame(
         {
             "modality": mods,
-            "auc": res["mod_mean"],
+            "statistic": res["mod_mean"],
             "se": res["mod_se"],
             "df": res["mod_df"],
             "ci_low": res["mod_ci"][0],
@@ -787,7 +788,7 @@ def _build_result(
         {
             "reader": np.tile(rdrs, n_mod),
             "modality": np.repeat(mods, n_rdr),
-            "auc": res["theta"].ravel(),
+            "statistic": res["theta"].ravel(),
             "se": np.sqrt(np.maximum(np.diag(cov), 0.0)),
         }
     )
@@ -797,7 +798,7 @@ def _build_result(
             "reader": rdrs[rc["reader"]],
             "modality_a": mods[rc["a"]],
             "modality_b": mods[rc["b"]],
-            "diff": rc["diff"],
+            "statistic": rc["diff"],
             "se": rc["se"],
             "z": rc["z"],
             "p_value": rc["p"],

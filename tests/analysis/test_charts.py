@@ -259,9 +259,9 @@ def test_the_mrmc_figure_shows_each_reader_and_the_average_with_its_ci(
     analysis = run_analysis(study_data(demo_study))
     rrrc = analysis.mrmc[0].modalities
     average = fig.data[-1]
-    assert list(average.y) == pytest.approx(list(rrrc["auc"]))
-    assert list(average.error_y.array) == pytest.approx(list(rrrc["ci_high"] - rrrc["auc"]))
-    assert list(average.error_y.arrayminus) == pytest.approx(list(rrrc["auc"] - rrrc["ci_low"]))
+    assert list(average.y) == pytest.approx(list(rrrc["statistic"]))
+    assert list(average.error_y.array) == pytest.approx(list(rrrc["ci_high"] - rrrc["statistic"]))
+    assert list(average.error_y.arrayminus) == pytest.approx(list(rrrc["statistic"] - rrrc["ci_low"]))
     assert "RRRC: readers and cases random" in average.hovertext[1]
     # the junior reader's line rises most
     rise = {t.name: t.y[1] - t.y[0] for t in fig.data[:3]}

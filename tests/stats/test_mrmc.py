@@ -66,16 +66,16 @@ def vd(vandyke: pd.DataFrame) -> dict[tuple[str, str], MRMCResult]:
 
 
 def test_vandyke_reader_aucs_match_iowa(vd: dict[tuple[str, str], MRMCResult]) -> None:
-    res = vd[("jackknife", "RRRC")].reader_aucs.set_index(["modality", "reader"])["auc"]
+    res = vd[("jackknife", "RRRC")].reader_aucs.set_index(["modality", "reader"])["statistic"]
     m1 = ["0.91964573", "0.85877617", "0.90386473", "0.97310789", "0.82979066"]
     m2 = ["0.94782609", "0.90531401", "0.92173913", "0.99935588", "0.92995169"]
     for reader in range(1, 6):
         close(res.loc[(1, reader)], m1[reader - 1])
         close(res.loc[(2, reader)], m2[reader - 1])
     mods = vd[("jackknife", "RRRC")].modalities
-    close(mods["auc"].iloc[0], "0.89703704")
-    close(mods["auc"].iloc[1], "0.94083736")
-    close(vd[("jackknife", "RRRC")].comparisons["diff"].iloc[0], "-0.04380032")
+    close(mods["statistic"].iloc[0], "0.89703704")
+    close(mods["statistic"].iloc[1], "0.94083736")
+    close(vd[("jackknife", "RRRC")].comparisons["statistic"].iloc[0], "-0.04380032")
 
 
 def test_vandyke_anova_mean_squares_match_iowa(vd: dict[tuple[str, str], MRMCResult]) -> None:
@@ -147,7 +147,7 @@ def test_vandyke_rrrc_jackknife_matches_iowa(vd: dict[tuple[str, str], MRMCResul
     assert t["df1"] == 1
     c = res.comparisons.iloc[0]
     close(c["se"], "0.02074862")
-    close(c["statistic"], "-2.11100")
+    close(c["t"], "-2.11100")
     close(c["ci_low"], "-0.087959")
     close(c["ci_high"], "0.000359")
     close(c["ci_low"], "-0.08796")
@@ -192,7 +192,7 @@ def test_vandyke_rrrc_delong_matches_mrmcaov(vd: dict[tuple[str, str], MRMCResul
     close(t["error_term"], "0.001069415")
     cmp_ = res.comparisons.iloc[0]
     close(cmp_["se"], "0.0206825")
-    close(cmp_["statistic"], "-2.117747")
+    close(cmp_["t"], "-2.117747")
     close(cmp_["ci_low"], "-0.0878671960")
     close(cmp_["ci_high"], "0.0002665519")
     m = res.modalities
@@ -271,7 +271,7 @@ def test_vandyke_frrc_matches_iowa_and_mrmcaov(vd: dict[tuple[str, str], MRMCRes
     assert math.isinf(t["df2"])
     c = res.comparisons.iloc[0]
     close(c["se"], "0.01871748")
-    close(c["statistic"], "-2.340075")
+    close(c["t"], "-2.340075")
     close(c["ci_low"], "-0.08048591")
     close(c["ci_high"], "-0.00711473")
     m = res.modalities
@@ -291,7 +291,7 @@ def test_vandyke_frrc_matches_iowa_and_mrmcaov(vd: dict[tuple[str, str], MRMCRes
     rc = res.reader_comparisons
     assert rc["reader"].tolist() == [1, 2, 3, 4, 5]
     for (_, row), (diff, se, z, p, lo, hi) in zip(rc.iterrows(), table, strict=True):
-        close(row["diff"], diff)
+        close(row["statistic"], diff)
         close(row["se"], se)
         close(row["z"], z)
         close(row["p_value"], p)
@@ -331,14 +331,14 @@ def test_vandyke_rrfc_matches_iowa_and_mrmcaov(vd: dict[tuple[str, str], MRMCRes
 
 def test_vandyke_binary_sensitivity_matches_mrmcaov(vandyke: pd.DataFrame) -> None:
     res = run(vandyke, fom="sensitivity", threshold=3)
-    sens = res.reader_aucs.set_index(["modality", "reader"])["auc"]
+    sens = res.reader_aucs.set_index(["modality", "reader"])["statistic"]
     m1 = ["0.889", "0.778", "0.822", "0.933", "0.689"]
     m2 = ["0.978", "0.822", "0.911", "1.000", "0.889"]
     for j in range(5):
         close(sens.loc[(1, j + 1)], m1[j])
         close(sens.loc[(2, j + 1)], m2[j])
-    close(res.modalities["auc"].iloc[0], "0.8222222")
-    close(res.modalities["auc"].iloc[1], "0.9200000")
+    close(res.modalities["statistic"].iloc[0], "0.8222222")
+    close(res.modalities["statistic"].iloc[1], "0.9200000")
     close(comp(res, "var_error"), "0.0023681257")
     close(comp(res, "cov1"), "0.0009943883")
     close(comp(res, "cov2"), "0.0010145903")
@@ -348,7 +348,7 @@ def test_vandyke_binary_sensitivity_matches_mrmcaov(vandyke: pd.DataFrame) -> No
     close(t["df2"], "15.71732")
     close(t["p_value"], "0.02008822")
     c = res.comparisons.iloc[0]
-    close(c["diff"], "-0.09777778")
+    close(c["statistic"], "-0.09777778")
     close(c["se"], "0.03780451")
     close(c["ci_low"], "-0.1780371")
     close(c["ci_high"], "-0.0175185")
@@ -363,7 +363,7 @@ def test_vandyke_binary_sensitivity_matches_mrmcaov(vandyke: pd.DataFrame) -> No
 
 def test_vandyke_binary_specificity_values(vandyke: pd.DataFrame) -> None:
     res = run(vandyke, fom="specificity", threshold=3)
-    spec = res.reader_aucs.set_index(["modality", "reader"])["auc"]
+    spec = res.reader_aucs.set_index(["modality", "reader"])["statistic"]
     m1 = ["0.811594", "0.869565", "0.811594", "0.942029", "0.840580"]
     m2 = ["0.681159", "0.898551", "0.811594", "0.942029", "0.869565"]
     for j in range(5):
@@ -389,15 +389,15 @@ def fr(franken: pd.DataFrame) -> dict[tuple[str, str], MRMCResult]:
 
 def test_franken_aucs_and_anova_match_iowa(fr: dict[tuple[str, str], MRMCResult]) -> None:
     res = fr[("jackknife", "RRRC")]
-    aucs = res.reader_aucs.set_index(["modality", "reader"])["auc"]
+    aucs = res.reader_aucs.set_index(["modality", "reader"])["statistic"]
     m1 = ["0.85345997", "0.86499322", "0.85730439", "0.81524197"]
     m2 = ["0.84961556", "0.84350972", "0.84011759", "0.81433740"]
     for j in range(4):
         close(aucs.loc[(1, j + 1)], m1[j])
         close(aucs.loc[(2, j + 1)], m2[j])
-    close(res.modalities["auc"].iloc[0], "0.84774989")
-    close(res.modalities["auc"].iloc[1], "0.83689507")
-    close(res.comparisons["diff"].iloc[0], "0.01085482")
+    close(res.modalities["statistic"].iloc[0], "0.84774989")
+    close(res.modalities["statistic"].iloc[1], "0.83689507")
+    close(res.comparisons["statistic"].iloc[0], "0.01085482")
     ms = res.anova.set_index("source")["ms"]
     close(ms.loc["T"], "0.00023565")
     close(ms.loc["R"], "0.00068406")
@@ -459,9 +459,9 @@ def test_franken_rrrc_truncates_cov2_minus_cov3_and_has_three_df(
     close(t["p_value"], "0.118838")
     close(t["error_term"], "0.00005020")
     c = res.comparisons.iloc[0]
-    close(c["diff"], "0.01085")
+    close(c["statistic"], "0.01085")
     close(c["se"], "0.00501")
-    close(c["statistic"], "2.17")
+    close(c["t"], "2.17")
     close(c["ci_low"], "-0.00509")
     close(c["ci_high"], "0.02680")
     m = res.modalities
@@ -488,7 +488,7 @@ def test_franken_frrc_and_rrfc_match_iowa(fr: dict[tuple[str, str], MRMCResult])
     close(t["p_value"], "0.5710")
     c = res.comparisons.iloc[0]
     close(c["se"], "0.01916")
-    close(c["statistic"], "0.57")
+    close(c["t"], "0.57")
     close(c["ci_low"], "-0.02670")
     close(c["ci_high"], "0.04840")
     m = res.modalities
@@ -505,7 +505,7 @@ def test_franken_frrc_and_rrfc_match_iowa(fr: dict[tuple[str, str], MRMCResult])
         ("0.00090", "0.03481", "0.03", "0.9793"),
     ]
     for (_, row), (diff, se, z, p) in zip(res.reader_comparisons.iterrows(), table, strict=True):
-        close(row["diff"], diff)
+        close(row["statistic"], diff)
         close(row["se"], se)
         close(row["z"], z)
         close(row["p_value"], p)
@@ -672,7 +672,7 @@ def test_rrfc_with_three_modalities_equals_repeated_measures_anova(vandyke: pd.D
     third["rating"] = third["rating"] + rng.integers(-1, 2, len(third))
     data = pd.concat([vandyke, third], ignore_index=True)
     res = run(data, analysis="RRFC")
-    aov = AnovaRM(res.reader_aucs, depvar="auc", subject="reader", within=["modality"]).fit()
+    aov = AnovaRM(res.reader_aucs, depvar="statistic", subject="reader", within=["modality"]).fit()
     row = aov.anova_table.iloc[0]
     assert res.test["f"].iloc[0] == pytest.approx(row["F Value"], rel=1e-10)
     assert res.test["df1"].iloc[0] == row["Num DF"] == 2
@@ -691,7 +691,7 @@ def test_swapping_modality_labels_flips_the_difference(vandyke: pd.DataFrame) ->
     swapped = vandyke.assign(modality=3 - vandyke["modality"])
     a = run(vandyke)
     b = run(swapped)
-    assert b.comparisons["diff"].iloc[0] == pytest.approx(-a.comparisons["diff"].iloc[0])
+    assert b.comparisons["statistic"].iloc[0] == pytest.approx(-a.comparisons["statistic"].iloc[0])
     assert b.test["f"].iloc[0] == pytest.approx(a.test["f"].iloc[0])
     assert b.test["p_value"].iloc[0] == pytest.approx(a.test["p_value"].iloc[0])
 
@@ -781,9 +781,9 @@ def test_modality_cis_are_truncated_to_the_range_of_the_figure_of_merit() -> Non
     df = pd.DataFrame(rows)
     res = mrmc(df, analysis="RRRC")
     second = res.modalities.set_index("modality").loc[2]
-    raw_high = second["auc"] + stats.t.ppf(0.975, second["df"]) * second["se"]
+    raw_high = second["statistic"] + stats.t.ppf(0.975, second["df"]) * second["se"]
     assert raw_high > 1.05
-    assert second["ci_high"] == 1.0 and second["ci_low"] < second["auc"]
+    assert second["ci_high"] == 1.0 and second["ci_low"] < second["statistic"]
     for analysis in ("RRRC", "FRRC", "RRFC"):
         out = mrmc(df, analysis=analysis)  # type: ignore[arg-type]
         assert ((out.modalities["ci_low"] >= 0) & (out.modalities["ci_high"] <= 1)).all()

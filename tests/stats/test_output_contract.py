@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import agreement, diagnostic, likert, roc
+from analysis.stats import agreement, ai, diagnostic, likert, roc
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
 ROC = pd.DataFrame(
@@ -75,10 +75,18 @@ ATTRIBUTE = pd.DataFrame(
     }
 )
 
+DIAG_AI = pd.concat(
+    [DIAG, DIAG[DIAG["reader_id"] == "B"].assign(reader_id="C", category=[5, 3, 4, 4, 1, 2, 3, 1])]
+).rename(columns={"category": "rating"})
+
 Call = Callable[..., pd.DataFrame]
 
 #: Estimators: statistic, ci_low, ci_high and ``confidence=``; True = also a test (p_value).
 ESTIMATORS: dict[str, tuple[Call, bool]] = {
+    "ai.ai_vs_readers": (
+        lambda **kw: ai.ai_vs_readers(DIAG_AI, ai="A", **kw),
+        True,
+    ),
     "agreement.cohen_kappa": (
         lambda **kw: agreement.cohen_kappa(KAPPA, reader_a="a", reader_b="b", **kw),
         False,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import agreement, diagnostic, likert, roc
+from analysis.stats import agreement, ai, diagnostic, likert, reading_time, roc
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
 ROC = pd.DataFrame(
@@ -75,10 +75,30 @@ ATTRIBUTE = pd.DataFrame(
     }
 )
 
+DIAG_AI = pd.concat(
+    [DIAG, DIAG[DIAG["reader_id"] == "B"].assign(reader_id="C", category=[5, 3, 4, 4, 1, 2, 3, 1])]
+).rename(columns={"category": "rating"})
+
+TIMES = pd.DataFrame(
+    {
+        "reader_id": [r for r in "ABC" for _ in range(8)],
+        "case_id": list(range(4)) * 6,
+        "modality": ([1] * 4 + [2] * 4) * 3,
+        "seconds": [
+            *(40, 52, 61, 33, 31, 45, 49, 35, 60, 42, 70, 48),
+            *(50, 30, 64, 41, 35, 39, 55, 30, 30, 33, 41, 26),
+        ],
+    }
+)
+
 Call = Callable[..., pd.DataFrame]
 
 #: Estimators: statistic, ci_low, ci_high and ``confidence=``; True = also a test (p_value).
 ESTIMATORS: dict[str, tuple[Call, bool]] = {
+    "ai.ai_vs_readers": (
+        lambda **kw: ai.ai_vs_readers(DIAG_AI, ai="A", **kw),
+        True,
+    ),
     "agreement.cohen_kappa": (
         lambda **kw: agreement.cohen_kappa(KAPPA, reader_a="a", reader_b="b", **kw),
         False,
@@ -97,6 +117,10 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     "likert.likert_summary": (lambda **kw: likert.likert_summary(LIKERT, by="domain", **kw), False),
     "likert.likert_by_reader": (lambda **kw: likert.likert_by_reader(LIKERT, **kw), False),
     "likert.likert_by_domain": (lambda **kw: likert.likert_by_domain(LIKERT, **kw), False),
+    "reading_time.reading_time_model": (
+        lambda **kw: reading_time.reading_time_model(TIMES, reference=1, treatment=2, **kw),
+        True,
+    ),
     "roc.reader_aucs": (lambda **kw: roc.reader_aucs(ROC, **kw), False),
     "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),
     "roc.compare_unpaired": (lambda **kw: roc.compare_unpaired(ROC, **kw), True),
@@ -115,6 +139,9 @@ TESTS: dict[str, Call] = {
     # also an odds ratio per level, with odds_ratio_ci_low/high at ``confidence=``
     "diagnostic.attribute_by_truth": lambda: diagnostic.attribute_by_truth(
         ATTRIBUTE, attribute="density"
+    ),
+    "reading_time.reading_time_wilcoxon": lambda: reading_time.reading_time_wilcoxon(
+        TIMES, reference=1, treatment=2
     ),
     "likert.kruskal_wallis": lambda: likert.kruskal_wallis(LIKERT),
     "likert.dunn_test": lambda: likert.dunn_test(LIKERT),
@@ -136,6 +163,7 @@ EXCEPTIONS: dict[str, str] = {
     "roc.delong_cov": "a covariance matrix",
     "roc.paired_delong": "arrays of every pair; compare_readers is its DataFrame form",
     "roc.roc_curve": "curve points (threshold, fpr, tpr), no estimate",
+    "reading_time.reading_time_summary": "median and quartiles per reader x modality",
     "mrmc.fom_covariance": "(figures of merit, covariance matrix) arrays",
     "mrmc.or_analysis": "dict of the OR quantities; mrmc is its DataFrame form",
     # a bundle of DataFrames (test, comparisons, modalities, ...) with the confidence= keyword

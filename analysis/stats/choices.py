@@ -26,3 +26,5 @@ FLEISS_SE_METHODS: tuple[str, ...] = ("gwet", "fleiss-nee-landis")
 KAPPA_CI_METHODS: dict[str, str] = {"gwet": "gwet", "spss": "fleiss-nee-landis"}
 #: Covariance estimators of the MRMC figures of merit (the first is the default).
 MRMC_COVARIANCES: tuple[str, ...] = ("jackknife", "delong", "unbiased")
+#: Chance-corrected agreement coefficients of ``agreement_coefficients`` (Gwet 2014, ch. 2-5).
+AGREEMENT_COEFFICIENTS: tuple[str, ...] = ("gwet", "brennan-prediger", "fleiss")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import agreement, ai, diagnostic, likert, reading_time, roc
+from analysis.stats import agreement, ai, chance_agreement, diagnostic, likert, reading_time, roc
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
 ROC = pd.DataFrame(
@@ -110,6 +110,14 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         False,
     ),
     "agreement.icc": (lambda **kw: agreement.icc(SCORES, **kw), True),
+    "chance_agreement.agreement_coefficients": (
+        lambda **kw: chance_agreement.agreement_coefficients(RUNS, rater="run", **kw),
+        True,
+    ),
+    "chance_agreement.category_kappa": (
+        lambda **kw: chance_agreement.category_kappa(RUNS, rater="run", **kw),
+        True,
+    ),
     "diagnostic.proportion_ci": (
         lambda **kw: diagnostic.proportion_ci([8, 3], [10, 5], **kw),
         False,

@@ -1357,9 +1357,7 @@ def _no_error_term(res: MRMCResult) -> bool:
 def _without_test(res: MRMCResult) -> MRMCResult:
     """``res`` with F, p and the difference CIs as NaN (their error term is zero)."""
     test = res.test.assign(f=np.nan, p_value=np.nan)
-    comparisons = res.comparisons.assign(
-        t=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan
-    )
+    comparisons = res.comparisons.assign(t=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan)
     return replace(res, test=test, comparisons=comparisons)
 
 
@@ -1763,7 +1761,12 @@ def _mrmc_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
         n_cases=len(design.cases) if design else None,
         n_positive=design.n_positive if design else None,
         reader_aucs=[
-            {"reader": r.reader, "modality": int(r.modality), "auc": _f(r.statistic), "se": _f(r.se)}
+            {
+                "reader": r.reader,
+                "modality": int(r.modality),
+                "auc": _f(r.statistic),
+                "se": _f(r.se),
+            }
             for r in result.reader_aucs.itertuples(index=False)
         ],
         reader_comparisons=[

@@ -261,7 +261,9 @@ def test_the_mrmc_figure_shows_each_reader_and_the_average_with_its_ci(
     average = fig.data[-1]
     assert list(average.y) == pytest.approx(list(rrrc["statistic"]))
     assert list(average.error_y.array) == pytest.approx(list(rrrc["ci_high"] - rrrc["statistic"]))
-    assert list(average.error_y.arrayminus) == pytest.approx(list(rrrc["statistic"] - rrrc["ci_low"]))
+    assert list(average.error_y.arrayminus) == pytest.approx(
+        list(rrrc["statistic"] - rrrc["ci_low"])
+    )
     assert "RRRC: readers and cases random" in average.hovertext[1]
     # the junior reader's line rises most
     rise = {t.name: t.y[1] - t.y[0] for t in fig.data[:3]}

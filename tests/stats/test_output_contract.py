@@ -18,7 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import agreement, ai, chance_agreement, diagnostic, likert, reading_time, roc
+from analysis.stats import (
+    agreement,
+    ai,
+    chance_agreement,
+    diagnostic,
+    judgments,
+    likert,
+    reading_time,
+    roc,
+)
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
 ROC = pd.DataFrame(
@@ -91,6 +100,41 @@ TIMES = pd.DataFrame(
     }
 )
 
+PREFS = pd.DataFrame(
+    {
+        "rater_id": [r for r in ("r1", "r2", "r3") for _ in range(12)],
+        "case_id": list(range(12)) * 3,
+        "reader": (["m1"] * 4 + ["m1"] * 4 + ["m2"] * 4) * 3,
+        "comparator": (["m2"] * 4 + ["reference"] * 4 + ["reference"] * 4) * 3,
+        "choice": list("aabtabbtabtbatabbbatabtaaabttbababtt")[:36],
+        "left": list("ababbabaaabb") * 3,
+    }
+).replace({"choice": {"t": "tie"}})
+GRADES = pd.DataFrame(
+    {
+        "rater_id": [r for r in ("r1", "r2", "r3") for _ in range(12)],
+        "case_id": list(range(6)) * 6,
+        "reader_id": (["model"] * 6 + ["reference"] * 6) * 3,
+        "grade": [
+            judgments.DEFAULT_SCALE[i]
+            for i in [
+                *(0, 1, 2, 3, 1, 0, 0, 0, 1, 2, 0, 1),
+                *(1, 1, 3, 3, 0, 0, 0, 1, 1, 3, 0, 0),
+                *(0, 2, 2, 2, 1, 1, 0, 0, 2, 2, 1, 1),
+            ]
+        ],
+    }
+)
+ERRORS = pd.DataFrame(
+    {
+        "rater_id": ["r1", "r1", "r1", "r2", "r2", "r2"],
+        "case_id": [1, 1, 2, 1, 2, 3],
+        "reader_id": "model",
+        "category": ["other", "missed finding", "none", "none", "other", "none"],
+        "significant": [1, 0, None, None, 1, None],
+    }
+)
+
 Call = Callable[..., pd.DataFrame]
 
 #: Estimators: statistic, ci_low, ci_high and ``confidence=``; True = also a test (p_value).
@@ -120,6 +164,26 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     ),
     "diagnostic.proportion_ci": (
         lambda **kw: diagnostic.proportion_ci([8, 3], [10, 5], **kw),
+        False,
+    ),
+    "judgments.preference_summary": (
+        lambda **kw: judgments.preference_summary(PREFS, n_boot=50, **kw),
+        True,
+    ),
+    "judgments.bradley_terry": (lambda **kw: judgments.bradley_terry(PREFS, **kw), True),
+    "judgments.acceptability_summary": (
+        lambda **kw: judgments.acceptability_summary(GRADES, n_boot=50, **kw),
+        False,
+    ),
+    "judgments.acceptability_paired": (
+        lambda **kw: judgments.acceptability_paired(GRADES, reader="model", **kw),
+        True,
+    ),
+    "judgments.error_summary": (lambda **kw: judgments.error_summary(ERRORS, **kw), False),
+    "judgments.judgment_agreement": (
+        lambda **kw: judgments.judgment_agreement(
+            GRADES, instrument="acceptability", n_boot=50, **kw
+        ),
         False,
     ),
     "likert.likert_summary": (lambda **kw: likert.likert_summary(LIKERT, by="domain", **kw), False),
@@ -166,6 +230,7 @@ EXCEPTIONS: dict[str, str] = {
     # wide by design: one row per reader, five proportions each in <metric>, <metric>_ci_*
     "diagnostic.diagnostic_performance": "one row per reader, a column triple per metric",
     # array building blocks of the DataFrame functions
+    "judgments.newcombe_paired_ci": "(difference, low, high) of one paired 2 x 2 table",
     "diagnostic.fisher_exact_2xc": "(p value, method) of a 2 x c table; used by attribute_by_truth",
     "roc.placements": "AUC and placement arrays; used by reader_aucs and compare_readers",
     "roc.delong_cov": "a covariance matrix",

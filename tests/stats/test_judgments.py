@@ -107,6 +107,18 @@ def test_clustered_ci_is_seeded_and_inside_zero_one() -> None:
     assert (one["statistic"] <= one["clustered_ci_high"]).all()
 
 
+@pytest.mark.parametrize("confidence", [0.95, 0.9])
+def test_clustered_ci_agrees_with_an_independent_r_pigeonhole_bootstrap(confidence: float) -> None:
+    # same scheme, different random numbers: 20,000 resamples each, agreement within
+    # Monte Carlo error (the R bootstrap SD of the statistic is about 0.05)
+    ref = REF["pigeonhole"]
+    out = preference_summary(PREF, n_boot=ref["n_boot"], seed=1, confidence=confidence)
+    row = out.set_index(["reader", "comparator"]).loc[(ref["reader"], ref["comparator"])]
+    low, high = ref[f"q_{confidence:g}"]
+    assert row["clustered_ci_low"] == pytest.approx(low, abs=0.01)
+    assert row["clustered_ci_high"] == pytest.approx(high, abs=0.01)
+
+
 def _clustered_sample(rng: np.random.Generator, n_raters: int, n_cases: int) -> pd.DataFrame:
     """Binary 'at least as good' outcomes with strong rater and case effects (true p = 0.5)."""
     r_eff = rng.normal(0, 1.5, n_raters)

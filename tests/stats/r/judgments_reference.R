@@ -166,7 +166,26 @@ agreement <- list(
   errors = kripp.alpha(na_unit(m_err), "nominal")$value,
   irr_complete_matrix = list(preference = kripp.alpha(m_pref, "ordinal")$value))
 
-writeLines(toJSON(list(preference = preference, bradley_terry = bt, acceptability = acceptability,
+# ---- two-way (pigeonhole) cluster bootstrap of "at least as good", m1 vs reference: an
+# independent implementation of the same resampling scheme (Owen 2007). R's random numbers
+# differ from numpy's, so the test compares quantiles of many resamples within Monte Carlo
+# error, not digit for digit.
+set.seed(2007)
+d <- pref[pref$reader == "m1" & pref$comparator == "reference", ]
+ok <- as.numeric(d$choice != "b")
+ri <- match(d$rater_id, unique(d$rater_id)); ci_ <- match(d$case_id, unique(d$case_id))
+nr <- max(ri); nc_ <- max(ci_)
+B <- 20000
+boot <- replicate(B, {
+  rm <- tabulate(sample.int(nr, nr, TRUE), nr); cm <- tabulate(sample.int(nc_, nc_, TRUE), nc_)
+  w <- rm[ri] * cm[ci_]
+  sum(w * ok) / sum(w)
+})
+pigeonhole <- list(reader = "m1", comparator = "reference", n_boot = B, sd = sd(boot),
+  q_0.95 = num(quantile(boot, c(0.025, 0.975), type = 7)),
+  q_0.9 = num(quantile(boot, c(0.05, 0.95), type = 7)))
+
+writeLines(toJSON(list(pigeonhole = pigeonhole, preference = preference, bradley_terry = bt, acceptability = acceptability,
                        paired = paired, newcombe_grid = newcombe_grid, errors = errors,
                        agreement = agreement),
                   auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"), out_file)

@@ -126,6 +126,18 @@ def _cluster_bootstrap(
     return float(low), float(high)
 
 
+def _cluster_note(n_raters: int, n_cases: int, n_boot: int) -> list[str]:
+    """Say when the clustered interval is missing or resamples one dimension only."""
+    if n_boot == 0:
+        return ["no clustered CI (n_boot = 0)"]
+    notes = []
+    if n_raters == 1:
+        notes.append("one rater: the clustered CI resamples cases only")
+    if n_cases == 1:
+        notes.append("one case: the clustered CI resamples raters only")
+    return notes
+
+
 def _text(series: pd.Series) -> pd.Series:
     return series.astype(str).str.strip().str.lower()
 
@@ -229,7 +241,9 @@ def preference_summary(
         One row per (reader, comparator): ``reader, comparator, n, wins, ties, losses,
         win_rate, at_least_as_good, statistic, ci_low, ci_high, p_value, sign_test_p,
         left_n, left_chosen, left_bias_p, clustered_ci_low, clustered_ci_high,
-        n_raters, n_cases``.
+        n_raters, n_cases, note``; ``note`` says why a test or interval is missing (all
+        ties, no recorded side, ``n_boot = 0``) or resamples one dimension only (one rater
+        or one case).
 
     References
     ----------
@@ -287,6 +301,11 @@ def preference_summary(
             rng=rng,
             confidence=confidence,
         )
+        notes = _cluster_note(grp["rater"].nunique(), grp["case"].nunique(), n_boot)
+        if wins + losses == 0:
+            notes.append("every comparison is a tie: no sign test")
+        if left_n == 0:
+            notes.append("no non-tied comparison with a recorded side: no position-bias test")
         rows.append(
             {
                 "reader": rd,
@@ -309,6 +328,7 @@ def preference_summary(
                 "clustered_ci_high": c_high,
                 "n_raters": int(grp["rater"].nunique()),
                 "n_cases": int(grp["case"].nunique()),
+                "note": "; ".join(notes),
             }
         )
     return pd.DataFrame(rows)
@@ -563,7 +583,8 @@ def acceptability_summary(
     -------
     pandas.DataFrame
         One row per reader: ``reader, n, acceptable, rate, statistic, ci_low, ci_high,
-        clustered_ci_low, clustered_ci_high, n_raters, n_cases``.
+        clustered_ci_low, clustered_ci_high, n_raters, n_cases, note`` (``note`` as in
+        :func:`preference_summary`).
 
     References
     ----------
@@ -612,6 +633,7 @@ def acceptability_summary(
             rng=rng,
             confidence=confidence,
         )
+        notes = _cluster_note(grp["rater"].nunique(), grp["case"].nunique(), n_boot)
         rows.append(
             {
                 "reader": rd,
@@ -625,6 +647,7 @@ def acceptability_summary(
                 "clustered_ci_high": c_high,
                 "n_raters": int(grp["rater"].nunique()),
                 "n_cases": int(grp["case"].nunique()),
+                "note": "; ".join(notes),
             }
         )
     return pd.DataFrame(rows)

@@ -60,13 +60,15 @@ def test_preference_summary_matches_r_prop_test_and_binom_test(confidence: float
 def test_preference_without_left_column_has_nan_position_bias() -> None:
     out = preference_summary(PREF.drop(columns="left"), n_boot=0)
     assert out["left_chosen"].isna().all() and out["left_bias_p"].isna().all()
+    assert out["note"].str.contains("no position-bias test").all()
     assert (out["left_n"] == 0).all()
 
 
-def test_preference_all_ties_gives_nan_sign_test_not_a_number() -> None:
+def test_preference_all_ties_gives_nan_sign_test_and_says_so() -> None:
     df = PREF.head(10).assign(choice="tie")
     out = preference_summary(df, n_boot=0)
     assert np.isnan(out["sign_test_p"].iloc[0])
+    assert "every comparison is a tie" in out["note"].iloc[0]
     assert out["statistic"].iloc[0] == 1.0 and out["ci_high"].iloc[0] == 1.0
 
 
@@ -237,6 +239,13 @@ def test_acceptability_clustered_ci_lies_in_zero_one_and_around_the_rate() -> No
     assert (out["rate"] <= out["clustered_ci_high"]).all()
 
 
+def test_a_single_rater_clustered_ci_is_a_case_bootstrap_and_says_so() -> None:
+    out = acceptability_summary(ACC[ACC["rater_id"] == "r1"], n_boot=200)
+    assert out["note"].str.contains("one rater").all()
+    assert (out["clustered_ci_high"] > out["clustered_ci_low"]).all()
+    assert "no clustered CI" in preference_summary(PREF, n_boot=0)["note"].iloc[0]
+
+
 def test_acceptability_cutoff_moves_the_rate() -> None:
     strict = acceptability_summary(ACC, cutoff="acceptable without changes", n_boot=0)
     lenient = acceptability_summary(ACC, cutoff="major edits needed", n_boot=0)
@@ -366,3 +375,10 @@ def test_judgment_agreement_rejects_one_rater_and_unknown_instrument() -> None:
         judgment_agreement(ACC[ACC["rater_id"] == "r1"], instrument="acceptability")
     with pytest.raises(ValueError, match="instrument"):
         judgment_agreement(ACC, instrument="likert")  # type: ignore[arg-type]
+
+
+def test_irr_complete_matrix_quirk_is_why_the_reference_adds_an_empty_unit() -> None:
+    # docs/statistics.md, known differences: irr's kripp.alpha divides by 1, not m_u - 1,
+    # on a complete matrix; the reference values therefore come from irr's general path
+    quirk = REF["agreement"]["irr_complete_matrix"]["preference"]
+    assert abs(quirk - REF["agreement"]["preference"]) > 5e-4

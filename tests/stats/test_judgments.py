@@ -57,6 +57,25 @@ def test_preference_summary_matches_r_prop_test_and_binom_test(confidence: float
         assert row["left_bias_p"] == pytest.approx(ref["left_bias_p"], rel=1e-8)
 
 
+def test_preference_reproduces_mira_at_least_as_good_with_r_wilson_ci() -> None:
+    # MIRA (seed 001): "at least as good" in 1,657 of 2,400 comparisons (69.0%)
+    ref = REF["mira"]
+    choice = ["a"] * 1200 + ["tie"] * (ref["k"] - 1200) + ["b"] * (ref["n"] - ref["k"])
+    df = pd.DataFrame(
+        {
+            "rater_id": [f"r{i % 24}" for i in range(ref["n"])],
+            "case_id": range(ref["n"]),
+            "reader": "model",
+            "comparator": "reference",
+            "choice": choice,
+        }
+    )
+    row = preference_summary(df, n_boot=0).iloc[0]
+    assert round(row["statistic"], 3) == 0.690
+    assert row["ci_low"] == pytest.approx(ref["wilson"][0], abs=1e-12)
+    assert row["ci_high"] == pytest.approx(ref["wilson"][1], abs=1e-12)
+
+
 def test_preference_without_left_column_has_nan_position_bias() -> None:
     out = preference_summary(PREF.drop(columns="left"), n_boot=0)
     assert out["left_chosen"].isna().all() and out["left_bias_p"].isna().all()

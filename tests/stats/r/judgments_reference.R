@@ -46,6 +46,10 @@ for (pp in pairs) {
   preference[[length(preference) + 1]] <- res
 }
 
+# published counts: MIRA "at least as good" 1,657 of 2,400 (Wilson CI, prop.test)
+mira <- list(k = 1657, n = 2400,
+  wilson = num(prop.test(1657, 2400, correct = FALSE)$conf.int))
+
 # ---- Bradley-Terry, ties split half: glm(binomial) on the +1/-1 design matrix
 sources <- c("m1", "m2", "reference")
 agg <- aggregate(cbind(y = ifelse(pref$choice == "a", 1, ifelse(pref$choice == "tie", 0.5, 0)),
@@ -185,7 +189,7 @@ pigeonhole <- list(reader = "m1", comparator = "reference", n_boot = B, sd = sd(
   q_0.95 = num(quantile(boot, c(0.025, 0.975), type = 7)),
   q_0.9 = num(quantile(boot, c(0.05, 0.95), type = 7)))
 
-writeLines(toJSON(list(pigeonhole = pigeonhole, preference = preference, bradley_terry = bt, acceptability = acceptability,
+writeLines(toJSON(list(mira = mira, pigeonhole = pigeonhole, preference = preference, bradley_terry = bt, acceptability = acceptability,
                        paired = paired, newcombe_grid = newcombe_grid, errors = errors,
                        agreement = agreement),
                   auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"), out_file)

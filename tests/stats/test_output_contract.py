@@ -18,7 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import agreement, ai, chance_agreement, diagnostic, likert, reading_time, roc
+from analysis.stats import (
+    accuracy,
+    agreement,
+    ai,
+    chance_agreement,
+    diagnostic,
+    likert,
+    reading_time,
+    roc,
+)
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
 ROC = pd.DataFrame(
@@ -93,8 +102,26 @@ TIMES = pd.DataFrame(
 
 Call = Callable[..., pd.DataFrame]
 
+
+def accuracy_summaries_call(**kw: Any) -> pd.DataFrame:
+    return accuracy.accuracy_summaries([25, 12], [10, 3], [5, 8], [60, 40], **kw)
+
+
 #: Estimators: statistic, ci_low, ci_high and ``confidence=``; True = also a test (p_value).
 ESTIMATORS: dict[str, tuple[Call, bool]] = {
+    "accuracy.accuracy_summaries": (
+        lambda **kw: accuracy_summaries_call(**kw),
+        False,
+    ),
+    "accuracy.accuracy_summary": (lambda **kw: accuracy.accuracy_summary(DIAG, **kw), False),
+    "accuracy.newcombe_paired_ci": (
+        lambda **kw: accuracy.newcombe_paired_ci([12, 1], [9, 1], [2, 7], [21, 12], **kw),
+        True,
+    ),
+    "accuracy.paired_accuracy_difference": (
+        lambda **kw: accuracy.paired_accuracy_difference(DIAG, reader_a="A", reader_b="B", **kw),
+        True,
+    ),
     "ai.ai_vs_readers": (
         lambda **kw: ai.ai_vs_readers(DIAG_AI, ai="A", **kw),
         True,

@@ -23,6 +23,7 @@ from analysis.stats import (
     agreement,
     ai,
     chance_agreement,
+    clustered_roc,
     diagnostic,
     likert,
     reading_time,
@@ -100,6 +101,16 @@ TIMES = pd.DataFrame(
     }
 )
 
+CLUSTERED = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 8 + ["B"] * 8,
+        "case_id": list(range(8)) * 2,
+        "patient_id": [1, 1, 2, 2, 3, 3, 4, 4] * 2,
+        "truth": [1, 1, 1, 0, 0, 0, 1, 0] * 2,
+        "rating": [5, 4, 2, 3, 1, 1, 4, 2, 4, 4, 3, 2, 2, 1, 5, 3],
+    }
+)
+
 Call = Callable[..., pd.DataFrame]
 
 
@@ -156,6 +167,14 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         lambda **kw: reading_time.reading_time_model(TIMES, reference=1, treatment=2, **kw),
         True,
     ),
+    "clustered_roc.clustered_aucs": (
+        lambda **kw: clustered_roc.clustered_aucs(CLUSTERED, **kw),
+        False,
+    ),
+    "clustered_roc.compare_clustered": (
+        lambda **kw: clustered_roc.compare_clustered(CLUSTERED, **kw),
+        True,
+    ),
     "roc.reader_aucs": (lambda **kw: roc.reader_aucs(ROC, **kw), False),
     "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),
     "roc.compare_unpaired": (lambda **kw: roc.compare_unpaired(ROC, **kw), True),
@@ -179,6 +198,9 @@ TESTS: dict[str, Call] = {
         TIMES, reference=1, treatment=2
     ),
     "likert.kruskal_wallis": lambda: likert.kruskal_wallis(LIKERT),
+    "clustered_roc.omnibus_auc_test": lambda: clustered_roc.omnibus_auc_test(
+        DIAG_AI.rename(columns={"category": "rating"})
+    ),
     "likert.dunn_test": lambda: likert.dunn_test(LIKERT),
 }
 
@@ -196,6 +218,7 @@ EXCEPTIONS: dict[str, str] = {
     "diagnostic.fisher_exact_2xc": "(p value, method) of a 2 x c table; used by attribute_by_truth",
     "roc.placements": "AUC and placement arrays; used by reader_aucs and compare_readers",
     "roc.delong_cov": "a covariance matrix",
+    "clustered_roc.clustered_auc_cov": "(AUCs, clustered covariance matrix) arrays",
     "roc.paired_delong": "arrays of every pair; compare_readers is its DataFrame form",
     "roc.roc_curve": "curve points (threshold, fpr, tpr), no estimate",
     "reading_time.reading_time_summary": "median and quartiles per reader x modality",

@@ -28,6 +28,7 @@ from analysis.stats import (
     likert,
     reading_time,
     roc,
+    roc_summaries,
 )
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
@@ -111,6 +112,17 @@ CLUSTERED = pd.DataFrame(
     }
 )
 
+_RNG = np.random.default_rng(18)
+_TRUTH = np.repeat([1, 0], 30)
+CONTINUOUS = pd.DataFrame(
+    {
+        "reader_id": "A",
+        "case_id": range(60),
+        "truth": _TRUTH,
+        "rating": np.round(_RNG.normal(size=60) + 1.2 * _TRUTH, 2),
+    }
+)
+
 Call = Callable[..., pd.DataFrame]
 
 
@@ -174,6 +186,14 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     "clustered_roc.compare_clustered": (
         lambda **kw: clustered_roc.compare_clustered(CLUSTERED, **kw),
         True,
+    ),
+    "roc_summaries.partial_auc": (
+        lambda **kw: roc_summaries.partial_auc(CONTINUOUS, low=0.5, n_boot=100, **kw),
+        False,
+    ),
+    "roc_summaries.youden_threshold": (
+        lambda **kw: roc_summaries.youden_threshold(CONTINUOUS, n_boot=100, **kw),
+        False,
     ),
     "roc.reader_aucs": (lambda **kw: roc.reader_aucs(ROC, **kw), False),
     "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),

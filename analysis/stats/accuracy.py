@@ -327,8 +327,9 @@ def newcombe_paired_ci(
      n  estimate_a  estimate_b  statistic  ci_low  ci_high  mcnemar_statistic  p_value
     44      0.4773      0.3182     0.1591  0.0112   0.2954             4.4545   0.0348
 
-    (Fagerland, Lydersen & Laake 2017, ch. 8, "Newcombe square-and-add": the same
-    formula; the tests check their two examples against an independent R version.)
+    (An invented table. Fagerland, Lydersen & Laake 2017, ch. 8, "Newcombe
+    square-and-add", is the same formula: their Cavo example ``(59, 6, 16, 80)`` gives
+    -0.0621 (-0.1186 to -0.0046) here as there.)
     """
     confidence = check_confidence(confidence)
     cells = np.broadcast_arrays(

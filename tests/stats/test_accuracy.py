@@ -113,13 +113,14 @@ def test_newcombe_paired_ci_matches_the_independent_r_version_and_mcnemar(row: d
     assert_close(got["p_value"], row["p_value"])
 
 
-def test_newcombe_paired_ci_reproduces_the_bentur_example() -> None:
-    # Fagerland, Lydersen & Laake (2017), Statistical Analysis of Contingency Tables,
-    # ch. 8: Bentur et al. (2009), table (1, 1, 7, 12): -0.286 (-0.507 to -0.026).
-    got = newcombe_paired_ci(1, 1, 7, 12).iloc[0]
-    assert got["statistic"] == pytest.approx(-6 / 21)
-    assert got["ci_low"] == pytest.approx(-0.507, abs=5e-4)
-    assert got["ci_high"] == pytest.approx(-0.026, abs=5e-4)
+def test_newcombe_paired_ci_reproduces_the_cavo_example() -> None:
+    # Fagerland, Lydersen & Laake (2017), Statistical Analysis of Contingency Tables, ch. 8:
+    # Cavo et al. (2012), table (59, 6, 16, 80): -0.0621 (95% CI -0.1186 to -0.0046), as
+    # printed by their R package contingencytables (tests/testthat/test-ch8.R).
+    got = newcombe_paired_ci(59, 6, 16, 80).iloc[0]
+    assert got["statistic"] == pytest.approx(-0.0621, abs=5e-5)
+    assert got["ci_low"] == pytest.approx(-0.1186, abs=5e-5)
+    assert got["ci_high"] == pytest.approx(-0.0046, abs=5e-5)
 
 
 def test_newcombe_paired_ci_rejects_an_empty_table() -> None:

@@ -29,12 +29,16 @@ data* (R package version 2.0.57), function ``epi.tests``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from analysis.stats._checks import NanPolicy, check_confidence
 from analysis.stats.diagnostic import CiMethod, confusion_counts, mcnemar_test, proportion_ci
+
+PairedMethod = Literal["newcombe", "tango"]
 
 MEASURES: tuple[str, ...] = ("lr_positive", "lr_negative", "diagnostic_odds_ratio", "youden_j")
 
@@ -372,6 +376,90 @@ def newcombe_paired_ci(
     )
 
 
+def _tango_bounds(b: float, c: float, n: float, z: float) -> tuple[float, float]:
+    diff = (b - c) / n
+
+    def score(delta: float) -> float:
+        w = -b - c + (2 * n - b + c) * delta
+        q21 = (np.sqrt(max(w * w + 8 * n * c * delta * (1 - delta), 0.0)) - w) / (4 * n)
+        var = n * (2 * q21 + delta * (1 - delta))
+        num = b - c - n * delta
+        if num == 0:
+            return 0.0
+        if var <= 0:
+            return float(np.sign(num)) * np.inf
+        return float(num / np.sqrt(var))
+
+    eps = 1e-12
+    low = -1.0
+    if score(-1 + eps) > z and diff > -1:
+        low = float(optimize.brentq(lambda d: score(d) - z, -1 + eps, diff, xtol=1e-14))
+    high = 1.0
+    if score(1 - eps) < -z and diff < 1:
+        high = float(optimize.brentq(lambda d: score(d) + z, diff, 1 - eps, xtol=1e-14))
+    return low, high
+
+
+def tango_paired_ci(
+    both: np.ndarray | list[int] | int,
+    only_a: np.ndarray | list[int] | int,
+    only_b: np.ndarray | list[int] | int,
+    neither: np.ndarray | list[int] | int,
+    *,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Tango's score interval for the difference of two paired proportions.
+
+    With ``b = only_a``, ``c = only_b``, ``n`` pairs and ``D = (b - c) / n``, the interval
+    is ``{Δ : |Z(Δ)| <= z_{1-α/2}}`` with the score statistic
+    ``Z(Δ) = (b - c - nΔ) / sqrt(n (2 q̂(Δ) + Δ(1 - Δ)))`` and ``q̂(Δ)`` the maximum
+    likelihood estimate of the probability of the ``only_b`` cell under the constraint
+    ``p_a - p_b = Δ``,
+    ``q̂ = (sqrt(W² + 8 n c Δ(1 - Δ)) - W) / (4n)``, ``W = -b - c + (2n - b + c)Δ``
+    (Tango 1998). The limits are found by root finding and lie in ``[-1, 1]``;
+    ``p_value`` is McNemar's test without continuity correction (Tango's Z at ``Δ = 0``).
+
+    Parameters
+    ----------
+    both, only_a, only_b, neither : array_like of int
+        Counts of pairs (see :func:`newcombe_paired_ci`).
+    confidence : float
+        Two-sided confidence level (default 0.95).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per table, the columns of :func:`newcombe_paired_ci`.
+
+    References
+    ----------
+    Tango, T. (1998). Equivalence test and confidence interval for the difference in
+    proportions for the paired-sample design. *Statistics in Medicine*, 17(8), 891-908.
+
+    Examples
+    --------
+    >>> from analysis.stats.accuracy import tango_paired_ci
+    >>> print(tango_paired_ci(59, 6, 16, 80).round(4).to_string(index=False))
+      n  estimate_a  estimate_b  statistic  ci_low  ci_high  mcnemar_statistic  p_value
+    161      0.4037      0.4658    -0.0621  -0.124  -0.0054             4.5455    0.033
+    """
+    confidence = check_confidence(confidence)
+    out = newcombe_paired_ci(both, only_a, only_b, neither, confidence=confidence)
+    cells = np.broadcast_arrays(
+        _counts("both", both),
+        _counts("only_a", only_a),
+        _counts("only_b", only_b),
+        _counts("neither", neither),
+    )
+    _, f, g, _ = (np.asarray(x, dtype=float) for x in cells)
+    n = out["n"].to_numpy(dtype=float)
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    bounds = [_tango_bounds(fi, gi, ni, z) for fi, gi, ni in zip(f, g, n, strict=True)]
+    out["ci_low"] = [lo for lo, _ in bounds]
+    out["ci_high"] = [hi for _, hi in bounds]
+    return out
+
+
 def paired_accuracy_difference(
     df: pd.DataFrame,
     *,
@@ -383,6 +471,7 @@ def paired_accuracy_difference(
     case: str = "case_id",
     threshold: float = 4,
     confidence: float = 0.95,
+    method: PairedMethod = "newcombe",
     nan_policy: NanPolicy = "raise",
 ) -> pd.DataFrame:
     """Difference in sensitivity and in specificity between two readers on the same cases.
@@ -390,8 +479,9 @@ def paired_accuracy_difference(
     On the positive cases a reading is correct when it is a positive call, on the negative
     cases when it is not. Per metric the four counts (both readers correct, only A, only B,
     neither) give the difference ``Se_A - Se_B`` (resp. ``Sp_A - Sp_B``)
-    ``= (b - c) / n`` with Newcombe's paired score interval and McNemar's p value
-    (:func:`newcombe_paired_ci`; ``b`` = only A correct, ``c`` = only B correct).
+    ``= (b - c) / n`` with Newcombe's paired score interval (:func:`newcombe_paired_ci`,
+    default) or Tango's score interval (:func:`tango_paired_ci`, ``method="tango"``) and
+    McNemar's p value (``b`` = only A correct, ``c`` = only B correct).
 
     Parameters
     ----------
@@ -405,6 +495,8 @@ def paired_accuracy_difference(
         Smallest category that is a positive call.
     confidence : float
         Confidence level (default 0.95).
+    method : {"newcombe", "tango"}
+        The paired interval (default Newcombe's method 10).
     nan_policy : {"raise", "omit"}
         What to do with rows that have NaN.
 
@@ -436,6 +528,8 @@ def paired_accuracy_difference(
     specificity      -0.25  -0.699    0.281    0.317
     """
     confidence = check_confidence(confidence)
+    if method not in ("newcombe", "tango"):
+        raise ValueError(f"method: expected 'newcombe' or 'tango', got {method!r}")
     mc = mcnemar_test(
         df,
         reader_a=reader_a,
@@ -452,7 +546,8 @@ def paired_accuracy_difference(
     c = mc["c"].to_numpy(dtype=float)
     both = np.round(mc["estimate_a"].to_numpy(dtype=float) * n) - b
     neither = n - both - b - c
-    ci = newcombe_paired_ci(both, b, c, neither, confidence=confidence)
+    interval = newcombe_paired_ci if method == "newcombe" else tango_paired_ci
+    ci = interval(both, b, c, neither, confidence=confidence)
     out = pd.DataFrame(
         {
             "metric": mc["metric"].to_numpy(),

@@ -14,6 +14,7 @@ from analysis.stats.accuracy import (
     accuracy_summary,
     newcombe_paired_ci,
     paired_accuracy_difference,
+    tango_paired_ci,
 )
 from tests.stats._agree_fixtures import assert_close, load_reference
 
@@ -157,3 +158,45 @@ def test_paired_accuracy_difference_rejects_an_unknown_reader() -> None:
     df = pd.DataFrame(REF["readings"])
     with pytest.raises(ValueError, match="reader"):
         paired_accuracy_difference(df, reader_a="A", reader_b="Z")
+
+
+@pytest.mark.parametrize("row", REF["paired"], ids=lambda r: str(r["confidence"]))
+def test_tango_paired_ci_matches_the_numerical_r_version(row: dict) -> None:
+    got = tango_paired_ci(
+        row["both"], row["only_a"], row["only_b"], row["neither"], confidence=row["confidence"]
+    ).iloc[0]
+    assert_close(got[["statistic", "ci_low", "ci_high"]], row["tango"])
+    assert_close(got["p_value"], row["p_value"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=60), min_size=4, max_size=4))
+def test_tango_interval_lies_in_minus_one_one_and_excludes_zero_iff_mcnemar_rejects(
+    cells: list[int],
+) -> None:
+    if sum(cells) == 0:
+        return
+    got = tango_paired_ci(*cells).iloc[0]
+    assert -1.0 <= got["ci_low"] <= got["statistic"] + 1e-12
+    assert got["statistic"] <= got["ci_high"] + 1e-12 <= 1.0 + 1e-12
+    # Tango's score test at 0 is McNemar's: the interval and the test agree
+    if abs(got["p_value"] - 0.05) > 1e-6:
+        excludes = got["ci_low"] > 0 or got["ci_high"] < 0
+        assert excludes == (got["p_value"] < 0.05)
+
+
+def test_paired_accuracy_difference_with_tango_matches_r() -> None:
+    df = pd.DataFrame(REF["readings"])
+    got = paired_accuracy_difference(
+        df, reader_a="A", reader_b="B", threshold=REF["threshold"], method="tango"
+    )
+    for _, row in got.iterrows():
+        assert_close(
+            row[["statistic", "ci_low", "ci_high"]], REF["readers"][row["metric"]]["tango"]
+        )
+
+
+def test_paired_accuracy_difference_rejects_an_unknown_method() -> None:
+    df = pd.DataFrame(REF["readings"])
+    with pytest.raises(ValueError, match="method"):
+        paired_accuracy_difference(df, reader_a="A", reader_b="B", method="wald")  # type: ignore[arg-type]

@@ -141,6 +141,10 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         lambda **kw: accuracy.newcombe_paired_ci([12, 1], [9, 1], [2, 7], [21, 12], **kw),
         True,
     ),
+    "accuracy.tango_paired_ci": (
+        lambda **kw: accuracy.tango_paired_ci([12, 1], [9, 1], [2, 7], [21, 12], **kw),
+        True,
+    ),
     "accuracy.paired_accuracy_difference": (
         lambda **kw: accuracy.paired_accuracy_difference(DIAG, reader_a="A", reader_b="B", **kw),
         True,

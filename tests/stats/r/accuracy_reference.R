@@ -6,6 +6,9 @@
 #  - Paired difference of two proportions: Newcombe (1998) method 10, written here from the
 #    paper (corrected phi as in Altman et al. 2000 and Fagerland et al. 2017), with McNemar's
 #    p from mcnemar.test(correct = FALSE).
+#  - Tango (1998) score interval: the constrained maximum likelihood estimate found here
+#    numerically (optimize on the multinomial log-likelihood, not Tango's closed form) and
+#    the limits by uniroot.
 suppressMessages({library(jsonlite); library(epiR)})
 out_file <- "tests/stats/r/accuracy_reference.json"
 num <- function(x) unname(as.numeric(x))
@@ -43,6 +46,25 @@ newcombe10 <- function(e, f, g, h, conf) {
   c(D, max(-1, D - sqrt(d1^2 - 2 * phi * d1 * u2 + u2^2)),
     min(1, D + sqrt(u1^2 - 2 * phi * u1 * d2 + d2^2)))
 }
+xlogy <- function(x, p) ifelse(x == 0, 0, x * log(p))
+tango <- function(e, f, g, h, conf) {
+  z <- qnorm(1 - (1 - conf) / 2); n <- e + f + g + h; D <- (f - g) / n
+  score <- function(delta) {
+    # cells only_a = q + delta, only_b = q, concordant = 1 - 2q - delta
+    lo <- max(0, -delta); hi <- (1 - delta) / 2
+    if (hi - lo < 1e-15) q <- lo else {
+      ll <- function(q) xlogy(f, q + delta) + xlogy(g, q) + xlogy(e + h, 1 - 2 * q - delta)
+      q <- optimize(ll, c(lo, hi), maximum = TRUE, tol = 1e-14)$maximum
+    }
+    num <- f - g - n * delta
+    v <- n * (2 * q + delta * (1 - delta))
+    if (num == 0) 0 else if (v <= 0) sign(num) * Inf else num / sqrt(v)
+  }
+  eps <- 1e-12
+  L <- if (D > -1 && score(-1 + eps) > z) uniroot(function(d) score(d) - z, c(-1 + eps, D), tol = 1e-13)$root else -1
+  U <- if (D < 1 && score(1 - eps) < -z) uniroot(function(d) score(d) + z, c(D, 1 - eps), tol = 1e-13)$root else 1
+  c(D, L, U)
+}
 paired_tables <- list(c(1, 1, 7, 12), c(59, 6, 16, 80), c(12, 9, 2, 21), c(10, 0, 0, 5),
                       c(0, 3, 0, 7), c(30, 2, 9, 4), c(5, 5, 5, 5), c(40, 0, 4, 0))
 paired <- list()
@@ -51,6 +73,7 @@ for (conf in c(0.95, 0.90)) for (t in paired_tables) {
   mc <- if (t[2] + t[3] > 0) mcnemar.test(tab, correct = FALSE) else NULL
   paired[[length(paired) + 1]] <- list(both = t[1], only_a = t[2], only_b = t[3],
     neither = t[4], confidence = conf, newcombe = newcombe10(t[1], t[2], t[3], t[4], conf),
+    tango = tango(t[1], t[2], t[3], t[4], conf),
     mcnemar_statistic = if (is.null(mc)) 0 else num(mc$statistic),
     p_value = if (is.null(mc)) 1 else num(mc$p.value))
 }
@@ -74,7 +97,8 @@ for (metric in c("sensitivity", "specificity")) {
   g <- sum(!ok_a[s] & ok_b[s]); h <- sum(!ok_a[s] & !ok_b[s])
   mc <- mcnemar.test(matrix(c(e, f, g, h), 2, byrow = TRUE), correct = FALSE)
   readers[[metric]] <- list(both = e, only_a = f, only_b = g, neither = h,
-    newcombe = newcombe10(e, f, g, h, 0.95), p_value = num(mc$p.value))
+    newcombe = newcombe10(e, f, g, h, 0.95), tango = tango(e, f, g, h, 0.95),
+    p_value = num(mc$p.value))
 }
 acc_a <- epi.tests(as.table(matrix(c(sum(ra >= 4 & truth == 1), sum(ra >= 4 & truth == 0),
   sum(ra < 4 & truth == 1), sum(ra < 4 & truth == 0)), nrow = 2, byrow = TRUE)))$detail

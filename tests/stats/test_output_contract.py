@@ -19,14 +19,17 @@ import pandas as pd
 import pytest
 
 from analysis.stats import (
+    accuracy,
     agreement,
     ai,
     chance_agreement,
+    clustered_roc,
     diagnostic,
     judgments,
     likert,
     reading_time,
     roc,
+    roc_summaries,
 )
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
@@ -134,11 +137,53 @@ ERRORS = pd.DataFrame(
         "significant": [1, 0, None, None, 1, None],
     }
 )
+CLUSTERED = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 8 + ["B"] * 8,
+        "case_id": list(range(8)) * 2,
+        "patient_id": [1, 1, 2, 2, 3, 3, 4, 4] * 2,
+        "truth": [1, 1, 1, 0, 0, 0, 1, 0] * 2,
+        "rating": [5, 4, 2, 3, 1, 1, 4, 2, 4, 4, 3, 2, 2, 1, 5, 3],
+    }
+)
+
+_RNG = np.random.default_rng(18)
+_TRUTH = np.repeat([1, 0], 30)
+CONTINUOUS = pd.DataFrame(
+    {
+        "reader_id": "A",
+        "case_id": range(60),
+        "truth": _TRUTH,
+        "rating": np.round(_RNG.normal(size=60) + 1.2 * _TRUTH, 2),
+    }
+)
 
 Call = Callable[..., pd.DataFrame]
 
+
+def accuracy_summaries_call(**kw: Any) -> pd.DataFrame:
+    return accuracy.accuracy_summaries([25, 12], [10, 3], [5, 8], [60, 40], **kw)
+
+
 #: Estimators: statistic, ci_low, ci_high and ``confidence=``; True = also a test (p_value).
 ESTIMATORS: dict[str, tuple[Call, bool]] = {
+    "accuracy.accuracy_summaries": (
+        lambda **kw: accuracy_summaries_call(**kw),
+        False,
+    ),
+    "accuracy.accuracy_summary": (lambda **kw: accuracy.accuracy_summary(DIAG, **kw), False),
+    "accuracy.newcombe_paired_ci": (
+        lambda **kw: accuracy.newcombe_paired_ci([12, 1], [9, 1], [2, 7], [21, 12], **kw),
+        True,
+    ),
+    "accuracy.tango_paired_ci": (
+        lambda **kw: accuracy.tango_paired_ci([12, 1], [9, 1], [2, 7], [21, 12], **kw),
+        True,
+    ),
+    "accuracy.paired_accuracy_difference": (
+        lambda **kw: accuracy.paired_accuracy_difference(DIAG, reader_a="A", reader_b="B", **kw),
+        True,
+    ),
     "ai.ai_vs_readers": (
         lambda **kw: ai.ai_vs_readers(DIAG_AI, ai="A", **kw),
         True,
@@ -193,6 +238,22 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         lambda **kw: reading_time.reading_time_model(TIMES, reference=1, treatment=2, **kw),
         True,
     ),
+    "clustered_roc.clustered_aucs": (
+        lambda **kw: clustered_roc.clustered_aucs(CLUSTERED, **kw),
+        False,
+    ),
+    "clustered_roc.compare_clustered": (
+        lambda **kw: clustered_roc.compare_clustered(CLUSTERED, **kw),
+        True,
+    ),
+    "roc_summaries.partial_auc": (
+        lambda **kw: roc_summaries.partial_auc(CONTINUOUS, low=0.5, n_boot=100, **kw),
+        False,
+    ),
+    "roc_summaries.youden_threshold": (
+        lambda **kw: roc_summaries.youden_threshold(CONTINUOUS, n_boot=100, **kw),
+        False,
+    ),
     "roc.reader_aucs": (lambda **kw: roc.reader_aucs(ROC, **kw), False),
     "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),
     "roc.compare_unpaired": (lambda **kw: roc.compare_unpaired(ROC, **kw), True),
@@ -216,6 +277,9 @@ TESTS: dict[str, Call] = {
         TIMES, reference=1, treatment=2
     ),
     "likert.kruskal_wallis": lambda: likert.kruskal_wallis(LIKERT),
+    "clustered_roc.omnibus_auc_test": lambda: clustered_roc.omnibus_auc_test(
+        DIAG_AI.rename(columns={"category": "rating"})
+    ),
     "likert.dunn_test": lambda: likert.dunn_test(LIKERT),
 }
 
@@ -234,6 +298,7 @@ EXCEPTIONS: dict[str, str] = {
     "diagnostic.fisher_exact_2xc": "(p value, method) of a 2 x c table; used by attribute_by_truth",
     "roc.placements": "AUC and placement arrays; used by reader_aucs and compare_readers",
     "roc.delong_cov": "a covariance matrix",
+    "clustered_roc.clustered_auc_cov": "(AUCs, clustered covariance matrix) arrays",
     "roc.paired_delong": "arrays of every pair; compare_readers is its DataFrame form",
     "roc.roc_curve": "curve points (threshold, fpr, tpr), no estimate",
     "reading_time.reading_time_summary": "median and quartiles per reader x modality",

@@ -824,6 +824,12 @@ def _reading_session(objects: StudyObjects) -> dict[str, Any]:
     return {"name": "New session", "readers": [objects.reader.code], "seed": 1}
 
 
+def _rating_session(objects: StudyObjects) -> dict[str, Any]:
+    # The human reader's outputs: no rater has them pending in the world's open session.
+    rater = objects.rater.user.get_username()  # type: ignore[union-attr]
+    return {"name": "New rating", "readers": ["R1"], "runs": [1], "raters": [rater], "seed": 1}
+
+
 def _scores(objects: StudyObjects) -> dict[str, Any]:
     row = {"reader_id": "M1", "case_id": objects.case.code, "run": 1, "domain": "correctness"}
     return {"rows": [{**row, "rater_id": "panel1", "score": 3}]}
@@ -1001,6 +1007,21 @@ def api_routes() -> list[Route]:
         *study_api("api-rating-session-list", ONLY_COORD),
         *study_api("api-rating-session-detail", ONLY_COORD, ids=rating_session_pk, foreign=True),
         *study_api("api-rating-session-key", ONLY_COORD, ids=rating_session_pk, foreign=True),
+        *study_api("api-rating-session-list", ONLY_COORD, 201, method="POST", data=_rating_session),
+        # The world's rating session is open: opening it again is a 409, closing it works.
+        *study_api(
+            "api-rating-session-open",
+            ONLY_COORD,
+            409,
+            ids=rating_session_pk,
+            method="POST",
+            data=lambda s: {"confirm_unresolved_leaks": True},
+            foreign=True,
+        ),
+        *study_api("api-rating-session-close", ONLY_COORD, ids=rating_session_pk, method="POST"),
+        *study_api(
+            "api-rating-session-close", MEMBERS, 405, ids=rating_session_pk, other_study=False
+        ),
         *study_api("api-scores-import", ONLY_COORD, 201, method="POST", data=_scores),
         *study_api("api-scores-import", MEMBERS, 405, other_study=False),
         # ------------------------------------------------------------ analysis, audit log

@@ -48,6 +48,11 @@ urlpatterns = [
         name="api-reading-session-close",
     ),
     path(
+        S + "generation/configs/",
+        views_generation.GenerationConfigList.as_view(),
+        name="api-generation-config-list",
+    ),
+    path(
         S + "generation/runs/",
         views_generation.GenerationRunList.as_view(),
         name="api-generation-run-list",

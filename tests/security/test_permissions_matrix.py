@@ -960,6 +960,15 @@ def api_routes() -> list[Route]:
             ids=reading_session_pk,
             other_study=False,
         ),
+        *study_api("api-generation-config-list", ONLY_COORD),
+        # M1 has no configuration yet: the page's starting values make a valid one.
+        *study_api(
+            "api-generation-config-list",
+            ONLY_COORD,
+            201,
+            method="POST",
+            data=lambda s: {"reader": "M1"},
+        ),
         *study_api("api-generation-run-list", ONLY_COORD),
         # M1 has no configuration: refused before anything starts.
         *study_api(

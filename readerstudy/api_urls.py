@@ -38,6 +38,21 @@ urlpatterns = [
         name="api-reading-session-detail",
     ),
     path(
+        S + "reading-sessions/<int64:pk>/open/",
+        views_reading.ReadingSessionOpen.as_view(),
+        name="api-reading-session-open",
+    ),
+    path(
+        S + "reading-sessions/<int64:pk>/close/",
+        views_reading.ReadingSessionClose.as_view(),
+        name="api-reading-session-close",
+    ),
+    path(
+        S + "generation/configs/",
+        views_generation.GenerationConfigList.as_view(),
+        name="api-generation-config-list",
+    ),
+    path(
         S + "generation/runs/",
         views_generation.GenerationRunList.as_view(),
         name="api-generation-run-list",

@@ -12,9 +12,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from evaluation.forms import RatingSessionForm
 from evaluation.models import RatingSession, RatingTask
 from evaluation.selectors import TASK_STATES, RaterItemView
-from readerstudy.core.converters import INT32_MAX
+from readerstudy.core.api.forms import form_errors
+from readerstudy.core.converters import INT32_MAX, INT64_MAX
+from readerstudy.studies.models import Study
 
 
 def item_api_url(public_id: str) -> str:
@@ -240,6 +243,111 @@ class RatingSessionSerializer(serializers.ModelSerializer):
 
     def get_tasks_submitted(self, session: RatingSession) -> int:
         return self._counts(session)["submitted"]
+
+
+def _codes(values: list[Any], known: dict[str, int], what: str) -> tuple[list[int], str]:
+    """The ids of ``values`` in ``known``, and a message naming those not there."""
+    unknown = [str(v) for v in values if str(v) not in known]
+    message = f"Not {what}: {', '.join(unknown[:20])}." if unknown else ""
+    return [known[str(v)] for v in values if str(v) in known], message
+
+
+class RatingSessionCreateSerializer(serializers.Serializer):
+    """A new rating session: the session page's fields, with readers, raters and domains named
+    by their codes, usernames and keys.
+
+    Validated by the page's form (``RatingSessionForm``: the same rules and messages);
+    ``validated_data`` holds the ``options`` and the ``raters`` (user accounts) that
+    ``rating_session_create_for_users`` takes.
+    """
+
+    name = serializers.CharField(max_length=200)
+    readers = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        allow_empty=False,
+        help_text="Codes of the readers whose outputs are rated (model readers, and human "
+        "readers to mix their impressions in).",
+    )
+    runs = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT32_MAX),
+        required=False,
+        allow_empty=False,
+        help_text="Which runs; default: every run of the study's readings.",
+    )
+    case_sample = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=INT32_MAX,
+        help_text="Rate the outputs on a seeded random sample of this many cases.",
+    )
+    raters = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        allow_empty=False,
+        help_text="Usernames of members of the study with the rater role.",
+    )
+    domains = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        allow_empty=False,
+        help_text="Keys of the study's Likert domains; default: all of them.",
+    )
+    raters_per_item = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=32767,
+        help_text="Default: every rater scores every item; fewer spreads the items evenly.",
+    )
+    order = serializers.ChoiceField(
+        choices=RatingSession.Order.choices, default=RatingSession.Order.RANDOM
+    )
+    allow_amend = serializers.BooleanField(default=False)
+    show_location = serializers.BooleanField(default=True)
+    show_clinical_history = serializers.BooleanField(default=True)
+    show_findings = serializers.BooleanField(default=True)
+    show_images = serializers.BooleanField(default=False)
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=INT64_MAX
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        study: Study = self.context["study"]
+        blank = RatingSessionForm(study=study)  # its choices: the study's readers, raters, domains
+        fields: Any = blank.fields
+        readers = {r.code: r.pk for r in fields["readers"].queryset}
+        raters = {u.get_username(): u.pk for u in fields["raters"].queryset}
+        domains = {d.key: d.pk for d in fields["domains"].queryset}
+        errors: dict[str, list[str]] = {}
+        data: dict[str, Any] = {
+            k: v
+            for k, v in attrs.items()
+            if k not in ("readers", "raters", "domains", "runs") and v is not None
+        }
+        for name, known, what in (
+            ("readers", readers, "readers of this study"),
+            ("raters", raters, "rater members of this study"),
+            ("domains", domains, "Likert domains of this study"),
+        ):
+            values = attrs.get(name, list(known) if name == "domains" else [])
+            data[name], message = _codes(values, known, what)
+            if message:
+                errors[name] = [message]
+        if errors:
+            raise serializers.ValidationError(errors)
+        data["runs"] = attrs.get("runs", fields["runs"].initial)
+        form = RatingSessionForm(data, study=study)
+        if not form.is_valid():
+            raise form_errors(form)
+        return {"options": form.options(), "raters": list(form.cleaned_data["raters"])}
+
+
+class RatingSessionOpenSerializer(serializers.Serializer):
+    confirm_unresolved_leaks = serializers.BooleanField(
+        default=False,
+        help_text="Open even though some flagged items are neither redacted nor dismissed "
+        "(otherwise such a session is a 409 naming ``confirm``).",
+    )
 
 
 class RaterProgressSerializer(serializers.Serializer):

@@ -42,6 +42,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-rating-session-detail",
     ),
     path(
+        "studies/<slug:slug>/rating-sessions/<int64:pk>/open/",
+        views.RatingSessionOpen.as_view(),
+        name="api-rating-session-open",
+    ),
+    path(
+        "studies/<slug:slug>/rating-sessions/<int64:pk>/close/",
+        views.RatingSessionClose.as_view(),
+        name="api-rating-session-close",
+    ),
+    path(
         "studies/<slug:slug>/rating-sessions/<int64:pk>/key/",
         views.RatingSessionKey.as_view(),
         name="api-rating-session-key",

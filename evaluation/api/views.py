@@ -15,7 +15,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,7 +31,9 @@ from evaluation.api.serializers import (
     RaterItemSerializer,
     RaterSessionSerializer,
     RatingRefusalSerializer,
+    RatingSessionCreateSerializer,
     RatingSessionDetailSerializer,
+    RatingSessionOpenSerializer,
     RatingSessionSerializer,
     SubmitResultSerializer,
     SubmitSerializer,
@@ -210,9 +213,11 @@ class RaterItemImage(APIView):
 
 
 class RatingSessionList(StudyScopedMixin, generics.ListAPIView):
-    """The study's rating sessions, newest first, with item, rater and task counts."""
+    """The study's rating sessions, newest first, with item, rater and task counts (GET);
+    create a draft session (POST), with the same rules as the session page."""
 
     study_roles_read: ClassVar[set[str]] = {roles.COORDINATOR}
+    study_roles_write: ClassVar[set[str]] = {roles.COORDINATOR}
     serializer_class = RatingSessionSerializer
     filterset_class = RatingSessionFilter
 
@@ -231,6 +236,81 @@ class RatingSessionList(StudyScopedMixin, generics.ListAPIView):
         }
         data = RatingSessionSerializer(sessions, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
+
+    @extend_schema(
+        request=RatingSessionCreateSerializer,
+        responses={201: RatingSessionSerializer, 400: RatingRefusalSerializer},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        form = RatingSessionCreateSerializer(data=request.data, context={"study": self.study})
+        form.is_valid(raise_exception=True)
+        session = self.perform_create(form)
+        return Response(_session_data(session), status=status.HTTP_201_CREATED)
+
+    def perform_create(self, serializer: RatingSessionCreateSerializer) -> RatingSession:
+        try:
+            return services.rating_session_create_for_users(
+                study=self.study,
+                users=serializer.validated_data["raters"],
+                options=serializer.validated_data["options"],
+                actor=signed_in_user(self.request),
+            )
+        except services.RATING_REFUSALS as exc:
+            raise ValidationError({exc.field or "non_field_errors": [exc.message]}) from None
+
+
+def _session_data(session: RatingSession) -> Any:
+    session = selectors.study_sessions(session.study).prefetch_related("domains").get(pk=session.pk)
+    context = {"task_counts": {session.pk: selectors.session_task_counts(session)}}
+    return RatingSessionSerializer(session, context=context).data
+
+
+class RatingSessionOpen(StudyScopedMixin, APIView):
+    """Open a draft session to its raters (the page's *Start*): unresolved leak flags need
+    ``confirm_unresolved_leaks``; a rater who meanwhile scored one of its outputs, or has it
+    pending in another open session, is a conflict."""
+
+    study_roles_write: ClassVar[set[str]] = {roles.COORDINATOR}
+
+    @extend_schema(
+        request=RatingSessionOpenSerializer,
+        responses={
+            200: RatingSessionSerializer,
+            400: RatingRefusalSerializer,
+            409: RatingRefusalSerializer,
+        },
+    )
+    def post(self, request: Request, slug: str, pk: int) -> Response:
+        session = get_object_or_404(RatingSession, pk=pk, study=self.study)
+        form = RatingSessionOpenSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            services.rating_session_open(
+                session=session,
+                actor=signed_in_user(request),
+                confirm_unresolved_leaks=form.validated_data["confirm_unresolved_leaks"],
+            )
+        except services.RATING_REFUSALS as exc:
+            return _refused(exc)
+        return Response(_session_data(session))
+
+
+class RatingSessionClose(StudyScopedMixin, APIView):
+    """Close a session (draft or open): raters can no longer change anything; nothing is
+    deleted, and a closed session cannot be re-opened."""
+
+    study_roles_write: ClassVar[set[str]] = {roles.COORDINATOR}
+
+    @extend_schema(
+        request=None, responses={200: RatingSessionSerializer, 409: RatingRefusalSerializer}
+    )
+    def post(self, request: Request, slug: str, pk: int) -> Response:
+        session = get_object_or_404(RatingSession, pk=pk, study=self.study)
+        try:
+            services.rating_session_close(session=session, actor=signed_in_user(request))
+        except services.RATING_REFUSALS as exc:
+            return _refused(exc)
+        return Response(_session_data(session))
 
 
 class RatingSessionDetail(StudyScopedMixin, APIView):

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from readerstudy.core.converters import INT32_MAX
 from readerstudy.core.forms import form_field
@@ -27,6 +28,8 @@ from readerstudy.generation.keys import (
 )
 from readerstudy.generation.models import GenerationConfig, GenerationRun
 from readerstudy.generation.prompts import (
+    DEFAULT_SYSTEM_TEMPLATE,
+    DEFAULT_USER_TEMPLATES,
     PLACEHOLDERS,
     default_schema,
     schema_problems,
@@ -181,6 +184,30 @@ class GenerationConfigForm(forms.ModelForm):
         return {
             name: self.cleaned_data[name] for name in CONFIG_FIELDS if name in self.cleaned_data
         }
+
+
+def config_initial(study: Study, *, inputs: str = "text") -> dict[str, Any]:
+    """What a new configuration starts with (the page's form shows it; the API fills in what
+    a request leaves out): every field's model default, the default prompts for ``inputs``,
+    the public OpenAI endpoint and model, the first allowed key variable that is set and the
+    answer schema of the study's scale."""
+    values: dict[str, Any] = {}
+    for name in CONFIG_FIELDS:
+        field = GenerationConfig._meta.get_field(name)
+        default = field.get_default() if isinstance(field, models.Field) else None
+        values[name] = "" if default is None else default
+    values.update(
+        {
+            "inputs": inputs,
+            "system_template": DEFAULT_SYSTEM_TEMPLATE,
+            "user_template": DEFAULT_USER_TEMPLATES.get(inputs, DEFAULT_USER_TEMPLATES["text"]),
+            "base_url": "https://api.openai.com/v1",
+            "model": "gpt-4o-2024-08-06",
+            "api_key_env": api_key_initial(),
+            "response_schema": default_schema(study.categories),
+        }
+    )
+    return values
 
 
 def api_key_choices(current: str = "") -> list[tuple[str, str]]:

@@ -23,16 +23,11 @@ from readerstudy.generation.finetune import finetune_job_refresh
 from readerstudy.generation.forms import (
     GenerationConfigForm,
     RunStartForm,
-    api_key_initial,
     config_fieldsets,
+    config_initial,
 )
 from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
-from readerstudy.generation.prompts import (
-    DEFAULT_SYSTEM_TEMPLATE,
-    DEFAULT_USER_TEMPLATES,
-    default_schema,
-)
 from readerstudy.generation.services import (
     GenerationConflictError,
     dispatch_mode,
@@ -98,15 +93,7 @@ def generation_home(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def config_create(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, COORDINATOR)
-    initial = {
-        "system_template": DEFAULT_SYSTEM_TEMPLATE,
-        "user_template": DEFAULT_USER_TEMPLATES["text"],
-        "base_url": "https://api.openai.com/v1",
-        "model": "gpt-4o-2024-08-06",
-        "api_key_env": api_key_initial(),
-        "response_schema": default_schema(study.categories),
-    }
-    form = GenerationConfigForm(request.POST or None, study=study, initial=initial)
+    form = GenerationConfigForm(request.POST or None, study=study, initial=config_initial(study))
     if request.method == "POST" and form.is_valid():
         try:
             config = generation_config_create(

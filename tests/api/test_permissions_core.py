@@ -143,7 +143,40 @@ ROWS: list[Row] = [
         lambda w: S + f"reading-sessions/{w.other_session.pk}/",
         statuses(coordinator=404),
     ),
-    # Generation runs (coordinators)
+    Row(
+        "reading session create",
+        "post",
+        lambda w: S + "reading-sessions/",
+        statuses(coordinator=201),
+        body=lambda w: {"name": "New session", "readers": ["R1"], "seed": 1},
+    ),
+    Row(
+        "reading session open (already open)",
+        "post",
+        lambda w: S + f"reading-sessions/{w.session.pk}/open/",
+        statuses(coordinator=409),
+    ),
+    Row(
+        "reading session close",
+        "post",
+        lambda w: S + f"reading-sessions/{w.session.pk}/close/",
+        statuses(coordinator=200),
+    ),
+    Row(
+        "reading session close of another study",
+        "post",
+        lambda w: S + f"reading-sessions/{w.other_session.pk}/close/",
+        statuses(coordinator=404),
+    ),
+    # Generation configurations and runs (coordinators)
+    Row("generation configs list", "get", lambda w: S + "generation/configs/", COORDINATOR_READ),
+    Row(
+        "generation config create",
+        "post",
+        lambda w: S + "generation/configs/",
+        statuses(coordinator=201),
+        body=lambda w: {"reader": "M1"},
+    ),
     Row("generation runs list", "get", lambda w: S + "generation/runs/", COORDINATOR_READ),
     Row(
         "generation run start without a configuration",

@@ -96,6 +96,10 @@ def _submit(ctx: Ctx) -> dict[str, Any]:
     return {"token": str(uuid.uuid4()), "version": 0, "scores": {"correctness": 4}}
 
 
+def _new_session(ctx: Ctx) -> dict[str, Any]:
+    return {"name": "New", "readers": ["M1"], "runs": [1], "raters": ["rater1", "rater-two"]}
+
+
 def _import(ctx: Ctx) -> dict[str, Any]:
     return {
         "rows": [
@@ -143,6 +147,16 @@ ROWS: list[Row] = [
         COORDINATORS_OBJECT_OF_OTHER_STUDY, name="other study's key"),
     Row("GET", lambda c: f"/api/studies/{c.other_slug}/rating-sessions/{c.other_session}/key/",
         _expect(404, outsider=200), name="key of the other study"),
+    # Past the permission check the coordinator's new session is refused (400): both raters
+    # have these outputs pending in the open session (tests/security has the 201).
+    Row("POST", lambda c: f"/api/studies/{c.slug}/rating-sessions/", {**COORDINATORS,
+        "coordinator": 400}, body=_new_session, name="create a session"),
+    Row("POST", lambda c: f"/api/studies/{c.slug}/rating-sessions/{c.session}/open/",
+        {**COORDINATORS, "coordinator": 409}, body=lambda c: {}, name="open (already open)"),
+    Row("POST", lambda c: f"/api/studies/{c.slug}/rating-sessions/{c.session}/close/",
+        COORDINATORS, name="close"),
+    Row("POST", lambda c: f"/api/studies/{c.slug}/rating-sessions/{c.other_session}/close/",
+        COORDINATORS_OBJECT_OF_OTHER_STUDY, name="close the other study's session"),
     Row("POST", lambda c: f"/api/studies/{c.slug}/scores/import/",
         {**COORDINATORS, "coordinator": 201}, body=_import, name="scores import"),
     Row("GET", lambda c: f"/api/studies/{c.slug}/analysis/results/", ANALYSTS, name="results"),

@@ -820,6 +820,16 @@ def _reading(objects: StudyObjects) -> list[dict[str, Any]]:
     return [{"reader_id": "R1", "case_id": code, "category": 3, "run": 5, "modality": 9}]
 
 
+def _reading_session(objects: StudyObjects) -> dict[str, Any]:
+    return {"name": "New session", "readers": [objects.reader.code], "seed": 1}
+
+
+def _rating_session(objects: StudyObjects) -> dict[str, Any]:
+    # The human reader's outputs: no rater has them pending in the world's open session.
+    rater = objects.rater.user.get_username()  # type: ignore[union-attr]
+    return {"name": "New rating", "readers": ["R1"], "runs": [1], "raters": [rater], "seed": 1}
+
+
 def _scores(objects: StudyObjects) -> dict[str, Any]:
     row = {"reader_id": "M1", "case_id": objects.case.code, "run": 1, "domain": "correctness"}
     return {"rows": [{**row, "rater_id": "panel1", "score": 3}]}
@@ -930,6 +940,35 @@ def api_routes() -> list[Route]:
         # ------------------------------------------------------------ reading sessions, runs
         *study_api("api-reading-session-list", ONLY_COORD),
         *study_api("api-reading-session-detail", ONLY_COORD, ids=reading_session_pk, foreign=True),
+        *study_api(
+            "api-reading-session-list", ONLY_COORD, 201, method="POST", data=_reading_session
+        ),
+        # The world's reading session is open: opening it again is a 409, closing it works.
+        *study_api(
+            "api-reading-session-open",
+            ONLY_COORD,
+            409,
+            ids=reading_session_pk,
+            method="POST",
+            foreign=True,
+        ),
+        *study_api("api-reading-session-close", ONLY_COORD, ids=reading_session_pk, method="POST"),
+        *study_api(
+            "api-reading-session-close",
+            MEMBERS,
+            405,
+            ids=reading_session_pk,
+            other_study=False,
+        ),
+        *study_api("api-generation-config-list", ONLY_COORD),
+        # M1 has no configuration yet: the page's starting values make a valid one.
+        *study_api(
+            "api-generation-config-list",
+            ONLY_COORD,
+            201,
+            method="POST",
+            data=lambda s: {"reader": "M1"},
+        ),
         *study_api("api-generation-run-list", ONLY_COORD),
         # M1 has no configuration: refused before anything starts.
         *study_api(
@@ -977,6 +1016,21 @@ def api_routes() -> list[Route]:
         *study_api("api-rating-session-list", ONLY_COORD),
         *study_api("api-rating-session-detail", ONLY_COORD, ids=rating_session_pk, foreign=True),
         *study_api("api-rating-session-key", ONLY_COORD, ids=rating_session_pk, foreign=True),
+        *study_api("api-rating-session-list", ONLY_COORD, 201, method="POST", data=_rating_session),
+        # The world's rating session is open: opening it again is a 409, closing it works.
+        *study_api(
+            "api-rating-session-open",
+            ONLY_COORD,
+            409,
+            ids=rating_session_pk,
+            method="POST",
+            data=lambda s: {"confirm_unresolved_leaks": True},
+            foreign=True,
+        ),
+        *study_api("api-rating-session-close", ONLY_COORD, ids=rating_session_pk, method="POST"),
+        *study_api(
+            "api-rating-session-close", MEMBERS, 405, ids=rating_session_pk, other_study=False
+        ),
         *study_api("api-scores-import", ONLY_COORD, 201, method="POST", data=_scores),
         *study_api("api-scores-import", MEMBERS, 405, other_study=False),
         # ------------------------------------------------------------ analysis, audit log

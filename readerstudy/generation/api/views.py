@@ -1,6 +1,8 @@
-"""Model generation runs through the API (coordinators of the study only).
+"""Model generation through the API (coordinators of the study only).
 
-List, detail with progress (``generation.selectors.run_progress``), start (``run_create``
+Configurations: list them, and create one (validated by the configuration page's form, with
+the page's starting values for what a request leaves out; written by
+``generation_config_create``, audited as on the page). Runs: list, detail with progress (``generation.selectors.run_progress``), start (``run_create``
 then ``run_dispatch``, as the run page does after its estimate), stop and resume. Nothing
 here ever carries an API key: configurations hold only the *name* of the environment
 variable, and responses do not include it, nor the server URL (which may embed credentials)
@@ -20,14 +22,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core import roles
+from readerstudy.core.api.forms import form_errors
 from readerstudy.core.converters import INT32_MAX
+from readerstudy.core.users import signed_in_user
 from readerstudy.generation import selectors
 from readerstudy.generation.api.filters import GenerationRunFilter
-from readerstudy.generation.forms import RunStartForm
+from readerstudy.generation.forms import (
+    CONFIG_FIELDS,
+    GenerationConfigForm,
+    RunStartForm,
+    config_initial,
+)
 from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.services import (
     GenerationConflictError,
+    generation_config_create,
     run_create,
     run_dispatch,
     run_resume,
@@ -36,6 +46,117 @@ from readerstudy.generation.services import (
 from readerstudy.studies.api.access import StudyScopedMixin
 
 COORDINATOR_ONLY = {roles.COORDINATOR}
+
+
+class GenerationConfigSerializer(serializers.ModelSerializer):
+    """A configuration as the API shows it: never the key variable, server URL or prompts."""
+
+    reader = serializers.CharField(source="reader.code", read_only=True)
+    reader_label = serializers.CharField(source="reader.label", read_only=True)
+
+    class Meta:
+        model = GenerationConfig
+        fields = [
+            "id",
+            "reader",
+            "reader_label",
+            "provider",
+            "model",
+            "inputs",
+            "n_runs",
+            "response_format",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class GenerationConfigCreateSerializer(serializers.ModelSerializer):
+    """A new configuration: the configuration page's fields; what is left out takes the
+    page's starting values (``config_initial``). ``reader`` names a model reader of the
+    study without a configuration; without it, ``reader_code`` (and ``reader_label``) make a
+    new model reader. Validated by the page's form (``GenerationConfigForm``)."""
+
+    reader = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Code of a model reader of the study that has no configuration yet.",
+    )
+    reader_code = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Id of a new model reader."
+    )
+    reader_label = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+    class Meta:
+        model = GenerationConfig
+        fields = ["reader", "reader_code", "reader_label", *CONFIG_FIELDS]
+        # The page's form checks the values (with its messages); the fields check types only.
+        extra_kwargs = {name: {"required": False, "validators": []} for name in CONFIG_FIELDS}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        study = self.context["study"]
+        data = config_initial(study, inputs=attrs.get("inputs") or "text")
+        data.update({k: ("" if v is None else v) for k, v in attrs.items() if k in CONFIG_FIELDS})
+        data["reader_code"] = attrs.get("reader_code", "")
+        data["reader_label"] = attrs.get("reader_label", "")
+        code = attrs.get("reader") or ""
+        if code:
+            reader = selectors.model_readers_without_config(study).filter(code=code).first()
+            if reader is None:
+                raise ValidationError(
+                    {
+                        "reader": [
+                            f"Not a model reader of this study without a configuration: {code}."
+                        ]
+                    }
+                )
+            data["reader"] = reader.pk
+        form = GenerationConfigForm(data, study=study)
+        if not form.is_valid():
+            raise form_errors(form)
+        return {
+            "reader": form.cleaned_data.get("reader"),
+            "reader_code": (form.cleaned_data.get("reader_code") or "").strip(),
+            "reader_label": form.cleaned_data.get("reader_label") or "",
+            "values": form.config_values(),
+        }
+
+
+class GenerationConfigList(StudyScopedMixin, generics.ListAPIView):
+    """The study's model generation configurations, in reader order (GET); create one (POST),
+    with the same rules as the configuration page."""
+
+    study_roles_read = COORDINATOR_ONLY
+    study_roles_write = COORDINATOR_ONLY
+    serializer_class = GenerationConfigSerializer
+    queryset = GenerationConfig.objects.none()
+
+    def get_queryset(self) -> QuerySet[GenerationConfig]:
+        return selectors.configs_for_study(self.study)
+
+    @extend_schema(
+        request=GenerationConfigCreateSerializer, responses={201: GenerationConfigSerializer}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        form = GenerationConfigCreateSerializer(data=request.data, context={"study": self.study})
+        form.is_valid(raise_exception=True)
+        config = self.perform_create(form)
+        return Response(GenerationConfigSerializer(config).data, status=status.HTTP_201_CREATED)
+
+    def perform_create(self, serializer: GenerationConfigCreateSerializer) -> GenerationConfig:
+        data = serializer.validated_data
+        try:
+            return generation_config_create(
+                study=self.study,
+                reader=data["reader"],
+                reader_code=data["reader_code"],
+                reader_label=data["reader_label"],
+                values=data["values"],
+                actor=signed_in_user(self.request),
+            )
+        except GenerationConflictError as exc:
+            raise ValidationError({"reader": [str(exc)]}) from None
 
 
 class GenerationRunSerializer(serializers.ModelSerializer):

@@ -8,11 +8,17 @@ case id, patient id, truth, reference impression, attributes or anyone else's re
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from readerstudy.core.converters import INT32_MAX
+from readerstudy.core.api.forms import form_errors
+from readerstudy.core.converters import INT32_MAX, INT64_MAX
+from readerstudy.reading.forms import ReadingSessionForm
 from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.selectors import reading_default_modality
 from readerstudy.studies.api.serializers import ScaleCategorySerializer
+from readerstudy.studies.models import Case, Reader, Study
 
 
 class ReadingSessionSerializer(serializers.ModelSerializer):
@@ -47,6 +53,94 @@ class ReadingSessionSerializer(serializers.ModelSerializer):
             "closed_at",
         ]
         read_only_fields = fields
+
+
+class ReadingSessionCreateSerializer(serializers.Serializer):
+    """A new reading session: the session form's fields, readers and cases by their codes.
+
+    Validated by the session page's form (``ReadingSessionForm``: the same rules and messages);
+    ``validated_data["options"]`` is what ``reading_session_create`` takes. The answer is the
+    created draft session (``ReadingSessionSerializer``).
+    """
+
+    name = serializers.CharField(max_length=200)
+    split = serializers.ChoiceField(choices=Case.Split.choices, default=Case.Split.TEST)
+    readers = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        allow_empty=False,
+        help_text="Codes of human readers of the study linked to a user account with the "
+        "reader role in the study.",
+    )
+    cases = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        help_text="Case ids in the fixed order; empty or absent: every case of the split.",
+    )
+    order = serializers.ChoiceField(
+        choices=ReadingSession.Order.choices, default=ReadingSession.Order.RANDOM
+    )
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=INT64_MAX
+    )
+    run = serializers.IntegerField(default=1, min_value=1, max_value=32767)
+    modality = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=32767,
+        help_text="Default: a modality no reading or session of the study uses yet.",
+    )
+    show_images = serializers.BooleanField(default=True)
+    show_location = serializers.BooleanField(default=True)
+    show_clinical_history = serializers.BooleanField(default=False)
+    show_findings = serializers.BooleanField(default=False)
+    require_impression = serializers.BooleanField(default=True)
+    allow_amend = serializers.BooleanField(default=False)
+    assist_reader = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Code of a model reader whose suggestion readers see (AI-assisted reading).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        study: Study = self.context["study"]
+        by_code = {r.code: r for r in Reader.objects.filter(study=study)}
+        errors: dict[str, list[str]] = {}
+        unknown = [c for c in attrs["readers"] if c not in by_code]
+        if unknown:
+            errors["readers"] = [f"Not readers of this study: {', '.join(unknown[:20])}."]
+        else:
+            wrong = [
+                c
+                for c in attrs["readers"]
+                if by_code[c].kind != Reader.Kind.HUMAN or by_code[c].user_id is None
+            ]
+            if wrong:
+                errors["readers"] = [
+                    f"Not human readers linked to a user account: {', '.join(wrong[:20])}."
+                ]
+        assist = attrs.get("assist_reader") or ""
+        if assist and (assist not in by_code or by_code[assist].kind != Reader.Kind.MODEL):
+            errors["assist_reader"] = [f"Not a model reader of this study: {assist}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        modality = attrs.get("modality") or reading_default_modality(study=study)
+        data = {
+            **{k: v for k, v in attrs.items() if k not in ("readers", "cases", "assist_reader")},
+            "readers": [by_code[c].pk for c in attrs["readers"]],
+            "cases": "\n".join(attrs.get("cases") or []),
+            "seed": "" if attrs.get("seed") is None else attrs["seed"],
+            "modality": modality,
+            "assist_reader": by_code[assist].pk if assist else "",
+        }
+        form = ReadingSessionForm(data, study=study)
+        if not form.is_valid():
+            raise form_errors(form)
+        return {"options": form.options()}
+
+    def to_representation(self, instance: Any) -> Any:
+        return ReadingSessionSerializer(instance, context=self.context).data
 
 
 class ReaderProgressSerializer(serializers.Serializer):

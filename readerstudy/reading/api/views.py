@@ -1,6 +1,9 @@
-"""Reading sessions through the API: coordinators watch them, readers read.
+"""Reading sessions through the API: coordinators set them up and watch them, readers read.
 
-Coordinators list a study's sessions with each reader's progress. Readers get their own
+Coordinators list a study's sessions with each reader's progress, create sessions (validated
+by the session page's form, written by ``reading_session_create``), and open and close them
+(``reading_session_open`` / ``reading_session_close``, the page's services: the same state
+rules, ``session_transition``, and the same audit events). Readers get their own
 assignments (what ``/reading/`` shows), each case as the reading page shows it, its images,
 and submit answers through ``reading_submit`` with the same rules as the page: a form token
 per answer (a retry is not duplicated), the version the case showed (a stale answer is a 409
@@ -22,13 +25,17 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from readerstudy.core import roles
+from readerstudy.core.api.forms import refusal
+from readerstudy.core.users import signed_in_user
 from readerstudy.reading.api.filters import ReadingSessionFilter
 from readerstudy.reading.api.serializers import (
     AssignmentSerializer,
     ReadingCaseSerializer,
+    ReadingSessionCreateSerializer,
     ReadingSessionDetailSerializer,
     ReadingSessionSerializer,
     ReadingSubmitResultSerializer,
@@ -49,7 +56,15 @@ from readerstudy.reading.selectors import (
     reading_work_at,
     reading_worklist,
 )
-from readerstudy.reading.services import ReadingTokenError, reading_work_open
+from readerstudy.reading.services import (
+    SESSION_REFUSALS,
+    ReadingSessionError,
+    ReadingTokenError,
+    reading_session_close,
+    reading_session_create,
+    reading_session_open,
+    reading_work_open,
+)
 from readerstudy.reading.views import (
     answer_initial,
     case_image_response,
@@ -64,17 +79,84 @@ from readerstudy.studies.api.access import GenericViewMixinBase, StudyScopedMixi
 
 class _SessionMixin(StudyScopedMixin, GenericViewMixinBase):
     study_roles_read = {roles.COORDINATOR}
+    study_roles_write = {roles.COORDINATOR}
     queryset = ReadingSession.objects.none()
 
     def get_queryset(self) -> QuerySet[ReadingSession]:
         return reading_sessions_for_study(study=self.study).select_related("assist_reader")
 
 
-class ReadingSessionList(_SessionMixin, generics.ListAPIView):
-    """The study's reading sessions, newest first, with case and reader counts."""
+class ReadingSessionList(_SessionMixin, generics.ListCreateAPIView):
+    """The study's reading sessions, newest first, with case and reader counts (GET); create
+    a draft session (POST), with the same rules as the session page."""
 
     serializer_class = ReadingSessionSerializer
     filterset_class = ReadingSessionFilter
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.request is not None and self.request.method == "POST":
+            return ReadingSessionCreateSerializer
+        return ReadingSessionSerializer
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        if not getattr(self, "swagger_fake_view", False):
+            context["study"] = self.study
+        return context
+
+    @extend_schema(
+        request=ReadingSessionCreateSerializer, responses={201: ReadingSessionSerializer}
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        try:
+            session = reading_session_create(
+                study=self.study,
+                options=serializer.validated_data["options"],
+                actor=signed_in_user(self.request),
+            )
+        except ReadingSessionError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+        serializer.instance = self.get_queryset().get(pk=session.pk)
+
+
+class _SessionTransition(_SessionMixin, generics.GenericAPIView):
+    """POST moves the session to another state through the page's service."""
+
+    serializer_class = ReadingSessionSerializer
+    service = staticmethod(reading_session_open)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ReadingSessionSerializer,
+            409: OpenApiResponse(description="The session is not in a state that allows it."),
+        },
+    )
+    def post(self, request: Request, slug: str, pk: int) -> Response:
+        session = self.get_object()
+        try:
+            self.perform_transition(session)
+        except SESSION_REFUSALS as exc:
+            return refusal(exc)
+        return Response(ReadingSessionSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+    def perform_transition(self, session: ReadingSession) -> None:
+        type(self).service(session=session, actor=signed_in_user(self.request))
+
+
+class ReadingSessionOpen(_SessionTransition):
+    """Open a draft session, or re-open a closed one: its readers see it in their worklists."""
+
+    service = staticmethod(reading_session_open)
+
+
+class ReadingSessionClose(_SessionTransition):
+    """Close an open session: readers can no longer submit; nothing is deleted."""
+
+    service = staticmethod(reading_session_close)
 
 
 class ReadingSessionDetail(_SessionMixin, generics.RetrieveAPIView):

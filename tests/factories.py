@@ -106,7 +106,7 @@ class PairwisePreferenceFactory(factory.django.DjangoModelFactory):
         model = PairwisePreference
 
     reading_a = factory.SubFactory(ReadingFactory)
-    case = factory.SelfAttribute("reading_a.case")
+    case = factory.LazyAttribute(lambda o: (o.reading_a or o.reading_b).case)
     reading_b = factory.SubFactory(
         ReadingFactory,
         case=factory.SelfAttribute("..reading_a.case"),

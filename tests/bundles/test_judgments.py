@@ -366,3 +366,50 @@ def test_bad_instrument_settings_are_reported_with_their_key(
     messages = import_messages(path)
     assert any(m.startswith("study.toml:") and message in m for m in messages), messages
     assert Study.objects.count() == 0
+
+
+def test_judgments_of_a_second_modality_travel_with_their_modality(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    lines = READINGS.splitlines()[1:]
+    readings = "reader_id,case_id,run,modality,category,impression\n" + "".join(
+        ",".join([*line.split(",", 3)[:3], "1", line.split(",", 3)[3]]) + "\n" for line in lines
+    )
+    readings += "M1,C1,1,2,4,BI-RADS 4 with AI\n"
+    prefs = (
+        "rater_id,case_id,reader_a,run_a,reader_b,run_b,choice,modality_a,modality_b\n"
+        "j1,C1,M1,1,M1,1,a,2,1\n"
+    )
+    grades = "rater_id,reader_id,case_id,run,grade,modality\nj1,M1,C1,1,4,2\nj1,M1,C1,1,2,\n"
+    errors = "rater_id,reader_id,case_id,run,category,significant,modality\nj1,M1,C1,1,none,0,2\n"
+    path = judged_bundle(
+        make_bundle,
+        **{
+            "readings.csv": readings,
+            "preferences.csv": prefs,
+            "acceptability.csv": grades,
+            "errors.csv": errors,
+        },
+    )
+    call_command("import_study", str(path), stdout=StringIO())
+    before = judgment_rows("tiny")
+    assert before["preferences"][0][2:4] == (("M1", 1, 2), ("M1", 1, 1))
+    assert [g[2] for g in before["acceptability"]] == [("M1", 1, 1), ("M1", 1, 2)]
+    out = tmp_path / "out"
+    call_command("export_study", "tiny", str(out), stdout=StringIO())
+    assert (out / "preferences.csv").read_text().splitlines()[0].endswith(",modality_a,modality_b")
+    assert (out / "errors.csv").read_text().splitlines()[1] == "j1,M1,C1,1,none,0,,,,2"
+    call_command("import_study", str(out), "--replace", stdout=StringIO())
+    assert judgment_rows("tiny") == before
+
+
+def test_a_judgment_of_a_reading_whose_run_is_unreadable_is_not_reported_twice(
+    make_bundle: BundleFactory,
+) -> None:
+    readings = READINGS + "M1,C2,two,3,BI-RADS 3\n"
+    grades = "rater_id,reader_id,case_id,run,grade\nj1,M1,C2,2,4\n"
+    messages = import_messages(
+        judged_bundle(make_bundle, **{"readings.csv": readings, "acceptability.csv": grades})
+    )
+    assert any(m.startswith("readings.csv:8: run: must be a run number") for m in messages)
+    assert not any(m.startswith("acceptability.csv") for m in messages), messages

@@ -225,3 +225,79 @@ def error_taxonomy(study: Study) -> ErrorTaxonomy:
     """The study's error taxonomy (the default when ``study.toml`` had none)."""
     taxonomy, problems = parse_errors(_config(study).get("errors"))
     return DEFAULT_TAXONOMY if problems else taxonomy
+
+
+@dataclass(frozen=True)
+class DomainScale:
+    """The Likert range of one domain (``low``..``high``) and its anchor labels."""
+
+    low: int
+    high: int
+    anchors: dict[int, str]
+
+
+def parse_domain_scale(raw: dict[str, Any], *, low: int, high: int) -> tuple[DomainScale, Problems]:
+    """A ``[[likert.domains]]`` table's optional ``min``, ``max`` (inside the study's range
+    ``low``..``high``, which the database enforces for every score) and ``anchors`` (a table of
+    point → label, e.g. ``1 = "poor"``, or a list: one label per point from ``min``, or the
+    labels of the two ends). Missing ``min``/``max`` take the study's."""
+    problems: Problems = []
+    lo, hi = raw.get("min", low), raw.get("max", high)
+    if not _is_int(lo) or not _is_int(hi) or lo >= hi:
+        problems.append(
+            ("min", f"domain min and max must be integers with min < max, got {lo!r} and {hi!r}")
+        )
+        return DomainScale(low, high, {}), problems
+    if lo < low or hi > high:
+        problems.append(
+            (
+                "min",
+                f"the domain's range {lo}-{hi} must lie inside the study's Likert range {low}-{high}",
+            )
+        )
+        return DomainScale(low, high, {}), problems
+    raw_anchors = raw.get("anchors", {})
+    anchors: dict[int, str] = {}
+    points = hi - lo + 1
+    if isinstance(raw_anchors, list):
+        # A list: one label per point from min, or the labels of the two ends.
+        if len(raw_anchors) == points:
+            raw_anchors = {str(lo + i): label for i, label in enumerate(raw_anchors)}
+        elif len(raw_anchors) == 2:
+            raw_anchors = {str(lo): raw_anchors[0], str(hi): raw_anchors[1]}
+        else:
+            problems.append(
+                (
+                    "anchors",
+                    f"a list of anchors has one label per point ({points}) or the labels of "
+                    f"the two ends, got {len(raw_anchors)}",
+                )
+            )
+            raw_anchors = {}
+    if not isinstance(raw_anchors, dict):
+        problems.append(("anchors", 'must be a table mapping a point to its label: 1 = "poor"'))
+        raw_anchors = {}
+    for key, label in raw_anchors.items():
+        try:
+            point = int(key)
+        except ValueError:
+            problems.append(("anchors", f"anchor key {key!r} is not a point of the scale"))
+            continue
+        if not lo <= point <= hi:
+            problems.append(("anchors", f"anchor {point} is outside the domain's range {lo}-{hi}"))
+        elif not isinstance(label, str) or not label.strip():
+            problems.append(("anchors", f"anchor {point} must be a non-empty string"))
+        elif len(label) > MAX_LABEL:
+            problems.append(("anchors", f"anchor {point} is longer than {MAX_LABEL} characters"))
+        else:
+            anchors[point] = label
+    return DomainScale(int(lo), int(hi), anchors), problems
+
+
+def domain_scale(extra: object, *, low: int, high: int) -> DomainScale:
+    """The scale a domain's ``extra`` defines inside the study's ``low``..``high`` (the
+    study's own range, without anchors, when it defines none or an invalid one)."""
+    scale, problems = parse_domain_scale(
+        extra if isinstance(extra, dict) else {}, low=low, high=high
+    )
+    return DomainScale(low, high, {}) if problems else scale

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from evaluation.instruments import NO_ERRORS
+from evaluation.instruments import NO_ERRORS, DomainScale, domain_scale
 from readerstudy.core.sessions import SessionBase, SessionStatus, session_constraints
 from readerstudy.studies.models import Case, Reading, Study
 
@@ -38,6 +38,12 @@ class LikertDomain(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def scale(self) -> DomainScale:
+        """This domain's range and anchors (``min``/``max``/``anchors`` of study.toml, kept
+        in ``extra``); the study's range and no anchors when it has none."""
+        return domain_scale(self.extra, low=self.study.likert_min, high=self.study.likert_max)
 
 
 class Rater(models.Model):

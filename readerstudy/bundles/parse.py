@@ -28,8 +28,10 @@ from evaluation.instruments import (
     DEFAULT_ACCEPTABILITY,
     DEFAULT_TAXONOMY,
     AcceptabilityScale,
+    DomainScale,
     ErrorTaxonomy,
     parse_acceptability,
+    parse_domain_scale,
     parse_errors,
 )
 from evaluation.models import REFERENCE_READER
@@ -114,6 +116,8 @@ class DomainSpec:
     group: str
     description: str
     extra: dict[str, Any]
+    #: The domain's own range (``min``/``max`` in study.toml), None for the study's.
+    scale: DomainScale | None = None
 
 
 @dataclass
@@ -532,7 +536,14 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             extra_dom = {
                 k: v for k, v in dom.items() if k not in {"key", "label", "group", "description"}
             }
-            domains.append(DomainSpec(key, label, group, desc, extra_dom))
+            scale = None
+            if "likert" not in unreadable and ({"min", "max", "anchors"} & set(dom)):
+                scale, found = parse_domain_scale(dom, low=likert_min, high=likert_max)
+                for field_key, message in found:
+                    bad(field_key, f"domain {key!r}: {message}", where)
+                if found:
+                    unreadable.add("domains")
+            domains.append(DomainSpec(key, label, group, desc, extra_dom, scale))
 
     # [acceptability] and [errors] stay in ``config`` verbatim (written back on export);
     # evaluation.instruments reads them from there.
@@ -1292,9 +1303,10 @@ def parse_ratings(
     likert: tuple[int, int] | None,
     uncertain: pd.MultiIndex | None = None,
     limits: BundleLimits | None = None,
+    domain_ranges: dict[str, tuple[int, int]] | None = None,
 ) -> pd.DataFrame | None:
     """ratings.csv, checked against ``readings`` (their key columns), the domains and the
-    Likert range; ``uncertain`` (reader, case) pairs are not reported as missing readings."""
+    Likert range (of the domain, where ``domain_ranges`` has its own); ``uncertain`` (reader, case) pairs are not reported as missing readings."""
     name = "ratings.csv"
     if not source.exists(name):
         return None
@@ -1341,7 +1353,9 @@ def parse_ratings(
             )
     if likert is not None:
         lo, hi = likert
-        out_of_range = score.notna() & ((score < lo) | (score > hi))
+        own = domain_ranges or {}
+        plain = ~domain.isin(list(own))
+        out_of_range = plain & score.notna() & ((score < lo) | (score > hi))
         if out_of_range.any():
             problems.add_rows(
                 name,
@@ -1350,6 +1364,16 @@ def parse_ratings(
                 frame["score"][out_of_range],
                 f"{{value}} is outside the Likert range {lo}-{hi}",
             )
+        for key, (d_lo, d_hi) in own.items():
+            off = (domain == key) & score.notna() & ((score < d_lo) | (score > d_hi))
+            if off.any():
+                problems.add_rows(
+                    name,
+                    table.lines[off.to_numpy()],
+                    "score",
+                    frame["score"][off],
+                    f"{{value}} is outside the Likert range {d_lo}-{d_hi} of domain {key!r}",
+                )
     out = pd.DataFrame(
         {
             "rater_id": rater_id,
@@ -1614,6 +1638,9 @@ def parse_bundle(
         else None,
         uncertain=reading_keys.uncertain if reading_keys is not None else None,
         limits=limits,
+        domain_ranges={d.key: (d.scale.low, d.scale.high) for d in study.domains if d.scale}
+        if study
+        else None,
     )
     if (
         study is not None

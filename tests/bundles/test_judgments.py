@@ -11,7 +11,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from evaluation.instruments import acceptability_scale, error_taxonomy
-from evaluation.models import AcceptabilityGrade, ErrorAnnotation, PairwisePreference, Rater
+from evaluation.models import (
+    AcceptabilityGrade,
+    ErrorAnnotation,
+    LikertDomain,
+    PairwisePreference,
+    Rater,
+)
 from readerstudy.studies.models import Study
 from tests.conftest import STUDY_TOML, BundleFactory
 
@@ -413,3 +419,48 @@ def test_a_judgment_of_a_reading_whose_run_is_unreadable_is_not_reported_twice(
     )
     assert any(m.startswith("readings.csv:8: run: must be a run number") for m in messages)
     assert not any(m.startswith("acceptability.csv") for m in messages), messages
+
+
+DOMAIN_TOML = STUDY_TOML.replace(
+    'group = "Knowledge accuracy"\n',
+    'group = "Knowledge accuracy"\nmin = 1\nmax = 3\n\n[likert.domains.anchors]\n1 = "wrong"\n'
+    '3 = "right"\n',
+)
+
+
+def test_a_domains_own_range_is_checked_in_ratings_and_travels(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    ratings = "rater_id,reader_id,case_id,run,domain,score\nrA,M1,C1,1,correctness,4\n"
+    ratings += "rA,M1,C1,1,coherence,5\n"
+    messages = import_messages(
+        judged_bundle(make_bundle, **{"study.toml": DOMAIN_TOML, "ratings.csv": ratings})
+    )
+    assert (
+        "ratings.csv:2: score: '4' is outside the Likert range 1-3 of domain 'correctness'"
+    ) in messages
+    assert not any("ratings.csv:3" in m for m in messages)
+    valid = "rater_id,reader_id,case_id,run,domain,score\nrA,M1,C1,1,correctness,3\n"
+    path = judged_bundle(make_bundle, **{"study.toml": DOMAIN_TOML, "ratings.csv": valid})
+    call_command("import_study", str(path), stdout=StringIO())
+    domain = LikertDomain.objects.get(study__slug="tiny", key="correctness")
+    assert (domain.scale.low, domain.scale.high, domain.scale.anchors) == (
+        1,
+        3,
+        {1: "wrong", 3: "right"},
+    )
+    call_command("export_study", "tiny", str(tmp_path / "out"), stdout=StringIO())
+    call_command("import_study", str(tmp_path / "out"), "--replace", stdout=StringIO())
+    assert LikertDomain.objects.get(study__slug="tiny", key="correctness").scale == domain.scale
+
+
+def test_a_domain_range_outside_the_studys_is_reported_on_its_line(
+    make_bundle: BundleFactory,
+) -> None:
+    toml = DOMAIN_TOML.replace("min = 1\nmax = 3\n", "min = 0\nmax = 3\n")
+    messages = import_messages(judged_bundle(make_bundle, **{"study.toml": toml}))
+    line = toml.splitlines().index("min = 0") + 1
+    assert (
+        f"study.toml:{line}: min: domain 'correctness': the domain's range 0-3 must lie inside "
+        "the study's Likert range 1-5"
+    ) in messages

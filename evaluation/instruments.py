@@ -165,7 +165,8 @@ def parse_acceptability(raw: object) -> tuple[AcceptabilityScale, Problems]:
 
 
 def parse_errors(raw: object) -> tuple[ErrorTaxonomy, Problems]:
-    """``[errors]``: ``categories``, a table of category key → label (in display order)."""
+    """``[errors]``: ``categories``, a table of category key → label, or an array of tables
+    ``{key, label}`` (in display order)."""
     if raw is None:
         return DEFAULT_TAXONOMY, []
     if not isinstance(raw, dict):
@@ -176,7 +177,21 @@ def parse_errors(raw: object) -> tuple[ErrorTaxonomy, Problems]:
     raw_categories = raw.get("categories")
     if raw_categories is None:
         return (DEFAULT_TAXONOMY, problems) if problems else (DEFAULT_TAXONOMY, [])
-    if not isinstance(raw_categories, dict) or not raw_categories:
+    pairs: list[tuple[str, object]] = []
+    if isinstance(raw_categories, dict):
+        pairs = [(str(k), v) for k, v in raw_categories.items()]
+    elif isinstance(raw_categories, list) and all(isinstance(c, dict) for c in raw_categories):
+        # [[errors.categories]] key = ..., label = ...: the form that keeps its order in
+        # every database (PostgreSQL's jsonb does not keep the order of a table's keys).
+        for entry in raw_categories:
+            key, label = entry.get("key"), entry.get("label")
+            if not isinstance(key, str) or set(entry) - {"key", "label"}:
+                problems.append(
+                    ("errors.categories", "each [[errors.categories]] has a key and a label only")
+                )
+                continue
+            pairs.append((key, label))
+    if not pairs and not problems:
         problems.append(
             (
                 "errors.categories",
@@ -185,8 +200,10 @@ def parse_errors(raw: object) -> tuple[ErrorTaxonomy, Problems]:
         )
         return DEFAULT_TAXONOMY, problems
     categories: dict[str, str] = {}
-    for key, label in raw_categories.items():
-        if key == NO_ERRORS:
+    for key, label in pairs:
+        if key in categories:
+            problems.append(("errors.categories", f"category {key!r} appears twice"))
+        elif key == NO_ERRORS:
             problems.append(
                 ("errors.categories", f"{NO_ERRORS!r} is reserved (it records 'no errors')")
             )
@@ -301,3 +318,12 @@ def domain_scale(extra: object, *, low: int, high: int) -> DomainScale:
         extra if isinstance(extra, dict) else {}, low=low, high=high
     )
     return DomainScale(low, high, {}) if problems else scale
+
+
+def stored_errors(raw: dict[str, Any], taxonomy: ErrorTaxonomy) -> dict[str, Any]:
+    """``[errors]`` as the study's config keeps it: the categories as an array of
+    ``{key, label}`` tables, whose order every database keeps."""
+    return {
+        **raw,
+        "categories": [{"key": k, "label": v} for k, v in taxonomy.categories.items()],
+    }

@@ -3,6 +3,64 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from readerstudy.migrations._frozen import Rule, create_rules, drop_rules
+
+# The judgment rules of evaluation/db_rules.py as this migration created them, frozen.
+def _judgment_rules(table: str, short: str, readings: tuple[str, ...]) -> list[Rule]:
+    """A judgment's rater belongs to its case's study; each output (reading) is of its case."""
+    rules = [
+        Rule(
+            name=f"{short}_same_study",
+            table=table,
+            columns=("rater_id", "case_id"),
+            violation=(
+                "(SELECT study_id FROM evaluation_rater WHERE id = n.rater_id) <> "
+                "(SELECT study_id FROM readerstudy_case WHERE id = n.case_id)"
+            ),
+            message="the rater of a judgment must belong to the study of its case",
+            pg_violations=(
+                "SELECT 1 FROM new_rows AS n "
+                "JOIN evaluation_rater AS ra ON ra.id = n.rater_id "
+                "JOIN readerstudy_case AS c ON c.id = n.case_id "
+                "WHERE ra.study_id <> c.study_id"
+            ),
+        )
+    ]
+    for column in readings:
+        rules.append(
+            Rule(
+                name=f"{short}_{column.removesuffix('_id')}_of_case",
+                table=table,
+                columns=(column, "case_id"),
+                violation=(
+                    f"n.{column} IS NOT NULL AND "
+                    f"(SELECT case_id FROM readerstudy_reading WHERE id = n.{column}) <> n.case_id"
+                ),
+                message="the output of a judgment must be a reading of its case",
+                pg_violations=(
+                    "SELECT 1 FROM new_rows AS n "
+                    f"JOIN readerstudy_reading AS r ON r.id = n.{column} "
+                    "WHERE r.case_id <> n.case_id"
+                ),
+            )
+        )
+    return rules
+
+
+JUDGMENT_RULES = [
+    *_judgment_rules("evaluation_pairwisepreference", "preference", ("reading_a_id", "reading_b_id")),
+    *_judgment_rules("evaluation_acceptabilitygrade", "acceptability", ("reading_id",)),
+    *_judgment_rules("evaluation_errorannotation", "errorannotation", ("reading_id",)),
+]
+
+
+def forwards(apps, schema_editor):
+    create_rules(schema_editor, JUDGMENT_RULES)
+
+
+def backwards(apps, schema_editor):
+    drop_rules(schema_editor, JUDGMENT_RULES)
+
 
 class Migration(migrations.Migration):
 
@@ -74,4 +132,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('choice__in', ['a', 'tie', 'b'])), name='preference_choice_valid'), models.CheckConstraint(condition=models.Q(('left', ''), ('left__in', ['a', 'b']), _connector='OR'), name='preference_left_valid'), models.CheckConstraint(condition=models.Q(('strength__isnull', True), models.Q(('strength__gte', 1), ('strength__lte', 5)), _connector='OR'), name='preference_strength_range'), models.CheckConstraint(condition=models.Q(('seconds__isnull', True), ('seconds__gte', 0), _connector='OR'), name='preference_seconds_nonneg'), models.CheckConstraint(condition=models.Q(('source__in', ['imported', 'entered'])), name='preference_source_valid'), models.CheckConstraint(condition=models.Q(('reading_a__isnull', False), ('reading_b__isnull', False), _connector='OR'), name='preference_one_output'), models.CheckConstraint(condition=models.Q(('reading_a__isnull', True), ('reading_b__isnull', True), models.Q(('reading_a', models.F('reading_b')), _negated=True), _connector='OR'), name='preference_two_outputs'), models.UniqueConstraint(condition=models.Q(('reading_a__isnull', False), ('reading_b__isnull', False)), fields=('rater', 'reading_a', 'reading_b'), name='preference_unique_pair'), models.UniqueConstraint(condition=models.Q(('reading_b__isnull', True)), fields=('rater', 'case', 'reading_a'), name='preference_unique_vs_reference'), models.UniqueConstraint(condition=models.Q(('reading_a__isnull', True)), fields=('rater', 'case', 'reading_b'), name='preference_unique_reference_vs')],
             },
         ),
+        migrations.RunPython(forwards, backwards),
     ]

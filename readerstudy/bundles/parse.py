@@ -33,6 +33,7 @@ from evaluation.instruments import (
     parse_acceptability,
     parse_domain_scale,
     parse_errors,
+    stored_errors,
 )
 from evaluation.models import REFERENCE_READER
 from readerstudy.bundles.limits import (
@@ -549,6 +550,9 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
     # evaluation.instruments reads them from there.
     acceptability, acceptability_problems = parse_acceptability(data.get("acceptability"))
     taxonomy, error_problems = parse_errors(data.get("errors"))
+    stored = config.get("errors")
+    if not error_problems and isinstance(stored, dict) and "categories" in stored:
+        config["errors"] = stored_errors(stored, taxonomy)
     for part, found in (("acceptability", acceptability_problems), ("errors", error_problems)):
         if found:
             unreadable.add(part)

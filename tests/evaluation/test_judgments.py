@@ -64,7 +64,7 @@ def test_a_preference_choice_side_and_strength_are_checked() -> None:
         "reading_a": pref.reading_a,
         "reading_b": other,
     }
-    refused(**base, choice="maybe")
+    refused(**base, choice="z")
     refused(**base, choice="a", left="c")
     refused(**base, choice="a", strength=6)
     refused(**base, choice="a", strength=0)
@@ -289,3 +289,54 @@ def test_frames_of_a_study_without_judgments_are_empty_with_their_columns() -> N
 def test_frames_hold_only_the_studys_judgments() -> None:
     PairwisePreferenceFactory()
     assert preference_frame(StudyFactory()).empty
+
+
+# ----------------------------------------------------------------------------- triggers
+
+
+def test_a_judgments_output_must_be_a_reading_of_its_case() -> None:
+    pref = PairwisePreferenceFactory()
+    elsewhere = ReadingFactory(reader=pref.reading_a.reader)  # another case of the study
+    base = {"model": PairwisePreference, "rater": pref.rater, "case": pref.case, "choice": "a"}
+    refused(**base, reading_a=elsewhere, reading_b=None)
+    refused(**base, reading_a=pref.reading_a, reading_b=elsewhere)
+    grade = AcceptabilityGradeFactory()
+    refused(model=AcceptabilityGrade, rater=grade.rater, case=grade.case, reading=elsewhere,
+            grade=3)  # fmt: skip
+    error = ErrorAnnotationFactory()
+    refused(model=ErrorAnnotation, rater=error.rater, case=error.case, reading=elsewhere,
+            category="other")  # fmt: skip
+    # An update that moves an output to another case is refused too.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AcceptabilityGrade.objects.filter(pk=grade.pk).update(reading=elsewhere)
+
+
+def test_a_judgments_rater_must_belong_to_the_study_of_its_case() -> None:
+    stranger = RaterFactory()  # of another study
+    pref = PairwisePreferenceFactory()
+    refused(model=PairwisePreference, rater=stranger, case=pref.case, reading_a=pref.reading_a,
+            reading_b=None, choice="a")  # fmt: skip
+    grade = AcceptabilityGradeFactory()
+    refused(model=AcceptabilityGrade, rater=stranger, case=grade.case, reading=None, grade=3)
+    error = ErrorAnnotationFactory()
+    refused(model=ErrorAnnotation, rater=stranger, case=error.case, reading=None,
+            category="none")  # fmt: skip
+
+
+def test_a_taxonomy_may_be_an_array_of_tables_and_keeps_its_order() -> None:
+    raw = {"categories": [{"key": "zeta", "label": "z"}, {"key": "alpha", "label": "a"}]}
+    taxonomy, problems = parse_errors(raw)
+    assert problems == [] and taxonomy.keys == ["zeta", "alpha", "none"]
+    _, problems = parse_errors(
+        {"categories": [{"key": "a", "label": "x"}, {"key": "a", "label": "y"}, {"label": "z"}]}
+    )
+    assert problems == [
+        ("errors.categories", "each [[errors.categories]] has a key and a label only"),
+        ("errors.categories", "category 'a' appears twice"),
+    ]
+    # Stored in that form, the order survives PostgreSQL's jsonb.
+    study = StudyFactory(config={"errors": {"categories": {"zeta": "z", "alpha": "a"}}})
+    assert error_taxonomy(study).keys[0] in {"zeta", "alpha"}
+    stored = StudyFactory(config={"errors": raw})
+    stored.refresh_from_db()
+    assert error_taxonomy(stored).keys == ["zeta", "alpha", "none"]

@@ -464,3 +464,13 @@ def test_a_domain_range_outside_the_studys_is_reported_on_its_line(
         f"study.toml:{line}: min: domain 'correctness': the domain's range 0-3 must lie inside "
         "the study's Likert range 1-5"
     ) in messages
+
+
+def test_the_verbose_import_counts_the_judgments(make_bundle: BundleFactory) -> None:
+    err = StringIO()
+    call_command(
+        "import_study", str(judged_bundle(make_bundle)), "-v", "2", stdout=StringIO(), stderr=err
+    )
+    assert "3 Likert scores, 4 preferences, 3 acceptability grades, 4 error annotations" in (
+        err.getvalue()
+    )

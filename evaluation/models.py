@@ -14,8 +14,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from evaluation.instruments import NO_ERRORS, DomainScale, domain_scale
 from readerstudy.core.sessions import SessionBase, SessionStatus, session_constraints
-from readerstudy.studies.models import Reading, Study
+from readerstudy.studies.models import Case, Reading, Study
 
 
 class LikertDomain(models.Model):
@@ -37,6 +38,12 @@ class LikertDomain(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def scale(self) -> DomainScale:
+        """This domain's range and anchors (``min``/``max``/``anchors`` of study.toml, kept
+        in ``extra``); the study's range and no anchors when it has none."""
+        return domain_scale(self.extra, low=self.study.likert_min, high=self.study.likert_max)
 
 
 class Rater(models.Model):
@@ -283,3 +290,213 @@ class ScoreAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score} {self.before}->{self.after} by {self.username}"
+
+
+# ----------------------------------------------------------------------------- judgments
+#
+# A judgment concerns an output (a Reading) or the case's reference impression: the reading
+# is then NULL and the case says which reference. Bundles write the reference as the reader
+# id ``reference`` (REFERENCE_READER).
+
+#: The reader id of a bundle's judgment files that means the case's ``reference_impression``.
+REFERENCE_READER = "reference"
+
+
+class PreferenceChoice(models.TextChoices):
+    """The outcome of a pairwise comparison, the one list of them."""
+
+    A = "a", "A better"
+    TIE = "tie", "Equivalent"
+    B = "b", "B better"
+
+
+class PreferenceSide(models.TextChoices):
+    """Which output of a pair was shown on the left."""
+
+    A = "a", "A on the left"
+    B = "b", "B on the left"
+
+
+#: Range of the optional strength of a preference.
+STRENGTH_MIN, STRENGTH_MAX = 1, 5
+
+
+class PairwisePreference(models.Model):
+    """One rater's blinded comparison of two outputs of one case (A vs B).
+
+    ``reading_a`` / ``reading_b`` NULL means that side is the case's reference impression
+    (at most one side). ``left`` records which side the rater saw on the left.
+    """
+
+    Choice = PreferenceChoice
+    Side = PreferenceSide
+    Source = ScoreSource
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="preferences")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    reading_a = models.ForeignKey(
+        Reading, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reading_b = models.ForeignKey(
+        Reading, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    choice = models.CharField(max_length=3, choices=Choice.choices)
+    left = models.CharField(max_length=1, choices=Side.choices, blank=True)
+    strength = models.PositiveSmallIntegerField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.IMPORTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case", "rater", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(choice__in=PreferenceChoice.values), name="preference_choice_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(left="") | Q(left__in=PreferenceSide.values),
+                name="preference_left_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(strength__isnull=True)
+                | Q(strength__gte=STRENGTH_MIN, strength__lte=STRENGTH_MAX),
+                name="preference_strength_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(seconds__isnull=True) | Q(seconds__gte=0),
+                name="preference_seconds_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ScoreSource.values), name="preference_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reading_a__isnull=False) | Q(reading_b__isnull=False),
+                name="preference_one_output",
+            ),
+            models.CheckConstraint(
+                condition=Q(reading_a__isnull=True)
+                | Q(reading_b__isnull=True)
+                | ~Q(reading_a=models.F("reading_b")),
+                name="preference_two_outputs",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "reading_a", "reading_b"],
+                condition=Q(reading_a__isnull=False, reading_b__isnull=False),
+                name="preference_unique_pair",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "case", "reading_a"],
+                condition=Q(reading_b__isnull=True),
+                name="preference_unique_vs_reference",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "case", "reading_b"],
+                condition=Q(reading_a__isnull=True),
+                name="preference_unique_reference_vs",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rater.code} {self.case.code}: {self.choice}"
+
+
+class AcceptabilityGrade(models.Model):
+    """One rater's grade of one output (or of the case's reference impression, reading NULL)
+    on the study's acceptability scale (``evaluation.instruments.acceptability_scale``)."""
+
+    Source = ScoreSource
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="acceptability")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    reading = models.ForeignKey(
+        Reading, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    grade = models.SmallIntegerField()
+    seconds = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.IMPORTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case", "rater", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seconds__isnull=True) | Q(seconds__gte=0),
+                name="acceptability_seconds_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ScoreSource.values), name="acceptability_source_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "reading"],
+                condition=Q(reading__isnull=False),
+                name="acceptability_unique_output",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "case"],
+                condition=Q(reading__isnull=True),
+                name="acceptability_unique_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rater.code} {self.case.code}: {self.grade}"
+
+
+class ErrorAnnotation(models.Model):
+    """One error a rater marked in one output (or in the reference impression, reading NULL).
+
+    ``category`` is a key of the study's taxonomy (``evaluation.instruments.error_taxonomy``)
+    or ``none`` ("no errors", then not significant and without a span). ``start``/``end``
+    are optional character offsets into the normalised text, ``start < end``.
+    """
+
+    Source = ScoreSource
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="error_annotations")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    reading = models.ForeignKey(
+        Reading, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(max_length=40)
+    significant = models.BooleanField(default=False)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.IMPORTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case", "rater", "start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True, end__isnull=True)
+                | Q(start__isnull=False, end__isnull=False, start__lt=models.F("end")),
+                name="errorannotation_span_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(category=NO_ERRORS)
+                | Q(significant=False, start__isnull=True, end__isnull=True),
+                name="errorannotation_none_plain",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ScoreSource.values), name="errorannotation_source_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "reading"],
+                condition=Q(category=NO_ERRORS, reading__isnull=False),
+                name="errorannotation_one_none_output",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "case"],
+                condition=Q(category=NO_ERRORS, reading__isnull=True),
+                name="errorannotation_one_none_reference",
+            ),
+        ]
+        indexes = [models.Index(fields=["rater", "reading"], name="errorannotation_item")]
+
+    def __str__(self) -> str:
+        return f"{self.rater.code} {self.case.code}: {self.category}"

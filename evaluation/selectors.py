@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import pandas as pd
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.models import User as SignedInUser
@@ -28,9 +29,14 @@ from evaluation.blinding import (
     normalise_output,
     structure_by_source,
 )
+from evaluation.instruments import NO_ERRORS, acceptability_scale
 from evaluation.models import (
+    REFERENCE_READER,
+    AcceptabilityGrade,
+    ErrorAnnotation,
     LikertDomain,
     LikertScore,
+    PairwisePreference,
     Rater,
     RatingAssignment,
     RatingItem,
@@ -739,3 +745,137 @@ def session_task_counts_by_session(session_ids: Sequence[int]) -> dict[int, dict
         r["assignment__session_id"]: {"total": r["total"], "submitted": r["submitted"]}
         for r in rows
     }
+
+
+# ----------------------------------------------------------------------------- judgments
+#
+# Long frames of the judgments for the analysis: one row per judgment, with the real reader,
+# case and rater codes (for the analysis only: pseudonymise before showing a statistician).
+# The reference impression is reader ``reference`` with kind ``reference`` and run and
+# modality 0.
+
+PREFERENCE_FRAME_COLUMNS = (
+    "rater",
+    "case",
+    "reader_a",
+    "kind_a",
+    "run_a",
+    "modality_a",
+    "reader_b",
+    "kind_b",
+    "run_b",
+    "modality_b",
+    "choice",
+    "left",
+    "strength",
+    "seconds",
+    "source",
+)
+ACCEPTABILITY_FRAME_COLUMNS = (
+    "rater",
+    "case",
+    "reader",
+    "kind",
+    "run",
+    "modality",
+    "grade",
+    "acceptable",
+    "seconds",
+    "source",
+)
+ERROR_FRAME_COLUMNS = (
+    "rater",
+    "case",
+    "reader",
+    "kind",
+    "run",
+    "modality",
+    "category",
+    "no_errors",
+    "significant",
+    "start",
+    "end",
+    "source",
+)
+
+
+def _output_columns(frame: pd.DataFrame, prefix: str, suffix: str = "") -> None:
+    """Rename ``<prefix>reader__code`` etc. to reader/kind/run/modality (+ ``suffix``), filling
+    the reference impression's (NULL reading) values."""
+    is_ref = frame[f"{prefix}id"].isna()
+    frame[f"reader{suffix}"] = frame[f"{prefix}reader__code"].where(~is_ref, REFERENCE_READER)
+    frame[f"kind{suffix}"] = frame[f"{prefix}reader__kind"].where(~is_ref, REFERENCE_READER)
+    for name in ("run", "modality"):
+        frame[f"{name}{suffix}"] = frame[f"{prefix}{name}"].fillna(0).astype("int64")
+
+
+def _output_fields(prefix: str) -> list[str]:
+    return [f"{prefix}{name}" for name in ("id", "reader__code", "reader__kind", "run", "modality")]
+
+
+def preference_frame(study: Study) -> pd.DataFrame:
+    """Every pairwise preference of ``study``: one row per comparison
+    (``PREFERENCE_FRAME_COLUMNS``), ``strength`` and ``seconds`` NaN when missing."""
+    rows = PairwisePreference.objects.filter(rater__study=study).values(
+        "rater__code",
+        "case__code",
+        *_output_fields("reading_a__"),
+        *_output_fields("reading_b__"),
+        "choice",
+        "left",
+        "strength",
+        "seconds",
+        "source",
+    )
+    frame = pd.DataFrame.from_records(list(rows.order_by("id").iterator(chunk_size=20_000)))
+    if frame.empty:
+        return pd.DataFrame(columns=list(PREFERENCE_FRAME_COLUMNS))
+    frame = frame.rename(columns={"rater__code": "rater", "case__code": "case"})
+    _output_columns(frame, "reading_a__", "_a")
+    _output_columns(frame, "reading_b__", "_b")
+    frame["strength"] = frame["strength"].astype("float64")
+    frame["seconds"] = frame["seconds"].astype("float64")
+    return frame[list(PREFERENCE_FRAME_COLUMNS)].reset_index(drop=True)
+
+
+def acceptability_frame(study: Study) -> pd.DataFrame:
+    """Every acceptability grade of ``study`` (``ACCEPTABILITY_FRAME_COLUMNS``);
+    ``acceptable`` applies the study's cut-off (``grade >= cutoff``)."""
+    rows = AcceptabilityGrade.objects.filter(rater__study=study).values(
+        "rater__code", "case__code", *_output_fields("reading__"), "grade", "seconds", "source"
+    )
+    frame = pd.DataFrame.from_records(list(rows.order_by("id").iterator(chunk_size=20_000)))
+    if frame.empty:
+        return pd.DataFrame(columns=list(ACCEPTABILITY_FRAME_COLUMNS))
+    frame = frame.rename(columns={"rater__code": "rater", "case__code": "case"})
+    _output_columns(frame, "reading__")
+    frame["grade"] = frame["grade"].astype("int64")
+    frame["acceptable"] = frame["grade"] >= acceptability_scale(study).cutoff
+    frame["seconds"] = frame["seconds"].astype("float64")
+    return frame[list(ACCEPTABILITY_FRAME_COLUMNS)].reset_index(drop=True)
+
+
+def error_frame(study: Study) -> pd.DataFrame:
+    """Every error annotation of ``study`` (``ERROR_FRAME_COLUMNS``), the "no errors" rows
+    (``category == "none"``) included with ``no_errors`` true; ``start``/``end`` NaN when
+    the error has no span."""
+    rows = ErrorAnnotation.objects.filter(rater__study=study).values(
+        "rater__code",
+        "case__code",
+        *_output_fields("reading__"),
+        "category",
+        "significant",
+        "start",
+        "end",
+        "source",
+    )
+    frame = pd.DataFrame.from_records(list(rows.order_by("id").iterator(chunk_size=20_000)))
+    if frame.empty:
+        return pd.DataFrame(columns=list(ERROR_FRAME_COLUMNS))
+    frame = frame.rename(columns={"rater__code": "rater", "case__code": "case"})
+    _output_columns(frame, "reading__")
+    frame["no_errors"] = frame["category"] == NO_ERRORS
+    frame["significant"] = frame["significant"].astype(bool)
+    for name in ("start", "end"):
+        frame[name] = frame[name].astype("float64")
+    return frame[list(ERROR_FRAME_COLUMNS)].reset_index(drop=True)

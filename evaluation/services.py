@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evaluation.blinding import normalise_output, structure_by_source
+from evaluation.instruments import domain_scale
 from evaluation.models import (
     LikertDomain,
     LikertScore,
@@ -558,9 +559,10 @@ def _validate_scores(
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScoresInvalidError(f"{d.label}: the score must be a whole number", field=d.key)
-        if not study.likert_min <= value <= study.likert_max:
+        scale = domain_scale(d.extra, low=study.likert_min, high=study.likert_max)
+        if not scale.low <= value <= scale.high:
             raise ScoresInvalidError(
-                f"{d.label}: the score must be from {study.likert_min} to {study.likert_max}",
+                f"{d.label}: the score must be from {scale.low} to {scale.high}",
                 field=d.key,
             )
         out[d.key] = value

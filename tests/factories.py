@@ -5,7 +5,14 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from evaluation.models import LikertDomain, LikertScore, Rater
+from evaluation.models import (
+    AcceptabilityGrade,
+    ErrorAnnotation,
+    LikertDomain,
+    LikertScore,
+    PairwisePreference,
+    Rater,
+)
 from readerstudy.studies.models import Case, Reader, Reading, ScaleCategory, Study
 
 
@@ -89,3 +96,45 @@ class LikertScoreFactory(factory.django.DjangoModelFactory):
         LikertDomainFactory, study=factory.SelfAttribute("..reading.case.study")
     )
     score = 4
+
+
+class PairwisePreferenceFactory(factory.django.DjangoModelFactory):
+    """A comparison of ``reading_a`` with another reading of its case (``reading_b=None``:
+    with the case's reference impression)."""
+
+    class Meta:
+        model = PairwisePreference
+
+    reading_a = factory.SubFactory(ReadingFactory)
+    case = factory.LazyAttribute(lambda o: (o.reading_a or o.reading_b).case)
+    reading_b = factory.SubFactory(
+        ReadingFactory,
+        case=factory.SelfAttribute("..reading_a.case"),
+        reader__study=factory.SelfAttribute("...reading_a.case.study"),
+    )
+    rater = factory.SubFactory(RaterFactory, study=factory.SelfAttribute("..case.study"))
+    choice = PairwisePreference.Choice.A
+    left = PairwisePreference.Side.A
+
+
+class AcceptabilityGradeFactory(factory.django.DjangoModelFactory):
+    """A grade of ``reading`` (``reading=None`` and ``case=...``: of the reference)."""
+
+    class Meta:
+        model = AcceptabilityGrade
+
+    reading = factory.SubFactory(ReadingFactory)
+    case = factory.LazyAttribute(lambda o: o.reading.case)
+    rater = factory.SubFactory(RaterFactory, study=factory.SelfAttribute("..case.study"))
+    grade = 3
+
+
+class ErrorAnnotationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ErrorAnnotation
+
+    reading = factory.SubFactory(ReadingFactory)
+    case = factory.LazyAttribute(lambda o: o.reading.case)
+    rater = factory.SubFactory(RaterFactory, study=factory.SelfAttribute("..case.study"))
+    category = "false_finding"
+    significant = True

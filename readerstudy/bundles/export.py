@@ -18,7 +18,14 @@ from typing import IO, Any
 import tomli_w
 from django.core.files.storage import default_storage
 
-from evaluation.models import LikertDomain, LikertScore
+from evaluation.models import (
+    REFERENCE_READER,
+    AcceptabilityGrade,
+    ErrorAnnotation,
+    LikertDomain,
+    LikertScore,
+    PairwisePreference,
+)
 from readerstudy.bundles.names import UnsafeNameError, safe_relative_path, unsafe_path_reason
 from readerstudy.bundles.parse import CASE_COLUMNS, READER_COLUMNS, READING_COLUMNS
 from readerstudy.core.spreadsheet import csv_writer
@@ -302,6 +309,8 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
                     n += 1
                 counts["scores"] = n
 
+        counts.update(write_judgments(writer, study))
+
         images = (
             CaseImage.objects.filter(case__study=study)
             .select_related("case")
@@ -333,4 +342,151 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
         counts["images"] = n
     finally:
         writer.close()
+    return counts
+
+
+def _outputs(study: Study) -> dict[int, tuple[str, int, int, tuple[int, str, int, int]]]:
+    """reading pk → (reader code, run, modality, sort key) of the readings judged in ``study``."""
+    rows = Reading.objects.filter(case__study=study).values_list(
+        "pk", "reader__code", "reader__position", "run", "modality"
+    )
+    return {
+        pk: (code, run, modality, (position, code, run, modality))
+        for pk, code, position, run, modality in rows.iterator(chunk_size=20_000)
+    }
+
+
+#: Sort key of the reference impression: after every reader.
+REFERENCE_SORT = (2**31, "", 0, 0)
+
+
+def _side(
+    outputs: dict[int, tuple[str, int, int, tuple[int, str, int, int]]], reading: int | None
+) -> tuple[str, str, str, tuple[int, str, int, int]]:
+    """(reader id, run, modality, sort key) of one side; ``reference`` and empty run for NULL."""
+    if reading is None:
+        return REFERENCE_READER, "", "", REFERENCE_SORT
+    code, run, modality, key = outputs[reading]
+    return code, str(run), str(modality), key
+
+
+def write_judgments(writer: BundleWriter, study: Study) -> dict[str, int]:
+    """preferences.csv, acceptability.csv and errors.csv (each only when it has rows).
+
+    Rows are sorted by rater, case, the outputs and then every other column, so a second
+    export is byte-identical; the modality columns are written only when the study has
+    readings of more than one modality (as in ratings.csv).
+    """
+    counts: dict[str, int] = {}
+    prefs = PairwisePreference.objects.filter(rater__study=study)
+    grades = AcceptabilityGrade.objects.filter(rater__study=study)
+    errors = ErrorAnnotation.objects.filter(rater__study=study)
+    if not (prefs.exists() or grades.exists() or errors.exists()):
+        return counts
+    outputs = _outputs(study)
+    multi = Reading.objects.filter(case__study=study).exclude(modality=1).exists()
+    cases = dict(
+        Case.objects.filter(study=study).values_list("pk", "code").iterator(chunk_size=20_000)
+    )
+    case_order = {
+        pk: (position, code)
+        for pk, position, code in Case.objects.filter(study=study)
+        .values_list("pk", "position", "code")
+        .iterator(chunk_size=20_000)
+    }
+
+    if prefs.exists():
+        rows = []
+        for rater, case, a, b, choice, left, strength, seconds, comment in prefs.values_list(
+            "rater__code",
+            "case_id",
+            "reading_a_id",
+            "reading_b_id",
+            "choice",
+            "left",
+            "strength",
+            "seconds",
+            "comment",
+        ).iterator(chunk_size=20_000):
+            ra, run_a, mod_a, key_a = _side(outputs, a)
+            rb, run_b, mod_b, key_b = _side(outputs, b)
+            row = [rater, cases[case], ra, run_a, rb, run_b, choice, left]
+            row += [fmt_number(strength), fmt_number(seconds), comment]
+            if multi:
+                row += [mod_a, mod_b]
+            rows.append(((rater, case_order[case], key_a, key_b, row), row))
+        rows.sort(key=lambda item: item[0])
+        with writer.text("preferences.csv") as out:
+            w = csv_writer(out, lineterminator="\n")
+            header = [
+                "rater_id",
+                "case_id",
+                "reader_a",
+                "run_a",
+                "reader_b",
+                "run_b",
+                "choice",
+                "left",
+                "strength",
+                "seconds",
+                "comment",
+            ]
+            w.writerow([*header, "modality_a", "modality_b"] if multi else header)
+            w.writerows(row for _, row in rows)
+        counts["preferences"] = len(rows)
+
+    if grades.exists():
+        rows_g = []
+        for rater, case, reading, grade, seconds in grades.values_list(
+            "rater__code", "case_id", "reading_id", "grade", "seconds"
+        ).iterator(chunk_size=20_000):
+            reader, run, modality, key = _side(outputs, reading)
+            row = [rater, reader, cases[case], run, str(grade), fmt_number(seconds)]
+            if multi:
+                row.append(modality)
+            rows_g.append(((rater, case_order[case], key, row), row))
+        rows_g.sort(key=lambda item: item[0])
+        with writer.text("acceptability.csv") as out:
+            w = csv_writer(out, lineterminator="\n")
+            header = ["rater_id", "reader_id", "case_id", "run", "grade", "seconds"]
+            w.writerow([*header, "modality"] if multi else header)
+            w.writerows(row for _, row in rows_g)
+        counts["acceptability"] = len(rows_g)
+
+    if errors.exists():
+        rows_e = []
+        for rater, case, reading, category, significant, start, end, comment in errors.values_list(
+            "rater__code",
+            "case_id",
+            "reading_id",
+            "category",
+            "significant",
+            "start",
+            "end",
+            "comment",
+        ).iterator(chunk_size=20_000):
+            reader, run, modality, key = _side(outputs, reading)
+            row = [rater, reader, cases[case], run, category, str(int(significant))]
+            row += [fmt_number(start), fmt_number(end), comment]
+            if multi:
+                row.append(modality)
+            span = (-1 if start is None else start, -1 if end is None else end)
+            rows_e.append(((rater, case_order[case], key, span, [str(c) for c in row]), row))
+        rows_e.sort(key=lambda item: item[0])
+        with writer.text("errors.csv") as out:
+            w = csv_writer(out, lineterminator="\n")
+            header = [
+                "rater_id",
+                "reader_id",
+                "case_id",
+                "run",
+                "category",
+                "significant",
+                "start",
+                "end",
+                "comment",
+            ]
+            w.writerow([*header, "modality"] if multi else header)
+            w.writerows(row for _, row in rows_e)
+        counts["errors"] = len(rows_e)
     return counts

@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from evaluation.instruments import (
+    DEFAULT_ACCEPTABILITY,
+    DEFAULT_TAXONOMY,
+    AcceptabilityScale,
+    DomainScale,
+    ErrorTaxonomy,
+    parse_acceptability,
+    parse_domain_scale,
+    parse_errors,
+    stored_errors,
+)
+from evaluation.models import REFERENCE_READER
 from readerstudy.bundles.limits import (
     TOML_MAX_BYTES,
     BundleLimits,
@@ -49,6 +61,9 @@ from readerstudy.studies.display import (
     render_display,
 )
 from readerstudy.studies.models import Case, Reader
+
+if TYPE_CHECKING:  # within the part: judgments imports this module
+    from readerstudy.bundles.judgments import ParsedJudgments
 
 SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")  # used with fullmatch: "$" would admit a final "\n"
 IMAGE_TYPES = {
@@ -102,6 +117,8 @@ class DomainSpec:
     group: str
     description: str
     extra: dict[str, Any]
+    #: The domain's own range (``min``/``max`` in study.toml), None for the study's.
+    scale: DomainScale | None = None
 
 
 @dataclass
@@ -119,7 +136,10 @@ class StudySpec:
     likert_max: int
     domains: list[DomainSpec]
     config: dict[str, Any]
-    #: Parts of study.toml that could not be read ("scale", "likert", "domains"): the
+    acceptability: AcceptabilityScale = DEFAULT_ACCEPTABILITY
+    taxonomy: ErrorTaxonomy = DEFAULT_TAXONOMY
+    #: Parts of study.toml that could not be read ("scale", "likert", "domains",
+    #: "acceptability", "errors"): the
     #: checks of other files that depend on them are skipped instead of failing every row.
     unreadable: set[str] = field(default_factory=set)
 
@@ -154,6 +174,7 @@ class ParsedBundle:
     readings: pd.DataFrame
     ratings: pd.DataFrame | None
     images: list[ImageSpec] = field(default_factory=list)
+    judgments: ParsedJudgments | None = None
 
 
 #: Rows listed one by one for a single check of one column; the rest get one summary entry,
@@ -332,7 +353,13 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         return None, text
     for dotted, value, is_key, table in _toml_strings(data):
         kind = "id" if dotted == "reference_reader" else "text"
-        if is_key or dotted in TOML_LABELS or dotted.startswith(("scale.labels.", "modalities.")):
+        if (
+            is_key
+            or dotted in TOML_LABELS
+            or dotted.startswith(
+                ("scale.labels.", "modalities.", "acceptability.labels.", "errors.categories.")
+            )
+        ):
             kind = "label"
         forbidden = forbidden_message(value, kind)
         line = _toml_line(text, dotted, table)
@@ -510,7 +537,27 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             extra_dom = {
                 k: v for k, v in dom.items() if k not in {"key", "label", "group", "description"}
             }
-            domains.append(DomainSpec(key, label, group, desc, extra_dom))
+            scale = None
+            if "likert" not in unreadable and ({"min", "max", "anchors"} & set(dom)):
+                scale, found = parse_domain_scale(dom, low=likert_min, high=likert_max)
+                for field_key, message in found:
+                    bad(field_key, f"domain {key!r}: {message}", where)
+                if found:
+                    unreadable.add("domains")
+            domains.append(DomainSpec(key, label, group, desc, extra_dom, scale))
+
+    # [acceptability] and [errors] stay in ``config`` verbatim (written back on export);
+    # evaluation.instruments reads them from there.
+    acceptability, acceptability_problems = parse_acceptability(data.get("acceptability"))
+    taxonomy, error_problems = parse_errors(data.get("errors"))
+    stored = config.get("errors")
+    if not error_problems and isinstance(stored, dict) and "categories" in stored:
+        config["errors"] = stored_errors(stored, taxonomy)
+    for part, found in (("acceptability", acceptability_problems), ("errors", error_problems)):
+        if found:
+            unreadable.add(part)
+        for key, message in found:
+            bad(key, message)
 
     _check_modality_labels(
         data.get("modalities"), text, lambda line, msg: problems.add(name, line, "modalities", msg)
@@ -533,6 +580,8 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
             likert_max=likert_max,
             domains=domains,
             config=config,
+            acceptability=acceptability,
+            taxonomy=taxonomy,
             unreadable=unreadable,
         ),
         text,
@@ -1258,9 +1307,10 @@ def parse_ratings(
     likert: tuple[int, int] | None,
     uncertain: pd.MultiIndex | None = None,
     limits: BundleLimits | None = None,
+    domain_ranges: dict[str, tuple[int, int]] | None = None,
 ) -> pd.DataFrame | None:
     """ratings.csv, checked against ``readings`` (their key columns), the domains and the
-    Likert range; ``uncertain`` (reader, case) pairs are not reported as missing readings."""
+    Likert range (of the domain, where ``domain_ranges`` has its own); ``uncertain`` (reader, case) pairs are not reported as missing readings."""
     name = "ratings.csv"
     if not source.exists(name):
         return None
@@ -1307,7 +1357,9 @@ def parse_ratings(
             )
     if likert is not None:
         lo, hi = likert
-        out_of_range = score.notna() & ((score < lo) | (score > hi))
+        own = domain_ranges or {}
+        plain = ~domain.isin(list(own))
+        out_of_range = plain & score.notna() & ((score < lo) | (score > hi))
         if out_of_range.any():
             problems.add_rows(
                 name,
@@ -1316,6 +1368,16 @@ def parse_ratings(
                 frame["score"][out_of_range],
                 f"{{value}} is outside the Likert range {lo}-{hi}",
             )
+        for key, (d_lo, d_hi) in own.items():
+            off = (domain == key) & score.notna() & ((score < d_lo) | (score > d_hi))
+            if off.any():
+                problems.add_rows(
+                    name,
+                    table.lines[off.to_numpy()],
+                    "score",
+                    frame["score"][off],
+                    f"{{value}} is outside the Likert range {d_lo}-{d_hi} of domain {key!r}",
+                )
     out = pd.DataFrame(
         {
             "rater_id": rater_id,
@@ -1580,6 +1642,9 @@ def parse_bundle(
         else None,
         uncertain=reading_keys.uncertain if reading_keys is not None else None,
         limits=limits,
+        domain_ranges={d.key: (d.scale.low, d.scale.high) for d in study.domains if d.scale}
+        if study
+        else None,
     )
     if (
         study is not None
@@ -1594,6 +1659,41 @@ def parse_bundle(
             "reference_reader",
             f"{study.reference_reader!r} is not a reader_id in readers.csv",
         )
+    from readerstudy.bundles.judgments import JudgmentContext, parse_judgments  # (cycle)
+
+    judgments = parse_judgments(
+        source,
+        problems,
+        JudgmentContext(
+            case_ids=case_index,
+            references=dict(zip(cases["case_id"], cases["reference_impression"], strict=True))
+            if cases is not None
+            else None,
+            reader_ids=reader_index,
+            reading_keys=reading_keys.keys if reading_keys is not None else None,
+            uncertain=reading_keys.uncertain if reading_keys is not None else None,
+            readings=readings,
+            acceptability=study.acceptability
+            if study and "acceptability" not in unreadable
+            else None,
+            taxonomy=study.taxonomy if study and "errors" not in unreadable else None,
+        ),
+        limits=limits,
+    )
+    judgment_files = [
+        f for f in ("preferences.csv", "acceptability.csv", "errors.csv") if source.exists(f)
+    ]
+    if judgment_files and reader_index is not None and REFERENCE_READER in reader_index:
+        line = 1
+        if readers is not None:
+            line = int(readers.loc[readers["reader_id"] == REFERENCE_READER, "line"].iloc[0])
+        problems.add(
+            "readers.csv",
+            line,
+            "reader_id",
+            f"{REFERENCE_READER!r} is reserved: in {', '.join(judgment_files)} it means the "
+            "case's reference impression; rename this reader",
+        )
     # Every image is checked and decoded either way; it is only stored when nothing else is
     # wrong so far (a bad bundle costs no writes).
     images = parse_images(
@@ -1605,4 +1705,6 @@ def parse_bundle(
     )
     if problems.items or study is None or cases is None or readers is None or readings is None:
         raise BundleError(problems.items)
-    return ParsedBundle(study, cases, attributes, readers, readings, ratings, images)
+    return ParsedBundle(
+        study, cases, attributes, readers, readings, ratings, images, judgments=judgments
+    )

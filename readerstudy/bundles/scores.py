@@ -177,13 +177,18 @@ def likert_scores_import(
     """
     problems = _Problems()
     readings = _study_readings(study)
-    domains = {d.key: d for d in LikertDomain.objects.filter(study=study)}
+    domains = {d.key: d for d in LikertDomain.objects.filter(study=study).select_related("study")}
     ratings = parse_ratings(
         MemorySource({RATINGS_FILE: data}),
         problems,
         readings=readings[["reader_id", "case_id", "run", "modality"]],
         domains=sorted(domains),
         likert=(study.likert_min, study.likert_max),
+        domain_ranges={
+            key: (scale.low, scale.high)
+            for key, scale in ((k, d.scale) for k, d in domains.items())
+            if (scale.low, scale.high) != (study.likert_min, study.likert_max)
+        },
     )
     if ratings is not None and not len(ratings):
         problems.add(RATINGS_FILE, 1, "-", "no rows to import")

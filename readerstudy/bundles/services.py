@@ -18,7 +18,16 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
-from evaluation.models import LikertDomain, LikertScore, Rater
+from evaluation.models import (
+    REFERENCE_READER,
+    AcceptabilityGrade,
+    ErrorAnnotation,
+    LikertDomain,
+    LikertScore,
+    PairwisePreference,
+    Rater,
+)
+from readerstudy.bundles.judgments import ParsedJudgments
 from readerstudy.bundles.limits import BundleLimits, zip_directory_problems
 from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
 from readerstudy.bundles.problems import BundleError
@@ -50,6 +59,9 @@ class ImportSummary:
     scores: int
     images: int
     replaced: bool
+    preferences: int = 0
+    acceptability: int = 0
+    errors: int = 0
     seconds: float = 0.0  # the whole import
     write_seconds: float = 0.0  # the database transaction (SQLite's write lock is held)
 
@@ -238,9 +250,23 @@ def _write_bundle(
     readings = bundle.readings
     n = _insert_readings(readings, reader_pk, case_pk, now)
 
+    judgments = bundle.judgments
+    rater_codes = set(judgments.rater_ids()) if judgments is not None else set()
+    if bundle.ratings is not None:
+        rater_codes.update(bundle.ratings["rater_id"].unique().tolist())
+    raters = Rater.objects.bulk_create(
+        Rater(study=study, code=code) for code in sorted(rater_codes)
+    )
+    rater_pk = {r.code: r.pk for r in raters}
+
     n_scores = 0
     if bundle.ratings is not None and len(bundle.ratings):
-        n_scores = _write_scores(study, bundle.ratings, reader_pk, case_pk, domains, now)
+        n_scores = _write_scores(study, bundle.ratings, reader_pk, case_pk, rater_pk, domains, now)
+    counts = (
+        _write_judgments(study, judgments, reader_pk, case_pk, rater_pk)
+        if judgments is not None
+        else {}
+    )
 
     n_images = _write_images(bundle, store, case_pk)
     return ImportSummary(
@@ -251,6 +277,9 @@ def _write_bundle(
         scores=n_scores,
         images=n_images,
         replaced=replaced,
+        preferences=counts.get("preferences", 0),
+        acceptability=counts.get("acceptability", 0),
+        errors=counts.get("errors", 0),
     )
 
 
@@ -286,13 +315,10 @@ def _write_scores(
     ratings: pd.DataFrame,
     reader_pk: dict[str, int],
     case_pk: dict[str, int],
+    rater_pk: dict[str, int],
     domains: list[LikertDomain],
     now: str,
 ) -> int:
-    raters = Rater.objects.bulk_create(
-        Rater(study=study, code=code) for code in sorted(ratings["rater_id"].unique())
-    )
-    rater_pk = {r.code: r.pk for r in raters}
     domain_pk = {d.key: d.pk for d in domains}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -327,6 +353,111 @@ def _write_scores(
             "updated_at": [now] * n,
         },
     )
+
+
+def _reading_pks(study: Study) -> dict[tuple[int, int, int, int], int]:
+    """(reader pk, case pk, run, modality) → reading pk of every reading of ``study``."""
+    rows = Reading.objects.filter(case__study=study).values_list(
+        "reader_id", "case_id", "run", "modality", "pk"
+    )
+    return {(r, c, run, m): pk for r, c, run, m, pk in rows.iterator(chunk_size=20_000)}
+
+
+def _reading_of(
+    pks: dict[tuple[int, int, int, int], int],
+    reader_pk: dict[str, int],
+    case: int,
+    reader: str,
+    run: int,
+    modality: int,
+) -> int | None:
+    """The reading a judgment names; None for the case's reference impression."""
+    if reader == REFERENCE_READER:
+        return None
+    return pks[(reader_pk[reader], case, run, modality)]
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value != value else float(value)
+
+
+def _write_judgments(
+    study: Study,
+    judgments: ParsedJudgments,
+    reader_pk: dict[str, int],
+    case_pk: dict[str, int],
+    rater_pk: dict[str, int],
+) -> dict[str, int]:
+    """Insert the rows of preferences.csv, acceptability.csv and errors.csv."""
+    frames = (judgments.preferences, judgments.acceptability, judgments.errors)
+    if all(f is None or not len(f) for f in frames):
+        return {}
+    pks = _reading_pks(study)
+    counts: dict[str, int] = {}
+    if judgments.preferences is not None:
+        prefs = judgments.preferences
+        objects = []
+        for row in prefs.itertuples(index=False):
+            case = case_pk[row.case_id]
+            strength = _none_if_nan(row.strength)
+            objects.append(
+                PairwisePreference(
+                    rater_id=rater_pk[row.rater_id],
+                    case_id=case,
+                    reading_a_id=_reading_of(
+                        pks, reader_pk, case, row.reader_a, row.run_a, row.modality_a
+                    ),
+                    reading_b_id=_reading_of(
+                        pks, reader_pk, case, row.reader_b, row.run_b, row.modality_b
+                    ),
+                    choice=row.choice,
+                    left=row.left,
+                    strength=None if strength is None else int(strength),
+                    seconds=_none_if_nan(row.seconds),
+                    comment=row.comment,
+                )
+            )
+        PairwisePreference.objects.bulk_create(objects, batch_size=2000)
+        counts["preferences"] = len(objects)
+    if judgments.acceptability is not None:
+        grades = []
+        for row in judgments.acceptability.itertuples(index=False):
+            case = case_pk[row.case_id]
+            grades.append(
+                AcceptabilityGrade(
+                    rater_id=rater_pk[row.rater_id],
+                    case_id=case,
+                    reading_id=_reading_of(
+                        pks, reader_pk, case, row.reader_id, row.run, row.modality
+                    ),
+                    grade=int(row.grade),
+                    seconds=_none_if_nan(row.seconds),
+                )
+            )
+        AcceptabilityGrade.objects.bulk_create(grades, batch_size=2000)
+        counts["acceptability"] = len(grades)
+    if judgments.errors is not None:
+        errors = []
+        for row in judgments.errors.itertuples(index=False):
+            case = case_pk[row.case_id]
+            start, end = _none_if_nan(row.start), _none_if_nan(row.end)
+            errors.append(
+                ErrorAnnotation(
+                    rater_id=rater_pk[row.rater_id],
+                    case_id=case,
+                    reading_id=_reading_of(
+                        pks, reader_pk, case, row.reader_id, row.run, row.modality
+                    ),
+                    category=row.category,
+                    significant=bool(row.significant),
+                    start=None if start is None else int(start),
+                    end=None if end is None else int(end),
+                    comment=row.comment,
+                )
+            )
+        ErrorAnnotation.objects.bulk_create(errors, batch_size=2000)
+        counts["errors"] = len(errors)
+    return counts
 
 
 def _write_images(bundle: ParsedBundle, store: _StorageImageStore, case_pk: dict[str, int]) -> int:

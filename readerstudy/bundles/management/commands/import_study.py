@@ -65,7 +65,9 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"{'replaced' if summary.replaced else 'imported'}: {summary.cases} cases, "
                 f"{summary.readers} readers, {summary.readings} readings, {summary.scores} Likert "
-                f"scores, {summary.images} images in {summary.seconds:.1f} s (database writes "
+                f"scores, {summary.preferences} preferences, {summary.acceptability} "
+                f"acceptability grades, {summary.errors} error annotations, "
+                f"{summary.images} images in {summary.seconds:.1f} s (database writes "
                 f"{summary.write_seconds:.1f} s)"
             )
         self._sqlite_note(summary.write_seconds)

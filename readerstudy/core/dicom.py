@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pydicom
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
@@ -90,6 +91,7 @@ KEEP: tuple[str, ...] = (
     "NumberOfTemporalPositions",
     "TriggerTime",
 )
+KEEP_TAGS = tuple(sorted(int(tag_for_keyword(name) or 0) for name in KEEP))
 #: UIDs replaced by HMAC-derived ones (the SOP Instance UID also in the file meta).
 REPLACED_UIDS: tuple[str, ...] = (
     "StudyInstanceUID",
@@ -180,12 +182,10 @@ def deidentify(data: bytes, *, patient: str, key: bytes, scope: str) -> tuple[by
     """
     src = read_dicom(data)
     out = Dataset()
-    for name in KEEP:
-        if name in src:
-            element = src[name]
-            if element.VR == "SQ":
-                continue  # no sequence is kept
-            out.add_new(element.tag, element.VR, element.value)
+    for tag in KEEP_TAGS:
+        element = src.get(tag)
+        if element is not None and element.VR != "SQ":  # no sequence is kept
+            out[tag] = element
     for name in REPLACED_UIDS:
         if name in src and str(src[name].value).strip():
             setattr(out, name, replace_uid(str(src[name].value), key=key, scope=scope))

@@ -376,7 +376,9 @@ def test_nothing_a_reader_can_download_carries_an_original_identifier(
     for work in ReadingWork.objects.filter(assignment__token=token).order_by("position"):
         urls = [f"/reading/{token}/{work.position}/", f"/reading/{token}/{work.position}/dicom/"]
         count = CaseImage.objects.filter(case=work.case).count()
-        urls += [f"/reading/{token}/{work.position}/images/{k}" for k in range(1, count + 1)]
+        for k in range(1, count + 1):
+            urls.append(f"/reading/{token}/{work.position}/images/{k}")
+            urls.append(f"/api/reading/assignments/{token}/cases/{work.position}/images/{k}/")
         index = client.get(urls[1])
         for series in json.loads(index.content)["series"]:
             urls += series["instances"]

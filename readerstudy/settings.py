@@ -237,6 +237,9 @@ BUNDLE_MAX_COLUMNS = env_int("READERSTUDY_BUNDLE_MAX_COLUMNS", 100)
 IMAGE_MAX_BYTES = env_int("READERSTUDY_IMAGE_MAX_BYTES", 256 * 1024**2)
 IMAGE_MAX_PIXELS = env_int("READERSTUDY_IMAGE_MAX_PIXELS", 50_000_000)
 DICOM_MAX_FRAMES = env_int("READERSTUDY_DICOM_MAX_FRAMES", 1000)
+# Key of the HMAC that derives de-identified DICOM UIDs and patient pseudonyms
+# (readerstudy.core.dicom); SECRET_KEY when unset. Changing it changes the UIDs of later imports.
+DICOM_UID_KEY = env_str("READERSTUDY_DICOM_UID_KEY") or SECRET_KEY
 
 # Security. Production defaults are strict; each can be relaxed explicitly (e.g. behind a
 # TLS-terminating proxy on a hospital network, set SECURE_SSL_REDIRECT=0).

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from django.conf import settings
 
 from evaluation.instruments import (
     DEFAULT_ACCEPTABILITY,
@@ -52,6 +53,13 @@ from readerstudy.bundles.names import (
 from readerstudy.bundles.problems import BundleError, Problem
 from readerstudy.bundles.source import BundleReadError, BundleSource
 from readerstudy.core.choices import CONSENSUS_RULES, DEFAULT_CONSENSUS
+from readerstudy.core.dicom import (
+    DicomError,
+    DicomInstance,
+    deidentify,
+    patient_pseudonym,
+    series_order,
+)
 from readerstudy.core.images import ImageError, sniff_content_type, strip_metadata
 from readerstudy.core.spreadsheet import restore_cell, restore_series
 from readerstudy.studies.display import (
@@ -73,6 +81,7 @@ IMAGE_TYPES = {
     "dcm": "application/dicom",
 }
 MAX_ID_LENGTH = 100
+DICOM_TYPE = "application/dicom"
 MAX_IMAGE_NAME_LENGTH = 300  # CaseImage.original_name
 IMAGE_HEADER_BYTES = 256 * 1024  # read first: an image's size is checked before it is read
 
@@ -163,6 +172,9 @@ class ImageSpec:
     phase: str
     slice: str
     order: int
+    dicom_series: str = ""  # replaced Series Instance UID (DICOM only)
+    dicom_series_index: int | None = None  # 0-based position of the series in the case
+    dicom_slice: int | None = None  # 0-based position of the instance in its series
 
 
 @dataclass
@@ -1439,13 +1451,34 @@ class ImageStore:
         """Keep the two versions of the image at bundle path ``path``."""
 
 
+@dataclass(frozen=True)
+class DicomScope:
+    """What de-identifying a bundle's DICOM files needs: the HMAC key and the study slug
+    (UIDs and patient pseudonyms are derived per study)."""
+
+    key: bytes
+    study: str
+
+    @classmethod
+    def from_settings(cls, study: str) -> DicomScope:
+        return cls(key=settings.DICOM_UID_KEY.encode(), study=study)
+
+
 def _image_problem(
-    source: BundleSource, path: str, expected: str, limits: BundleLimits, store: ImageStore
+    source: BundleSource,
+    path: str,
+    expected: str,
+    limits: BundleLimits,
+    store: ImageStore,
+    dicom: DicomScope,
+    case_id: str,
+    instances: dict[str, DicomInstance],
 ) -> str | None:
     """Read, check, strip and render one image; the problem, or None once ``store`` has it.
 
     The size is read from the file's first bytes, so an image over the limits is refused
-    before the whole file is even read.
+    before the whole file is even read. A DICOM file is de-identified
+    (:func:`readerstudy.core.dicom.deidentify`); its ordering facts go to ``instances``.
     """
     try:
         head = source.read_prefix(path, IMAGE_HEADER_BYTES)
@@ -1470,7 +1503,12 @@ def _image_problem(
     try:
         if data is None:
             data = source.read_bytes(path, limit=limits.max_image_bytes)
-        stored = strip_metadata(data, kind)
+        if kind == DICOM_TYPE:
+            patient = patient_pseudonym(case_id, key=dicom.key, scope=dicom.study)
+            stored, instance = deidentify(data, patient=patient, key=dicom.key, scope=dicom.study)
+            instances[path] = instance
+        else:
+            stored = strip_metadata(data, kind)
         del data
         display = render_display(
             stored,
@@ -1480,6 +1518,8 @@ def _image_problem(
         )
     except BundleReadError as exc:
         return str(exc)
+    except DicomError as exc:
+        return f"DICOM refused: {exc}"
     except (ImageError, ImageDisplayError) as exc:
         return f"damaged image: {exc}"
     store.add(path, stored, display, kind)
@@ -1493,14 +1533,18 @@ def parse_images(
     case_ids: pd.Index | None,
     limits: BundleLimits | None = None,
     store: ImageStore | None = None,
+    dicom: DicomScope | None = None,
 ) -> list[ImageSpec]:
     """Image files under images/<case_id>/, described by the optional images.csv.
 
     Every image is decoded once here, within ``limits``: its display rendering is made and
-    handed to ``store`` with the stripped file (the import writes both to storage).
+    handed to ``store`` with the stripped (DICOM: de-identified) file (the import writes
+    both to storage). DICOM files are grouped into series and ordered by slice.
     """
     limits = limits or BundleLimits.from_settings()
     store = store or ImageStore()
+    dicom = dicom or DicomScope.from_settings("")
+    instances: dict[str, DicomInstance] = {}
     files = [f for f in source.files_under("images") if not PurePosixPath(f).name.startswith(".")]
     by_name: dict[tuple[str, str], str] = {}
     for path in files:
@@ -1535,7 +1579,9 @@ def parse_images(
                 path, 1, "-", "not an image this platform stores (PNG, JPEG or DICOM .dcm)"
             )
             continue
-        problem = _image_problem(source, path, IMAGE_TYPES[ext], limits, store)
+        problem = _image_problem(
+            source, path, IMAGE_TYPES[ext], limits, store, dicom, case_id, instances
+        )
         if problem is not None:
             problems.add(path, 1, "-", problem)
             continue
@@ -1599,7 +1645,35 @@ def parse_images(
             n = next_order.get(key[0], 1 if specs else 0)
             specs[key] = ImageSpec(key[0], path, key[1], "", "", "", n)
             next_order[key[0]] = n + 1
+    _order_dicom(list(specs.values()), instances, problems)
     return list(specs.values())
+
+
+def _order_dicom(
+    specs: list[ImageSpec], instances: dict[str, DicomInstance], problems: _Problems
+) -> None:
+    """Series and slice positions of each case's DICOM images; a SOP Instance UID found
+    twice in a case is a problem (both files are named)."""
+    by_case: dict[str, list[ImageSpec]] = {}
+    for spec in specs:
+        if spec.path in instances:
+            by_case.setdefault(spec.case_id, []).append(spec)
+    for members in by_case.values():
+        seen: dict[str, str] = {}
+        for spec in sorted(members, key=lambda s: s.path):
+            uid = instances[spec.path].sop_uid
+            if uid in seen:
+                problems.add(
+                    spec.path, 1, "-", f"same SOP Instance UID as {seen[uid]} (a duplicate file)"
+                )
+            else:
+                seen[uid] = spec.path
+        found = [instances[spec.path] for spec in members]
+        for series_index, (uid, order) in enumerate(series_order(found)):
+            for slice_index, i in enumerate(order):
+                members[i].dicom_series = uid
+                members[i].dicom_series_index = series_index
+                members[i].dicom_slice = slice_index
 
 
 def parse_bundle(
@@ -1702,6 +1776,7 @@ def parse_bundle(
         case_ids=case_index,
         limits=limits,
         store=None if problems.items else store,
+        dicom=DicomScope.from_settings(study.slug if study is not None else ""),
     )
     if problems.items or study is None or cases is None or readers is None or readings is None:
         raise BundleError(problems.items)

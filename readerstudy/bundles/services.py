@@ -477,6 +477,9 @@ def _write_images(bundle: ParsedBundle, store: _StorageImageStore, case_pk: dict
                 order=spec.order,
                 content_type=content_type,
                 sha256=sha256,
+                dicom_series=spec.dicom_series,
+                dicom_series_index=spec.dicom_series_index,
+                dicom_slice=spec.dicom_slice,
             )
         )
     CaseImage.objects.bulk_create(objects, batch_size=1000)

@@ -333,6 +333,50 @@ def reading_image_at(*, case: Case, index: int) -> CaseImage:
     return images[0]
 
 
+@dataclass(frozen=True)
+class DicomSeries:
+    """One DICOM series of a case for the viewer: its 1-based position and the number of
+    slices (instances are addressed as ``series/slice``, both 1-based, nothing else)."""
+
+    number: int
+    slices: int
+
+
+def reading_dicom_series(*, case: Case) -> list[DicomSeries]:
+    """The case's DICOM series in order (see ``readerstudy.core.dicom.series_order``)."""
+    counts: dict[int, int] = {}
+    rows = CaseImage.objects.filter(case=case, dicom_series_index__isnull=False).values_list(
+        "dicom_series_index", flat=True
+    )
+    for index in rows:
+        if index is not None:
+            counts[index] = counts.get(index, 0) + 1
+    return [DicomSeries(number=n, slices=counts[i]) for n, i in enumerate(sorted(counts), 1)]
+
+
+def reading_dicom_at(*, case: Case, series: int, slice_number: int) -> CaseImage:
+    """The DICOM instance at 1-based ``series`` and ``slice_number`` of the case (404 if none)."""
+    indices = sorted(
+        {
+            index
+            for index in CaseImage.objects.filter(
+                case=case, dicom_series_index__isnull=False
+            ).values_list("dicom_series_index", flat=True)
+            if index is not None
+        }
+    )
+    if not 1 <= series <= len(indices) or slice_number < 1:
+        raise Http404("No such DICOM instance.")
+    found = list(
+        CaseImage.objects.filter(
+            case=case, dicom_series_index=indices[series - 1], dicom_slice__isnull=False
+        ).order_by("dicom_slice", "id")[slice_number - 1 : slice_number]
+    )
+    if not found:
+        raise Http404("No such DICOM instance.")
+    return found[0]
+
+
 def reading_case_info(*, session: ReadingSession, case: Case) -> list[tuple[str, str]]:
     """The case information this session shows its readers, as (label, text) pairs.
 

@@ -34,4 +34,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.case_image,
         name="reading-image",
     ),
+    path(
+        "reading/<str:token>/<int64:position>/dicom/",
+        views.case_dicom_index,
+        name="reading-dicom-index",
+    ),
+    path(
+        "reading/<str:token>/<int64:position>/dicom/<int64:series>/<int64:number>",
+        views.case_dicom,
+        name="reading-dicom",
+    ),
 ]

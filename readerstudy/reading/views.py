@@ -42,6 +42,8 @@ from readerstudy.reading.selectors import (
     reading_assignment_for_user,
     reading_assist,
     reading_case_info,
+    reading_dicom_at,
+    reading_dicom_series,
     reading_image_at,
     reading_image_grid,
     reading_next_position,
@@ -67,6 +69,8 @@ from readerstudy.reading.services import (
 from readerstudy.studies.access import require_study_role
 from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, ImageDisplayError, display_name
 from readerstudy.studies.models import CaseImage
+
+DICOM_TYPE = "application/dicom"
 
 # ---------------------------------------------------------------------------------------
 # Coordinator pages
@@ -492,6 +496,47 @@ def case_image_response(image: CaseImage) -> HttpResponseBase:
     except ImageDisplayError:
         raise Http404("This image cannot be displayed.") from None
     response = FileResponse(default_storage.open(name, "rb"), content_type=DISPLAY_CONTENT_TYPE)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_GET
+def case_dicom_index(request: HttpRequest, token: str, position: int) -> HttpResponseBase:
+    """The case's DICOM series and instances for the viewer, in order, as JSON: only
+    opaque URLs in the reader's own positions (no UID, file name or case id)."""
+    assignment = reading_assignment_for_user(user=request.user, token=token)
+    if not assignment.session.show_images:
+        raise Http404("This session shows no images.")
+    work = reading_work_at(assignment=assignment, position=position)
+    series = [
+        {
+            "series": s.number,
+            "instances": [
+                reverse("reading-dicom", args=[token, position, s.number, n])
+                for n in range(1, s.slices + 1)
+            ],
+        }
+        for s in reading_dicom_series(case=work.case)
+    ]
+    response = JsonResponse({"series": series})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def case_dicom(
+    request: HttpRequest, token: str, position: int, series: int, number: int
+) -> HttpResponseBase:
+    """One de-identified DICOM instance of the case (same access rule as ``case_image``)."""
+    assignment = reading_assignment_for_user(user=request.user, token=token)
+    if not assignment.session.show_images:
+        raise Http404("This session shows no images.")
+    work = reading_work_at(assignment=assignment, position=position)
+    image = reading_dicom_at(case=work.case, series=series, slice_number=number)
+    response = FileResponse(default_storage.open(image.file.name, "rb"), content_type=DICOM_TYPE)
     response["Content-Disposition"] = "inline"
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -186,6 +186,15 @@ class CaseImage(models.Model):
     order = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
     content_type = models.CharField(max_length=100)
+    dicom_series = models.CharField(
+        max_length=64, blank=True, help_text="DICOM: the de-identified Series Instance UID"
+    )
+    dicom_series_index = models.PositiveIntegerField(
+        null=True, blank=True, help_text="DICOM: 0-based position of the series in the case"
+    )
+    dicom_slice = models.PositiveIntegerField(
+        null=True, blank=True, help_text="DICOM: 0-based slice position in its series"
+    )
 
     class Meta:
         ordering = ["case", "order", "id"]

@@ -132,6 +132,9 @@ def dicom_bytes(
     meta.MediaStorageSOPInstanceUID = generate_uid()
     ds = Dataset()
     ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.PatientName = patient
     ds.Rows, ds.Columns = rows, columns
     if frames is not None:

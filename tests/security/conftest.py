@@ -34,6 +34,7 @@ from readerstudy.reading.services import (
     reading_work_open,
 )
 from readerstudy.studies.models import Case, CaseImage, Reader, Reading, Study, StudyMember
+from tests.bundles.crafted_images import dicom_bytes
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
 from tests.generation.conftest import config_create
@@ -129,6 +130,17 @@ def _study(kind: str, people: dict[str, Any]) -> StudyObjects:
             content_type="image/png",
         )
         image.file.save("x.png", ContentFile(png_bytes(90)), save=True)
+        dicom = CaseImage(
+            case=case,
+            original_name=f"{mark}.dcm",
+            order=1,
+            sha256="0" * 64,
+            content_type="application/dicom",
+            dicom_series="2.25.1",
+            dicom_series_index=0,
+            dicom_slice=0,
+        )
+        dicom.file.save("x.dcm", ContentFile(dicom_bytes(rows=4, columns=4)), save=True)
     reader = Reader.objects.create(
         study=study, code="R1", kind="human", label=f"Reader {mark}", user=people["reader"]
     )

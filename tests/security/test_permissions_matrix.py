@@ -344,6 +344,20 @@ ROUTES: list[Route] = [
         expect(),
         label="another reader's",
     ),
+    Route("reading-dicom-index", token("own_token", position=1), expect([READER])),
+    Route(
+        "reading-dicom-index",
+        token("other_token", position=1),
+        expect(),
+        label="another reader's",
+    ),
+    Route("reading-dicom", token("own_token", position=1, series=1, number=1), expect([READER])),
+    Route(
+        "reading-dicom",
+        token("other_token", position=1, series=1, number=1),
+        expect(),
+        label="another reader's",
+    ),
     # ---------------------------------------------------------------- rating: raters
     Route("rating-worklist", none, everyone(200, anon=302)),
     Route("rating-session", rating_session_id("main"), expect([RATER])),

@@ -18,7 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import agreement, ai, chance_agreement, diagnostic, likert, reading_time, roc
+from analysis.stats import (
+    agreement,
+    agreement_difference,
+    ai,
+    chance_agreement,
+    diagnostic,
+    likert,
+    reading_time,
+    roc,
+)
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
 ROC = pd.DataFrame(
@@ -110,6 +119,22 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         False,
     ),
     "agreement.icc": (lambda **kw: agreement.icc(SCORES, **kw), True),
+    "agreement_difference.fleiss_kappa_difference": (
+        lambda **kw: agreement_difference.fleiss_kappa_difference(
+            pd.concat(
+                [
+                    RUNS.assign(modality=1),
+                    RUNS.assign(modality=2, category=RUNS["category"].to_numpy()[::-1]),
+                ]
+            ),
+            modality_a=1,
+            modality_b=2,
+            reader="run",
+            n_boot=50,
+            **kw,
+        ),
+        True,
+    ),
     "chance_agreement.agreement_coefficients": (
         lambda **kw: chance_agreement.agreement_coefficients(RUNS, rater="run", **kw),
         True,

@@ -17,6 +17,7 @@ from analysis.stats.ai import ai_vs_readers
 from analysis.stats.chance_agreement import agreement_coefficients
 from analysis.stats.consensus import consensus
 from analysis.stats.reading_time import reading_time_model, reading_time_summary
+from analysis.tables import build_tables, display_rows
 from readerstudy.studies.models import Study
 from tests.analysis.conftest import SmallStudy
 
@@ -177,3 +178,27 @@ def test_degenerate_data_gets_notes_and_empty_keys(small_study: SmallStudy) -> N
     assert doc["ai_vs_readers"] == []
     assert doc["reading_time"] == {"summary": [], "model": None, "wilcoxon": []}
     assert doc["agreement_by_modality"] == []
+
+
+def test_tables_show_the_ai_panel_reading_time_agreement_by_modality_and_ac1(
+    demo_study: Study, demo: tuple[dict, pd.DataFrame]
+) -> None:
+    doc, _ = demo
+    tables = build_tables(run_analysis(study_data(demo_study)))
+    ai = tables["ai_vs_readers"]
+    assert ai["reader"].tolist() == [r["reader"] for r in doc["ai_vs_readers"]]
+    assert ai["diff"].tolist() == pytest.approx([r["diff"] for r in doc["ai_vs_readers"]])
+    shown = display_rows("ai_vs_readers", ai)
+    assert "AI − readers (95% CI)" in shown["columns"] and "Non-inferior" in shown["columns"]
+    times = tables["reading_time"]
+    assert times["reader"].tolist() == ["R3", "R3", "R4", "R4", "R5", "R5", "all (mixed model)"]
+    assert times["ratio"].iloc[-1] == pytest.approx(doc["reading_time"]["model"]["ratio"])
+    by_mod = tables["agreement_by_modality"]
+    assert by_mod["kappa"].tolist() == pytest.approx(
+        [doc["agreement_by_modality"][0]["kappa"], doc["agreement_by_modality"][1]["kappa"],
+         doc["agreement_by_modality"][2]["diff"]]
+    )  # fmt: skip
+    agreement = display_rows("agreement", tables["agreement"])
+    assert any("AC1 (95% CI)" in c for c in agreement["columns"])
+    assert any("PABAK (95% CI)" in c for c in agreement["columns"])
+    assert tables["agreement"]["binary_ac1"].notna().all()

@@ -45,6 +45,18 @@ NOTE_CODES: dict[str, str] = {
     "p or CI of the difference",
     "mrmc-not-computed": "an MRMC analysis could not be computed",
     "baseline-not-compared": "a case attribute could not be compared between the classes",
+    "ai-panel-not-compared": "a model reader could not be compared with the human reader panel",
+    "ai-panel-cases-dropped": "cases not rated by the model and every human reader were left "
+    "out of the AI-vs-panel comparison",
+    "reading-time-missing": "no human reading has a time: no reading-time summary or model",
+    "reading-time-one-modality": "timed readings in one modality only (or more than two): no "
+    "model of the effect of the modality, or only of the first two",
+    "reading-time-not-modelled": "the reading-time mixed model could not be fitted, or its fit "
+    "is doubtful",
+    "agreement-by-modality-not-compared": "no two modalities read by the same human readers: "
+    "no inter-reader agreement by modality",
+    "agreement-by-modality-cases-dropped": "cases not read by every compared human reader in "
+    "both modalities were left out of the agreement by modality",
 }
 
 

@@ -57,6 +57,14 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.notes import Note, note
+from analysis.results_design import (
+    agreement_by_modality,
+    ai_panel,
+    inter_chance,
+    intra_chance,
+    reader_case_layout,
+    reading_times,
+)
 from analysis.selectors import (
     StudyData,
     attribute_is_categorical,
@@ -150,6 +158,8 @@ class AnalysisOptions:
     p_adjust: Any = field(default_factory=p_adjust_setting)
     #: bootstrap resamples of Krippendorff's α (0: no CI)
     alpha_boot: int = ALPHA_BOOT
+    #: non-inferiority margin of a model reader against the human panel (AUC scale)
+    ai_margin: float = 0.05
 
     def __post_init__(self) -> None:
         if self.kappa_ci not in KAPPA_CI_METHODS:
@@ -166,6 +176,8 @@ class AnalysisOptions:
                 f"mrmc_covariance: expected one of {', '.join(MRMC_COVARIANCES)}, "
                 f"got {self.mrmc_covariance!r}"
             )
+        if not (0.0 <= float(self.ai_margin) < 1.0):
+            raise ValueError(f"ai_margin: must be at least 0 and below 1, got {self.ai_margin!r}")
         value = self.p_adjust
         setting = value if isinstance(value, str | dict) else dict(value)
         object.__setattr__(self, "p_adjust", p_adjust_setting(setting))
@@ -187,6 +199,7 @@ class AnalysisOptions:
             "proportion_ci": self.proportion_ci,
             "p_adjust": dict(self.p_adjust),
             "alpha_boot": self.alpha_boot,
+            "ai_margin": self.ai_margin,
         }
 
 
@@ -221,6 +234,17 @@ class Analysis:
     mrmc: list[MRMCResult] = field(default_factory=list)
     #: the fully crossed part of the readings that ``mrmc`` analysed
     mrmc_design: MRMCDesign | None = None
+    #: "crossed", "split-plot" or "incomplete": the reader x case layout of the readings
+    mrmc_layout: str | None = None
+    #: each model reader against the human panel per modality (analysis.results_design)
+    ai_vs_readers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: human readers' reading time: summary, mixed model (one row), Wilcoxon per reader
+    reading_time_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reading_time_model: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reading_time_wilcoxon: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Fleiss κ among the human readers per compared modality, and their difference
+    agreement_by_modality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agreement_difference: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -313,6 +337,10 @@ def run_analysis(
     out.intra = _intra_agreement(first, data, options, order, out.notes)
     out.mcnemar = _mcnemar(out.final, data, options, order, out.notes)
     _kappa_notes(out.inter, out.intra, out.notes)
+    out.inter = inter_chance(
+        out.inter, out.final, categories=data.categories, threshold=data.threshold
+    )
+    out.intra = intra_chance(out.intra, first, categories=data.categories, threshold=data.threshold)
 
     step(STEPS[4])
     _likert(out, order)
@@ -320,6 +348,31 @@ def run_analysis(
     step(STEPS[5])
     if len(out.modalities) > 1:
         out.mrmc, out.mrmc_design = _mrmc(readings, data, options, out.notes)
+
+    kinds = dict(zip(data.readers["reader_id"], data.readers["kind"], strict=True))
+    finals = {
+        int(m): _final_readings(sub, data.consensus)[0]
+        for m, sub in readings.groupby("modality", sort=True)
+    }
+    out.ai_vs_readers = ai_panel(finals, kinds, order, margin=options.ai_margin, notes=out.notes)
+    if out.mrmc_design is not None:
+        out.mrmc_layout = reader_case_layout(
+            readings[readings["modality"].isin(out.mrmc_design.modalities)]
+        )
+    (
+        out.reading_time_summary,
+        out.reading_time_model,
+        out.reading_time_wilcoxon,
+    ) = reading_times(readings, kinds, out.notes)
+    out.agreement_by_modality, out.agreement_difference = agreement_by_modality(
+        finals,
+        kinds,
+        order,
+        categories=data.categories,
+        n_boot=options.fleiss_boot,
+        seed=options.seed,
+        notes=out.notes,
+    )
 
     step(STEPS[6])
     out.baseline = _baseline(data, out.notes)
@@ -1641,6 +1694,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "method": "cohen",
             "n": _i(r["n"]),
             "interpretation": r["interpretation"],
+            **_chance_json(r),
         }
         for r in analysis.inter.to_dict("records")
     ]
@@ -1657,6 +1711,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "n_runs": _i(r["n_runs"]),
             "boot_ci": [_f(r["boot_ci_low"]), _f(r["boot_ci_high"])],
             "interpretation": r["interpretation"],
+            **_chance_json(r),
         }
         for r in analysis.intra.to_dict("records")
     ]
@@ -1742,6 +1797,9 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         },
         "mrmc": [_mrmc_entry(m, analysis) for m in analysis.mrmc],
         "mcnemar": mcnemar,
+        "ai_vs_readers": _ai_vs_readers_json(analysis),
+        "reading_time": _reading_time_json(analysis),
+        "agreement_by_modality": _agreement_by_modality_json(analysis),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }
@@ -1782,8 +1840,105 @@ def _mrmc_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
             for r in result.reader_comparisons.itertuples(index=False)
         ],
         summary=mrmc_summary(result, labels),
+        design="crossed",
+        layout=analysis.mrmc_layout,
     )
     return entry
+
+
+def _chance_json(r: dict[str, Any]) -> dict[str, Any]:
+    """Gwet's AC1 and PABAK (with CIs) of an agreement row, beside its κ."""
+    return {
+        "ac1": _f(r.get("ac1")),
+        "ac1_ci": [_f(r.get("ac1_ci_low")), _f(r.get("ac1_ci_high"))],
+        "pabak": _f(r.get("pabak")),
+        "pabak_ci": [_f(r.get("pabak_ci_low")), _f(r.get("pabak_ci_high"))],
+    }
+
+
+def _ai_vs_readers_json(analysis: Analysis) -> list[dict[str, Any]]:
+    return [
+        {
+            "reader": r["reader"],
+            "modality": _i(r["modality"]),
+            "fom": r["fom"],
+            "ai": _f(r["ai_fom"]),
+            "readers_mean": _f(r["readers_mean"]),
+            "diff": _f(r["statistic"]),
+            "ci": [_f(r["ci_low"]), _f(r["ci_high"])],
+            "t": _f(r["t"]),
+            "df": _f(r["df"]),
+            "p": _f(r["p_value"]),
+            "margin": _f(r["margin"]),
+            "noninferior": None if pd.isna(r["noninferior"]) else bool(r["noninferior"]),
+            "p_noninferiority": _f(r["p_noninferiority"]),
+            "method": r["method"],
+            "n_readers": _i(r["n_readers"]),
+            "n_cases": _i(r["n_cases"]),
+        }
+        for r in analysis.ai_vs_readers.to_dict("records")
+    ]
+
+
+def _reading_time_json(analysis: Analysis) -> dict[str, Any]:
+    summary = [
+        {
+            "reader": r["reader"],
+            "modality": _i(r["modality"]),
+            "n": _i(r["n"]),
+            "median": _f(r["median"]),
+            "iqr": [_f(r["q1"]), _f(r["q3"])],
+        }
+        for r in analysis.reading_time_summary.to_dict("records")
+    ]
+    model = None
+    if len(analysis.reading_time_model):
+        m = analysis.reading_time_model.iloc[0]
+        model = {
+            "reference": _i(m["reference"]),
+            "treatment": _i(m["treatment"]),
+            "ratio": _f(m["statistic"]),
+            "ci": [_f(m["ci_low"]), _f(m["ci_high"])],
+            "p": _f(m["p_value"]),
+            "n": _i(m["n"]),
+            "note": m["note"] or None,
+        }
+    wilcoxon = [
+        {
+            "reader": r["reader"],
+            "n": _i(r["n"]),
+            "v": _f(r["statistic"]),
+            "p": _f(r["p_value"]),
+            "median_diff": _f(r["median_diff"]),
+        }
+        for r in analysis.reading_time_wilcoxon.to_dict("records")
+    ]
+    return {"summary": summary, "model": model, "wilcoxon": wilcoxon}
+
+
+def _agreement_by_modality_json(analysis: Analysis) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {
+            "modality": _i(r["modality"]),
+            "kappa": _f(r["kappa"]),
+            "ci": [_f(r["ci_low"]), _f(r["ci_high"])],
+            "n_readers": _i(r["n_readers"]),
+            "n_cases": _i(r["n_cases"]),
+        }
+        for r in analysis.agreement_by_modality.to_dict("records")
+    ]
+    for r in analysis.agreement_difference.to_dict("records"):
+        out.append(
+            {
+                "modality_a": _i(r["modality_a"]),
+                "modality_b": _i(r["modality_b"]),
+                "diff": _f(r["statistic"]),
+                "ci": [_f(r["ci_low"]), _f(r["ci_high"])],
+                "p": _f(r["p_value"]),
+                "n_boot": _i(r["n_boot"]),
+            }
+        )
+    return out
 
 
 def analysis_methods(options: AnalysisOptions) -> dict[str, Any]:
@@ -1801,6 +1956,10 @@ def analysis_methods(options: AnalysisOptions) -> dict[str, Any]:
         "likert_alpha_boot": options.alpha_boot,
         "likert_icc": "ICC2",
         "mrmc_covariance": options.mrmc_covariance,
+        "ai_vs_readers": "1T-RRRC",
+        "ai_margin": options.ai_margin,
+        "reading_time_model": "lmm-log-time-reader-case",
+        "kappa_difference_boot": options.fleiss_boot,
         "p_adjust": dict(options.p_adjust),
         "confidence": 0.95,
     }

@@ -298,7 +298,8 @@ class StudyData:
     readers: pd.DataFrame
     #: cases of the population: case_id, patient_id, split, truth, position, attr:<name>...
     cases: pd.DataFrame
-    #: one row per reading: reader_id, kind, case_id, truth, split, run, modality, category, score
+    #: one row per reading: reader_id, kind, case_id, truth, split, run, modality, category, score,
+    #: seconds (reading time, NaN when not timed)
     readings: pd.DataFrame
     #: one row per score: rater_id, reader_id, kind, case_id, run, modality, domain, group, score
     scores: pd.DataFrame
@@ -370,18 +371,11 @@ def study_data(
         split=split,
         reader_pks=reader_pks,
         runs=runs,
-        columns="r.reader_id, r.case_id, r.run, r.modality, r.category, r.score",
+        columns="r.reader_id, r.case_id, r.run, r.modality, r.category, r.score, r.seconds",
     )
+    reading_cols = ["reader_pk", "case_pk", "run", "modality", "category", "score", "seconds"]
     raw = pd.concat(
-        list(
-            _chunks(
-                sql,
-                params,
-                ["reader_pk", "case_pk", "run", "modality", "category", "score"],
-                200_000,
-            )
-        )
-        or [pd.DataFrame(columns=["reader_pk", "case_pk", "run", "modality", "category", "score"])],
+        list(_chunks(sql, params, reading_cols, 200_000)) or [pd.DataFrame(columns=reading_cols)],
         ignore_index=True,
     )
     readings = _attach_reading_codes(raw, all_readers, cases)
@@ -472,6 +466,7 @@ def _attach_reading_codes(
             "modality": raw["modality"].to_numpy(dtype=np.int64),
             "category": raw["category"].to_numpy(dtype=np.int64),
             "score": pd.to_numeric(raw["score"], errors="coerce").to_numpy(dtype=float),
+            "seconds": pd.to_numeric(raw["seconds"], errors="coerce").to_numpy(dtype=float),
         }
     )
     return out.sort_values(["reader_id", "case_id", "run", "modality"], kind="stable").reset_index(

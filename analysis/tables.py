@@ -266,6 +266,11 @@ def agreement_table(analysis: Analysis) -> pd.DataFrame:
                 row[f"{scale_names[scale]}, κ (95% CI)"] = fmt_ci(
                     rec["kappa"], rec["ci_low"], rec["ci_high"]
                 )
+                for coef, label in (("ac1", "AC1"), ("pabak", "PABAK")):
+                    if coef in rec:
+                        row[f"{scale_names[scale]}, {label} (95% CI)"] = fmt_ci(
+                            rec[coef], rec[f"{coef}_ci_low"], rec[f"{coef}_ci_high"]
+                        )
                 row[f"{scale}_interpretation"] = rec["interpretation"]
             for scale in ("category", "binary"):
                 s = sub[sub["scale"] == scale]
@@ -277,6 +282,11 @@ def agreement_table(analysis: Analysis) -> pd.DataFrame:
                 row[f"{scale}_se"] = rec["se"]
                 row[f"{scale}_ci_low"] = rec["ci_low"]
                 row[f"{scale}_ci_high"] = rec["ci_high"]
+                for coef in ("ac1", "pabak"):
+                    if coef in rec:
+                        row[f"{scale}_{coef}"] = rec[coef]
+                        row[f"{scale}_{coef}_ci_low"] = rec[f"{coef}_ci_low"]
+                        row[f"{scale}_{coef}_ci_high"] = rec[f"{coef}_ci_high"]
                 if section == "Intraobserver":
                     row[f"{scale}_n_omitted"] = int(rec["n_omitted"])
                     row[f"{scale}_boot_ci_low"] = rec["boot_ci_low"]
@@ -578,6 +588,123 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(tests), pd.DataFrame(readers)
 
 
+def ai_vs_readers_table(analysis: Analysis) -> pd.DataFrame:
+    """Each model reader against the human reader panel (1T-RRRC), per modality."""
+    labels = analysis.data.modality_labels
+    rows = []
+    for r in analysis.ai_vs_readers.to_dict("records"):
+        ni = r["noninferior"]
+        rows.append(
+            {
+                "reader": r["reader"],
+                "modality": _modality_cell(r["modality"], labels),
+                "FOM": METRIC_LABELS.get(r["fom"], r["fom"]),
+                "AI": fmt_num(r["ai_fom"]),
+                "Readers (mean)": fmt_num(r["readers_mean"]),
+                "AI − readers (95% CI)": fmt_ci(r["statistic"], r["ci_low"], r["ci_high"]),
+                "t": fmt_num(r["t"]),
+                "df": fmt_num(r["df"], 1),
+                "P": fmt_p(r["p_value"]),
+                "Margin": fmt_num(r["margin"]),
+                "Non-inferior": "" if _missing(ni) else ("yes" if ni else "no"),
+                "n_readers": int(r["n_readers"]),
+                "n_cases": int(r["n_cases"]),
+                "ai_fom": r["ai_fom"],
+                "readers_mean": r["readers_mean"],
+                "diff": r["statistic"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "p": r["p_value"],
+                "p_noninferiority": r["p_noninferiority"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def reading_time_table(analysis: Analysis) -> pd.DataFrame:
+    """Reading time per human reader and modality (median, IQR, seconds), the paired
+    Wilcoxon test per reader, and the mixed model's ratio of times as the last row."""
+    labels = analysis.data.modality_labels
+    wilcoxon = (
+        analysis.reading_time_wilcoxon.set_index("reader")
+        if len(analysis.reading_time_wilcoxon)
+        else pd.DataFrame()
+    )
+    model = analysis.reading_time_model
+    treatment = int(model.iloc[0]["treatment"]) if len(model) else None
+    rows: list[dict[str, Any]] = []
+    for r in analysis.reading_time_summary.to_dict("records"):
+        row: dict[str, Any] = {
+            "reader": r["reader"],
+            "modality": _modality_cell(r["modality"], labels),
+            "n": int(r["n"]),
+            "Median, s (IQR)": f"{fmt_num(r['median'], 0)} ({fmt_num(r['q1'], 0)}"
+            f"{EN_DASH}{fmt_num(r['q3'], 0)})",
+            "Wilcoxon P": "",
+            "median": r["median"],
+            "q1": r["q1"],
+            "q3": r["q3"],
+        }
+        if (
+            treatment is not None
+            and int(r["modality"]) == treatment
+            and r["reader"] in wilcoxon.index
+        ):
+            row["Wilcoxon P"] = fmt_p(wilcoxon.loc[r["reader"], "p_value"])
+        rows.append(row)
+    if len(model):
+        m = model.iloc[0]
+        rows.append(
+            {
+                "reader": "all (mixed model)",
+                "modality": f"{_modality_cell(m['treatment'], labels)} / "
+                f"{_modality_cell(m['reference'], labels)}",
+                "n": int(m["n"]),
+                "Median, s (IQR)": "ratio " + fmt_ci(m["statistic"], m["ci_low"], m["ci_high"]),
+                "Wilcoxon P": "",
+                "P (model)": fmt_p(m["p_value"]),
+                "ratio": m["statistic"],
+                "ratio_ci_low": m["ci_low"],
+                "ratio_ci_high": m["ci_high"],
+                "p_model": m["p_value"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def agreement_by_modality_table(analysis: Analysis) -> pd.DataFrame:
+    """Fleiss κ among the human readers per modality and the bootstrap difference."""
+    labels = analysis.data.modality_labels
+    rows: list[dict[str, Any]] = [
+        {
+            "modality": _modality_cell(r["modality"], labels),
+            "readers": int(r["n_readers"]),
+            "cases": int(r["n_cases"]),
+            "Fleiss κ (95% CI)": fmt_ci(r["kappa"], r["ci_low"], r["ci_high"]),
+            "P": "",
+            "kappa": r["kappa"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+        }
+        for r in analysis.agreement_by_modality.to_dict("records")
+    ]
+    for r in analysis.agreement_difference.to_dict("records"):
+        rows.append(
+            {
+                "modality": f"{_modality_cell(r['modality_b'], labels)} − "
+                f"{_modality_cell(r['modality_a'], labels)}",
+                "readers": int(r["n_readers"]),
+                "cases": int(r["n_cases"]),
+                "Fleiss κ (95% CI)": fmt_ci(r["statistic"], r["ci_low"], r["ci_high"]),
+                "P": fmt_p(r["p_value"]),
+                "kappa": r["statistic"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the analysis by name (empty tables are left out)."""
     mrmc, mrmc_readers = mrmc_tables(analysis)
@@ -595,6 +722,9 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "case_categories": case_categories_table(analysis),
         "mrmc": mrmc,
         "mrmc_readers": mrmc_readers,
+        "ai_vs_readers": ai_vs_readers_table(analysis),
+        "reading_time": reading_time_table(analysis),
+        "agreement_by_modality": agreement_by_modality_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -660,6 +790,30 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             f"Intraobserver Fleiss κ: 95% CI from {kappa_ci}, clipped to [−1, 1]{boot}.",
             "Cohen κ: 95% CI from the Fleiss–Cohen–Everitt (1969) standard error, clipped "
             "to [−1, 1].",
+            "AC1: Gwet's (2008) first-order agreement coefficient; PABAK: Byrt et al.'s (1993) "
+            "prevalence- and bias-adjusted κ (Brennan–Prediger for more than two "
+            "categories); both on the cases of κ, 95% CI from Gwet's (2014) variance with a "
+            "t(n − 1) interval, as R irrCAC.",
+        ],
+        "ai_vs_readers": [
+            "Each model reader (fixed) against the human readers (random) of its modality on "
+            "the cases all of them rated: single-treatment Obuchowski–Rockette (1T-RRRC, "
+            "Hillis 2007), as R RJafroc StSignificanceTestingCadVsRad; empirical AUC.",
+            f"Non-inferior: the lower 95% limit of AI − readers above −{options.ai_margin:g} "
+            "(the margin).",
+        ],
+        "reading_time": [
+            "Human readers' reading time in seconds: median (IQR, R quantile type 7).",
+            "Wilcoxon P: paired signed-rank test of each reader's times (the compared modality "
+            "against the reference, first run of each case), as R wilcox.test.",
+            "Ratio: geometric-mean time ratio from the mixed model log(t) ~ modality + "
+            "(1 | reader) + (1 | case) (REML), Wald 95% CI, as R lme4.",
+        ],
+        "agreement_by_modality": [
+            "Fleiss κ among the human readers who read both modalities, on the cases all of "
+            "them read in both; 95% CI from Gwet's variance (t interval).",
+            f"Difference: percentile bootstrap over cases ({max(options.fleiss_boot, 1)} "
+            f"resamples, seed {options.seed}), two-sided bootstrap P.",
         ],
         "likert": [
             "Score: mean (95% t CI) of every score (rater × output × domain).",
@@ -711,6 +865,9 @@ TABLE_TITLES: dict[str, str] = {
     "case_categories": "Final category per case and reader (Fig. 5)",
     "mrmc": "MRMC comparison of modalities (Obuchowski–Rockette, Hillis df)",
     "mrmc_readers": "MRMC: change of AUC per reader (cases random)",
+    "ai_vs_readers": "AI vs reader panel (single-treatment OR, 1T-RRRC)",
+    "reading_time": "Reading time per reader and modality",
+    "agreement_by_modality": "Inter-reader agreement by modality (human readers)",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -743,6 +900,12 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
     "mrmc_readers": [
         "reader", "A", "B", "AUC A", "AUC B", "Difference B − A (95% CI)", "P",
     ],
+    "ai_vs_readers": [
+        "reader", "modality", "FOM", "AI", "Readers (mean)", "AI − readers (95% CI)", "t", "df",
+        "P", "Margin", "Non-inferior",
+    ],
+    "reading_time": ["reader", "modality", "n", "Median, s (IQR)", "Wilcoxon P", "P (model)"],
+    "agreement_by_modality": ["modality", "readers", "cases", "Fleiss κ (95% CI)", "P"],
     "notes": ["reader", "note"],
 }  # fmt: skip
 

@@ -21,6 +21,7 @@ import pytest
 from analysis.stats import (
     accuracy,
     agreement,
+    agreement_difference,
     ai,
     chance_agreement,
     clustered_roc,
@@ -199,6 +200,22 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         False,
     ),
     "agreement.icc": (lambda **kw: agreement.icc(SCORES, **kw), True),
+    "agreement_difference.fleiss_kappa_difference": (
+        lambda **kw: agreement_difference.fleiss_kappa_difference(
+            pd.concat(
+                [
+                    RUNS.assign(modality=1),
+                    RUNS.assign(modality=2, category=RUNS["category"].to_numpy()[::-1]),
+                ]
+            ),
+            modality_a=1,
+            modality_b=2,
+            reader="run",
+            n_boot=50,
+            **kw,
+        ),
+        True,
+    ),
     "chance_agreement.agreement_coefficients": (
         lambda **kw: chance_agreement.agreement_coefficients(RUNS, rater="run", **kw),
         True,

@@ -172,6 +172,13 @@ class Command(BaseCommand):
             default=1000,
             help="bootstrap resamples of the Likert panel's Krippendorff alpha (0: no CI)",
         )
+        parser.add_argument(
+            "--ai-margin",
+            type=float,
+            default=0.05,
+            help="non-inferiority margin (AUC) of each model reader against the human "
+            "reader panel (default: 0.05)",
+        )
         parser.add_argument("--seed", type=int, default=1, help="seed of every resampling")
         parser.add_argument(
             "--pseudonymous",
@@ -201,6 +208,8 @@ class Command(BaseCommand):
             raise CommandError("--fleiss-boot: must be 0 or more")
         if options["alpha_boot"] < 0:
             raise CommandError("--alpha-boot: must be 0 or more")
+        if not 0 <= options["ai_margin"] < 1:
+            raise CommandError("--ai-margin: must be at least 0 and below 1")
         p_adjust = parse_p_adjust(options["p_adjust"])
         readers = (
             tuple(r.strip() for r in options["readers"].split(",") if r.strip())
@@ -228,6 +237,7 @@ class Command(BaseCommand):
             p_adjust=p_adjust,
             mrmc_covariance=options["mrmc_covariance"],
             alpha_boot=options["alpha_boot"],
+            ai_margin=options["ai_margin"],
         )
         likert_range = parse_likert_ranges(options["likert_range"])
         figures = not options["no_figures"]

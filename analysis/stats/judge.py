@@ -471,9 +471,10 @@ def judge_within_panel(
 ) -> pd.DataFrame:
     r"""Is the judge's agreement with the panel within the humans' agreement? (leave one out)
 
-    Per domain, on the units (case x reader) that the judge and **every** human scored (at
-    least three humans): for each human h, with ``P_-h`` the median of the other humans'
-    scores, ``kappa_J(h) = kappa_w(judge, P_-h)`` and ``kappa_H(h) = kappa_w(h, P_-h)``, where
+    Per domain (at least three humans): for each human h, on the units (case x reader) that
+    the judge, h and at least one other human scored, with ``P_-h`` the median of the other
+    humans' scores of the unit (so incomplete, e.g. balanced, rating designs work),
+    ``kappa_J(h) = kappa_w(judge, P_-h)`` and ``kappa_H(h) = kappa_w(h, P_-h)``, where
     ``kappa_w`` is the quadratic-weighted kappa on equally spaced scores,
 
     .. math::
@@ -510,7 +511,8 @@ def judge_within_panel(
     pandas.DataFrame
         Per domain one row per human and a ``"mean"`` row; columns ``domain, judge, human,
         n, n_cases, judge_agreement, human_agreement, statistic, ci_low, ci_high, margin,
-        within`` (``within`` only on the mean row, else NA).
+        within`` (``within`` only on the mean row, else NA; ``n`` counts the units used,
+        on the mean row those used for any human).
 
     References
     ----------
@@ -573,28 +575,42 @@ def judge_within_panel(
     rows: list[dict[str, object]] = []
     for dom, sub in frame.groupby(domain, sort=True):
         wide = _wide(sub, rater=rater, case=case, reader=reader, score=score)
-        if judge not in wide.columns or not set(humans) <= set(wide.columns):
+        if judge not in wide.columns:
             continue
-        wide = wide[[judge, *humans]].dropna()
-        if len(wide) < 2:
+        present = [h for h in humans if h in wide.columns]
+        wide = wide[wide[judge].notna()]
+        if len(present) < 3 or len(wide) < 2:
             continue
         codes = pd.factorize(wide.index.get_level_values(0))[0]
         weights = _case_weights(codes, n_boot, seed)
-        j = wide[judge].to_numpy(dtype=float)
-        point, boot = [], []
-        for h in humans:
-            rest = wide[[o for o in humans if o != h]].median(axis=1).to_numpy(dtype=float)
-            x = wide[h].to_numpy(dtype=float)
+        used = np.zeros(len(wide), dtype=bool)
+        point: list[tuple[object, int, int, float, float]] = []
+        boot = []
+        for h in present:
+            others = wide[[o for o in present if o != h]]
+            keep = (wide[h].notna() & others.notna().any(axis=1)).to_numpy()
+            if keep.sum() < 2:
+                continue
+            used |= keep
+            rest = others[keep].median(axis=1).to_numpy(dtype=float)
+            x = wide.loc[keep, h].to_numpy(dtype=float)
+            j = wide.loc[keep, judge].to_numpy(dtype=float)
             kj, kh = float(_weighted_kappa(j, rest)[0]), float(_weighted_kappa(x, rest)[0])
-            point.append((kj, kh))
-            boot.append(_weighted_kappa(j, rest, weights) - _weighted_kappa(x, rest, weights))
-        base = {"domain": dom, "judge": judge, "n": len(wide), "n_cases": int(codes.max()) + 1}
-        for h, (kj, kh), b in zip(humans, point, boot, strict=True):
+            n_cases_h = len(np.unique(codes[keep]))
+            point.append((h, int(keep.sum()), n_cases_h, kj, kh))
+            w = weights[:, keep]
+            boot.append(_weighted_kappa(j, rest, w) - _weighted_kappa(x, rest, w))
+        if not point:
+            continue
+        base = {"domain": dom, "judge": judge}
+        for (h, n_h, c_h, kj, kh), b in zip(point, boot, strict=True):
             low_h, high_h = _percentile(b, confidence)
             rows.append(
                 base
                 | {
                     "human": h,
+                    "n": n_h,
+                    "n_cases": c_h,
                     "judge_agreement": kj,
                     "human_agreement": kh,
                     "statistic": kj - kh,
@@ -610,9 +626,11 @@ def judge_within_panel(
             base
             | {
                 "human": "mean",
-                "judge_agreement": float(np.mean([p[0] for p in point])),
-                "human_agreement": float(np.mean([p[1] for p in point])),
-                "statistic": float(np.mean([p[0] - p[1] for p in point])),
+                "n": int(used.sum()),
+                "n_cases": len(np.unique(codes[used])),
+                "judge_agreement": float(np.mean([p[3] for p in point])),
+                "human_agreement": float(np.mean([p[4] for p in point])),
+                "statistic": float(np.mean([p[3] - p[4] for p in point])),
                 "ci_low": low_m,
                 "ci_high": high_m,
                 "margin": float(margin),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.stats.agreement import cohen_kappa
 from analysis.stats.judge import (
     judge_agreement,
     judge_conclusions,
@@ -270,3 +271,36 @@ def test_position_bias_reports_every_problem_in_one_message() -> None:
         judge_position_bias(bad)
     with pytest.raises(ValueError, match="repeat"):
         judge_position_bias(pd.concat([PAIRS, PAIRS.head(1)]))
+
+
+def test_within_panel_works_on_an_incomplete_rating_design() -> None:
+    """Balanced assignment: h3 scored only half the outputs. Each human's row uses the
+    units it and at least one other human scored; the kappas equal Cohen's quadratic-
+    weighted kappa (agreement.cohen_kappa) on the half-point grid."""
+    acc = SCORES[SCORES["domain"] == "accuracy"]
+    drop = (acc["rater_id"] == "h3") & (acc["case_id"] <= "c15")
+    scores = acc[~drop]
+    out = judge_within_panel(scores, judge="faithful", n_boot=100).set_index("human")
+    wide = scores.pivot_table(index=["case_id", "reader_id"], columns="rater_id", values="score")
+    assert out.loc["h1", "n"] == 120 and out.loc["h3", "n"] == 60
+    for h in ("h1", "h2", "h3"):
+        others = wide[[o for o in ("h1", "h2", "h3") if o != h]]
+        keep = wide[h].notna() & others.notna().any(axis=1)
+        rest = others[keep].median(axis=1)
+        for who, key in (("faithful", "judge_agreement"), (h, "human_agreement")):
+            long = pd.DataFrame(
+                {
+                    "reader_id": ["x"] * keep.sum() + ["rest"] * keep.sum(),
+                    "case_id": list(range(keep.sum())) * 2,
+                    "category": [*wide.loc[keep, who], *rest],
+                }
+            )
+            kappa = cohen_kappa(
+                long,
+                reader_a="x",
+                reader_b="rest",
+                categories=np.arange(2, 11) / 2,
+                weights="quadratic",
+            )
+            assert out.loc[h, key] == pytest.approx(kappa["statistic"].iloc[0], abs=TOL)
+    assert out.loc["mean", "n"] == 120

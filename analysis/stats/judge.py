@@ -656,6 +656,7 @@ def judge_position_bias(
     comparator: str = "comparator",
     order: str = "order",
     choice: str = "choice",
+    run: str | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     r"""Position bias and swap consistency of pairwise judgments asked in both orders.
@@ -678,6 +679,9 @@ def judge_position_bias(
         One row per judgment: ``rater, case, reader, comparator, order, choice``.
     rater, case, reader, comparator, order, choice : str
         Column names.
+    run : str, optional
+        Column of the judge's repeated runs: every run's judgments count, and a comparison is
+        swapped within its run.
     confidence : float
         Confidence level.
 
@@ -719,6 +723,8 @@ def judge_position_bias(
         "order": order,
         "choice": choice,
     }
+    if run is not None:
+        cols["run"] = run
     require_columns(frame, cols)
     problems = []
     if frame[list(cols.values())].isna().any(axis=None):
@@ -731,12 +737,9 @@ def judge_position_bias(
         problems.append(f"choice: values must be 'a', 'b' or 'tie', got {bad_choice}")
     if problems:
         raise ValueError("df: " + "; ".join(problems))
-    require_unique(
-        frame,
-        {"rater": rater, "case": case, "reader": reader, "comparator": comparator, "order": order},
-    )
+    require_unique(frame, {k: v for k, v in cols.items() if k != "choice"})
     rows: list[dict[str, object]] = []
-    key = [rater, case, reader, comparator]
+    key = [rater, case, reader, comparator] + ([run] if run is not None else [])
     for judge, sub in frame.groupby(rater, sort=True):
         decided = sub[sub[choice] != "tie"]
         first = ((decided[order] == "ab") & (decided[choice] == "a")) | (

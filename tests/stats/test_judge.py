@@ -304,3 +304,15 @@ def test_within_panel_works_on_an_incomplete_rating_design() -> None:
             )
             assert out.loc[h, key] == pytest.approx(kappa["statistic"].iloc[0], abs=TOL)
     assert out.loc["mean", "n"] == 120
+
+
+def test_position_bias_counts_every_run_and_swaps_within_a_run() -> None:
+    one = PAIRS[PAIRS["rater_id"] == "position"]
+    two = pd.concat([one.assign(run=1), one.assign(run=2)])
+    with pytest.raises(ValueError, match="repeat"):
+        judge_position_bias(two)
+    single = judge_position_bias(one).set_index("measure")
+    double = judge_position_bias(two, run="run").set_index("measure")
+    assert (double["n"] == 2 * single["n"]).all() and (double["k"] == 2 * single["k"]).all()
+    np.testing.assert_allclose(double["statistic"], single["statistic"])
+    assert double.loc["position_bias", "p_value"] < single.loc["position_bias", "p_value"]

@@ -316,3 +316,18 @@ def test_position_bias_counts_every_run_and_swaps_within_a_run() -> None:
     assert (double["n"] == 2 * single["n"]).all() and (double["k"] == 2 * single["k"]).all()
     np.testing.assert_allclose(double["statistic"], single["statistic"])
     assert double.loc["position_bias", "p_value"] < single.loc["position_bias", "p_value"]
+
+
+def test_clustered_bias_se_ignores_duplicated_outputs_of_a_case_and_the_naive_one_shrinks() -> None:
+    """Copying every output of every case (as a new reader) adds no information about the
+    cases: the cluster-robust SE of the bias stays, the textbook SE falls by about sqrt(2)."""
+    acc = SCORES[SCORES["domain"] == "accuracy"]
+    copied = pd.concat([acc, acc.assign(reader_id=acc["reader_id"] + "_copy")])
+
+    def se(df: pd.DataFrame, cluster: bool) -> float:
+        out = judge_agreement(df, judge="biased", n_boot=0, cluster=cluster)
+        return float(_row(out, against="panel", measure="mean_difference")["se"])
+
+    assert se(copied, True) == pytest.approx(se(acc, True), rel=1e-12)
+    assert se(copied, False) == pytest.approx(se(acc, False) / np.sqrt(2), rel=0.01)
+    assert se(acc, True) > se(acc, False)

@@ -26,6 +26,7 @@ from analysis.stats import (
     chance_agreement,
     clustered_roc,
     diagnostic,
+    judge,
     judgments,
     likert,
     reading_time,
@@ -159,6 +160,35 @@ CONTINUOUS = pd.DataFrame(
     }
 )
 
+JUDGE_SCORES = pd.DataFrame(
+    {
+        "rater_id": [r for r in ("h1", "h2", "h3", "j") for _ in range(12)],
+        "kind": ["human"] * 36 + ["model"] * 12,
+        "case_id": [i // 3 for i in range(12)] * 4,
+        "reader_id": list("ABC") * 16,
+        "domain": "accuracy",
+        "score": [
+            *(5, 3, 1, 4, 3, 2, 5, 4, 2, 4, 2, 1),
+            *(4, 3, 2, 5, 2, 1, 4, 4, 1, 5, 3, 1),
+            *(5, 2, 1, 4, 3, 1, 5, 3, 2, 4, 2, 2),
+            *(4, 4, 2, 5, 3, 2, 5, 3, 1, 4, 3, 2),
+        ],
+    }
+)
+JUDGE_PAIRS = pd.DataFrame(
+    {
+        "rater_id": "j",
+        "case_id": [c for c in range(8) for _ in range(2)],
+        "reader": "m1",
+        "comparator": "m2",
+        "order": ["ab", "ba"] * 8,
+        "choice": list("abaaabbbtbabaatt"),
+    }
+).replace({"choice": {"t": "tie"}})
+JUDGE_RUNS = RUNS.rename(columns={"reader_id": "rater_id", "category": "score"}).assign(
+    reader_id="A", domain="accuracy"
+)
+
 Call = Callable[..., pd.DataFrame]
 
 
@@ -247,6 +277,23 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
             GRADES, instrument="acceptability", n_boot=50, **kw
         ),
         False,
+    ),
+    "judge.judge_agreement": (
+        lambda **kw: judge.judge_agreement(JUDGE_SCORES, judge="j", n_boot=50, **kw),
+        True,
+    ),
+    "judge.judge_within_panel": (
+        lambda **kw: judge.judge_within_panel(JUDGE_SCORES, judge="j", n_boot=50, **kw),
+        False,
+    ),
+    "judge.judge_position_bias": (lambda **kw: judge.judge_position_bias(JUDGE_PAIRS, **kw), True),
+    "judge.judge_self_consistency": (
+        lambda **kw: judge.judge_self_consistency(JUDGE_RUNS, n_boot=50, **kw),
+        False,
+    ),
+    "judge.judge_conclusions": (
+        lambda **kw: judge.judge_conclusions(JUDGE_SCORES, judge="j", n_boot=50, **kw),
+        True,
     ),
     "likert.likert_summary": (lambda **kw: likert.likert_summary(LIKERT, by="domain", **kw), False),
     "likert.likert_by_reader": (lambda **kw: likert.likert_by_reader(LIKERT, **kw), False),

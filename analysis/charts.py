@@ -571,8 +571,8 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
         yaxis2={"autorange": "reversed"},
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "xanchor": "left"},
     )
-    fig.update_xaxes(showticklabels=len(cases) <= 40, row=2, col=1)
-    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    fig.update_xaxes(showticklabels=len(cases) <= 40, ticks="", row=2, col=1)
+    fig.update_xaxes(showticklabels=False, ticks="", row=1, col=1)
     return fig
 
 
@@ -955,6 +955,7 @@ PRINT_ASPECTS: dict[str, float] = {
     "likert_distribution": 1.0,
     "mrmc_modalities": 1.0,
     "delong_matrix": 0.8,
+    "likert_radars": 0.85,
 }
 
 

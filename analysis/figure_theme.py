@@ -275,11 +275,23 @@ def print_figure(fig: go.Figure, theme: FigureTheme, geometry: ExportGeometry) -
             annotation.font.size = px * 1.4
         else:
             annotation.font.size = px
-    for key in out.layout:
-        if key.startswith("polar"):
-            polar = out.layout[key]
-            polar.radialaxis.tickfont.size = px * 0.9
-            polar.angularaxis.tickfont.size = px
+    out.layout.legend.title.font.size = px
+    polars = [key for key in out.layout if key.startswith("polar")]
+    if polars:
+        # angular labels sit outside the polar domain, which automargin does not see
+        # (subplot titles stand above each radar)
+        top = 60 if len(polars) > 1 else 28
+        out.update_layout(margin={"l": 56, "r": 56, "t": top, "b": 16})
+    if polars and geometry.width < 400 and len(out.data) > 1:
+        # one column: the legend goes below the radar, not beside it
+        out.update_layout(
+            legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"}
+        )
+    for key in polars:
+        polar = out.layout[key]
+        small = 0.8 if len(polars) > 1 else 1.0  # a grid of radars: labels nearer each other
+        polar.radialaxis.tickfont.size = px * 0.8 * small
+        polar.angularaxis.tickfont.size = px * small
     for trace in out.data:
         if getattr(trace, "textfont", None) is not None and trace.type in (
             "heatmap",

@@ -7,9 +7,9 @@ import json
 
 import pandas as pd
 import pytest
-from PIL import Image
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from readerstudy.audit.models import AuditEvent
 from readerstudy.studies.models import Reading, Study

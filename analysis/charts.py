@@ -272,6 +272,8 @@ def delong_matrix(analysis: Analysis) -> go.Figure | None:
 
 
 RADAR_SCALES: tuple[str, ...] = ("shared", "per-axis")
+#: What Fig. 4 is: the radar on one shared scale, the per-axis radar, or a dot plot with CIs.
+PERFORMANCE_PLOTS: tuple[str, ...] = (*RADAR_SCALES, "dots")
 
 
 def diagnostic_radar(analysis: Analysis, *, scale: str = "shared") -> go.Figure | None:
@@ -427,6 +429,74 @@ def _shared_radar(
             "angularaxis": {"direction": "clockwise", "rotation": 90},
         },
         legend={"title": {"text": "Reader"}},
+    )
+    return fig
+
+
+def diagnostic_dots(analysis: Analysis) -> go.Figure | None:
+    """Fig. 4 as a dot plot: one panel per measure (AUC, sensitivity, specificity, accuracy,
+    PPV, NPV), a dot per reader with its CI as a horizontal bar, all on one 0–1 scale.
+
+    The alternative to the radar (``--radar dots``): every estimate with its interval, read
+    off one common axis.
+    """
+    perf = analysis.performance
+    if perf.empty:
+        return None
+    readers = in_order(analysis.reader_order, perf["reader"])
+    values = perf.set_index("reader").reindex(readers)
+    aucs = analysis.aucs.set_index("reader") if len(analysis.aucs) else pd.DataFrame()
+    labels = ["AUC", "Sensitivity", "Specificity", "Accuracy", "PPV", "NPV"]
+    columns = [("auc", "ci_low", "ci_high"), *((m, f"{m}_ci_low", f"{m}_ci_high") for m in METRICS)]
+    fig = make_subplots(
+        rows=1, cols=len(labels), shared_yaxes=True, subplot_titles=labels, horizontal_spacing=0.02
+    )
+    colours = reader_colours(analysis.reader_order)
+    shown = plot_texts(readers)
+    for col, ((metric, low, high), label) in enumerate(zip(columns, labels, strict=True), 1):
+        frame = aucs if metric == "auc" else values
+        for reader, name in zip(readers, shown, strict=True):
+            if reader not in frame.index:
+                continue
+            est, lo, hi = (float(frame.loc[reader, c]) for c in (metric, low, high))
+            fig.add_trace(
+                go.Scatter(
+                    x=[est],
+                    y=[name],
+                    mode="markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=False,
+                    marker={"color": colours[reader], "size": 7},
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [hi - est],
+                        "arrayminus": [est - lo],
+                        "thickness": 1.2,
+                        "width": 0,
+                        "color": colours[reader],
+                    },
+                    hovertemplate=(
+                        f"{name}<br>{label} {_fmt(est, 3)} (95% CI {_fmt(lo, 3)} to "
+                        f"{_fmt(hi, 3)})<extra></extra>"
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(range=[0, 1.02], tickvals=[0, 0.5, 1], ticktext=["0", "0.5", "1"])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": "Diagnostic performance of each reader with its 95% CI (AUC: DeLong; "
+            "proportions: binomial)"
+        },
+        showlegend=False,
+        height=max(300, 28 * len(readers) + 120),
+        # printed across two columns, wide and low (see print_aspect / figure_column)
+        meta={"column": "double", "aspect": 0.2 + 0.035 * len(readers)},
     )
     return fig
 
@@ -970,7 +1040,11 @@ def build_figures(
     in the journal ``theme`` (no titles: :func:`figure_caption` gives each caption)."""
     figures: dict[str, go.Figure | None] = {
         "delong_matrix": delong_matrix(analysis),
-        "diagnostic_radar": diagnostic_radar(analysis, scale=radar_scale),
+        "diagnostic_radar": (
+            diagnostic_dots(analysis)
+            if radar_scale == "dots"
+            else diagnostic_radar(analysis, scale=radar_scale)
+        ),
         "case_heatmap": case_heatmap(analysis),
         "likert_radars": likert_radars(analysis, likert_range=likert_range),
         "confusion_matrices": confusion_matrices(analysis),
@@ -992,18 +1066,25 @@ def figure_size(name: str, fig: go.Figure) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def _meta(fig: go.Figure | None, key: str) -> Any:
+    meta = fig.layout.meta if fig is not None else None
+    return meta.get(key) if isinstance(meta, Mapping) else None
+
+
 def print_aspect(name: str, fig: go.Figure) -> float:
-    """Height / width of ``fig`` in print."""
+    """Height / width of ``fig`` in print (the figure's own, else that of its name)."""
+    if _meta(fig, "aspect"):
+        return float(_meta(fig, "aspect"))
     if name in PRINT_ASPECTS:
         return PRINT_ASPECTS[name]
     width, height = figure_size(name, fig)
     return height / width
 
 
-def figure_column(name: str, column: str | None = None) -> str:
+def figure_column(name: str, column: str | None = None, fig: go.Figure | None = None) -> str:
     """``column`` ("single" / "double"), or the figure's own when ``None`` / "default"."""
     if column in (None, "default"):
-        return FIGURE_COLUMNS.get(name, "double")
+        return str(_meta(fig, "column") or FIGURE_COLUMNS.get(name, "double"))
     if column not in WIDTHS_MM:
         raise ValueError(f"column: expected single, double or default, got {column!r}")
     return column
@@ -1082,7 +1163,7 @@ def _print_jobs(
     post: list[tuple[Path, int, bool, bool]] = []
     raster = [f for f in options.formats if f in RASTER_FORMATS]
     vector = [f for f in options.formats if f in VECTOR_FORMATS]
-    columns = list(dict.fromkeys(figure_column(name, c) for c in options.columns))
+    columns = list(dict.fromkeys(figure_column(name, c, fig) for c in options.columns))
     for column in columns:
         width_mm = WIDTHS_MM[column]
         aspect = print_aspect(name, fig)
@@ -1153,7 +1234,7 @@ def figure_image(
         }
         opts["scale"] = dpi / 96 if raster else 1
     else:
-        column = figure_column(name, column)
+        column = figure_column(name, column, fig)
         geo = export_geometry(
             WIDTHS_MM[column], dpi if raster else None, aspect=print_aspect(name, fig)
         )

@@ -201,3 +201,25 @@ def test_apply_theme_keeps_an_existing_caption_on_a_second_pass(figures: dict) -
     fig = figures["roc_curves"]
     caption = figure_caption(fig)
     assert figure_caption(apply_theme(fig)) == caption
+
+
+def test_the_dot_plot_shows_every_estimate_with_its_ci_on_one_scale(
+    small_analysis: Analysis,
+) -> None:
+    fig = build_figures(small_analysis, radar_scale="dots")["diagnostic_radar"]
+    assert [a.text for a in fig.layout.annotations][:6] == [
+        "AUC", "Sensitivity", "Specificity", "Accuracy", "PPV", "NPV",
+    ]  # fmt: skip
+    perf = small_analysis.performance.set_index("reader")
+    dots = [t for t in fig.data if t.mode == "markers"]
+    assert len(dots) == 6 * len(perf)
+    sens = [t for t in dots if t.xaxis == "x2"]
+    for trace in sens:
+        row = perf.loc[trace.y[0]]
+        assert math.isclose(trace.x[0], row["sensitivity"])
+        assert math.isclose(trace.x[0] - trace.error_x.arrayminus[0], row["sensitivity_ci_low"])
+        assert math.isclose(trace.x[0] + trace.error_x.array[0], row["sensitivity_ci_high"])
+    assert {tuple(fig.layout[f"xaxis{i if i > 1 else ''}"].range) for i in range(1, 7)} == {
+        (0, 1.02)
+    }
+    assert figure_column("diagnostic_radar", None, fig) == "double"

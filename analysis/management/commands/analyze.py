@@ -30,7 +30,7 @@ IMAGE_FORMATS = ("png", "tiff", "pdf", "svg")
 DEFAULT_FORMATS = "html,png,pdf,svg"
 COLUMNS = ("default", "single", "double")
 FONTS = ("sans", "serif")
-RADAR_SCALES = ("shared", "per-axis")
+RADAR_SCALES = ("shared", "per-axis", "dots")
 #: The case selections (defined once, with the case splits); importing them loads no pandas.
 SPLITS = SPLIT_SELECTIONS
 
@@ -150,8 +150,8 @@ class Command(BaseCommand):
             "--radar",
             choices=RADAR_SCALES,
             default="shared",
-            help="scale of the performance radar (Fig. 4): one shared scale (default) or "
-            "per-axis scales as the worked example",
+            help="Fig. 4: the radar on one shared scale (default), with per-axis scales as "
+            "the worked example, or a dot plot of each estimate with its CI (dots)",
         )
         parser.add_argument(
             "--likert-range",

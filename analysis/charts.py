@@ -3,9 +3,11 @@
 ==========================  =====================================================================
 figure                      what (worked example)
 ==========================  =====================================================================
-``delong_matrix``           paired DeLong p value of every pair of readers (Fig. 3)
-``diagnostic_radar``        AUC, sensitivity, specificity, accuracy, PPV, NPV per reader; every
-                            axis scaled to its own observed min–max with its own ticks (Fig. 4)
+``delong_matrix``           paired DeLong p value of every pair of readers, lower triangle with
+                            significance marks (Fig. 3)
+``diagnostic_radar``        AUC, sensitivity, specificity, accuracy, PPV, NPV per reader on one
+                            shared scale; or per-axis scales (the paper), or a dot plot with CIs
+                            (Fig. 4)
 ``case_heatmap``            columns = cases sorted by truth; rows = truth, each model and the
                             reference reader; colour = final category (Fig. 5)
 ``likert_radars``           Likert mean per domain, domains grouped, one radar per reader, with
@@ -321,7 +323,7 @@ def diagnostic_radar(analysis: Analysis, *, scale: str = "shared") -> go.Figure 
                 theta=[label] * (intervals + 1),
                 mode="text",
                 text=[f"{t * 100:.{digits}f}%" if percent else f"{t:.2f}" for t in ticks],
-                textfont={"size": 10, "color": "#5b6570"},
+                textfont={"size": 10, "color": "#000000"},
                 hoverinfo="skip",
                 showlegend=False,
             )
@@ -746,7 +748,7 @@ def likert_radars(
         fig.layout[key].update(
             radialaxis={
                 "range": [low, high],
-                "tickfont": {"size": 9, "color": "#5b6570"},
+                "tickfont": {"size": 9, "color": "#000000"},
                 "angle": 90 - 180 / len(theta),
                 "tickangle": 90 - 180 / len(theta),
             },

@@ -29,9 +29,11 @@ import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 from PIL import Image
 
 #: Okabe–Ito, black last (black is the colour of averages and reference lines).
@@ -214,22 +216,33 @@ def apply_theme(
     meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, Mapping) else {}
     meta["caption"] = caption
     meta["theme"] = {"font": theme.font, "greyscale": theme.greyscale}
-    fig.update_layout(
-        template="simple_white",
-        meta=meta,
-        title=None,
-        font={"family": FONTS[theme.font], "color": "#000000", "size": theme.screen_font_px},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        legend={"font": {"color": "#000000"}},
-    )
+    # one template assignment (every axis, polar and legend of any subplot): much faster
+    # than updating each axis
+    fig.layout.template = _template(theme.font, theme.screen_font_px)
+    fig.layout.meta = meta
     fig.layout.title = None
-    fig.update_xaxes(linecolor="#000000", tickcolor="#000000", tickfont={"color": "#000000"})
-    fig.update_yaxes(linecolor="#000000", tickcolor="#000000", tickfont={"color": "#000000"})
     apply_patterns(fig, theme)
     if panels and theme.panel_letters:
         add_panel_letters(fig)
     return fig
+
+
+@cache
+def _template(font: str, size: float) -> go.layout.Template:
+    """simple_white with black text in ``font`` and black axes (cached: built once)."""
+    template = go.layout.Template(pio.templates["simple_white"])
+    black = "#000000"
+    axis = {"linecolor": black, "tickcolor": black, "tickfont": {"color": black}}
+    template.layout.update(
+        font={"family": FONTS[font], "color": black, "size": size},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        legend={"font": {"color": black}},
+        xaxis=axis,
+        yaxis=axis,
+        polar={"radialaxis": axis, "angularaxis": axis},
+    )
+    return template
 
 
 @dataclass(frozen=True)
@@ -282,10 +295,18 @@ def print_figure(fig: go.Figure, theme: FigureTheme, geometry: ExportGeometry) -
         # (subplot titles stand above each radar)
         top = 60 if len(polars) > 1 else 28
         out.update_layout(margin={"l": 56, "r": 56, "t": top, "b": 16})
-    if polars and geometry.width < 400 and len(out.data) > 1:
-        # one column: the legend goes below the radar, not beside it
+    if geometry.width < 400 and len(out.data) > 1:
+        # one column: the legend goes below the plot (at the bottom of the image, the margin
+        # grows to hold it), not beside it
         out.update_layout(
-            legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"}
+            legend={
+                "orientation": "h",
+                "x": 0,
+                "xanchor": "left",
+                "yref": "container",
+                "y": 0,
+                "yanchor": "bottom",
+            }
         )
     for key in polars:
         polar = out.layout[key]

@@ -60,9 +60,13 @@ def test_no_figure_has_a_title_in_its_layout_but_each_keeps_its_caption(figures:
 def test_text_is_black_in_the_chosen_font(small_analysis: Analysis) -> None:
     sans = build_figures(small_analysis)["roc_curves"]
     serif = build_figures(small_analysis, theme=FigureTheme(font="serif"))["roc_curves"]
-    assert sans.layout.font.color == serif.layout.font.color == "#000000"
-    assert "sans-serif" in sans.layout.font.family
-    assert serif.layout.font.family.endswith(" serif") and "sans" not in serif.layout.font.family
+    sans_font, serif_font = sans.layout.template.layout.font, serif.layout.template.layout.font
+    assert sans_font.color == serif_font.color == "#000000"
+    assert sans.layout.template.layout.xaxis.tickfont.color == "#000000"
+    assert "sans-serif" in sans_font.family
+    assert serif_font.family.endswith(" serif") and "sans" not in serif_font.family
+    for fig in (sans, serif):  # no other colour of text is set anywhere in the figure
+        assert fig.layout.font.color in (None, "#000000")
     with pytest.raises(ValueError, match="font"):
         FigureTheme(font="comic")
 

@@ -3,9 +3,11 @@
 ==========================  =====================================================================
 figure                      what (worked example)
 ==========================  =====================================================================
-``delong_matrix``           paired DeLong p value of every pair of readers (Fig. 3)
-``diagnostic_radar``        AUC, sensitivity, specificity, accuracy, PPV, NPV per reader; every
-                            axis scaled to its own observed min–max with its own ticks (Fig. 4)
+``delong_matrix``           paired DeLong p value of every pair of readers, lower triangle with
+                            significance marks (Fig. 3)
+``diagnostic_radar``        AUC, sensitivity, specificity, accuracy, PPV, NPV per reader on one
+                            shared scale; or per-axis scales (the paper), or a dot plot with CIs
+                            (Fig. 4)
 ``case_heatmap``            columns = cases sorted by truth; rows = truth, each model and the
                             reference reader; colour = final category (Fig. 5)
 ``likert_radars``           Likert mean per domain, domains grouped, one radar per reader, with
@@ -37,7 +39,7 @@ import json
 import math
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,17 @@ import plotly.io as pio
 from plotly.colors import qualitative, sample_colorscale
 from plotly.subplots import make_subplots
 
+from analysis.figure_theme import (
+    DEFAULT_THEME,
+    WIDTHS_MM,
+    FigureTheme,
+    apply_theme,
+    export_geometry,
+    png_with_dpi,
+    print_figure,
+    tiff_with_dpi,
+)
+from analysis.figure_theme import reader_colours as theme_reader_colours
 from analysis.render import (
     PLOTLY_JS,
     StaticExportUnavailable,
@@ -95,9 +108,11 @@ def plot_texts(values: Sequence[object]) -> list[str]:
 
 
 def reader_colours(readers: Sequence[str]) -> dict[str, str]:
-    """A fixed colour per reader, in reader order (the same in every figure)."""
-    palette = qualitative.D3 if len(readers) <= 10 else qualitative.Dark24 + qualitative.Light24
-    return {r: palette[i % len(palette)] for i, r in enumerate(readers)}
+    """A fixed colour per reader, in reader order (Okabe–Ito; the same in every figure).
+
+    The greyscale option of the theme replaces them by grey levels and patterns
+    (:func:`analysis.figure_theme.apply_patterns`)."""
+    return theme_reader_colours(readers)
 
 
 def nice_axis(
@@ -172,45 +187,62 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------
 
 
+def significance_mark(p: float | None) -> str:
+    """``***`` P < 0.001, ``**`` P < 0.01, ``*`` P < 0.05, else nothing."""
+    if p is None or not math.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
 def delong_matrix(analysis: Analysis) -> go.Figure | None:
-    """Fig. 3: symmetric matrix of paired DeLong P values, AUCs in the axis labels."""
+    """Fig. 3: lower triangle of paired DeLong P values with significance marks.
+
+    Row reader − column reader; every pair once (no diagonal, no upper triangle), AUCs in
+    the axis labels. The P value shown is the adjusted one when the analysis adjusts
+    (``p_adjusted``), the mark follows it.
+    """
     tests = analysis.auc_tests
     if tests.empty:
         return None
     aucs = dict(zip(analysis.aucs["reader"], analysis.aucs["auc"], strict=True))
     readers = [r for r in analysis.reader_order if r in aucs]
+    if len(readers) < 2:
+        return None
     index = {r: i for i, r in enumerate(readers)}
     shown = plot_texts(readers)
     n = len(readers)
-    z = np.full((n, n), np.nan)
-    text = [["" for _ in range(n)] for _ in range(n)]
-    hover = [["" for _ in range(n)] for _ in range(n)]
+    # rows: readers[1:], columns: readers[:-1]; cell (i, j) is reader i+1 vs reader j
+    z = np.full((n - 1, n - 1), np.nan)
+    text = [["" for _ in range(n - 1)] for _ in range(n - 1)]
+    hover = [["" for _ in range(n - 1)] for _ in range(n - 1)]
+    adjusted = (
+        "p_adjust" in tests.columns
+        and tests["p_adjusted"].notna().any()
+        and set(tests["p_adjust"].dropna()) != {"none"}
+    )
     for t in tests.to_dict("records"):
         i, j = index[t["reader_a"]], index[t["reader_b"]]
-        p = t["p_value"]
+        p = t["p_adjusted"] if adjusted else t["p_value"]
         label = "" if p is None or not math.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-        # upper triangle: reader_a − reader_b; lower: reader_b − reader_a, whose CI is the
-        # negated interval (−high to −low)
-        for a, b, diff, low, high in (
-            (i, j, t["diff"], t["ci_low"], t["ci_high"]),
-            (j, i, -t["diff"], -t["ci_high"], -t["ci_low"]),
-        ):
-            z[a, b] = p
-            text[a][b] = label
-            hover[a][b] = (
-                f"{shown[a]} vs {shown[b]}<br>AUC {_fmt(aucs[readers[a]])} vs "
-                f"{_fmt(aucs[readers[b]])}<br>difference {_fmt(diff, 3)} "
-                f"({_fmt(low, 3)} to {_fmt(high, 3)})<br>P = {label}"
-            )
-    for i in range(n):
-        text[i][i] = _fmt(aucs[readers[i]])
-        hover[i][i] = f"{shown[i]}: AUC {_fmt(aucs[readers[i]], 3)}"
+        # the row is the later reader: reader_a − reader_b, or its negation (CI −high to −low)
+        if i > j:
+            row, col, diff, low, high = i, j, t["diff"], t["ci_low"], t["ci_high"]
+        else:
+            row, col, diff, low, high = j, i, -t["diff"], -t["ci_high"], -t["ci_low"]
+        z[row - 1, col] = p
+        text[row - 1][col] = f"{label}{significance_mark(p)}"
+        hover[row - 1][col] = (
+            f"{shown[row]} vs {shown[col]}<br>AUC {_fmt(aucs[readers[row]])} vs "
+            f"{_fmt(aucs[readers[col]])}<br>difference {_fmt(diff, 3)} "
+            f"({_fmt(low, 3)} to {_fmt(high, 3)})<br>P = {label}"
+        )
     labels = [f"{s} ({_fmt(aucs[r])})" for r, s in zip(readers, shown, strict=True)]
+    which = "adjusted P" if adjusted else "P"
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=labels,
-            y=labels,
+            x=labels[:-1],
+            y=labels[1:],
             text=text,
             texttemplate="%{text}",
             hovertext=hover,
@@ -224,22 +256,37 @@ def delong_matrix(analysis: Analysis) -> go.Figure | None:
                 [0.0500001, "#e0ecf4"],
                 [1.0, "#f7fbff"],
             ],
-            colorbar={"title": {"text": "P value"}, "tickvals": [0, 0.05, 0.5, 1]},
+            colorbar={"title": {"text": which}, "tickvals": [0, 0.05, 0.5, 1]},
             xgap=1,
             ygap=1,
         )
     )
     fig.update_layout(
         template=TEMPLATE,
-        title={"text": "Paired DeLong tests of AUC (diagonal: AUC)"},
+        title={
+            "text": f"Paired DeLong tests of AUC, row reader vs column reader ({which}; "
+            "* P < 0.05, ** P < 0.01, *** P < 0.001; AUC in brackets)"
+        },
         yaxis={"autorange": "reversed"},
         xaxis={"side": "bottom", "tickangle": -45},
     )
     return fig
 
 
-def diagnostic_radar(analysis: Analysis) -> go.Figure | None:
-    """Fig. 4: one polygon per reader; every axis has its own min–max range and ticks."""
+RADAR_SCALES: tuple[str, ...] = ("shared", "per-axis")
+#: What Fig. 4 is: the radar on one shared scale, the per-axis radar, or a dot plot with CIs.
+PERFORMANCE_PLOTS: tuple[str, ...] = (*RADAR_SCALES, "dots")
+
+
+def diagnostic_radar(analysis: Analysis, *, scale: str = "shared") -> go.Figure | None:
+    """Fig. 4: one polygon per reader over AUC, sensitivity, specificity, accuracy, PPV, NPV.
+
+    ``scale="shared"`` (default): every axis on one radial scale (round steps covering all
+    values); ``"per-axis"``: the worked example's radar, every axis on its own observed
+    min–max with its own ticks, labelled "per-axis scales" in the image.
+    """
+    if scale not in RADAR_SCALES:
+        raise ValueError(f"scale: expected one of {', '.join(RADAR_SCALES)}, got {scale!r}")
     perf = analysis.performance
     if perf.empty:
         return None
@@ -256,6 +303,8 @@ def diagnostic_radar(analysis: Analysis) -> go.Figure | None:
     inner, intervals = 0.2, 4
     norm = pd.DataFrame(index=readers, columns=metrics, dtype=float)
     fig = go.Figure()
+    if scale == "shared":
+        return _shared_radar(analysis, fig, readers, values, metrics, labels, intervals)
     for metric, label in zip(metrics, labels, strict=True):
         col = values[metric].astype(float)
         finite = col[np.isfinite(col)]
@@ -274,7 +323,7 @@ def diagnostic_radar(analysis: Analysis) -> go.Figure | None:
                 theta=[label] * (intervals + 1),
                 mode="text",
                 text=[f"{t * 100:.{digits}f}%" if percent else f"{t:.2f}" for t in ticks],
-                textfont={"size": 10, "color": "#5b6570"},
+                textfont={"size": 10, "color": "#000000"},
                 hoverinfo="skip",
                 showlegend=False,
             )
@@ -301,7 +350,9 @@ def diagnostic_radar(analysis: Analysis) -> go.Figure | None:
         )
     fig.update_layout(
         template=TEMPLATE,
-        title={"text": "Diagnostic performance (each axis on its own observed range)"},
+        title={
+            "text": "Diagnostic performance, per-axis scales (each axis on its own observed range)"
+        },
         polar={
             "radialaxis": {
                 "range": [0, 1.02],
@@ -313,7 +364,148 @@ def diagnostic_radar(analysis: Analysis) -> go.Figure | None:
         },
         legend={"title": {"text": "Reader"}},
     )
+    fig.add_annotation(
+        text="per-axis scales",
+        x=0,
+        y=1,
+        xref="paper",
+        yref="paper",
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        font={"style": "italic"},
+    )
     return fig
+
+
+def _shared_radar(
+    analysis: Analysis,
+    fig: go.Figure,
+    readers: list[str],
+    values: pd.DataFrame,
+    metrics: list[str],
+    labels: list[str],
+    intervals: int,
+) -> go.Figure:
+    """The radar with every axis on one radial scale (proportions and AUC, 0–1)."""
+    frame = values[metrics].astype(float).to_numpy()
+    finite = frame[np.isfinite(frame)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    start, step = nice_axis(low, high, intervals, lower=0.0, upper=1.0)
+    ticks = [start + k * step for k in range(intervals + 1)]
+    colours = reader_colours(analysis.reader_order)
+    for reader in readers:
+        raw = values.loc[reader, metrics].astype(float).tolist()
+        shown = [
+            _fmt(v, 3) if m == "auc" else (f"{v * 100:.1f}%" if math.isfinite(v) else "–")
+            for m, v in zip(metrics, raw, strict=True)
+        ]
+        r = [v if math.isfinite(v) else None for v in raw]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[*r, r[0]],
+                theta=[*labels, labels[0]],
+                customdata=[*shown, shown[0]],
+                mode="lines+markers",
+                name=plot_text(reader),
+                line={"color": colours[reader], "width": 1.5},
+                marker={"size": 5},
+                hovertemplate=f"{plot_text(reader)}<br>%{{theta}}: %{{customdata}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": "Diagnostic performance on one shared scale (AUC; sensitivity, specificity, "
+            "accuracy, PPV and NPV as proportions)"
+        },
+        polar={
+            "radialaxis": {
+                "range": [start, start + intervals * step],
+                "tickvals": ticks,
+                "ticktext": [f"{t:.2f}" for t in ticks],
+                "angle": 60,
+                "tickangle": 60,
+                "showline": False,
+            },
+            "angularaxis": {"direction": "clockwise", "rotation": 90},
+        },
+        legend={"title": {"text": "Reader"}},
+    )
+    return fig
+
+
+def diagnostic_dots(analysis: Analysis) -> go.Figure | None:
+    """Fig. 4 as a dot plot: one panel per measure (AUC, sensitivity, specificity, accuracy,
+    PPV, NPV), a dot per reader with its CI as a horizontal bar, all on one 0–1 scale.
+
+    The alternative to the radar (``--radar dots``): every estimate with its interval, read
+    off one common axis.
+    """
+    perf = analysis.performance
+    if perf.empty:
+        return None
+    readers = in_order(analysis.reader_order, perf["reader"])
+    values = perf.set_index("reader").reindex(readers)
+    aucs = analysis.aucs.set_index("reader") if len(analysis.aucs) else pd.DataFrame()
+    labels = ["AUC", "Sensitivity", "Specificity", "Accuracy", "PPV", "NPV"]
+    columns = [("auc", "ci_low", "ci_high"), *((m, f"{m}_ci_low", f"{m}_ci_high") for m in METRICS)]
+    fig = make_subplots(
+        rows=1, cols=len(labels), shared_yaxes=True, subplot_titles=labels, horizontal_spacing=0.02
+    )
+    colours = reader_colours(analysis.reader_order)
+    shown = plot_texts(readers)
+    for col, ((metric, low, high), label) in enumerate(zip(columns, labels, strict=True), 1):
+        frame = aucs if metric == "auc" else values
+        for reader, name in zip(readers, shown, strict=True):
+            if reader not in frame.index:
+                continue
+            est, lo, hi = (float(frame.loc[reader, c]) for c in (metric, low, high))
+            fig.add_trace(
+                go.Scatter(
+                    x=[est],
+                    y=[name],
+                    mode="markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=False,
+                    marker={"color": colours[reader], "size": 7},
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [hi - est],
+                        "arrayminus": [est - lo],
+                        "thickness": 1.2,
+                        "width": 0,
+                        "color": colours[reader],
+                    },
+                    hovertemplate=(
+                        f"{name}<br>{label} {_fmt(est, 3)} (95% CI {_fmt(lo, 3)} to "
+                        f"{_fmt(hi, 3)})<extra></extra>"
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(range=[0, 1.02], tickvals=[0, 0.5, 1], ticktext=["0", "0.5", "1"])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": "Diagnostic performance of each reader with its 95% CI (AUC: DeLong; "
+            "proportions: binomial)"
+        },
+        showlegend=False,
+        height=max(300, 28 * len(readers) + 120),
+        # printed across two columns, wide and low (see print_aspect / figure_column)
+        meta={"column": "double", "aspect": 0.2 + 0.035 * len(readers)},
+    )
+    return fig
+
+
+#: Colours of the truth row of Fig. 5: negative (light grey), positive (black) — apart in
+#: greyscale and for every colour vision.
+TRUTH_COLOURS: tuple[str, str] = ("#bdbdbd", "#000000")
 
 
 def heatmap_readers(analysis: Analysis) -> list[str]:
@@ -357,7 +549,9 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
     z = [[index.get(v) if pd.notna(v) else None for v in frame[r]] for r in rows]
     labels = {v: plot_text(label) for v, label in analysis.data.category_labels.items()}
     shown_cases = plot_texts(cases)
-    shown_rows = plot_texts(rows)
+    shown_rows = [
+        f"{plot_text(r)} (reference)" if r == ref and len(rows) > 1 else plot_text(r) for r in rows
+    ]
     hover = [
         [
             f"case {c}<br>{s}: {'' if pd.isna(v) else int(v)} {labels.get(int(v), '') if pd.notna(v) else 'not read'}"
@@ -376,7 +570,12 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
             y=["Truth"],
             zmin=0,
             zmax=1,
-            colorscale=[[0, "#4575b4"], [0.5, "#4575b4"], [0.5, "#111111"], [1, "#111111"]],
+            colorscale=[
+                [0, TRUTH_COLOURS[0]],
+                [0.5, TRUTH_COLOURS[0]],
+                [0.5, TRUTH_COLOURS[1]],
+                [1, TRUTH_COLOURS[1]],
+            ],
             showscale=False,
             hovertext=[
                 [
@@ -413,17 +612,39 @@ def case_heatmap(analysis: Analysis) -> go.Figure | None:
         row=2,
         col=1,
     )
+    for name, colour in (
+        ("Truth: positive", TRUTH_COLOURS[1]),
+        ("Truth: negative", TRUTH_COLOURS[0]),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"symbol": "square", "size": 10, "color": colour},
+                name=name,
+                legendgroup="truth",
+                showlegend=True,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=1,
+        )
     n_pos = int(sum(t))
+    reference = (
+        f"; {plot_text(ref)} is the reference reader" if ref in rows and len(rows) > 1 else ""
+    )
     fig.update_layout(
         template=TEMPLATE,
         title={
             "text": f"Final category per case (left: {n_pos} positive, right: {len(t) - n_pos} "
-            "negative; top row: truth, black = positive)"
+            f"negative; top row: truth{reference})"
         },
         yaxis2={"autorange": "reversed"},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "xanchor": "left"},
     )
-    fig.update_xaxes(showticklabels=len(cases) <= 40, row=2, col=1)
-    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    fig.update_xaxes(showticklabels=len(cases) <= 40, ticks="", row=2, col=1)
+    fig.update_xaxes(showticklabels=False, ticks="", row=1, col=1)
     return fig
 
 
@@ -527,7 +748,7 @@ def likert_radars(
         fig.layout[key].update(
             radialaxis={
                 "range": [low, high],
-                "tickfont": {"size": 9, "color": "#5b6570"},
+                "tickfont": {"size": 9, "color": "#000000"},
                 "angle": 90 - 180 / len(theta),
                 "tickangle": 90 - 180 / len(theta),
             },
@@ -680,7 +901,8 @@ def likert_distribution(analysis: Analysis) -> go.Figure | None:
         .reindex(index=readers, columns=levels, fill_value=0)
     )
     shares = counts.div(counts.sum(axis=1), axis=0)
-    colours = sample_colorscale("RdYlGn", [i / max(len(levels) - 1, 1) for i in range(len(levels))])
+    # a diverging scale that colour-blind readers tell apart (not red-green), dark at both ends
+    colours = sample_colorscale("PuOr", [i / max(len(levels) - 1, 1) for i in range(len(levels))])
     fig = go.Figure()
     for level, colour in zip(levels, colours, strict=True):
         fig.add_trace(
@@ -689,7 +911,7 @@ def likert_distribution(analysis: Analysis) -> go.Figure | None:
                 x=shares[level] * 100,
                 orientation="h",
                 name=str(level),
-                marker={"color": colour},
+                marker={"color": colour, "line": {"color": "#000000", "width": 0.5}},
                 customdata=counts[level].to_numpy(),
                 hovertemplate=f"%{{y}}: score {level} in %{{x:.1f}}% (%{{customdata}})<extra></extra>",
             )
@@ -785,11 +1007,46 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
     return fig
 
 
-def build_figures(analysis: Analysis, *, likert_range: LikertRange = None) -> dict[str, go.Figure]:
-    """Every figure that the analysis has data for, by name (see the module docstring)."""
+#: Figures made of several panels (panel letters a, b, ... in the image).
+PANEL_FIGURES: frozenset[str] = frozenset({"likert_radars", "confusion_matrices"})
+#: The column width each figure is printed at by default ("single" 89 mm, "double" 183 mm).
+FIGURE_COLUMNS: dict[str, str] = {
+    "delong_matrix": "double",
+    "diagnostic_radar": "single",
+    "case_heatmap": "double",
+    "likert_radars": "double",
+    "confusion_matrices": "double",
+    "roc_curves": "single",
+    "likert_distribution": "single",
+    "mrmc_modalities": "single",
+}
+#: Height / width in print of the figures whose screen proportions do not fit a column.
+PRINT_ASPECTS: dict[str, float] = {
+    "diagnostic_radar": 1.25,
+    "roc_curves": 1.3,
+    "likert_distribution": 1.0,
+    "mrmc_modalities": 1.0,
+    "delong_matrix": 0.8,
+    "likert_radars": 0.85,
+}
+
+
+def build_figures(
+    analysis: Analysis,
+    *,
+    likert_range: LikertRange = None,
+    theme: FigureTheme = DEFAULT_THEME,
+    radar_scale: str = "shared",
+) -> dict[str, go.Figure]:
+    """Every figure that the analysis has data for, by name (see the module docstring),
+    in the journal ``theme`` (no titles: :func:`figure_caption` gives each caption)."""
     figures: dict[str, go.Figure | None] = {
         "delong_matrix": delong_matrix(analysis),
-        "diagnostic_radar": diagnostic_radar(analysis),
+        "diagnostic_radar": (
+            diagnostic_dots(analysis)
+            if radar_scale == "dots"
+            else diagnostic_radar(analysis, scale=radar_scale)
+        ),
         "case_heatmap": case_heatmap(analysis),
         "likert_radars": likert_radars(analysis, likert_range=likert_range),
         "confusion_matrices": confusion_matrices(analysis),
@@ -797,7 +1054,11 @@ def build_figures(analysis: Analysis, *, likert_range: LikertRange = None) -> di
         "likert_distribution": likert_distribution(analysis),
         "mrmc_modalities": mrmc_modalities(analysis),
     }
-    return {name: fig for name, fig in figures.items() if fig is not None}
+    return {
+        name: apply_theme(fig, theme, panels=name in PANEL_FIGURES)
+        for name, fig in figures.items()
+        if fig is not None
+    }
 
 
 #: Size in CSS pixels of each figure when exported as an image.
@@ -805,6 +1066,30 @@ def figure_size(name: str, fig: go.Figure) -> tuple[int, int]:
     height = fig.layout.height or {"case_heatmap": 520, "diagnostic_radar": 700}.get(name, 700)
     width = {"case_heatmap": 1400, "likert_radars": 1200, "confusion_matrices": 1100}.get(name, 900)
     return int(width), int(height)
+
+
+def _meta(fig: go.Figure | None, key: str) -> Any:
+    meta = fig.layout.meta if fig is not None else None
+    return meta.get(key) if isinstance(meta, Mapping) else None
+
+
+def print_aspect(name: str, fig: go.Figure) -> float:
+    """Height / width of ``fig`` in print (the figure's own, else that of its name)."""
+    if _meta(fig, "aspect"):
+        return float(_meta(fig, "aspect"))
+    if name in PRINT_ASPECTS:
+        return PRINT_ASPECTS[name]
+    width, height = figure_size(name, fig)
+    return height / width
+
+
+def figure_column(name: str, column: str | None = None, fig: go.Figure | None = None) -> str:
+    """``column`` ("single" / "double"), or the figure's own when ``None`` / "default"."""
+    if column in (None, "default"):
+        return str(_meta(fig, "column") or FIGURE_COLUMNS.get(name, "double"))
+    if column not in WIDTHS_MM:
+        raise ValueError(f"column: expected single, double or default, got {column!r}")
+    return column
 
 
 # ---------------------------------------------------------------------------------------
@@ -833,15 +1118,139 @@ def figure_html(fig: go.Figure, *, title: str, plotlyjs: str = "plotly.min.js") 
     return html.replace("<head>", f"<head>\n    <title>{safe_title}</title>", 1)
 
 
-def figure_image(fig: go.Figure, *, fmt: str, width: int, height: int) -> bytes:
-    """``fig`` as PNG or SVG bytes (raises :class:`StaticExportUnavailable`)."""
-    if fmt not in ("png", "svg"):
-        raise ValueError(f"fmt: expected 'png' or 'svg', got {fmt!r}")
-    opts = {"format": fmt, "width": width, "height": height, "scale": 2 if fmt == "png" else 1}
-    spec = json.loads(pio.to_json(fig, validate=False))
+#: Static formats: raster (rendered as PNG at the DPI, TIFF converted from it) and vector.
+RASTER_FORMATS: tuple[str, ...] = ("png", "tiff")
+VECTOR_FORMATS: tuple[str, ...] = ("pdf", "svg")
+IMAGE_FORMATS: tuple[str, ...] = RASTER_FORMATS + VECTOR_FORMATS
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """Which static images are written: ``formats`` (png, tiff, pdf, svg), ``dpis`` of the
+    raster ones, ``columns`` ("single", "double" or "default": the figure's own column),
+    and the ``theme`` of the print layout."""
+
+    formats: Sequence[str] = ("png", "svg")
+    dpis: Sequence[int] = (300,)
+    columns: Sequence[str] = ("default",)
+    theme: FigureTheme = DEFAULT_THEME
+
+    def __post_init__(self) -> None:
+        bad = [f for f in self.formats if f not in IMAGE_FORMATS]
+        if bad:
+            raise ValueError(f"formats: expected some of {', '.join(IMAGE_FORMATS)}, got {bad}")
+        if not self.dpis or any(int(d) <= 0 for d in self.dpis):
+            raise ValueError(f"dpis: expected positive resolutions, got {list(self.dpis)}")
+        bad = [c for c in self.columns if c not in ("default", *WIDTHS_MM)]
+        if bad or not self.columns:
+            raise ValueError(
+                f"columns: expected single, double or default, got {list(self.columns)}"
+            )
+
+
+def image_stem(name: str, column: str, dpi: int | None, options: ImageOptions) -> str:
+    """File name (no suffix) of one image: ``name`` when one column and one DPI are asked
+    for, else ``name-<column>[-<dpi>dpi]``."""
+    if len(options.columns) == 1 and len(options.dpis) == 1:
+        return name
+    return f"{name}-{column}" + (f"-{dpi}dpi" if dpi is not None else "")
+
+
+def _print_jobs(
+    name: str, fig: go.Figure, folder: Path, options: ImageOptions
+) -> tuple[list[dict[str, Any]], list[tuple[Path, int, bool, bool]]]:
+    """kaleido jobs of one figure, and the raster post-processing: (png path, dpi, keep the
+    PNG, write a TIFF)."""
+    jobs: list[dict[str, Any]] = []
+    post: list[tuple[Path, int, bool, bool]] = []
+    raster = [f for f in options.formats if f in RASTER_FORMATS]
+    vector = [f for f in options.formats if f in VECTOR_FORMATS]
+    columns = list(dict.fromkeys(figure_column(name, c, fig) for c in options.columns))
+    for column in columns:
+        width_mm = WIDTHS_MM[column]
+        aspect = print_aspect(name, fig)
+        base = export_geometry(width_mm, None, aspect=aspect)
+        spec = json.loads(pio.to_json(print_figure(fig, options.theme, base), validate=False))
+        for fmt in vector:
+            path = folder / f"{image_stem(name, column, None, options)}.{fmt}"
+            opts = {"format": fmt, "width": base.width, "height": base.height, "scale": 1}
+            jobs.append({"fig": spec, "path": path, "opts": opts})
+        if raster:
+            for dpi in options.dpis:
+                geo = export_geometry(width_mm, int(dpi), aspect=aspect)
+                path = folder / f"{image_stem(name, column, int(dpi), options)}.png"
+                opts = {
+                    "format": "png",
+                    "width": geo.width,
+                    "height": geo.height,
+                    "scale": geo.scale,
+                }
+                jobs.append({"fig": spec, "path": path, "opts": opts})
+                post.append((path, int(dpi), "png" in raster, "tiff" in raster))
+    return jobs, post
+
+
+def _finish_raster(path: Path, dpi: int, keep_png: bool, tiff: bool) -> list[Path]:
+    """Write the DPI into the PNG kaleido wrote (pHYs) and / or convert it to TIFF."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    files = []
+    if tiff:
+        target = path.with_suffix(".tiff")
+        target.write_bytes(tiff_with_dpi(data, dpi))
+        files.append(target)
+    if keep_png:
+        path.write_bytes(png_with_dpi(data, dpi))
+        files.insert(0, path)
+    else:
+        path.unlink()
+    return files
+
+
+def figure_image(
+    fig: go.Figure,
+    *,
+    fmt: str,
+    width: int | None = None,
+    height: int | None = None,
+    name: str = "",
+    column: str | None = None,
+    dpi: int = 300,
+    theme: FigureTheme = DEFAULT_THEME,
+) -> bytes:
+    """``fig`` as PNG, TIFF, PDF or SVG bytes (raises :class:`StaticExportUnavailable`).
+
+    With ``width`` and ``height`` (CSS px) the screen layout is rendered at that size;
+    otherwise the print layout of ``column`` (the figure's own by default) at ``dpi``.
+    """
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"fmt: expected one of {', '.join(IMAGE_FORMATS)}, got {fmt!r}")
+    raster = fmt in RASTER_FORMATS
+    if width is not None and height is not None:
+        spec = json.loads(pio.to_json(fig, validate=False))
+        opts: dict[str, Any] = {
+            "format": "png" if raster else fmt,
+            "width": width,
+            "height": height,
+        }
+        opts["scale"] = dpi / 96 if raster else 1
+    else:
+        column = figure_column(name, column, fig)
+        geo = export_geometry(
+            WIDTHS_MM[column], dpi if raster else None, aspect=print_aspect(name, fig)
+        )
+        spec = json.loads(pio.to_json(print_figure(fig, theme, geo), validate=False))
+        opts = {"format": "png" if raster else fmt, "width": geo.width, "height": geo.height}
+        opts["scale"] = geo.scale
     with _render_lock:
         renderer = _renderer()
-        return renderer.run(lambda k: k.calc_fig(spec, opts=opts), timeout=300)
+        data = renderer.run(lambda k: k.calc_fig(spec, opts=opts), timeout=300)
+    if fmt == "png":
+        return png_with_dpi(data, dpi)
+    if fmt == "tiff":
+        return tiff_with_dpi(data, dpi)
+    return data
 
 
 @dataclass(frozen=True)
@@ -865,28 +1274,26 @@ def write_figure_html(figures: Mapping[str, go.Figure], folder: Path) -> list[Pa
 
 
 def write_figure_images(
-    figures: Mapping[str, go.Figure], folder: Path, *, formats: Sequence[str] = ("png", "svg")
+    figures: Mapping[str, go.Figure],
+    folder: Path,
+    *,
+    formats: Sequence[str] | None = None,
+    options: ImageOptions | None = None,
 ) -> FigureOutput:
-    """Every figure as PNG (2x) and / or SVG, rendered in one batch by kaleido."""
+    """Every figure in the print layout as the images of ``options`` (PNG / TIFF with the
+    DPI in the file, PDF, SVG), rendered in one batch by kaleido. ``formats`` alone keeps
+    the other defaults of :class:`ImageOptions`."""
+    if options is None:
+        options = ImageOptions(formats=tuple(formats)) if formats is not None else ImageOptions()
+    elif formats is not None:
+        options = replace(options, formats=tuple(formats))
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = []
+    jobs: list[dict[str, Any]] = []
+    post: list[tuple[Path, int, bool, bool]] = []
     for name, fig in figures.items():
-        width, height = figure_size(name, fig)
-        # Serialised once and shared by the PNG and SVG jobs (kaleido would copy it per job).
-        spec = json.loads(pio.to_json(fig, validate=False))
-        for fmt in formats:
-            jobs.append(
-                {
-                    "fig": spec,
-                    "path": folder / f"{name}.{fmt}",
-                    "opts": {
-                        "format": fmt,
-                        "width": width,
-                        "height": height,
-                        "scale": 2 if fmt == "png" else 1,
-                    },
-                }
-            )
+        fig_jobs, fig_post = _print_jobs(name, fig, folder, options)
+        jobs += fig_jobs
+        post += fig_post
     if not jobs:
         return FigureOutput(files=[], warnings=[])
     try:
@@ -898,7 +1305,10 @@ def write_figure_images(
     except StaticExportUnavailable as exc:
         return FigureOutput(files=[], warnings=[str(exc)])
     warnings = [f"figure not rendered: {err}" for err in errors or ()]
-    files = [Path(j["path"]) for j in jobs if Path(j["path"]).exists()]
+    raster = {path for path, *_ in post}
+    files = [Path(j["path"]) for j in jobs if j["path"] not in raster and Path(j["path"]).exists()]
+    for path, dpi, keep_png, tiff in post:
+        files += _finish_raster(path, dpi, keep_png, tiff)
     return FigureOutput(files=files, warnings=warnings)
 
 
@@ -907,13 +1317,17 @@ def write_figures(
     folder: Path,
     *,
     formats: Sequence[str] = ("html", "png", "svg"),
+    options: ImageOptions | None = None,
 ) -> FigureOutput:
-    """Write every figure as standalone HTML and as images (PNG / SVG).
+    """Write every figure as standalone HTML and as images (PNG / TIFF / PDF / SVG).
 
     Returns the files written and warnings (e.g. no Chromium: images skipped).
     """
     files = write_figure_html(figures, folder) if "html" in formats else []
-    images = write_figure_images(
-        figures, folder, formats=[f for f in formats if f in ("png", "svg")]
+    images = [f for f in formats if f in IMAGE_FORMATS]
+    out = (
+        write_figure_images(figures, folder, formats=images, options=options)
+        if images
+        else FigureOutput(files=[], warnings=[])
     )
-    return FigureOutput(files=files + images.files, warnings=images.warnings)
+    return FigureOutput(files=files + out.files, warnings=out.warnings)

@@ -22,12 +22,15 @@ from django.core.cache import cache
 
 from analysis.charts import (
     FIGURE_TITLES,
+    IMAGE_FORMATS,
     FigureOutput,
+    ImageOptions,
     LikertRange,
     build_figures,
     write_figure_html,
     write_figure_images,
 )
+from analysis.figure_theme import DEFAULT_THEME, FigureTheme, figure_caption
 from analysis.manifest import build_manifest, input_digests
 from analysis.notes import MRMC_NOTE_CODES
 from analysis.render import prepare_static_export
@@ -123,6 +126,7 @@ def dashboard_payload(
         return {
             "name": name,
             "title": FIGURE_TITLES.get(name, name),
+            "caption": figure_caption(figures[name]),
             "json": script_json(text=figures[name].to_json()),
         }
 
@@ -184,19 +188,25 @@ def output_steps(*, figures: bool, formats: Sequence[str]) -> int:
     """How many progress steps :func:`analysis_write_outputs` reports."""
     n = 1 + len(STEPS) + 4  # load, analysis steps, results.json, CSV, workbook, manifest
     if figures:
-        n += 1 + ("html" in formats) + bool({"png", "svg"} & set(formats))
+        n += 1 + ("html" in formats) + bool(set(IMAGE_FORMATS) & set(formats))
     return n
 
 
 @dataclass(frozen=True)
 class OutputOptions:
     """What :func:`analysis_write_outputs` writes: pseudonyms or the readers' codes, the
-    figures or not and in which ``formats``, and the Likert axis range of the figures."""
+    figures or not and in which ``formats`` (html, png, tiff, pdf, svg), the ``dpis`` of
+    PNG / TIFF, the print ``columns`` ("single", "double", "default"), the journal ``theme``,
+    the scale of the performance radar, and the Likert axis range of the figures."""
 
     pseudonymous: bool = False
     figures: bool = True
     formats: Sequence[str] = ("html", "png", "svg")
     likert_range: LikertRange = None
+    dpis: Sequence[int] = (300,)
+    columns: Sequence[str] = ("default",)
+    theme: FigureTheme = DEFAULT_THEME
+    radar_scale: str = "shared"
 
 
 def analysis_write_outputs(
@@ -218,7 +228,7 @@ def analysis_write_outputs(
     likert_range = output.likert_range
     step = progress or (lambda name: None)
     out.mkdir(parents=True, exist_ok=True)
-    if figures and {"png", "svg"} & set(formats):
+    if figures and set(IMAGE_FORMATS) & set(formats):
         # Chromium starts in the background while the statistics are computed.
         prepare_static_export()
     step("load data")
@@ -232,17 +242,30 @@ def analysis_write_outputs(
     analysis = run_analysis(data, options, progress=step)
     files: list[Path] = []
     warnings: list[str] = []
-    images = [f for f in formats if f in ("png", "svg")] if figures else []
+    images = [f for f in formats if f in IMAGE_FORMATS] if figures else []
     results = results_json(analysis)
     with ThreadPoolExecutor(max_workers=1) as pool:
         figs: dict[str, Any] = {}
         rendering: Future[FigureOutput] | None = None
         if figures:
             step("build figures")
-            figs = build_figures(analysis, likert_range=likert_range)
+            figs = build_figures(
+                analysis,
+                likert_range=likert_range,
+                theme=output.theme,
+                radar_scale=output.radar_scale,
+            )
             if images:
-                # Chromium renders PNG/SVG while the tables are written.
-                rendering = pool.submit(write_figure_images, figs, out / "figures", formats=images)
+                # Chromium renders the images while the tables are written.
+                image_options = ImageOptions(
+                    formats=tuple(images),
+                    dpis=tuple(output.dpis),
+                    columns=tuple(output.columns),
+                    theme=output.theme,
+                )
+                rendering = pool.submit(
+                    write_figure_images, figs, out / "figures", options=image_options
+                )
         step("results.json")
         path = out / "results.json"
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
@@ -262,6 +285,10 @@ def analysis_write_outputs(
         **options.as_dict(),
         "pseudonymous": pseudonymous,
         "figures": list(formats) if figures else [],
+        "figure_dpis": list(output.dpis),
+        "figure_columns": list(output.columns),
+        "figure_theme": {"font": output.theme.font, "greyscale": output.theme.greyscale},
+        "radar_scale": output.radar_scale,
         "likert_range": _range_doc(likert_range),
     }
     manifest = build_manifest(
@@ -272,7 +299,7 @@ def analysis_write_outputs(
         root=out,
         warnings=warnings,
         notes=analysis.note_messages,
-        static_figures=figures and bool({"png", "svg"} & set(formats)),
+        static_figures=figures and bool(set(IMAGE_FORMATS) & set(formats)),
     )
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

@@ -28,7 +28,6 @@ from analysis.charts import (
     build_figures,
     figure_html,
     figure_image,
-    figure_size,
 )
 from analysis.exports import (
     EXPORT_KINDS,
@@ -52,6 +51,12 @@ from readerstudy.studies.models import Study
 from readerstudy.studies.pseudonyms import Blinding, real_ids_allowed
 
 ANALYSIS_ROLES = (roles.COORDINATOR, roles.STATISTICIAN)
+IMAGE_TYPES = {
+    "png": "image/png",
+    "tiff": "image/tiff",
+    "pdf": "application/pdf",
+    "svg": "image/svg+xml",
+}
 
 
 def _filters(request: HttpRequest, study: Study) -> AnalysisFilterForm:
@@ -190,13 +195,13 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
 @login_required
 @require_GET
 def figure_download(request: HttpRequest, slug: str, name: str, fmt: str) -> HttpResponse:
-    """One figure as a self-contained HTML page, a PNG or an SVG."""
+    """One figure as a self-contained HTML page, or PNG / TIFF (300 dpi), PDF, SVG."""
     try:
         study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
     except BadFilters as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     figures = build_figures(analysis, likert_range=form.likert_range())
-    if name not in figures or fmt not in ("html", "png", "svg"):
+    if name not in figures or fmt not in ("html", "png", "tiff", "pdf", "svg"):
         raise Http404("No such figure.")
     fig = figures[name]
     if fmt == "html":
@@ -205,12 +210,12 @@ def figure_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Htt
         ).encode()
         content_type = "text/html; charset=utf-8"
     else:
-        width, height = figure_size(name, fig)
+        # the print layout: the figure's own column width, 300 dpi (raster)
         try:
-            body = figure_image(fig, fmt=fmt, width=width, height=height)
+            body = figure_image(fig, fmt=fmt, name=name, dpi=300)
         except StaticExportUnavailable as exc:
             return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
-        content_type = "image/png" if fmt == "png" else "image/svg+xml"
+        content_type = IMAGE_TYPES[fmt]
     audit_export(request, study, f"{name}.{fmt}", pseudonymous, filters=form.options().as_dict())
     return _attachment(HttpResponse(body, content_type=content_type), f"{study.slug}-{name}.{fmt}")
 

@@ -87,8 +87,10 @@ def test_without_chromium_the_html_is_written_and_a_warning_explains(
     assert len(output.warnings) == 1 and "no Chromium found" in output.warnings[0]
 
 
-def test_the_radar_scales_each_axis_to_its_own_observed_range(demo_analysis: Analysis) -> None:
-    fig = diagnostic_radar(demo_analysis)
+def test_the_per_axis_radar_scales_each_axis_to_its_own_observed_range(
+    demo_analysis: Analysis,
+) -> None:
+    fig = diagnostic_radar(demo_analysis, scale="per-axis")
     assert fig is not None
     ticks = [t for t in fig.data if t.mode == "text"]
     assert [t.theta[0] for t in ticks] == [
@@ -227,26 +229,31 @@ def test_every_interval_in_every_hover_text_of_the_demo_contains_its_estimate(
                 assert lo <= hi, (name, text)
                 assert lo - tol <= e <= hi + tol, (name, text)
                 found[name] = found.get(name, 0) + 1
-    # Fig. 3: both triangles of the 9 x 9 matrix; Fig. 6: every reader x domain; MRMC: the
+    # Fig. 3: the lower triangle of the 9 x 9 matrix (each pair once); Fig. 6: every reader x domain; MRMC: the
     # average of each modality
-    assert found["delong_matrix"] == 9 * 8
+    assert found["delong_matrix"] == 9 * 8 // 2
     assert found["likert_radars"] >= 6 * 9
     assert found["mrmc_modalities"] == 2
 
 
-def test_fig_3_shows_the_reversed_difference_with_the_negated_interval(
+def test_fig_3_shows_each_pair_once_as_row_minus_column_reader(
     demo_study: Study, demo_figures: dict
 ) -> None:
     analysis = run_analysis(study_data(demo_study))
-    test = analysis.auc_tests.iloc[0]
     fig = demo_figures["delong_matrix"]
-    readers = list(analysis.aucs["reader"])
-    i, j = readers.index(test["reader_a"]), readers.index(test["reader_b"])
-    upper, lower = fig.data[0].hovertext[i][j], fig.data[0].hovertext[j][i]
-    assert f"difference {test['diff']:.3f} ({test['ci_low']:.3f} to {test['ci_high']:.3f})" in upper
-    assert (
-        f"difference {-test['diff']:.3f} ({-test['ci_high']:.3f} to {-test['ci_low']:.3f})" in lower
-    )
+    readers = [r for r in analysis.reader_order if r in set(analysis.aucs["reader"])]
+    for test in analysis.auc_tests.to_dict("records"):
+        i, j = readers.index(test["reader_a"]), readers.index(test["reader_b"])
+        # rows are readers[1:], columns readers[:-1]: the later reader is the row
+        if i > j:
+            cell = fig.data[0].hovertext[i - 1][j]
+            want = f"difference {test['diff']:.3f} ({test['ci_low']:.3f} to {test['ci_high']:.3f})"
+        else:
+            cell = fig.data[0].hovertext[j - 1][i]
+            want = (
+                f"difference {-test['diff']:.3f} ({-test['ci_high']:.3f} to {-test['ci_low']:.3f})"
+            )
+        assert want in cell
 
 
 def test_the_mrmc_figure_shows_each_reader_and_the_average_with_its_ci(

@@ -101,6 +101,12 @@ def test_analyze_options_are_validated_naming_the_option(
         analyze(study.slug, "--out", str(tmp_path), "--formats", "gif")
     with pytest.raises(CommandError, match="--runs"):
         analyze(study.slug, "--out", str(tmp_path), "--runs", "one")
+    with pytest.raises(CommandError, match="--dpi: expected comma-separated resolutions"):
+        analyze(study.slug, "--out", str(tmp_path), "--dpi", "high")
+    with pytest.raises(CommandError, match="--dpi"):
+        analyze(study.slug, "--out", str(tmp_path), "--dpi", "300,0")
+    with pytest.raises(CommandError, match="--width"):
+        analyze(study.slug, "--out", str(tmp_path), "--width", "triple")
     with pytest.raises(CommandError, match="--likert-range"):
         analyze(study.slug, "--out", str(tmp_path), "--likert-range", "5,3")
     with pytest.raises(CommandError, match="readers: unknown reader"):
@@ -211,3 +217,30 @@ def test_analyze_refuses_bad_statistical_options_naming_them(
         analyze(study.slug, "--out", str(tmp_path), "--alpha-boot", "-1")
     with pytest.raises(CommandError, match="kappa-ci"):
         analyze(study.slug, "--out", str(tmp_path), "--kappa-ci", "wald")
+
+
+@pytest.mark.slow
+def test_analyze_writes_each_figure_in_each_format_size_and_dpi(
+    small_study: SmallStudy, tmp_path: Path
+) -> None:
+    study = small_study()
+    analyze(
+        study.slug, "--out", str(tmp_path), "--formats", "png,tiff,pdf,svg", "--dpi", "300,600",
+        "--width", "single,double", "--font", "serif", "--greyscale", "--radar", "per-axis",
+        "--no-progress",
+    )  # fmt: skip
+    figures = tmp_path / "figures"
+    assert not list(figures.glob("*.html"))
+    for name in ("roc_curves", "delong_matrix", "diagnostic_radar"):
+        for column in ("single", "double"):
+            assert (figures / f"{name}-{column}.pdf").read_bytes()[:5] == b"%PDF-"
+            assert (figures / f"{name}-{column}.svg").exists()
+            for dpi in (300, 600):
+                for fmt in ("png", "tiff"):
+                    assert (figures / f"{name}-{column}-{dpi}dpi.{fmt}").exists()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    options = manifest["options"]
+    assert options["figure_dpis"] == [300, 600]
+    assert options["figure_columns"] == ["single", "double"]
+    assert options["figure_theme"] == {"font": "serif", "greyscale": True}
+    assert options["radar_scale"] == "per-axis"

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from readerstudy.audit.models import AuditEvent
 from readerstudy.studies.models import Reading, Study
@@ -151,6 +152,17 @@ def test_tables_and_figures_download(client: Client, study: Study, member: Membe
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     svg = client.get(url(study, "figures/delong_matrix.svg"))
     assert svg.status_code == 200 and svg.content.startswith(b"<svg")
+    # the print layout: the figure's own column (confusion_matrices: 183 mm) at 300 dpi
+    with Image.open(io.BytesIO(png.content)) as image:
+        assert abs(image.size[0] - 183 * 300 / 25.4) <= 1
+        assert [round(v) for v in image.info["dpi"]] == [300, 300]
+    tiff = client.get(url(study, "figures/roc_curves.tiff"))
+    assert tiff.status_code == 200 and tiff["Content-Type"] == "image/tiff"
+    with Image.open(io.BytesIO(tiff.content)) as image:
+        assert image.format == "TIFF" and abs(image.size[0] - 89 * 300 / 25.4) <= 1
+    pdf = client.get(url(study, "figures/roc_curves.pdf"))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
     assert client.get(url(study, "figures/nothing.html")).status_code == 404
     assert client.get(url(study, "tables/nothing.csv")).status_code == 404
 

@@ -24,20 +24,24 @@ from readerstudy.studies.models import SPLIT_SELECTIONS, Reader, Study
 if TYPE_CHECKING:
     from analysis.charts import LikertRange
 
-FORMATS = ("html", "png", "svg")
+FORMATS = ("html", "png", "tiff", "pdf", "svg")
+#: Static image formats (rendered in Chromium).
+IMAGE_FORMATS = ("png", "tiff", "pdf", "svg")
+DEFAULT_FORMATS = "html,png,pdf,svg"
+COLUMNS = ("default", "single", "double")
+FONTS = ("sans", "serif")
+RADAR_SCALES = ("shared", "per-axis", "dots")
 #: The case selections (defined once, with the case splits); importing them loads no pandas.
 SPLITS = SPLIT_SELECTIONS
 
 
-def parse_int_list(value: str, *, option: str) -> tuple[int, ...]:
+def parse_int_list(value: str, *, option: str, what: str = "run number") -> tuple[int, ...]:
     try:
         items = tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError as exc:
-        raise CommandError(
-            f"{option}: expected comma-separated run numbers, got {value!r}"
-        ) from exc
+        raise CommandError(f"{option}: expected comma-separated {what}s, got {value!r}") from exc
     if not items:
-        raise CommandError(f"{option}: give at least one run number")
+        raise CommandError(f"{option}: give at least one {what}")
     return items
 
 
@@ -118,8 +122,36 @@ class Command(BaseCommand):
         parser.add_argument("--no-figures", action="store_true", help="skip the figures")
         parser.add_argument(
             "--formats",
-            default="html,png,svg",
-            help="figure formats, comma-separated from html, png, svg (default: all three)",
+            default=DEFAULT_FORMATS,
+            help=f"figure formats, comma-separated from {', '.join(FORMATS)} "
+            f"(default: {DEFAULT_FORMATS})",
+        )
+        parser.add_argument(
+            "--dpi",
+            default="300",
+            help="resolutions of PNG / TIFF, comma-separated dots per inch (default: 300; "
+            "e.g. 300,600)",
+        )
+        parser.add_argument(
+            "--width",
+            default="default",
+            help="print widths, comma-separated from single (89 mm), double (183 mm), default "
+            "(each figure's own column; the default)",
+        )
+        parser.add_argument(
+            "--font", choices=FONTS, default="sans", help="font family of the figures"
+        )
+        parser.add_argument(
+            "--greyscale",
+            action="store_true",
+            help="greyscale-safe figures: grey levels, a dash pattern and a marker per reader",
+        )
+        parser.add_argument(
+            "--radar",
+            choices=RADAR_SCALES,
+            default="shared",
+            help="Fig. 4: the radar on one shared scale (default), with per-axis scales as "
+            "the worked example, or a dot plot of each estimate with its CI (dots)",
         )
         parser.add_argument(
             "--likert-range",
@@ -197,9 +229,20 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--formats: expected some of {', '.join(FORMATS)}, got {options['formats']!r}"
             )
-        if not options["no_figures"] and {"png", "svg"} & set(formats):
+        dpis = parse_int_list(options["dpi"], option="--dpi", what="resolution")
+        if any(d < 50 or d > 2400 for d in dpis):
+            raise CommandError(
+                f"--dpi: expected resolutions from 50 to 2400, got {options['dpi']!r}"
+            )
+        columns = tuple(c.strip() for c in options["width"].split(",") if c.strip())
+        if not columns or set(columns) - set(COLUMNS):
+            raise CommandError(
+                f"--width: expected some of {', '.join(COLUMNS)}, got {options['width']!r}"
+            )
+        if not options["no_figures"] and set(IMAGE_FORMATS) & set(formats):
             # Chromium starts now, while pandas, scipy and plotly load and the statistics run.
             prepare_static_export()
+        from analysis.figure_theme import FigureTheme
         from analysis.results import AnalysisOptions
         from analysis.selectors import Pseudonyms
         from analysis.services import analysis_write_outputs, output_steps
@@ -264,6 +307,10 @@ class Command(BaseCommand):
                     figures=figures,
                     formats=formats,
                     likert_range=likert_range,
+                    dpis=dpis,
+                    columns=columns,
+                    theme=FigureTheme(font=options["font"], greyscale=options["greyscale"]),
+                    radar_scale=options["radar"],
                 ),
                 progress=progress,
             )

@@ -18,7 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import agreement, ai, chance_agreement, diagnostic, likert, reading_time, roc
+from analysis.stats import (
+    agreement,
+    ai,
+    chance_agreement,
+    diagnostic,
+    likert,
+    reading_time,
+    roc,
+    text_metrics,
+)
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
 ROC = pd.DataFrame(
@@ -91,6 +100,37 @@ TIMES = pd.DataFrame(
     }
 )
 
+TEXTS = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 6 + ["B"] * 6,
+        "run": 1,
+        "case_id": list(range(6)) * 2,
+        "reference": [
+            "irregular mass with washout",
+            "no suspicious enhancement",
+            "segmental non-mass enhancement",
+            "benign lymph node",
+            "spiculated mass of 12 mm",
+            "stable oval mass",
+        ]
+        * 2,
+        "hypothesis": [
+            "irregular mass showing washout",
+            "no suspicious enhancement",
+            "non-mass enhancement, segmental",
+            "lymph node, benign",
+            "spiculated mass 12 mm",
+            "oval mass, stable",
+            "mass",
+            "enhancement",
+            "no enhancement",
+            "node",
+            "spiculated mass",
+            "mass",
+        ],
+    }
+)
+
 Call = Callable[..., pd.DataFrame]
 
 #: Estimators: statistic, ci_low, ci_high and ``confidence=``; True = also a test (p_value).
@@ -130,6 +170,14 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         True,
     ),
     "roc.reader_aucs": (lambda **kw: roc.reader_aucs(ROC, **kw), False),
+    "text_metrics.text_metrics": (
+        lambda **kw: text_metrics.text_metrics(TEXTS, n_boot=100, seed=1, **kw),
+        False,
+    ),
+    "text_metrics.compare_text_metrics": (
+        lambda **kw: text_metrics.compare_text_metrics(TEXTS, n_boot=100, seed=1, **kw),
+        True,
+    ),
     "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),
     "roc.compare_unpaired": (lambda **kw: roc.compare_unpaired(ROC, **kw), True),
     "roc.bootstrap_auc_ci": (

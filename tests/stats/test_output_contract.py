@@ -219,6 +219,7 @@ EXCEPTIONS: dict[str, str] = {
     "roc.delong_cov": "a covariance matrix",
     "roc.paired_delong": "arrays of every pair; compare_readers is its DataFrame form",
     "roc.roc_curve": "curve points (threshold, fpr, tpr), no estimate",
+    "text_metrics.text_metrics_with_tests": "(scores, tests) pair of contract DataFrames",
     "reading_time.reading_time_summary": "median and quartiles per reader x modality",
     "mrmc.fom_covariance": "(figures of merit, covariance matrix) arrays",
     "mrmc.or_analysis": "dict of the OR quantities; mrmc is its DataFrame form",

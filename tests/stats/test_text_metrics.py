@@ -190,6 +190,7 @@ def test_meteor_runs_with_the_network_blocked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     tm._wordnet.cache_clear()
+    tm._cached_statistics.cache_clear()
     res = text_metrics(_frame(EN_REFS, A=EN_A), metrics=["meteor"], n_boot=10, seed=1)
     assert 0.3 < _value(res, "A", "meteor") < 1.0
     assert tm._wordnet().synsets("hound")
@@ -311,3 +312,23 @@ def test_an_empty_output_scores_zero() -> None:
         / 2
     )
     assert _value(res, "A", "rouge_l") == pytest.approx(0.5)
+
+
+def test_one_pass_equals_the_two_functions_with_one_generator() -> None:
+    df = _frame(EN_REFS, A=EN_A, B=EN_B)
+    scores, tests = tm.text_metrics_with_tests(df, n_boot=100, seed=9)
+    rng = np.random.default_rng(9)
+    pd.testing.assert_frame_equal(scores, text_metrics(df, n_boot=100, seed=rng))
+    pd.testing.assert_frame_equal(tests, compare_text_metrics(df, n_boot=100, seed=rng))
+
+
+def test_the_bit_parallel_lcs_gives_rouge_scores_value_on_random_texts() -> None:
+    rng = np.random.default_rng(0)
+    vocab = [f"w{i}" for i in range(12)]
+    scorer = rouge_scorer.RougeScorer(["rougeL"])
+    for _ in range(300):
+        ref = " ".join(rng.choice(vocab, size=int(rng.integers(0, 30))))
+        hyp = " ".join(rng.choice(vocab, size=int(rng.integers(0, 30))))
+        stats = tm._output_statistics([hyp], [ref], metrics=["rouge_l"], language="en")
+        expected = scorer.score(ref, hyp)["rougeL"].fmeasure
+        assert stats["rouge_l"][0, 0] == pytest.approx(expected, abs=1e-15)

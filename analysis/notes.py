@@ -45,6 +45,8 @@ NOTE_CODES: dict[str, str] = {
     "p or CI of the difference",
     "mrmc-not-computed": "an MRMC analysis could not be computed",
     "baseline-not-compared": "a case attribute could not be compared between the classes",
+    "text-metrics-none": "no reading with an impression on a case with a reference impression: "
+    "no text metrics",
 }
 
 

@@ -578,6 +578,79 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(tests), pd.DataFrame(readers)
 
 
+#: Labels of the text metrics (analysis.stats.text_metrics) in the tables.
+TEXT_METRIC_LABELS: dict[str, str] = {
+    "bleu4": "BLEU-4 (0–100)",
+    "rouge_l": "ROUGE-L F (0–1)",
+    "meteor": "METEOR (0–1)",
+    "chrf": "chrF (0–100)",
+}
+
+
+def _text_digits(metric: str) -> int:
+    return 1 if metric in ("bleu4", "chrf") else 3
+
+
+def text_metrics_table(analysis: Analysis) -> pd.DataFrame:
+    """Text metrics of each reader's impressions per run and runs pooled, with CIs."""
+    scores = analysis.text_metrics
+    if scores.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            "reader": scores["reader"],
+            "run": scores["run"].map(_run_label),
+            "metric": scores["metric"].map(TEXT_METRIC_LABELS),
+            "Value (95% CI)": [
+                fmt_ci(v, lo, hi, digits=_text_digits(m))
+                for m, v, lo, hi in zip(
+                    scores["metric"],
+                    scores["statistic"],
+                    scores["ci_low"],
+                    scores["ci_high"],
+                    strict=True,
+                )
+            ],
+            "n": scores["n"],
+        }
+    )
+    raw = scores.rename(columns={"statistic": "value", "metric": "metric_key"})
+    return pd.concat(
+        [out, raw[["metric_key", "value", "ci_low", "ci_high"]].reset_index(drop=True)], axis=1
+    )
+
+
+def text_metrics_tests_table(analysis: Analysis) -> pd.DataFrame:
+    """Paired bootstrap differences of the text metrics between readers (runs pooled)."""
+    tests = analysis.text_metrics_tests
+    if tests.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            "reader_a": tests["reader_a"],
+            "reader_b": tests["reader_b"],
+            "metric": tests["metric"].map(TEXT_METRIC_LABELS),
+            "Difference A − B (95% CI)": [
+                fmt_ci(v, lo, hi, digits=_text_digits(m))
+                for m, v, lo, hi in zip(
+                    tests["metric"],
+                    tests["statistic"],
+                    tests["ci_low"],
+                    tests["ci_high"],
+                    strict=True,
+                )
+            ],
+            "P": tests["p_value"].map(fmt_p),
+            "n": tests["n"],
+        }
+    )
+    raw = tests.rename(columns={"statistic": "diff", "p_value": "p", "metric": "metric_key"})
+    return pd.concat(
+        [out, raw[["metric_key", "diff", "ci_low", "ci_high", "p"]].reset_index(drop=True)],
+        axis=1,
+    )
+
+
 def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the analysis by name (empty tables are left out)."""
     mrmc, mrmc_readers = mrmc_tables(analysis)
@@ -595,6 +668,8 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "case_categories": case_categories_table(analysis),
         "mrmc": mrmc,
         "mrmc_readers": mrmc_readers,
+        "text_metrics": text_metrics_table(analysis),
+        "text_metrics_tests": text_metrics_tests_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -711,6 +786,8 @@ TABLE_TITLES: dict[str, str] = {
     "case_categories": "Final category per case and reader (Fig. 5)",
     "mrmc": "MRMC comparison of modalities (Obuchowski–Rockette, Hillis df)",
     "mrmc_readers": "MRMC: change of AUC per reader (cases random)",
+    "text_metrics": "Text metrics of the impressions against the reference impressions",
+    "text_metrics_tests": "Text metrics: paired bootstrap differences between readers",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -743,6 +820,8 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
     "mrmc_readers": [
         "reader", "A", "B", "AUC A", "AUC B", "Difference B − A (95% CI)", "P",
     ],
+    "text_metrics": ["reader", "run", "metric", "Value (95% CI)", "n"],
+    "text_metrics_tests": ["reader_a", "reader_b", "metric", "Difference A − B (95% CI)", "P", "n"],
     "notes": ["reader", "note"],
 }  # fmt: skip
 

@@ -93,7 +93,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     doc = demo_results
     assert list(doc) == [
         "study", "n_cases", "n_positive", "modality", "readers", "auc_tests", "agreement",
-        "likert", "mrmc", "mcnemar", "methods", "notes",
+        "likert", "mrmc", "mcnemar", "text_metrics", "text_metrics_tests", "methods", "notes",
     ]  # fmt: skip
     assert doc["modality"] == 1
     assert doc["study"] == "nme-gpt4o-demo"

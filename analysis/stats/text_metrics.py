@@ -46,9 +46,12 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import io
+import multiprocessing
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from itertools import combinations
+from concurrent.futures import ProcessPoolExecutor
+from itertools import combinations, pairwise
 from typing import IO, Literal
 
 import nltk.data
@@ -80,6 +83,9 @@ TEXT_METRIC_TEST_COLUMNS = [
     "ci_high",
     "p_value",
 ]
+
+#: Inputs of at least this many outputs are scored in one process per CPU.
+PARALLEL_MIN_OUTPUTS = 20_000
 
 # Replicates per block of the bootstrap (bounds the memory of the case-count matrix).
 _BLOCK = 100
@@ -178,10 +184,46 @@ def _output_statistics(
 def _cached_statistics(
     hyps: tuple[str, ...], refs: tuple[str, ...], metrics: tuple[str, ...], language: Language
 ) -> dict[str, np.ndarray]:
-    out = _compute_statistics(hyps, refs, metrics=metrics, language=language)
+    out = _parallel_statistics(hyps, refs, metrics, language)
     for array in out.values():
         array.setflags(write=False)
     return out
+
+
+def _workers(n_outputs: int) -> int:
+    """Processes for scoring ``n_outputs`` texts: one per CPU for large inputs, else 1.
+
+    A daemonic process (a Celery prefork worker) may not start children: 1 there.
+    """
+    if n_outputs < PARALLEL_MIN_OUTPUTS or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _statistics_chunk(
+    args: tuple[Sequence[str], Sequence[str], tuple[str, ...], Language],
+) -> dict[str, np.ndarray]:
+    hyps, refs, metrics, language = args
+    return _compute_statistics(hyps, refs, metrics=metrics, language=language)
+
+
+def _parallel_statistics(
+    hyps: tuple[str, ...], refs: tuple[str, ...], metrics: tuple[str, ...], language: Language
+) -> dict[str, np.ndarray]:
+    """:func:`_compute_statistics` over contiguous chunks in worker processes, concatenated.
+
+    The statistics of an output depend on that output and its reference only, so the
+    chunks give the same rows as one pass.
+    """
+    workers = _workers(len(hyps))
+    if workers == 1:
+        return _compute_statistics(hyps, refs, metrics=metrics, language=language)
+    bounds = [int(b) for b in np.linspace(0, len(hyps), workers + 1)]
+    chunks = [(hyps[a:b], refs[a:b], metrics, language) for a, b in pairwise(bounds)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        parts = list(pool.map(_statistics_chunk, chunks))
+    return {m: np.vstack([p[m] for p in parts]) for m in parts[0]}
 
 
 def _compute_statistics(

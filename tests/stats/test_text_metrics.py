@@ -332,3 +332,16 @@ def test_the_bit_parallel_lcs_gives_rouge_scores_value_on_random_texts() -> None
         stats = tm._output_statistics([hyp], [ref], metrics=["rouge_l"], language="en")
         expected = scorer.score(ref, hyp)["rougeL"].fmeasure
         assert stats["rouge_l"][0, 0] == pytest.approx(expected, abs=1e-15)
+
+
+def test_scoring_in_worker_processes_gives_the_rows_of_one_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hyps, refs = tuple(EN_A + EN_B + ZH_A), tuple(EN_REFS + EN_REFS + ZH_REFS)
+    one = tm._compute_statistics(hyps, refs, metrics=tm.METRICS, language="en")
+    monkeypatch.setattr(tm, "PARALLEL_MIN_OUTPUTS", 2)
+    assert tm._workers(len(hyps)) > 1 or (tm.os.cpu_count() or 1) == 1
+    parallel = tm._parallel_statistics(hyps, refs, tm.METRICS, "en")
+    assert set(parallel) == set(one)
+    for metric, array in one.items():
+        np.testing.assert_array_equal(parallel[metric], array)

@@ -29,6 +29,8 @@ from evaluation.blinding import (
     structure_by_source,
 )
 from evaluation.models import (
+    JudgeAnswer,
+    JudgeConfig,
     LikertDomain,
     LikertScore,
     Rater,
@@ -739,3 +741,13 @@ def session_task_counts_by_session(session_ids: Sequence[int]) -> dict[int, dict
         r["assignment__session_id"]: {"total": r["total"], "submitted": r["submitted"]}
         for r in rows
     }
+
+
+def judge_problem_answers(*, config: JudgeConfig, run: int | None = None) -> QuerySet[JudgeAnswer]:
+    """A judge's refused and unparseable answers (kept with their text), to be listed."""
+    answers = JudgeAnswer.objects.filter(
+        config=config, status__in=(JudgeAnswer.Status.REFUSED, JudgeAnswer.Status.UNPARSEABLE)
+    )
+    if run is not None:
+        answers = answers.filter(run=run)
+    return answers.select_related("item").order_by("run", "item__position")

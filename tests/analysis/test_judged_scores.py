@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -10,8 +9,14 @@ import pytest
 from analysis.selectors import study_data
 from evaluation.models import LikertScore, Rater
 from evaluation.services import JudgeOptions, judge_config_create, judge_run
-from tests.evaluation.conftest import SessionMaker, World, make_session, world  # noqa: F401
-from tests.openai_server import Behaviour, FakeOpenAIServer, text
+from tests.evaluation.conftest import (  # noqa: F401
+    SessionMaker,
+    World,
+    all_fours,
+    make_session,
+    world,
+)
+from tests.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +31,6 @@ def test_judged_scores_and_judges_are_not_in_the_panels_likert_data(
     LikertScore.objects.create(
         rater=human, reading=world.readings[0], domain=world.domains[0], score=2
     )
-
-    def all_fours(body: dict[str, Any]) -> Behaviour:
-        keys = body["response_format"]["json_schema"]["schema"]["required"]
-        return text(json.dumps(dict.fromkeys(keys, 4)))
 
     with FakeOpenAIServer() as llm:
         settings.GENERATION_ALLOWED_BASE_URLS = [llm.origin]

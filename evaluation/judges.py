@@ -213,6 +213,11 @@ def _check(config: JudgeConfig, session: RatingSession) -> None:
         raise JudgeError(
             f"the judge {config.rater.code} belongs to another study than session {session.pk}"
         )
+    if session.status == RatingSession.Status.DRAFT:
+        raise JudgeError(
+            f"session {session.pk} is a draft: start it first (its items may still be redacted, "
+            "and a judge rates what the raters are shown)"
+        )
     if config.rater.kind != config.rater.Kind.MODEL:
         raise JudgeError(f"the rater {config.rater.code} is not of kind model")
     problems = judge_template_problems(config.prompt_template)

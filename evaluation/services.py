@@ -370,7 +370,9 @@ def rater_for_user(*, study: Study, user: User) -> Rater:
     if rater is not None:
         return rater
     username = user.get_username()
-    unlinked = Rater.objects.filter(study=study, code=username, user__isnull=True).first()
+    unlinked = Rater.objects.filter(
+        study=study, code=username, user__isnull=True, kind=Rater.Kind.HUMAN
+    ).first()
     if unlinked is not None:
         unlinked.user = user
         unlinked.save(update_fields=["user"])

@@ -30,9 +30,15 @@ from evaluation.models import (
     RatingSession,
 )
 from evaluation.selectors import judge_problem_answers, session_domains
-from evaluation.services import JudgeOptions, judge_config_create, judge_dispatch, judge_run
+from evaluation.services import (
+    JudgeOptions,
+    judge_config_create,
+    judge_dispatch,
+    judge_run,
+    rater_for_user,
+)
 from readerstudy.core.llm.egress import DestinationNotAllowedError
-from tests.evaluation.conftest import SessionMaker, World
+from tests.evaluation.conftest import SessionMaker, World, member
 from tests.openai_server import Behaviour, FakeOpenAIServer, refusal, status, text
 
 pytestmark = pytest.mark.django_db
@@ -396,3 +402,24 @@ def test_the_integrity_triggers_survive_the_judges_migration(
     stranger = Rater.objects.create(study=world.other, code="stranger")
     with pytest.raises(IntegrityError, match="ratingassignment_same_study"), transaction.atomic():
         RatingAssignment.objects.create(session=session, rater=stranger)
+
+
+def test_a_draft_session_is_not_judged(
+    world: World, llm: FakeOpenAIServer, make_session: SessionMaker
+) -> None:
+    config = judge_for(world, llm)
+    draft = make_session(start=False)
+    with pytest.raises(JudgeError, match="draft"):
+        judge_run(config=config, session=draft, actor=world.coordinator)
+    assert llm.chat_bodies() == []
+
+
+def test_a_user_named_like_a_judge_gets_a_rater_profile_of_their_own(
+    world: World, llm: FakeOpenAIServer
+) -> None:
+    config = judge_for(world, llm, code="alice")
+    alice = member(world.study, "rater", "alice")
+    profile = rater_for_user(study=world.study, user=alice)
+    assert profile.pk != config.rater_id and profile.kind == Rater.Kind.HUMAN
+    config.rater.refresh_from_db()
+    assert config.rater.user is None

@@ -117,8 +117,13 @@ def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
 
 
 def study_raters(study: Study, ids: Pseudonyms) -> pd.DataFrame:
-    """Raters of the study: ``pk, rater_id``."""
-    rows = list(Rater.objects.filter(study=study).order_by("code").values_list("pk", "code"))
+    """The human raters of the study: ``pk, rater_id`` (LLM judges are raters of kind model,
+    analysed apart from the panel)."""
+    rows = list(
+        Rater.objects.filter(study=study, kind=Rater.Kind.HUMAN)
+        .order_by("code")
+        .values_list("pk", "code")
+    )
     frame = pd.DataFrame(rows, columns=["pk", "code"])
     frame["rater_id"] = frame["code"].map(ids.mapping("rater", frame["code"].tolist()))
     return frame[["pk", "rater_id"]]
@@ -269,7 +274,9 @@ def _score_sql(
         f"SELECT {columns} FROM {score} s JOIN {reading} r ON r.id = s.reading_id "
         f"JOIN {case} c ON c.id = r.case_id WHERE c.study_id = %s"
     )
-    return _population_filters(sql, study, split=split, reader_pks=reader_pks, runs=runs)
+    sql, params = _population_filters(sql, study, split=split, reader_pks=reader_pks, runs=runs)
+    # The panel's scores only: an LLM judge's (source judged) are not a human rater's.
+    return sql + " AND s.source <> %s", [*params, LikertScore.Source.JUDGED.value]
 
 
 # ---------------------------------------------------------------------------------------

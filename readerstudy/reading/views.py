@@ -326,6 +326,7 @@ def _case_page(
             "percent": round(100 * done / total) if total else 0,
             "info": reading_case_info(session=session, case=work.case),
             "grid": reading_image_grid(case=work.case) if session.show_images else None,
+            "dicom": bool(session.show_images and reading_dicom_series(case=work.case)),
             "assist": reading_assist(session=session, case=work.case),
             "form": form if editable else None,
             "stored": stored,

@@ -185,6 +185,9 @@ def test_first_image_time_and_scrolling_rate_of_a_100_slice_stack_are_reported(
     )
     first_ms = float(page.get_attribute("#dicom-viewer", "data-first-image-ms") or "nan")
     boot_ms = float(page.get_attribute("#dicom-viewer", "data-boot-ms") or "nan")
+    start_ms = float(page.get_attribute("#dicom-viewer", "data-start-ms") or "nan")
+    index_ms = float(page.get_attribute("#dicom-viewer", "data-index-ms") or "nan")
+    print(f"\nviewer module started {start_ms:.0f} ms, series list {index_ms:.0f} ms")
     page.wait_for_selector("#dicom-viewer[data-cached='1']", timeout=60_000)
     # in the page: each step draws the next slice of the active stack (and the synced one)
     fps = page.evaluate("() => window.readerstudyViewer.scrollRate(200)")
@@ -197,11 +200,16 @@ def test_first_image_time_and_scrolling_rate_of_a_100_slice_stack_are_reported(
         f"() => document.querySelector('.dv-cell').dataset.slice === '{BENCH_SLICES}'"
     )
     keys = (BENCH_SLICES - 1) / (time.perf_counter() - start)
+    # warm: the case opened again (bundle in the browser cache, server warm)
+    page.goto(page.url)
+    page.wait_for_selector("#dicom-viewer[data-ready='1']", timeout=20_000)
+    warm_ms = float(page.get_attribute("#dicom-viewer", "data-first-image-ms") or "nan")
     print(
         f"\nDICOM viewer ({BENCH_SERIES} synced series x {BENCH_SLICES} slices, "
         f"{BENCH_SIZE}x{BENCH_SIZE} 16-bit): first image {first_ms:.0f} ms after navigation "
-        f"start (viewer boot to all series shown {boot_ms:.0f} ms); scrolling {fps:.1f} "
+        f"start, {warm_ms:.0f} ms when opened again (viewer boot to all series shown "
+        f"{boot_ms:.0f} ms); scrolling {fps:.1f} "
         f"frames/s in the page, {keys:.1f} slices/s by arrow key"
     )
-    assert first_ms > 0 and fps > 10
+    assert first_ms > 0 and warm_ms > 0 and fps > 10
     assert page.js_errors == []  # type: ignore[attr-defined]

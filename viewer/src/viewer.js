@@ -55,15 +55,24 @@ async function boot(root) {
   const presetSelect = root.querySelector("[data-role=presets]");
   const syncBox = root.querySelector("[data-role=sync]");
   const started = performance.now();
+  root.dataset.startMs = started.toFixed(1);
 
-  const response = await fetch(root.dataset.indexUrl, { credentials: "same-origin" });
-  if (!response.ok) throw new Error(`series list: HTTP ${response.status}`);
-  const { series } = await response.json();
+  // The series list is in the page (#dicom-series); the JSON view is the fallback.
+  const inline = document.getElementById("dicom-series");
+  let series;
+  if (inline) {
+    series = JSON.parse(inline.textContent);
+  } else {
+    const response = await fetch(root.dataset.indexUrl, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`series list: HTTP ${response.status}`);
+    series = (await response.json()).series;
+  }
   if (!series.length) {
     status.textContent = "This case has no DICOM series.";
     return;
   }
 
+  root.dataset.indexMs = performance.now().toFixed(1);
   await coreInit();
   toolsInit();
   loaderInit({ maxWebWorkers: Math.min(2, navigator.hardwareConcurrency || 1) });

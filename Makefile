@@ -15,7 +15,7 @@ PYTEST := $(BIN)/python -m pytest
 PARALLEL := -n $(WORKERS) --dist loadfile
 FAST := not slow and not browser and not schemathesis and not serial
 
-.PHONY: demo test check static-checks install install-dev lint format serve clean bench
+.PHONY: demo test check static-checks install install-dev lint format serve clean bench viewer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ format: install-dev
 
 bench: install-dev
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+## viewer: rebuild the committed Cornerstone3D viewer bundle (static/readerstudy/viewer/) from
+## viewer/ with the pinned package-lock.json (needs node and npm; `make demo` and CI do not)
+viewer:
+	cd viewer && npm ci --no-audit --no-fund && node build.mjs
 
 clean:
 	rm -rf var/test-* .pytest_cache .mypy_cache .import_linter_cache staticfiles

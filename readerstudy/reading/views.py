@@ -326,6 +326,9 @@ def _case_page(
             "percent": round(100 * done / total) if total else 0,
             "info": reading_case_info(session=session, case=work.case),
             "grid": reading_image_grid(case=work.case) if session.show_images else None,
+            # The series list rides in the page (json_script): the viewer needs no request
+            # before its first DICOM file.
+            "dicom": dicom_index(work) if session.show_images else [],
             "assist": reading_assist(session=session, case=work.case),
             "form": form if editable else None,
             "stored": stored,
@@ -501,16 +504,10 @@ def case_image_response(image: CaseImage) -> HttpResponseBase:
     return response
 
 
-@login_required
-@require_GET
-def case_dicom_index(request: HttpRequest, token: str, position: int) -> HttpResponseBase:
-    """The case's DICOM series and instances for the viewer, in order, as JSON: only
-    opaque URLs in the reader's own positions (no UID, file name or case id)."""
-    assignment = reading_assignment_for_user(user=request.user, token=token)
-    if not assignment.session.show_images:
-        raise Http404("This session shows no images.")
-    work = reading_work_at(assignment=assignment, position=position)
-    series = [
+def dicom_index(work: ReadingWork) -> list[dict[str, Any]]:
+    """The work's DICOM series in order, each with its instance URLs in slice order."""
+    token, position = work.assignment.token, work.position
+    return [
         {
             "series": s.number,
             "instances": [
@@ -520,7 +517,18 @@ def case_dicom_index(request: HttpRequest, token: str, position: int) -> HttpRes
         }
         for s in reading_dicom_series(case=work.case)
     ]
-    response = JsonResponse({"series": series})
+
+
+@login_required
+@require_GET
+def case_dicom_index(request: HttpRequest, token: str, position: int) -> HttpResponseBase:
+    """The case's DICOM series and instances for the viewer, in order, as JSON: only
+    opaque URLs in the reader's own positions (no UID, file name or case id)."""
+    assignment = reading_assignment_for_user(user=request.user, token=token)
+    if not assignment.session.show_images:
+        raise Http404("This session shows no images.")
+    work = reading_work_at(assignment=assignment, position=position)
+    response = JsonResponse({"series": dicom_index(work)})
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -57,6 +57,8 @@ NOTE_CODES: dict[str, str] = {
     "no inter-reader agreement by modality",
     "agreement-by-modality-cases-dropped": "cases not read by every compared human reader in "
     "both modalities were left out of the agreement by modality",
+    "judgment-degenerate": "a preference, acceptability or error statistic (or the agreement of "
+    "an instrument) is missing a test or interval, or could not be computed",
 }
 
 

@@ -65,6 +65,7 @@ from analysis.results_design import (
     reader_case_layout,
     reading_times,
 )
+from analysis.results_judgments import Judgments, judgments, judgments_json
 from analysis.selectors import (
     StudyData,
     attribute_is_categorical,
@@ -245,6 +246,8 @@ class Analysis:
     #: Fleiss κ among the human readers per compared modality, and their difference
     agreement_by_modality: pd.DataFrame = field(default_factory=pd.DataFrame)
     agreement_difference: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: pairwise preference, acceptability, errors and their agreement (analysis.results_judgments)
+    judgments: Judgments = field(default_factory=Judgments)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -370,6 +373,17 @@ def run_analysis(
         order,
         categories=data.categories,
         n_boot=options.fleiss_boot,
+        seed=options.seed,
+        notes=out.notes,
+    )
+    out.judgments = judgments(
+        data.preferences,
+        data.acceptability,
+        data.errors,
+        order=order,
+        kinds=kinds,
+        scale=data.acceptability_values,
+        cutoff=data.acceptability_cutoff,
         seed=options.seed,
         notes=out.notes,
     )
@@ -1800,6 +1814,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "ai_vs_readers": _ai_vs_readers_json(analysis),
         "reading_time": _reading_time_json(analysis),
         "agreement_by_modality": _agreement_by_modality_json(analysis),
+        **judgments_json(analysis.judgments),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

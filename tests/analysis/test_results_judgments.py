@@ -5,6 +5,7 @@ tables and figures, pseudonyms for a statistician, and empty keys without judgme
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.charts import build_figures
+from analysis.manifest import input_digests
 from analysis.results import results_json, run_analysis
 from analysis.results_judgments import acceptability_input, error_input, preference_input
 from analysis.selectors import study_data
@@ -226,3 +228,12 @@ def test_one_rater_gets_a_note_instead_of_an_agreement(tmp_path: Path) -> None:
     assert all(r["n_raters"] == 1 for r in doc["preference"])
     messages = [n["message"] for n in doc["notes"] if n["code"] == "judgment-degenerate"]
     assert any("one rater only" in m for m in messages)
+
+
+def test_the_judgments_are_in_the_input_digest(cxr: tuple) -> None:
+    _, data, _ = cxr
+    digests = input_digests(data)
+    assert digests["tables"]["preferences"]["rows"] == 3800
+    assert digests["tables"]["acceptability"]["rows"] == 2700
+    without = input_digests(replace(data, preferences=data.preferences.iloc[1:]))
+    assert without["sha256"] != digests["sha256"]

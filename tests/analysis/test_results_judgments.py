@@ -5,8 +5,8 @@ tables and figures, pseudonyms for a statistician, and empty keys without judgme
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd

@@ -14,9 +14,10 @@ import pytest
 
 from analysis.charts import build_figures
 from analysis.manifest import input_digests
-from analysis.results import results_json, run_analysis
+from analysis.results import AnalysisOptions, results_json, run_analysis
 from analysis.results_judgments import acceptability_input, error_input, preference_input
 from analysis.selectors import study_data
+from analysis.services import dashboard_payload
 from analysis.stats.judgments import (
     acceptability_paired,
     acceptability_summary,
@@ -237,3 +238,17 @@ def test_the_judgments_are_in_the_input_digest(cxr: tuple) -> None:
     assert digests["tables"]["acceptability"]["rows"] == 2700
     without = input_digests(replace(data, preferences=data.preferences.iloc[1:]))
     assert without["sha256"] != digests["sha256"]
+
+
+def test_the_dashboard_shows_the_judgment_tables_and_figures(cxr_study: Study) -> None:
+    payload = dashboard_payload(
+        study=cxr_study, options=AnalysisOptions(), pseudonymous=True, likert_range=None
+    )
+    tables = {t["name"]: t for t in payload["tables"]}
+    assert {"preference", "acceptability", "acceptability_paired", "errors"} <= set(tables)
+    assert tables["preference"]["footnotes"]
+    assert {f["name"] for f in payload["figures"]} >= {
+        "preference_bars", "position_bias", "acceptability_bars", "error_categories",
+    }  # fmt: skip
+    text = json.dumps(payload)
+    assert "CXR-A" not in text and "rad01" not in text  # pseudonyms before unblinding

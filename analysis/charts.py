@@ -17,6 +17,11 @@ figure                      what (worked example)
 ``likert_distribution``     share of each Likert score per reader
 ``mrmc_modalities``         MRMC: each reader's AUC by modality, and the average with its
                             95% CI (random readers and cases; more than one modality)
+``preference_bars``         pairwise preference: win / tie / loss per comparison, "at least as
+                            good" with its clustered 95% CI (issue 14)
+``position_bias``           share of non-tied comparisons won by the left option, Wilson CI
+``acceptability_bars``      acceptable ratings per source, Clopper–Pearson CI
+``error_categories``        annotated errors per report by category and source
 ==========================  =====================================================================
 
 Text from the study (reader, case and rater codes, labels of categories, domains, domain
@@ -82,6 +87,10 @@ FIGURE_TITLES: dict[str, str] = {
     "roc_curves": "ROC curves with operating points",
     "likert_distribution": "Likert score distributions",
     "mrmc_modalities": "MRMC: AUC of each reader by modality, average with 95% CI",
+    "preference_bars": "Pairwise preference: win / tie / loss per comparison",
+    "position_bias": "Pairwise preference: position bias",
+    "acceptability_bars": "Acceptability by source",
+    "error_categories": "Error categories by source",
 }
 
 #: Radial range of the Likert radars: one ``(low, high)`` for every reader, or a mapping
@@ -1007,6 +1016,200 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
     return fig
 
 
+# ---------------------------------------------------------------------------------------
+# Judgment instruments (issue 14)
+# ---------------------------------------------------------------------------------------
+
+#: Colours of the preference outcomes (Okabe–Ito: blue, grey, vermillion).
+PREFERENCE_COLOURS: dict[str, str] = {"wins": "#0072B2", "ties": "#BBBBBB", "losses": "#D55E00"}
+
+
+def _pair_labels(frame: pd.DataFrame) -> list[str]:
+    return [
+        f"{plot_text(a)} vs {plot_text(b)}"
+        for a, b in zip(frame["reader"], frame["comparator"], strict=True)
+    ]
+
+
+def preference_bars(analysis: Analysis) -> go.Figure | None:
+    """Pairwise preference: win / tie / loss shares per comparison (stacked), with the share
+    "at least as good" and its clustered (rater × case) 95% CI."""
+    pref = analysis.judgments.preference
+    if pref.empty:
+        return None
+    y = _pair_labels(pref)
+    fig = go.Figure()
+    names = {"wins": "A better", "ties": "equivalent", "losses": "B better"}
+    for key, name in names.items():
+        fig.add_trace(
+            go.Bar(
+                y=y,
+                x=pref[key] / pref["n"] * 100,
+                orientation="h",
+                name=name,
+                marker={"color": PREFERENCE_COLOURS[key], "line": {"color": "#000", "width": 0.5}},
+                customdata=pref[key].to_numpy(),
+                hovertemplate=f"%{{y}}: {name} %{{x:.1f}}% (%{{customdata}})<extra></extra>",
+            )
+        )
+    ok = pref["at_least_as_good"] * 100
+    low = pref["clustered_ci_low"].fillna(pref["ci_low"]) * 100
+    high = pref["clustered_ci_high"].fillna(pref["ci_high"]) * 100
+    fig.add_trace(
+        go.Scatter(
+            y=y,
+            x=ok,
+            mode="markers",
+            name="at least as good (95% CI)",
+            marker={"symbol": "diamond", "size": 10, "color": "#111111"},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": high - ok,
+                "arrayminus": ok - low,
+                "color": "#111111",
+                "thickness": 1.5,
+            },
+            hovertemplate="%{y}: at least as good %{x:.1f}%<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="stack",
+        title={
+            "text": "Pairwise preference per comparison: A better / equivalent / B better, and "
+            "A at least as good with its rater × case bootstrap 95% CI"
+        },
+        xaxis={"title": {"text": "% of comparisons"}, "range": [0, 100]},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def position_bias(analysis: Analysis) -> go.Figure | None:
+    """Position bias: share of non-tied comparisons won by the option shown on the left, per
+    comparison, with its Wilson 95% CI and the line at 50%."""
+    pref = analysis.judgments.preference
+    if pref.empty or not (pref["left_n"] > 0).any():
+        return None
+    pref = pref[pref["left_n"] > 0]
+    k = np.round(pref["left_chosen"].to_numpy() * pref["left_n"].to_numpy())
+    n = pref["left_n"].to_numpy(float)
+    z = 1.959963984540054
+    centre = (k + z**2 / 2) / (n + z**2)
+    half = z * np.sqrt(k * (n - k) / n + z**2 / 4) / (n + z**2)
+    share = pref["left_chosen"].to_numpy() * 100
+    y = _pair_labels(pref)
+    fig = go.Figure(
+        go.Scatter(
+            x=share,
+            y=y,
+            mode="markers",
+            name="left option chosen",
+            marker={"size": 10, "color": "#0072B2"},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (centre + half) * 100 - share,
+                "arrayminus": share - (centre - half) * 100,
+                "color": "#0072B2",
+            },
+            customdata=np.stack([pref["left_bias_p"].to_numpy(), n], axis=1),
+            hovertemplate="%{y}: left chosen in %{x:.1f}% of %{customdata[1]:.0f} non-tied "
+            "comparisons (P = %{customdata[0]:.3g})<extra></extra>",
+        )
+    )
+    fig.add_vline(x=50, line={"color": "#555555", "dash": "dash", "width": 1})
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": "Position bias: option shown on the left chosen among non-tied comparisons "
+            "(Wilson 95% CI; 50% = no bias)"
+        },
+        xaxis={"title": {"text": "% left chosen"}, "range": [0, 100]},
+        yaxis={"autorange": "reversed"},
+        showlegend=False,
+    )
+    return fig
+
+
+def acceptability_bars(analysis: Analysis) -> go.Figure | None:
+    """Share of acceptable ratings per source with its Clopper–Pearson 95% CI."""
+    acc = analysis.judgments.acceptability
+    if acc.empty:
+        return None
+    readers = [str(r) for r in acc["reader"]]
+    colours = reader_colours(readers)
+    rate = acc["rate"] * 100
+    fig = go.Figure(
+        go.Bar(
+            x=plot_texts(readers),
+            y=rate,
+            marker={
+                "color": [colours.get(r, "#7f7f7f") for r in readers],
+                "line": {"color": "#000", "width": 0.5},
+            },
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": acc["ci_high"] * 100 - rate,
+                "arrayminus": rate - acc["ci_low"] * 100,
+                "color": "#111111",
+            },
+            customdata=np.stack([acc["acceptable"].to_numpy(), acc["n"].to_numpy()], axis=1),
+            hovertemplate="%{x}: %{y:.1f}% acceptable (%{customdata[0]}/%{customdata[1]})"
+            "<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Acceptable ratings per source (Clopper–Pearson 95% CI)"},
+        xaxis={"title": {"text": "Source"}, "type": "category"},
+        yaxis={"title": {"text": "% acceptable"}, "range": [0, 100]},
+        showlegend=False,
+    )
+    return fig
+
+
+def error_categories(analysis: Analysis) -> go.Figure | None:
+    """Errors per report by category and source (grouped bars)."""
+    err = analysis.judgments.errors
+    if err.empty:
+        return None
+    categories = sorted({c for d in err["by_category"] for c in d})
+    if not categories:
+        return None
+    readers = [str(r) for r in err["reader"]]
+    colours = reader_colours(readers)
+    fig = go.Figure()
+    for reader, row in zip(readers, err.to_dict("records"), strict=True):
+        counts = [int(row["by_category"].get(c, 0)) for c in categories]
+        fig.add_trace(
+            go.Bar(
+                x=plot_texts([c.replace("_", " ") for c in categories]),
+                y=[c / row["n_reports"] for c in counts],
+                name=plot_text(reader),
+                marker={
+                    "color": colours.get(reader, "#7f7f7f"),
+                    "line": {"color": "#000", "width": 0.5},
+                },
+                customdata=counts,
+                hovertemplate=f"{plot_text(reader)}, %{{x}}: %{{y:.2f}} per report "
+                "(%{customdata} errors)<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="group",
+        title={"text": "Annotated errors per report by category and source"},
+        xaxis={"title": {"text": "Error category"}},
+        yaxis={"title": {"text": "Errors per report"}},
+        legend={"title": {"text": "Source"}},
+    )
+    return fig
+
+
 #: Figures made of several panels (panel letters a, b, ... in the image).
 PANEL_FIGURES: frozenset[str] = frozenset({"likert_radars", "confusion_matrices"})
 #: The column width each figure is printed at by default ("single" 89 mm, "double" 183 mm).
@@ -1019,6 +1222,10 @@ FIGURE_COLUMNS: dict[str, str] = {
     "roc_curves": "single",
     "likert_distribution": "single",
     "mrmc_modalities": "single",
+    "preference_bars": "double",
+    "position_bias": "single",
+    "acceptability_bars": "single",
+    "error_categories": "double",
 }
 #: Height / width in print of the figures whose screen proportions do not fit a column.
 PRINT_ASPECTS: dict[str, float] = {
@@ -1053,6 +1260,10 @@ def build_figures(
         "roc_curves": roc_curves(analysis),
         "likert_distribution": likert_distribution(analysis),
         "mrmc_modalities": mrmc_modalities(analysis),
+        "preference_bars": preference_bars(analysis),
+        "position_bias": position_bias(analysis),
+        "acceptability_bars": acceptability_bars(analysis),
+        "error_categories": error_categories(analysis),
     }
     return {
         name: apply_theme(fig, theme, panels=name in PANEL_FIGURES)

@@ -51,7 +51,22 @@ CANONICAL: dict[str, tuple[list[str], list[str]]] = {
         ["rater_id", "reader_id", "case_id", "run", "modality", "domain", "score"],
         ["reader_id", "case_id", "run", "modality", "domain", "rater_id"],
     ),
+    # the judgments (issue 14): in the digest only when the study has them
+    "preferences": (
+        ["rater_id", "case_id", "reader", "run_a", "comparator", "run_b", "choice", "left"],
+        ["rater_id", "case_id", "reader", "run_a", "comparator", "run_b"],
+    ),
+    "acceptability": (
+        ["rater_id", "case_id", "reader_id", "run", "grade"],
+        ["rater_id", "case_id", "reader_id", "run"],
+    ),
+    "errors": (
+        ["rater_id", "case_id", "reader_id", "run", "category", "significant"],
+        ["rater_id", "case_id", "reader_id", "run", "category", "significant"],
+    ),
 }
+#: The judgment tables, added to the digest when they have rows.
+JUDGMENT_TABLES: tuple[str, ...] = ("preferences", "acceptability", "errors")
 
 SERIALISATION = (
     "Each table as CSV written by pyarrow.csv.write_csv (UTF-8, header row, text quoted, "
@@ -59,7 +74,10 @@ SERIALISATION = (
     "key columns; cases: case_id, patient_id, split, truth and the case attributes "
     "(attr:<name>), sorted by case_id; readings: reader_id, case_id, run, modality, "
     "category, score; scores: rater_id, reader_id, case_id, run, modality, domain, score. "
-    "'sha256' is the SHA-256 of the lines '<table> <sha256>\\n' for cases, readings, scores."
+    "'sha256' is the SHA-256 of the lines '<table> <sha256>\\n' for cases, readings, scores "
+    "and, when the study has them, the judgments (preferences: rater_id, case_id, reader, "
+    "run_a, comparator, run_b, choice, left; acceptability: rater_id, case_id, reader_id, run, "
+    "grade; errors: rater_id, case_id, reader_id, run, category, significant)."
 )
 
 
@@ -82,13 +100,16 @@ def input_digests(data: StudyData) -> dict[str, Any]:
         "scores": _canonical_csv(data.scores, *CANONICAL["scores"]),
     }
     rows = {"cases": len(data.cases), "readings": len(data.readings), "scores": len(data.scores)}
+    for name in JUDGMENT_TABLES:
+        frame = getattr(data, name)
+        if len(frame):
+            blobs[name] = _canonical_csv(frame, *CANONICAL[name])
+            rows[name] = len(frame)
     tables = {
         name: {"rows": rows[name], "sha256": hashlib.sha256(blob).hexdigest()}
         for name, blob in blobs.items()
     }
-    combined = "".join(
-        f"{name} {tables[name]['sha256']}\n" for name in ("cases", "readings", "scores")
-    )
+    combined = "".join(f"{name} {tables[name]['sha256']}\n" for name in tables)
     return {
         "sha256": hashlib.sha256(combined.encode()).hexdigest(),
         "tables": tables,

@@ -59,6 +59,8 @@ NOTE_CODES: dict[str, str] = {
     "both modalities were left out of the agreement by modality",
     "text-metrics-none": "no reading with an impression on a case with a reference impression: "
     "no text metrics",
+    "judgment-degenerate": "a preference, acceptability or error statistic (or the agreement of "
+    "an instrument) is missing a test or interval, or could not be computed",
 }
 
 

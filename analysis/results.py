@@ -65,6 +65,7 @@ from analysis.results_design import (
     reader_case_layout,
     reading_times,
 )
+from analysis.results_judgments import Judgments, judgments, judgments_json
 from analysis.selectors import (
     StudyData,
     attribute_is_categorical,
@@ -250,6 +251,8 @@ class Analysis:
     #: reference impressions, and their paired differences between readers
     text_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     text_metrics_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: pairwise preference, acceptability, errors and their agreement (analysis.results_judgments)
+    judgments: Judgments = field(default_factory=Judgments)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -376,6 +379,17 @@ def run_analysis(
         order,
         categories=data.categories,
         n_boot=options.fleiss_boot,
+        seed=options.seed,
+        notes=out.notes,
+    )
+    out.judgments = judgments(
+        data.preferences,
+        data.acceptability,
+        data.errors,
+        order=order,
+        kinds=kinds,
+        scale=data.acceptability_values,
+        cutoff=data.acceptability_cutoff,
         seed=options.seed,
         notes=out.notes,
     )
@@ -1870,6 +1884,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             }
             for r in analysis.text_metrics_tests.to_dict("records")
         ],
+        **judgments_json(analysis.judgments),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

@@ -28,7 +28,14 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Count
 
+from evaluation.instruments import acceptability_scale
 from evaluation.models import LikertDomain, LikertScore, Rater
+from evaluation.selectors import (
+    REFERENCE_READER,
+    acceptability_frame,
+    error_frame,
+    preference_frame,
+)
 from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Reading, Study
 from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
@@ -321,6 +328,14 @@ class StudyData:
     #: readings with an impression on a case with a reference impression:
     #: reader_id, case_id, run, modality, hypothesis (the impression), reference
     texts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: judgments (issue 14, :func:`study_judgments`): pairwise preferences, acceptability
+    #: grades and error annotations of the population's cases, with shown identifiers
+    preferences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    acceptability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the acceptability scale's grades, best first, and its cut-off
+    acceptability_values: list[int] = field(default_factory=list)
+    acceptability_cutoff: int | None = None
 
     @property
     def reader_order(self) -> list[str]:
@@ -449,6 +464,16 @@ def study_data(
         available_runs=available_runs,
         cases_read_by_split=cases_read_by_split(study),
         texts=texts if texts is not None else pd.DataFrame(columns=TEXT_COLUMNS),
+        **(
+            study_judgments(
+                study,
+                ids,
+                cases=population["case_id"],
+                readers=chosen["reader_id"] if readers is not None else None,
+            )
+            if with_scores
+            else {}
+        ),
     )
 
 
@@ -501,6 +526,83 @@ def _study_texts(
     return out.sort_values(["reader_id", "case_id", "run", "modality"], kind="stable").reset_index(
         drop=True
     )
+
+
+def _shown(frame: pd.DataFrame, column: str, mapping: dict[str, str]) -> pd.Series:
+    """``column`` through ``mapping``, the reference impression's reader kept as is."""
+    values = frame[column].astype(str)
+    return values.map(mapping).where(values != REFERENCE_READER, REFERENCE_READER)
+
+
+def study_judgments(
+    study: Study,
+    ids: Pseudonyms,
+    *,
+    cases: pd.Series,
+    readers: pd.Series | None = None,
+) -> dict[str, Any]:
+    """The study's judgments (issue 14) on ``cases`` (shown ids) as the analysis sees them.
+
+    ``preferences``: ``rater_id, case_id, reader, comparator, kind_a, kind_b, run_a, run_b,
+    choice, left``; ``acceptability``: ``rater_id, case_id, reader_id, kind, run, grade,
+    acceptable``; ``errors``: ``rater_id, case_id, reader_id, kind, run, category,
+    significant``. Reader, case and rater codes are shown as ``ids`` shows them (pseudonyms
+    for a statistician before unblinding); the reference impression is reader
+    ``reference``. With ``readers`` (shown ids), only judgments of those readers' outputs
+    (and the reference) are kept.
+    """
+    scale = acceptability_scale(study)
+    frames = {
+        "preferences": preference_frame(study),
+        "acceptability": acceptability_frame(study),
+        "errors": error_frame(study),
+    }
+    raw_readers = set()
+    for name, frame in frames.items():
+        cols = ["reader_a", "reader_b"] if name == "preferences" else ["reader"]
+        for col in cols:
+            raw_readers |= set(frame[col].astype(str))
+    reader_map = ids.mapping("reader", sorted(raw_readers - {REFERENCE_READER}))
+    keep_cases = set(cases.astype(str))
+    keep_readers = None if readers is None else {*readers.astype(str), REFERENCE_READER}
+    out: dict[str, Any] = {
+        "acceptability_values": scale.values,
+        "acceptability_cutoff": scale.cutoff,
+    }
+    for name, frame in frames.items():
+        if frame.empty:
+            out[name] = pd.DataFrame()
+            continue
+        shown = pd.DataFrame(
+            {
+                "rater_id": frame["rater"].map(
+                    ids.mapping("rater", sorted(set(frame["rater"].astype(str))))
+                ),
+                "case_id": frame["case"].map(
+                    ids.mapping("case", sorted(set(frame["case"].astype(str))))
+                ),
+            }
+        )
+        if name == "preferences":
+            shown["reader"] = _shown(frame, "reader_a", reader_map)
+            shown["comparator"] = _shown(frame, "reader_b", reader_map)
+            for col in ("kind_a", "kind_b", "run_a", "run_b", "choice", "left"):
+                shown[col] = frame[col].to_numpy()
+            mask = shown["case_id"].isin(keep_cases)
+            if keep_readers is not None:
+                mask &= shown["reader"].isin(keep_readers) & shown["comparator"].isin(keep_readers)
+        else:
+            shown["reader_id"] = _shown(frame, "reader", reader_map)
+            extra = (
+                ("grade", "acceptable") if name == "acceptability" else ("category", "significant")
+            )
+            for col in ("kind", "run", *extra):
+                shown[col] = frame[col].to_numpy()
+            mask = shown["case_id"].isin(keep_cases)
+            if keep_readers is not None:
+                mask &= shown["reader_id"].isin(keep_readers)
+        out[name] = shown[mask].reset_index(drop=True)
+    return out
 
 
 def cases_read_by_split(study: Study) -> dict[str, int]:

@@ -778,6 +778,172 @@ def text_metrics_tests_table(analysis: Analysis) -> pd.DataFrame:
     )
 
 
+def _pct_ci(estimate: Any, low: Any, high: Any) -> str:
+    return fmt_ci(estimate, low, high, digits=1, scale=100.0)
+
+
+def _pct_range(low: Any, high: Any) -> str:
+    """ "63.6–73.9" (percent), "" when a limit is missing."""
+    if _missing(low) or _missing(high):
+        return ""
+    lo, hi = 100 * float(low), 100 * float(high)
+    sep = " to " if lo < 0 or hi < 0 else EN_DASH
+    return f"{fmt_num(lo, 1)}{sep}{fmt_num(hi, 1)}"
+
+
+def preference_table(analysis: Analysis) -> pd.DataFrame:
+    """Pairwise preference: wins, ties and losses of each reader against its comparator,
+    "at least as good" with the Wilson and the rater × case bootstrap CI, sign and
+    position-bias tests (issue 14)."""
+    rows = []
+    for r in analysis.judgments.preference.to_dict("records"):
+        rows.append(
+            {
+                "reader": r["reader"],
+                "comparator": r["comparator"],
+                "n": int(r["n"]),
+                "Wins / ties / losses": f"{int(r['wins'])} / {int(r['ties'])} / {int(r['losses'])}",
+                "Win, %": fmt_num(100 * r["win_rate"], 1),
+                "At least as good, % (95% CI)": _pct_ci(
+                    r["at_least_as_good"], r["ci_low"], r["ci_high"]
+                ),
+                "Clustered 95% CI, %": _pct_range(r["clustered_ci_low"], r["clustered_ci_high"]),
+                "Sign test P": fmt_p(r["sign_test_p"]),
+                "Left chosen, %": fmt_num(100 * r["left_chosen"], 1),
+                "Position bias P": fmt_p(r["left_bias_p"]),
+                "raters": int(r["n_raters"]),
+                "cases": int(r["n_cases"]),
+                "wins": int(r["wins"]),
+                "ties": int(r["ties"]),
+                "losses": int(r["losses"]),
+                "win_rate": r["win_rate"],
+                "at_least_as_good": r["at_least_as_good"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "clustered_ci_low": r["clustered_ci_low"],
+                "clustered_ci_high": r["clustered_ci_high"],
+                "sign_test_p": r["sign_test_p"],
+                "left_n": int(r["left_n"]),
+                "left_chosen": r["left_chosen"],
+                "left_bias_p": r["left_bias_p"],
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def preference_ranking_table(analysis: Analysis) -> pd.DataFrame:
+    """Bradley–Terry ranking of the sources (three or more), log-strength with Wald CIs."""
+    return pd.DataFrame(
+        [
+            {
+                "rank": int(r["rank"]),
+                "source": r["source"],
+                "Log-strength (95% CI)": fmt_ci(r["statistic"], r["ci_low"], r["ci_high"]),
+                "Strength": fmt_num(r["strength"]),
+                "P": fmt_p(r["p_value"]),
+                "comparisons": int(r["n"]),
+                "log_strength": r["statistic"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "p": r["p_value"],
+            }
+            for r in analysis.judgments.bradley_terry.to_dict("records")
+        ]
+    )
+
+
+def acceptability_table(analysis: Analysis) -> pd.DataFrame:
+    """Acceptability per source: acceptable ratings with Clopper–Pearson and clustered CIs,
+    then each model reader against the reference impressions on the same cases."""
+    rows: list[dict[str, Any]] = []
+    for r in analysis.judgments.acceptability.to_dict("records"):
+        rows.append(
+            {
+                "reader": r["reader"],
+                "n": int(r["n"]),
+                "Acceptable": fmt_count(r["acceptable"], r["n"]),
+                "Acceptable, % (95% CI)": _pct_ci(r["rate"], r["ci_low"], r["ci_high"]),
+                "Clustered 95% CI, %": _pct_range(r["clustered_ci_low"], r["clustered_ci_high"]),
+                "raters": int(r["n_raters"]),
+                "cases": int(r["n_cases"]),
+                "rate": r["rate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "clustered_ci_low": r["clustered_ci_low"],
+                "clustered_ci_high": r["clustered_ci_high"],
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def acceptability_paired_table(analysis: Analysis) -> pd.DataFrame:
+    """Each model reader against the reference impressions, case-level majority."""
+    return pd.DataFrame(
+        [
+            {
+                "reader": r["reader"],
+                "reference": r["reference"],
+                "cases": int(r["n"]),
+                "Reader only / reference only": f"{int(r['reader_only'])} / "
+                f"{int(r['reference_only'])}",
+                "Difference, % points (95% CI)": fmt_ci(
+                    r["statistic"], r["ci_low"], r["ci_high"], digits=1, scale=100.0
+                ),
+                "McNemar P": fmt_p(r["p_value"]),
+                "no majority": int(r["n_no_majority"]),
+                "diff": r["statistic"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "p": r["p_value"],
+            }
+            for r in analysis.judgments.acceptability_paired.to_dict("records")
+        ]
+    )
+
+
+def errors_table(analysis: Analysis) -> pd.DataFrame:
+    """Error annotations per reader: reports with an error (Clopper–Pearson CI), errors and
+    significant errors per report, counts by category."""
+    records = analysis.judgments.errors.to_dict("records")
+    categories = sorted({c for r in records for c in r["by_category"]})
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {
+            "reader": r["reader"],
+            "reports": int(r["n_reports"]),
+            "With an error": fmt_count(r["reports_with_error"], r["n_reports"]),
+            "With an error, % (95% CI)": _pct_ci(r["rate"], r["ci_low"], r["ci_high"]),
+            "Errors per report": fmt_num(r["errors_per_report"]),
+            "Significant per report": fmt_num(r["significant_per_report"]),
+            "rate": r["rate"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+        }
+        for category in categories:
+            row[f"n {category}"] = int(r["by_category"].get(category, 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def judgment_agreement_table(analysis: Analysis) -> pd.DataFrame:
+    """Inter-rater agreement of each judgment instrument (Krippendorff α, bootstrap CI)."""
+    return pd.DataFrame(
+        [
+            {
+                "instrument": r["instrument"],
+                "level": r["level"],
+                "Krippendorff α (95% CI)": fmt_ci(r["statistic"], r["ci_low"], r["ci_high"]),
+                "units": int(r["n_units"]),
+                "raters": int(r["n_raters"]),
+                "alpha": r["statistic"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+            }
+            for r in analysis.judgments.agreement.to_dict("records")
+        ]
+    )
+
+
 def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the analysis by name (empty tables are left out)."""
     mrmc, mrmc_readers = mrmc_tables(analysis)
@@ -800,6 +966,12 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "agreement_by_modality": agreement_by_modality_table(analysis),
         "text_metrics": text_metrics_table(analysis),
         "text_metrics_tests": text_metrics_tests_table(analysis),
+        "preference": preference_table(analysis),
+        "preference_ranking": preference_ranking_table(analysis),
+        "acceptability": acceptability_table(analysis),
+        "acceptability_paired": acceptability_paired_table(analysis),
+        "errors": errors_table(analysis),
+        "judgment_agreement": judgment_agreement_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -890,6 +1062,38 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             f"Difference: percentile bootstrap over cases ({max(options.fleiss_boot, 1)} "
             f"resamples, seed {options.seed}), two-sided bootstrap P.",
         ],
+        "preference": [
+            "One row per pair as imported (reader = option A, comparator = option B); the "
+            "reference impression is reader 'reference'.",
+            "At least as good: A better or equivalent; Wilson score 95% CI (R prop.test, "
+            "correct = FALSE). Clustered CI: percentile two-way (rater × case) pigeonhole "
+            f"bootstrap (Owen 2007; 1000 resamples, seed {options.seed}).",
+            "Sign test P: exact binomial test of wins vs losses (ties left out). Position bias "
+            "P: exact binomial test of the left option being chosen among non-tied "
+            "comparisons with a recorded side.",
+        ],
+        "preference_ranking": [
+            "Bradley–Terry model (ties split half), log-strength relative to the reference "
+            "source (0), Wald 95% CI and P, as R glm(family = binomial).",
+        ],
+        "acceptability": [
+            "Acceptable: a grade at or above the study's cut-off. Clopper–Pearson 95% CI over "
+            "ratings; clustered CI: two-way (rater × case) bootstrap (1000 resamples).",
+        ],
+        "acceptability_paired": [
+            "Case-level majority of the ratings of each output, on the cases rated for both; "
+            "difference reader − reference with Newcombe's (1998) paired score interval; "
+            "McNemar P: exact binomial test of the discordant cases.",
+        ],
+        "errors": [
+            "A report is one rater's annotation of one output; Clopper–Pearson 95% CI of the "
+            "share of reports with at least one error; n <category>: errors of that category.",
+        ],
+        "judgment_agreement": [
+            "Krippendorff's α: preference ordinal (B better < equivalent < A better), "
+            "acceptability ordinal on the grades, errors nominal (any error or none); 95% CI: "
+            f"percentile bootstrap (1000 resamples, seed {options.seed}).",
+        ],
         "likert": [
             "Score: mean (95% t CI) of every score (rater × output × domain).",
             "P: Dunn's test against each reader above, "
@@ -945,6 +1149,12 @@ TABLE_TITLES: dict[str, str] = {
     "agreement_by_modality": "Inter-reader agreement by modality (human readers)",
     "text_metrics": "Text metrics of the impressions against the reference impressions",
     "text_metrics_tests": "Text metrics: paired bootstrap differences between readers",
+    "preference": "Pairwise preference: reader vs comparator",
+    "preference_ranking": "Bradley–Terry ranking of the compared sources",
+    "acceptability": "Acceptability per source",
+    "acceptability_paired": "Acceptability: model reader vs the reference impressions",
+    "errors": "Error annotations per reader",
+    "judgment_agreement": "Inter-rater agreement of the judgment instruments",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -985,6 +1195,24 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
     "agreement_by_modality": ["modality", "readers", "cases", "Fleiss κ (95% CI)", "P"],
     "text_metrics": ["reader", "run", "metric", "Value (95% CI)", "n"],
     "text_metrics_tests": ["reader_a", "reader_b", "metric", "Difference A − B (95% CI)", "P", "n"],
+    "preference": [
+        "reader", "comparator", "n", "Wins / ties / losses", "Win, %",
+        "At least as good, % (95% CI)", "Clustered 95% CI, %", "Sign test P", "Left chosen, %",
+        "Position bias P",
+    ],
+    "preference_ranking": [
+        "rank", "source", "Log-strength (95% CI)", "Strength", "P", "comparisons",
+    ],
+    "acceptability": [
+        "reader", "n", "Acceptable", "Acceptable, % (95% CI)", "Clustered 95% CI, %", "raters",
+        "cases",
+    ],
+    "acceptability_paired": [
+        "reader", "reference", "cases", "Reader only / reference only",
+        "Difference, % points (95% CI)", "McNemar P",
+    ],
+    "errors": None,
+    "judgment_agreement": ["instrument", "level", "Krippendorff α (95% CI)", "units", "raters"],
     "notes": ["reader", "note"],
 }  # fmt: skip
 

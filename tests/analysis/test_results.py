@@ -94,7 +94,8 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     assert list(doc) == [
         "study", "n_cases", "n_positive", "modality", "readers", "auc_tests", "agreement",
         "likert", "mrmc", "mcnemar", "ai_vs_readers", "reading_time", "agreement_by_modality",
-        "text_metrics", "text_metrics_tests", "methods", "notes",
+        "text_metrics", "text_metrics_tests", "preference", "bradley_terry", "acceptability",
+        "acceptability_paired", "errors", "judgment_agreement", "methods", "notes",
     ]  # fmt: skip
     assert doc["modality"] == 1
     assert doc["study"] == "nme-gpt4o-demo"

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 
-from readerstudy.core.choices import CONSENSUS_RULES
+from readerstudy.core.choices import CONSENSUS_RULES, DEFAULT_LIKERT_DOMAINS
 from readerstudy.studies.models import Case, Reader, Study, StudyMember
 from readerstudy.studies.services import StudySpec
 
@@ -44,6 +44,32 @@ def parse_categories(text: str) -> dict[int, str]:
     return categories
 
 
+def parse_domains(text: str) -> tuple[tuple[str, str, str], ...]:
+    """``key | label | group`` per line (group optional) -> (key, label, group) tuples;
+    ``ValidationError`` naming each bad line."""
+    domains: list[tuple[str, str, str]] = []
+    problems = []
+    keys: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        key, label = parts[0], (parts[1] if len(parts) > 1 else "")
+        group = parts[2] if len(parts) > 2 else ""
+        if not re.fullmatch(r"[-a-zA-Z0-9_]+", key) or not label or len(parts) > 3:
+            problems.append(f"line {number}: expected key | label | group, got {line.strip()!r}")
+        elif key in keys:
+            problems.append(f"line {number}: domain {key} given twice")
+        keys.add(key)
+        domains.append((key, label, group))
+    if problems:
+        raise forms.ValidationError(problems)
+    return tuple(domains)
+
+
+DEFAULT_DOMAINS = "\n".join(" | ".join(d) for d in DEFAULT_LIKERT_DOMAINS)
+
+
 class StudyForm(forms.Form):
     """A study's settings. Once it holds cases the locked fields are disabled."""
 
@@ -65,6 +91,14 @@ class StudyForm(forms.Form):
     )
     likert_min = forms.IntegerField(initial=1, label="Likert minimum")
     likert_max = forms.IntegerField(initial=5, label="Likert maximum")
+    domains = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 9}),
+        initial=DEFAULT_DOMAINS,
+        required=False,
+        label="Likert domains",
+        help_text="One per line: key | label | group (the worked example's nine by default). "
+        "Set at creation; change them later in the administration site.",
+    )
     reference_reader = forms.ModelChoiceField(
         queryset=Reader.objects.none(),
         required=False,
@@ -95,6 +129,7 @@ class StudyForm(forms.Form):
         if study is None:
             del self.fields["reference_reader"]
         else:
+            del self.fields["domains"]
             field.queryset = Reader.objects.filter(study=study, kind=Reader.Kind.HUMAN)
         for name in locked:
             if name in self.fields:
@@ -104,9 +139,13 @@ class StudyForm(forms.Form):
     def clean_categories(self) -> dict[int, str]:
         return parse_categories(self.cleaned_data["categories"])
 
+    def clean_domains(self) -> tuple[tuple[str, str, str], ...]:
+        return parse_domains(self.cleaned_data.get("domains", ""))
+
     def spec(self) -> StudySpec:
         data = self.cleaned_data
         return StudySpec(
+            domains=data.get("domains", ()),
             slug=data["slug"],
             title=data["title"],
             description=data["description"],

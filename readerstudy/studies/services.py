@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from readerstudy.audit.context import AuditOrigin
 from readerstudy.audit.services import audit_record
+from readerstudy.core.choices import DEFAULT_LIKERT_DOMAINS
 from readerstudy.studies.models import Reader, ScaleCategory, Study, StudyInvitation, StudyMember
+from readerstudy.studies.signals import study_created
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -133,6 +135,9 @@ class StudySpec:
     likert_min: int = 1
     likert_max: int = 5
     reference_reader: Reader | None = None
+    #: (key, label, group) of the Likert domains (created by the evaluation part; at creation
+    #: only: later changes go through the administration site).
+    domains: tuple[tuple[str, str, str], ...] = DEFAULT_LIKERT_DOMAINS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -178,6 +183,7 @@ def study_create(*, actor: User, spec: StudySpec, origin: AuditOrigin | None = N
             for v, label in sorted(spec.categories.items())
         )
         study_member_add(study=study, user=actor, role=StudyMember.Role.COORDINATOR, actor=actor)
+        study_created.send(sender=Study, study=study, actor=actor, domains=spec.domains)
         audit_record(
             action="study_created",
             actor=actor,
@@ -187,6 +193,7 @@ def study_create(*, actor: User, spec: StudySpec, origin: AuditOrigin | None = N
             details={
                 **{k: v for k, v in _spec_values(spec).items()},
                 "categories": {str(k): v for k, v in sorted(spec.categories.items())},
+                "domains": [key for key, _, _ in spec.domains],
             },
         )
     return study

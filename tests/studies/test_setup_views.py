@@ -185,3 +185,33 @@ def test_case_list_filters_selects_per_class_with_a_seed_and_prefills_the_sessio
     form_page = client.get(url).content.decode()
     chosen = codes.group(1).replace("+", " ")
     assert chosen in form_page
+
+
+def test_a_study_created_on_the_web_gets_the_nine_likert_domains_of_the_worked_example(
+    client: Client,
+) -> None:
+    user = UserFactory()
+    user.user_permissions.add(Permission.objects.get(codename="add_study"))
+    client.force_login(user)
+    page = client.get("/studies/new/").content.decode()
+    assert "specific_diagnosis | Specific diagnosis | Professional judgment" in page
+    form = client.get("/studies/new/").context["form"]
+    client.post("/studies/new/", {**FORM, "domains": form.fields["domains"].initial})
+    study = Study.objects.get(slug="nme")
+    keys = list(study.likert_domains.order_by("position").values_list("key", flat=True))  # type: ignore[attr-defined]
+    assert keys[0] == "specific_diagnosis" and keys[-1] == "lack_of_bias" and len(keys) == 9
+
+
+def test_bad_domain_lines_are_each_named_and_nothing_is_created(client: Client) -> None:
+    user = UserFactory()
+    user.user_permissions.add(Permission.objects.get(codename="add_study"))
+    client.force_login(user)
+    html = client.post(
+        "/studies/new/",
+        {**FORM, "domains": "ok | OK\nbad key | x\nok | again", "categories": "1 a\nx"},
+    ).content.decode()
+    assert (
+        "line 2: expected key | label | group" in html and "line 3: domain ok given twice" in html
+    )
+    assert "line 2: expected a whole number then a label" in html
+    assert not Study.objects.exists()

@@ -196,5 +196,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         request, "readerstudy/invitation_accept.html", {"form": form, "invitation": invitation}
     )
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = (
+        "same-origin"  # the token never leaves the site; no-referrer would send Origin: null and fail CSRF
+    )
     return response

@@ -20,6 +20,9 @@ DEFAULT_CATEGORIES = (
 )
 
 
+SMALLINT_MIN, SMALLINT_MAX = -32768, 32767
+
+
 def parse_categories(text: str) -> dict[int, str]:
     """``value label`` per line (the label optional) -> {value: label}; ``ValidationError``
     naming the line on anything else."""
@@ -34,6 +37,9 @@ def parse_categories(text: str) -> dict[int, str]:
             problems.append(f"line {number}: expected a whole number then a label, got {line!r}")
             continue
         value = int(match.group(1))
+        if not SMALLINT_MIN <= value <= SMALLINT_MAX:
+            problems.append(f"line {number}: category {value} is out of range")
+            continue
         if value in categories:
             problems.append(f"line {number}: category {value} given twice")
         categories[value] = match.group(2).strip()
@@ -83,14 +89,21 @@ class StudyForm(forms.Form):
         help_text="One category per line: its value, then its label.",
     )
     positive_threshold = forms.IntegerField(
-        initial=4, help_text="A category at or above this value is a positive call."
+        min_value=SMALLINT_MIN,
+        max_value=SMALLINT_MAX,
+        initial=4,
+        help_text="A category at or above this value is a positive call.",
     )
     consensus = forms.ChoiceField(
         choices=list(CONSENSUS_RULES.items()),
         label="Consensus of repeated runs",
     )
-    likert_min = forms.IntegerField(initial=1, label="Likert minimum")
-    likert_max = forms.IntegerField(initial=5, label="Likert maximum")
+    likert_min = forms.IntegerField(
+        initial=1, label="Likert minimum", min_value=SMALLINT_MIN, max_value=SMALLINT_MAX
+    )
+    likert_max = forms.IntegerField(
+        initial=5, label="Likert maximum", min_value=SMALLINT_MIN, max_value=SMALLINT_MAX
+    )
     domains = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 9}),
         initial=DEFAULT_DOMAINS,
@@ -260,7 +273,8 @@ class CaseFilterForm(forms.Form):
     per_class = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=2**31 - 1,
         label="Random n per class",
         help_text="n positives and n negatives",
     )
-    seed = forms.IntegerField(required=False, initial=1)
+    seed = forms.IntegerField(required=False, initial=1, min_value=0, max_value=2**63 - 1)

@@ -140,7 +140,10 @@ def study_members(request: HttpRequest, slug: str) -> HttpResponse:
                     )
                     return redirect("study-members", slug=study.slug)
         if action == "remove":
-            member = get_object_or_404(StudyMember, pk=request.POST.get("member"), study=study)
+            member_id = request.POST.get("member", "")
+            if not member_id.isdigit() or int(member_id) >= 2**63:
+                raise Http404("No such member.")
+            member = get_object_or_404(StudyMember, pk=int(member_id), study=study)
             study_member_remove(actor=actor, member=member)
             messages.success(request, f"{member.user.get_username()} is no longer {member.role}.")
             return redirect("study-members", slug=study.slug)

@@ -215,3 +215,19 @@ def test_bad_domain_lines_are_each_named_and_nothing_is_created(client: Client) 
     )
     assert "line 2: expected a whole number then a label" in html
     assert not Study.objects.exists()
+
+
+def test_out_of_range_numbers_are_form_errors_not_server_errors(client: Client) -> None:
+    study, coordinator = make_study()
+    client.force_login(coordinator)  # type: ignore[arg-type]
+    big = str(2**40)
+    html = client.post(
+        "/studies/nme/settings/", {**FORM, "categories": f"0\n{big}", "likert_max": big}
+    ).content.decode()
+    assert f"category {big} is out of range" in html
+    assert (
+        client.get("/studies/nme/cases/", {"seed": str(2**70), "per_class": big}).status_code == 200
+    )
+    removal = {"action": "remove", "member": "99999999999999999999"}
+    assert client.post("/studies/nme/members/", removal).status_code == 404
+    assert StudyMember.objects.filter(study=study).count() == 1

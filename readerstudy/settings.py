@@ -185,6 +185,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Invitation emails (members page). The console backend prints them (demo and development);
+# set EMAIL_BACKEND (and Django's EMAIL_HOST...) for a real mail server.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "readerstudy@localhost")
+#: Days an invitation link stays valid.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 14)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True

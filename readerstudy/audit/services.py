@@ -45,6 +45,11 @@ AUDIT_ACTIONS: dict[str, str] = {
     "api_token_created": "API token created",
     "api_token_revoked": "API token revoked",
     # studies, cases and readings
+    "study_created": "Study created",
+    "study_updated": "Study settings changed",
+    "study_invitation_sent": "Invitation sent",
+    "study_invitation_accepted": "Invitation accepted",
+    "study_members_bulk_added": "Members added from a CSV",
     "study_deleted": "Study deleted",
     "case_created": "Case added",
     "case_updated": "Case changed",

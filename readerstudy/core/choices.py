@@ -22,3 +22,17 @@ CONSENSUS_RULES: Final[dict[str, str]] = {
 
 #: The default consensus rule (the worked example's: majority, else median).
 DEFAULT_CONSENSUS: Final[str] = "majority-median"
+
+#: The Likert domains of the worked example, (key, label, group), in its order: the default
+#: of a study created on the web, and the demo's (``fixtures.demo_ratings.LIKERT_DOMAINS``).
+DEFAULT_LIKERT_DOMAINS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("specific_diagnosis", "Specific diagnosis", "Professional judgment"),
+    ("differential_diagnosis", "Differential diagnosis", "Professional judgment"),
+    ("scientific_terminology", "Scientific terminology", "Knowledge accuracy"),
+    ("correctness", "Correctness", "Knowledge accuracy"),
+    ("coherence", "Coherence", "Report structure"),
+    ("comprehensiveness", "Comprehensiveness", "Report structure"),
+    ("management_recommendations", "Management recommendations", "Report structure"),
+    ("harmlessness", "Harmlessness", "Safety and ethics"),
+    ("lack_of_bias", "Lack of bias", "Safety and ethics"),
+)

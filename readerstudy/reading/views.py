@@ -80,7 +80,9 @@ DICOM_TYPE = "application/dicom"
 @require_http_methods(["GET", "POST"])
 def session_create(request: HttpRequest, slug: str) -> HttpResponse:
     study = require_study_role(request.user, slug, "coordinator")
-    form = ReadingSessionForm(request.POST or None, study=study)
+    # The case list's selection arrives as ?split=&cases= (issue 15): it pre-fills the form.
+    prefill = {k: request.GET[k] for k in ("split", "cases") if request.GET.get(k)}
+    form = ReadingSessionForm(request.POST or None, study=study, initial=prefill)
     status = 200
     if request.method == "POST":
         if form.is_valid():

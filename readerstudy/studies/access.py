@@ -53,3 +53,13 @@ def coordinated_studies(user: User) -> QuerySet[Study]:
     return Study.objects.filter(
         members__user=user, members__role=StudyMember.Role.COORDINATOR
     ).distinct()
+
+
+#: The Django permission that lets a signed-in user create studies on the web (staff may too;
+#: superusers hold every permission). Grant it in the admin (user or group permissions).
+CREATE_PERMISSION = "readerstudy.add_study"
+
+
+def may_create_studies(user: User) -> bool:
+    """Whether ``user`` may create a study (and so become its coordinator)."""
+    return bool(user.is_authenticated and (user.is_staff or user.has_perm(CREATE_PERMISSION)))

@@ -340,3 +340,47 @@ class StudyMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} of {self.study}"
+
+
+class StudyInvitation(models.Model):
+    """A one-time sign-up link sent by email: who is invited to which study in which role.
+
+    Only the SHA-256 of the link's token is stored (``token_hash``); the token itself is in
+    the email alone. The link works once (``accepted_at``) and until ``expires_at``."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=StudyMember.Role.choices)
+    reader = models.ForeignKey(
+        Reader,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="For the reader role: the Reader the new account signs in as.",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["study", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=list(roles.ROLES)), name="studyinvitation_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited as {self.role} of {self.study}"

@@ -26,7 +26,7 @@ from readerstudy.core import roles
 from readerstudy.core.confirm import Confirmation, confirm_page
 from readerstudy.core.spreadsheet import csv_writer
 from readerstudy.core.users import signed_in_user
-from readerstudy.studies.access import require_study_role, study_roles
+from readerstudy.studies.access import may_create_studies, require_study_role, study_roles
 from readerstudy.studies.models import Study
 from readerstudy.studies.pseudonyms import Blinding
 from readerstudy.studies.selectors import audit_events, studies_for_user, study_overview
@@ -48,7 +48,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "readerstudy/home.html",
-        {"sections": sections, "is_staff": request.user.is_staff},
+        {
+            "sections": sections,
+            "is_staff": request.user.is_staff,
+            "may_create": may_create_studies(request.user),
+        },
     )
 
 

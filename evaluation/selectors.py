@@ -730,7 +730,14 @@ class KeyRow:
     modality: int
     case: str
     redacted: bool
+    #: Pairwise items: output B's reader (``reference`` for the reference impression) and
+    #: which output was on the left; empty otherwise.
+    reader_b: str = ""
+    left: str = ""
 
+
+#: The extra key columns of a pairwise session.
+PAIRWISE_KEY_COLUMNS: tuple[str, ...] = ("reader_b_id", "left")
 
 KEY_COLUMNS: tuple[str, ...] = (
     "item",
@@ -760,11 +767,26 @@ def unblinding_key(session: RatingSession) -> list[KeyRow]:
             "reading__modality",
             "reading__case__code",
             "redacted_at",
+            "reading_b__reader__code",
+            "left",
         )
     )
+    pairwise = session.instrument == RatingSession.Instrument.PAIRWISE
     return [
-        KeyRow(pid, pos + 1, code, kind, label, run, modality, case, redacted is not None)
-        for pid, pos, code, kind, label, run, modality, case, redacted in rows
+        KeyRow(
+            pid,
+            pos + 1,
+            code,
+            kind,
+            label,
+            run,
+            modality,
+            case,
+            redacted is not None,
+            (code_b or REFERENCE_READER) if pairwise else "",
+            left,
+        )
+        for pid, pos, code, kind, label, run, modality, case, redacted, code_b, left in rows
     ]
 
 

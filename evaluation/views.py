@@ -573,6 +573,7 @@ def session_key_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         study=session.study,
         target=f"rating session {session.pk}",
     )
+    pairwise = session.instrument == RatingSession.Instrument.PAIRWISE
     rows = [
         (
             r.public_id,
@@ -584,10 +585,12 @@ def session_key_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             r.modality,
             r.case,
             int(r.redacted),
+            *((r.reader_b, r.left) if pairwise else ()),
         )
         for r in selectors.unblinding_key(session)
     ]
-    return _csv_response(f"rating-session-{session.pk}-key.csv", selectors.KEY_COLUMNS, rows)
+    header = selectors.KEY_COLUMNS + (selectors.PAIRWISE_KEY_COLUMNS if pairwise else ())
+    return _csv_response(f"rating-session-{session.pk}-key.csv", header, rows)
 
 
 @login_required

@@ -153,3 +153,26 @@ def test_an_acceptability_page_offers_the_scale_and_saves_drafts_by_json(
     assert done.json()["status"] == "submitted"
     assert AcceptabilityGrade.objects.get().grade == 2
     assert client.get(f"/rating/items/{task.item.public_id}/review/").status_code == 302
+
+
+def test_the_coordinator_pages_of_a_pairwise_session_work_and_the_key_names_both_sides(
+    world: World, make_session: SessionMaker, references: None
+) -> None:
+    session = make_session(
+        instrument=Instrument.PAIRWISE,
+        pairs=[("M1", "M2"), ("M1", "reference")],
+        domains=[],
+        runs=[1],
+        raters_per_item=1,
+        start=False,
+    )
+    client = client_for(world.coordinator)
+    base = f"/studies/{world.study.slug}/rating/sessions/{session.pk}/"
+    for url in (base, f"{base}key/", f"{base}key.csv", f"{base}randomisation.csv"):
+        assert client.get(url).status_code == 200, url
+    lines = client.get(f"{base}key.csv").content.decode().splitlines()
+    header = lines[0].split(",")
+    assert header[-2:] == ["reader_b_id", "left"]
+    sides = {tuple(line.split(",")[-2:]) for line in lines[1:]}
+    assert {b for b, _ in sides} == {"M2", "reference"} and {s for _, s in sides} == {"a", "b"}
+    assert client.get(f"/studies/{world.study.slug}/rating/").status_code == 200

@@ -57,6 +57,8 @@ NOTE_CODES: dict[str, str] = {
     "no inter-reader agreement by modality",
     "agreement-by-modality-cases-dropped": "cases not read by every compared human reader in "
     "both modalities were left out of the agreement by modality",
+    "text-metrics-none": "no reading with an impression on a case with a reference impression: "
+    "no text metrics",
 }
 
 

@@ -95,6 +95,7 @@ from analysis.stats.likert import dunn_test, kruskal_wallis, likert_by_domain, l
 from analysis.stats.mrmc import MRMCResult, mrmc
 from analysis.stats.multiplicity import adjust_p, check_p_adjust
 from analysis.stats.roc import compare_readers, reader_aucs, roc_curve
+from analysis.stats.text_metrics import text_metrics_with_tests
 
 Progress = Callable[[str], None]
 logger = logging.getLogger(__name__)
@@ -245,6 +246,10 @@ class Analysis:
     #: Fleiss κ among the human readers per compared modality, and their difference
     agreement_by_modality: pd.DataFrame = field(default_factory=pd.DataFrame)
     agreement_difference: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: BLEU-4, ROUGE-L, METEOR, chrF per reader x run (and runs pooled) against the cases'
+    #: reference impressions, and their paired differences between readers
+    text_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    text_metrics_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -277,6 +282,7 @@ STEPS: tuple[str, ...] = (
     "Likert",
     "MRMC",
     "baseline",
+    "text metrics",
 )
 
 SPLIT_NAMES: dict[str, str] = {"test": "test", "train": "training", "all": "whole"}
@@ -376,12 +382,53 @@ def run_analysis(
 
     step(STEPS[6])
     out.baseline = _baseline(data, out.notes)
+
+    step(STEPS[7])
+    out.text_metrics, out.text_metrics_tests = _text_metrics(data, out.modality, options, out.notes)
     return out
 
 
 # ---------------------------------------------------------------------------------------
 # Steps
 # ---------------------------------------------------------------------------------------
+
+
+#: bootstrap replicates of the text metrics' CIs and paired differences
+TEXT_METRICS_BOOT = 1000
+
+
+def _text_language(references: pd.Series) -> str:
+    """``"zh"`` when most reference impressions contain CJK characters, else ``"en"``."""
+    cjk = references.str.contains(r"[\u4e00-\u9fff]", regex=True)
+    return "zh" if float(cjk.mean()) >= 0.5 else "en"
+
+
+def _text_metrics(
+    data: StudyData, modality: int | None, options: AnalysisOptions, notes: list[Note]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    texts = data.texts
+    if len(texts) and modality is not None:
+        texts = texts[texts["modality"] == modality]
+    if not len(texts):
+        notes.append(
+            note(
+                "text-metrics-none",
+                "No reading has an impression on a case with a reference impression: "
+                "no text metrics (BLEU-4, ROUGE-L, METEOR, chrF).",
+            )
+        )
+        return pd.DataFrame(), pd.DataFrame()
+    scores, tests = text_metrics_with_tests(
+        texts.reset_index(drop=True),
+        language=_text_language(texts["reference"]),  # type: ignore[arg-type]
+        n_boot=TEXT_METRICS_BOOT,
+        seed=options.seed,
+    )
+    order = {r: i for i, r in enumerate(data.reader_order)}
+    # readers in display order, each reader's runs, then its runs pooled
+    keys = scores.assign(_reader=scores["reader"].map(order), _pooled=scores["run"].isna())
+    scores = scores.loc[keys.sort_values(["_reader", "_pooled"], kind="stable").index]
+    return scores.reset_index(drop=True), tests.reset_index(drop=True)
 
 
 def _with_scores(data: StudyData, scores: pd.DataFrame) -> StudyData:
@@ -1800,6 +1847,29 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "ai_vs_readers": _ai_vs_readers_json(analysis),
         "reading_time": _reading_time_json(analysis),
         "agreement_by_modality": _agreement_by_modality_json(analysis),
+        "text_metrics": [
+            {
+                "reader": r["reader"],
+                "run": _run(r["run"]),
+                "metric": r["metric"],
+                "value": _f(r["statistic"]),
+                "ci": [_f(r["ci_low"]), _f(r["ci_high"])],
+                "n": _i(r["n"]),
+            }
+            for r in analysis.text_metrics.to_dict("records")
+        ],
+        "text_metrics_tests": [
+            {
+                "reader_a": r["reader_a"],
+                "reader_b": r["reader_b"],
+                "metric": r["metric"],
+                "diff": _f(r["statistic"]),
+                "ci": [_f(r["ci_low"]), _f(r["ci_high"])],
+                "p": _f(r["p_value"]),
+                "n": _i(r["n"]),
+            }
+            for r in analysis.text_metrics_tests.to_dict("records")
+        ],
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

@@ -117,8 +117,13 @@ def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
 
 
 def study_raters(study: Study, ids: Pseudonyms) -> pd.DataFrame:
-    """Raters of the study: ``pk, rater_id``."""
-    rows = list(Rater.objects.filter(study=study).order_by("code").values_list("pk", "code"))
+    """The human raters of the study: ``pk, rater_id`` (LLM judges are raters of kind model,
+    analysed apart from the panel)."""
+    rows = list(
+        Rater.objects.filter(study=study, kind=Rater.Kind.HUMAN)
+        .order_by("code")
+        .values_list("pk", "code")
+    )
     frame = pd.DataFrame(rows, columns=["pk", "code"])
     frame["rater_id"] = frame["code"].map(ids.mapping("rater", frame["code"].tolist()))
     return frame[["pk", "rater_id"]]
@@ -269,7 +274,9 @@ def _score_sql(
         f"SELECT {columns} FROM {score} s JOIN {reading} r ON r.id = s.reading_id "
         f"JOIN {case} c ON c.id = r.case_id WHERE c.study_id = %s"
     )
-    return _population_filters(sql, study, split=split, reader_pks=reader_pks, runs=runs)
+    sql, params = _population_filters(sql, study, split=split, reader_pks=reader_pks, runs=runs)
+    # The panel's scores only: an LLM judge's (source judged) are not a human rater's.
+    return sql + " AND s.source <> %s", [*params, LikertScore.Source.JUDGED.value]
 
 
 # ---------------------------------------------------------------------------------------
@@ -311,6 +318,9 @@ class StudyData:
     modality_labels: dict[int, str] = field(default_factory=dict)
     #: split -> number of the study's cases with at least one reading (any reader or run)
     cases_read_by_split: dict[str, int] = field(default_factory=dict)
+    #: readings with an impression on a case with a reference impression:
+    #: reader_id, case_id, run, modality, hypothesis (the impression), reference
+    texts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def reader_order(self) -> list[str]:
@@ -325,6 +335,7 @@ def study_data(
     runs: Sequence[int] | None = None,
     pseudonymous: bool = False,
     with_scores: bool = True,
+    with_texts: bool = True,
 ) -> StudyData:
     """Load the analysis population of ``study``.
 
@@ -340,6 +351,9 @@ def study_data(
         Replace reader, case, patient and rater codes by their pseudonyms.
     with_scores : bool
         Load the Likert scores too (default); without, ``scores`` is empty.
+    with_texts : bool
+        Load the impressions of readings on cases with a reference impression (default);
+        without, ``texts`` is empty.
 
     Raises
     ------
@@ -379,6 +393,8 @@ def study_data(
         ignore_index=True,
     )
     readings = _attach_reading_codes(raw, all_readers, cases)
+
+    texts = _study_texts(study, split, reader_pks, runs, all_readers, cases) if with_texts else None
 
     domains = study_domains(study)
     raters = study_raters(study, ids)
@@ -432,6 +448,58 @@ def study_data(
         domains=domains.drop(columns="pk"),
         available_runs=available_runs,
         cases_read_by_split=cases_read_by_split(study),
+        texts=texts if texts is not None else pd.DataFrame(columns=TEXT_COLUMNS),
+    )
+
+
+TEXT_COLUMNS = ["reader_id", "case_id", "run", "modality", "hypothesis", "reference"]
+
+
+def _study_texts(
+    study: Study,
+    split: str,
+    reader_pks: Sequence[int] | None,
+    runs: Sequence[int] | None,
+    readers: pd.DataFrame,
+    cases: pd.DataFrame,
+) -> pd.DataFrame:
+    """Impression and reference impression of each reading that has both (text metrics)."""
+    sql, params = _reading_sql(
+        study,
+        split=split,
+        reader_pks=reader_pks,
+        runs=runs,
+        columns="r.reader_id, r.case_id, r.run, r.modality, r.impression, c.reference_impression",
+    )
+    sql += " AND c.reference_impression <> '' AND r.impression <> ''"
+    cols = ["reader_pk", "case_pk", "run", "modality", "hypothesis", "reference"]
+    raw = pd.concat(
+        list(_chunks(sql, params, cols, 200_000)) or [pd.DataFrame(columns=cols)],
+        ignore_index=True,
+    )
+    reader_index = pd.Index(readers["pk"].to_numpy())
+    case_index = pd.Index(cases["pk"].to_numpy())
+    out = pd.DataFrame(
+        {
+            "reader_id": _take(
+                reader_index,
+                raw["reader_pk"].to_numpy(dtype=np.int64),
+                readers["reader_id"].to_numpy(dtype=object),
+            ),
+            "case_id": _take(
+                case_index,
+                raw["case_pk"].to_numpy(dtype=np.int64),
+                cases["case_id"].to_numpy(dtype=object),
+            ),
+            "run": raw["run"].to_numpy(dtype=np.int64),
+            "modality": raw["modality"].to_numpy(dtype=np.int64),
+            "hypothesis": raw["hypothesis"].astype(str).to_numpy(dtype=object),
+            "reference": raw["reference"].astype(str).to_numpy(dtype=object),
+        },
+        columns=TEXT_COLUMNS,
+    )
+    return out.sort_values(["reader_id", "case_id", "run", "modality"], kind="stable").reset_index(
+        drop=True
     )
 
 

@@ -705,6 +705,79 @@ def agreement_by_modality_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Labels of the text metrics (analysis.stats.text_metrics) in the tables.
+TEXT_METRIC_LABELS: dict[str, str] = {
+    "bleu4": "BLEU-4 (0–100)",
+    "rouge_l": "ROUGE-L F (0–1)",
+    "meteor": "METEOR (0–1)",
+    "chrf": "chrF (0–100)",
+}
+
+
+def _text_digits(metric: str) -> int:
+    return 1 if metric in ("bleu4", "chrf") else 3
+
+
+def text_metrics_table(analysis: Analysis) -> pd.DataFrame:
+    """Text metrics of each reader's impressions per run and runs pooled, with CIs."""
+    scores = analysis.text_metrics
+    if scores.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            "reader": scores["reader"],
+            "run": scores["run"].map(_run_label),
+            "metric": scores["metric"].map(TEXT_METRIC_LABELS),
+            "Value (95% CI)": [
+                fmt_ci(v, lo, hi, digits=_text_digits(m))
+                for m, v, lo, hi in zip(
+                    scores["metric"],
+                    scores["statistic"],
+                    scores["ci_low"],
+                    scores["ci_high"],
+                    strict=True,
+                )
+            ],
+            "n": scores["n"],
+        }
+    )
+    raw = scores.rename(columns={"statistic": "value", "metric": "metric_key"})
+    return pd.concat(
+        [out, raw[["metric_key", "value", "ci_low", "ci_high"]].reset_index(drop=True)], axis=1
+    )
+
+
+def text_metrics_tests_table(analysis: Analysis) -> pd.DataFrame:
+    """Paired bootstrap differences of the text metrics between readers (runs pooled)."""
+    tests = analysis.text_metrics_tests
+    if tests.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            "reader_a": tests["reader_a"],
+            "reader_b": tests["reader_b"],
+            "metric": tests["metric"].map(TEXT_METRIC_LABELS),
+            "Difference A − B (95% CI)": [
+                fmt_ci(v, lo, hi, digits=_text_digits(m))
+                for m, v, lo, hi in zip(
+                    tests["metric"],
+                    tests["statistic"],
+                    tests["ci_low"],
+                    tests["ci_high"],
+                    strict=True,
+                )
+            ],
+            "P": tests["p_value"].map(fmt_p),
+            "n": tests["n"],
+        }
+    )
+    raw = tests.rename(columns={"statistic": "diff", "p_value": "p", "metric": "metric_key"})
+    return pd.concat(
+        [out, raw[["metric_key", "diff", "ci_low", "ci_high", "p"]].reset_index(drop=True)],
+        axis=1,
+    )
+
+
 def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the analysis by name (empty tables are left out)."""
     mrmc, mrmc_readers = mrmc_tables(analysis)
@@ -725,6 +798,8 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "ai_vs_readers": ai_vs_readers_table(analysis),
         "reading_time": reading_time_table(analysis),
         "agreement_by_modality": agreement_by_modality_table(analysis),
+        "text_metrics": text_metrics_table(analysis),
+        "text_metrics_tests": text_metrics_tests_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -868,6 +943,8 @@ TABLE_TITLES: dict[str, str] = {
     "ai_vs_readers": "AI vs reader panel (single-treatment OR, 1T-RRRC)",
     "reading_time": "Reading time per reader and modality",
     "agreement_by_modality": "Inter-reader agreement by modality (human readers)",
+    "text_metrics": "Text metrics of the impressions against the reference impressions",
+    "text_metrics_tests": "Text metrics: paired bootstrap differences between readers",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -906,6 +983,8 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
     ],
     "reading_time": ["reader", "modality", "n", "Median, s (IQR)", "Wilcoxon P", "P (model)"],
     "agreement_by_modality": ["modality", "readers", "cases", "Fleiss κ (95% CI)", "P"],
+    "text_metrics": ["reader", "run", "metric", "Value (95% CI)", "n"],
+    "text_metrics_tests": ["reader_a", "reader_b", "metric", "Difference A − B (95% CI)", "P", "n"],
     "notes": ["reader", "note"],
 }  # fmt: skip
 

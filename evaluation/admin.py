@@ -16,8 +16,8 @@ class LikertDomainAdmin(StudyScopedAdmin):
 
 @admin.register(Rater)
 class RaterAdmin(StudyScopedAdmin):
-    list_display = ["code", "study", "user"]
-    list_filter = [scoped_filter("study")]
+    list_display = ["code", "kind", "study", "user"]
+    list_filter = [scoped_filter("study"), "kind"]
     autocomplete_fields = ["user"]
 
 

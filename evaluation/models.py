@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from evaluation.instruments import NO_ERRORS, DomainScale, domain_scale
+from readerstudy.core.llm.keys import API_KEY_ENV_PATTERN
 from readerstudy.core.sessions import SessionBase, SessionStatus, session_constraints
 from readerstudy.studies.models import Case, Reading, Study
 
@@ -46,11 +47,24 @@ class LikertDomain(models.Model):
         return domain_scale(self.extra, low=self.study.likert_min, high=self.study.likert_max)
 
 
+class RaterKind(models.TextChoices):
+    """Who a rater is (``Rater.Kind``), the one list of them: a person or an LLM judge."""
+
+    HUMAN = "human", "Human"
+    MODEL = "model", "Model (LLM judge)"
+
+
 class Rater(models.Model):
-    """A member of the Likert panel, known by a study-local code (e.g. ``rater1``)."""
+    """A member of the Likert panel, known by a study-local code (e.g. ``rater1``).
+
+    A rater of kind ``model`` is an LLM judge: its :class:`JudgeConfig` says how it is asked.
+    """
+
+    Kind = RaterKind
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="raters")
     code = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HUMAN)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -66,6 +80,7 @@ class Rater(models.Model):
             models.UniqueConstraint(
                 fields=["study", "user"], condition=Q(user__isnull=False), name="rater_unique_user"
             ),
+            models.CheckConstraint(condition=Q(kind__in=RaterKind.values), name="rater_kind_valid"),
         ]
 
     def __str__(self) -> str:
@@ -77,6 +92,7 @@ class ScoreSource(models.TextChoices):
 
     IMPORTED = "imported", "Imported"
     ENTERED = "entered", "Entered in the rating page"
+    JUDGED = "judged", "Given by an LLM judge"
 
 
 class LikertScore(models.Model):
@@ -327,6 +343,126 @@ class ScoreAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score} {self.before}->{self.after} by {self.username}"
+
+
+DEFAULT_JUDGE_TEMPLATE = """You are one of several expert raters in a blinded study. Rate the \
+output below on each domain, on the scale from $low to $high:
+$anchors
+
+Domains:
+$domains
+$context
+Output to rate:
+\"\"\"
+$output
+\"\"\"
+
+Answer with one JSON object only, whose keys are the domain keys and whose values are \
+integers from $low to $high."""
+
+
+class JudgeConfig(models.Model):
+    """How an LLM judge (a rater of kind ``model``) is asked: server, model, prompt, runs.
+
+    The prompt template (``string.Template``) may use ``$output`` (required: the item's
+    blinded, normalised text), ``$domains`` (key, label and description of each domain of the
+    session), ``$anchors`` (the instrument's scale anchors), ``$context`` (the context the
+    session shows human raters: location, clinical history, findings), ``$low`` and ``$high``.
+    The answer's JSON schema is derived from the session's domains
+    (:func:`evaluation.judges.judge_answer_schema`). Keys are never stored: ``api_key_env``
+    names an allowed variable (readerstudy.core.llm.keys), the base URL must be allowed
+    (readerstudy.core.llm.egress).
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="judge_configs")
+    rater = models.OneToOneField(Rater, on_delete=models.CASCADE, related_name="judge_config")
+    base_url = models.CharField("API base URL", max_length=500)
+    api_key_env = models.CharField("API key variable", max_length=100, blank=True)
+    model_name = models.CharField(max_length=200)
+    prompt_template = models.TextField(default=DEFAULT_JUDGE_TEMPLATE)
+    temperature = models.FloatField(default=0.0)
+    runs = models.PositiveSmallIntegerField(default=1, help_text="Answers per item (run 1 scores)")
+    concurrency = models.PositiveSmallIntegerField(default=4)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    max_tokens = models.PositiveIntegerField(default=400)
+    timeout_seconds = models.FloatField(default=120.0)
+    price_input_per_1k = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    price_output_per_1k = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    #: Judges speak the OpenAI chat API (OpenAI, vLLM, Ollama, ...); see readerstudy.core.llm.
+    provider = "openai"
+    api_version = ""
+
+    class Meta:
+        ordering = ["study", "rater"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(api_key_env="") | Q(api_key_env__regex=API_KEY_ENV_PATTERN),
+                name="judgeconfig_api_key_env_is_a_name",
+            ),
+            models.CheckConstraint(
+                condition=Q(runs__gte=1) & Q(concurrency__gte=1) & Q(max_attempts__gte=1),
+                name="judgeconfig_counts_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(temperature__gte=0) & Q(temperature__lte=2),
+                name="judgeconfig_temperature_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_input_per_1k__gte=0) & Q(price_output_per_1k__gte=0),
+                name="judgeconfig_prices_nonnegative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"judge {self.rater.code} ({self.model_name})"
+
+
+class JudgeAnswerStatus(models.TextChoices):
+    """What came back for one item and run (``JudgeAnswer.Status``)."""
+
+    OK = "ok", "Scored"
+    REFUSED = "refused", "Refused"
+    UNPARSEABLE = "unparseable", "Unparseable"
+    ERROR = "error", "Error (no answer after retries; sent again on resume)"
+
+
+class JudgeAnswer(models.Model):
+    """One judge's answer to one rating item in one run, kept whatever it was."""
+
+    Status = JudgeAnswerStatus
+    #: Outcomes a resumed run does not ask again.
+    FINAL = (Status.OK, Status.REFUSED, Status.UNPARSEABLE)
+
+    config = models.ForeignKey(JudgeConfig, on_delete=models.CASCADE, related_name="answers")
+    run = models.PositiveSmallIntegerField(default=1)
+    item = models.ForeignKey(RatingItem, on_delete=models.CASCADE, related_name="judge_answers")
+    raw_response = models.JSONField(null=True, blank=True)
+    raw_text = models.TextField(blank=True)
+    parsed = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["config", "run", "item__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["config", "run", "item"], name="judgeanswer_unique_per_run"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=JudgeAnswerStatus.values), name="judgeanswer_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(run__gte=1), name="judgeanswer_run_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.config.rater.code} run {self.run} {self.item.public_id}: {self.status}"
 
 
 # ----------------------------------------------------------------------------- judgments

@@ -34,6 +34,8 @@ from evaluation.models import (
     REFERENCE_READER,
     AcceptabilityGrade,
     ErrorAnnotation,
+    JudgeAnswer,
+    JudgeConfig,
     LikertDomain,
     LikertScore,
     PairwisePreference,
@@ -1017,3 +1019,13 @@ def error_frame(study: Study) -> pd.DataFrame:
     for name in ("start", "end"):
         frame[name] = frame[name].astype("float64")
     return frame[list(ERROR_FRAME_COLUMNS)].reset_index(drop=True)
+
+
+def judge_problem_answers(*, config: JudgeConfig, run: int | None = None) -> QuerySet[JudgeAnswer]:
+    """A judge's refused and unparseable answers (kept with their text), to be listed."""
+    answers = JudgeAnswer.objects.filter(
+        config=config, status__in=(JudgeAnswer.Status.REFUSED, JudgeAnswer.Status.UNPARSEABLE)
+    )
+    if run is not None:
+        answers = answers.filter(run=run)
+    return answers.select_related("item").order_by("run", "item__position")

@@ -14,18 +14,23 @@ import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evaluation.blinding import normalise_output, structure_by_source
 from evaluation.instruments import acceptability_scale, domain_scale
+from evaluation.judges import JudgeSummary, judge_execute, judge_template_problems
 from evaluation.models import (
     REFERENCE_READER,
     AcceptabilityGrade,
     Instrument,
+    JudgeConfig,
     JudgmentAmendment,
     LikertDomain,
     LikertScore,
@@ -42,6 +47,8 @@ from evaluation.models import (
 from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
 from readerstudy.audit.services import audit_record
 from readerstudy.core.db.rows import db_value, quoted_table
+from readerstudy.core.llm.client import Connection
+from readerstudy.core.llm.egress import validate_base_url
 from readerstudy.core.randomisation import balanced_assignment, new_seed, permutation, rng_for
 from readerstudy.core.sessions import (
     SessionStateError,
@@ -642,7 +649,9 @@ def rater_for_user(*, study: Study, user: User) -> Rater:
     if rater is not None:
         return rater
     username = user.get_username()
-    unlinked = Rater.objects.filter(study=study, code=username, user__isnull=True).first()
+    unlinked = Rater.objects.filter(
+        study=study, code=username, user__isnull=True, kind=Rater.Kind.HUMAN
+    ).first()
     if unlinked is not None:
         unlinked.user = user
         unlinked.save(update_fields=["user"])
@@ -1379,3 +1388,108 @@ def _judgment_submit(
             "one); nothing was changed. Please tell the study coordinator."
         ) from exc
     return SubmitResult(status=status, version=locked.version, replayed=False, scores=final)
+
+
+# ----------------------------------------------------------------------------- LLM judges
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """How a new LLM judge is asked (``judge_config_create``); see ``JudgeConfig``."""
+
+    code: str
+    base_url: str
+    model_name: str
+    api_key_env: str = ""
+    prompt_template: str = ""  # empty: the default template
+    temperature: float = 0.0
+    runs: int = 1
+    concurrency: int = 4
+    max_attempts: int = 5
+    max_tokens: int = 400
+    price_input_per_1k: str = "0"
+    price_output_per_1k: str = "0"
+
+
+def judge_config_create(*, study: Study, options: JudgeOptions, actor: User | None) -> JudgeConfig:
+    """A rater of kind ``model`` and its judge configuration, checked all at once.
+
+    Raises ``ValidationError`` naming every bad field (the code already used, a base URL or
+    key variable the settings do not allow, a template with unknown placeholders).
+    """
+    config = JudgeConfig(
+        study=study,
+        base_url=options.base_url,
+        api_key_env=options.api_key_env,
+        model_name=options.model_name,
+        temperature=options.temperature,
+        runs=options.runs,
+        concurrency=options.concurrency,
+        max_attempts=options.max_attempts,
+        max_tokens=options.max_tokens,
+        price_input_per_1k=Decimal(options.price_input_per_1k),
+        price_output_per_1k=Decimal(options.price_output_per_1k),
+    )
+    if options.prompt_template:
+        config.prompt_template = options.prompt_template
+    errors: dict[str, list[str]] = {}
+    if not options.code.strip():
+        errors["code"] = ["a judge needs a rater code"]
+    elif Rater.objects.filter(study=study, code=options.code).exists():
+        errors["code"] = [f"the study already has a rater {options.code}"]
+    for name, problem in Connection.of(config).problems_by_field().items():
+        errors.setdefault(name, []).append(problem)
+    try:
+        validate_base_url(options.base_url)
+    except ValidationError as exc:
+        errors.setdefault("base_url", []).extend(exc.messages)
+    template_problems = judge_template_problems(config.prompt_template)
+    if template_problems:
+        errors["prompt_template"] = template_problems
+    try:
+        config.full_clean(exclude=["rater", "study"])
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        config.rater = Rater.objects.create(study=study, code=options.code, kind=Rater.Kind.MODEL)
+        config.save()
+        audit_record(
+            action="judge_config_create",
+            actor=actor,
+            study=study,
+            target=f"judge {options.code}",
+            details={"model": options.model_name, "runs": options.runs},
+        )
+    return config
+
+
+def judge_run(
+    *, config: JudgeConfig, session: RatingSession, actor: User | None, run: int | None = None
+) -> JudgeSummary:
+    """Let the judge answer every item of ``session`` not yet answered (``run``: one run, None:
+    all of ``config.runs``); resumable, see :mod:`evaluation.judges`. Raises ``JudgeError``
+    or ``ConnectionSettingsError``; nothing is sent then."""
+    summary = judge_execute(config=config, session=session, run=run)
+    audit_record(
+        action="judge_run",
+        actor=actor,
+        study=session.study,
+        target=f"judge {config.rater.code} on session {session.pk}",
+        details={"runs": list(summary.runs), "counts": summary.counts, "skipped": summary.skipped},
+    )
+    return summary
+
+
+def judge_dispatch(*, config: JudgeConfig, session: RatingSession, run: int | None = None) -> str:
+    """Start a judge run: to the Celery worker when ``GENERATION_DISPATCH`` is ``celery``,
+    else in this process (as generation does without a broker). Returns the mode."""
+    from evaluation.tasks import judge_run_task  # the task module imports this one
+
+    if getattr(settings, "GENERATION_DISPATCH", "inline") == "celery":
+        judge_run_task.delay(config.pk, session.pk, run)
+        return "celery"
+    judge_run_task.apply(args=(config.pk, session.pk, run))
+    return "inline"

@@ -35,6 +35,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -255,6 +256,7 @@ class FakeOpenAIServer:
         self.jobs: dict[str, dict[str, Any]] = {}
         self._queue: deque[Behaviour] = deque()
         self._rules: list[tuple[str, deque[Behaviour]]] = []
+        self._script: Callable[[dict[str, Any]], Behaviour | None] | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._httpd: ThreadingHTTPServer | None = None
@@ -271,10 +273,17 @@ class FakeOpenAIServer:
         with self._lock:
             self._rules.append((contains, deque(behaviours)))
 
+    def script(self, behave: Callable[[dict[str, Any]], Behaviour | None] | None) -> None:
+        """Requests that no queued behaviour or rule answers get ``behave(body)`` (None: the
+        default answer). A scripted rater, e.g. an LLM judge answering from the prompt."""
+        with self._lock:
+            self._script = behave
+
     def reset(self) -> None:
         with self._lock:
             self._queue.clear()
             self._rules.clear()
+            self._script = None
             self.requests.clear()
             self.chat_requests = 0
             self.context_violations = 0
@@ -337,6 +346,10 @@ class FakeOpenAIServer:
                     return queue.popleft(), serial
             if self._queue:
                 return self._queue.popleft(), serial
+            behave = self._script
+        scripted = behave(body) if behave is not None else None
+        if scripted is not None:
+            return scripted, serial
         if self.rate_limit_every and serial % self.rate_limit_every == 0:
             return status(429, retry_after_ms=50), serial
         return answer(), serial

@@ -76,6 +76,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "generation_run_stop": "Generation run stopped",
     "generation_run_resume": "Generation run resumed",
     "finetune_job_create": "Fine-tuning job created",
+    "judge_config_create": "LLM judge created",
+    "judge_run": "LLM judge run",
 }
 
 

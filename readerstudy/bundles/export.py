@@ -268,7 +268,11 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
                 n += 1
             counts["readings"] = n
 
-        scores = LikertScore.objects.filter(domain__study=study)
+        # The panel's scores: an LLM judge's (source judged) are not a rater's in the bundle
+        # format, which has no kind of rater; they stay with the judge's answers.
+        scores = LikertScore.objects.filter(domain__study=study).exclude(
+            source=LikertScore.Source.JUDGED
+        )
         if scores.exists():
             multi_modality = Reading.objects.filter(case__study=study).exclude(modality=1).exists()
             with writer.text("ratings.csv") as out:

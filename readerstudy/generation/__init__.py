@@ -1,8 +1,9 @@
 """Model readers from OpenAI-compatible APIs.
 
-Modules: ``keys`` (API keys from the environment or a secrets file), ``client`` (clients and
-retries), ``prompts`` (templates, request bodies, images, token estimates), ``parsing``
-(answers to outcomes), ``runner`` (direct requests), ``batch`` (the Batch API), ``finetune``
-(training-set export and jobs), ``services`` (runs: create, stop, resume, dispatch),
-``selectors`` (progress and listings), ``tasks`` (Celery tasks). See docs/generation.md.
+Modules: ``prompts`` (templates, request bodies, images), ``parsing`` (answers to outcomes),
+``runner`` (direct requests), ``batch`` (the Batch API), ``finetune`` (training-set export and
+jobs), ``services`` (runs: create, stop, resume, dispatch), ``selectors`` (progress and
+listings), ``tasks`` (Celery tasks). The clients, retries, egress allow-list, API keys, JSON
+answers and token estimates are ``readerstudy.core.llm`` (shared with the LLM judges of
+``evaluation``). See docs/generation.md.
 """

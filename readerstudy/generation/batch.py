@@ -33,9 +33,9 @@ import openai
 from django.conf import settings
 from django.utils import timezone
 
-from readerstudy.generation.client import Connection, error_text, sync_client_create
-from readerstudy.generation.egress import DestinationNotAllowedError
-from readerstudy.generation.keys import ConnectionSettingsError, server_text
+from readerstudy.core.llm.client import Connection, error_text, sync_client_create
+from readerstudy.core.llm.egress import DestinationNotAllowedError
+from readerstudy.core.llm.keys import ConnectionSettingsError, server_text
 from readerstudy.generation.models import GenerationItem, GenerationRun
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.runner import (

@@ -10,25 +10,27 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
+from readerstudy.core.llm.client import Connection
+from readerstudy.core.llm.egress import (
+    BASE_URLS_SETTING,
+    LINK_LOCAL_SETTING,
+    destination_problems,
+    link_local_allowed,
+)
+from readerstudy.core.llm.keys import (
+    KEYS_SETTING,
+    PREFIX_SETTING,
+    api_key_name_denied,
+    api_key_name_valid,
+    api_key_prefix,
+)
+
 
 @checks.register(checks.Tags.security)
 def check_generation_settings(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     """The allow-lists of model generation: usable, and not wider than meant."""
-    from readerstudy.generation.egress import (
-        BASE_URLS_SETTING,
-        LINK_LOCAL_SETTING,
-        destination_problems,
-        link_local_allowed,
-    )
-    from readerstudy.generation.keys import (
-        KEYS_SETTING,
-        PREFIX_SETTING,
-        api_key_name_denied,
-        api_key_name_valid,
-        api_key_prefix,
-    )
 
     found: list[checks.CheckMessage] = []
     for problem in destination_problems():
@@ -88,7 +90,6 @@ def check_generation_configs(
         return []
     from django.db import DatabaseError
 
-    from readerstudy.generation.client import Connection
     from readerstudy.generation.models import FineTuneJob, GenerationConfig
 
     found: list[checks.CheckMessage] = []

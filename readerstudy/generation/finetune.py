@@ -29,8 +29,8 @@ import openai
 from django.db import transaction
 
 from readerstudy.audit.services import audit_record
-from readerstudy.generation.client import Connection, error_text, sync_client_create
-from readerstudy.generation.keys import ConnectionSettingsError, redact
+from readerstudy.core.llm.client import Connection, error_text, sync_client_create
+from readerstudy.core.llm.keys import ConnectionSettingsError, redact
 from readerstudy.generation.models import FineTuneJob, GenerationConfig
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,

@@ -1,7 +1,7 @@
 """Forms of the generation pages. No form has a field for an API key.
 
 The key variable is a choice among the names the server's settings allow
-(:func:`readerstudy.generation.keys.api_key_names_allowed`; names only, never values), and the
+(:func:`readerstudy.core.llm.keys.api_key_names_allowed`; names only, never values), and the
 base URL must be allowed by ``GENERATION_ALLOWED_BASE_URLS`` or be a public endpoint.
 """
 
@@ -16,8 +16,8 @@ from django.db import models
 
 from readerstudy.core.converters import INT32_MAX
 from readerstudy.core.forms import form_field
-from readerstudy.generation.egress import base_url_problem
-from readerstudy.generation.keys import (
+from readerstudy.core.llm.egress import base_url_problem
+from readerstudy.core.llm.keys import (
     KEYS_SETTING,
     PREFIX_SETTING,
     api_key_is_set,

@@ -14,30 +14,14 @@ or an unparseable answer is recorded on the item and creates no reading.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from readerstudy.core.llm.egress import validate_base_url
+from readerstudy.core.llm.keys import API_KEY_ENV_PATTERN
 from readerstudy.studies.models import SPLIT_SELECTIONS, SplitSelection
-
-#: What ``api_key_env`` may hold: the NAME of an environment variable, never a key.
-API_KEY_ENV_PATTERN = r"^[A-Z_][A-Z0-9_]{0,99}$"
-
-
-def validate_base_url(value: str) -> None:
-    """An http(s) URL with a host; internal host names without a domain (``http://vllm:8000/v1``)
-    are fine, credentials in the URL are not (keys come from the environment only)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("enter an http:// or https:// URL with a host name")
-    if parts.username or parts.password:
-        raise ValidationError("no user name or password in the URL: keys come from the environment")
-    if parts.query or parts.fragment:
-        raise ValidationError("the base URL takes no query string or fragment")
 
 
 class GenerationConfig(models.Model):

@@ -25,15 +25,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from readerstudy.core.llm.estimate import MESSAGE_OVERHEAD_TOKENS, estimate_text_tokens
 from readerstudy.generation.models import GenerationConfig
 from readerstudy.studies.display import DISPLAY_CONTENT_TYPE, display_name
 from readerstudy.studies.models import Case, CaseImage, Study
 
 PLACEHOLDERS: tuple[str, ...] = ("findings", "clinical_history", "location", "scale", "categories")
-#: Rough size of a token in characters of English text, for the cost estimate only.
-CHARS_PER_TOKEN = 4
-#: Tokens of chat formatting per message (role markers), for the estimate.
-MESSAGE_OVERHEAD_TOKENS = 4
 
 DEFAULT_SYSTEM_TEMPLATE = (
     "You are an experienced breast radiologist. From the information given, write the "
@@ -187,10 +184,6 @@ class Prompting:
     @property
     def uses_images(self) -> bool:
         return self.inputs in ("images", "text+images")
-
-
-def estimate_text_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def image_tokens(width: int, height: int, detail: str) -> int:

@@ -15,33 +15,30 @@ skipped, pending and failed ones are sent.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import random
-import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from readerstudy.generation.client import (
+from readerstudy.core.llm.client import (
     CallResult,
     Connection,
     RetryPolicy,
     async_client_create,
     chat_completion_with_retries,
 )
-from readerstudy.generation.keys import ConnectionSettingsError, server_text
+from readerstudy.core.llm.keys import ConnectionSettingsError, server_text
+from readerstudy.core.llm.loop import EventLoopThread
 from readerstudy.generation.models import GenerationItem, GenerationRun
 from readerstudy.generation.prompts import Prompting, RequestBuilder
 from readerstudy.generation.storage import DUPLICATE, Delivery, StoreContext, items_store
-
-T = TypeVar("T")
 
 
 class RunNotClaimableError(Exception):
@@ -56,26 +53,6 @@ class RunSummary:
     requests: int
     duplicates: int
     seconds: float
-
-
-class EventLoopThread:
-    """An asyncio event loop running in a daemon thread, for the duration of a ``with``."""
-
-    def __enter__(self) -> EventLoopThread:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="generation-loop", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
 
 
 def store_context(run: GenerationRun, *, secrets: tuple[str, ...] = ()) -> StoreContext:

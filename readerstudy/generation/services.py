@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from readerstudy.audit.services import audit_record
-from readerstudy.generation.client import Connection
+from readerstudy.core.llm.client import Connection
+from readerstudy.core.llm.estimate import Estimate
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.prompts import (
     DEFAULT_SYSTEM_TEMPLATE,
@@ -126,30 +127,6 @@ def generation_config_update(
 
 
 # -------------------------------------------------------------------------------- estimates
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Requests, tokens and cost of a run before it starts (input tokens ≈ characters ÷ 4
-    plus image tiles; output tokens at most ``max_tokens`` per request)."""
-
-    n_cases: int
-    n_requests: int
-    input_tokens: int
-    output_tokens_max: int
-    cost_input: Decimal
-    cost_output_max: Decimal
-
-    @property
-    def cost_max(self) -> Decimal:
-        return self.cost_input + self.cost_output_max
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["cost_input"] = str(self.cost_input.quantize(Decimal("0.0001")))
-        data["cost_output_max"] = str(self.cost_output_max.quantize(Decimal("0.0001")))
-        data["cost_max"] = str(self.cost_max.quantize(Decimal("0.0001")))
-        return data
 
 
 def run_cases(*, study: Study, split: str, limit: int | None) -> QuerySet[Case]:

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from readerstudy.generation.keys import NO_KEY, redact
+from readerstudy.core.llm.keys import NO_KEY, redact
 from readerstudy.generation.models import GenerationItem
 from readerstudy.generation.parsing import outcome_from_completion
 from readerstudy.studies.models import Reading

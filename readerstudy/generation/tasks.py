@@ -8,7 +8,7 @@ import openai
 from celery import shared_task
 from django.conf import settings
 
-from readerstudy.generation.keys import ConnectionSettingsError
+from readerstudy.core.llm.keys import ConnectionSettingsError
 from readerstudy.generation.models import GenerationRun
 from readerstudy.generation.runner import RunNotClaimableError, run_execute
 

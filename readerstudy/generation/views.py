@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from readerstudy.core.confirm import Confirmation, confirm_page
+from readerstudy.core.llm.client import Connection
+from readerstudy.core.llm.keys import ConnectionSettingsError
 from readerstudy.generation import selectors
-from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import finetune_job_refresh
 from readerstudy.generation.forms import (
     GenerationConfigForm,
@@ -26,7 +27,6 @@ from readerstudy.generation.forms import (
     config_fieldsets,
     config_initial,
 )
-from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.services import (
     GenerationConflictError,

@@ -94,7 +94,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     assert list(doc) == [
         "study", "n_cases", "n_positive", "modality", "readers", "auc_tests", "agreement",
         "likert", "mrmc", "mcnemar", "ai_vs_readers", "reading_time", "agreement_by_modality",
-        "methods", "notes",
+        "text_metrics", "text_metrics_tests", "methods", "notes",
     ]  # fmt: skip
     assert doc["modality"] == 1
     assert doc["study"] == "nme-gpt4o-demo"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from evaluation.services import RatingSessionOptions, rating_session_create, rat
 from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
+from tests.openai_server import Behaviour, text
 
 LEAKED_TEXT = "As an AI language model, I cannot see the images. BI-RADS 4. Biopsy is advised."
 
@@ -167,3 +169,9 @@ def make_session(world: World) -> SessionMaker:
         return session
 
     return make
+
+
+def all_fours(body: dict[str, Any]) -> Behaviour:
+    """A scripted LLM judge (``FakeOpenAIServer.script``) that gives 4 on every domain."""
+    keys = body["response_format"]["json_schema"]["schema"]["required"]
+    return text(json.dumps(dict.fromkeys(keys, 4)))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from readerstudy.generation.client import (
+from readerstudy.core.llm.client import (
     CallResult,
     Connection,
     RetryPolicy,

@@ -20,7 +20,7 @@ import httpx2
 import pytest
 from django.test import Client
 
-from readerstudy.generation.egress import (
+from readerstudy.core.llm.egress import (
     DestinationNotAllowedError,
     GuardedTransport,
     Origin,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from readerstudy.generation.client import Connection
+from readerstudy.core.llm.client import Connection
 from readerstudy.generation.finetune import (
     FinetuneExportError,
     FineTuneOptions,

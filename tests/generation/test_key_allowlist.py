@@ -19,21 +19,21 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from readerstudy.core.llm.client import Connection
+from readerstudy.core.llm.keys import (
+    ApiKeyNotAllowedError,
+    ConnectionSettingsError,
+    api_key_name_allowed,
+    api_key_names_allowed,
+)
 from readerstudy.generation.batch import run_batch_advance
 from readerstudy.generation.checks import check_generation_configs, check_generation_settings
-from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import (
     FinetuneExportError,
     FineTuneOptions,
     finetune_export,
     finetune_job_create,
     finetune_job_refresh,
-)
-from readerstudy.generation.keys import (
-    ApiKeyNotAllowedError,
-    ConnectionSettingsError,
-    api_key_name_allowed,
-    api_key_names_allowed,
 )
 from readerstudy.generation.models import FineTuneJob, GenerationConfig, GenerationRun
 from readerstudy.generation.runner import run_execute
@@ -276,7 +276,7 @@ def test_the_system_check_warns_about_unsafe_generation_settings(
 
 
 def test_a_refused_key_is_an_api_key_error_with_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    from readerstudy.generation.keys import api_key_resolve
+    from readerstudy.core.llm.keys import api_key_resolve
 
     monkeypatch.setenv("SECRET_KEY", "resolve-secret-0123456789")
     with pytest.raises(ApiKeyNotAllowedError) as refused:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from readerstudy.generation.keys import (
+from readerstudy.core.llm.keys import (
     NO_KEY,
     REDACTED,
     ApiKeyMissingError,

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from readerstudy.core.llm.client import Connection
 from readerstudy.generation.batch import run_batch_advance
-from readerstudy.generation.client import Connection
 from readerstudy.generation.finetune import FineTuneOptions, finetune_export, finetune_job_create
 from readerstudy.generation.models import GenerationItem
 from readerstudy.generation.runner import run_execute

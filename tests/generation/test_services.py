@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from readerstudy.audit.models import AuditEvent
-from readerstudy.generation.keys import ApiKeyMissingError
+from readerstudy.core.llm.keys import ApiKeyMissingError
 from readerstudy.generation.models import GenerationConfig, GenerationItem, GenerationRun
 from readerstudy.generation.runner import run_execute
 from readerstudy.generation.services import (
@@ -162,7 +162,7 @@ def test_the_demo_gets_a_live_copy_of_a1(study: Study, monkeypatch: pytest.Monke
 
 
 def test_the_demo_server_is_allowed_by_the_development_settings() -> None:
-    from readerstudy.generation.egress import base_url_problem
+    from readerstudy.core.llm.egress import base_url_problem
     from readerstudy.generation.services import DEMO_URL_DEFAULT
 
     assert base_url_problem(DEMO_URL_DEFAULT) is None  # http://127.0.0.1:8011/v1

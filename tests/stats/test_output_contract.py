@@ -32,6 +32,7 @@ from analysis.stats import (
     reading_time,
     roc,
     roc_summaries,
+    text_metrics,
 )
 from tests.stats.test_docstring_examples import MODULES, public_functions
 
@@ -188,6 +189,36 @@ JUDGE_PAIRS = pd.DataFrame(
 JUDGE_RUNS = RUNS.rename(columns={"reader_id": "rater_id", "category": "score"}).assign(
     reader_id="A", domain="accuracy"
 )
+TEXTS = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 6 + ["B"] * 6,
+        "run": 1,
+        "case_id": list(range(6)) * 2,
+        "reference": [
+            "irregular mass with washout",
+            "no suspicious enhancement",
+            "segmental non-mass enhancement",
+            "benign lymph node",
+            "spiculated mass of 12 mm",
+            "stable oval mass",
+        ]
+        * 2,
+        "hypothesis": [
+            "irregular mass showing washout",
+            "no suspicious enhancement",
+            "non-mass enhancement, segmental",
+            "lymph node, benign",
+            "spiculated mass 12 mm",
+            "oval mass, stable",
+            "mass",
+            "enhancement",
+            "no enhancement",
+            "node",
+            "spiculated mass",
+            "mass",
+        ],
+    }
+)
 
 Call = Callable[..., pd.DataFrame]
 
@@ -319,6 +350,14 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         False,
     ),
     "roc.reader_aucs": (lambda **kw: roc.reader_aucs(ROC, **kw), False),
+    "text_metrics.text_metrics": (
+        lambda **kw: text_metrics.text_metrics(TEXTS, n_boot=100, seed=1, **kw),
+        False,
+    ),
+    "text_metrics.compare_text_metrics": (
+        lambda **kw: text_metrics.compare_text_metrics(TEXTS, n_boot=100, seed=1, **kw),
+        True,
+    ),
     "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),
     "roc.compare_unpaired": (lambda **kw: roc.compare_unpaired(ROC, **kw), True),
     "roc.bootstrap_auc_ci": (
@@ -365,6 +404,7 @@ EXCEPTIONS: dict[str, str] = {
     "clustered_roc.clustered_auc_cov": "(AUCs, clustered covariance matrix) arrays",
     "roc.paired_delong": "arrays of every pair; compare_readers is its DataFrame form",
     "roc.roc_curve": "curve points (threshold, fpr, tpr), no estimate",
+    "text_metrics.text_metrics_with_tests": "(scores, tests) pair of contract DataFrames",
     "reading_time.reading_time_summary": "median and quartiles per reader x modality",
     "mrmc.fom_covariance": "(figures of merit, covariance matrix) arrays",
     "mrmc.or_analysis": "dict of the OR quantities; mrmc is its DataFrame form",

@@ -18,7 +18,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from readerstudy.generation.client import Connection
+from readerstudy.core.llm.client import Connection
+from readerstudy.core.llm.egress import validate_base_url
+from readerstudy.core.llm.keys import ConnectionSettingsError, api_key_name_valid
 from readerstudy.generation.finetune import (
     DEFAULT_HYPERPARAMETERS,
     FinetuneExportError,
@@ -28,8 +30,7 @@ from readerstudy.generation.finetune import (
     finetune_job_refresh,
     model_reader_for,
 )
-from readerstudy.generation.keys import ConnectionSettingsError, api_key_name_valid
-from readerstudy.generation.models import FineTuneJob, validate_base_url
+from readerstudy.generation.models import FineTuneJob
 from readerstudy.studies.models import Study
 
 

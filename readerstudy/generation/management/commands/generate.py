@@ -18,9 +18,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from readerstudy.core.llm.client import Connection
+from readerstudy.core.llm.keys import ConnectionSettingsError
 from readerstudy.generation.batch import run_batch_advance, run_batch_wait
-from readerstudy.generation.client import Connection
-from readerstudy.generation.keys import ConnectionSettingsError
 from readerstudy.generation.models import GenerationConfig, GenerationRun
 from readerstudy.generation.runner import RunNotClaimableError, RunSummary, run_execute
 from readerstudy.generation.selectors import configs_for_study, run_progress, runs_for_study

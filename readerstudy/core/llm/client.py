@@ -9,12 +9,12 @@ an HTTP date, capped at ``RetryPolicy.max_wait``) or else an exponential backoff
 ``base × 2^(attempt−1)`` capped at ``cap``, with jitter (a uniform factor in [0.5, 1]).
 Other 4xx answers are not retried.
 
-Every client is built on a guarded HTTP client (:mod:`readerstudy.generation.egress`): the base
+Every client is built on a guarded HTTP client (:mod:`readerstudy.core.llm.egress`): the base
 URL must be allowed by the settings, redirects leave neither its origin nor its allowed path,
 and link-local and metadata addresses are refused when the connection is made. A request the
 guard refuses (``DestinationNotAllowedError``, which the ``openai`` client lets through
 unwrapped) is not retried. Error bodies are stored and shown only redacted and truncated
-(:func:`readerstudy.generation.keys.server_text`).
+(:func:`readerstudy.core.llm.keys.server_text`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 import openai
 from django.conf import settings
 
-from readerstudy.generation.egress import (
+from readerstudy.core.llm.egress import (
     DestinationNotAllowedError,
     Route,
     async_http_client,
@@ -38,7 +38,7 @@ from readerstudy.generation.egress import (
     route_for,
     sync_http_client,
 )
-from readerstudy.generation.keys import (
+from readerstudy.core.llm.keys import (
     api_key_name_allowed,
     api_key_not_allowed_message,
     api_key_resolve,

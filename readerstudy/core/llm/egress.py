@@ -36,12 +36,13 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-from readerstudy.generation.keys import ConnectionSettingsError
+from readerstudy.core.llm.keys import ConnectionSettingsError
 
 BASE_URLS_SETTING = "GENERATION_ALLOWED_BASE_URLS"
 PUBLIC_SETTING = "GENERATION_PUBLIC_ENDPOINTS"
@@ -68,6 +69,18 @@ _FORBIDDEN_CHARACTERS = re.compile(r"[\s\\\x00-\x1f\x7f]")
 
 class DestinationNotAllowedError(ConnectionSettingsError):
     """The base URL (or a request or redirect) goes somewhere the settings do not allow."""
+
+
+def validate_base_url(value: str) -> None:
+    """An http(s) URL with a host; internal host names without a domain (``http://vllm:8000/v1``)
+    are fine, credentials in the URL are not (keys come from the environment only)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("enter an http:// or https:// URL with a host name")
+    if parts.username or parts.password:
+        raise ValidationError("no user name or password in the URL: keys come from the environment")
+    if parts.query or parts.fragment:
+        raise ValidationError("the base URL takes no query string or fragment")
 
 
 # ----------------------------------------------------------------------------- parsing

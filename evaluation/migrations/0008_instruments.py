@@ -25,7 +25,7 @@ def _create(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evaluation", "0006_judgments"),
+        ("evaluation", "0007_judges"),
         ("readerstudy", "0012_caseimage_dicom"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

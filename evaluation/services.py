@@ -1254,15 +1254,12 @@ def _judgment_row(
     session = task.assignment.session
     item = task.item
     rater_id = task.assignment.rater_id
+    found: Any
     if session.instrument == Instrument.PAIRWISE:
-        rows = PairwisePreference.objects.filter(
+        # reading_b_id None filters on IS NULL: the comparison with the reference impression.
+        found = PairwisePreference.objects.filter(
             rater_id=rater_id, reading_a_id=item.reading_id, reading_b_id=item.reading_b_id
         )
-        if item.reading_b_id is None:
-            rows = PairwisePreference.objects.filter(
-                rater_id=rater_id, reading_a_id=item.reading_id, reading_b__isnull=True
-            )
-        found: Any = rows
     else:
         found = AcceptabilityGrade.objects.filter(rater_id=rater_id, reading_id=item.reading_id)
     if lock:

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 
-from evaluation.models import LikertDomain, RatingSession
+from evaluation.models import REFERENCE_READER, Instrument, LikertDomain, RatingSession
 from evaluation.services import RatingSessionOptions
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
 from readerstudy.core.forms import form_field
@@ -37,8 +37,25 @@ class RatingSessionForm(forms.Form):
     """Create a rating session: which outputs, which raters, which domains, what context."""
 
     name = forms.CharField(max_length=200)
+    instrument = forms.ChoiceField(
+        required=False,
+        choices=[c for c in Instrument.choices if c[0] != Instrument.ERRORS],
+        initial=Instrument.LIKERT,
+        widget=forms.RadioSelect,
+        help_text="Likert: each output scored on the domains. Pairwise: two outputs of a case "
+        "side by side (A/B). Acceptability: each output graded on the study's scale.",
+    )
+    pairs = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Pairs of sources (pairwise)",
+        help_text=f"One pair a line, as reader codes: 'M1 vs M2', or 'M1 vs {REFERENCE_READER}' "
+        "for the case's reference impression.",
+    )
     readers = ReaderChoiceField(
         queryset=Reader.objects.none(),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Whose outputs are rated: model readers, and human readers to mix their "
         "impressions in.",
@@ -59,7 +76,10 @@ class RatingSessionForm(forms.Form):
         help_text="Members of the study with the rater role.",
     )
     domains = DomainChoiceField(
-        queryset=LikertDomain.objects.none(), widget=forms.CheckboxSelectMultiple
+        queryset=LikertDomain.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Likert sessions only.",
     )
     raters_per_item = forms.IntegerField(
         required=False,
@@ -116,6 +136,14 @@ class RatingSessionForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data  # what Form.clean returns (typed "| None" by the stubs)
+        instrument = data.get("instrument") or Instrument.LIKERT
+        data["instrument"] = instrument
+        if instrument == Instrument.PAIRWISE:
+            data["pair_list"] = self._pairs(data.get("pairs") or "")
+        elif not data.get("readers"):
+            self.add_error("readers", "Choose at least one reader.")
+        if instrument == Instrument.LIKERT and not data.get("domains"):
+            self.add_error("domains", "Choose at least one domain.")
         raters = data.get("raters")
         per_item = data.get("raters_per_item")
         if raters is not None and per_item is not None and per_item > len(raters):
@@ -125,14 +153,35 @@ class RatingSessionForm(forms.Form):
             )
         return data
 
+    def _pairs(self, text: str) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.replace(" VS ", " vs ").split(" vs ")]
+            if len(parts) != 2 or not all(parts):
+                self.add_error("pairs", f"line {number}: write 'A vs B' ({line.strip()!r})")
+                continue
+            pairs.append((parts[0], parts[1]))
+        if not pairs and "pairs" not in self.errors:
+            self.add_error("pairs", "Give at least one pair of sources, e.g. 'M1 vs M2'.")
+        return pairs
+
     def options(self) -> RatingSessionOptions:
         """The session the valid form describes (every rater rates an item by default)."""
         data = self.cleaned_data
+        pairs: list[tuple[str, str]] = data.get("pair_list", [])
+        readers = list(data["readers"] or [])
+        if data["instrument"] == Instrument.PAIRWISE:
+            codes = {c for pair in pairs for c in pair}
+            readers = list(Reader.objects.filter(study=self.study, code__in=codes))
         return RatingSessionOptions(
             name=data["name"],
-            readers=list(data["readers"]),
+            instrument=data["instrument"],
+            pairs=pairs,
+            readers=readers,
             runs=data["runs"],
-            domains=list(data["domains"]),
+            domains=list(data["domains"] or []),
             raters_per_item=data["raters_per_item"] or len(data["raters"]),
             order=data["order"],
             allow_amend=data["allow_amend"],

@@ -137,6 +137,15 @@ def new_public_id() -> str:
     return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
 
 
+class Instrument(models.TextChoices):
+    """What raters do in a rating session (``RatingSession.instrument``), the one list."""
+
+    LIKERT = "likert", "Likert domains"
+    PAIRWISE = "pairwise", "Pairwise preference"
+    ACCEPTABILITY = "acceptability", "Acceptability"
+    ERRORS = "errors", "Error annotation"
+
+
 class RatingSession(SessionBase):
     """A blinded Likert rating session: which outputs, which raters, which domains, what context.
 
@@ -158,7 +167,12 @@ class RatingSession(SessionBase):
     #: Task counts the study hub sets for display (evaluation.templatetags.rating); no column.
     counts: dict[str, int]
 
+    Instrument = Instrument
+
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rating_sessions")
+    instrument = models.CharField(
+        max_length=20, choices=Instrument.choices, default=Instrument.LIKERT
+    )
     raters_per_item = models.PositiveSmallIntegerField(default=1)
     show_findings = models.BooleanField(default=True)
     show_clinical_history = models.BooleanField(default=True)
@@ -181,6 +195,9 @@ class RatingSession(SessionBase):
             models.CheckConstraint(
                 condition=Q(raters_per_item__gte=1), name="ratingsession_raters_per_item"
             ),
+            models.CheckConstraint(
+                condition=Q(instrument__in=Instrument.values), name="ratingsession_instrument"
+            ),
         ]
 
 
@@ -190,6 +207,11 @@ class RatingItem(models.Model):
     ``public_id`` is the only handle raters ever get; ``display_text`` is the normalised (and
     possibly redacted) text computed when the item is created, so nothing about the source is
     looked at while a rater works. The reading itself is never changed.
+
+    A pairwise item compares ``reading`` (output A) with ``reading_b`` (output B), or, when
+    ``reading_b`` is NULL, with the case's reference impression; ``display_text_b`` is B's
+    normalised text and ``left`` records which of A and B the rater sees on the left (drawn
+    from the session's seed).
     """
 
     # Foreign keys covered by a composite unique constraint that leads with them get no index.
@@ -200,6 +222,11 @@ class RatingItem(models.Model):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id)
     position = models.PositiveIntegerField(help_text="Place in the session's shuffled order")
     display_text = models.TextField()
+    reading_b = models.ForeignKey(
+        Reading, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    display_text_b = models.TextField(blank=True)
+    left = models.CharField(max_length=1, blank=True, help_text="a or b: shown on the left")
     leak_flags = models.JSONField(default=list, blank=True)
     leak_dismissed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -214,7 +241,17 @@ class RatingItem(models.Model):
         ordering = ["session", "position"]
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "reading"], name="ratingitem_unique_reading"
+                fields=["session", "reading"],
+                condition=Q(reading_b__isnull=True),
+                name="ratingitem_unique_reading",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "reading", "reading_b"],
+                condition=Q(reading_b__isnull=False),
+                name="ratingitem_unique_pair",
+            ),
+            models.CheckConstraint(
+                condition=Q(left="") | Q(left__in=["a", "b"]), name="ratingitem_left_valid"
             ),
             models.UniqueConstraint(
                 fields=["session", "position"], name="ratingitem_unique_position"
@@ -636,3 +673,26 @@ class ErrorAnnotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rater.code} {self.case.code}: {self.category}"
+
+
+class JudgmentAmendment(models.Model):
+    """One change of a submitted pairwise preference or acceptability grade made in a rating
+    session: who, when, the answer before and after. Rows are only added."""
+
+    task = models.ForeignKey(
+        RatingTask, on_delete=models.CASCADE, related_name="judgment_amendments"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True, help_text="Username at the time")
+    at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField()
+    after = models.JSONField()
+    token = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["task", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.before}->{self.after} by {self.username}"

@@ -485,6 +485,122 @@ def rater_item_view(task: RatingTask) -> RaterItemView:
     )
 
 
+@dataclass(frozen=True)
+class JudgmentOption:
+    """One answer of a judgment page: the stored value, its label and its key."""
+
+    value: str
+    label: str
+    key: str
+
+
+@dataclass(frozen=True)
+class RaterJudgmentView:
+    """Everything a rater's pairwise or acceptability page may show: blinded values only.
+
+    A pairwise page shows ``left_text`` and ``right_text`` labelled "A" and "B" (which output
+    is which is the item's seeded ``left``, never shown); ``choice`` is positional."""
+
+    public_id: str
+    instrument: str
+    session_id: int
+    session_name: str
+    session_open: bool
+    number: int
+    total: int
+    submitted_count: int
+    text: str
+    left_text: str
+    right_text: str
+    location: str
+    clinical_history: str
+    findings: str
+    options: list[JudgmentOption]
+    draft: dict[str, Any]
+    version: int
+    submitted: bool
+    allow_amend: bool
+    previous_id: str | None
+    next_id: str | None
+
+    @property
+    def editable(self) -> bool:
+        return self.session_open and (not self.submitted or self.allow_amend)
+
+    @property
+    def chosen(self) -> str:
+        value = self.draft.get("choice" if self.instrument == "pairwise" else "grade")
+        return "" if value is None else str(value)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.submitted_count / self.total) if self.total else 0
+
+
+PAIRWISE_OPTIONS = [
+    JudgmentOption("left", "A better", "←"),
+    JudgmentOption("tie", "Equivalent", "↓"),
+    JudgmentOption("right", "B better", "→"),
+]
+
+
+def rater_judgment_view(task: RatingTask) -> RaterJudgmentView:
+    """The blinded view of a pairwise or acceptability ``task``."""
+    session = task.assignment.session
+    item = task.item
+    case = (
+        Reading.objects.filter(pk=item.reading_id)
+        .values("case__location", "case__clinical_history", "case__findings")
+        .get()
+    )
+    counts = RatingTask.objects.filter(assignment_id=task.assignment_id).aggregate(
+        total=Count("id"), submitted=Count("id", filter=Q(submitted_at__isnull=False))
+    )
+    neighbours = dict(
+        RatingTask.objects.filter(
+            assignment_id=task.assignment_id, position__in=[task.position - 1, task.position + 1]
+        ).values_list("position", "item__public_id")
+    )
+    pairwise = session.instrument == RatingSession.Instrument.PAIRWISE
+    if pairwise:
+        options = PAIRWISE_OPTIONS
+        left, right = (
+            (item.display_text, item.display_text_b)
+            if item.left != "b"
+            else (item.display_text_b, item.display_text)
+        )
+    else:
+        scale = acceptability_scale(session.study)
+        options = [
+            JudgmentOption(str(v), scale.labels[v], str(k))
+            for k, v in enumerate(scale.values, start=1)
+        ]
+        left = right = ""
+    return RaterJudgmentView(
+        public_id=item.public_id,
+        instrument=session.instrument,
+        session_id=session.pk,
+        session_name=session.name,
+        session_open=session.status == RatingSession.Status.OPEN,
+        number=task.position + 1,
+        total=counts["total"],
+        submitted_count=counts["submitted"],
+        text="" if pairwise else item.display_text,
+        left_text=left,
+        right_text=right,
+        location=case["case__location"] if session.show_location else "",
+        clinical_history=case["case__clinical_history"] if session.show_clinical_history else "",
+        findings=case["case__findings"] if session.show_findings else "",
+        options=options,
+        draft=dict(task.draft or {}),
+        version=task.version,
+        submitted=task.submitted_at is not None,
+        allow_amend=session.allow_amend,
+        previous_id=neighbours.get(task.position - 1),
+        next_id=neighbours.get(task.position + 1),
+    )
+
+
 def rater_item_image(task: RatingTask, number: int) -> CaseImage:
     """Image ``number`` (from 1) of the item's case, if the session shows images; else 404."""
     session = task.assignment.session
@@ -616,7 +732,14 @@ class KeyRow:
     modality: int
     case: str
     redacted: bool
+    #: Pairwise items: output B's reader (``reference`` for the reference impression) and
+    #: which output was on the left; empty otherwise.
+    reader_b: str = ""
+    left: str = ""
 
+
+#: The extra key columns of a pairwise session.
+PAIRWISE_KEY_COLUMNS: tuple[str, ...] = ("reader_b_id", "left")
 
 KEY_COLUMNS: tuple[str, ...] = (
     "item",
@@ -646,11 +769,26 @@ def unblinding_key(session: RatingSession) -> list[KeyRow]:
             "reading__modality",
             "reading__case__code",
             "redacted_at",
+            "reading_b__reader__code",
+            "left",
         )
     )
+    pairwise = session.instrument == RatingSession.Instrument.PAIRWISE
     return [
-        KeyRow(pid, pos + 1, code, kind, label, run, modality, case, redacted is not None)
-        for pid, pos, code, kind, label, run, modality, case, redacted in rows
+        KeyRow(
+            pid,
+            pos + 1,
+            code,
+            kind,
+            label,
+            run,
+            modality,
+            case,
+            redacted is not None,
+            (code_b or REFERENCE_READER) if pairwise else "",
+            left,
+        )
+        for pid, pos, code, kind, label, run, modality, case, redacted, code_b, left in rows
     ]
 
 

@@ -24,18 +24,25 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evaluation.blinding import normalise_output, structure_by_source
-from evaluation.instruments import domain_scale
+from evaluation.instruments import acceptability_scale, domain_scale
 from evaluation.judges import JudgeSummary, judge_execute, judge_template_problems
 from evaluation.models import (
+    REFERENCE_READER,
+    AcceptabilityGrade,
+    Instrument,
     JudgeConfig,
+    JudgmentAmendment,
     LikertDomain,
     LikertScore,
+    PairwisePreference,
+    PreferenceChoice,
     Rater,
     RatingAssignment,
     RatingItem,
     RatingSession,
     RatingTask,
     ScoreAmendment,
+    ScoreSource,
 )
 from evaluation.selectors import session_domains, session_domains_cached, study_leak_detector
 from readerstudy.audit.services import audit_record
@@ -164,7 +171,10 @@ def _conflicts(
             item__reading_id__in=reading_ids,
             submitted_at__isnull=True,
         )
-        .filter(assignment__session__status=RatingSession.Status.OPEN)
+        .filter(
+            assignment__session__status=RatingSession.Status.OPEN,
+            assignment__session__instrument=Instrument.LIKERT,
+        )
         .values_list("assignment__rater_id", "item__reading_id")
     )
     if session is not None:
@@ -197,6 +207,11 @@ class RatingSessionOptions:
     case_sample: int | None = None
     seed: int | None = None
     modalities: Sequence[int] | None = None
+    #: What raters do (``Instrument``); only Likert sessions have domains.
+    instrument: str = Instrument.LIKERT
+    #: Pairwise sessions: the pairs of sources compared, as (reader code A, reader code B
+    #: or ``reference`` for the case's reference impression).
+    pairs: Sequence[tuple[str, str]] = ()
 
 
 def rating_session_create(
@@ -235,7 +250,14 @@ def rating_session_create(
         raise RatingError("readers: choose at least one reader of this study", field="readers")
     if not runs or any(run < 1 for run in runs):
         raise RatingError("runs: choose at least one run (1 or more)", field="runs")
-    if not domains or any(d.study_id != study.pk for d in domains):
+    if options.instrument not in Instrument.values:
+        raise RatingError(f"instrument: must be one of {Instrument.values}", field="instrument")
+    if options.instrument == Instrument.ERRORS:
+        raise RatingError(
+            "instrument: error-annotation sessions are not available yet", field="instrument"
+        )
+    likert = options.instrument == Instrument.LIKERT
+    if likert and (not domains or any(d.study_id != study.pk for d in domains)):
         raise RatingError("domains: choose at least one domain of this study", field="domains")
     if not raters or any(r.study_id != study.pk for r in raters):
         raise RatingError("raters: choose at least one rater of this study", field="raters")
@@ -257,6 +279,10 @@ def rating_session_create(
         seed = new_seed()
     elif not 0 <= seed < 2**63:
         raise RatingError("seed: must be between 0 and 2^63 - 1", field="seed")
+    if not likert:
+        return _judgment_session_create(
+            study=study, raters=raters, options=options, seed=seed, actor=actor
+        )
 
     outputs = Reading.objects.filter(
         case__study=study, reader__in=list(readers), run__in=list(runs)
@@ -365,6 +391,258 @@ def rating_session_create(
     return session
 
 
+@dataclass(frozen=True)
+class _JudgmentCandidate:
+    """One item of a judgment session before it is stored."""
+
+    case_code: str
+    pairing: str  # "A|B" of the reader codes; the stratum of the balancing
+    reading_id: int
+    text: str
+    reading_b_id: int | None = None
+    text_b: str = ""
+
+
+def _pairwise_candidates(
+    *, study: Study, readers: Sequence[Reader], options: RatingSessionOptions
+) -> list[_JudgmentCandidate]:
+    codes = {r.code for r in readers}
+    pairs = [(a.strip(), b.strip()) for a, b in options.pairs]
+    if not pairs:
+        raise RatingError("pairs: choose at least one pair of sources", field="pairs")
+    for a, b in pairs:
+        if a not in codes or (b != REFERENCE_READER and b not in codes):
+            raise RatingError(
+                f"pairs: {a} vs {b}: each side must be a reader of this study "
+                f"(or {REFERENCE_READER!r} for B)",
+                field="pairs",
+            )
+        if a == b:
+            raise RatingError(
+                f"pairs: {a} vs {b}: a source cannot be compared with itself", field="pairs"
+            )
+    if len(set(pairs)) != len(pairs):
+        raise RatingError("pairs: a pair is listed twice", field="pairs")
+    outputs = Reading.objects.filter(
+        case__study=study, reader__code__in=sorted(codes), run__in=list(options.runs)
+    ).exclude(impression="")
+    if options.modalities is not None:
+        outputs = outputs.filter(modality__in=list(options.modalities))
+    # (reader code, case id, run) -> the first output (lowest modality id) with text
+    found: dict[tuple[str, int, int], tuple[int, str]] = {}
+    case_codes: dict[int, tuple[str, str]] = {}
+    for pk, case_id, case_code, reference, reader, run, impression in outputs.order_by(
+        "modality", "pk"
+    ).values_list(
+        "pk",
+        "case_id",
+        "case__code",
+        "case__reference_impression",
+        "reader__code",
+        "run",
+        "impression",
+    ):
+        found.setdefault((reader, case_id, run), (pk, impression))
+        case_codes[case_id] = (case_code, reference)
+    out: list[_JudgmentCandidate] = []
+    for a, b in pairs:
+        for (reader, case_id, run), (pk, text) in found.items():
+            if reader != a:
+                continue
+            case_code, reference = case_codes[case_id]
+            if b == REFERENCE_READER:
+                if not reference.strip():
+                    continue
+                out.append(_JudgmentCandidate(case_code, f"{a}|{b}", pk, text, None, reference))
+            elif (b, case_id, run) in found:
+                pk_b, text_b = found[(b, case_id, run)]
+                out.append(_JudgmentCandidate(case_code, f"{a}|{b}", pk, text, pk_b, text_b))
+    return out
+
+
+def _acceptability_candidates(
+    *, study: Study, readers: Sequence[Reader], options: RatingSessionOptions
+) -> list[_JudgmentCandidate]:
+    outputs = Reading.objects.filter(
+        case__study=study, reader__in=list(readers), run__in=list(options.runs)
+    ).exclude(impression="")
+    if options.modalities is not None:
+        outputs = outputs.filter(modality__in=list(options.modalities))
+    return [
+        _JudgmentCandidate(case_code, reader, pk, text)
+        for pk, case_code, reader, text in outputs.values_list(
+            "pk", "case__code", "reader__code", "impression"
+        )
+    ]
+
+
+def balanced_by_stratum(
+    *, seed: int, strata: Sequence[str], raters: Sequence[str], per_item: int
+) -> dict[str, list[int]]:
+    """Give each item (a position in ``strata``) to ``per_item`` distinct raters so that,
+    within every stratum (e.g. a pairing of sources), the raters' loads differ by at most
+    one, and over all strata too as far as possible.
+
+    Strata are taken in sorted order, their items in a seeded random order; each item goes
+    to the raters with the smallest load in the stratum, then overall, then in a seeded
+    random order. Pure and reproducible from ``seed``. Returns ``{rater: [position, ...]}``.
+    """
+    if not 1 <= per_item <= len(raters):
+        raise ValueError(f"per_item: must be between 1 and {len(raters)}, got {per_item}")
+    rng = rng_for(seed, "balanced-strata")
+    total = dict.fromkeys(raters, 0)
+    out: dict[str, list[int]] = {r: [] for r in raters}
+    for label in sorted(set(strata)):
+        positions = [p for p, s in enumerate(strata) if s == label]
+        local = dict.fromkeys(raters, 0)
+        tiebreak = dict(zip(raters, rng.permutation(len(raters)).tolist(), strict=True))
+        for idx in rng.permutation(len(positions)).tolist():
+            chosen = sorted(raters, key=lambda r: (local[r], total[r], tiebreak[r]))[:per_item]
+            for r in chosen:
+                local[r] += 1
+                total[r] += 1
+                out[r].append(positions[idx])
+    return {r: sorted(ps) for r, ps in out.items()}
+
+
+def balanced_sides(*, seed: int, strata: Sequence[str]) -> list[str]:
+    """Which output of each pairwise item goes on the left (``a`` or ``b``): within every
+    stratum half the items (one more when odd, at random) put A on the left, in a seeded
+    random arrangement, so each side is shown equally often."""
+    sides = [""] * len(strata)
+    for label in sorted(set(strata)):
+        positions = [p for p, s in enumerate(strata) if s == label]
+        n = len(positions)
+        first = "a" if rng_for(seed, f"odd-side:{label}").random() < 0.5 else "b"
+        other = "b" if first == "a" else "a"
+        pattern = [first if i % 2 == 0 else other for i in range(n)]
+        for i, k in enumerate(permutation(seed, f"sides:{label}", n)):
+            sides[positions[k]] = pattern[i]
+    return sides
+
+
+def _judgment_session_create(
+    *,
+    study: Study,
+    raters: Sequence[Rater],
+    options: RatingSessionOptions,
+    seed: int,
+    actor: User | None,
+) -> RatingSession:
+    """A pairwise or acceptability session (see :func:`rating_session_create`)."""
+    pairwise = options.instrument == Instrument.PAIRWISE
+    if pairwise:
+        candidates = _pairwise_candidates(study=study, readers=options.readers, options=options)
+    else:
+        candidates = _acceptability_candidates(
+            study=study, readers=options.readers, options=options
+        )
+    case_list = sorted({c.case_code for c in candidates})
+    if options.case_sample is not None and options.case_sample < len(case_list):
+        picked = rng_for(seed, "case-sample").choice(
+            len(case_list), size=options.case_sample, replace=False
+        )
+        keep = {case_list[i] for i in picked.tolist()}
+    else:
+        keep = set(case_list)
+    chosen = sorted(
+        (c for c in candidates if c.case_code in keep),
+        key=lambda c: (c.case_code, c.pairing, c.reading_id),
+    )
+    if not chosen:
+        raise RatingError(
+            "readers: the chosen sources and runs have no outputs with text to compare"
+            if pairwise
+            else "readers: the chosen readers and runs have no outputs with text",
+            field="pairs" if pairwise else "readers",
+        )
+    shuffled = [chosen[i] for i in permutation(seed, "items", len(chosen))]
+    strata = [c.pairing if pairwise else "" for c in shuffled]
+    rater_codes = [r.code for r in raters]
+    assigned = balanced_by_stratum(
+        seed=seed, strata=strata, raters=rater_codes, per_item=options.raters_per_item
+    )
+    orders: dict[str, list[int]] = {}
+    for code in rater_codes:
+        mine = assigned[code]
+        if options.order == RatingSession.Order.RANDOM:
+            mine = [mine[i] for i in permutation(seed, f"rater:{code}", len(mine))]
+        orders[code] = mine
+    sides = balanced_sides(seed=seed, strata=strata) if pairwise else [""] * len(shuffled)
+    detector = study_leak_detector(study)
+    by_code = {r.code: r for r in raters}
+    with transaction.atomic():
+        session = RatingSession.objects.create(
+            study=study,
+            name=options.name.strip(),
+            instrument=options.instrument,
+            seed=seed,
+            order=options.order,
+            raters_per_item=options.raters_per_item,
+            allow_amend=options.allow_amend,
+            show_findings=options.show_findings,
+            show_clinical_history=options.show_clinical_history,
+            show_location=options.show_location,
+            show_images=options.show_images,
+            selection={
+                "readers": sorted(r.code for r in options.readers),
+                "runs": sorted(set(options.runs)),
+                "pairs": [list(p) for p in options.pairs] if pairwise else [],
+                "case_sample": options.case_sample,
+                "n_cases": len(keep),
+            },
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        items: list[RatingItem] = []
+        for position, c in enumerate(shuffled):
+            text = normalise_output(c.text)
+            text_b = normalise_output(c.text_b) if pairwise else ""
+            flags = [f.as_dict() for f in detector.detect(text, original=c.text)]
+            if pairwise:
+                flags += [f.as_dict() for f in detector.detect(text_b, original=c.text_b)]
+            items.append(
+                RatingItem(
+                    session=session,
+                    reading_id=c.reading_id,
+                    reading_b_id=c.reading_b_id,
+                    position=position,
+                    display_text=text,
+                    display_text_b=text_b,
+                    left=sides[position],
+                    leak_flags=flags,
+                )
+            )
+        items = RatingItem.objects.bulk_create(items, batch_size=2000)
+        assignments = RatingAssignment.objects.bulk_create(
+            RatingAssignment(session=session, rater=by_code[code]) for code in rater_codes
+        )
+        RatingTask.objects.bulk_create(
+            (
+                RatingTask(assignment=a, item=items[p], position=i)
+                for a in assignments
+                for i, p in enumerate(orders[a.rater.code])
+            ),
+            batch_size=5000,
+        )
+        audit_record(
+            action="rating_session_created",
+            actor=actor,
+            study=study,
+            target=f"rating session {session.pk}",
+            details={
+                "name": session.name,
+                "instrument": options.instrument,
+                "items": len(items),
+                "raters": rater_codes,
+                "raters_per_item": options.raters_per_item,
+                "order": options.order,
+                "seed": seed,
+                "flagged": sum(1 for i in items if i.leak_flags),
+            },
+        )
+    return session
+
+
 def rater_for_user(*, study: Study, user: User) -> Rater:
     """The study's rater profile of ``user``, linked or created (code = the username)."""
     rater = Rater.objects.filter(study=study, user=user).first()
@@ -399,6 +677,8 @@ def rating_session_create_for_users(
 
 
 def _session_conflicts(session: RatingSession) -> dict[str, int]:
+    if session.instrument != Instrument.LIKERT:
+        return {}  # a judgment already stored is refused when it is submitted
     pairs = set(
         RatingTask.objects.filter(assignment__session=session).values_list(
             "assignment__rater_id", "item__reading_id"
@@ -615,8 +895,11 @@ def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
     """
     session = task.assignment.session
     _check_open(session)
-    domains = session_domains_cached(session)
-    clean = _validate_scores(scores, domains, session.study, complete=False)
+    if session.instrument == Instrument.LIKERT:
+        domains = session_domains_cached(session)
+        clean: dict[str, Any] = _validate_scores(scores, domains, session.study, complete=False)
+    else:
+        clean = validate_judgment(scores, session=session, complete=False)
     sql = (
         f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = version + 1, "
         "updated_at = %s WHERE id = %s AND version = %s"
@@ -659,7 +942,7 @@ class SubmitResult:
     status: str  # "submitted", "amended" or "unchanged"
     version: int
     replayed: bool
-    scores: dict[str, int]
+    scores: dict[str, Any]
 
 
 def rating_submit(
@@ -678,6 +961,8 @@ def rating_submit(
     item is either completely stored or not at all.
     """
     session = task.assignment.session
+    if session.instrument != Instrument.LIKERT:
+        return _judgment_submit(task=task, token=token, version=version, actor=actor, answer=scores)
     domains = session_domains_cached(session)
     try:
         if (
@@ -876,6 +1161,230 @@ def _amend(
             score.save(update_fields=["score", "updated_at"])
     ScoreAmendment.objects.bulk_create(changes)
     return "amended" if changes else "unchanged"
+
+
+# --------------------------------------------------------------------------------------
+# Pairwise preference and acceptability in rating sessions
+#
+# The draft of a pairwise task holds the choice as the rater saw it, by position: ``left``,
+# ``tie`` or ``right`` (the page labels them "A" and "B"), with the optional ``strength``
+# (1-5) and ``comment``. Only the stored PairwisePreference translates it into the canonical
+# outputs A/B through the item's recorded ``left``. An acceptability draft holds ``grade``.
+
+PAIRWISE_POSITIONS = ("left", "tie", "right")
+MAX_COMMENT = 2000
+
+
+def validate_judgment(raw: Any, *, session: RatingSession, complete: bool) -> dict[str, Any]:
+    """The clean answer of a pairwise or acceptability task; :class:`ScoresInvalidError`
+    naming the field when it is not valid (``complete``: every required answer given)."""
+    if not isinstance(raw, Mapping):
+        raise ScoresInvalidError("scores: expected an object", field="scores")
+    if session.instrument == Instrument.PAIRWISE:
+        allowed = {"choice", "strength", "comment"}
+    else:
+        allowed = {"grade"}
+    unknown = sorted(str(k) for k in raw if k not in allowed)
+    if unknown:
+        raise ScoresInvalidError(
+            f"scores.{unknown[0]}: not an answer of this session", field=unknown[0]
+        )
+    out: dict[str, Any] = {}
+    if session.instrument == Instrument.PAIRWISE:
+        choice = raw.get("choice")
+        if choice in (None, ""):
+            if complete:
+                raise ScoresInvalidError(
+                    "choice: choose A better, equivalent or B better", field="choice"
+                )
+        elif choice not in PAIRWISE_POSITIONS:
+            raise ScoresInvalidError(
+                f"choice: must be one of {list(PAIRWISE_POSITIONS)}", field="choice"
+            )
+        else:
+            out["choice"] = choice
+        strength = raw.get("strength")
+        if strength not in (None, ""):
+            if isinstance(strength, str) and strength.strip().isdigit():
+                strength = int(strength)
+            if (
+                isinstance(strength, bool)
+                or not isinstance(strength, int)
+                or not 1 <= strength <= 5
+            ):
+                raise ScoresInvalidError(
+                    "strength: must be a whole number from 1 to 5", field="strength"
+                )
+            out["strength"] = strength
+        comment = raw.get("comment")
+        if comment not in (None, ""):
+            if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+                raise ScoresInvalidError(
+                    f"comment: must be text of at most {MAX_COMMENT} characters", field="comment"
+                )
+            out["comment"] = comment.strip()
+        return out
+    grade = raw.get("grade")
+    scale = acceptability_scale(session.study)
+    if grade in (None, ""):
+        if complete:
+            raise ScoresInvalidError("grade: choose a grade", field="grade")
+        return out
+    if isinstance(grade, str) and grade.strip().lstrip("-").isdigit():
+        grade = int(grade)
+    if isinstance(grade, bool) or grade not in scale.labels:
+        raise ScoresInvalidError(f"grade: must be one of {scale.values}", field="grade")
+    out["grade"] = grade
+    return out
+
+
+def _canonical_choice(item: RatingItem, position: str) -> str:
+    """The stored choice (``a``/``tie``/``b``) of a positional one, by the item's ``left``."""
+    if position == "tie":
+        return PreferenceChoice.TIE
+    on_left = item.left or "a"
+    if position == "left":
+        return on_left
+    return "b" if on_left == "a" else "a"
+
+
+def _judgment_row(
+    task: RatingTask, *, lock: bool
+) -> PairwisePreference | AcceptabilityGrade | None:
+    session = task.assignment.session
+    item = task.item
+    rater_id = task.assignment.rater_id
+    found: Any
+    if session.instrument == Instrument.PAIRWISE:
+        # reading_b_id None filters on IS NULL: the comparison with the reference impression.
+        found = PairwisePreference.objects.filter(
+            rater_id=rater_id, reading_a_id=item.reading_id, reading_b_id=item.reading_b_id
+        )
+    else:
+        found = AcceptabilityGrade.objects.filter(rater_id=rater_id, reading_id=item.reading_id)
+    if lock:
+        found = found.select_for_update()
+    return found.first()
+
+
+def _judgment_write(
+    task: RatingTask, answer: Mapping[str, Any], row: PairwisePreference | AcceptabilityGrade | None
+) -> None:
+    session = task.assignment.session
+    item = task.item
+    if session.instrument == Instrument.PAIRWISE:
+        fields = {
+            "choice": _canonical_choice(item, answer["choice"]),
+            "strength": answer.get("strength"),
+            "comment": answer.get("comment", ""),
+            "left": item.left,
+        }
+        if row is None:
+            PairwisePreference.objects.create(
+                rater_id=task.assignment.rater_id,
+                case_id=item.reading.case_id,
+                reading_a_id=item.reading_id,
+                reading_b_id=item.reading_b_id,
+                source=ScoreSource.ENTERED,
+                **fields,
+            )
+            return
+    else:
+        fields = {"grade": answer["grade"]}
+        if row is None:
+            AcceptabilityGrade.objects.create(
+                rater_id=task.assignment.rater_id,
+                case_id=item.reading.case_id,
+                reading_id=item.reading_id,
+                source=ScoreSource.ENTERED,
+                **fields,
+            )
+            return
+    for key, value in fields.items():
+        setattr(row, key, value)
+    row.save(update_fields=[*fields, "updated_at"])
+
+
+def _judgment_submit(
+    *, task: RatingTask, token: uuid.UUID, version: int, actor: User, answer: Any
+) -> SubmitResult:
+    """:func:`rating_submit` of a pairwise or acceptability task: the first submission writes
+    a PairwisePreference or AcceptabilityGrade (source "entered"); an amendment (when the
+    session allows it) changes that row and adds a :class:`JudgmentAmendment` with the answer
+    before and after. Idempotent by ``token``; ``version`` must be the stored one."""
+    session = task.assignment.session
+    try:
+        with transaction.atomic():
+            locked = RatingTask.objects.select_for_update().get(pk=task.pk)
+            if locked.last_token == token:
+                return SubmitResult(
+                    status="submitted" if locked.submitted_at else "unchanged",
+                    version=locked.version,
+                    replayed=True,
+                    scores=dict(locked.draft),
+                )
+            _check_open(session)
+            if locked.version != version:
+                raise StaleVersionError(
+                    "This item was changed in another window or tab since you reviewed it. "
+                    "The newer version has been kept; review it again before submitting.",
+                    version=locked.version,
+                    draft=locked.draft,
+                )
+            final = validate_judgment(
+                locked.draft if answer is None else answer, session=session, complete=True
+            )
+            now = timezone.now()
+            if locked.submitted_at is None:
+                _judgment_write(task, final, None)
+                locked.submitted_at = now
+                status = "submitted"
+            else:
+                if not session.allow_amend:
+                    raise AlreadySubmittedError(
+                        "This item is already submitted and this session does not allow amendments."
+                    )
+                row = _judgment_row(task, lock=True)
+                if row is None:
+                    raise AlreadySubmittedError(
+                        "The submitted answer is missing; please tell the study coordinator."
+                    )
+                before = dict(locked.draft)
+                if before == final:
+                    status = "unchanged"
+                else:
+                    _judgment_write(task, final, row)
+                    JudgmentAmendment.objects.create(
+                        task=locked,
+                        user=actor,
+                        username=actor.get_username(),
+                        before=before,
+                        after=final,
+                        token=token,
+                    )
+                    audit_record(
+                        action=f"{session.instrument}_judgment_amended",
+                        actor=actor,
+                        study=session.study,
+                        target=f"rating item {task.item.public_id}",
+                        details={"rater": task.assignment.rater.code, "session": session.pk},
+                    )
+                    status = "amended"
+            locked.draft = final
+            locked.version = locked.version + 1
+            locked.last_token = token
+            locked.save(
+                update_fields=["draft", "version", "last_token", "submitted_at", "updated_at"]
+            )
+            RatingAssignment.objects.filter(pk=task.assignment_id).update(
+                last_task_id=task.pk, last_activity_at=now
+            )
+    except IntegrityError as exc:
+        raise AlreadySubmittedError(
+            "A judgment of these outputs is already stored for you (for example an imported "
+            "one); nothing was changed. Please tell the study coordinator."
+        ) from exc
+    return SubmitResult(status=status, version=locked.version, replayed=False, scores=final)
 
 
 # ----------------------------------------------------------------------------- LLM judges

@@ -130,6 +130,8 @@ def _item_context(task: RatingTask) -> dict[str, Any]:
 def item(request: HttpRequest, public_id: str) -> HttpResponse:
     """The rating page of one item. POST (the no-script path) saves the draft and goes on."""
     task = selectors.rater_task_for(request.user, public_id)
+    if task.assignment.session.instrument != RatingSession.Instrument.LIKERT:
+        return _judgment_item(request, task)
     if request.method == "POST":
         scores = {
             key[len("score-") :]: value
@@ -154,12 +156,65 @@ def item(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "evaluation/item.html", _item_context(task))
 
 
+JUDGMENT_FIELDS = ("choice", "strength", "comment", "grade")
+
+
+def _judgment_item(request: HttpRequest, task: RatingTask) -> HttpResponse:
+    """A pairwise or acceptability page. POST (also the no-script path) submits the answer,
+    or with ``action=save`` keeps it as the draft; then on to the next item to do."""
+    public_id = task.item.public_id
+    if request.method == "POST":
+        answer = {k: request.POST[k] for k in JUDGMENT_FIELDS if request.POST.get(k, "") != ""}
+        form = SubmitPayload(request.POST)
+        version_form = VersionForm(request.POST)
+        try:
+            if request.POST.get("action") == "save" or not form.is_valid():
+                if not version_form.is_valid():
+                    messages.error(request, "version: missing or out of range; reload the page.")
+                    return redirect("rating-item", public_id=public_id)
+                services.rating_draft_save(
+                    task=task, scores=answer, version=version_form.cleaned_data["version"]
+                )
+                messages.success(request, "Draft saved.")
+                return redirect("rating-item", public_id=public_id)
+            result = services.rating_submit(
+                task=task,
+                token=form.cleaned_data["token"],
+                version=form.cleaned_data["version"],
+                scores=answer,
+                actor=signed_in_user(request),
+            )
+        except services.RATING_REFUSALS as exc:
+            messages.error(request, exc.message)
+            return redirect("rating-item", public_id=public_id)
+        messages.success(
+            request,
+            {"submitted": "Submitted.", "amended": "Amendment saved.", "unchanged": "No change."}[
+                result.status
+            ],
+        )
+        following = selectors.next_pending_public_id(task)
+        if following is None:
+            messages.info(request, "Every item of this session is submitted. Thank you!")
+            return redirect("rating-session", session_id=task.assignment.session_id)
+        return redirect("rating-item", public_id=following)
+    services.rating_task_open(task=task)
+    view = selectors.rater_judgment_view(task)
+    return render(
+        request,
+        "evaluation/judgment_item.html",
+        {"item": view, "token": new_token(), "strengths": range(1, 6)},
+    )
+
+
 @login_required
 @never_cache
 @require_GET
 def review(request: HttpRequest, public_id: str) -> HttpResponse:
     """Every score of the item on one page, before the final submission."""
     task = selectors.rater_task_for(request.user, public_id)
+    if task.assignment.session.instrument != RatingSession.Instrument.LIKERT:
+        return redirect("rating-item", public_id=public_id)  # answered on the item page
     view = selectors.rater_item_view(task)
     rows = [
         {
@@ -518,6 +573,7 @@ def session_key_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         study=session.study,
         target=f"rating session {session.pk}",
     )
+    pairwise = session.instrument == RatingSession.Instrument.PAIRWISE
     rows = [
         (
             r.public_id,
@@ -529,10 +585,12 @@ def session_key_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             r.modality,
             r.case,
             int(r.redacted),
+            *((r.reader_b, r.left) if pairwise else ()),
         )
         for r in selectors.unblinding_key(session)
     ]
-    return _csv_response(f"rating-session-{session.pk}-key.csv", selectors.KEY_COLUMNS, rows)
+    header = selectors.KEY_COLUMNS + (selectors.PAIRWISE_KEY_COLUMNS if pairwise else ())
+    return _csv_response(f"rating-session-{session.pk}-key.csv", header, rows)
 
 
 @login_required

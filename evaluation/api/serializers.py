@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from evaluation.forms import RatingSessionForm
 from evaluation.models import RatingSession, RatingTask
-from evaluation.selectors import TASK_STATES, RaterItemView
+from evaluation.selectors import TASK_STATES, RaterItemView, RaterJudgmentView
 from readerstudy.core.api.forms import form_errors
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
 from readerstudy.studies.models import Study
@@ -143,6 +143,58 @@ class RaterItemSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_next(self, view: RaterItemView) -> str | None:
+        return item_api_url(view.next_id) if view.next_id else None
+
+
+class JudgmentOptionSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    key = serializers.CharField()
+
+
+class RaterJudgmentSerializer(serializers.Serializer):
+    """A pairwise or acceptability item: blinded values only. Pairwise: ``a_text`` and
+    ``b_text`` as the page shows them (A on the left); the draft's ``choice`` is ``left``
+    (A better), ``tie`` or ``right`` (B better). Acceptability: ``text`` and the draft's
+    ``grade``, one of ``options``."""
+
+    id = serializers.CharField(source="public_id")
+    instrument = serializers.CharField()
+    session = serializers.IntegerField(source="session_id")
+    session_name = serializers.CharField()
+    session_open = serializers.BooleanField()
+    number = serializers.IntegerField()
+    total = serializers.IntegerField()
+    submitted_count = serializers.IntegerField()
+    text = serializers.CharField(allow_blank=True)
+    a_text = serializers.CharField(source="left_text", allow_blank=True)
+    b_text = serializers.CharField(source="right_text", allow_blank=True)
+    location = serializers.CharField(allow_blank=True)
+    clinical_history = serializers.CharField(allow_blank=True)
+    findings = serializers.CharField(allow_blank=True)
+    options = JudgmentOptionSerializer(many=True)
+    draft = serializers.DictField()
+    version = serializers.IntegerField()
+    submitted = serializers.BooleanField()
+    allow_amend = serializers.BooleanField()
+    editable = serializers.BooleanField()
+    previous = serializers.SerializerMethodField()
+    next = serializers.SerializerMethodField()
+    draft_url = serializers.SerializerMethodField()
+    submit_url = serializers.SerializerMethodField()
+
+    def get_draft_url(self, view: RaterJudgmentView) -> str:
+        return f"{item_api_url(view.public_id)}draft/"
+
+    def get_submit_url(self, view: RaterJudgmentView) -> str:
+        return f"{item_api_url(view.public_id)}submit/"
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_previous(self, view: RaterJudgmentView) -> str | None:
+        return item_api_url(view.previous_id) if view.previous_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_next(self, view: RaterJudgmentView) -> str | None:
         return item_api_url(view.next_id) if view.next_id else None
 
 

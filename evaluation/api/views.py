@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -29,6 +29,7 @@ from evaluation.api.serializers import (
     KeyRowSerializer,
     RaterItemLineSerializer,
     RaterItemSerializer,
+    RaterJudgmentSerializer,
     RaterSessionSerializer,
     RatingRefusalSerializer,
     RatingSessionCreateSerializer,
@@ -112,9 +113,20 @@ class RaterItemDetail(APIView):
 
     permission_classes = [HasPlatformRole]
 
-    @extend_schema(responses={200: RaterItemSerializer, 404: REFUSED[404]})
+    @extend_schema(
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="RaterItemAny",
+                serializers=[RaterItemSerializer, RaterJudgmentSerializer],
+                resource_type_field_name=None,
+            ),
+            404: REFUSED[404],
+        }
+    )
     def get(self, request: Request, public_id: str) -> Response:
         task = selectors.rater_task_for(request.user, public_id)
+        if task.assignment.session.instrument != RatingSession.Instrument.LIKERT:
+            return Response(RaterJudgmentSerializer(selectors.rater_judgment_view(task)).data)
         return Response(RaterItemSerializer(selectors.rater_item_view(task)).data)
 
 

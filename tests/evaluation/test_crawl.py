@@ -24,7 +24,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from evaluation.models import LikertScore, RatingSession, RatingTask
+from evaluation.models import (
+    REFERENCE_READER,
+    Instrument,
+    LikertScore,
+    Rater,
+    RatingSession,
+    RatingTask,
+)
+from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_open
 from fixtures.accounts import DEMO_ACCOUNTS
 from fixtures.demo import STUDY_SLUG
 from fixtures.demo_sessions import RATING_SESSION_NAME as DEMO_SESSION_NAME
@@ -291,3 +299,113 @@ def test_a_rater_who_tries_every_route_of_the_project_with_foreign_ids_learns_no
         assert client.get(f"/rating/items/{public_id}/").status_code == 404
     key = f"/studies/{demo.slug}/rating/sessions/{session.pk}/key/"
     assert client.get(key).status_code == 404
+
+
+def test_every_pairwise_and_acceptability_page_and_api_answer_a_demo_rater_reaches_is_blind(
+    demo: Study,
+) -> None:
+    """Pairwise (two models, and a model vs the reference impression) and acceptability
+    (humans and models mixed) sessions for rater3: after an answer and a draft in each, the
+    pages and the JSON API the rater reaches carry no reader code, label or case id."""
+    username = "rater3"
+    user = get_user_model().objects.get(username=username)
+    rater = Rater.objects.get(study=demo, user=user)
+    models = list(demo.readers.filter(code__in=["A1", "E"]).order_by("code"))
+    humans = list(demo.readers.filter(kind="human").order_by("code")[:1])
+    for case in demo.cases.all()[:6]:
+        case.reference_impression = "Benign-appearing enhancement; routine follow-up advised."
+        case.save()
+    runs = sorted(set(Reading.objects.filter(reader=models[0]).values_list("run", flat=True)))[:1]
+    sessions = []
+    for name, instrument, readers, pairs in (
+        (
+            "Crawl pairwise",
+            Instrument.PAIRWISE,
+            models,
+            [(models[0].code, models[1].code), (models[1].code, REFERENCE_READER)],
+        ),
+        ("Crawl acceptability", Instrument.ACCEPTABILITY, models + humans, []),
+    ):
+        session = rating_session_create(
+            study=demo,
+            raters=[rater],
+            options=RatingSessionOptions(
+                name=name,
+                instrument=instrument,
+                readers=readers,
+                runs=runs,
+                domains=[],
+                pairs=pairs,
+                raters_per_item=1,
+                case_sample=6,
+                seed=99,
+            ),
+        )
+        sessions.append(
+            rating_session_open(session=session, actor=None, confirm_unresolved_leaks=True)
+        )
+    client = login(username)
+    answers = {Instrument.PAIRWISE: {"choice": "left"}, Instrument.ACCEPTABILITY: {"grade": 3}}
+    for session in sessions:
+        first, second = (
+            t.item.public_id
+            for t in RatingTask.objects.filter(assignment__session=session)
+            .order_by("position")
+            .select_related("item")[:2]
+        )
+        answer = answers[session.instrument]
+        assert (
+            client.post(
+                f"/rating/items/{first}/submit.json",
+                data=json.dumps({"token": str(uuid.uuid4()), "version": 0, "scores": answer}),
+                content_type="application/json",
+            ).status_code
+            == 200
+        )
+        assert (
+            client.post(
+                f"/rating/items/{second}/draft.json",
+                data=json.dumps({"version": 0, "scores": answer}),
+                content_type="application/json",
+            ).status_code
+            == 200
+        )
+    others = [u for u in RATERS if u != username] + [
+        "r3",
+        "r4",
+        "r5",
+        "coordinator",
+        "statistician",
+    ]
+    forbidden = forbidden_patterns(demo, other_usernames=others)
+    starts = ["/rating/", *(f"/rating/sessions/{s.pk}/resume/" for s in sessions)]
+    result: CrawlResult = crawl(fetcher(client), starts, forbidden)
+    assert not result.problems, "\n".join(result.problems[:40])
+    own = list(RatingTask.objects.filter(assignment__session__in=sessions).select_related("item"))
+    assert len(own) > 12
+    for task in own:
+        assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
+        assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+
+    def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+        response = api.get(url)
+        return (
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.content,
+        )
+
+    api_result: CrawlResult = crawl(
+        fetch,
+        ["/api/rating/sessions/", "/api/rating/items/?page_size=5000"],
+        forbidden,
+        skip=API_SKIP,
+    )
+    assert not api_result.problems, "\n".join(api_result.problems[:40])
+    for task in own:
+        assert api_result.visited[f"/api/rating/items/{task.item.public_id}/"] == 200
+    pairwise_item = api.get(f"/api/rating/items/{own[0].item.public_id}/").json()
+    assert set(pairwise_item) >= {"a_text", "b_text", "options", "draft"}

@@ -21,7 +21,7 @@ from evaluation.blinding import (
     structure_flags,
 )
 from fixtures.demo import PLANTED_LEAK, READERS, build_demo_tables
-from readerstudy.generation import views as views_generation
+from readerstudy.generation import forms as forms_generation
 
 DEMO_READERS = [(code, label) for code, _kind, label, *_ in READERS]
 
@@ -206,7 +206,7 @@ class TestModelIdentifiers:
         assert ("model_name", name) in rules(f"Report written with {name} today.")
 
     def test_the_default_model_id_of_a_generation_config_is_flagged(self) -> None:
-        source = Path(views_generation.__file__).read_text(encoding="utf-8")
+        source = Path(forms_generation.__file__).read_text(encoding="utf-8")
         model = re.search(r'"model": "([^"]+)"', source).group(1)  # type: ignore[union-attr]
         assert model == "gpt-4o-2024-08-06"
         assert ("model_name", model) in rules(f"Output of {model}: BI-RADS 4.")

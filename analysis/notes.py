@@ -57,6 +57,16 @@ NOTE_CODES: dict[str, str] = {
     "no inter-reader agreement by modality",
     "agreement-by-modality-cases-dropped": "cases not read by every compared human reader in "
     "both modalities were left out of the agreement by modality",
+    "clustered-roc": "patients have more than one case: the AUC CIs and AUC tests use "
+    "Obuchowski's clustered variance",
+    "clustered-off": "patients have more than one case but clustering is off: DeLong CIs",
+    "accuracy-test-one-class": "two readers share no cases of both classes: no paired "
+    "sensitivity/specificity difference",
+    "omnibus-cases-dropped": "cases not rated by every reader were left out of the omnibus "
+    "AUC test",
+    "subgroup-unknown": "a requested subgroup attribute is not a case attribute",
+    "subgroup-unusable": "a requested subgroup attribute has fewer than two levels or too many",
+    "subgroup-one-class": "a subgroup has one class of cases only: no AUC there",
 }
 
 

@@ -10,6 +10,8 @@ from itertools import combinations
 import pandas as pd
 import pytest
 
+from analysis.charts import build_figures, figure_html, subgroup_forest
+from analysis.figure_theme import figure_caption
 from analysis.results import Analysis, AnalysisOptions, results_json, run_analysis
 from analysis.results_accuracy import subgroups
 from analysis.selectors import study_data
@@ -207,3 +209,21 @@ def test_an_unknown_subgroup_attribute_gets_a_note(small_study: SmallStudy) -> N
 def test_bad_options_name_the_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"^{field}:"):
         AnalysisOptions(**{field: value})  # type: ignore[arg-type]
+
+
+def test_the_forest_plot_draws_every_subgroup_auc_in_the_journal_theme(
+    demo: tuple[dict, Analysis],
+) -> None:
+    doc, analysis = demo
+    fig = subgroup_forest(analysis)
+    assert fig is not None
+    n_aucs = sum(r["auc"] is not None for s in doc["subgroups"] for r in s["rows"])
+    assert sum(len(t.x) for t in fig.data) == n_aucs
+    age = next(s for s in doc["subgroups"] if s["attribute"] == "age")
+    r = next(r for r in age["rows"] if r["auc"] is not None)
+    trace = next(t for t in fig.data if t.name == r["reader"])
+    assert f"AUC {r['auc']:.3f}" in " ".join(trace.hovertext)
+    themed = build_figures(analysis)["subgroup_forest"]
+    assert "Obuchowski" in figure_caption(themed)
+    html = figure_html(themed, title="forest", plotlyjs="inline")
+    assert "Plotly.newPlot" in html and "age: " in html

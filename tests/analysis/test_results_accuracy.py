@@ -20,6 +20,7 @@ from analysis.stats.clustered_roc import clustered_aucs, compare_clustered, omni
 from analysis.stats.heterogeneity import cochran_q
 from analysis.stats.roc import compare_readers, reader_aucs
 from analysis.stats.roc_summaries import partial_auc, youden_threshold
+from analysis.tables import build_tables, display_rows
 from readerstudy.studies.models import Study
 from tests.analysis.conftest import SmallStudy
 
@@ -227,3 +228,23 @@ def test_the_forest_plot_draws_every_subgroup_auc_in_the_journal_theme(
     assert "Obuchowski" in figure_caption(themed)
     html = figure_html(themed, title="forest", plotlyjs="inline")
     assert "Plotly.newPlot" in html and "age: " in html
+
+
+def test_the_tables_show_lr_dor_j_paired_differences_and_subgroups(
+    demo: tuple[dict, Analysis],
+) -> None:
+    doc, analysis = demo
+    tables = build_tables(analysis)
+    s1 = tables["diagnostic_performance"].set_index("reader")
+    reader = next(iter(doc["readers"]))
+    entry = doc["readers"][reader]
+    assert s1.loc[reader, "lr_positive"] == pytest.approx(entry["lr_positive"])
+    assert s1.loc[reader, "auc_method"] == "obuchowski"
+    assert (
+        "LR+ (95% CI)"
+        in display_rows("diagnostic_performance", tables["diagnostic_performance"])["columns"]
+    )
+    assert len(tables["accuracy_tests"]) == len(doc["accuracy_tests"])
+    sub = tables["subgroups"]
+    n_rows = sum(len(s["rows"]) for s in doc["subgroups"])
+    assert len(sub) == n_rows and "Heterogeneity P (Cochran Q)" in sub.columns

@@ -22,6 +22,8 @@ figure                      what (worked example)
 ``position_bias``           share of non-tied comparisons won by the left option, Wilson CI
 ``acceptability_bars``      acceptable ratings per source, Clopper–Pearson CI
 ``error_categories``        annotated errors per report by category and source
+``subgroup_forest``         AUC with its 95% CI of each reader in each subgroup (case
+                            attribute, split, site), Cochran's Q p value per attribute
 ==========================  =====================================================================
 
 Text from the study (reader, case and rater codes, labels of categories, domains, domain
@@ -91,6 +93,7 @@ FIGURE_TITLES: dict[str, str] = {
     "position_bias": "Pairwise preference: position bias",
     "acceptability_bars": "Acceptability by source",
     "error_categories": "Error categories by source",
+    "subgroup_forest": "AUC by subgroup (forest plot) with 95% CI",
 }
 
 #: Radial range of the Likert radars: one ``(low, high)`` for every reader, or a mapping
@@ -1238,6 +1241,80 @@ PRINT_ASPECTS: dict[str, float] = {
 }
 
 
+def subgroup_forest(analysis: Analysis) -> go.Figure | None:
+    """Forest plot: one row per subgroup (grouped by attribute), a dot per reader at its AUC
+    with the CI as a horizontal bar; the attribute's row label carries the smallest Cochran
+    Q p value of its readers (test of heterogeneity of the AUC between the subgroups)."""
+    rows = analysis.subgroups
+    if rows.empty or rows["auc"].notna().sum() == 0:
+        return None
+    rows = rows[rows["auc"].notna()]
+    het = analysis.subgroup_heterogeneity
+    readers = in_order(analysis.reader_order, rows["reader"])
+    colours = reader_colours(analysis.reader_order)
+    fig = go.Figure()
+    n = len(readers)
+    for k, reader in enumerate(readers):
+        sub = rows[rows["reader"] == reader]
+        y = [plot_text(f"{a}: {g}") for a, g in zip(sub["attribute"], sub["subgroup"], strict=True)]
+        est = sub["auc"].to_numpy(dtype=float)
+        lo = sub["auc_ci_low"].to_numpy(dtype=float)
+        hi = sub["auc_ci_high"].to_numpy(dtype=float)
+        name = plot_text(reader)
+        fig.add_trace(
+            go.Scatter(
+                x=est,
+                y=y,
+                mode="markers",
+                name=name,
+                marker={"color": colours[reader], "size": 7},
+                offsetgroup=str(k) if n > 1 else None,
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": hi - est,
+                    "arrayminus": est - lo,
+                    "thickness": 1.2,
+                    "width": 0,
+                    "color": colours[reader],
+                },
+                hovertext=[
+                    f"{name}<br>{label}<br>AUC {_fmt(e, 3)} (95% CI {_fmt(lw, 3)} to "
+                    f"{_fmt(h, 3)}), n = {int(m)}"
+                    for label, e, lw, h, m in zip(y, est, lo, hi, sub["n"], strict=True)
+                ],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    for attr in dict.fromkeys(rows["attribute"]):
+        p = het.loc[het["attribute"] == attr, "p_value"] if len(het) else pd.Series(dtype=float)
+        if len(p.dropna()):
+            first = plot_text(f"{attr}: {rows.loc[rows['attribute'] == attr, 'subgroup'].iloc[0]}")
+            fig.add_annotation(
+                x=1.0,
+                y=first,
+                xref="paper",
+                xanchor="right",
+                yanchor="bottom",
+                showarrow=False,
+                text=plot_text(f"Q test P (lowest reader) {_fmt(float(p.min()), 3)}"),
+                font={"size": 10},
+            )
+    fig.add_vline(x=0.5, line={"dash": "dot", "color": "#999999", "width": 1})
+    fig.update_xaxes(title={"text": "AUC (95% CI)"}, range=[0, 1.02])
+    fig.update_yaxes(autorange="reversed", type="category")
+    method = "Obuchowski clustered" if analysis.clustered else "DeLong"
+    n_rows = len(rows.drop_duplicates(["attribute", "subgroup"]))
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": f"AUC of each reader by subgroup with its 95% CI ({method})"},
+        height=max(320, 26 * n_rows + 140),
+        legend={"title": {"text": "Reader"}},
+        meta={"column": "double", "aspect": min(1.4, 0.25 + 0.04 * n_rows)},
+    )
+    return fig
+
+
 def build_figures(
     analysis: Analysis,
     *,
@@ -1264,6 +1341,7 @@ def build_figures(
         "position_bias": position_bias(analysis),
         "acceptability_bars": acceptability_bars(analysis),
         "error_categories": error_categories(analysis),
+        "subgroup_forest": subgroup_forest(analysis),
     }
     return {
         name: apply_theme(fig, theme, panels=name in PANEL_FIGURES)

@@ -122,8 +122,8 @@ def _title_text(fig: go.Figure) -> str:
 def figure_caption(fig: go.Figure) -> str:
     """The caption of a themed figure (the title it had before :func:`apply_theme`)."""
     meta = fig.layout.meta
-    if isinstance(meta, Mapping):
-        return str(meta.get("caption", ""))
+    if isinstance(meta, Mapping) and "caption" in meta:
+        return str(meta["caption"])
     return _title_text(fig)
 
 

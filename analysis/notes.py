@@ -61,6 +61,16 @@ NOTE_CODES: dict[str, str] = {
     "no text metrics",
     "judgment-degenerate": "a preference, acceptability or error statistic (or the agreement of "
     "an instrument) is missing a test or interval, or could not be computed",
+    "clustered-roc": "patients have more than one case: the AUC CIs and AUC tests use "
+    "Obuchowski's clustered variance",
+    "clustered-off": "patients have more than one case but clustering is off: DeLong CIs",
+    "accuracy-test-one-class": "two readers share no cases of both classes: no paired "
+    "sensitivity/specificity difference",
+    "omnibus-cases-dropped": "cases not rated by every reader were left out of the omnibus "
+    "AUC test",
+    "subgroup-unknown": "a requested subgroup attribute is not a case attribute",
+    "subgroup-unusable": "a requested subgroup attribute has fewer than two levels or too many",
+    "subgroup-one-class": "a subgroup has one class of cases only: no AUC there",
 }
 
 

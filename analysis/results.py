@@ -57,6 +57,21 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.notes import Note, note
+from analysis.results_accuracy import (
+    CLUSTERED_SETTINGS,
+    accuracy_measures,
+    accuracy_tests,
+    accuracy_tests_json,
+    clustered_rocs,
+    omnibus_json,
+    omnibus_tests,
+    partial_auc_json,
+    reader_accuracy_json,
+    roc_summaries,
+    subgroups,
+    subgroups_json,
+    youden_json,
+)
 from analysis.results_design import (
     agreement_by_modality,
     ai_panel,
@@ -162,8 +177,34 @@ class AnalysisOptions:
     alpha_boot: int = ALPHA_BOOT
     #: non-inferiority margin of a model reader against the human panel (AUC scale)
     ai_margin: float = 0.05
+    #: clustered ROC (Obuchowski) when patients repeat: "auto", "on" or "off"
+    clustered: str = "auto"
+    #: subgroup definitions (attribute names, "split", "site"); None: the split, then every
+    #: attribute with 2 to 6 levels or numeric (analysis.results_accuracy)
+    subgroups: tuple[str, ...] | None = None
+    #: quantile bins of a numeric attribute's subgroups
+    subgroup_bins: int = 4
+    #: (attribute, bin edges) of numeric attributes binned at given edges, not quantiles
+    subgroup_edges: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    #: lower end of the specificity band of the partial AUC (upper end 1)
+    partial_auc_low: float = 0.8
+    #: bootstrap resamples of the partial AUC and the Youden threshold CIs (1 or more)
+    roc_boot: int = 1000
 
     def __post_init__(self) -> None:
+        if self.clustered not in CLUSTERED_SETTINGS:
+            raise ValueError(
+                f"clustered: expected one of {', '.join(CLUSTERED_SETTINGS)}, "
+                f"got {self.clustered!r}"
+            )
+        if int(self.roc_boot) < 1:
+            raise ValueError(f"roc_boot: must be 1 or more, got {self.roc_boot!r}")
+        if int(self.subgroup_bins) < 2:
+            raise ValueError(f"subgroup_bins: must be 2 or more, got {self.subgroup_bins!r}")
+        if not (0.0 <= float(self.partial_auc_low) < 1.0):
+            raise ValueError(
+                f"partial_auc_low: must be at least 0 and below 1, got {self.partial_auc_low!r}"
+            )
         if self.kappa_ci not in KAPPA_CI_METHODS:
             raise ValueError(
                 f"kappa_ci: expected one of {', '.join(KAPPA_CI_METHODS)}, got {self.kappa_ci!r}"
@@ -202,6 +243,12 @@ class AnalysisOptions:
             "p_adjust": dict(self.p_adjust),
             "alpha_boot": self.alpha_boot,
             "ai_margin": self.ai_margin,
+            "clustered": self.clustered,
+            "subgroups": list(self.subgroups) if self.subgroups is not None else None,
+            "subgroup_bins": self.subgroup_bins,
+            "subgroup_edges": {a: list(e) for a, e in self.subgroup_edges},
+            "partial_auc_low": self.partial_auc_low,
+            "roc_boot": self.roc_boot,
         }
 
 
@@ -253,6 +300,20 @@ class Analysis:
     text_metrics_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: pairwise preference, acceptability, errors and their agreement (analysis.results_judgments)
     judgments: Judgments = field(default_factory=Judgments)
+    #: the AUCs and AUC tests use Obuchowski's clustered variance (analysis.results_accuracy)
+    clustered: bool = False
+    #: LR+, LR-, DOR, Youden's J per reader (reader, measure, statistic, ci_low, ci_high)
+    accuracy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: paired sensitivity and specificity differences of every pair of readers (Newcombe)
+    accuracy_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: McClish partial AUC and the Youden-optimal threshold per reader
+    partial_auc: pd.DataFrame = field(default_factory=pd.DataFrame)
+    youden: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the k-AUC chi-square test per modality
+    omnibus_auc: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per-subgroup accuracy of each reader and Cochran's Q of the subgroup AUCs
+    subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    subgroup_heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -326,6 +387,9 @@ def run_analysis(
     step(STEPS[1])
     out.aucs, out.roc = _aucs(out.final, order, out.notes)
     out.auc_tests = _auc_tests(out.final, out.aucs, order, out.notes)
+    out.aucs, out.auc_tests, out.clustered = clustered_rocs(
+        out.final, data.cases, out.aucs, out.auc_tests, setting=options.clustered, notes=out.notes
+    )
     out.auc_tests = _adjusted(out.auc_tests, "p_value", options.adjustment("delong"))
 
     step(STEPS[2])
@@ -340,6 +404,7 @@ def run_analysis(
             method=options.proportion_ci,  # type: ignore[arg-type]
         )
         out.performance = _sort_by_order(perf, "reader", order)
+    _accuracy(out, order)
 
     step(STEPS[3])
     out.inter = _inter_agreement(out.final, data, order, out.notes)
@@ -363,6 +428,9 @@ def run_analysis(
         int(m): _final_readings(sub, data.consensus)[0]
         for m, sub in readings.groupby("modality", sort=True)
     }
+    out.omnibus_auc = omnibus_tests(
+        finals, data.cases, order, clustered=out.clustered, notes=out.notes
+    )
     out.ai_vs_readers = ai_panel(finals, kinds, order, margin=options.ai_margin, notes=out.notes)
     if out.mrmc_design is not None:
         out.mrmc_layout = reader_case_layout(
@@ -443,6 +511,32 @@ def _text_metrics(
     keys = scores.assign(_reader=scores["reader"].map(order), _pooled=scores["run"].isna())
     scores = scores.loc[keys.sort_values(["_reader", "_pooled"], kind="stable").index]
     return scores.reset_index(drop=True), tests.reset_index(drop=True)
+
+
+def _accuracy(out: Analysis, order: Sequence[str]) -> None:
+    """LR/DOR/J, paired accuracy differences, ROC summaries and subgroups (issue 18)."""
+    options, data = out.options, out.data
+    if out.final.empty:
+        return
+    out.accuracy = accuracy_measures(
+        out.final, order, threshold=data.threshold, method=options.proportion_ci
+    )
+    out.accuracy_tests = accuracy_tests(out.final, order, threshold=data.threshold, notes=out.notes)
+    out.partial_auc, out.youden = roc_summaries(
+        out.final, out.aucs, low=options.partial_auc_low, n_boot=options.roc_boot, seed=options.seed
+    )
+    out.subgroups, out.subgroup_heterogeneity = subgroups(
+        out.final,
+        data.cases,
+        order,
+        requested=options.subgroups,
+        bins=options.subgroup_bins,
+        edges=dict(options.subgroup_edges),
+        threshold=data.threshold,
+        method=options.proportion_ci,
+        clustered=out.clustered,
+        notes=out.notes,
+    )
 
 
 def _with_scores(data: StudyData, scores: pd.DataFrame) -> StudyData:
@@ -1698,6 +1792,8 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
                 auc_se=_f(a["se"]),
                 auc_ci=[_f(a["ci_low"]), _f(a["ci_high"])],
                 auc_n=_i(a["n_positive"] + a["n_negative"]),
+                method=a.get("method", "delong"),
+                clustered=analysis.clustered,
             )
         else:
             entry.update(auc=None, auc_se=None, auc_ci=[None, None], auc_n=0)
@@ -1706,6 +1802,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         for m in METRICS:
             entry[m] = _f(p[m])
             entry[f"{m}_ci"] = [_f(p[f"{m}_ci_low"]), _f(p[f"{m}_ci_high"])]
+        entry.update(reader_accuracy_json(analysis.accuracy, reader))
         readers[reader] = entry
 
     auc_tests = [
@@ -1722,6 +1819,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "n_cases": _i(r["n_cases"]),
             "p_adjusted": _f(r["p_adjusted"]),
             "p_adjust": r["p_adjust"],
+            "method": r.get("method", "delong"),
         }
         for r in analysis.auc_tests.to_dict("records")
     ]
@@ -1885,6 +1983,12 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             for r in analysis.text_metrics_tests.to_dict("records")
         ],
         **judgments_json(analysis.judgments),
+        "clustered": analysis.clustered,
+        "accuracy_tests": accuracy_tests_json(analysis.accuracy_tests),
+        "partial_auc": partial_auc_json(analysis.partial_auc),
+        "youden_threshold": youden_json(analysis.youden),
+        "omnibus_auc": omnibus_json(analysis.omnibus_auc),
+        "subgroups": subgroups_json(analysis.subgroups, analysis.subgroup_heterogeneity),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

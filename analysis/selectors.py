@@ -101,9 +101,9 @@ def study_cases(study: Study, ids: Pseudonyms) -> pd.DataFrame:
         [r[:6] for r in rows], columns=["pk", "code", "patient_id", "split", "truth", "position"]
     )
     frame["case_id"] = frame["code"].map(ids.mapping("case", frame["code"].tolist()))
-    frame["patient_id"] = frame["patient_id"].map(
-        ids.mapping("patient", frame["patient_id"].tolist())
-    )
+    # a blank patient_id is missing (each such case its own patient), never one shared id
+    given = frame["patient_id"].where(frame["patient_id"].astype(str).str.strip() != "")
+    frame["patient_id"] = given.map(ids.mapping("patient", given.dropna().tolist()))
     frame["truth"] = frame["truth"].astype(np.int64)
     for name in study.case_attributes:
         values = pd.Series([r[6].get(name, "") for r in rows], dtype=object)

@@ -165,8 +165,90 @@ def diagnostic_performance_table(analysis: Analysis) -> pd.DataFrame:
             row[m] = r[m]
             row[f"{m}_ci_low"] = r[f"{m}_ci_low"]
             row[f"{m}_ci_high"] = r[f"{m}_ci_high"]
+        row.update(_accuracy_cells(analysis.accuracy, reader))
+        row["auc_method"] = a.get("method", "delong") if a is not None else ""
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: LR+, LR−, DOR, Youden's J (analysis.results_accuracy) beside Se/Sp in Table S1.
+ACCURACY_LABELS: dict[str, str] = {
+    "lr_positive": "LR+",
+    "lr_negative": "LR−",
+    "diagnostic_odds_ratio": "DOR",
+    "youden_j": "Youden J",
+}
+
+
+def _accuracy_cells(accuracy: pd.DataFrame, reader: str) -> dict[str, Any]:
+    cells: dict[str, Any] = {}
+    sub = accuracy[accuracy["reader"] == reader] if len(accuracy) else accuracy
+    for r in sub.to_dict("records"):
+        label = ACCURACY_LABELS[r["measure"]]
+        cells[f"{label} (95% CI)"] = fmt_ci(r["statistic"], r["ci_low"], r["ci_high"])
+        cells[r["measure"]] = r["statistic"]
+        cells[f"{r['measure']}_ci_low"] = r["ci_low"]
+        cells[f"{r['measure']}_ci_high"] = r["ci_high"]
+    return cells
+
+
+def accuracy_tests_table(analysis: Analysis) -> pd.DataFrame:
+    """Paired sensitivity / specificity differences between readers (Newcombe, McNemar P)."""
+    t = analysis.accuracy_tests
+    if t.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "metric": t["metric"],
+            "reader_a": t["reader_a"],
+            "reader_b": t["reader_b"],
+            "n": t["n"],
+            "A, %": [fmt_num(100 * v, 1) for v in t["estimate_a"]],
+            "B, %": [fmt_num(100 * v, 1) for v in t["estimate_b"]],
+            "A − B, % (95% CI)": [
+                fmt_ci(e, lo, hi, digits=1, scale=100)
+                for e, lo, hi in zip(t["statistic"], t["ci_low"], t["ci_high"], strict=True)
+            ],
+            "P": [fmt_p(p) for p in t["p_value"]],
+            "diff": t["statistic"],
+            "ci_low": t["ci_low"],
+            "ci_high": t["ci_high"],
+            "p_value": t["p_value"],
+        }
+    )
+
+
+def subgroups_table(analysis: Analysis) -> pd.DataFrame:
+    """Accuracy of each reader per subgroup, with Cochran's Q P of the attribute's AUCs."""
+    rows = analysis.subgroups
+    if rows.empty:
+        return pd.DataFrame()
+    het = analysis.subgroup_heterogeneity
+    q = het.set_index(["attribute", "reader"])["p_value"] if len(het) else pd.Series(dtype=float)
+    out = []
+    for r in rows.to_dict("records"):
+        p = q.get((r["attribute"], r["reader"]), np.nan)
+        out.append(
+            {
+                "attribute": r["attribute"],
+                "subgroup": r["subgroup"],
+                "reader": r["reader"],
+                "n": r["n"],
+                "positive / negative": f"{r['n_positive']} / {r['n_negative']}",
+                "AUC (95% CI)": fmt_ci(r["auc"], r["auc_ci_low"], r["auc_ci_high"]),
+                "Sensitivity, % (95% CI)": fmt_ci(
+                    r["sensitivity"], r["sensitivity_ci_low"], r["sensitivity_ci_high"],
+                    digits=1, scale=100,
+                ),
+                "Specificity, % (95% CI)": fmt_ci(
+                    r["specificity"], r["specificity_ci_low"], r["specificity_ci_high"],
+                    digits=1, scale=100,
+                ),
+                "Heterogeneity P (Cochran Q)": fmt_p(p),
+                **{k: r[k] for k in ("method", "auc", "auc_se", "auc_ci_low", "auc_ci_high")},
+            }
+        )  # fmt: skip
+    return pd.DataFrame(out)
 
 
 def _shown_p(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -972,6 +1054,8 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "acceptability_paired": acceptability_paired_table(analysis),
         "errors": errors_table(analysis),
         "judgment_agreement": judgment_agreement_table(analysis),
+        "accuracy_tests": accuracy_tests_table(analysis),
+        "subgroups": subgroups_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -1155,6 +1239,8 @@ TABLE_TITLES: dict[str, str] = {
     "acceptability_paired": "Acceptability: model reader vs the reference impressions",
     "errors": "Error annotations per reader",
     "judgment_agreement": "Inter-rater agreement of the judgment instruments",
+    "accuracy_tests": "Paired differences in sensitivity and specificity (Newcombe, McNemar)",
+    "subgroups": "Accuracy by subgroup, Cochran Q test of heterogeneity of the AUC",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -1165,6 +1251,7 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
     "diagnostic_performance": [
         "reader", "kind", "n", "AUC (95% CI)",
         *[f"{METRIC_LABELS[m]}, % (95% CI)" for m in METRICS],
+        *[f"{label} (95% CI)" for label in ACCURACY_LABELS.values()],
     ],
     "auc_comparisons": ["reader_a", "reader_b", "AUC A", "AUC B", "Difference (95% CI)", "P"],
     "mcnemar": [
@@ -1213,6 +1300,11 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
     ],
     "errors": None,
     "judgment_agreement": ["instrument", "level", "Krippendorff α (95% CI)", "units", "raters"],
+    "accuracy_tests": ["metric", "reader_a", "reader_b", "n", "A, %", "B, %", "A − B, % (95% CI)", "P"],
+    "subgroups": [
+        "attribute", "subgroup", "reader", "n", "positive / negative", "AUC (95% CI)",
+        "Sensitivity, % (95% CI)", "Specificity, % (95% CI)", "Heterogeneity P (Cochran Q)",
+    ],
     "notes": ["reader", "note"],
 }  # fmt: skip
 

@@ -49,7 +49,7 @@ def rendered(
 
 
 def test_the_demo_has_every_figure_of_the_worked_example(demo_analysis: Analysis) -> None:
-    assert set(build_figures(demo_analysis)) == PAPER_FIGURES
+    assert set(build_figures(demo_analysis)) == PAPER_FIGURES | {"subgroup_forest"}
     assert set(FIGURE_TITLES) >= PAPER_FIGURES
 
 
@@ -128,7 +128,10 @@ def test_the_heatmap_rows_are_the_models_then_the_reference_reader(demo_analysis
 def test_figures_of_a_small_study_without_likert_scores(small_study: SmallStudy) -> None:
     study = small_study(likert=False)
     figures = build_figures(run_analysis(study_data(study)))
-    assert set(figures) == PAPER_FIGURES - {"likert_radars", "likert_distribution"}
+    assert set(figures) - {"subgroup_forest"} == PAPER_FIGURES - {
+        "likert_radars",
+        "likert_distribution",
+    }
     html = figure_html(figures["case_heatmap"], title="<Fig. 5>", plotlyjs="inline")
     assert "<title>&lt;Fig. 5&gt;</title>" in html
     assert 'src="http' not in html
@@ -219,7 +222,7 @@ def demo_figures(demo_study: Study, django_db_blocker: pytest.FixtureRequest) ->
 def test_every_interval_in_every_hover_text_of_the_demo_contains_its_estimate(
     demo_figures: dict,
 ) -> None:
-    assert set(demo_figures) == PAPER_FIGURES | {"mrmc_modalities"}
+    assert set(demo_figures) == PAPER_FIGURES | {"mrmc_modalities", "subgroup_forest"}
     found: dict[str, int] = {}
     for name, fig in demo_figures.items():
         for text in hover_texts(fig):
@@ -234,6 +237,7 @@ def test_every_interval_in_every_hover_text_of_the_demo_contains_its_estimate(
     assert found["delong_matrix"] == 9 * 8 // 2
     assert found["likert_radars"] >= 6 * 9
     assert found["mrmc_modalities"] == 2
+    assert found["subgroup_forest"] > 9
 
 
 def test_fig_3_shows_each_pair_once_as_row_minus_column_reader(

@@ -11,11 +11,12 @@ import pytest
 from analysis.results import AnalysisOptions, results_json, run_analysis
 from analysis.selectors import study_data
 from analysis.stats.agreement import cohen_kappa, fleiss_kappa, icc, krippendorff_alpha
+from analysis.stats.clustered_roc import clustered_aucs, compare_clustered
 from analysis.stats.consensus import consensus
 from analysis.stats.diagnostic import mcnemar_test
 from analysis.stats.likert import likert_summary
 from analysis.stats.multiplicity import adjust_p
-from analysis.stats.roc import compare_readers, reader_aucs
+from analysis.stats.roc import reader_aucs
 from evaluation.models import LikertScore
 from readerstudy.studies.models import Reading, Study
 from tests.analysis.conftest import CustomStudy, SmallStudy
@@ -87,6 +88,11 @@ def _final(study: Study, code: str) -> pd.DataFrame:
     return final.assign(truth=final["case_id"].map(truth), rating=final["category"])
 
 
+def _clustered(study: Study, final: pd.DataFrame) -> pd.DataFrame:
+    patient = dict(study.cases.values_list("code", "patient_id"))
+    return final.assign(patient_id=final["case_id"].map(patient))
+
+
 def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     demo_results: dict,
 ) -> None:
@@ -95,7 +101,9 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
         "study", "n_cases", "n_positive", "modality", "readers", "auc_tests", "agreement",
         "likert", "mrmc", "mcnemar", "ai_vs_readers", "reading_time", "agreement_by_modality",
         "text_metrics", "text_metrics_tests", "preference", "bradley_terry", "acceptability",
-        "acceptability_paired", "errors", "judgment_agreement", "methods", "notes",
+        "acceptability_paired", "errors", "judgment_agreement",
+        "clustered", "accuracy_tests", "partial_auc", "youden_threshold", "omnibus_auc",
+        "subgroups", "methods", "notes",
     ]  # fmt: skip
     assert doc["modality"] == 1
     assert doc["study"] == "nme-gpt4o-demo"
@@ -160,7 +168,9 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
 def test_auc_of_e_equals_analysis_stats_on_the_consensus_of_its_runs(
     demo_study: Study, demo_results: dict
 ) -> None:
-    expected = reader_aucs(_final(demo_study, "E")).iloc[0]
+    # the demo's 4 bilateral patients: Obuchowski's clustered SE (same AUC as DeLong's)
+    expected = clustered_aucs(_clustered(demo_study, _final(demo_study, "E"))).iloc[0]
+    assert expected["statistic"] == reader_aucs(_final(demo_study, "E")).iloc[0]["statistic"]
     got = demo_results["readers"]["E"]
     assert got["auc"] == same(expected["statistic"])
     assert got["auc_se"] == same(expected["se"])
@@ -172,7 +182,7 @@ def test_delong_p_of_e_versus_b_equals_analysis_stats(
     demo_study: Study, demo_results: dict
 ) -> None:
     both = pd.concat([_final(demo_study, "B"), _final(demo_study, "E")])
-    expected = compare_readers(both).iloc[0]  # B vs E in sorted order
+    expected = compare_clustered(_clustered(demo_study, both)).iloc[0]  # B vs E, sorted
     test = next(
         t for t in demo_results["auc_tests"] if {t["reader_a"], t["reader_b"]} == {"B", "E"}
     )
@@ -526,7 +536,9 @@ def test_results_json_documents_the_new_keys(demo_results: dict) -> None:
     }  # fmt: skip
     # nothing degenerate in the demo; the models have no AI-assisted reading (MRMC design)
     # (and statsmodels' REML optimiser warns on the reading-time model: a note says so)
+    # its 4 bilateral patients make the ROC analysis clustered (test_results_accuracy.py)
     assert [n["code"] for n in demo_results["notes"]] == [
+        "clustered-roc",
         "mrmc-readers-dropped",
         "reading-time-not-modelled",
     ]

@@ -26,6 +26,7 @@ from analysis.stats import (
     chance_agreement,
     clustered_roc,
     diagnostic,
+    heterogeneity,
     judge,
     judgments,
     likert,
@@ -384,6 +385,8 @@ TESTS: dict[str, Call] = {
         DIAG_AI.rename(columns={"category": "rating"})
     ),
     "likert.dunn_test": lambda: likert.dunn_test(LIKERT),
+    # also the pooled estimate, with pooled_ci_low/high at ``confidence=``
+    "heterogeneity.cochran_q": lambda: heterogeneity.cochran_q([0.8, 0.7], [0.05, 0.06]),
 }
 
 #: The documented exceptions (each docstring says why; so does docs/statistics.md).

@@ -211,6 +211,24 @@ class Command(BaseCommand):
             help="non-inferiority margin (AUC) of each model reader against the human "
             "reader panel (default: 0.05)",
         )
+        parser.add_argument(
+            "--clustered",
+            choices=("auto", "on", "off"),
+            default="auto",
+            help="Obuchowski's clustered AUC variance: auto (when a patient_id has several "
+            "cases), on or off (default: auto)",
+        )
+        parser.add_argument(
+            "--subgroups",
+            help="comma-separated subgroup definitions: case attributes, split, site "
+            "(default: the split when several, then every attribute)",
+        )
+        parser.add_argument(
+            "--subgroup-bins",
+            type=int,
+            default=4,
+            help="quantile bins of a numeric attribute's subgroups (default: 4)",
+        )
         parser.add_argument("--seed", type=int, default=1, help="seed of every resampling")
         parser.add_argument(
             "--pseudonymous",
@@ -253,6 +271,13 @@ class Command(BaseCommand):
             raise CommandError("--alpha-boot: must be 0 or more")
         if not 0 <= options["ai_margin"] < 1:
             raise CommandError("--ai-margin: must be at least 0 and below 1")
+        if options["subgroup_bins"] < 2:
+            raise CommandError("--subgroup-bins: must be 2 or more")
+        subgroups = (
+            tuple(s.strip() for s in options["subgroups"].split(",") if s.strip())
+            if options["subgroups"]
+            else None
+        )
         p_adjust = parse_p_adjust(options["p_adjust"])
         readers = (
             tuple(r.strip() for r in options["readers"].split(",") if r.strip())
@@ -281,6 +306,9 @@ class Command(BaseCommand):
             mrmc_covariance=options["mrmc_covariance"],
             alpha_boot=options["alpha_boot"],
             ai_margin=options["ai_margin"],
+            clustered=options["clustered"],
+            subgroups=subgroups,
+            subgroup_bins=options["subgroup_bins"],
         )
         likert_range = parse_likert_ranges(options["likert_range"])
         figures = not options["no_figures"]

@@ -68,7 +68,10 @@ def column_cells(values: pd.Series) -> list[str]:
         return [
             f"<c><v>{n!r}</v></c>" if k else _EMPTY for n, k in zip(array.tolist(), ok, strict=True)
         ]
-    return [value_cell(v) for v in values.astype(object).to_numpy().tolist()]
+    # text: codes repeat, so each distinct value is formatted once
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    cells = np.array([value_cell(u) for u in uniques] + [_EMPTY], dtype=object)
+    return cells[codes].tolist()  # type: ignore[no-any-return]
 
 
 class XlsxWriter:

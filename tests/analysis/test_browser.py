@@ -51,7 +51,7 @@ def test_the_dashboard_draws_every_figure_without_the_network(
         page.fill("input[name=username]", "stat")
         page.fill("input[name=password]", "pw-not-secret-123")
         page.click("button[type=submit]")
-        page.goto(f"{base}/studies/{study.slug}/analysis/")
+        page.goto(f"{base}/studies/{study.slug}/analysis/", timeout=180_000)
         assert page.locator("h1").inner_text() == "Analysis"
         assert page.get_by_role(
             "heading", name="Diagnostic performance per reader (Table S1)"

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_COLD = 1.0
@@ -34,7 +35,7 @@ GOAL_WARM = 0.3
 GOAL_XLSX = 2.0
 
 
-def measure(repeat: int) -> dict[str, float]:
+def measure(repeat: int) -> dict[str, Any]:
     """Time the requests (runs in a child with Django set up)."""
     import django
 
@@ -52,32 +53,43 @@ def measure(repeat: int) -> dict[str, float]:
     client.force_login(user)
     url = f"/studies/{STUDY_SLUG}/analysis/"
 
+    cpu: dict[str, float] = {}
+
     def get(path: str) -> float:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(path)
         body = b"".join(response) if response.streaming else response.content
         elapsed = time.perf_counter() - start
+        cpu[path] = time.process_time() - start_cpu
         if response.status_code != 200 or not body:
             raise SystemExit(f"GET {path}: {response.status_code}")
         return elapsed
 
     first = get(url)
+    first_cpu = cpu[url]
     cold: list[float] = []
     warm: list[float] = []
     xlsx: list[float] = []
+    cold_cpu: list[float] = []
+    warm_cpu: list[float] = []
+    xlsx_cpu: list[float] = []
     for _ in range(repeat):
         reading = Reading.objects.filter(case__study__slug=STUDY_SLUG).order_by("pk").first()
         assert reading is not None
         reading.seconds = (reading.seconds or 0.0) + 1.0
         reading.save()
         cold.append(get(url))
+        cold_cpu.append(cpu[url])
         warm.append(min(get(url) for _ in range(3)))
+        warm_cpu.append(cpu[url])
         xlsx.append(get(f"/studies/{STUDY_SLUG}/exports/data.xlsx"))
+        xlsx_cpu.append(cpu[f"/studies/{STUDY_SLUG}/exports/data.xlsx"])
     return {
         "first": first,
         "cold": statistics.median(cold),
         "warm": statistics.median(warm),
         "xlsx": statistics.median(xlsx),
+        "cpu": [first_cpu, *(statistics.median(v) for v in (cold_cpu, warm_cpu, xlsx_cpu))],
     }
 
 
@@ -122,10 +134,11 @@ def main() -> int:
         ("data.xlsx", figures["xlsx"], GOAL_XLSX),
     ]
     failed = False
-    for label, seconds, goal in rows:
+    print(f"load average {os.getloadavg()[0]:.1f} (wall time; CPU time of the process beside)")
+    for (label, seconds, goal), cpu in zip(rows, figures["cpu"], strict=True):
         verdict = "" if goal is None else ("ok" if seconds <= goal else "MISSED")
         goal_text = "" if goal is None else f"goal <= {goal:.2f} s"
-        print(f"{label:42s} {seconds:7.3f} s  {goal_text} {verdict}")
+        print(f"{label:42s} {seconds:7.3f} s (CPU {cpu:6.3f} s)  {goal_text} {verdict}")
         failed |= verdict == "MISSED"
     return 1 if failed else 0
 

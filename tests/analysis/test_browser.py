@@ -44,6 +44,8 @@ def test_the_dashboard_draws_every_figure_without_the_network(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        # each new filter set is a first (cold) computation: slow on a busy machine
+        page.set_default_timeout(180_000)
         page.route("**/*", guard)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -72,7 +74,8 @@ def test_the_dashboard_draws_every_figure_without_the_network(
         page.select_option("select[name=split]", "all")
         page.get_by_role("button", name="Apply").click()
         page.wait_for_url("**split=all**")
-        assert "233" not in page.locator("#summary-title + p").inner_text()  # only read cases
+        summary = page.locator("#summary-title + p").inner_text()
+        assert not summary.startswith("233 cases")  # only read cases (pseudonyms may hold 233)
         browser.close()
     assert errors == []
     assert outside == []

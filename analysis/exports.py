@@ -42,7 +42,8 @@ from analysis.selectors import (
     study_domains,
 )
 from analysis.tables import table_csv
-from readerstudy.core.spreadsheet import append_xlsx_row, neutralise_frame
+from analysis.xlsx import XlsxWriter
+from readerstudy.core.spreadsheet import neutralise_frame
 from readerstudy.studies.models import Study
 
 DATASETS: tuple[str, ...] = ("readings", "likert", "wide")
@@ -491,32 +492,29 @@ def _arrow_table(chunk: pd.DataFrame, schema: Any) -> Any:
 def write_xlsx(study: Study, ids: Pseudonyms, path: Path) -> None:
     """All three datasets and the dictionary, one sheet each (long sheets continue on more).
 
-    Text is stored as string cells, never formulas (readerstudy/core/spreadsheet.py).
+    Written by :class:`analysis.xlsx.XlsxWriter` (column-vectorised, streamed into the
+    zip): every text is a string cell, never a formula.
     """
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
     variables = dictionary(study, ids)
-    for dataset in DATASETS:
-        sheet, rows, part = None, 0, 1
-        for chunk in dataset_chunks(study, dataset, ids):
-            cells = chunk.astype(object).where(chunk.notna(), None).to_numpy().tolist()
-            for values in cells:
-                if sheet is None or rows >= EXCEL_MAX_ROWS:
-                    sheet = wb.create_sheet(dataset if part == 1 else f"{dataset} ({part})")
-                    append_xlsx_row(sheet, chunk.columns)
-                    part, rows = part + 1, 0
-                append_xlsx_row(sheet, values)
-                rows += 1
-        if sheet is None:
-            sheet = wb.create_sheet(dataset)
-            append_xlsx_row(sheet, _empty(dataset, study, ids).columns)
-    sheet = wb.create_sheet("dictionary")
-    frame = dictionary_frame(variables)
-    append_xlsx_row(sheet, frame.columns)
-    for values in frame.itertuples(index=False, name=None):
-        append_xlsx_row(sheet, values)
-    wb.save(str(path))
+    with XlsxWriter(path) as wb:
+        for dataset in DATASETS:
+            part, rows = 0, EXCEL_MAX_ROWS
+            for chunk in dataset_chunks(study, dataset, ids):
+                start = 0
+                while start < len(chunk):
+                    if rows >= EXCEL_MAX_ROWS:
+                        part += 1
+                        wb.sheet(dataset if part == 1 else f"{dataset} ({part})", chunk.columns)
+                        rows = 0
+                    piece = chunk.iloc[start : start + EXCEL_MAX_ROWS - rows]
+                    wb.rows(piece)
+                    rows += len(piece)
+                    start += len(piece)
+            if part == 0:
+                wb.sheet(dataset, _empty(dataset, study, ids).columns)
+        frame = dictionary_frame(variables)
+        wb.sheet("dictionary", frame.columns)
+        wb.rows(frame)
 
 
 def write_export(study: Study, kind: str, ids: Pseudonyms, path: Path) -> None:

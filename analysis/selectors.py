@@ -19,6 +19,8 @@ never in import order: readers in pseudonym order, cases in their keyed order
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Sum, Value
+from django.db.models.functions import Coalesce, Mod
 
 from evaluation.instruments import acceptability_scale
 from evaluation.models import LikertDomain, LikertScore, Rater
@@ -889,3 +892,55 @@ def study_seed_records(study: Study) -> list[dict[str, Any]]:
                 }
             )
     return records
+
+
+def _weighted(field: str, prime: int) -> Sum:
+    """``SUM(field * (id % prime + 1))``: moves when a value changes, even in place."""
+    return Sum(
+        ExpressionWrapper(
+            Coalesce(F(field), Value(0.0)) * (Mod(F("id"), Value(prime)) + Value(1)),
+            output_field=FloatField(),
+        )
+    )
+
+
+def study_data_version(study: Study) -> str:
+    """A fingerprint of everything :func:`study_data` reads for ``study``, from the database.
+
+    Readings and Likert scores (the large tables): count, largest id, latest ``updated_at``
+    and id-weighted sums of every analysed value, so inserts, deletes, saves and in-place
+    ``QuerySet.update`` calls all move it; one aggregate query each. Cases, readers, raters,
+    domains and scale categories (small) are hashed row by row; the study by its own fields.
+    The dashboard's results cache is keyed by it (docs/analysis.md, "Results cache").
+    """
+    readings = Reading.objects.filter(reader__study=study).aggregate(
+        n=Count("id"),
+        last=Max("id"),
+        at=Max("updated_at"),
+        category=_weighted("category", 997),
+        score=_weighted("score", 991),
+        seconds=_weighted("seconds", 983),
+        run=_weighted("run", 977),
+        modality=_weighted("modality", 971),
+        reader=_weighted("reader_id", 967),
+        case=_weighted("case_id", 953),
+    )
+    scores = LikertScore.objects.filter(reading__reader__study=study).aggregate(
+        n=Count("id"),
+        last=Max("id"),
+        at=Max("updated_at"),
+        score=_weighted("score", 997),
+        domain=_weighted("domain_id", 991),
+        rater=_weighted("rater_id", 983),
+        reading=_weighted("reading_id", 977),
+    )
+    small = [
+        list(Case.objects.filter(study=study).order_by("pk").values_list()),
+        list(Reader.objects.filter(study=study).order_by("pk").values_list()),
+        list(Rater.objects.filter(study=study).order_by("pk").values_list()),
+        list(LikertDomain.objects.filter(study=study).order_by("pk").values_list()),
+        list(study.scale_categories.order_by("pk").values_list()),
+        [getattr(study, f.attname) for f in Study._meta.concrete_fields],
+    ]
+    text = json.dumps([readings, scores, small], default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()

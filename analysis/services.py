@@ -1,8 +1,8 @@
 """Analysis runs that read the database and write files or fill the dashboard cache.
 
 * :func:`analysis_compute` loads a study's population and analyses it, cached by the
-  SHA-256 of the data actually loaded, so the dashboard always reflects live data and
-  repeats nothing when nothing changed.
+  study's data version (a fingerprint from a few aggregate queries), so the dashboard always
+  reflects live data and neither loads nor computes anything when nothing changed.
 * :func:`analysis_write_outputs` is ``manage.py analyze``: ``results.json``, the tables
   (CSV and one workbook), the figures (HTML, PNG, SVG) and ``manifest.json``.
 """
@@ -31,7 +31,7 @@ from analysis.charts import (
     write_figure_images,
 )
 from analysis.figure_theme import DEFAULT_THEME, FigureTheme, figure_caption
-from analysis.manifest import build_manifest, input_digests
+from analysis.manifest import build_manifest
 from analysis.notes import MRMC_NOTE_CODES
 from analysis.render import prepare_static_export
 from analysis.results import (
@@ -43,7 +43,7 @@ from analysis.results import (
     results_json,
     run_analysis,
 )
-from analysis.selectors import modality_name, study_data
+from analysis.selectors import modality_name, study_data, study_data_version
 from analysis.tables import (
     DISPLAY_TABLES,
     TABLE_TITLES,
@@ -67,33 +67,32 @@ WORKBOOK_MAX_ROWS = 5_000
 Progress = Callable[[str], None]
 
 
+def analysis_key(*, study: Study, options: AnalysisOptions, pseudonymous: bool) -> str:
+    """The results-cache key of ``study`` at its current data version with these options."""
+    version = study_data_version(study)
+    doc = [study.pk, version, options.as_dict(), pseudonymous, str(study.unblinded_at)]
+    return "analysis:" + hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
 def analysis_compute(
     *, study: Study, options: AnalysisOptions, pseudonymous: bool
 ) -> tuple[Analysis, str]:
     """The analysis of the study's current data and its cache key.
 
-    The data is always read; the statistics are reused from the cache when the data (its
-    SHA-256), the options and the identifiers are unchanged.
+    The key holds the study's data version (:func:`analysis.selectors.study_data_version`,
+    a few aggregate queries), the options and the identifiers; the data is loaded and
+    analysed only when no analysis is cached under it (the first request after a change).
     """
-    data = study_data(
-        study,
-        split=options.split,
-        readers=options.readers,
-        runs=options.runs,
-        pseudonymous=pseudonymous,
-    )
-    digest = input_digests(data)["sha256"]
-    key = (
-        "analysis:"
-        + hashlib.sha256(
-            json.dumps(
-                [study.pk, digest, options.as_dict(), pseudonymous, str(study.unblinded_at)],
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
-    )
+    key = analysis_key(study=study, options=options, pseudonymous=pseudonymous)
     analysis = cache.get(key)
     if analysis is None:
+        data = study_data(
+            study,
+            split=options.split,
+            readers=options.readers,
+            runs=options.runs,
+            pseudonymous=pseudonymous,
+        )
         analysis = run_analysis(data, options)
         if len(data.readings) + len(data.scores) <= CACHE_MAX_ROWS:
             cache.set(key, analysis, CACHE_SECONDS)

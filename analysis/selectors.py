@@ -32,7 +32,14 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Sum, 
 from django.db.models.functions import Coalesce, Mod
 
 from evaluation.instruments import acceptability_scale
-from evaluation.models import LikertDomain, LikertScore, Rater
+from evaluation.models import (
+    AcceptabilityGrade,
+    ErrorAnnotation,
+    LikertDomain,
+    LikertScore,
+    PairwisePreference,
+    Rater,
+)
 from evaluation.selectors import (
     REFERENCE_READER,
     acceptability_frame,
@@ -910,7 +917,9 @@ def study_data_version(study: Study) -> str:
     Readings and Likert scores (the large tables): count, largest id, latest ``updated_at``
     and id-weighted sums of every analysed value, so inserts, deletes, saves and in-place
     ``QuerySet.update`` calls all move it; one aggregate query each. Cases, readers, raters,
-    domains and scale categories (small) are hashed row by row; the study by its own fields.
+    domains and scale categories (small) are hashed row by row; the study by its own fields;
+    the judgments (preferences, acceptability grades, error annotations) by count, largest id
+    and latest ``updated_at``.
     The dashboard's results cache is keyed by it (docs/analysis.md, "Results cache").
     """
     readings = Reading.objects.filter(reader__study=study).aggregate(
@@ -934,6 +943,13 @@ def study_data_version(study: Study) -> str:
         rater=_weighted("rater_id", 983),
         reading=_weighted("reading_id", 977),
     )
+    # the judgments (issue 14): count, largest id and latest change of each table
+    judgments = [
+        model.objects.filter(rater__study=study).aggregate(
+            n=Count("id"), last=Max("id"), at=Max("updated_at")
+        )
+        for model in (PairwisePreference, AcceptabilityGrade, ErrorAnnotation)
+    ]
     small = [
         list(Case.objects.filter(study=study).order_by("pk").values_list()),
         list(Reader.objects.filter(study=study).order_by("pk").values_list()),
@@ -942,5 +958,5 @@ def study_data_version(study: Study) -> str:
         list(study.scale_categories.order_by("pk").values_list()),
         [getattr(study, f.attname) for f in Study._meta.concrete_fields],
     ]
-    text = json.dumps([readings, scores, small], default=str, sort_keys=True)
+    text = json.dumps([readings, scores, judgments, small], default=str, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -29,6 +29,7 @@ from django.db import connection
 from django.db.models import Count
 
 from evaluation.models import LikertDomain, LikertScore, Rater
+from readerstudy.generation.models import GenerationConfig
 from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Reading, Study
 from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
@@ -311,6 +312,11 @@ class StudyData:
     modality_labels: dict[int, str] = field(default_factory=dict)
     #: split -> number of the study's cases with at least one reading (any reader or run)
     cases_read_by_split: dict[str, int] = field(default_factory=dict)
+    #: case_id -> truth detail (e.g. the pathology subtype) of the population's cases
+    truth_details: dict[str, str] = field(default_factory=dict)
+    #: one row per selected reader (:func:`reader_details`): description, experience and
+    #: the generation configuration of model readers (blank with pseudonyms)
+    reader_details: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def reader_order(self) -> list[str]:
@@ -432,7 +438,59 @@ def study_data(
         domains=domains.drop(columns="pk"),
         available_runs=available_runs,
         cases_read_by_split=cases_read_by_split(study),
+        truth_details=case_truth_details(study, population, ids),
+        reader_details=reader_details(study, chosen, ids),
     )
+
+
+def case_truth_details(study: Study, population: pd.DataFrame, ids: Pseudonyms) -> dict[str, str]:
+    """case_id -> ``Case.truth_detail`` (e.g. the pathology subtype) of ``population``."""
+    rows = Case.objects.filter(study=study).values_list("code", "truth_detail")
+    codes = dict(rows)
+    mapping = ids.mapping("case", list(codes))
+    wanted = set(population["case_id"])
+    return {
+        mapping[code]: str(detail or "")
+        for code, detail in codes.items()
+        if mapping[code] in wanted
+    }
+
+
+#: Columns of :func:`reader_details`.
+READER_DETAIL_COLUMNS: tuple[str, ...] = (
+    "reader_id", "kind", "label", "group", "description", "years_experience",
+    "interpretations", "model", "inputs", "temperature", "seed", "n_runs",
+)  # fmt: skip
+
+
+def reader_details(study: Study, chosen: pd.DataFrame, ids: Pseudonyms) -> pd.DataFrame:
+    """Each reader of ``chosen`` (:func:`study_readers`' frame) with its description,
+    experience and, for model readers, the generation configuration (model id, inputs,
+    temperature, seed, runs). With pseudonyms everything that could name a reader (label,
+    group, description, model id) is blank."""
+    readers = {r.pk: r for r in Reader.objects.filter(pk__in=chosen["pk"].tolist())}
+    configs = {c.reader_id: c for c in GenerationConfig.objects.filter(reader_id__in=list(readers))}
+    rows = []
+    for rec in chosen.to_dict("records"):
+        reader = readers[rec["pk"]]
+        config = configs.get(rec["pk"])
+        rows.append(
+            {
+                "reader_id": rec["reader_id"],
+                "kind": rec["kind"],
+                "label": "" if ids.enabled else reader.label,
+                "group": "" if ids.enabled else reader.group,
+                "description": "" if ids.enabled else reader.description,
+                "years_experience": reader.years_experience,
+                "interpretations": reader.interpretations,
+                "model": "" if config is None or ids.enabled else config.model,
+                "inputs": "" if config is None else config.get_inputs_display(),
+                "temperature": None if config is None else config.temperature,
+                "seed": None if config is None else config.seed,
+                "n_runs": None if config is None else config.n_runs,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(READER_DETAIL_COLUMNS))
 
 
 def cases_read_by_split(study: Study) -> dict[str, int]:

@@ -40,7 +40,8 @@ def test_tables_keep_raw_numbers_next_to_the_display_columns(
     likert = tables["likert"].set_index("reader")
     assert likert.loc["M2", "Run 1 P"].startswith("vs. R1: ")
     shown = display_rows("diagnostic_performance", tables["diagnostic_performance"])
-    assert shown["columns"][:4] == ["reader", "kind", "n", "AUC (95% CI)"]
+    assert shown["columns"][:4] == ["Reader", "Kind", "n", "AUC (95% CI)"]
+    assert shown["keys"][:2] == ["reader", "kind"]
 
     paths = write_csvs(tables, tmp_path / "tables")
     assert {p.name for p in paths} >= {"diagnostic_performance.csv", "baseline.csv"}

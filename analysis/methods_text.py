@@ -176,6 +176,7 @@ def methods_sentences(
             + "."
         )
     if len(analysis.intra):
+        fleiss = cite("fleiss1971")
         kappa_ci = (
             f"Gwet's variance with a t interval {cite('gwet2014')}"
             if options.kappa_ci == "gwet"
@@ -189,7 +190,7 @@ def methods_sentences(
         )
         out.append(
             f"Intraobserver agreement across runs was measured with Fleiss' κ "
-            f"{cite('fleiss1971')}, 95% CI from {kappa_ci}{boot}."
+            f"{fleiss}, 95% CI from {kappa_ci}{boot}."
         )
     if len(analysis.inter):
         out.append(

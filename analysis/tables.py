@@ -769,13 +769,16 @@ def reader_design_table(analysis: Analysis) -> pd.DataFrame:
 
     Model readers: the test input from the generation configuration's inputs (else the
     description's "test input: ..."), the training input from the description's text
-    before it. Human readers: their experience.
+    before it. Human readers: their experience. Readers without results are left out.
     """
     details = analysis.data.reader_details
     if details.empty:
         return pd.DataFrame()
+    analysed = set(analysis.reader_order)
     rows = []
     for r in details.to_dict("records"):
+        if r["reader_id"] not in analysed:
+            continue
         training, test = _split_description(str(r["description"] or ""))
         experience = ""
         if r["kind"] == "human":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,10 @@ def test_every_cited_reference_is_in_the_list_and_every_listed_one_is_cited(
     assert cited_numbers(body) == set(range(1, len(listed) + 1))
     assert all(line.split(". ", 1)[1] in REFERENCES.values() for line in listed)
     assert "numpy 2.0.0" in body and "Python 3.12.0" in body
+    first: list[int] = []
+    for group in re.findall(r"\[(\d+(?:, \d+)*)\]", body):
+        first += [int(n) for n in group.split(", ") if int(n) not in first]
+    assert first == list(range(1, len(listed) + 1))  # numbered in order of first citation
 
 
 def test_stard_ai_prefills_what_the_data_allows_and_marks_the_rest(
@@ -122,6 +127,7 @@ def test_table_2_gives_each_models_training_and_test_input(demo_analysis: Analys
     assert table.loc["A2", "Test input"] == "radiology report text and DCE-MRI images"
     assert table.loc["B", "Training input"] == "Supervised fine-tuning on breast MRI images"
     assert table.loc["R3", "Experience"] == "15 years, 1,000 interpretations"
+    assert table.index.tolist() == demo_analysis.reader_order
 
 
 def test_table_4_matrix_is_a_lower_triangle_with_explained_marks(demo_analysis: Analysis) -> None:

@@ -46,6 +46,7 @@ from evaluation.selectors import (
     error_frame,
     preference_frame,
 )
+from readerstudy.generation.models import GenerationConfig
 from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Reading, Study
 from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
@@ -346,6 +347,11 @@ class StudyData:
     #: the acceptability scale's grades, best first, and its cut-off
     acceptability_values: list[int] = field(default_factory=list)
     acceptability_cutoff: int | None = None
+    #: case_id -> truth detail (e.g. the pathology subtype) of the population's cases
+    truth_details: dict[str, str] = field(default_factory=dict)
+    #: one row per selected reader (:func:`reader_details`): description, experience and
+    #: the generation configuration of model readers (blank with pseudonyms)
+    reader_details: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def reader_order(self) -> list[str]:
@@ -484,6 +490,8 @@ def study_data(
             if with_scores
             else {}
         ),
+        truth_details=case_truth_details(study, population, ids),
+        reader_details=reader_details(study, chosen, ids),
     )
 
 
@@ -613,6 +621,56 @@ def study_judgments(
                 mask &= shown["reader_id"].isin(keep_readers)
         out[name] = shown[mask].reset_index(drop=True)
     return out
+
+
+def case_truth_details(study: Study, population: pd.DataFrame, ids: Pseudonyms) -> dict[str, str]:
+    """case_id -> ``Case.truth_detail`` (e.g. the pathology subtype) of ``population``."""
+    rows = Case.objects.filter(study=study).values_list("code", "truth_detail")
+    codes = dict(rows)
+    mapping = ids.mapping("case", list(codes))
+    wanted = set(population["case_id"])
+    return {
+        mapping[code]: str(detail or "")
+        for code, detail in codes.items()
+        if mapping[code] in wanted
+    }
+
+
+#: Columns of :func:`reader_details`.
+READER_DETAIL_COLUMNS: tuple[str, ...] = (
+    "reader_id", "kind", "label", "group", "description", "years_experience",
+    "interpretations", "model", "inputs", "temperature", "seed", "n_runs",
+)  # fmt: skip
+
+
+def reader_details(study: Study, chosen: pd.DataFrame, ids: Pseudonyms) -> pd.DataFrame:
+    """Each reader of ``chosen`` (:func:`study_readers`' frame) with its description,
+    experience and, for model readers, the generation configuration (model id, inputs,
+    temperature, seed, runs). With pseudonyms everything that could name a reader (label,
+    group, description, model id) is blank."""
+    readers = {r.pk: r for r in Reader.objects.filter(pk__in=chosen["pk"].tolist())}
+    configs = {c.reader_id: c for c in GenerationConfig.objects.filter(reader_id__in=list(readers))}
+    rows = []
+    for rec in chosen.to_dict("records"):
+        reader = readers[rec["pk"]]
+        config = configs.get(rec["pk"])
+        rows.append(
+            {
+                "reader_id": rec["reader_id"],
+                "kind": rec["kind"],
+                "label": "" if ids.enabled else reader.label,
+                "group": "" if ids.enabled else reader.group,
+                "description": "" if ids.enabled else reader.description,
+                "years_experience": reader.years_experience,
+                "interpretations": reader.interpretations,
+                "model": "" if config is None or ids.enabled else config.model,
+                "inputs": "" if config is None else config.get_inputs_display(),
+                "temperature": None if config is None else config.temperature,
+                "seed": None if config is None else config.seed,
+                "n_runs": None if config is None else config.n_runs,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(READER_DETAIL_COLUMNS))
 
 
 def cases_read_by_split(study: Study) -> dict[str, int]:

@@ -32,6 +32,7 @@ from analysis.charts import (
 )
 from analysis.figure_theme import DEFAULT_THEME, FigureTheme, figure_caption
 from analysis.manifest import build_manifest
+from analysis.methods_text import write_methods
 from analysis.notes import MRMC_NOTE_CODES
 from analysis.render import prepare_static_export
 from analysis.results import (
@@ -51,6 +52,7 @@ from analysis.tables import (
     display_rows,
     table_footnotes,
     write_csvs,
+    write_docx,
     write_workbook,
 )
 from readerstudy.studies.models import Study
@@ -270,6 +272,7 @@ def analysis_write_outputs(
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         files.append(path)
         files += _write_tables(analysis, out, pseudonymous=pseudonymous, step=step)
+        files += write_methods(analysis, out)
         if figures and "html" in formats:
             step("figures (HTML)")
             files += write_figure_html(figs, out / "figures")
@@ -334,7 +337,8 @@ def _write_tables(
         )
     workbook = out / "tables.xlsx"
     write_workbook(in_workbook, workbook, about=about)
-    return [*files, workbook]
+    docx = write_docx(in_workbook, out / "tables", footnotes=table_footnotes(analysis))
+    return [*files, workbook, *docx]
 
 
 def tables_workbook(*, analysis: Analysis, pseudonymous: bool) -> bytes:

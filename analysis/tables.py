@@ -1007,6 +1007,160 @@ def errors_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def truth_detail_table(analysis: Analysis) -> pd.DataFrame:
+    """Table 1: cases of each truth class by truth detail (e.g. pathology subtype), n (%)."""
+    details = analysis.data.truth_details
+    cases = analysis.data.cases
+    if cases.empty or not any(details.values()):
+        return pd.DataFrame()
+    frame = pd.DataFrame(
+        {
+            "truth": cases["truth"].astype(int),
+            "detail": cases["case_id"].map(details).fillna("").replace("", "(not given)"),
+        }
+    )
+    rows: list[dict[str, Any]] = []
+    for truth, name in ((1, "Positive"), (0, "Negative")):
+        sub = frame[frame["truth"] == truth]
+        if sub.empty:
+            continue
+        counts = sub["detail"].value_counts(sort=False)
+        counts = counts.sort_values(ascending=False, kind="stable")
+        total = len(sub)
+        rows.append(
+            {
+                "Class": f"{name} (n = {total})",
+                "Truth detail": "",
+                "n (%)": f"{total} (100.0)",
+                "truth": truth,
+                "detail": "",
+                "n": total,
+                "percent": 100.0,
+            }
+        )
+        for detail, n in counts.items():
+            percent = 100.0 * int(n) / total
+            rows.append(
+                {
+                    "Class": "",
+                    "Truth detail": str(detail),
+                    "n (%)": f"{int(n)} ({fmt_num(percent, 1)})",
+                    "truth": truth,
+                    "detail": str(detail),
+                    "n": int(n),
+                    "percent": percent,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _split_description(text: str) -> tuple[str, str]:
+    """(training, test input) of a reader description "...; test input: ..."."""
+    lower = text.lower()
+    key = "test input:"
+    if key not in lower:
+        return text.strip(), ""
+    at = lower.index(key)
+    training = text[:at].strip().rstrip(";,.").strip()
+    test = text[at + len(key) :].strip().rstrip(".").strip()
+    return training, test
+
+
+def reader_design_table(analysis: Analysis) -> pd.DataFrame:
+    """Table 2: each reader's design, training input and test input.
+
+    Model readers: the test input from the generation configuration's inputs (else the
+    description's "test input: ..."), the training input from the description's text
+    before it. Human readers: their experience. Readers without results are left out.
+    """
+    details = analysis.data.reader_details
+    if details.empty:
+        return pd.DataFrame()
+    analysed = set(analysis.reader_order)
+    rows = []
+    for r in details.to_dict("records"):
+        if r["reader_id"] not in analysed:
+            continue
+        training, test = _split_description(str(r["description"] or ""))
+        experience = ""
+        if r["kind"] == "human":
+            parts = []
+            if not _missing(r["years_experience"]) and r["years_experience"] is not None:
+                parts.append(f"{float(r['years_experience']):g} years")
+            if not _missing(r["interpretations"]) and r["interpretations"] is not None:
+                parts.append(f"{int(r['interpretations']):,} interpretations")
+            experience = ", ".join(parts)
+            training, test = "", test
+        rows.append(
+            {
+                "Reader": r["reader_id"],
+                "Kind": "Model" if r["kind"] == "model" else "Human",
+                "Design": r["label"] or r["group"] or "",
+                "Training input": training if r["kind"] == "model" else "",
+                "Test input": r["inputs"] or test,
+                "Model": r["model"] or "",
+                "Experience": experience,
+                "description": r["description"],
+                "group": r["group"],
+                "temperature": r["temperature"],
+                "seed": r["seed"],
+                "n_runs": r["n_runs"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+#: Marks of :func:`likert_matrix_table` (P below each bound) and of "not significant".
+SIGNIFICANCE_MARKS: tuple[tuple[float, str], ...] = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
+
+
+def significance_mark(p: Any) -> str:
+    """ "***" P < 0.001, "**" P < 0.01, "*" P < 0.05, "ns" otherwise; "" when missing."""
+    if _missing(p):
+        return ""
+    for bound, mark in SIGNIFICANCE_MARKS:
+        if float(p) < bound:
+            return mark
+    return "ns"
+
+
+def likert_matrix_table(analysis: Analysis) -> pd.DataFrame:
+    """Table 4's comparisons as a lower-triangle matrix: row reader vs column reader.
+
+    Each cell is the mark of the adjusted Dunn P on all runs (:func:`significance_mark`),
+    the diagonal "—"; ``p_<reader>`` columns keep the adjusted P values.
+    """
+    dunn = analysis.dunn
+    if dunn.empty:
+        return pd.DataFrame()
+    overall = dunn[dunn["run"].isna()]
+    if overall.empty:
+        overall = dunn[dunn["run"] == dunn["run"].min()]
+    readers = [
+        r for r in analysis.reader_order if r in set(overall["reader_a"]) | set(overall["reader_b"])
+    ]
+    p_of: dict[frozenset[str], float] = {
+        frozenset((a, b)): float(p)
+        for a, b, p in zip(
+            overall["reader_a"], overall["reader_b"], overall["p_adjusted"], strict=True
+        )
+    }
+    rows = []
+    for i, reader in enumerate(readers):
+        row: dict[str, Any] = {"reader": reader}
+        for j, other in enumerate(readers[:-1]):
+            if j < i:
+                row[other] = significance_mark(p_of.get(frozenset((reader, other))))
+            elif j == i:
+                row[other] = "—"
+            else:
+                row[other] = ""
+        for other in readers:
+            row[f"p_{other}"] = p_of.get(frozenset((reader, other)), np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def judgment_agreement_table(analysis: Analysis) -> pd.DataFrame:
     """Inter-rater agreement of each judgment instrument (Krippendorff α, bootstrap CI)."""
     return pd.DataFrame(
@@ -1056,6 +1210,9 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "judgment_agreement": judgment_agreement_table(analysis),
         "accuracy_tests": accuracy_tests_table(analysis),
         "subgroups": subgroups_table(analysis),
+        "truth_detail": truth_detail_table(analysis),
+        "reader_design": reader_design_table(analysis),
+        "likert_matrix": likert_matrix_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -1100,7 +1257,7 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
         else ""
     )
     n_delong = len(analysis.auc_tests)
-    return {
+    notes: dict[str, list[str]] = {
         "diagnostic_performance": [
             "AUC: empirical (Mann–Whitney); 95% CI from DeLong's standard error, normal "
             "interval truncated to [0, 1] as R pROC.",
@@ -1212,6 +1369,56 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             "program and MRMCaov): z test, 95% CI truncated to [−1, 1].",
         ],
     }
+    notes.update(
+        truth_detail=[
+            "n (%): cases of each truth class by truth detail (Case.truth_detail, e.g. the "
+            "pathology subtype); percentages of the class.",
+        ],
+        reader_design=[
+            "Design, training and test input from each model reader's generation "
+            "configuration where one exists, else from its description in readers.csv "
+            '(text before and after "test input:").',
+        ],
+        likert_matrix=[
+            "Lower triangle: Dunn's test of the row reader against the column reader on "
+            "all runs' scores, "
+            + (
+                P_ADJUST_LABELS["none"]
+                if options.adjustment("dunn") == "none"
+                else P_ADJUST_LABELS[options.adjustment("dunn")]
+            )
+            + ".",
+            "Marks: *** P < 0.001; ** P < 0.01; * P < 0.05; ns P ≥ 0.05; — the reader itself.",
+        ],
+    )
+    for name, abbreviations in ABBREVIATIONS.items():
+        notes.setdefault(name, []).append("Abbreviations: " + "; ".join(abbreviations) + ".")
+    return notes
+
+
+#: The abbreviations used by each table (the last footnote of the table).
+ABBREVIATIONS: dict[str, list[str]] = {
+    "diagnostic_performance": [
+        "AUC, area under the ROC curve", "CI, confidence interval",
+        "PPV, positive predictive value", "NPV, negative predictive value",
+    ],
+    "auc_comparisons": ["AUC, area under the ROC curve", "CI, confidence interval"],
+    "mcnemar": ["A, the compared reader", "B, the reference reader"],
+    "agreement": [
+        "κ, kappa", "AC1, Gwet's first-order agreement coefficient",
+        "PABAK, prevalence- and bias-adjusted κ", "CI, confidence interval",
+    ],
+    "likert": ["CI, confidence interval"],
+    "likert_matrix": ["ns, not significant"],
+    "likert_reliability": ["ICC, intraclass correlation coefficient", "CI, confidence interval"],
+    "mrmc": [
+        "MRMC, multi-reader multi-case", "RRRC, random readers random cases",
+        "FRRC, fixed readers random cases", "RRFC, random readers fixed cases",
+        "AUC, area under the ROC curve",
+    ],
+    "ai_vs_readers": ["AI, the model reader", "FOM, figure of merit"],
+    "reading_time": ["IQR, interquartile range"],
+}  # fmt: skip
 
 
 TABLE_TITLES: dict[str, str] = {
@@ -1241,13 +1448,16 @@ TABLE_TITLES: dict[str, str] = {
     "judgment_agreement": "Inter-rater agreement of the judgment instruments",
     "accuracy_tests": "Paired differences in sensitivity and specificity (Newcombe, McNemar)",
     "subgroups": "Accuracy by subgroup, Cochran Q test of heterogeneity of the AUC",
+    "truth_detail": "Truth detail by class (Table 1)",
+    "reader_design": "Readers: design, training input and test input (Table 2)",
+    "likert_matrix": "Pairwise Dunn comparisons of Likert scores (Table 4)",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
 
 
 #: Columns shown on the dashboard (the formatted ones); ``None``: every column.
-DISPLAY_TABLES: dict[str, list[str] | None] = {
+DISPLAY_TABLES: dict[str, list[str] | str | None] = {
     "diagnostic_performance": [
         "reader", "kind", "n", "AUC (95% CI)",
         *[f"{METRIC_LABELS[m]}, % (95% CI)" for m in METRICS],
@@ -1258,7 +1468,7 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
         "metric", "reader_a", "reader_b", "n", "A, %", "B, %", "Discordant (A only / B only)", "P",
     ],
     "agreement": None,
-    "likert": None,
+    "likert": "likert_scores",
     "likert_tests": ["test", "run", "comparison", "statistic", "P"],
     "likert_domains": ["reader", "group", "label", "Mean (95% CI)", "n"],
     "likert_reliability": [
@@ -1305,6 +1515,11 @@ DISPLAY_TABLES: dict[str, list[str] | None] = {
         "attribute", "subgroup", "reader", "n", "positive / negative", "AUC (95% CI)",
         "Sensitivity, % (95% CI)", "Specificity, % (95% CI)", "Heterogeneity P (Cochran Q)",
     ],
+    "truth_detail": ["Class", "Truth detail", "n (%)"],
+    "reader_design": [
+        "Reader", "Kind", "Design", "Training input", "Test input", "Model", "Experience",
+    ],
+    "likert_matrix": "likert_matrix",
     "notes": ["reader", "note"],
 }  # fmt: skip
 
@@ -1316,7 +1531,11 @@ def display_rows(name: str, table: pd.DataFrame) -> dict[str, Any]:
     out; floats that are shown are rounded to three digits.
     """
     wanted = DISPLAY_TABLES.get(name)
-    if wanted is None:
+    if wanted == "likert_scores":
+        wanted = [c for c in table.columns if c == "reader" or str(c).endswith(" score")]
+    elif wanted == "likert_matrix":
+        wanted = [c for c in table.columns if not str(c).startswith("p_")]
+    if wanted is None or isinstance(wanted, str):
         columns = [
             c for c in table.columns
             if not pd.api.types.is_float_dtype(table[c].dtype)
@@ -1333,7 +1552,11 @@ def display_rows(name: str, table: pd.DataFrame) -> dict[str, Any]:
                 for v in values
             ]
         )
-    return {"columns": [str(c) for c in columns], "rows": rows}
+    return {
+        "columns": [header_label(name, str(c)) for c in columns],
+        "keys": [str(c) for c in columns],
+        "rows": rows,
+    }
 
 
 def table_csv(table: pd.DataFrame) -> bytes:
@@ -1430,3 +1653,118 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+#: Formatted headers of raw column names (the dashboard and the DOCX tables).
+HEADER_LABELS: dict[str, str] = {
+    "reader": "Reader",
+    "reader_a": "Reader A",
+    "reader_b": "Reader B",
+    "kind": "Kind",
+    "metric": "Metric",
+    "section": "Section",
+    "comparison": "Comparison",
+    "method": "Method",
+    "category_interpretation": "Interpretation (category scale)",
+    "binary_interpretation": "Interpretation (positive call)",
+    "category_n": "n (category scale)",
+    "binary_n": "n (positive call)",
+    "test": "Test",
+    "run": "Run",
+    "statistic": "Statistic",
+    "group": "Group",
+    "label": "Label",
+    "attribute": "Attribute",
+    "level": "Level",
+    "analysis": "Analysis",
+    "random": "Random factors",
+    "modality": "Modality",
+    "readers": "Readers",
+    "cases": "Cases",
+    "outputs": "Outputs",
+    "raters": "Raters",
+    "note": "Note",
+    "truth": "Truth",
+    "tp": "TP",
+    "fn": "FN",
+    "fp": "FP",
+    "tn": "TN",
+}
+#: Per-table headers where the generic one would mislead.
+TABLE_HEADER_LABELS: dict[str, dict[str, str]] = {
+    "likert_domains": {"label": "Domain"},
+    "likert_reliability": {"label": "Domain"},
+}
+
+
+def header_label(table: str, column: str) -> str:
+    """The header a journal prints for ``column`` of ``table`` (raw names formatted)."""
+    special = TABLE_HEADER_LABELS.get(table, {})
+    if column in special:
+        return special[column]
+    if column in HEADER_LABELS:
+        return HEADER_LABELS[column]
+    if "_" in column and column == column.lower():
+        return column.replace("_", " ").capitalize()
+    return column
+
+
+def table_docx(
+    name: str,
+    table: pd.DataFrame,
+    *,
+    title: str | None = None,
+    footnotes: list[str] | None = None,
+) -> bytes:
+    """One table as a Word document (python-docx): the title, the formatted columns of
+    :func:`display_rows` with a bold header row, and the footnotes in italics below."""
+    import io
+
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Pt
+
+    shown = display_rows(name, table)
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.name = "Arial"  # type: ignore[attr-defined]
+    style.font.size = Pt(9)  # type: ignore[attr-defined]
+    if len(shown["columns"]) > 6:
+        section = document.sections[0]
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
+    heading = document.add_paragraph()
+    heading.add_run(title or TABLE_TITLES.get(name, name)).bold = True
+    grid = document.add_table(rows=1, cols=max(1, len(shown["columns"])))
+    grid.style = "Table Grid"
+    for cell, text in zip(grid.rows[0].cells, shown["columns"], strict=False):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    for values in shown["rows"]:
+        cells = grid.add_row().cells
+        for cell, text in zip(cells, values, strict=False):
+            cell.text = text
+    for text in footnotes or []:
+        note = document.add_paragraph()
+        note.add_run(text).italic = True
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def write_docx(
+    tables: dict[str, pd.DataFrame],
+    folder: Path,
+    *,
+    footnotes: dict[str, list[str]] | None = None,
+) -> list[Path]:
+    """One ``<name>.docx`` per table (:func:`table_docx`) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in tables.items():
+        if name == "footnotes":
+            continue
+        path = folder / f"{name}.docx"
+        path.write_bytes(table_docx(name, table, footnotes=(footnotes or {}).get(name, [])))
+        paths.append(path)
+    return paths

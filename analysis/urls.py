@@ -12,7 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="analysis-results",
     ),
     re_path(
-        r"^studies/(?P<slug>[-a-zA-Z0-9_]+)/analysis/tables/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx)$",
+        r"^studies/(?P<slug>[-a-zA-Z0-9_]+)/analysis/tables/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx|docx)$",
         views.table_download,
         name="analysis-table",
     ),

@@ -42,7 +42,7 @@ from analysis.forms import AnalysisFilterForm
 from analysis.render import StaticExportUnavailable, browser_path
 from analysis.results import results_json
 from analysis.services import analysis_compute, dashboard_payload, tables_workbook
-from analysis.tables import build_tables, table_csv
+from analysis.tables import build_tables, table_csv, table_docx, table_footnotes
 from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core import roles
@@ -91,6 +91,9 @@ def audit_export(
         target=kind,
         details={"kind": kind, "pseudonymous": pseudonymous, **extra},
     )
+
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @login_required
@@ -182,6 +185,10 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
         body = tables_workbook(analysis=analysis, pseudonymous=pseudonymous)
         content_type = EXPORT_KINDS["data.xlsx"].content_type
         filename = f"{study.slug}-tables.xlsx"
+    elif fmt == "docx" and name in tables:
+        body = table_docx(name, tables[name], footnotes=table_footnotes(analysis).get(name, []))
+        content_type = DOCX_TYPE
+        filename = f"{study.slug}-{name}.docx"
     elif fmt == "csv" and name in tables:
         body = table_csv(tables[name])
         content_type = "text/csv; charset=utf-8"

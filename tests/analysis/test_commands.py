@@ -45,6 +45,11 @@ def test_analyze_writes_results_tables_workbook_and_manifest(
     assert workbook.sheetnames[0] == "about" and set(workbook.sheetnames[1:]) >= TABLES
     performance = pd.read_csv(tmp_path / "tables" / "diagnostic_performance.csv")
     assert performance["AUC (95% CI)"].str.match(r"^0\.\d\d \(0\.\d\d–[01]\.\d\d\)$").all()
+    assert {p.stem for p in (tmp_path / "tables").glob("*.docx")} >= TABLES
+    assert (tmp_path / "tables" / "diagnostic_performance.docx").read_bytes()[:2] == b"PK"
+    methods = (tmp_path / "methods.md").read_text()
+    assert "Clopper–Pearson" in methods and "## References" in methods
+    assert "to be completed" in (tmp_path / "stard_ai.md").read_text()
     assert (tmp_path / "figures" / "roc_curves.html").exists()
     assert not (tmp_path / "figures" / "roc_curves.png").exists()
     assert "analyze small" in stderr  # the progress bar
@@ -70,6 +75,9 @@ def test_analyze_writes_results_tables_workbook_and_manifest(
         "results.json",
         "tables.xlsx",
         "tables/agreement.csv",
+        "tables/agreement.docx",
+        "methods.md",
+        "stard_ai.md",
         "figures/plotly.min.js",
     } <= written
     assert isinstance(manifest["command"], str) and manifest["generated_at"].endswith("+00:00")

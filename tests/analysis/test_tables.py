@@ -40,7 +40,8 @@ def test_tables_keep_raw_numbers_next_to_the_display_columns(
     likert = tables["likert"].set_index("reader")
     assert likert.loc["M2", "Run 1 P"].startswith("vs. R1: ")
     shown = display_rows("diagnostic_performance", tables["diagnostic_performance"])
-    assert shown["columns"][:4] == ["reader", "kind", "n", "AUC (95% CI)"]
+    assert shown["columns"][:4] == ["Reader", "Kind", "n", "AUC (95% CI)"]
+    assert shown["keys"][:2] == ["reader", "kind"]
 
     paths = write_csvs(tables, tmp_path / "tables")
     assert {p.name for p in paths} >= {"diagnostic_performance.csv", "baseline.csv"}
@@ -89,7 +90,8 @@ def test_footnotes_state_the_ci_methods_and_the_p_value_adjustment(
     sheet = load_workbook(tmp_path / "t.xlsx")["auc_comparisons"]
     last = [sheet.cell(row=r, column=1).value for r in range(1, sheet.max_row + 1)]
     assert last[len(comparisons) + 1] is None  # an empty row after the table
-    assert last[-1].startswith("P values: two-sided, 3 pairs of readers; Holm-adjusted")
+    assert last[-2].startswith("P values: two-sided, 3 pairs of readers; Holm-adjusted")
+    assert last[-1].startswith("Abbreviations: AUC, area under the ROC curve")
     assert sheet.cell(row=sheet.max_row, column=1).font.italic
 
 

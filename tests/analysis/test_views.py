@@ -142,6 +142,9 @@ def test_tables_and_figures_download(client: Client, study: Study, member: Membe
     assert "attachment" in csv["Content-Disposition"]
     table = pd.read_csv(io.BytesIO(csv.content))
     assert table["reader"].tolist() == ["R1", "M1", "M2"]
+    docx = client.get(url(study, "tables/auc_comparisons.docx"))
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    assert docx["Content-Type"].endswith("wordprocessingml.document")
     xlsx = client.get(url(study, "tables/tables.xlsx"))
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     html = client.get(url(study, "figures/roc_curves.html"))

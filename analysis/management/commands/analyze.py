@@ -100,7 +100,8 @@ class Command(BaseCommand):
     # command needs none of them before Chromium has been started. `manage.py check` runs them.
     requires_system_checks: list[str] = []
     help = (
-        "Analyse a study: write results.json, the tables (CSV and tables.xlsx), the figures "
+        "Analyse a study: write results.json, the tables (CSV, DOCX and tables.xlsx), methods.md, "
+        "stard_ai.md, the figures "
         "(HTML, PNG, SVG) and manifest.json into --out."
     )
 

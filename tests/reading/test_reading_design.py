@@ -205,3 +205,31 @@ def test_a_design_refuses_equal_modalities_and_writes_nothing(world: ReadingWorl
     with pytest.raises(ReadingSessionError, match="aided_modality"):
         design(world, aided_modality=2)
     assert not ReadingDesign.objects.exists() and not ReadingSession.objects.exists()
+
+
+def test_the_aided_case_page_prefills_the_impression_with_the_ai_draft(
+    world: ReadingWorld,
+) -> None:
+    created = design(world, washout_days=0)
+    read_all(assignment(created, world.reader1, 1))
+    aided = assignment(created, world.reader1, 2)
+    client = Client()
+    client.force_login(world.user1)
+    page = client.get(reverse("reading-case", kwargs={"token": aided.token, "position": 1}))
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form.initial["impression"] == SECRETS["model"]
+    work = ReadingWork.objects.get(assignment=aided, position=1)
+    assert work.draft_shown == SECRETS["model"]
+
+
+def test_without_the_draft_option_the_aided_impression_starts_empty(world: ReadingWorld) -> None:
+    created = design(world, washout_days=0, ai_draft=False)
+    read_all(assignment(created, world.reader1, 1))
+    aided = assignment(created, world.reader1, 2)
+    client = Client()
+    client.force_login(world.user1)
+    page = client.get(reverse("reading-case", kwargs={"token": aided.token, "position": 1}))
+    assert not page.context["form"].initial.get("impression")
+    work = ReadingWork.objects.get(assignment=aided, position=1)
+    assert work.draft_shown == "" and work.edit_chars is None

@@ -35,6 +35,41 @@ def assignment_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+class ReadingDesign(models.Model):
+    """A crossover of two conditions over the same cases: unaided, then aided (or the reverse).
+
+    It owns two reading sessions (``sessions``; each a modality of the study) with the same
+    cases and readers. Each reader's assignment carries the ``period`` (1 or 2) in which they
+    read that condition: counterbalanced (half the readers start aided, chosen from ``seed``)
+    or fixed (everyone starts unaided). A reader's period-2 session opens for them only
+    ``washout_days`` after their last reading in period 1.
+    """
+
+    study = models.ForeignKey(
+        "readerstudy.Study", on_delete=models.CASCADE, related_name="reading_designs"
+    )
+    name = models.CharField(max_length=200)
+    washout_days = models.PositiveSmallIntegerField(default=28)
+    counterbalance = models.BooleanField(
+        default=True, help_text="Half the readers start aided (seeded); else all start unaided."
+    )
+    seed = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        app_label = "readerstudy"
+        ordering = ["study", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "name"], name="readingdesign_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ReadingSession(SessionBase):
     """A set of cases read by a set of human readers under stated conditions.
 
@@ -66,6 +101,18 @@ class ReadingSession(SessionBase):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="AI-assisted session: readers see this model's consensus category and impression.",
+    )
+    ai_draft = models.BooleanField(
+        default=False,
+        help_text="AI output as editable draft: the impression starts as the model's impression.",
+    )
+    design = models.ForeignKey(
+        ReadingDesign,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sessions",
+        help_text="The crossover design this session is a condition of.",
     )
 
     class Meta:
@@ -122,6 +169,9 @@ class ReadingAssignment(models.Model):
     )
     token = models.CharField(max_length=32, unique=True, default=assignment_token)
     created_at = models.DateTimeField(auto_now_add=True)
+    period = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="In a crossover design: 1 or 2, when this reader reads it."
+    )
 
     class Meta:
         app_label = "readerstudy"
@@ -129,6 +179,10 @@ class ReadingAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "reader"], name="readingassignment_unique_reader"
+            ),
+            models.CheckConstraint(
+                condition=Q(period__isnull=True) | Q(period__in=[1, 2]),
+                name="readingassignment_period_valid",
             ),
         ]
 
@@ -159,6 +213,15 @@ class ReadingWork(models.Model):
         help_text="Time the page was visible, focused and in use (reported by the browser).",
     )
     version = models.PositiveIntegerField(default=0)
+    draft_shown = models.TextField(
+        blank=True, help_text="AI draft session: the model's impression pre-filled in the form."
+    )
+    edit_chars = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Character Levenshtein distance, draft to final text."
+    )
+    edit_words = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Word Levenshtein distance, draft to final text."
+    )
     reading = models.OneToOneField(
         "readerstudy.Reading",
         null=True,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from readerstudy.core.randomisation import permutation
 from readerstudy.core.users import Visitor
@@ -231,7 +233,68 @@ def reading_worklist(*, user: User) -> list[WorklistEntry]:
     return entries
 
 
-def reading_assignment_for_user(*, user: User, token: str) -> ReadingAssignment:
+class ReadingWashoutError(PermissionDenied):
+    """The reader's second condition of a crossover design is not open yet (washout)."""
+
+    def __init__(self, message: str, opens_at: datetime | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.opens_at = opens_at
+
+
+def reading_washout_opens_at(
+    *, assignment: ReadingAssignment, now: datetime | None = None
+) -> tuple[bool, datetime | None]:
+    """Whether a crossover's period-2 assignment is open for its reader, and when it opens.
+
+    Period 2 opens ``washout_days`` after the reader's last submitted case in period 1, once
+    they have finished period 1 (or period 1 is closed). Outside designs (or period 1) it is
+    always open. Returns ``(open, opens_at)``; ``opens_at`` is ``None`` while period 1 is
+    unfinished (the date is not known yet).
+    """
+    session = assignment.session
+    if session.design_id is None or assignment.period != 2:
+        return True, None
+    first = (
+        ReadingAssignment.objects.select_related("session", "session__design")
+        .filter(session__design_id=session.design_id, reader_id=assignment.reader_id, period=1)
+        .first()
+    )
+    if first is None:
+        return True, None
+    unfinished = first.work.filter(submitted_at__isnull=True).exists()
+    last = first.work.aggregate(last=Max("submitted_at"))["last"]
+    if unfinished and first.session.is_open:
+        return False, None
+    if last is None:
+        return True, None
+    opens_at = last + timedelta(days=first.session.design.washout_days)  # type: ignore[union-attr]
+    return (now or timezone.now()) >= opens_at, opens_at
+
+
+def reading_washout_check(*, assignment: ReadingAssignment, now: datetime | None = None) -> None:
+    """Raise ``ReadingWashoutError`` (with the date it opens) when the washout is not over."""
+    is_open, opens_at = reading_washout_opens_at(assignment=assignment, now=now)
+    if is_open:
+        return
+    session = assignment.session
+    if opens_at is None:
+        raise ReadingWashoutError(
+            f"“{session.name}” opens after you finish the first session of this design "
+            f"and a washout of {session.design.washout_days} days.",  # type: ignore[union-attr]
+            None,
+        )
+    raise ReadingWashoutError(
+        f"“{session.name}” opens for you on {timezone.localtime(opens_at):%Y-%m-%d %H:%M} "
+        f"(washout of {session.design.washout_days} days after your last reading in "  # type: ignore[union-attr]
+        "the first session).",
+        opens_at,
+    )
+
+
+def reading_assignment_for_user(
+    *, user: User, token: str, now: datetime | None = None
+) -> ReadingAssignment:
     """The assignment with ``token`` if it is ``user``'s and its session has started; else 404.
 
     The user must hold the reader role in the session's study (group and membership) and be
@@ -239,7 +302,9 @@ def reading_assignment_for_user(*, user: User, token: str) -> ReadingAssignment:
     are the reader's own.
     """
     assignment = (
-        ReadingAssignment.objects.select_related("session", "session__study", "reader")
+        ReadingAssignment.objects.select_related(
+            "session", "session__study", "session__design", "reader"
+        )
         .filter(token=token)
         .exclude(session__status=ReadingSession.Status.DRAFT)
         .first()
@@ -251,6 +316,7 @@ def reading_assignment_for_user(*, user: User, token: str) -> ReadingAssignment:
         or not has_study_role(user, assignment.session.study, "reader")
     ):
         raise Http404("No such reading assignment.")
+    reading_washout_check(assignment=assignment, now=now)
     return assignment
 
 

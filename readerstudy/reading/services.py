@@ -11,25 +11,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from readerstudy.audit.services import audit_record
-from readerstudy.core.randomisation import new_seed
+from readerstudy.core.edits import edit_distance
+from readerstudy.core.randomisation import new_seed, permutation, rng_for
 from readerstudy.core.sessions import SessionStateError, SessionStatus, session_transition
 from readerstudy.reading.models import (
     ReadingAmendment,
     ReadingAssignment,
+    ReadingDesign,
     ReadingDraft,
     ReadingSession,
     ReadingSessionCase,
     ReadingSubmission,
     ReadingWork,
 )
-from readerstudy.reading.selectors import reading_order, reading_session_collisions
+from readerstudy.reading.selectors import (
+    reading_assist,
+    reading_order,
+    reading_session_collisions,
+)
 from readerstudy.studies.models import Case, Reader, Reading, Study
 
 
@@ -78,6 +84,7 @@ class ReadingSessionOptions:
     require_impression: bool = True
     allow_amend: bool = False
     assist_reader: Reader | None = None
+    ai_draft: bool = False
 
 
 def reading_session_create(
@@ -93,6 +100,8 @@ def reading_session_create(
     name, readers, split, cases = options.name, options.readers, options.split, options.cases
     order, run, modality, seed = options.order, options.run, options.modality, options.seed
     assist_reader = options.assist_reader
+    if options.ai_draft and assist_reader is None:
+        raise ReadingSessionError("ai_draft", "an AI draft needs an assisting model")
     if not name.strip():
         raise ReadingSessionError("name", "required")
     if ReadingSession.objects.filter(study=study, name=name).exists():
@@ -150,6 +159,7 @@ def reading_session_create(
             require_impression=options.require_impression,
             allow_amend=options.allow_amend,
             assist_reader=assist_reader,
+            ai_draft=options.ai_draft,
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         ReadingSessionCase.objects.bulk_create(
@@ -173,6 +183,114 @@ def reading_session_create(
             details={"name": name, "cases": len(cases), "readers": [r.code for r in readers]},
         )
     return session
+
+
+@dataclass(frozen=True)
+class ReadingDesignOptions:
+    """A crossover design: one session per condition (unaided, aided) over the same cases.
+
+    ``base`` gives the name, readers, cases, order, seed, run and display of both sessions
+    (its ``modality`` is the unaided one; ``assist_reader`` and ``ai_draft`` apply to the
+    aided one). ``counterbalance``: half the readers (chosen from the seed) start aided; else
+    all start unaided. ``washout_days``: minimum days between a reader's two periods.
+    """
+
+    base: ReadingSessionOptions
+    aided_modality: int
+    assist_reader: Reader
+    washout_days: int = 28
+    counterbalance: bool = True
+    ai_draft: bool = False
+
+
+def reading_design_periods(*, seed: int, reader_codes: Sequence[str]) -> dict[str, int]:
+    """Counterbalanced period of the *aided* condition per reader: half 1, half 2 (seeded).
+
+    The readers (sorted by code) are permuted from ``seed``; the first ``n // 2`` start aided.
+    """
+    codes = sorted(reader_codes)
+    order = permutation(seed, "crossover", len(codes))
+    aided_first = {codes[i] for i in order[: len(codes) // 2]}
+    return {c: 1 if c in aided_first else 2 for c in codes}
+
+
+def reading_design_create(
+    *, study: Study, options: ReadingDesignOptions, actor: Any = None
+) -> ReadingDesign:
+    """Create a crossover design and its two draft sessions (unaided, aided) in one step.
+
+    Each session is a modality; every reader is assigned both, with the case order
+    randomised per reader and condition (the session seeds derive from the design's seed)
+    and the period of each condition counterbalanced or fixed. Raises
+    ``ReadingSessionError`` (nothing written) as ``reading_session_create`` does, or when
+    the two modalities are equal or the washout is negative.
+    """
+    base = options.base
+    if options.aided_modality == base.modality:
+        raise ReadingSessionError("aided_modality", "must differ from the unaided modality")
+    if options.washout_days < 0:
+        raise ReadingSessionError("washout_days", "must be 0 or more")
+    if ReadingDesign.objects.filter(study=study, name=base.name).exists():
+        raise ReadingSessionError("name", f"the study already has a design named {base.name!r}")
+    seed = new_seed() if base.seed is None else base.seed
+    seeds = [int(rng_for(seed, key).integers(0, 2**63 - 1)) for key in ("unaided", "aided")]
+    with transaction.atomic():
+        design = ReadingDesign.objects.create(
+            study=study,
+            name=base.name,
+            washout_days=options.washout_days,
+            counterbalance=options.counterbalance,
+            seed=seed,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        unaided = reading_session_create(
+            study=study,
+            options=replace(
+                base,
+                name=f"{base.name} — unaided",
+                seed=seeds[0],
+                assist_reader=None,
+                ai_draft=False,
+            ),
+            actor=actor,
+        )
+        aided = reading_session_create(
+            study=study,
+            options=replace(
+                base,
+                name=f"{base.name} — aided",
+                seed=seeds[1],
+                modality=options.aided_modality,
+                assist_reader=options.assist_reader,
+                ai_draft=options.ai_draft,
+            ),
+            actor=actor,
+        )
+        ReadingSession.objects.filter(pk__in=[unaided.pk, aided.pk]).update(design=design)
+        codes = [r.code for r in base.readers]
+        aided_period = (
+            reading_design_periods(seed=seed, reader_codes=codes)
+            if options.counterbalance
+            else dict.fromkeys(codes, 2)
+        )
+        for assignment in ReadingAssignment.objects.filter(
+            session__in=[unaided, aided]
+        ).select_related("reader"):
+            period = aided_period[assignment.reader.code]
+            assignment.period = period if assignment.session_id == aided.pk else 3 - period
+            assignment.save(update_fields=["period"])
+        audit_record(
+            action="reading_design_created",
+            actor=actor,
+            study=study,
+            target=f"reading design {design.pk}",
+            details={
+                "name": design.name,
+                "washout_days": design.washout_days,
+                "aided_first": sorted(c for c, p in aided_period.items() if p == 1),
+            },
+        )
+    return design
 
 
 def reading_session_open(*, session: ReadingSession, actor: Any = None) -> ReadingSession:
@@ -220,10 +338,17 @@ def reading_session_delete(*, session: ReadingSession, actor: Any = None) -> Non
 
 def reading_work_open(*, work: ReadingWork) -> ReadingWork:
     """Record when the reader first saw the case (server time); later views change nothing."""
-    if work.opened_at is None and work.assignment.session.is_open:
+    session = work.assignment.session
+    if work.opened_at is None and session.is_open:
         now = timezone.now()
-        ReadingWork.objects.filter(pk=work.pk, opened_at__isnull=True).update(opened_at=now)
-        work.refresh_from_db(fields=["opened_at"])
+        draft_shown = ""
+        if session.ai_draft:  # the impression the form is pre-filled with, kept as shown
+            assist = reading_assist(session=session, case=work.case)
+            draft_shown = assist.impression if assist is not None else ""
+        ReadingWork.objects.filter(pk=work.pk, opened_at__isnull=True).update(
+            opened_at=now, draft_shown=draft_shown
+        )
+        work.refresh_from_db(fields=["opened_at", "draft_shown"])
     return work
 
 
@@ -411,8 +536,13 @@ def _first_answer(
     work.active_seconds = None if active_seconds is None else min(max(active_seconds, 0), seconds)
     work.reading = reading
     work.version = 1
+    if session.ai_draft:
+        distance = edit_distance(draft=work.draft_shown, final=impression)
+        work.edit_chars, work.edit_words = distance.chars, distance.words
     work.save(
         update_fields=[
+            "edit_chars",
+            "edit_words",
             "opened_at",
             "submitted_at",
             "seconds",

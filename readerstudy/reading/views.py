@@ -11,6 +11,7 @@ reader's own order, images by their index within the case.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from typing import Any
@@ -39,6 +40,7 @@ from readerstudy.reading.forms import ReadingDraftForm, ReadingForm, ReadingSess
 from readerstudy.reading.models import ReadingDraft, ReadingSession, ReadingSubmission, ReadingWork
 from readerstudy.reading.selectors import (
     RANDOMISATION_COLUMNS,
+    ReadingWashoutError,
     reading_assignment_for_user,
     reading_assist,
     reading_case_info,
@@ -243,7 +245,23 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
 
 
+def washout_redirect(view: Any) -> Any:
+    """Send a reader whose second crossover condition is not open yet back to the worklist,
+    with the date it opens (the API answers 403 with the same message)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+        except ReadingWashoutError as exc:
+            messages.warning(request, exc.message)
+            return redirect("reading-worklist")
+
+    return wrapped
+
+
 @login_required
+@washout_redirect
 @require_GET
 def assignment_resume(request: HttpRequest, token: str) -> HttpResponse:
     """Go to the first unfinished case in the reader's order (or back to the worklist)."""
@@ -301,6 +319,8 @@ def _case_page(
     restored = form is None and draft is not None and not stale
     if form is None and editable:
         values = answer_initial(work)
+        if not values and session.ai_draft:  # the AI's impression as an editable draft
+            values = {"impression": work.draft_shown}
         if restored and draft is not None:
             values = {
                 "category": draft.category,
@@ -387,6 +407,7 @@ def submit_form(*, work: ReadingWork, form: ReadingForm, actor: Any) -> SubmitRe
 
 
 @login_required
+@washout_redirect
 @require_http_methods(["GET", "POST"])
 def case_page(request: HttpRequest, token: str, position: int) -> HttpResponse:
     assignment = reading_assignment_for_user(user=request.user, token=token)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analysis.planning import PLAN_REFERENCES
 from analysis.stats.sample_size import (
     auc_precision_sample_size,
     kappa_sample_size,
@@ -21,17 +22,7 @@ from analysis.stats.sample_size import (
     two_auc_sample_size,
 )
 
-REFERENCES = {
-    "auc-hanley_mcneil": "Hanley JA, McNeil BJ (1982). Radiology 143(1):29-36.",
-    "auc-obuchowski": "Obuchowski NA (1998). Stat Methods Med Res 7(4):371-392.",
-    "sens-spec": "Buderer NM (1996). Acad Emerg Med 3(9):895-900.",
-    "two-auc": "Obuchowski NA, McClish DK (1997). Stat Med 16(13):1529-1542.",
-    "kappa": "Cantor AB (1996). Psychological Methods 1(2):150-153.",
-    "noninferiority": "Chow SC, Shao J, Wang H (2008). Sample Size Calculations in "
-    "Clinical Research, ch. 4 (exact: binomial test).",
-    "mrmc": "Hillis SL, Obuchowski NA, Berbaum KS (2011). Acad Radiol 18(2):129-142 "
-    "(RJafroc SsPowerGivenJK).",
-}
+REFERENCES = PLAN_REFERENCES
 
 
 def _ints(text: str) -> list[int]:

@@ -1620,3 +1620,38 @@ def write_figures(
         else FigureOutput(files=[], warnings=[])
     )
     return FigureOutput(files=files + out.files, warnings=out.warnings)
+
+
+def mrmc_power_plot(grid: pd.DataFrame, *, theme: FigureTheme = DEFAULT_THEME) -> go.Figure:
+    """Power against the number of cases, one line per number of readers.
+
+    ``grid`` is the long frame of :func:`analysis.stats.sample_size.mrmc_power_grid`
+    (columns ``readers, cases, power``); a dotted line marks 80% power.
+    """
+    missing = [c for c in ("readers", "cases", "power") if c not in grid.columns]
+    if missing:
+        raise ValueError(f"grid: missing column(s) {', '.join(missing)}")
+    readers = sorted(int(j) for j in grid["readers"].unique())
+    colours = theme_reader_colours([str(j) for j in readers], theme)
+    fig = go.Figure()
+    for j in readers:
+        part = grid[grid["readers"] == j].sort_values("cases")
+        fig.add_trace(
+            go.Scatter(
+                x=part["cases"].to_list(),
+                y=part["power"].to_list(),
+                mode="lines+markers",
+                name=f"{j} readers",
+                line={"color": colours[str(j)]},
+                hovertemplate=f"{j} readers, %{{x}} cases: power %{{y:.3f}}<extra></extra>",
+            )
+        )
+    fig.add_hline(y=0.8, line={"dash": "dot", "color": "black", "width": 1})
+    fig.update_layout(
+        title="OR-MRMC power against the number of cases, one line per number of readers",
+        xaxis_title="Cases",
+        yaxis_title="Power",
+        yaxis_range=[0, 1],
+        legend_title_text="Readers",
+    )
+    return apply_theme(fig, theme)

@@ -169,3 +169,66 @@ class AnalysisFilterForm(forms.Form):
         if data.get("likert_min") is None:
             return None
         return (float(data["likert_min"]), float(data["likert_max"]))
+
+
+class PlanningForm(forms.Form):
+    """Inputs of the sample-size planning page (one calculation at a time)."""
+
+    KINDS = (
+        ("auc", "Single AUC: CI half-width"),
+        ("sens-spec", "Sensitivity / specificity: CI half-width (Buderer)"),
+        ("two-auc", "Two correlated AUCs"),
+        ("kappa", "Cohen's κ (two raters, binary)"),
+        ("noninferiority", "Proportion at least reference − margin"),
+        ("mrmc", "OR-MRMC power: readers × cases"),
+    )
+    kind = forms.ChoiceField(choices=KINDS, initial="auc")
+    auc = forms.FloatField(required=False, initial=0.8, help_text="expected AUC (auc)")
+    half_width = forms.FloatField(required=False, initial=0.05)
+    ratio = forms.FloatField(required=False, initial=1.0, help_text="negatives per positive")
+    confidence = forms.FloatField(required=False, initial=0.95)
+    auc_method = forms.ChoiceField(
+        choices=(("hanley_mcneil", "Hanley–McNeil"), ("obuchowski", "Obuchowski")),
+        initial="hanley_mcneil",
+        required=False,
+    )
+    expected = forms.FloatField(required=False, initial=0.9, help_text="sens-spec, noninferiority")
+    prevalence = forms.FloatField(required=False, initial=0.2)
+    measure = forms.ChoiceField(
+        choices=(("sensitivity", "sensitivity"), ("specificity", "specificity")),
+        initial="sensitivity",
+        required=False,
+    )
+    auc1 = forms.FloatField(required=False, initial=0.8)
+    auc2 = forms.FloatField(required=False, initial=0.9)
+    r_positive = forms.FloatField(required=False, initial=0.5)
+    r_negative = forms.FloatField(required=False, initial=0.5)
+    rate1 = forms.FloatField(required=False, initial=0.5)
+    rate2 = forms.FloatField(required=False, initial=0.5)
+    kappa1 = forms.FloatField(required=False, initial=0.8)
+    kappa0 = forms.FloatField(required=False, initial=0.6)
+    reference = forms.FloatField(required=False, initial=0.9)
+    margin = forms.FloatField(required=False, initial=0.1)
+    alpha = forms.FloatField(required=False, initial=0.05)
+    power = forms.FloatField(required=False, initial=0.8)
+    var_tr = forms.FloatField(required=False, initial=0.00020040252358)
+    var_error = forms.FloatField(required=False, initial=0.00080228826557)
+    cov1 = forms.FloatField(required=False, initial=0.00034661370944)
+    cov2 = forms.FloatField(required=False, initial=0.00034407482886)
+    cov3 = forms.FloatField(required=False, initial=0.00023902837089)
+    pilot_cases = forms.IntegerField(required=False, initial=114)
+    effect_size = forms.FloatField(required=False, initial=0.0438)
+    readers = forms.CharField(required=False, initial="4,6,10,15")
+    cases = forms.CharField(required=False, initial="50,100,150,200,300")
+
+    def value(self, name: str) -> Any:
+        """The cleaned value, or the field's initial value when left empty."""
+        got = self.cleaned_data.get(name)
+        return self.fields[name].initial if got in (None, "") else got
+
+    def int_list(self, name: str) -> list[int]:
+        text = str(self.value(name))
+        try:
+            return [int(x) for x in text.split(",") if x.strip()]
+        except ValueError as exc:
+            raise ValueError(f"{name}: expected comma-separated integers, got {text!r}") from exc

@@ -6,6 +6,7 @@ from analysis import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("studies/<slug:slug>/analysis/", views.dashboard, name="analysis-dashboard"),
+    path("analysis/planning/", views.planning, name="analysis-planning"),
     path(
         "studies/<slug:slug>/analysis/results.json",
         views.results_download,

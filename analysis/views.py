@@ -38,7 +38,8 @@ from analysis.exports import (
     file_chunks,
     write_export,
 )
-from analysis.forms import AnalysisFilterForm
+from analysis.forms import AnalysisFilterForm, PlanningForm
+from analysis.planning import plan_calculate
 from analysis.render import StaticExportUnavailable, browser_path
 from analysis.results import results_json
 from analysis.services import analysis_compute, dashboard_payload, tables_workbook
@@ -265,3 +266,26 @@ def export_download(request: HttpRequest, slug: str, kind: str) -> HttpResponseB
         return export_stream(request, study, kind)
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+
+@login_required
+@require_GET
+def planning(request: HttpRequest) -> HttpResponse:
+    """Sample-size planning: one calculation of analysis.stats.sample_size, MRMC grid plot."""
+    form = PlanningForm(request.GET or None)
+    context: dict[str, Any] = {"form": form}
+    if form.is_bound:
+        if not form.is_valid():
+            context["error"] = "; ".join(
+                f"{name}: {' '.join(errs)}" for name, errs in form.errors.items()
+            )
+            return render(request, "analysis/planning.html", context, status=400)
+        try:
+            result = plan_calculate(form=form)
+        except ValueError as exc:
+            context["error"] = str(exc)
+            return render(request, "analysis/planning.html", context, status=400)
+        context["result"] = result
+        if result.figure is not None:
+            context["figure_json"] = result.figure.to_json()
+    return render(request, "analysis/planning.html", context)

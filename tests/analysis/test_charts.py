@@ -14,11 +14,14 @@ from analysis.charts import (
     diagnostic_radar,
     figure_html,
     heatmap_readers,
+    mrmc_power_plot,
     nice_axis,
     write_figures,
 )
 from analysis.results import Analysis, run_analysis
 from analysis.selectors import study_data
+from analysis.stats.mrmc import ORComponents
+from analysis.stats.sample_size import mrmc_power_grid
 from readerstudy.studies.models import Study
 from tests.analysis.conftest import SmallStudy
 
@@ -279,3 +282,21 @@ def test_the_mrmc_figure_shows_each_reader_and_the_average_with_its_ci(
     # the junior reader's line rises most
     rise = {t.name: t.y[1] - t.y[0] for t in fig.data[:3]}
     assert max(rise, key=rise.get) == "R5"  # type: ignore[arg-type]
+
+
+def test_mrmc_power_plot_draws_one_line_per_reader_count_rising_with_cases() -> None:
+    pilot = ORComponents(
+        var_r=0.001535,
+        var_tr=0.00020040252358,
+        var_error=0.00080228826557,
+        cov1=0.00034661370944,
+        cov2=0.00034407482886,
+        cov3=0.00023902837089,
+        n_cases=114,
+    )
+    grid = mrmc_power_grid(pilot, effect_size=-0.0438, readers=[4, 8, 12], cases=[50, 100, 200])
+    fig = mrmc_power_plot(grid)
+    assert [t.name for t in fig.data] == ["4 readers", "8 readers", "12 readers"]
+    assert list(fig.data[1].x) == [50, 100, 200]
+    assert list(fig.data[1].y) == sorted(fig.data[1].y)
+    assert "power against the number of cases" in fig.layout.meta["caption"]

@@ -644,6 +644,8 @@ ROUTES: list[Route] = [
     ),
     # ---------------------------------------------------------------- analysis
     Route("analysis-dashboard", main, expect(ANALYSTS)),
+    # sample-size planning uses no study data: any signed-in user
+    Route("analysis-planning", none, everyone(200, anon=302)),
     Route("analysis-dashboard", other, expect(OTHER_COORDINATORS), label="other study"),
     Route("analysis-results", main, expect(ANALYSTS)),
     Route("analysis-results", other, expect(OTHER_COORDINATORS), label="other study"),

@@ -416,6 +416,12 @@ EXCEPTIONS: dict[str, str] = {
     # planning: power / sample size of a test at significance level alpha, not an estimate
     "power.or_power": "power at alpha=, no estimate",
     "power.or_sample_size": "number of cases at alpha=, no estimate",
+    "sample_size.auc_precision_sample_size": "number of cases for a CI at confidence=",
+    "sample_size.sens_spec_sample_size": "number of cases for a CI at confidence=",
+    "sample_size.two_auc_sample_size": "number of cases at alpha=, no estimate",
+    "sample_size.kappa_sample_size": "number of subjects at alpha=, no estimate",
+    "sample_size.noninferiority_proportion_sample_size": "number of cases at alpha=",
+    "sample_size.mrmc_power_grid": "power at alpha=, no estimate",
 }
 
 

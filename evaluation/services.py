@@ -899,7 +899,7 @@ def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
         domains = session_domains_cached(session)
         clean: dict[str, Any] = _validate_scores(scores, domains, session.study, complete=False)
     else:
-        clean = validate_judgment(scores, session=session, complete=False)
+        clean = _validate_judgment(scores, session=session, complete=False)
     sql = (
         f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = version + 1, "
         "updated_at = %s WHERE id = %s AND version = %s"
@@ -1175,7 +1175,7 @@ PAIRWISE_POSITIONS = ("left", "tie", "right")
 MAX_COMMENT = 2000
 
 
-def validate_judgment(raw: Any, *, session: RatingSession, complete: bool) -> dict[str, Any]:
+def _validate_judgment(raw: Any, *, session: RatingSession, complete: bool) -> dict[str, Any]:
     """The clean answer of a pairwise or acceptability task; :class:`ScoresInvalidError`
     naming the field when it is not valid (``complete``: every required answer given)."""
     if not isinstance(raw, Mapping):
@@ -1331,7 +1331,7 @@ def _judgment_submit(
                     version=locked.version,
                     draft=locked.draft,
                 )
-            final = validate_judgment(
+            final = _validate_judgment(
                 locked.draft if answer is None else answer, session=session, complete=True
             )
             now = timezone.now()

@@ -214,9 +214,11 @@ def order_key_sql(slug: str, kind: str, column: str) -> tuple[str, list[str]]:
 
 def rank_sql(column: str, ranks: Mapping[int, int]) -> str:
     """``CASE column WHEN pk THEN rank … END``: a list's order of a few objects (readers,
-    raters) in raw SQL. Primary keys and ranks are integers, written as literals."""
+    raters) in raw SQL. Primary keys and ranks are integers, written as literals. With no
+    objects it is a constant expression, never a bare integer (which ``ORDER BY`` would read as
+    a column position)."""
     if not ranks:
-        return "0"
+        return "CAST(0 AS INTEGER)"
     whens = " ".join(f"WHEN {int(pk)} THEN {int(rank)}" for pk, rank in ranks.items())
     return f"CASE {column} {whens} ELSE {len(ranks)} END"
 

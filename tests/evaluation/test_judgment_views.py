@@ -109,7 +109,7 @@ def test_a_pairwise_page_shows_a_and_b_without_any_source_and_submits_by_positio
         {"version": "0", "token": str(uuid.uuid4()), "action": "submit", "choice": "right"},
     )
     assert response.status_code == 302
-    row = PairwisePreference.objects.get()
+    row = PairwisePreference.objects.get(source=PairwisePreference.Source.ENTERED)
     assert row.choice == ("b" if task.item.left == "a" else "a")
     assert row.reading_b_id is None and row.source == "entered"
     task.refresh_from_db()
@@ -151,7 +151,7 @@ def test_an_acceptability_page_offers_the_scale_and_saves_drafts_by_json(
         content_type="application/json",
     )
     assert done.json()["status"] == "submitted"
-    assert AcceptabilityGrade.objects.get().grade == 2
+    assert AcceptabilityGrade.objects.get(source=AcceptabilityGrade.Source.ENTERED).grade == 2
     assert client.get(f"/rating/items/{task.item.public_id}/review/").status_code == 302
 
 

@@ -343,7 +343,7 @@ def subgroups(
             )
         attr_rows = [r for r in rows if r["attribute"] == name]
         for reader in order:
-            est = [r for r in attr_rows if r["reader"] == reader and (r["auc_se"] or 0) > 0]
+            est = [r for r in attr_rows if r["reader"] == reader and (r.get("auc_se") or 0) > 0]
             if len(est) < 2:
                 continue
             q = cochran_q([r["auc"] for r in est], [r["auc_se"] for r in est]).iloc[0]

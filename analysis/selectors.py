@@ -647,7 +647,7 @@ def reader_details(study: Study, chosen: pd.DataFrame, ids: Pseudonyms) -> pd.Da
     """Each reader of ``chosen`` (:func:`study_readers`' frame) with its description,
     experience and, for model readers, the generation configuration (model id, inputs,
     temperature, seed, runs). With pseudonyms everything that could name a reader (label,
-    group, description, model id) is blank."""
+    group, description, years of experience, interpretations, model id, seed) is blank."""
     readers = {r.pk: r for r in Reader.objects.filter(pk__in=chosen["pk"].tolist())}
     configs = {c.reader_id: c for c in GenerationConfig.objects.filter(reader_id__in=list(readers))}
     rows = []
@@ -661,12 +661,12 @@ def reader_details(study: Study, chosen: pd.DataFrame, ids: Pseudonyms) -> pd.Da
                 "label": "" if ids.enabled else reader.label,
                 "group": "" if ids.enabled else reader.group,
                 "description": "" if ids.enabled else reader.description,
-                "years_experience": reader.years_experience,
-                "interpretations": reader.interpretations,
+                "years_experience": None if ids.enabled else reader.years_experience,
+                "interpretations": None if ids.enabled else reader.interpretations,
                 "model": "" if config is None or ids.enabled else config.model,
                 "inputs": "" if config is None else config.get_inputs_display(),
                 "temperature": None if config is None else config.temperature,
-                "seed": None if config is None else config.seed,
+                "seed": None if config is None or ids.enabled else config.seed,
                 "n_runs": None if config is None else config.n_runs,
             }
         )

@@ -248,3 +248,29 @@ def test_the_tables_show_lr_dor_j_paired_differences_and_subgroups(
     sub = tables["subgroups"]
     n_rows = sum(len(s["rows"]) for s in doc["subgroups"])
     assert len(sub) == n_rows and "Heterogeneity P (Cochran Q)" in sub.columns
+
+
+def test_a_subgroup_with_one_class_has_no_auc_but_the_others_keep_their_q(
+    demo: tuple[dict, Analysis],
+) -> None:
+    _, analysis = demo
+    final = analysis.final
+    truth = final.drop_duplicates("case_id").set_index("case_id")["truth"]
+    positives = sorted(truth[truth == 1].index)
+    cases = analysis.data.cases.assign(
+        **{
+            "attr:site": [
+                "positive-only" if c in positives[:10] else ("a" if i % 2 else "b")
+                for i, c in enumerate(analysis.data.cases["case_id"])
+            ]
+        }
+    )
+    notes: list = []
+    rows, het = subgroups(
+        final, cases, analysis.reader_order, requested=("site",), bins=4, edges={},
+        threshold=4, method="exact", clustered=False, notes=notes,
+    )  # fmt: skip
+    only = rows[rows["subgroup"] == "positive-only"]
+    assert len(only) and only["auc"].isna().all()
+    assert any(n.code == "subgroup-one-class" for n in notes)
+    assert set(het["n_groups"]) == {2}

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.results import METRICS, Analysis
+from analysis.results_judges import JUDGE_BOOT
 from analysis.stats.choices import P_ADJUST_NAMES
 from analysis.stats.multiplicity import P_ADJUST_LABELS
 from readerstudy.core.spreadsheet import append_xlsx_row, frame_csv
@@ -1440,6 +1441,15 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             )
             + ".",
             "Marks: *** P < 0.001; ** P < 0.01; * P < 0.05; ns P ≥ 0.05; — the reader itself.",
+        ],
+        judges=[
+            "Each LLM judge's Likert scores (run 1) against the human panel's median per "
+            "output; κ quadratic-weighted on the half-point grid (Fleiss–Cohen–Everitt SE), "
+            "α ordinal (unit bootstrap), ICC(2,1) (McGraw–Wong CI); mean difference and "
+            "Bland–Altman limits with case-clustered SEs (t interval); κ difference and "
+            f"Kendall τ: case bootstrap ({JUDGE_BOOT} resamples, seed {options.seed}).",
+            "Within panel: the lower CI limit of κ judge − κ humans (each human left out in "
+            "turn, mean over humans) is above −0.1.",
         ],
     )
     for name, abbreviations in ABBREVIATIONS.items():

@@ -46,6 +46,7 @@ NOTE_CODES: dict[str, str] = {
     "mrmc-not-computed": "an MRMC analysis could not be computed",
     "baseline-not-compared": "a case attribute could not be compared between the classes",
     "ai-panel-not-compared": "a model reader could not be compared with the human reader panel",
+    "judge-not-compared": "an LLM judge could not be compared with the human rater panel",
     "ai-panel-cases-dropped": "cases not rated by the model and every human reader were left "
     "out of the AI-vs-panel comparison",
     "reading-time-missing": "no human reading has a time: no reading-time summary or model",

@@ -80,6 +80,7 @@ from analysis.results_design import (
     reader_case_layout,
     reading_times,
 )
+from analysis.results_judges import judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
 from analysis.selectors import (
     StudyData,
@@ -314,6 +315,8 @@ class Analysis:
     #: per-subgroup accuracy of each reader and Cochran's Q of the subgroup AUCs
     subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
     subgroup_heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: each LLM judge against the human panel, one row per estimate (analysis.results_judges)
+    judges: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -462,6 +465,16 @@ def run_analysis(
         notes=out.notes,
     )
 
+    out.judges = judges(
+        data.scores,
+        _judge_scores(data, out.modality),
+        low=data.likert_min,
+        high=data.likert_max,
+        p_adjust=options.adjustment("dunn"),
+        seed=options.seed,
+        notes=out.notes,
+    )
+
     step(STEPS[6])
     out.baseline = _baseline(data, out.notes)
 
@@ -537,6 +550,14 @@ def _accuracy(out: Analysis, order: Sequence[str]) -> None:
         clustered=out.clustered,
         notes=out.notes,
     )
+
+
+def _judge_scores(data: StudyData, modality: int | None) -> pd.DataFrame:
+    """The judges' scores of the analysed modality's outputs (as ``data.scores``)."""
+    scores = data.judge_scores
+    if modality is None or scores.empty:
+        return scores
+    return scores[scores["modality"] == modality]
 
 
 def _with_scores(data: StudyData, scores: pd.DataFrame) -> StudyData:
@@ -1989,6 +2010,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "youden_threshold": youden_json(analysis.youden),
         "omnibus_auc": omnibus_json(analysis.omnibus_auc),
         "subgroups": subgroups_json(analysis.subgroups, analysis.subgroup_heterogeneity),
+        "judges": judges_json(analysis.judges),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

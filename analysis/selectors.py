@@ -147,6 +147,19 @@ def study_raters(study: Study, ids: Pseudonyms) -> pd.DataFrame:
     return frame[["pk", "rater_id"]]
 
 
+def study_judges(study: Study, ids: Pseudonyms) -> pd.DataFrame:
+    """The study's LLM judges (raters of kind model): ``pk, rater_id``, codes pseudonymised
+    like every rater code."""
+    rows = list(
+        Rater.objects.filter(study=study, kind=Rater.Kind.MODEL)
+        .order_by("code")
+        .values_list("pk", "code")
+    )
+    frame = pd.DataFrame(rows, columns=["pk", "code"])
+    frame["rater_id"] = frame["code"].map(ids.mapping("rater", frame["code"].tolist()))
+    return frame[["pk", "rater_id"]]
+
+
 def study_domains(study: Study) -> pd.DataFrame:
     """Likert domains in study order: ``pk, domain, label, group, position``.
 
@@ -282,6 +295,7 @@ def _score_sql(
     reader_pks: Sequence[int] | None,
     runs: Sequence[int] | None,
     columns: str,
+    judged: bool = False,
 ) -> tuple[str, list[Any]]:
     if split not in SPLITS:
         raise ValueError(f"split: expected one of {', '.join(SPLITS)}, got {split!r}")
@@ -293,8 +307,12 @@ def _score_sql(
         f"JOIN {case} c ON c.id = r.case_id WHERE c.study_id = %s"
     )
     sql, params = _population_filters(sql, study, split=split, reader_pks=reader_pks, runs=runs)
-    # The panel's scores only: an LLM judge's (source judged) are not a human rater's.
-    return sql + " AND s.source <> %s", [*params, LikertScore.Source.JUDGED.value]
+    # The panel's scores only: an LLM judge's (source judged) are not a human rater's;
+    # ``judged`` selects the judges' scores instead (run 1 of each judge, issue 21).
+    return sql + f" AND s.source {'=' if judged else '<>'} %s", [
+        *params,
+        LikertScore.Source.JUDGED.value,
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -352,6 +370,9 @@ class StudyData:
     #: one row per selected reader (:func:`reader_details`): description, experience and
     #: the generation configuration of model readers (blank with pseudonyms)
     reader_details: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the LLM judges' Likert scores (source judged, run 1 of each judge; issue 21), columns
+    #: as ``scores`` with ``rater_id`` the judge (pseudonymised like the raters)
+    judge_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def reader_order(self) -> list[str]:
@@ -443,6 +464,11 @@ def study_data(
         ignore_index=True,
     )
     scores = _attach_score_codes(raw_scores, all_readers, cases, raters, domains)
+    judge_scores = (
+        _judge_scores(study, ids, split, reader_pks, runs, all_readers, cases, domains)
+        if with_scores
+        else scores.iloc[:0]
+    )
 
     # Run numbers offered as filters: those of the split, whatever the current filters.
     run_sql, run_params = _reading_sql(
@@ -492,7 +518,35 @@ def study_data(
         ),
         truth_details=case_truth_details(study, population, ids),
         reader_details=reader_details(study, chosen, ids),
+        judge_scores=judge_scores,
     )
+
+
+def _judge_scores(
+    study: Study,
+    ids: Pseudonyms,
+    split: str,
+    reader_pks: Sequence[int] | None,
+    runs: Sequence[int] | None,
+    readers: pd.DataFrame,
+    cases: pd.DataFrame,
+    domains: pd.DataFrame,
+) -> pd.DataFrame:
+    """The judges' scores (source judged) of the population, as :func:`_attach_score_codes`."""
+    sql, params = _score_sql(
+        study,
+        split=split,
+        reader_pks=reader_pks,
+        runs=runs,
+        columns="s.rater_id, r.reader_id, r.case_id, r.run, r.modality, s.domain_id, s.score",
+        judged=True,
+    )
+    cols = ["rater_pk", "reader_pk", "case_pk", "run", "modality", "domain_pk", "score"]
+    raw = pd.concat(
+        list(_chunks(sql, params, cols, 200_000)) or [pd.DataFrame(columns=cols)],
+        ignore_index=True,
+    )
+    return _attach_score_codes(raw, readers, cases, study_judges(study, ids), domains)
 
 
 TEXT_COLUMNS = ["reader_id", "case_id", "run", "modality", "hypothesis", "reference"]

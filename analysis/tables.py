@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.results import METRICS, Analysis
+from analysis.results_judges import JUDGE_BOOT
 from analysis.stats.choices import P_ADJUST_NAMES
 from analysis.stats.multiplicity import P_ADJUST_LABELS
 from readerstudy.core.spreadsheet import append_xlsx_row, frame_csv
@@ -1180,6 +1181,56 @@ def judgment_agreement_table(analysis: Analysis) -> pd.DataFrame:
     )
 
 
+#: Labels of the judge-vs-panel estimates (analysis.results_judges), in table order.
+JUDGE_MEASURES: dict[tuple[str, str], str] = {
+    ("agreement", "weighted_kappa"): "Weighted κ (quadratic) with the panel",
+    ("agreement", "krippendorff_alpha"): "Krippendorff α with the panel",
+    ("agreement", "icc"): "ICC(2,1) with the panel",
+    ("agreement", "mean_difference"): "Mean difference judge − panel",
+    ("agreement", "loa_low"): "Lower limit of agreement",
+    ("agreement", "loa_high"): "Upper limit of agreement",
+    ("within_panel", "kappa_difference"): "κ judge − κ humans (leave one rater out)",
+    ("conclusions", "kendall_tau"): "Kendall τ of the readers' means (judge vs panel)",
+}
+
+
+def judges_table(analysis: Analysis) -> pd.DataFrame:
+    """Each LLM judge against the human panel per domain: agreement with the consensus,
+    bias, leave-one-rater-out comparison and the ranking of the readers."""
+    frame = analysis.judges
+    if frame.empty:
+        return pd.DataFrame()
+    keep = frame["against"].isin(["panel", "mean"]) | (frame["analysis"] == "conclusions")
+    rank = {key: i for i, key in enumerate(JUDGE_MEASURES)}
+    rows = []
+    for r in frame[keep].to_dict("records"):
+        key = (r["analysis"], r["measure"])
+        if key not in JUDGE_MEASURES:
+            continue
+        within = r["within"] if r["analysis"] == "within_panel" else None
+        rows.append(
+            {
+                "judge": r["judge"],
+                "domain": r["domain"],
+                "measure": JUDGE_MEASURES[key],
+                "Estimate (95% CI)": fmt_ci(r["statistic"], r["ci_low"], r["ci_high"]),
+                "P": fmt_p(r["p_value"]),
+                "n": "" if _missing(r["n"]) else int(r["n"]),
+                "Within panel": "" if _missing(within) else ("yes" if within else "no"),
+                "statistic": r["statistic"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "p_value": r["p_value"],
+                "_rank": rank[key],
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table = table.sort_values(["judge", "domain", "_rank"], kind="stable")
+    return table.drop(columns="_rank").reset_index(drop=True)
+
+
 def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the analysis by name (empty tables are left out)."""
     mrmc, mrmc_readers = mrmc_tables(analysis)
@@ -1213,6 +1264,7 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "truth_detail": truth_detail_table(analysis),
         "reader_design": reader_design_table(analysis),
         "likert_matrix": likert_matrix_table(analysis),
+        "judges": judges_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -1390,6 +1442,15 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             + ".",
             "Marks: *** P < 0.001; ** P < 0.01; * P < 0.05; ns P ≥ 0.05; — the reader itself.",
         ],
+        judges=[
+            "Each LLM judge's Likert scores (run 1) against the human panel's median per "
+            "output; κ quadratic-weighted on the half-point grid (Fleiss–Cohen–Everitt SE), "
+            "α ordinal (unit bootstrap), ICC(2,1) (McGraw–Wong CI); mean difference and "
+            "Bland–Altman limits with case-clustered SEs (t interval); κ difference and "
+            f"Kendall τ: case bootstrap ({JUDGE_BOOT} resamples, seed {options.seed}).",
+            "Within panel: the lower CI limit of κ judge − κ humans (each human left out in "
+            "turn, mean over humans) is above −0.1.",
+        ],
     )
     for name, abbreviations in ABBREVIATIONS.items():
         notes.setdefault(name, []).append("Abbreviations: " + "; ".join(abbreviations) + ".")
@@ -1451,6 +1512,7 @@ TABLE_TITLES: dict[str, str] = {
     "truth_detail": "Truth detail by class (Table 1)",
     "reader_design": "Readers: design, training input and test input (Table 2)",
     "likert_matrix": "Pairwise Dunn comparisons of Likert scores (Table 4)",
+    "judges": "LLM judges against the human rater panel",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -1520,6 +1582,7 @@ DISPLAY_TABLES: dict[str, list[str] | str | None] = {
         "Reader", "Kind", "Design", "Training input", "Test input", "Model", "Experience",
     ],
     "likert_matrix": "likert_matrix",
+    "judges": ["judge", "domain", "measure", "Estimate (95% CI)", "P", "n", "Within panel"],
     "notes": ["reader", "note"],
 }  # fmt: skip
 

@@ -1139,7 +1139,7 @@ def ai_assistance(analysis: Analysis) -> go.Figure | None:
         est = sign * float(r["statistic"])
         lo, hi = sorted([sign * float(r["ci_low"]), sign * float(r["ci_high"])])
         effect = (
-            f": ΔAUC {_fmt(est, 3)} ({level} CI {_fmt(lo, 3)} to {_fmt(hi, 3)}, {main.analysis})"
+            f": ΔAUC {_fmt(est, 3)} ({level} CI {_fmt(lo, 3)} to {_fmt(hi, 3)}), {main.analysis}"
         )
     avg = [float(means.loc[m, "statistic"]) for m in (unaided, aided)]
     fig.add_trace(
@@ -1166,7 +1166,11 @@ def ai_assistance(analysis: Analysis) -> go.Figure | None:
             meta={"reader": "average", "panel": "auc"},
             line={"color": "#111111", "width": 3, "dash": "dot"},
             marker={"size": 12, "symbol": "diamond", "color": "#111111"},
-            hoverinfo="name+y",
+            hovertext=[
+                f"average, modality {n}<br>AUC {_fmt(v, 3)}{effect}"
+                for n, v in zip(x, avg, strict=True)
+            ],
+            hoverinfo="text",
         ),
         row=1,
         col=1,

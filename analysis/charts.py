@@ -94,6 +94,7 @@ FIGURE_TITLES: dict[str, str] = {
     "acceptability_bars": "Acceptability by source",
     "error_categories": "Error categories by source",
     "subgroup_forest": "AUC by subgroup (forest plot) with 95% CI",
+    "ai_assistance": "AI-assistance effect: each human reader unaided → aided (AUC, time)",
 }
 
 #: Radial range of the Likert radars: one ``(low, high)`` for every reader, or a mapping
@@ -1019,6 +1020,177 @@ def mrmc_modalities(analysis: Analysis) -> go.Figure | None:
     return fig
 
 
+def _assistance_pair(analysis: Analysis, modalities: Sequence[int]) -> tuple[int, int] | None:
+    """(unaided, aided): the modalities of the agreement-by-modality comparison when both
+    are in ``modalities``, else the first two of ``modalities``."""
+    frame = analysis.agreement_by_modality
+    if len(frame) >= 2:
+        a, b = (int(m) for m in frame["modality"].iloc[:2])
+        if a in modalities and b in modalities:
+            return a, b
+    return (int(modalities[0]), int(modalities[1])) if len(modalities) >= 2 else None
+
+
+def ai_assistance(analysis: Analysis) -> go.Figure | None:
+    """The AI-assistance effect: one line per human reader from the unaided to the aided
+    modality, AUC (MRMC reader AUCs) and, when the readings are timed, median reading time.
+
+    The unaided and aided modalities are the two of the agreement-by-modality comparison
+    (else the first two of the MRMC analysis). The average line is the MRMC average of
+    each modality; its legend entry gives the average effect (aided − unaided) with its
+    CI from the MRMC comparison (RRRC when computed). Readers are grouped by their
+    ``group`` (e.g. experience) in the legend. ``None`` without an MRMC analysis.
+    """
+    if not analysis.mrmc:
+        return None
+    main = next((r for r in analysis.mrmc if r.analysis == "RRRC"), analysis.mrmc[0])
+    pair = _assistance_pair(analysis, [int(m) for m in main.modalities["modality"]])
+    if pair is None:
+        return None
+    unaided, aided = pair
+    readers = analysis.data.readers
+    kinds = dict(zip(readers["reader_id"], readers["kind"], strict=True))
+    groups = dict(zip(readers["reader_id"], readers["group"].fillna(""), strict=True))
+    aucs = main.reader_aucs[main.reader_aucs["reader"].map(kinds).eq("human")]
+    humans = [
+        r
+        for r in in_order(analysis.reader_order, aucs["reader"])
+        if {unaided, aided} <= {int(m) for m in aucs.loc[aucs["reader"] == r, "modality"]}
+    ]
+    if not humans:
+        return None
+    humans.sort(key=lambda r: str(groups.get(r, "")))
+    labels = analysis.data.modality_labels
+    x = [f"{m} ({plot_text(labels[m])})" if m in labels else str(m) for m in (unaided, aided)]
+    times = analysis.reading_time_summary
+    if len(times):
+        times = times[times["reader"].isin(humans) & times["modality"].isin([unaided, aided])]
+    timed = [
+        r
+        for r in humans
+        if len(times) and times.loc[times["reader"] == r, "modality"].nunique() == 2
+    ]
+    cols = 2 if timed else 1
+    fig = make_subplots(
+        rows=1,
+        cols=cols,
+        subplot_titles=["AUC", "Median reading time, s"][:cols],
+        horizontal_spacing=0.15,
+    )
+    colours = reader_colours(analysis.reader_order)
+    for reader in humans:
+        sub = aucs[aucs["reader"] == reader].set_index("modality")
+        group = str(groups.get(reader, "") or "")
+        name = f"{plot_text(reader)} ({plot_text(group)})" if group else plot_text(reader)
+        values = [float(sub.loc[m, "statistic"]) for m in (unaided, aided)]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=values,
+                mode="lines+markers",
+                name=name,
+                legendgroup=reader,
+                meta={"reader": reader, "panel": "auc"},
+                line={"color": colours.get(reader, "#7f7f7f"), "width": 1.5},
+                marker={"size": 8},
+                hovertext=[
+                    f"{name}, modality {n}<br>AUC {_fmt(v, 3)}"
+                    for n, v in zip(x, values, strict=True)
+                ],
+                hoverinfo="text",
+            ),
+            row=1,
+            col=1,
+        )
+        if reader in timed:
+            t = times[times["reader"] == reader].set_index("modality")
+            medians = [float(t.loc[m, "median"]) for m in (unaided, aided)]
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=medians,
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=reader,
+                    showlegend=False,
+                    meta={"reader": reader, "panel": "time"},
+                    line={"color": colours.get(reader, "#7f7f7f"), "width": 1.5},
+                    marker={"size": 8},
+                    hovertext=[
+                        f"{name}, modality {n}<br>median {_fmt(v, 0)} s"
+                        for n, v in zip(x, medians, strict=True)
+                    ],
+                    hoverinfo="text",
+                ),
+                row=1,
+                col=2,
+            )
+    means = main.modalities.set_index("modality")
+    level = f"{round(main.confidence * 100):d}%"
+    comp = main.comparisons
+    row = comp[
+        ((comp["modality_a"] == unaided) & (comp["modality_b"] == aided))
+        | ((comp["modality_a"] == aided) & (comp["modality_b"] == unaided))
+    ]
+    effect = ""
+    if len(row):
+        r = row.iloc[0]
+        sign = 1.0 if int(r["modality_b"]) == unaided else -1.0  # statistic = mean_a − mean_b
+        est = sign * float(r["statistic"])
+        lo, hi = sorted([sign * float(r["ci_low"]), sign * float(r["ci_high"])])
+        effect = (
+            f": ΔAUC {_fmt(est, 3)} ({level} CI {_fmt(lo, 3)} to {_fmt(hi, 3)}), {main.analysis}"
+        )
+    avg = [float(means.loc[m, "statistic"]) for m in (unaided, aided)]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=avg,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [
+                    float(means.loc[m, "ci_high"]) - v
+                    for m, v in zip((unaided, aided), avg, strict=True)
+                ],
+                "arrayminus": [
+                    v - float(means.loc[m, "ci_low"])
+                    for m, v in zip((unaided, aided), avg, strict=True)
+                ],
+                "thickness": 2,
+                "width": 8,
+                "color": "#111111",
+            },
+            mode="markers+lines",
+            name=f"average{effect}",
+            meta={"reader": "average", "panel": "auc"},
+            line={"color": "#111111", "width": 3, "dash": "dot"},
+            marker={"size": 12, "symbol": "diamond", "color": "#111111"},
+            hovertext=[
+                f"average, modality {n}<br>AUC {_fmt(v, 3)}{effect}"
+                for n, v in zip(x, avg, strict=True)
+            ],
+            hoverinfo="text",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.update_xaxes(type="category", title={"text": "Modality (unaided → aided)"})
+    fig.update_yaxes(title={"text": "AUC"}, row=1, col=1)
+    if timed:
+        fig.update_yaxes(title={"text": "Seconds"}, row=1, col=2)
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": "AI-assistance effect: AUC of each human reader unaided and aided"
+            + (" and median reading time" if timed else "")
+            + f"; MRMC average with its {level} CI"
+        },
+        legend={"title": {"text": "Reader"}},
+    )
+    return fig
+
+
 # ---------------------------------------------------------------------------------------
 # Judgment instruments (issue 14)
 # ---------------------------------------------------------------------------------------
@@ -1342,6 +1514,7 @@ def build_figures(
         "acceptability_bars": acceptability_bars(analysis),
         "error_categories": error_categories(analysis),
         "subgroup_forest": subgroup_forest(analysis),
+        "ai_assistance": ai_assistance(analysis),
     }
     return {
         name: apply_theme(fig, theme, panels=name in PANEL_FIGURES)

@@ -75,6 +75,7 @@ from analysis.results_accuracy import (
 from analysis.results_design import (
     agreement_by_modality,
     ai_panel,
+    draft_edits,
     inter_chance,
     intra_chance,
     reader_case_layout,
@@ -295,6 +296,8 @@ class Analysis:
     #: Fleiss κ among the human readers per compared modality, and their difference
     agreement_by_modality: pd.DataFrame = field(default_factory=pd.DataFrame)
     agreement_difference: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: edits of the AI drafts per reader and modality (analysis.results_design.draft_edits)
+    edits: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: BLEU-4, ROUGE-L, METEOR, chrF per reader x run (and runs pooled) against the cases'
     #: reference impressions, and their paired differences between readers
     text_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -453,6 +456,7 @@ def run_analysis(
         seed=options.seed,
         notes=out.notes,
     )
+    out.edits = draft_edits(data.edits, order)
     out.judgments = judgments(
         data.preferences,
         data.acceptability,
@@ -1980,6 +1984,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "ai_vs_readers": _ai_vs_readers_json(analysis),
         "reading_time": _reading_time_json(analysis),
         "agreement_by_modality": _agreement_by_modality_json(analysis),
+        "edits": _edits_json(analysis),
         "text_metrics": [
             {
                 "reader": r["reader"],
@@ -2125,6 +2130,22 @@ def _reading_time_json(analysis: Analysis) -> dict[str, Any]:
         for r in analysis.reading_time_wilcoxon.to_dict("records")
     ]
     return {"summary": summary, "model": model, "wilcoxon": wilcoxon}
+
+
+def _edits_json(analysis: Analysis) -> list[dict[str, Any]]:
+    return [
+        {
+            "reader": r["reader"],
+            "modality": _i(r["modality"]),
+            "n": _i(r["n"]),
+            "edit_distance_median": _f(r["edit_distance_median"]),
+            "edit_distance_iqr": [_f(r["edit_distance_q1"]), _f(r["edit_distance_q3"])],
+            "edit_words_median": _f(r["edit_words_median"]),
+            "edit_words_iqr": [_f(r["edit_words_q1"]), _f(r["edit_words_q3"])],
+            "drafting_seconds_median": _f(r["drafting_seconds_median"]),
+        }
+        for r in analysis.edits.to_dict("records")
+    ]
 
 
 def _agreement_by_modality_json(analysis: Analysis) -> list[dict[str, Any]]:

@@ -352,3 +352,56 @@ def reader_case_layout(readings: pd.DataFrame) -> str:
         return "crossed" if len(next(iter(blocks))) == n_cases else "incomplete"
     union = [c for b in blocks for c in b]
     return "split-plot" if len(union) == len(set(union)) else "incomplete"
+
+
+#: Columns of :func:`draft_edits`.
+EDIT_SUMMARY_COLUMNS: list[str] = [
+    "reader", "modality", "n", "edit_distance_median", "edit_distance_q1", "edit_distance_q3",
+    "edit_words_median", "edit_words_q1", "edit_words_q3", "drafting_seconds_median",
+]  # fmt: skip
+
+
+def _quartiles(values: pd.Series) -> tuple[float, float, float]:
+    """(median, Q1, Q3) of the non-missing ``values`` (numpy's linear quantiles), NaN if none."""
+    v = values.dropna().to_numpy(dtype=float)
+    if not len(v):
+        return np.nan, np.nan, np.nan
+    q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75])
+    return float(med), float(q1), float(q3)
+
+
+def draft_edits(edits: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """How much each reader edited the AI drafts, per reader and modality.
+
+    ``edits``: one row per submitted work item of an AI-draft session that showed a draft
+    (:func:`analysis.selectors.study_edits`). Per reader and modality: ``n`` work items,
+    median and quartiles (Q1, Q3; linear interpolation) of the character and word
+    Levenshtein distance from draft to final text, and the median drafting time — the
+    browser's active seconds of the item, its server seconds where no active time was
+    reported. No drafts: an empty frame (and no note: a study without drafts has none).
+    """
+    if edits.empty:
+        return pd.DataFrame(columns=EDIT_SUMMARY_COLUMNS)
+    drafting = edits["active_seconds"].where(edits["active_seconds"].notna(), edits["seconds"])
+    frame = edits.assign(drafting=drafting)
+    rows = []
+    for reader in [r for r in order if r in set(frame["reader_id"])]:
+        mine = frame[frame["reader_id"] == reader]
+        for modality, sub in mine.groupby("modality", sort=True):
+            chars = _quartiles(sub["edit_chars"])
+            words = _quartiles(sub["edit_words"])
+            rows.append(
+                {
+                    "reader": reader,
+                    "modality": int(modality),
+                    "n": len(sub),
+                    "edit_distance_median": chars[0],
+                    "edit_distance_q1": chars[1],
+                    "edit_distance_q3": chars[2],
+                    "edit_words_median": words[0],
+                    "edit_words_q1": words[1],
+                    "edit_words_q3": words[2],
+                    "drafting_seconds_median": _quartiles(sub["drafting"])[0],
+                }
+            )
+    return pd.DataFrame(rows).reindex(columns=EDIT_SUMMARY_COLUMNS)

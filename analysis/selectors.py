@@ -47,6 +47,7 @@ from evaluation.selectors import (
     preference_frame,
 )
 from readerstudy.generation.models import GenerationConfig
+from readerstudy.reading.models import ReadingWork
 from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Reading, Study
 from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
@@ -373,6 +374,9 @@ class StudyData:
     #: the LLM judges' Likert scores (source judged, run 1 of each judge; issue 21), columns
     #: as ``scores`` with ``rater_id`` the judge (pseudonymised like the raters)
     judge_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: submitted work items of AI-draft sessions that showed a draft (:func:`study_edits`):
+    #: reader_id, case_id, run, modality, edit_chars, edit_words, active_seconds, seconds
+    edits: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def reader_order(self) -> list[str]:
@@ -519,6 +523,63 @@ def study_data(
         truth_details=case_truth_details(study, population, ids),
         reader_details=reader_details(study, chosen, ids),
         judge_scores=judge_scores,
+        edits=study_edits(study, chosen, population, runs=runs),
+    )
+
+
+#: Columns of :func:`study_edits`.
+EDIT_COLUMNS = [
+    "reader_id", "case_id", "run", "modality", "edit_chars", "edit_words", "active_seconds",
+    "seconds",
+]  # fmt: skip
+
+
+def study_edits(
+    study: Study,
+    readers: pd.DataFrame,
+    cases: pd.DataFrame,
+    *,
+    runs: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """The submitted work items of ``study``'s AI-draft reading sessions that showed a draft.
+
+    ``readers`` and ``cases`` (with ``pk`` and the shown ``reader_id`` / ``case_id``) are
+    the selection and the population: work of other readers or cases is left out, as are
+    runs not in ``runs``. One row per work item, columns :data:`EDIT_COLUMNS`
+    (``edit_chars`` / ``edit_words``: Levenshtein distance draft → final text;
+    ``active_seconds``: the browser's active time; ``seconds``: server time).
+    """
+    query = ReadingWork.objects.filter(
+        assignment__session__study=study,
+        assignment__session__ai_draft=True,
+        reading__isnull=False,
+    ).exclude(draft_shown="")
+    if runs is not None:
+        query = query.filter(assignment__session__run__in=list(runs))
+    rows = list(
+        query.values_list(
+            "assignment__reader_id",
+            "case_id",
+            "assignment__session__run",
+            "assignment__session__modality",
+            "edit_chars",
+            "edit_words",
+            "active_seconds",
+            "seconds",
+        )
+    )
+    raw = pd.DataFrame(rows, columns=["reader_pk", "case_pk", *EDIT_COLUMNS[2:]])
+    raw["reader_id"] = raw["reader_pk"].map(
+        dict(zip(readers["pk"], readers["reader_id"], strict=True))
+    )
+    raw["case_id"] = raw["case_pk"].map(dict(zip(cases["pk"], cases["case_id"], strict=True)))
+    raw = raw[raw["reader_id"].notna() & raw["case_id"].notna()]
+    for col in ("edit_chars", "edit_words", "active_seconds", "seconds"):
+        raw[col] = pd.to_numeric(raw[col], errors="coerce").astype(float)
+    return (
+        raw[EDIT_COLUMNS]
+        .sort_values(["reader_id", "modality", "case_id"], kind="stable")
+        .reset_index(drop=True)
     )
 
 

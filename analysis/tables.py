@@ -788,6 +788,33 @@ def agreement_by_modality_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def edits_table(analysis: Analysis) -> pd.DataFrame:
+    """Edits of the AI drafts per reader and modality: edit distances and drafting time."""
+    labels = analysis.data.modality_labels
+
+    def iqr(med: Any, q1: Any, q3: Any) -> str:
+        return f"{fmt_num(med, 0)} ({fmt_num(q1, 0)}{EN_DASH}{fmt_num(q3, 0)})"
+
+    return pd.DataFrame(
+        [
+            {
+                "reader": r["reader"],
+                "modality": _modality_cell(r["modality"], labels),
+                "n": int(r["n"]),
+                "Characters edited, median (IQR)": iqr(
+                    r["edit_distance_median"], r["edit_distance_q1"], r["edit_distance_q3"]
+                ),
+                "Words edited, median (IQR)": iqr(
+                    r["edit_words_median"], r["edit_words_q1"], r["edit_words_q3"]
+                ),
+                "Drafting time, s (median)": fmt_num(r["drafting_seconds_median"], 0),
+                **{k: r[k] for k in analysis.edits.columns if k not in ("reader", "modality", "n")},
+            }
+            for r in analysis.edits.to_dict("records")
+        ]
+    )
+
+
 #: Labels of the text metrics (analysis.stats.text_metrics) in the tables.
 TEXT_METRIC_LABELS: dict[str, str] = {
     "bleu4": "BLEU-4 (0–100)",
@@ -1265,6 +1292,7 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "reader_design": reader_design_table(analysis),
         "likert_matrix": likert_matrix_table(analysis),
         "judges": judges_table(analysis),
+        "edits": edits_table(analysis),
         "notes": pd.DataFrame(
             {
                 "code": [n.code for n in analysis.notes],
@@ -1513,6 +1541,7 @@ TABLE_TITLES: dict[str, str] = {
     "reader_design": "Readers: design, training input and test input (Table 2)",
     "likert_matrix": "Pairwise Dunn comparisons of Likert scores (Table 4)",
     "judges": "LLM judges against the human rater panel",
+    "edits": "Edits of the AI drafts per reader and modality",
     "notes": "Notes",
     "footnotes": "Footnotes of the tables",
 }
@@ -1583,6 +1612,10 @@ DISPLAY_TABLES: dict[str, list[str] | str | None] = {
     ],
     "likert_matrix": "likert_matrix",
     "judges": ["judge", "domain", "measure", "Estimate (95% CI)", "P", "n", "Within panel"],
+    "edits": [
+        "reader", "modality", "n", "Characters edited, median (IQR)",
+        "Words edited, median (IQR)", "Drafting time, s (median)",
+    ],
     "notes": ["reader", "note"],
 }  # fmt: skip
 

@@ -16,6 +16,7 @@ from tests.factories import UserFactory
 FIGURES = [
     "delong_matrix", "diagnostic_radar", "case_heatmap", "likert_radars", "confusion_matrices",
     "roc_curves", "likert_distribution", "mrmc_modalities", "subgroup_forest",
+    "ai_assistance",
 ]  # fmt: skip
 
 

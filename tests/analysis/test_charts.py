@@ -225,7 +225,11 @@ def demo_figures(demo_study: Study, django_db_blocker: pytest.FixtureRequest) ->
 def test_every_interval_in_every_hover_text_of_the_demo_contains_its_estimate(
     demo_figures: dict,
 ) -> None:
-    assert set(demo_figures) == PAPER_FIGURES | {"mrmc_modalities", "subgroup_forest"}
+    assert set(demo_figures) == PAPER_FIGURES | {
+        "mrmc_modalities",
+        "subgroup_forest",
+        "ai_assistance",
+    }
     found: dict[str, int] = {}
     for name, fig in demo_figures.items():
         for text in hover_texts(fig):
@@ -241,6 +245,7 @@ def test_every_interval_in_every_hover_text_of_the_demo_contains_its_estimate(
     assert found["likert_radars"] >= 6 * 9
     assert found["mrmc_modalities"] == 2
     assert found["subgroup_forest"] > 9
+    assert found["ai_assistance"] == 2  # the aided − unaided effect, hovered at both ends
 
 
 def test_fig_3_shows_each_pair_once_as_row_minus_column_reader(

@@ -83,6 +83,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "finetune_job_create": "Fine-tuning job created",
     "judge_config_create": "LLM judge created",
     "judge_run": "LLM judge run",
+    "reading_design_created": "Crossover reading design created",
 }
 
 

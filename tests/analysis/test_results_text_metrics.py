@@ -96,5 +96,6 @@ def test_the_text_metric_tables_show_each_value_with_its_interval(
     digits = 1 if first["metric"] in ("bleu4", "chrf") else 3
     assert table["Value (95% CI)"].iloc[0] == fmt_ci(first["value"], *first["ci"], digits=digits)
     shown = display_rows("text_metrics_tests", tables["text_metrics_tests"])
-    assert shown["columns"][:3] == ["reader_a", "reader_b", "metric"]
+    assert shown["columns"][:3] == ["Reader A", "Reader B", "Metric"]
+    assert shown["keys"][:3] == ["reader_a", "reader_b", "metric"]
     assert len(shown["rows"]) == len(demo_results["text_metrics_tests"])

@@ -148,11 +148,17 @@ def clustered_rocs(
 def accuracy_measures(
     final: pd.DataFrame, order: Sequence[str], *, threshold: float, method: str
 ) -> pd.DataFrame:
-    """LR+, LR−, DOR and Youden's J of each reader (:func:`accuracy_summary`), long."""
-    if final.empty:
+    """LR+, LR−, DOR and Youden's J of each reader (:func:`accuracy_summary`), long.
+
+    A reader whose cases are all of one class has none (no likelihood ratio without both
+    classes); the analysis already notes such readers' small classes.
+    """
+    classes = final.groupby("reader_id")["truth"].nunique() if len(final) else pd.Series()
+    both = final[final["reader_id"].isin(classes[classes == 2].index)] if len(final) else final
+    if both.empty:
         return pd.DataFrame(columns=["reader", "measure", "statistic", "ci_low", "ci_high"])
     out = accuracy_summary(
-        final[["reader_id", "case_id", "truth", "category"]],
+        both[["reader_id", "case_id", "truth", "category"]],
         threshold=threshold,
         method=method,  # type: ignore[arg-type]
     )

@@ -26,6 +26,7 @@ from analysis.stats import (
     chance_agreement,
     clustered_roc,
     diagnostic,
+    findings,
     heterogeneity,
     judge,
     judgments,
@@ -65,6 +66,15 @@ SCORES = pd.DataFrame(
         "rater_id": ["r1"] * 5 + ["r2"] * 5 + ["r3"] * 5,
         "case_id": list(range(5)) * 3,
         "score": [1, 2, 3, 4, 5, 1, 3, 3, 4, 5, 2, 2, 3, 5, 5],
+    }
+)
+FINDINGS = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 12 + ["B"] * 12,
+        "case_id": list(range(6)) * 4,
+        "finding": (["mass"] * 6 + ["nme"] * 6) * 2,
+        "truth": [1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0] * 2,
+        "present": [1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1],
     }
 )
 DIAG = pd.DataFrame(
@@ -357,6 +367,18 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     ),
     "text_metrics.compare_text_metrics": (
         lambda **kw: text_metrics.compare_text_metrics(TEXTS, n_boot=100, seed=1, **kw),
+        True,
+    ),
+    "findings.finding_performance": (
+        lambda **kw: findings.finding_performance(FINDINGS, n_boot=100, seed=1, **kw),
+        False,
+    ),
+    "findings.finding_f1_summary": (
+        lambda **kw: findings.finding_f1_summary(FINDINGS, n_boot=100, seed=1, **kw),
+        False,
+    ),
+    "findings.compare_finding_f1": (
+        lambda **kw: findings.compare_finding_f1(FINDINGS, n_boot=100, seed=1, **kw),
         True,
     ),
     "roc.compare_readers": (lambda **kw: roc.compare_readers(ROC, **kw), True),

@@ -26,6 +26,7 @@ from evaluation.models import (
     LikertScore,
     PairwisePreference,
 )
+from readerstudy.bundles.findings import export_findings
 from readerstudy.bundles.names import UnsafeNameError, safe_relative_path, unsafe_path_reason
 from readerstudy.bundles.parse import CASE_COLUMNS, READER_COLUMNS, READING_COLUMNS
 from readerstudy.core.spreadsheet import csv_writer
@@ -314,6 +315,7 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
                 counts["scores"] = n
 
         counts.update(write_judgments(writer, study))
+        counts.update(export_findings(writer, study))
 
         images = (
             CaseImage.objects.filter(case__study=study)

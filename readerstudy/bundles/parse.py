@@ -71,6 +71,7 @@ from readerstudy.studies.display import (
 from readerstudy.studies.models import Case, Reader
 
 if TYPE_CHECKING:  # within the part: judgments imports this module
+    from readerstudy.bundles.findings import ParsedFindings
     from readerstudy.bundles.judgments import ParsedJudgments
 
 SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")  # used with fullmatch: "$" would admit a final "\n"
@@ -187,6 +188,7 @@ class ParsedBundle:
     ratings: pd.DataFrame | None
     images: list[ImageSpec] = field(default_factory=list)
     judgments: ParsedJudgments | None = None
+    findings: ParsedFindings | None = None
 
 
 #: Rows listed one by one for a single check of one column; the rest get one summary entry,
@@ -1768,6 +1770,21 @@ def parse_bundle(
             f"{REFERENCE_READER!r} is reserved: in {', '.join(judgment_files)} it means the "
             "case's reference impression; rename this reader",
         )
+    from readerstudy.bundles.findings import check_vocabulary, parse_findings  # (cycle)
+
+    finding_keys = (
+        check_vocabulary(study.config.get("findings"), toml_text, problems)
+        if study is not None
+        else None
+    )
+    findings = parse_findings(
+        source,
+        problems,
+        keys=finding_keys,
+        case_ids=case_index,
+        reader_ids=reader_index,
+        limits=limits,
+    )
     # Every image is checked and decoded either way; it is only stored when nothing else is
     # wrong so far (a bad bundle costs no writes).
     images = parse_images(
@@ -1781,5 +1798,13 @@ def parse_bundle(
     if problems.items or study is None or cases is None or readers is None or readings is None:
         raise BundleError(problems.items)
     return ParsedBundle(
-        study, cases, attributes, readers, readings, ratings, images, judgments=judgments
+        study,
+        cases,
+        attributes,
+        readers,
+        readings,
+        ratings,
+        images,
+        judgments=judgments,
+        findings=findings,
     )

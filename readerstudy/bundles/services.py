@@ -27,6 +27,7 @@ from evaluation.models import (
     PairwisePreference,
     Rater,
 )
+from readerstudy.bundles.findings import write_findings
 from readerstudy.bundles.judgments import ParsedJudgments
 from readerstudy.bundles.limits import BundleLimits, zip_directory_problems
 from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
@@ -62,6 +63,8 @@ class ImportSummary:
     preferences: int = 0
     acceptability: int = 0
     errors: int = 0
+    findings: int = 0  # rows of findings.csv
+    reading_findings: int = 0  # rows of reading_findings.csv
     seconds: float = 0.0  # the whole import
     write_seconds: float = 0.0  # the database transaction (SQLite's write lock is held)
 
@@ -268,6 +271,9 @@ def _write_bundle(
         else {}
     )
 
+    finding_counts = (
+        write_findings(bundle.findings, case_pk, reader_pk) if bundle.findings is not None else {}
+    )
     n_images = _write_images(bundle, store, case_pk)
     return ImportSummary(
         study=study,
@@ -280,6 +286,8 @@ def _write_bundle(
         preferences=counts.get("preferences", 0),
         acceptability=counts.get("acceptability", 0),
         errors=counts.get("errors", 0),
+        findings=finding_counts.get("findings", 0),
+        reading_findings=finding_counts.get("reading_findings", 0),
     )
 
 

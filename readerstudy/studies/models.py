@@ -384,3 +384,64 @@ class StudyInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} invited as {self.role} of {self.study}"
+
+
+class FindingMethod(models.TextChoices):
+    """How a reader's finding label was obtained (``ReadingFinding.Method``), the one list."""
+
+    IMPORTED = "imported", "Imported (reading_findings.csv)"
+    FORM = "form", "Entered in the reading form"
+    GENERATED = "generated", "Generated with an answer schema"
+    EXTRACTED_RULES = "extracted_rules", "Extracted from the impression (rules)"
+    REVIEWED = "reviewed", "Reviewed and corrected by a coordinator"
+
+
+class CaseFinding(models.Model):
+    """The truth of one finding of the study's vocabulary (``[[findings]]``) on one case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="finding_truths")
+    finding = models.CharField(max_length=100, help_text="A key of the study's [[findings]]")
+    present = models.BooleanField()
+    location = models.CharField(max_length=300, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Row order in findings.csv")
+
+    class Meta:
+        ordering = ["case", "position", "finding"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "finding"], name="casefinding_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.finding}={int(self.present)}"
+
+
+class ReadingFinding(models.Model):
+    """One reader's label of one finding on one case and run, with how it was obtained."""
+
+    Method = FindingMethod
+
+    reader = models.ForeignKey(
+        Reader, on_delete=models.CASCADE, related_name="finding_labels", db_index=False
+    )
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="finding_labels")
+    run = models.PositiveSmallIntegerField(default=1)
+    finding = models.CharField(max_length=100, help_text="A key of the study's [[findings]]")
+    present = models.BooleanField()
+    method = models.CharField(max_length=20, choices=Method.choices, default=FindingMethod.IMPORTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["reader", "case", "run", "finding"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reader", "case", "run", "finding"], name="readingfinding_unique"
+            ),
+            models.CheckConstraint(condition=Q(run__gte=1), name="readingfinding_run_positive"),
+            models.CheckConstraint(
+                condition=Q(method__in=FindingMethod.values), name="readingfinding_method_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader.code} on {self.case.code} run {self.run}: {self.finding}"

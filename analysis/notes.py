@@ -58,6 +58,7 @@ NOTE_CODES: dict[str, str] = {
     "no inter-reader agreement by modality",
     "agreement-by-modality-cases-dropped": "cases not read by every compared human reader in "
     "both modalities were left out of the agreement by modality",
+    "findings-none": "no reader label of a finding with its truth: no per-finding F1",
     "text-metrics-none": "no reading with an impression on a case with a reference impression: "
     "no text metrics",
     "judgment-degenerate": "a preference, acceptability or error statistic (or the agreement of "

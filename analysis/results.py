@@ -81,6 +81,7 @@ from analysis.results_design import (
     reader_case_layout,
     reading_times,
 )
+from analysis.results_findings import findings_analysis, findings_json
 from analysis.results_judges import judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
 from analysis.selectors import (
@@ -302,6 +303,9 @@ class Analysis:
     #: reference impressions, and their paired differences between readers
     text_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     text_metrics_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per reader x finding x measure and per reader macro / micro F1 (issue 16)
+    findings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    findings_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: pairwise preference, acceptability, errors and their agreement (analysis.results_judgments)
     judgments: Judgments = field(default_factory=Judgments)
     #: the AUCs and AUC tests use Obuchowski's clustered variance (analysis.results_accuracy)
@@ -484,6 +488,9 @@ def run_analysis(
 
     step(STEPS[7])
     out.text_metrics, out.text_metrics_tests = _text_metrics(data, out.modality, options, out.notes)
+    out.findings, out.findings_summary = findings_analysis(
+        data.findings, data.reader_order, seed=options.seed, notes=out.notes
+    )
     return out
 
 
@@ -2016,6 +2023,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "omnibus_auc": omnibus_json(analysis.omnibus_auc),
         "subgroups": subgroups_json(analysis.subgroups, analysis.subgroup_heterogeneity),
         "judges": judges_json(analysis.judges),
+        "findings": findings_json(analysis.findings, analysis.findings_summary),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

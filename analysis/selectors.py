@@ -46,9 +46,18 @@ from evaluation.selectors import (
     error_frame,
     preference_frame,
 )
+from readerstudy.core.findings import study_vocabulary
 from readerstudy.generation.models import GenerationConfig
 from readerstudy.reading.models import ReadingWork
-from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Reading, Study
+from readerstudy.studies.models import (
+    SPLIT_SELECTIONS,
+    Case,
+    CaseFinding,
+    Reader,
+    Reading,
+    ReadingFinding,
+    Study,
+)
 from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
 SPLITS: tuple[str, ...] = SPLIT_SELECTIONS
@@ -358,6 +367,9 @@ class StudyData:
     #: readings with an impression on a case with a reference impression:
     #: reader_id, case_id, run, modality, hypothesis (the impression), reference
     texts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: reader labels of findings with the case's finding truth (issue 16):
+    #: reader_id, case_id, run, finding, truth, present, method (FINDING_COLUMNS)
+    findings: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: judgments (issue 14, :func:`study_judgments`): pairwise preferences, acceptability
     #: grades and error annotations of the population's cases, with shown identifiers
     preferences: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -451,6 +463,7 @@ def study_data(
     readings = _attach_reading_codes(raw, all_readers, cases)
 
     texts = _study_texts(study, split, reader_pks, runs, all_readers, cases) if with_texts else None
+    findings = _study_findings(study, split, reader_pks, runs, all_readers, cases)
 
     domains = study_domains(study)
     raters = study_raters(study, ids)
@@ -510,6 +523,7 @@ def study_data(
         available_runs=available_runs,
         cases_read_by_split=cases_read_by_split(study),
         texts=texts if texts is not None else pd.DataFrame(columns=TEXT_COLUMNS),
+        findings=findings,
         **(
             study_judgments(
                 study,
@@ -608,6 +622,65 @@ def _judge_scores(
         ignore_index=True,
     )
     return _attach_score_codes(raw, readers, cases, study_judges(study, ids), domains)
+
+
+FINDING_COLUMNS = ["reader_id", "case_id", "run", "finding", "truth", "present", "method"]
+
+
+def _study_findings(
+    study: Study,
+    split: str,
+    reader_pks: Sequence[int] | None,
+    runs: Sequence[int] | None,
+    readers: pd.DataFrame,
+    cases: pd.DataFrame,
+) -> pd.DataFrame:
+    """Each reader label of a finding of the vocabulary on a case with that finding's truth."""
+    order = {t.key: i for i, t in enumerate(study_vocabulary(study.config))}
+    labels = ReadingFinding.objects.filter(case__study=study, finding__in=list(order))
+    if split != "all":
+        labels = labels.filter(case__split=split)
+    if reader_pks is not None:
+        labels = labels.filter(reader_id__in=list(reader_pks))
+    if runs is not None:
+        labels = labels.filter(run__in=list(runs))
+    truth = {
+        (c, f): p
+        for c, f, p in CaseFinding.objects.filter(case__study=study).values_list(
+            "case_id", "finding", "present"
+        )
+    }
+    rows = [
+        (r, c, run, f, truth[(c, f)], p, m)
+        for r, c, run, f, p, m in labels.values_list(
+            "reader_id", "case_id", "run", "finding", "present", "method"
+        ).iterator(chunk_size=20_000)
+        if (c, f) in truth
+    ]
+    raw = pd.DataFrame(rows, columns=["reader_pk", "case_pk", *FINDING_COLUMNS[2:]])
+    out = pd.DataFrame(
+        {
+            "reader_id": _take(
+                pd.Index(readers["pk"].to_numpy()),
+                raw["reader_pk"].to_numpy(dtype=np.int64),
+                readers["reader_id"].to_numpy(dtype=object),
+            ),
+            "case_id": _take(
+                pd.Index(cases["pk"].to_numpy()),
+                raw["case_pk"].to_numpy(dtype=np.int64),
+                cases["case_id"].to_numpy(dtype=object),
+            ),
+            "run": raw["run"].to_numpy(dtype=np.int64),
+            "finding": raw["finding"].to_numpy(dtype=object),
+            "truth": raw["truth"].to_numpy(dtype=np.int64),
+            "present": raw["present"].to_numpy(dtype=np.int64),
+            "method": raw["method"].to_numpy(dtype=object),
+        },
+        columns=FINDING_COLUMNS,
+    )
+    out["_order"] = out["finding"].map(order)
+    out = out.sort_values(["reader_id", "case_id", "run", "_order"], kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
 
 
 TEXT_COLUMNS = ["reader_id", "case_id", "run", "modality", "hypothesis", "reference"]

@@ -1258,6 +1258,51 @@ def judges_table(analysis: Analysis) -> pd.DataFrame:
     return table.drop(columns="_rank").reset_index(drop=True)
 
 
+#: Labels of the per-finding measures (analysis.stats.findings) in the tables.
+FINDING_MEASURE_LABELS: dict[str, str] = {
+    "sensitivity": "Sensitivity (95% CI)",
+    "specificity": "Specificity (95% CI)",
+    "ppv": "PPV (95% CI)",
+    "f1": "F1 (95% CI)",
+    "macro_f1": "Macro F1 (95% CI)",
+    "micro_f1": "Micro F1 (95% CI)",
+}
+
+
+def _wide(frame: pd.DataFrame, keys: list[str], counts: list[str]) -> pd.DataFrame:
+    """One row per ``keys`` with a formatted "value (CI)" column per measure, then the raw
+    ``<measure>``, ``<measure>_ci_low``, ``<measure>_ci_high`` columns."""
+    rows = []
+    for key, group in frame.groupby(keys, sort=False):
+        values = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(keys, values, strict=True))
+        row.update({c: group[c].iloc[0] for c in counts})
+        for m in group.to_dict("records"):
+            row[FINDING_MEASURE_LABELS[m["measure"]]] = fmt_ci(
+                m["statistic"], m["ci_low"], m["ci_high"], digits=3
+            )
+        for m in group.to_dict("records"):
+            row[m["measure"]] = m["statistic"]
+            row[f"{m['measure']}_ci_low"] = m["ci_low"]
+            row[f"{m['measure']}_ci_high"] = m["ci_high"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def findings_table(analysis: Analysis) -> pd.DataFrame:
+    """Per reader and finding: the counts, sensitivity, specificity, PPV and F1 with CIs."""
+    if analysis.findings.empty:
+        return pd.DataFrame()
+    return _wide(analysis.findings, ["reader", "finding"], ["n", "tp", "fp", "fn", "tn"])
+
+
+def findings_summary_table(analysis: Analysis) -> pd.DataFrame:
+    """Per reader: macro- and micro-averaged F1 over the findings with bootstrap CIs."""
+    if analysis.findings_summary.empty:
+        return pd.DataFrame()
+    return _wide(analysis.findings_summary, ["reader"], ["n"])
+
+
 def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the analysis by name (empty tables are left out)."""
     mrmc, mrmc_readers = mrmc_tables(analysis)
@@ -1280,6 +1325,8 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "agreement_by_modality": agreement_by_modality_table(analysis),
         "text_metrics": text_metrics_table(analysis),
         "text_metrics_tests": text_metrics_tests_table(analysis),
+        "findings": findings_table(analysis),
+        "findings_summary": findings_summary_table(analysis),
         "preference": preference_table(analysis),
         "preference_ranking": preference_ranking_table(analysis),
         "acceptability": acceptability_table(analysis),
@@ -1529,6 +1576,8 @@ TABLE_TITLES: dict[str, str] = {
     "agreement_by_modality": "Inter-reader agreement by modality (human readers)",
     "text_metrics": "Text metrics of the impressions against the reference impressions",
     "text_metrics_tests": "Text metrics: paired bootstrap differences between readers",
+    "findings": "Per-finding accuracy of the readers' finding labels",
+    "findings_summary": "Finding labels: macro- and micro-averaged F1 per reader",
     "preference": "Pairwise preference: reader vs comparator",
     "preference_ranking": "Bradley–Terry ranking of the compared sources",
     "acceptability": "Acceptability per source",
@@ -1583,6 +1632,11 @@ DISPLAY_TABLES: dict[str, list[str] | str | None] = {
     "agreement_by_modality": ["modality", "readers", "cases", "Fleiss κ (95% CI)", "P"],
     "text_metrics": ["reader", "run", "metric", "Value (95% CI)", "n"],
     "text_metrics_tests": ["reader_a", "reader_b", "metric", "Difference A − B (95% CI)", "P", "n"],
+    "findings": [
+        "reader", "finding", "n", "tp", "fp", "fn", "tn", "Sensitivity (95% CI)",
+        "Specificity (95% CI)", "PPV (95% CI)", "F1 (95% CI)",
+    ],
+    "findings_summary": ["reader", "n", "Macro F1 (95% CI)", "Micro F1 (95% CI)"],
     "preference": [
         "reader", "comparator", "n", "Wins / ties / losses", "Win, %",
         "At least as good, % (95% CI)", "Clustered 95% CI, %", "Sign test P", "Left chosen, %",

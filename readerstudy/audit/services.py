@@ -84,6 +84,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "judge_config_create": "LLM judge created",
     "judge_run": "LLM judge run",
     "reading_design_created": "Crossover reading design created",
+    "findings_extracted": "Finding labels extracted from the impressions",
 }
 
 

@@ -137,7 +137,8 @@ NEGATION_PRE_EN = (
 NEGATION_POST_EN = (
     "is absent", "are absent", "was absent", "not seen", "is not seen", "are not seen",
     "not identified", "not present", "is not present", "was not seen", "not detected",
-    "not demonstrated", "not visualized", "has resolved", "ruled out", "excluded",
+    "not demonstrated", "not visualized", "has resolved", "have resolved", "resolved",
+    "ruled out", "excluded",
     "was excluded", "is excluded", "negative",
 )  # fmt: skip
 UNCERTAIN_PRE_EN = (

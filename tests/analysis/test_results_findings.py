@@ -185,3 +185,20 @@ def test_extract_findings_needs_a_vocabulary(small_study: SmallStudy) -> None:
         call_command("extract_findings", study.slug, stdout=StringIO())
     with pytest.raises(CommandError, match="no study"):
         call_command("extract_findings", "nope", stdout=StringIO())
+
+
+def test_a_statistician_before_unblinding_sees_pseudonyms_in_the_findings(
+    small_study: SmallStudy,
+) -> None:
+    study = small_study()
+    with_findings(study)
+    real = set(Reader.objects.filter(study=study).values_list("code", flat=True))
+    cases = set(study.cases.values_list("code", flat=True))
+    data = study_data(study, pseudonymous=True)
+    assert len(data.findings) and not set(data.findings["reader_id"]) & real
+    assert not set(data.findings["case_id"]) & cases
+    doc = results_json(run_analysis(data))
+    assert {r["reader"] for r in doc["findings"]["per_finding"]} == set(data.reader_order) - {
+        r for r in data.reader_order if r not in set(data.findings["reader_id"])
+    }
+    assert not {r["reader"] for r in doc["findings"]["summary"]} & real

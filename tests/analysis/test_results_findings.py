@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from analysis.results import results_json, run_analysis
 from analysis.results_findings import FINDINGS_BOOT
@@ -24,7 +25,8 @@ from readerstudy.studies.models import (
     ReadingFinding,
     Study,
 )
-from tests.analysis.conftest import SmallStudy
+from readerstudy.studies.pseudonyms import pseudonym
+from tests.analysis.conftest import Member, SmallStudy
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +204,19 @@ def test_a_statistician_before_unblinding_sees_pseudonyms_in_the_findings(
         r for r in data.reader_order if r not in set(data.findings["reader_id"])
     }
     assert not {r["reader"] for r in doc["findings"]["summary"]} & real
+
+
+def test_the_dashboard_shows_both_finding_tables_with_pseudonyms(
+    client: Client, small_study: SmallStudy, member: Member
+) -> None:
+    study = small_study()
+    with_findings(study)
+    client.force_login(member(study, "statistician"))
+    html = client.get(f"/studies/{study.slug}/analysis/").content.decode()
+    assert "Per-finding accuracy of the readers" in html
+    assert "Finding labels: macro- and micro-averaged F1 per reader" in html
+    assert "Macro F1 (95% CI)" in html and "Sensitivity (95% CI)" in html
+    assert pseudonym(study.slug, "reader", "M1") in html and 'value="M1"' not in html
+    results = json.loads(client.get(f"/studies/{study.slug}/analysis/results.json").content)
+    readers = {r["reader"] for r in results["findings"]["summary"]}
+    assert readers == {pseudonym(study.slug, "reader", c) for c in ("R1", "M1")}

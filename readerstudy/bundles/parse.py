@@ -187,6 +187,8 @@ class ParsedBundle:
     ratings: pd.DataFrame | None
     images: list[ImageSpec] = field(default_factory=list)
     judgments: ParsedJudgments | None = None
+    #: marks.csv (readerstudy/bundles/marks.py), None when the bundle has none.
+    marks: pd.DataFrame | None = None
 
 
 #: Rows listed one by one for a single check of one column; the rest get one summary entry,
@@ -1754,6 +1756,18 @@ def parse_bundle(
         ),
         limits=limits,
     )
+    from readerstudy.bundles.marks import parse_marks  # (cycle)
+
+    marks = parse_marks(
+        source,
+        problems,
+        case_truth=dict(zip(cases["case_id"], cases["truth"], strict=True))
+        if cases is not None
+        else None,
+        reading_keys=reading_keys.keys if reading_keys is not None else None,
+        uncertain=reading_keys.uncertain if reading_keys is not None else None,
+        limits=limits,
+    )
     judgment_files = [
         f for f in ("preferences.csv", "acceptability.csv", "errors.csv") if source.exists(f)
     ]
@@ -1781,5 +1795,5 @@ def parse_bundle(
     if problems.items or study is None or cases is None or readers is None or readings is None:
         raise BundleError(problems.items)
     return ParsedBundle(
-        study, cases, attributes, readers, readings, ratings, images, judgments=judgments
+        study, cases, attributes, readers, readings, ratings, images, judgments, marks
     )

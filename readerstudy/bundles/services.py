@@ -29,6 +29,7 @@ from evaluation.models import (
 )
 from readerstudy.bundles.judgments import ParsedJudgments
 from readerstudy.bundles.limits import BundleLimits, zip_directory_problems
+from readerstudy.bundles.marks import marks_write
 from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
 from readerstudy.bundles.problems import BundleError
 from readerstudy.bundles.source import open_bundle
@@ -62,6 +63,7 @@ class ImportSummary:
     preferences: int = 0
     acceptability: int = 0
     errors: int = 0
+    marks: int = 0  # marks.csv rows: truth lesions and readers' marks
     seconds: float = 0.0  # the whole import
     write_seconds: float = 0.0  # the database transaction (SQLite's write lock is held)
 
@@ -268,6 +270,9 @@ def _write_bundle(
         else {}
     )
 
+    n_marks = 0
+    if bundle.marks is not None:
+        n_marks = marks_write(study=study, marks=bundle.marks, reader_pk=reader_pk, case_pk=case_pk)
     n_images = _write_images(bundle, store, case_pk)
     return ImportSummary(
         study=study,
@@ -280,6 +285,7 @@ def _write_bundle(
         preferences=counts.get("preferences", 0),
         acceptability=counts.get("acceptability", 0),
         errors=counts.get("errors", 0),
+        marks=n_marks,
     )
 
 

@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 f"{'replaced' if summary.replaced else 'imported'}: {summary.cases} cases, "
                 f"{summary.readers} readers, {summary.readings} readings, {summary.scores} Likert "
                 f"scores, {summary.preferences} preferences, {summary.acceptability} "
-                f"acceptability grades, {summary.errors} error annotations, "
+                f"acceptability grades, {summary.errors} error annotations, {summary.marks} marks, "
                 f"{summary.images} images in {summary.seconds:.1f} s (database writes "
                 f"{summary.write_seconds:.1f} s)"
             )

@@ -83,6 +83,7 @@ from analysis.results_design import (
 )
 from analysis.results_judges import judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
+from analysis.results_localisation import Localisation, localisation, localisation_json
 from analysis.selectors import (
     StudyData,
     attribute_is_categorical,
@@ -320,6 +321,8 @@ class Analysis:
     subgroup_heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: each LLM judge against the human panel, one row per estimate (analysis.results_judges)
     judges: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: wAFROC / AFROC of the readers' lesion marks (analysis.results_localisation)
+    localisation: Localisation = field(default_factory=Localisation)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -476,6 +479,16 @@ def run_analysis(
         high=data.likert_max,
         p_adjust=options.adjustment("dunn"),
         seed=options.seed,
+        notes=out.notes,
+    )
+
+    out.localisation = localisation(
+        readings,
+        data.marks,
+        data.truth_marks,
+        radius=data.localisation_radius,
+        slice_tolerance=data.localisation_slice_tolerance,
+        order=order,
         notes=out.notes,
     )
 
@@ -2016,6 +2029,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "omnibus_auc": omnibus_json(analysis.omnibus_auc),
         "subgroups": subgroups_json(analysis.subgroups, analysis.subgroup_heterogeneity),
         "judges": judges_json(analysis.judges),
+        "localisation": localisation_json(analysis.localisation),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

@@ -317,3 +317,43 @@ def marks_rows(study: Study) -> Iterator[list[object]]:
 
 def _text(value: int | None) -> str:
     return "" if value is None else str(value)
+
+
+#: study.toml ``[localisation]``: the acceptance radius of a mark (pixels: a mark within it
+#: of a truth lesion's centre, or inside the lesion's own radius, localises it) and how many
+#: slices away from the lesion's slice a mark may be.
+LOCALISATION_DEFAULTS: dict[str, float | int] = {"radius": 10.0, "slice_tolerance": 0}
+
+
+def localisation_problems(raw: object) -> list[tuple[str, str]]:
+    """(key, message) of each problem of study.toml's ``[localisation]`` table (None: absent)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [("localisation", "must be a table ([localisation])")]
+    found = [
+        (f"localisation.{key}", f"unknown key (expected: {', '.join(LOCALISATION_DEFAULTS)})")
+        for key in raw
+        if key not in LOCALISATION_DEFAULTS
+    ]
+    radius = raw.get("radius", 1.0)
+    if isinstance(radius, bool) or not isinstance(radius, int | float) or not radius > 0:
+        found.append(("localisation.radius", f"must be a number above 0, got {radius!r}"))
+    tolerance = raw.get("slice_tolerance", 0)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
+        found.append(
+            (
+                "localisation.slice_tolerance",
+                f"must be a whole number, 0 or more, got {tolerance!r}",
+            )
+        )
+    return found
+
+
+def localisation_settings(config: dict[str, object]) -> tuple[float, int]:
+    """(acceptance radius, slice tolerance) of a study's config (study.toml, checked)."""
+    raw = config.get("localisation")
+    table = raw if isinstance(raw, dict) else {}
+    radius = table.get("radius", LOCALISATION_DEFAULTS["radius"])
+    tolerance = table.get("slice_tolerance", LOCALISATION_DEFAULTS["slice_tolerance"])
+    return float(radius), int(tolerance)

@@ -576,6 +576,10 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
     _check_modality_labels(
         data.get("modalities"), text, lambda line, msg: problems.add(name, line, "modalities", msg)
     )
+    from readerstudy.bundles.marks import localisation_problems  # (cycle)
+
+    for key, message in localisation_problems(data.get("localisation")):
+        bad(key, message)
 
     # Returned even with problems: the other files are still checked against what could be
     # read (categories, domains, Likert range), so every problem is reported in one pass.

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from readerstudy.studies.models import LesionMark, Study, TruthMark
-from tests.conftest import BundleFactory
+from tests.conftest import STUDY_TOML, BundleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,9 @@ def test_it_imports_truth_lesions_and_reader_marks(make_bundle: BundleFactory) -
 def test_export_writes_marks_back_and_a_second_import_export_is_identical(
     make_bundle: BundleFactory, tmp_path: Path
 ) -> None:
-    call_command("import_study", str(make_bundle(marks_csv=MARKS)), stdout=StringIO())
+    toml = STUDY_TOML + "\n[localisation]\nradius = 12.5\nslice_tolerance = 1\n"
+    bundle = make_bundle(marks_csv=MARKS, study_toml=toml)
+    call_command("import_study", str(bundle), stdout=StringIO())
     first = tmp_path / "first"
     call_command("export_study", "tiny", str(first), stdout=StringIO())
     rows = list(csv.reader((first / "marks.csv").open()))
@@ -89,6 +91,9 @@ def test_export_writes_marks_back_and_a_second_import_export_is_identical(
     second = tmp_path / "second"
     call_command("export_study", "tiny", str(second), stdout=StringIO())
     assert (first / "marks.csv").read_bytes() == (second / "marks.csv").read_bytes()
+    assert (
+        "[localisation]\nradius = 12.5\nslice_tolerance = 1" in (second / "study.toml").read_text()
+    )
 
 
 def test_a_study_without_marks_exports_no_marks_file(

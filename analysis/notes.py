@@ -73,6 +73,10 @@ NOTE_CODES: dict[str, str] = {
     "subgroup-unknown": "a requested subgroup attribute is not a case attribute",
     "subgroup-unusable": "a requested subgroup attribute has fewer than two levels or too many",
     "subgroup-one-class": "a subgroup has one class of cases only: no AUC there",
+    "localisation-cases-dropped": "cases not read by every reader with lesion marks, or "
+    "positive cases without a truth lesion, were left out of the localisation analysis",
+    "localisation-not-computed": "a localisation figure of merit could not be computed (no "
+    "negative case, no positive case with a lesion)",
 }
 
 

@@ -84,6 +84,7 @@ from analysis.results_design import (
 from analysis.results_findings import findings_analysis, findings_json
 from analysis.results_judges import judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
+from analysis.results_localisation import Localisation, localisation, localisation_json
 from analysis.selectors import (
     StudyData,
     attribute_is_categorical,
@@ -324,6 +325,8 @@ class Analysis:
     subgroup_heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: each LLM judge against the human panel, one row per estimate (analysis.results_judges)
     judges: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: wAFROC / AFROC of the readers' lesion marks (analysis.results_localisation)
+    localisation: Localisation = field(default_factory=Localisation)
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -480,6 +483,16 @@ def run_analysis(
         high=data.likert_max,
         p_adjust=options.adjustment("dunn"),
         seed=options.seed,
+        notes=out.notes,
+    )
+
+    out.localisation = localisation(
+        readings,
+        data.marks,
+        data.truth_marks,
+        radius=data.localisation_radius,
+        slice_tolerance=data.localisation_slice_tolerance,
+        order=order,
         notes=out.notes,
     )
 
@@ -2024,6 +2037,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "subgroups": subgroups_json(analysis.subgroups, analysis.subgroup_heterogeneity),
         "judges": judges_json(analysis.judges),
         "findings": findings_json(analysis.findings, analysis.findings_summary),
+        "localisation": localisation_json(analysis.localisation),
         "methods": analysis_methods(analysis.options),
         "notes": [n.as_dict() for n in analysis.notes],
     }

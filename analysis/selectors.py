@@ -46,6 +46,7 @@ from evaluation.selectors import (
     error_frame,
     preference_frame,
 )
+from readerstudy.bundles.marks import localisation_settings
 from readerstudy.core.findings import study_vocabulary
 from readerstudy.generation.models import GenerationConfig
 from readerstudy.reading.models import ReadingWork
@@ -53,10 +54,12 @@ from readerstudy.studies.models import (
     SPLIT_SELECTIONS,
     Case,
     CaseFinding,
+    LesionMark,
     Reader,
     Reading,
     ReadingFinding,
     Study,
+    TruthMark,
 )
 from readerstudy.studies.pseudonyms import Pseudonyms, order_key_sql, order_keys, rank_sql
 
@@ -389,6 +392,13 @@ class StudyData:
     #: submitted work items of AI-draft sessions that showed a draft (:func:`study_edits`):
     #: reader_id, case_id, run, modality, edit_chars, edit_words, active_seconds, seconds
     edits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: readers' lesion marks of the population (:func:`study_marks`, :data:`MARK_COLUMNS`)
+    #: and the truth lesions of its cases (:data:`TRUTH_MARK_COLUMNS`)
+    marks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    truth_marks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: study.toml ``[localisation]``: acceptance radius (pixels) and slice tolerance
+    localisation_radius: float = 10.0
+    localisation_slice_tolerance: int = 0
 
     @property
     def reader_order(self) -> list[str]:
@@ -538,7 +548,66 @@ def study_data(
         reader_details=reader_details(study, chosen, ids),
         judge_scores=judge_scores,
         edits=study_edits(study, chosen, population, runs=runs),
+        **study_marks(study, chosen, population, runs=runs),
     )
+
+
+#: Columns of :func:`study_marks`: a reader's marks, and the truth lesions.
+MARK_COLUMNS = [
+    "reader_id", "case_id", "run", "modality", "series", "slice", "x", "y", "rating",
+]  # fmt: skip
+TRUTH_MARK_COLUMNS = ["case_id", "lesion", "series", "slice", "x", "y", "radius"]
+
+
+def study_marks(
+    study: Study,
+    readers: pd.DataFrame,
+    cases: pd.DataFrame,
+    *,
+    runs: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """The lesion marks of the selection's readings on the population's cases (``marks``:
+    :data:`MARK_COLUMNS`, ``rating`` the mark's confidence; ``slice`` NaN when none), the
+    truth lesions of the population (``truth_marks``) and study.toml's localisation
+    settings, as :class:`StudyData` fields."""
+    reader_ids = dict(zip(readers["pk"], readers["reader_id"], strict=True))
+    case_ids = dict(zip(cases["pk"], cases["case_id"], strict=True))
+    query = LesionMark.objects.filter(reading__case__study=study)
+    if runs is not None:
+        query = query.filter(reading__run__in=list(runs))
+    marks = pd.DataFrame(
+        list(
+            query.order_by("reading_id", "position").values_list(
+                "reading__reader_id", "reading__case_id", "reading__run", "reading__modality",
+                "series", "slice", "x", "y", "confidence",
+            )
+        ),
+        columns=MARK_COLUMNS,
+    )  # fmt: skip
+    marks["reader_id"] = marks["reader_id"].map(reader_ids)
+    marks["case_id"] = marks["case_id"].map(case_ids)
+    marks = marks[marks["reader_id"].notna() & marks["case_id"].notna()]
+    truth = pd.DataFrame(
+        list(
+            TruthMark.objects.filter(case__study=study)
+            .order_by("case_id", "lesion")
+            .values_list("case_id", "lesion", "series", "slice", "x", "y", "radius")
+        ),
+        columns=TRUTH_MARK_COLUMNS,
+    )
+    truth["case_id"] = truth["case_id"].map(case_ids)
+    truth = truth[truth["case_id"].notna()]
+    for frame in (marks, truth):
+        for col in ("slice", "x", "y"):
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    truth["radius"] = pd.to_numeric(truth["radius"], errors="coerce").astype(float)
+    radius, tolerance = localisation_settings(study.config)
+    return {
+        "marks": marks.reset_index(drop=True),
+        "truth_marks": truth.reset_index(drop=True),
+        "localisation_radius": radius,
+        "localisation_slice_tolerance": tolerance,
+    }
 
 
 #: Columns of :func:`study_edits`.
@@ -1203,6 +1272,9 @@ def study_data_version(study: Study) -> str:
         list(LikertDomain.objects.filter(study=study).order_by("pk").values_list()),
         list(study.scale_categories.order_by("pk").values_list()),
         [getattr(study, f.attname) for f in Study._meta.concrete_fields],
+        # lesion marks (issue 20): no updated_at, so every row (marks are few per reading)
+        list(LesionMark.objects.filter(reading__reader__study=study).order_by("pk").values_list()),
+        list(TruthMark.objects.filter(case__study=study).order_by("pk").values_list()),
     ]
     text = json.dumps([readings, scores, judgments, small], default=str, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

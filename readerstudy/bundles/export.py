@@ -316,6 +316,18 @@ def write_study_bundle(study: Study, path: Path) -> dict[str, int]:
 
         counts.update(write_judgments(writer, study))
         counts.update(export_findings(writer, study))
+        from readerstudy.bundles.marks import marks_rows  # (cycle: marks uses fmt_number)
+
+        mark_rows = marks_rows(study)
+        header = next(mark_rows, None)
+        if header is not None:
+            counts["marks"] = 0
+            with writer.text("marks.csv") as out:
+                w = csv_writer(out, lineterminator="\n")
+                w.writerow(header)
+                for row in mark_rows:
+                    w.writerow(row)
+                    counts["marks"] += 1
 
         images = (
             CaseImage.objects.filter(case__study=study)

@@ -189,6 +189,8 @@ class ParsedBundle:
     images: list[ImageSpec] = field(default_factory=list)
     judgments: ParsedJudgments | None = None
     findings: ParsedFindings | None = None
+    #: marks.csv (readerstudy/bundles/marks.py), None when the bundle has none.
+    marks: pd.DataFrame | None = None
 
 
 #: Rows listed one by one for a single check of one column; the rest get one summary entry,
@@ -576,6 +578,10 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
     _check_modality_labels(
         data.get("modalities"), text, lambda line, msg: problems.add(name, line, "modalities", msg)
     )
+    from readerstudy.bundles.marks import localisation_problems  # (cycle)
+
+    for key, message in localisation_problems(data.get("localisation")):
+        bad(key, message)
 
     # Returned even with problems: the other files are still checked against what could be
     # read (categories, domains, Likert range), so every problem is reported in one pass.
@@ -1756,6 +1762,18 @@ def parse_bundle(
         ),
         limits=limits,
     )
+    from readerstudy.bundles.marks import parse_marks  # (cycle)
+
+    marks = parse_marks(
+        source,
+        problems,
+        case_truth=dict(zip(cases["case_id"], cases["truth"], strict=True))
+        if cases is not None
+        else None,
+        reading_keys=reading_keys.keys if reading_keys is not None else None,
+        uncertain=reading_keys.uncertain if reading_keys is not None else None,
+        limits=limits,
+    )
     judgment_files = [
         f for f in ("preferences.csv", "acceptability.csv", "errors.csv") if source.exists(f)
     ]
@@ -1807,4 +1825,5 @@ def parse_bundle(
         images,
         judgments=judgments,
         findings=findings,
+        marks=marks,
     )

@@ -51,6 +51,7 @@ _FILE_ORDER = {
     "readings.csv": 3,
     "ratings.csv": 4,
     "images.csv": 5,
+    "marks.csv": 6,
 }
 
 

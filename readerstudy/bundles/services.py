@@ -30,6 +30,7 @@ from evaluation.models import (
 from readerstudy.bundles.findings import write_findings
 from readerstudy.bundles.judgments import ParsedJudgments
 from readerstudy.bundles.limits import BundleLimits, zip_directory_problems
+from readerstudy.bundles.marks import marks_write
 from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
 from readerstudy.bundles.problems import BundleError
 from readerstudy.bundles.source import open_bundle
@@ -65,6 +66,7 @@ class ImportSummary:
     errors: int = 0
     findings: int = 0  # rows of findings.csv
     reading_findings: int = 0  # rows of reading_findings.csv
+    marks: int = 0  # marks.csv rows: truth lesions and readers' marks
     seconds: float = 0.0  # the whole import
     write_seconds: float = 0.0  # the database transaction (SQLite's write lock is held)
 
@@ -274,6 +276,9 @@ def _write_bundle(
     finding_counts = (
         write_findings(bundle.findings, case_pk, reader_pk) if bundle.findings is not None else {}
     )
+    n_marks = 0
+    if bundle.marks is not None:
+        n_marks = marks_write(study=study, marks=bundle.marks, reader_pk=reader_pk, case_pk=case_pk)
     n_images = _write_images(bundle, store, case_pk)
     return ImportSummary(
         study=study,
@@ -288,6 +293,7 @@ def _write_bundle(
         errors=counts.get("errors", 0),
         findings=finding_counts.get("findings", 0),
         reading_findings=finding_counts.get("reading_findings", 0),
+        marks=n_marks,
     )
 
 

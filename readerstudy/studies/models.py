@@ -312,6 +312,67 @@ class Reading(models.Model):
         return f"{self.reader.code} on {self.case.code} run {self.run}"
 
 
+class LesionMark(models.Model):
+    """A reader's mark of a lesion on a case, with the reading it belongs to: a point
+    (``x``, ``y`` in pixels of the image, from its top left corner) on a slice of a series,
+    an optional radius and the reader's confidence that a lesion is there (higher = surer).
+    ``series`` and ``slice`` are empty for a case of one image."""
+
+    reading = models.ForeignKey(Reading, on_delete=models.CASCADE, related_name="marks")
+    series = models.CharField(max_length=100, blank=True)
+    slice = models.PositiveIntegerField(null=True, blank=True, help_text="0-based, in its series")
+    x = models.FloatField()
+    y = models.FloatField()
+    radius = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField()
+    position = models.PositiveIntegerField(default=0, help_text="Order of the reading's marks")
+
+    class Meta:
+        ordering = ["reading", "position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(x__gte=0) & Q(y__gte=0), name="lesionmark_point_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(radius__isnull=True) | Q(radius__gt=0),
+                name="lesionmark_radius_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"mark {self.position} of {self.reading}"
+
+
+class TruthMark(models.Model):
+    """Where a lesion of a positive case is, from the truth (``lesion``: its number within
+    the case, 1, 2, ...); the points as in ``LesionMark``. Truth: never shown to readers."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="truth_marks")
+    lesion = models.PositiveSmallIntegerField()
+    series = models.CharField(max_length=100, blank=True)
+    slice = models.PositiveIntegerField(null=True, blank=True, help_text="0-based, in its series")
+    x = models.FloatField()
+    y = models.FloatField()
+    radius = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["case", "lesion"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "lesion"], name="truthmark_unique_lesion"),
+            models.CheckConstraint(condition=Q(lesion__gte=1), name="truthmark_lesion_positive"),
+            models.CheckConstraint(
+                condition=Q(x__gte=0) & Q(y__gte=0), name="truthmark_point_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(radius__isnull=True) | Q(radius__gt=0),
+                name="truthmark_radius_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"lesion {self.lesion} of {self.case}"
+
+
 class StudyMember(models.Model):
     """A user's role in one study. Access to a study's pages follows from these rows."""
 

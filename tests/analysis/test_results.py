@@ -104,7 +104,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
         "text_metrics", "text_metrics_tests", "preference", "bradley_terry", "acceptability",
         "acceptability_paired", "errors", "judgment_agreement",
         "clustered", "accuracy_tests", "partial_auc", "youden_threshold", "omnibus_auc",
-        "subgroups", "judges", "findings", "methods", "notes",
+        "subgroups", "judges", "findings", "localisation", "methods", "notes",
     ]  # fmt: skip
     assert doc["modality"] == 1
     assert doc["study"] == "nme-gpt4o-demo"

@@ -31,6 +31,7 @@ from analysis.stats import (
     judge,
     judgments,
     likert,
+    localisation,
     reading_time,
     roc,
     roc_summaries,
@@ -231,6 +232,18 @@ TEXTS = pd.DataFrame(
     }
 )
 
+LOC_CASES = pd.DataFrame({"case_id": range(8), "truth": [0, 0, 0, 0, 1, 1, 1, 1]})
+LOC_LESIONS = pd.DataFrame({"case_id": [4, 5, 5, 6, 7], "lesion": [1, 1, 2, 1, 1]})
+LOC_MARKS = pd.DataFrame(
+    {
+        "reader_id": ["A"] * 7 + ["B"] * 6,
+        "modality": 1,
+        "case_id": [0, 2, 4, 5, 6, 7, 3, 1, 4, 5, 6, 7, 0],
+        "lesion": [None, None, 1, 2, None, 1, None, None, 1, 1, 1, None, None],
+        "rating": [2, 3, 4, 5, 1, 2, 1, 2, 5, 3, 4, 3, 1],
+    }
+)
+
 Call = Callable[..., pd.DataFrame]
 
 
@@ -340,6 +353,14 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     "likert.likert_summary": (lambda **kw: likert.likert_summary(LIKERT, by="domain", **kw), False),
     "likert.likert_by_reader": (lambda **kw: likert.likert_by_reader(LIKERT, **kw), False),
     "likert.likert_by_domain": (lambda **kw: likert.likert_by_domain(LIKERT, **kw), False),
+    "localisation.afroc_fom": (
+        lambda **kw: localisation.afroc_fom(LOC_MARKS, LOC_CASES, LOC_LESIONS, **kw),
+        False,
+    ),
+    "localisation.afroc_reader_average": (
+        lambda **kw: localisation.afroc_reader_average(LOC_MARKS, LOC_CASES, LOC_LESIONS, **kw),
+        False,
+    ),
     "reading_time.reading_time_model": (
         lambda **kw: reading_time.reading_time_model(TIMES, reference=1, treatment=2, **kw),
         True,
@@ -430,6 +451,7 @@ EXCEPTIONS: dict[str, str] = {
     "roc.paired_delong": "arrays of every pair; compare_readers is its DataFrame form",
     "roc.roc_curve": "curve points (threshold, fpr, tpr), no estimate",
     "text_metrics.text_metrics_with_tests": "(scores, tests) pair of contract DataFrames",
+    "localisation.lesion_localisation": "marks classified as lesion or non-lesion localisations",
     "reading_time.reading_time_summary": "median and quartiles per reader x modality",
     "mrmc.fom_covariance": "(figures of merit, covariance matrix) arrays",
     "mrmc.or_analysis": "dict of the OR quantities; mrmc is its DataFrame form",

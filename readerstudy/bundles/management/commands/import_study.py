@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 f"{summary.readers} readers, {summary.readings} readings, {summary.scores} Likert "
                 f"scores, {summary.preferences} preferences, {summary.acceptability} "
                 f"acceptability grades, {summary.errors} error annotations, {summary.findings} "
-                f"finding truths, {summary.reading_findings} finding labels, "
+                f"finding truths, {summary.reading_findings} finding labels, {summary.marks} marks, "
                 f"{summary.images} images in {summary.seconds:.1f} s (database writes "
                 f"{summary.write_seconds:.1f} s)"
             )

@@ -30,6 +30,7 @@ from analysis.stats import (
     judge,
     judgments,
     likert,
+    likert_paired,
     reading_time,
     roc,
     roc_summaries,
@@ -81,6 +82,16 @@ LIKERT = pd.DataFrame(
         "run": 1,
         "domain": ["clarity", "accuracy"] * 9,
         "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    }
+)
+#: three sources scored by two raters on three cases, paired by rater x case
+PAIRED_LIKERT = pd.DataFrame(
+    {
+        "rater_id": ["r1"] * 9 + ["r2"] * 9,
+        "case_id": ["c1", "c1", "c1", "c2", "c2", "c2", "c3", "c3", "c3"] * 2,
+        "reader_id": ["A", "B", "C"] * 6,
+        "domain": "clarity",
+        "score": [5, 3, 4, 4, 2, 4, 5, 3, 3, 4, 2, 3, 5, 3, 4, 4, 4, 2],
     }
 )
 ATTRIBUTE = pd.DataFrame(
@@ -330,6 +341,10 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     "likert.likert_summary": (lambda **kw: likert.likert_summary(LIKERT, by="domain", **kw), False),
     "likert.likert_by_reader": (lambda **kw: likert.likert_by_reader(LIKERT, **kw), False),
     "likert.likert_by_domain": (lambda **kw: likert.likert_by_domain(LIKERT, **kw), False),
+    "likert_paired.paired_comparisons": (
+        lambda **kw: likert_paired.paired_comparisons(PAIRED_LIKERT, n_boot=500, **kw),
+        True,
+    ),
     "reading_time.reading_time_model": (
         lambda **kw: reading_time.reading_time_model(TIMES, reference=1, treatment=2, **kw),
         True,
@@ -385,6 +400,7 @@ TESTS: dict[str, Call] = {
         DIAG_AI.rename(columns={"category": "rating"})
     ),
     "likert.dunn_test": lambda: likert.dunn_test(LIKERT),
+    "likert_paired.friedman_test": lambda: likert_paired.friedman_test(PAIRED_LIKERT),
     # also the pooled estimate, with pooled_ci_low/high at ``confidence=``
     "heterogeneity.cochran_q": lambda: heterogeneity.cochran_q([0.8, 0.7], [0.05, 0.06]),
 }

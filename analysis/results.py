@@ -83,6 +83,7 @@ from analysis.results_design import (
 )
 from analysis.results_judges import judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
+from analysis.results_likert import likert_paired, likert_paired_json
 from analysis.selectors import (
     StudyData,
     attribute_is_categorical,
@@ -279,6 +280,8 @@ class Analysis:
     likert_by_domain: pd.DataFrame = field(default_factory=pd.DataFrame)
     kruskal: pd.DataFrame = field(default_factory=pd.DataFrame)
     dunn: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per domain x pair of rated readers: Friedman, Wilcoxon, two-way bootstrap CI
+    likert_paired: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: per domain: Krippendorff's α (ordinal, bootstrap CI) and ICC(2,1) of the raters
     reliability: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -1157,6 +1160,15 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
             .reset_index(drop=True)
             .assign(p_adjust=dunn_method)
         )
+    out.likert_paired = likert_paired(
+        scores,
+        order=order,
+        domains=list(data.domains["domain"]),
+        low=low,
+        high=high,
+        seed=out.options.seed,
+        notes=out.notes,
+    )
     out.reliability = _reliability(out, groups)
 
 
@@ -1979,6 +1991,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "dunn": dunn,
             "reliability": reliability,
         },
+        "likert_paired": likert_paired_json(analysis.likert_paired),
         "mrmc": [_mrmc_entry(m, analysis) for m in analysis.mrmc],
         "mcnemar": mcnemar,
         "ai_vs_readers": _ai_vs_readers_json(analysis),

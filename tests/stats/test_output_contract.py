@@ -24,6 +24,7 @@ from analysis.stats import (
     agreement_difference,
     ai,
     chance_agreement,
+    clustered_accuracy,
     clustered_roc,
     diagnostic,
     heterogeneity,
@@ -348,6 +349,12 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     "reading_time.reading_time_model": (
         lambda **kw: reading_time.reading_time_model(TIMES, reference=1, treatment=2, **kw),
         True,
+    ),
+    "clustered_accuracy.clustered_accuracy": (
+        lambda **kw: clustered_accuracy.clustered_accuracy(
+            CLUSTERED.rename(columns={"rating": "category"}), n_boot=200, **kw
+        ),
+        False,
     ),
     "clustered_roc.clustered_aucs": (
         lambda **kw: clustered_roc.clustered_aucs(CLUSTERED, **kw),

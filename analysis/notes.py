@@ -68,6 +68,8 @@ NOTE_CODES: dict[str, str] = {
     "an instrument) is missing a test or interval, or could not be computed",
     "clustered-roc": "patients have more than one case: the AUC CIs and AUC tests use "
     "Obuchowski's clustered variance",
+    "clustered-accuracy-degenerate": "a reader's clustered sensitivity or specificity is 0 or 1 "
+    "(SE 0) or rests on one patient (no SE)",
     "clustered-off": "patients have more than one case but clustering is off: DeLong CIs",
     "accuracy-test-one-class": "two readers share no cases of both classes: no paired "
     "sensitivity/specificity difference",

@@ -62,11 +62,13 @@ from analysis.results_accuracy import (
     accuracy_measures,
     accuracy_tests,
     accuracy_tests_json,
+    clustered_proportions,
     clustered_rocs,
     omnibus_json,
     omnibus_tests,
     partial_auc_json,
     reader_accuracy_json,
+    reader_cluster_json,
     roc_summaries,
     subgroups,
     subgroups_json,
@@ -311,6 +313,8 @@ class Analysis:
     clustered: bool = False
     #: LR+, LR-, DOR, Youden's J per reader (reader, measure, statistic, ci_low, ci_high)
     accuracy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: when clustered: Se/Sp per reader with patient-clustered SE and CIs (Obuchowski 1998)
+    clustered_accuracy: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: paired sensitivity and specificity differences of every pair of readers (Newcombe)
     accuracy_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: McClish partial AUC and the Youden-optimal threshold per reader
@@ -542,6 +546,14 @@ def _accuracy(out: Analysis, order: Sequence[str]) -> None:
         out.final, order, threshold=data.threshold, method=options.proportion_ci
     )
     out.accuracy_tests = accuracy_tests(out.final, order, threshold=data.threshold, notes=out.notes)
+    out.clustered_accuracy = clustered_proportions(
+        out.final,
+        data.cases,
+        threshold=data.threshold,
+        clustered=out.clustered,
+        seed=options.seed,
+        notes=out.notes,
+    )
     out.partial_auc, out.youden = roc_summaries(
         out.final, out.aucs, low=options.partial_auc_low, n_boot=options.roc_boot, seed=options.seed
     )
@@ -1840,6 +1852,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             entry[m] = _f(p[m])
             entry[f"{m}_ci"] = [_f(p[f"{m}_ci_low"]), _f(p[f"{m}_ci_high"])]
         entry.update(reader_accuracy_json(analysis.accuracy, reader))
+        entry.update(reader_cluster_json(analysis.clustered_accuracy, reader))
         readers[reader] = entry
 
     auc_tests = [

@@ -78,7 +78,7 @@ def clustered_accuracy(
     the ratio-estimator SE (module docstring, Obuchowski 1998), ``ci_low, ci_high`` the
     Wald interval ``p +/- z_{1-a/2} SE`` truncated to [0, 1], ``boot_ci_low,
     boot_ci_high`` the percentile interval of a patient-level cluster bootstrap
-    (``n_boot`` resamples of the clusters, seeded), and ``design_effect`` the variance
+    (``n_boot`` resamples of the clusters, the same seed for every reader), and ``design_effect`` the variance
     ratio ``SE^2 / (p(1 - p)/n)``. A proportion of 0 or 1 has SE 0 and fewer than two
     clusters no SE: the row then has a ``note`` (and no interval for the latter).
 
@@ -150,9 +150,10 @@ def clustered_accuracy(
     )
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     alpha = 1 - confidence
-    rng = np.random.default_rng(seed)
     rows = []
     for name, sub in work.groupby("reader", sort=True):
+        # one stream per reader: a reader's CIs do not depend on the other readers
+        rng = np.random.default_rng(seed)
         for metric, cls in (("sensitivity", True), ("specificity", False)):
             part = sub[sub["truth"] == cls]
             per = part.groupby("patient", sort=True)["correct"].agg(["sum", "count"])

@@ -12,6 +12,7 @@ from scipy import stats
 from analysis.results import AnalysisOptions, results_json, run_analysis
 from analysis.selectors import study_data
 from analysis.stats.agreement import cohen_kappa, fleiss_kappa, icc, krippendorff_alpha
+from analysis.stats.clustered_accuracy import clustered_accuracy
 from analysis.stats.clustered_roc import clustered_aucs, compare_clustered
 from analysis.stats.consensus import consensus
 from analysis.stats.diagnostic import mcnemar_test
@@ -191,6 +192,29 @@ def test_auc_of_e_equals_analysis_stats_on_the_consensus_of_its_runs(
     assert got["auc_se"] == same(expected["se"])
     assert got["auc_ci"] == same([expected["ci_low"], expected["ci_high"]])
     assert math.isclose(got["auc"], 0.8160972606955986, rel_tol=0, abs_tol=1e-12)
+
+
+CLUSTER_KEYS = {
+    f"{m}_cluster_{k}" for m in ("sensitivity", "specificity") for k in ("se", "ci", "boot_ci")
+}
+
+
+def test_clustered_sensitivity_and_specificity_of_e_equal_analysis_stats(
+    demo_study: Study, demo_results: dict
+) -> None:
+    # the 4 bilateral patients: Obuchowski's ratio-estimator SE beside the binomial CI
+    final = _clustered(demo_study, _final(demo_study, "E"))
+    expected = clustered_accuracy(final, threshold=4, n_boot=2000, seed=1).set_index("metric")
+    for entry in demo_results["readers"].values():
+        assert set(entry) >= CLUSTER_KEYS
+    got = demo_results["readers"]["E"]
+    for metric in ("sensitivity", "specificity"):
+        row = expected.loc[metric]
+        assert got[metric] == same(row["statistic"])
+        assert got[f"{metric}_cluster_se"] == same(row["se"])
+        assert got[f"{metric}_cluster_ci"] == same([row["ci_low"], row["ci_high"]])
+        assert got[f"{metric}_cluster_boot_ci"] == same([row["boot_ci_low"], row["boot_ci_high"]])
+        assert row["n_clusters"] < row["n"] or metric == "specificity"
 
 
 def test_delong_p_of_e_versus_b_equals_analysis_stats(

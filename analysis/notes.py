@@ -31,6 +31,10 @@ NOTE_CODES: dict[str, str] = {
     "kappa-cases-dropped": "cases without every run were left out of the intra-observer kappa",
     "mcnemar-no-reference": "no McNemar test against the reference reader",
     "likert-one-reader": "fewer than two readers were rated: no Kruskal-Wallis or Dunn test",
+    "likert-paired-degenerate": "a paired Likert comparison (Friedman, Wilcoxon or the two-way "
+    "bootstrap CI) could not be computed",
+    "likert-paired-blocks-dropped": "rater x case blocks without a score of every rated reader "
+    "were left out of the paired Likert comparisons",
     "reliability-undefined": "the Likert panel's reliability could not be estimated",
     "reliability-incomplete": "outputs not scored by every rater were left out of the ICC",
     "mrmc-not-crossed": "no fully crossed design of two modalities, two readers and cases of "
@@ -65,6 +69,8 @@ NOTE_CODES: dict[str, str] = {
     "an instrument) is missing a test or interval, or could not be computed",
     "clustered-roc": "patients have more than one case: the AUC CIs and AUC tests use "
     "Obuchowski's clustered variance",
+    "clustered-accuracy-degenerate": "a reader's clustered sensitivity or specificity is 0 or 1 "
+    "(SE 0) or rests on one patient (no SE)",
     "clustered-off": "patients have more than one case but clustering is off: DeLong CIs",
     "accuracy-test-one-class": "two readers share no cases of both classes: no paired "
     "sensitivity/specificity difference",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.charts import mrmc_power_plot
@@ -30,6 +33,10 @@ PLAN_REFERENCES = {
 }
 
 
+#: how the non-inferiority answer names its method
+NI_METHOD_LABELS = {"exact": "exact binomial", "normal": "normal approximation"}
+
+
 @dataclass(frozen=True)
 class PlanResult:
     answer: str
@@ -37,89 +44,112 @@ class PlanResult:
     figure: go.Figure | None = None
 
 
-def plan_calculate(*, form: PlanningForm) -> PlanResult:
-    """Run the calculation chosen in a valid ``form``; ``ValueError`` names a bad field."""
-    v = form.value
-    kind = v("kind")
+def plan_answer(kind: str, params: Mapping[str, Any]) -> tuple[str, str]:
+    """(answer, reference) of one planning calculation other than ``mrmc``.
+
+    ``params`` holds the :class:`analysis.forms.PlanningForm` field names (the page's
+    cleaned form, or ``manage.py plan``'s options); ``alternative`` (kappa, default
+    one-sided) and ``ni_method`` (non-inferiority, default exact) are optional. The one
+    place both the page and the command turn a calculation into its sentence.
+    """
+    p = params
     if kind == "auc":
         row = auc_precision_sample_size(
-            auc=v("auc"),
-            half_width=v("half_width"),
-            ratio=v("ratio"),
-            confidence=v("confidence"),
-            method=v("auc_method"),
+            auc=p["auc"],
+            half_width=p["half_width"],
+            ratio=p["ratio"],
+            confidence=p["confidence"],
+            method=p["auc_method"],
         ).iloc[0]
-        return PlanResult(
+        return (
             f"{int(row['n_positive'])} positive + {int(row['n_negative'])} negative cases "
             f"(total {int(row['n_total'])}); SE {row['se']:.4f}",
-            PLAN_REFERENCES[f"auc-{v('auc_method')}"],
+            PLAN_REFERENCES[f"auc-{p['auc_method']}"],
         )
     if kind == "sens-spec":
         row = sens_spec_sample_size(
-            expected=v("expected"),
-            half_width=v("half_width"),
-            prevalence=v("prevalence"),
-            measure=v("measure"),
-            confidence=v("confidence"),
+            expected=p["expected"],
+            half_width=p["half_width"],
+            prevalence=p["prevalence"],
+            measure=p["measure"],
+            confidence=p["confidence"],
         ).iloc[0]
-        cls = "positive" if v("measure") == "sensitivity" else "negative"
-        return PlanResult(
+        cls = "positive" if p["measure"] == "sensitivity" else "negative"
+        return (
             f"{int(row['n_total'])} cases in total ({int(row['n_diseased'])} {cls})",
             PLAN_REFERENCES["sens-spec"],
         )
     if kind == "two-auc":
         row = two_auc_sample_size(
-            auc1=v("auc1"),
-            auc2=v("auc2"),
-            r_positive=v("r_positive"),
-            r_negative=v("r_negative"),
-            ratio=v("ratio"),
-            alpha=v("alpha"),
-            power=v("power"),
+            auc1=p["auc1"],
+            auc2=p["auc2"],
+            r_positive=p["r_positive"],
+            r_negative=p["r_negative"],
+            ratio=p["ratio"],
+            alpha=p["alpha"],
+            power=p["power"],
         ).iloc[0]
-        return PlanResult(
+        return (
             f"{int(row['n_positive'])} positive + {int(row['n_negative'])} negative cases "
             f"(total {int(row['n_total'])})",
             PLAN_REFERENCES["two-auc"],
         )
     if kind == "kappa":
         res = kappa_sample_size(
-            rate1=v("rate1"),
-            rate2=v("rate2"),
-            kappa1=v("kappa1"),
-            kappa0=v("kappa0"),
-            alpha=v("alpha"),
-            power=v("power"),
+            rate1=p["rate1"],
+            rate2=p["rate2"],
+            kappa1=p["kappa1"],
+            kappa0=p["kappa0"],
+            alpha=p["alpha"],
+            power=p["power"],
+            alternative=p.get("alternative") or "one-sided",
         )
-        return PlanResult(f"{int(res['n'].iloc[0])} subjects", PLAN_REFERENCES["kappa"])
+        return f"{int(res['n'].iloc[0])} subjects", PLAN_REFERENCES["kappa"]
     if kind == "noninferiority":
+        method = p.get("ni_method") or "exact"
         row = noninferiority_proportion_sample_size(
-            expected=v("expected"),
-            reference=v("reference"),
-            margin=v("margin"),
-            alpha=v("alpha"),
-            power=v("power"),
+            expected=p["expected"],
+            reference=p["reference"],
+            margin=p["margin"],
+            alpha=p["alpha"],
+            power=p["power"],
+            method=method,
         ).iloc[0]
-        return PlanResult(
-            f"{int(row['n'])} cases (exact binomial, power {row['achieved_power']:.3f}); "
-            f"claim non-inferiority if at least {int(row['critical_count'])} succeed",
-            PLAN_REFERENCES["noninferiority"],
+        answer = (
+            f"{int(row['n'])} cases ({NI_METHOD_LABELS[method]}, power {row['achieved_power']:.3f})"
         )
-    pilot = {
-        "var_tr": v("var_tr"),
-        "var_error": v("var_error"),
-        "cov1": v("cov1"),
-        "cov2": v("cov2"),
-        "cov3": v("cov3"),
-        "n_cases": v("pilot_cases"),
-    }
-    grid = mrmc_power_grid(
-        pilot,
-        effect_size=v("effect_size"),
-        readers=form.int_list("readers"),
-        cases=form.int_list("cases"),
-        alpha=v("alpha"),
+        if method == "exact":
+            answer += f"; claim non-inferiority if at least {int(row['critical_count'])} succeed"
+        return answer, PLAN_REFERENCES["noninferiority"]
+    raise ValueError(
+        f"kind: expected one of auc, sens-spec, two-auc, kappa, noninferiority, got {kind!r}"
     )
+
+
+def plan_power_grid(
+    params: Mapping[str, Any], *, readers: list[int], cases: list[int]
+) -> pd.DataFrame:
+    """The OR-MRMC power grid of a pilot's variance components (``mrmc``), as
+    :func:`analysis.stats.sample_size.mrmc_power_grid`; ``analysis`` defaults to RRRC."""
+    pilot = {name: params[name] for name in ("var_tr", "var_error", "cov1", "cov2", "cov3")}
+    pilot["n_cases"] = params["pilot_cases"]
+    return mrmc_power_grid(
+        pilot,
+        effect_size=params["effect_size"],
+        readers=readers,
+        cases=cases,
+        analysis=params.get("analysis") or "RRRC",
+        alpha=params["alpha"],
+    )
+
+
+def plan_calculate(*, form: PlanningForm) -> PlanResult:
+    """Run the calculation chosen in a valid ``form``; ``ValueError`` names a bad field."""
+    params = {name: form.value(name) for name in form.fields}
+    kind = params["kind"]
+    if kind != "mrmc":
+        return PlanResult(*plan_answer(kind, params))
+    grid = plan_power_grid(params, readers=form.int_list("readers"), cases=form.int_list("cases"))
     best = grid[grid["power"] >= 0.8].sort_values(["readers", "cases"])
     first = (
         f"; 80% first reached with {int(best.iloc[0]['readers'])} readers and "

@@ -62,11 +62,13 @@ from analysis.results_accuracy import (
     accuracy_measures,
     accuracy_tests,
     accuracy_tests_json,
+    clustered_proportions,
     clustered_rocs,
     omnibus_json,
     omnibus_tests,
     partial_auc_json,
     reader_accuracy_json,
+    reader_cluster_json,
     roc_summaries,
     subgroups,
     subgroups_json,
@@ -84,6 +86,7 @@ from analysis.results_design import (
 from analysis.results_findings import findings_analysis, findings_json
 from analysis.results_judges import judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
+from analysis.results_likert import likert_paired, likert_paired_json
 from analysis.results_localisation import Localisation, localisation, localisation_json
 from analysis.selectors import (
     StudyData,
@@ -281,6 +284,8 @@ class Analysis:
     likert_by_domain: pd.DataFrame = field(default_factory=pd.DataFrame)
     kruskal: pd.DataFrame = field(default_factory=pd.DataFrame)
     dunn: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per domain x pair of rated readers: Friedman, Wilcoxon, two-way bootstrap CI
+    likert_paired: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: per domain: Krippendorff's α (ordinal, bootstrap CI) and ICC(2,1) of the raters
     reliability: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -313,6 +318,8 @@ class Analysis:
     clustered: bool = False
     #: LR+, LR-, DOR, Youden's J per reader (reader, measure, statistic, ci_low, ci_high)
     accuracy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: when clustered: Se/Sp per reader with patient-clustered SE and CIs (Obuchowski 1998)
+    clustered_accuracy: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: paired sensitivity and specificity differences of every pair of readers (Newcombe)
     accuracy_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: McClish partial AUC and the Youden-optimal threshold per reader
@@ -559,6 +566,14 @@ def _accuracy(out: Analysis, order: Sequence[str]) -> None:
         out.final, order, threshold=data.threshold, method=options.proportion_ci
     )
     out.accuracy_tests = accuracy_tests(out.final, order, threshold=data.threshold, notes=out.notes)
+    out.clustered_accuracy = clustered_proportions(
+        out.final,
+        data.cases,
+        threshold=data.threshold,
+        clustered=out.clustered,
+        seed=options.seed,
+        notes=out.notes,
+    )
     out.partial_auc, out.youden = roc_summaries(
         out.final, out.aucs, low=options.partial_auc_low, n_boot=options.roc_boot, seed=options.seed
     )
@@ -1177,6 +1192,15 @@ def _likert(out: Analysis, order: Sequence[str]) -> None:
             .reset_index(drop=True)
             .assign(p_adjust=dunn_method)
         )
+    out.likert_paired = likert_paired(
+        scores,
+        order=order,
+        domains=list(data.domains["domain"]),
+        low=low,
+        high=high,
+        seed=out.options.seed,
+        notes=out.notes,
+    )
     out.reliability = _reliability(out, groups)
 
 
@@ -1848,6 +1872,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             entry[m] = _f(p[m])
             entry[f"{m}_ci"] = [_f(p[f"{m}_ci_low"]), _f(p[f"{m}_ci_high"])]
         entry.update(reader_accuracy_json(analysis.accuracy, reader))
+        entry.update(reader_cluster_json(analysis.clustered_accuracy, reader))
         readers[reader] = entry
 
     auc_tests = [
@@ -1999,6 +2024,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
             "dunn": dunn,
             "reliability": reliability,
         },
+        "likert_paired": likert_paired_json(analysis.likert_paired),
         "mrmc": [_mrmc_entry(m, analysis) for m in analysis.mrmc],
         "mcnemar": mcnemar,
         "ai_vs_readers": _ai_vs_readers_json(analysis),

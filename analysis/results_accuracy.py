@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis.notes import Note, note
 from analysis.stats.accuracy import accuracy_summary, paired_accuracy_difference
+from analysis.stats.clustered_accuracy import clustered_accuracy
 from analysis.stats.clustered_roc import clustered_aucs, compare_clustered, omnibus_auc_test
 from analysis.stats.diagnostic import diagnostic_performance
 from analysis.stats.heterogeneity import cochran_q
@@ -556,4 +557,63 @@ def subgroups_json(rows: pd.DataFrame, het: pd.DataFrame) -> list[dict[str, Any]
                 ],
             }
         )
+    return out
+
+
+#: patient-level cluster-bootstrap resamples of the clustered sensitivity / specificity
+CLUSTER_BOOT = 2000
+
+
+def clustered_proportions(
+    final: pd.DataFrame,
+    cases: pd.DataFrame,
+    *,
+    threshold: float,
+    clustered: bool,
+    seed: int | None,
+    notes: list[Note],
+) -> pd.DataFrame:
+    """Sensitivity and specificity of each reader with patient-clustered SEs and CIs.
+
+    Only when the ROC analysis is clustered (:func:`clustered_rocs`): the rows of
+    :func:`analysis.stats.clustered_accuracy.clustered_accuracy` (Obuchowski's 1998 ratio
+    estimator SE with a Wald CI, and a patient-level cluster bootstrap CI), on each
+    reader's final categories; a case without a patient is its own cluster. Empty
+    otherwise. Rows with a ``note`` (a proportion of 0 or 1, one patient) are noted.
+    """
+    if not clustered or final.empty:
+        return pd.DataFrame()
+    patient = patients(final, cases)
+    data = final.assign(patient_id=final["case_id"].map(patient))
+    res = clustered_accuracy(
+        data[["reader_id", "patient_id", "truth", "category"]],
+        threshold=threshold,
+        n_boot=CLUSTER_BOOT,
+        seed=seed,
+    )
+    for r in res[res["note"].notna()].to_dict("records"):
+        notes.append(
+            note(
+                "clustered-accuracy-degenerate",
+                f"Clustered {r['metric']}: {r['note']}.",
+                reader=str(r["reader"]),
+            )
+        )
+    return res
+
+
+def reader_cluster_json(frame: pd.DataFrame, reader: str) -> dict[str, Any]:
+    """``<metric>_cluster_se, <metric>_cluster_ci, <metric>_cluster_boot_ci`` of a reader
+    (sensitivity and specificity; ``null`` when the analysis is not clustered)."""
+    rows = (
+        {r["metric"]: r for r in frame[frame["reader"] == reader].to_dict("records")}
+        if len(frame)
+        else {}
+    )
+    out: dict[str, Any] = {}
+    for metric in ("sensitivity", "specificity"):
+        r = rows.get(metric, {})
+        out[f"{metric}_cluster_se"] = _num(r.get("se"))
+        out[f"{metric}_cluster_ci"] = _ci(r)
+        out[f"{metric}_cluster_boot_ci"] = _ci(r, "boot_ci_low", "boot_ci_high")
     return out

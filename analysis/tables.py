@@ -16,6 +16,8 @@ agreement                 intra- and inter-observer κ on both scales (Table 5)
 likert                    Likert mean (95% CI) per reader and run with Dunn P values
                           against the readers above (Table 4)
 likert_tests              Kruskal–Wallis per run and every Dunn comparison (Table 4)
+likert_paired             paired Likert comparisons per domain: Friedman, Wilcoxon
+                          signed-rank (Holm), two-way bootstrap CI of the difference
 likert_domains            Likert mean per reader, domain and domain group (Fig. 6)
 likert_reliability        inter-rater reliability of the Likert panel per domain
                           (Krippendorff's α, ICC)
@@ -44,6 +46,7 @@ import pandas as pd
 
 from analysis.results import METRICS, Analysis
 from analysis.results_judges import JUDGE_BOOT
+from analysis.results_likert import LIKERT_PAIRED_ADJUST, LIKERT_PAIRED_BOOT, PAIRED_UNIT
 from analysis.stats.choices import P_ADJUST_NAMES
 from analysis.stats.multiplicity import P_ADJUST_LABELS
 from readerstudy.core.spreadsheet import append_xlsx_row, frame_csv
@@ -453,6 +456,40 @@ def likert_tests_table(analysis: Analysis) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def likert_paired_table(analysis: Analysis) -> pd.DataFrame:
+    """Paired Likert comparisons per domain and pair of readers (unit: rater × case)."""
+    frame = analysis.likert_paired
+    if frame.empty:
+        return pd.DataFrame()
+    labels = dict(zip(analysis.data.domains["domain"], analysis.data.domains["label"], strict=True))
+    out = pd.DataFrame(
+        {
+            "domain": frame["domain"],
+            "label": frame["domain"].map(labels),
+            "comparison": [
+                f"{a} vs. {b}" for a, b in zip(frame["source_a"], frame["source_b"], strict=True)
+            ],
+            "unit": PAIRED_UNIT,
+            "blocks": frame["n_blocks"],
+            "Difference A − B (95% CI)": [
+                fmt_ci(m, lo, hi)
+                for m, lo, hi in zip(
+                    frame["statistic"], frame["ci_low"], frame["ci_high"], strict=True
+                )
+            ],
+            "Wilcoxon P": [fmt_p(p) for p in frame["p_adjusted"]],
+            "Friedman P": [fmt_p(p) for p in frame["friedman_p"]],
+        }
+    )
+    raw = frame[
+        [
+            "mean_a", "mean_b", "statistic", "ci_low", "ci_high", "v", "z", "wilcoxon_method",
+            "p_value", "p_adjusted", "friedman_q", "friedman_df", "friedman_p", "note",
+        ]
+    ]  # fmt: skip
+    return pd.concat([out.reset_index(drop=True), raw.reset_index(drop=True)], axis=1)
 
 
 def _run_label(run: Any) -> str:
@@ -1313,6 +1350,7 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "agreement": agreement_table(analysis),
         "likert": likert_table(analysis),
         "likert_tests": likert_tests_table(analysis),
+        "likert_paired": likert_paired_table(analysis),
         "likert_domains": likert_domains_table(analysis),
         "likert_reliability": likert_reliability_table(analysis),
         "baseline": baseline_table(analysis),
@@ -1475,6 +1513,16 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
         "likert_tests": [
             _p_footnote(options.adjustment("dunn"), "Dunn's test, the reader pairs of one run"),
         ],
+        "likert_paired": [
+            f"Unit: the block {PAIRED_UNIT}, complete blocks only; every rater scored every "
+            "reader on the same cases.",
+            "Difference A − B: mean paired difference; 95% CI: two-way (pigeonhole) "
+            f"bootstrap resampling raters and cases ({LIKERT_PAIRED_BOOT} resamples, seed "
+            f"{options.seed}; Owen 2007).",
+            "Wilcoxon P: signed-rank test of the block differences (as R wilcox.test, paired), "
+            f"{P_ADJUST_LABELS[LIKERT_PAIRED_ADJUST]} over the pairs of a domain; Friedman P: "
+            "the domain's test across all rated readers (tie-corrected, as R friedman.test).",
+        ],
         "likert_reliability": [
             "Units: the rated outputs (reader × case × run); raters: the Likert panel.",
             f"Krippendorff's α (ordinal metric) on every pairable score; 95% CI: percentile "
@@ -1565,6 +1613,7 @@ TABLE_TITLES: dict[str, str] = {
     "likert": "Likert scores per reader and run (Table 4)",
     "likert_tests": "Kruskal–Wallis and Dunn tests of Likert scores (Table 4)",
     "likert_domains": "Likert scores per domain and group (Fig. 6)",
+    "likert_paired": "Paired Likert comparisons (Friedman, Wilcoxon, two-way bootstrap)",
     "likert_reliability": "Inter-rater reliability of the Likert panel per domain",
     "baseline": "Case attributes by truth (Table 3)",
     "confusion": "Confusion counts per reader (Fig. 7)",
@@ -1611,6 +1660,9 @@ DISPLAY_TABLES: dict[str, list[str] | str | None] = {
     "likert": "likert_scores",
     "likert_tests": ["test", "run", "comparison", "statistic", "P"],
     "likert_domains": ["reader", "group", "label", "Mean (95% CI)", "n"],
+    "likert_paired": [
+        "label", "comparison", "blocks", "Difference A − B (95% CI)", "Wilcoxon P", "Friedman P",
+    ],
     "likert_reliability": [
         "group", "label", "Krippendorff α, ordinal (95% CI)", "ICC(2,1) (95% CI)", "outputs",
         "raters",
@@ -1844,6 +1896,7 @@ HEADER_LABELS: dict[str, str] = {
 TABLE_HEADER_LABELS: dict[str, dict[str, str]] = {
     "likert_domains": {"label": "Domain"},
     "likert_reliability": {"label": "Domain"},
+    "likert_paired": {"label": "Domain"},
 }
 
 

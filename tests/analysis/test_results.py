@@ -7,10 +7,12 @@ import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis.results import AnalysisOptions, results_json, run_analysis
 from analysis.selectors import study_data
 from analysis.stats.agreement import cohen_kappa, fleiss_kappa, icc, krippendorff_alpha
+from analysis.stats.clustered_accuracy import clustered_accuracy
 from analysis.stats.clustered_roc import clustered_aucs, compare_clustered
 from analysis.stats.consensus import consensus
 from analysis.stats.diagnostic import mcnemar_test
@@ -36,6 +38,11 @@ BY_READER_KEYS = {"reader", "run", "n", "mean", "ci", "median"}
 BY_DOMAIN_KEYS = {"reader", "domain", "group", "n", "mean", "ci"}
 KRUSKAL_KEYS = {"run", "h", "df", "p"}
 DUNN_KEYS = {"run", "reader_a", "reader_b", "z", "p", "p_adjusted"}
+LIKERT_PAIRED_KEYS = {
+    "domain", "reader_a", "reader_b", "unit", "n_blocks", "n_raters", "n_cases", "mean_a",
+    "mean_b", "diff", "diff_ci", "ci_method", "v", "z", "wilcoxon_method", "p", "p_adjusted",
+    "p_adjust", "friedman_q", "friedman_df", "friedman_p", "note",
+}  # fmt: skip
 MRMC_KEYS = {"analysis", "covariance", "modalities", "aucs", "f", "df1", "df2", "p", "comparisons"}
 MRMC_COMPARISON_KEYS = {"modality_a", "modality_b", "diff", "se", "ci", "p"}
 MCNEMAR_KEYS = {
@@ -99,7 +106,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     doc = demo_results
     assert list(doc) == [
         "study", "n_cases", "n_positive", "modality", "readers", "auc_tests", "agreement",
-        "likert", "mrmc", "mcnemar", "ai_vs_readers", "reading_time", "agreement_by_modality",
+        "likert", "likert_paired", "mrmc", "mcnemar", "ai_vs_readers", "reading_time", "agreement_by_modality",
         "edits",
         "text_metrics", "text_metrics_tests", "preference", "bradley_terry", "acceptability",
         "acceptability_paired", "errors", "judgment_agreement",
@@ -162,6 +169,14 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
     assert {r["run"] for r in likert["by_reader"]} == {1, 2, 3, None}
     assert [k["run"] for k in likert["kruskal"]] == [1, 2, 3, None]
     assert len(likert["dunn"]) == 4 * 15
+    # paired: 9 domains x 15 pairs of the 6 rated readers, 3 raters x 114 cases each
+    paired = doc["likert_paired"]
+    assert len(paired) == 9 * 15
+    for row in paired:
+        assert set(row) == LIKERT_PAIRED_KEYS
+        assert (row["n_blocks"], row["n_raters"], row["n_cases"]) == (3 * 114, 3, 114)
+        _ci(row["diff_ci"])
+        assert row["diff_ci"][0] <= row["diff"] <= row["diff_ci"][1]
     # unaided vs AI-assisted reading of R3-R5 (tests/analysis/test_results_mrmc.py)
     assert [m["analysis"] for m in doc["mrmc"]] == ["RRRC", "FRRC", "RRFC"]
 
@@ -177,6 +192,29 @@ def test_auc_of_e_equals_analysis_stats_on_the_consensus_of_its_runs(
     assert got["auc_se"] == same(expected["se"])
     assert got["auc_ci"] == same([expected["ci_low"], expected["ci_high"]])
     assert math.isclose(got["auc"], 0.8160972606955986, rel_tol=0, abs_tol=1e-12)
+
+
+CLUSTER_KEYS = {
+    f"{m}_cluster_{k}" for m in ("sensitivity", "specificity") for k in ("se", "ci", "boot_ci")
+}
+
+
+def test_clustered_sensitivity_and_specificity_of_e_equal_analysis_stats(
+    demo_study: Study, demo_results: dict
+) -> None:
+    # the 4 bilateral patients: Obuchowski's ratio-estimator SE beside the binomial CI
+    final = _clustered(demo_study, _final(demo_study, "E"))
+    expected = clustered_accuracy(final, threshold=4, n_boot=2000, seed=1).set_index("metric")
+    for entry in demo_results["readers"].values():
+        assert set(entry) >= CLUSTER_KEYS
+    got = demo_results["readers"]["E"]
+    for metric in ("sensitivity", "specificity"):
+        row = expected.loc[metric]
+        assert got[metric] == same(row["statistic"])
+        assert got[f"{metric}_cluster_se"] == same(row["se"])
+        assert got[f"{metric}_cluster_ci"] == same([row["ci_low"], row["ci_high"]])
+        assert got[f"{metric}_cluster_boot_ci"] == same([row["boot_ci_low"], row["boot_ci_high"]])
+        assert row["n_clusters"] < row["n"] or metric == "specificity"
 
 
 def test_delong_p_of_e_versus_b_equals_analysis_stats(
@@ -582,3 +620,31 @@ def test_analysis_options_refuse_unknown_methods_naming_the_option() -> None:
         AnalysisOptions(p_adjust={"kruskal": "holm"})
     with pytest.raises(ValueError, match="p_adjust: expected one of"):
         AnalysisOptions(p_adjust="sidak")
+
+
+def test_likert_paired_of_the_demo_equals_analysis_stats_with_runs_averaged(
+    demo_study: Study, demo_results: dict
+) -> None:
+    # Independent of analysis.selectors: the panel's scores of modality 1 through the ORM.
+    rows = LikertScore.objects.filter(
+        reading__case__study=demo_study, reading__case__split="test", reading__modality=1
+    ).exclude(source=LikertScore.Source.JUDGED)
+    scores = pd.DataFrame(
+        rows.values_list("rater__code", "reading__reader__code", "reading__case__code",
+                         "reading__run", "domain__key", "score"),
+        columns=["rater_id", "reader_id", "case_id", "run", "domain", "score"],
+    )  # fmt: skip
+    correctness = scores[scores["domain"] == "correctness"]
+    means = correctness.groupby(["rater_id", "case_id", "reader_id"])["score"].mean().unstack()
+    diff = (means["A1"] - means["B"]).mean()
+    got = next(
+        r
+        for r in demo_results["likert_paired"]
+        if (r["domain"], r["reader_a"], r["reader_b"]) == ("correctness", "A1", "B")
+    )
+    assert got["diff"] == same(diff)
+    assert (got["mean_a"], got["mean_b"]) == (same(means["A1"].mean()), same(means["B"].mean()))
+    fr = stats.friedmanchisquare(*(means[c] for c in ["A1", "A2", "B", "C", "D", "E"]))
+    assert got["friedman_q"] == pytest.approx(fr.statistic, rel=1e-10)
+    assert got["friedman_p"] == pytest.approx(fr.pvalue, rel=1e-8)
+    assert got["unit"] == "rater × case (runs averaged)" and got["p_adjust"] == "holm"

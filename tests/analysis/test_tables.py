@@ -115,3 +115,26 @@ def test_the_mcnemar_and_reliability_tables_show_the_tests(small_study: SmallStu
     )
     shown = display_rows("likert_reliability", reliability)
     assert shown["columns"][2:4] == ["Krippendorff α, ordinal (95% CI)", "ICC(2,1) (95% CI)"]
+
+
+@pytest.mark.django_db
+def test_the_paired_likert_table_says_its_unit_and_formats_the_bootstrap_ci(
+    small_study: SmallStudy,
+) -> None:
+    analysis = run_analysis(study_data(small_study()))
+    tables = build_tables(analysis)
+    paired = tables["likert_paired"]
+    rated = sorted(analysis.data.scores["reader_id"].unique())
+    n_pairs = len(rated) * (len(rated) - 1) // 2
+    assert paired["domain"].tolist() == ["correctness"] * n_pairs + ["coherence"] * n_pairs
+    assert set(paired["unit"]) == {"rater × case (runs averaged)"}
+    first = paired.iloc[0]
+    assert first["Difference A − B (95% CI)"] == fmt_ci(
+        first["statistic"], first["ci_low"], first["ci_high"]
+    )
+    assert first["Wilcoxon P"] == fmt_p(first["p_adjusted"])
+    shown = display_rows("likert_paired", paired)
+    assert shown["columns"][:2] == ["Domain", "Comparison"]
+    notes = tables["footnotes"].groupby("table")["footnote"].apply(" ".join)
+    assert "two-way (pigeonhole) bootstrap" in notes["likert_paired"]
+    assert "Holm-adjusted" in notes["likert_paired"]

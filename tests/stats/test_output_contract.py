@@ -24,6 +24,7 @@ from analysis.stats import (
     agreement_difference,
     ai,
     chance_agreement,
+    clustered_accuracy,
     clustered_roc,
     diagnostic,
     findings,
@@ -31,6 +32,7 @@ from analysis.stats import (
     judge,
     judgments,
     likert,
+    likert_paired,
     localisation,
     reading_time,
     roc,
@@ -92,6 +94,16 @@ LIKERT = pd.DataFrame(
         "run": 1,
         "domain": ["clarity", "accuracy"] * 9,
         "score": [4, 5, 3, 4, 5, 4, 2, 3, 2, 2, 3, 1, 4, 4, 5, 5, 4, 3],
+    }
+)
+#: three sources scored by two raters on three cases, paired by rater x case
+PAIRED_LIKERT = pd.DataFrame(
+    {
+        "rater_id": ["r1"] * 9 + ["r2"] * 9,
+        "case_id": ["c1", "c1", "c1", "c2", "c2", "c2", "c3", "c3", "c3"] * 2,
+        "reader_id": ["A", "B", "C"] * 6,
+        "domain": "clarity",
+        "score": [5, 3, 4, 4, 2, 4, 5, 3, 3, 4, 2, 3, 5, 3, 4, 4, 4, 2],
     }
 )
 ATTRIBUTE = pd.DataFrame(
@@ -361,9 +373,19 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
         lambda **kw: localisation.afroc_reader_average(LOC_MARKS, LOC_CASES, LOC_LESIONS, **kw),
         False,
     ),
+    "likert_paired.paired_comparisons": (
+        lambda **kw: likert_paired.paired_comparisons(PAIRED_LIKERT, n_boot=500, **kw),
+        True,
+    ),
     "reading_time.reading_time_model": (
         lambda **kw: reading_time.reading_time_model(TIMES, reference=1, treatment=2, **kw),
         True,
+    ),
+    "clustered_accuracy.clustered_accuracy": (
+        lambda **kw: clustered_accuracy.clustered_accuracy(
+            CLUSTERED.rename(columns={"rating": "category"}), n_boot=200, **kw
+        ),
+        False,
     ),
     "clustered_roc.clustered_aucs": (
         lambda **kw: clustered_roc.clustered_aucs(CLUSTERED, **kw),
@@ -428,6 +450,7 @@ TESTS: dict[str, Call] = {
         DIAG_AI.rename(columns={"category": "rating"})
     ),
     "likert.dunn_test": lambda: likert.dunn_test(LIKERT),
+    "likert_paired.friedman_test": lambda: likert_paired.friedman_test(PAIRED_LIKERT),
     # also the pooled estimate, with pooled_ci_low/high at ``confidence=``
     "heterogeneity.cochran_q": lambda: heterogeneity.cochran_q([0.8, 0.7], [0.05, 0.06]),
 }

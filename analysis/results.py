@@ -80,6 +80,7 @@ from analysis.results_design import (
     draft_edits,
     inter_chance,
     intra_chance,
+    mrmc_noninferiority,
     reader_case_layout,
     reading_times,
 )
@@ -451,7 +452,14 @@ def run_analysis(
     out.omnibus_auc = omnibus_tests(
         finals, data.cases, order, clustered=out.clustered, notes=out.notes
     )
-    out.ai_vs_readers = ai_panel(finals, kinds, order, margin=options.ai_margin, notes=out.notes)
+    out.ai_vs_readers = ai_panel(
+        finals,
+        kinds,
+        order,
+        margin=options.ai_margin,
+        threshold=data.threshold,
+        notes=out.notes,
+    )
     if out.mrmc_design is not None:
         out.mrmc_layout = reader_case_layout(
             readings[readings["modality"].isin(out.mrmc_design.modalities)]
@@ -2106,8 +2114,28 @@ def _mrmc_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
         summary=mrmc_summary(result, labels),
         design="crossed",
         layout=analysis.mrmc_layout,
+        noninferiority=_noninferiority_json(result, analysis.options.ai_margin),
     )
     return entry
+
+
+def _noninferiority_json(result: MRMCResult, margin: float) -> list[dict[str, Any]]:
+    """``mrmc[*].noninferiority``: each later modality against each earlier one."""
+    return [
+        {
+            "reference": _i(r["reference"]),
+            "treatment": _i(r["treatment"]),
+            "margin": _f(r["margin"]),
+            "difference": _f(r["statistic"]),
+            "ci": [_f(r["ci_low"]), _f(r["ci_high"])],
+            "t": _f(r["t"]),
+            "df": _f(r["df"]),
+            "p": _f(r["p_value"]),
+            "noninferior": None if pd.isna(r["noninferior"]) else bool(r["noninferior"]),
+            "note": r["note"],
+        }
+        for r in mrmc_noninferiority(result, margin=margin).to_dict("records")
+    ]
 
 
 def _chance_json(r: dict[str, Any]) -> dict[str, Any]:

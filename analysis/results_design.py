@@ -18,14 +18,17 @@ from analysis.stats.agreement import fleiss_kappa
 from analysis.stats.agreement_difference import fleiss_kappa_difference
 from analysis.stats.ai import ai_vs_readers
 from analysis.stats.chance_agreement import agreement_coefficients
+from analysis.stats.mrmc import MRMCResult
+from analysis.stats.noninferiority import noninferiority_test
 from analysis.stats.reading_time import (
     reading_time_model,
     reading_time_summary,
     reading_time_wilcoxon,
 )
 
-#: Figures of merit of the AI-vs-panel comparison, in results.json order.
-AI_PANEL_FOMS: tuple[str, ...] = ("auc",)
+#: Figures of merit of the AI-vs-panel comparison, in results.json order (per model reader):
+#: the AUC of the ratings, sensitivity and specificity of the positive calls.
+AI_PANEL_FOMS: tuple[str, ...] = ("auc", "sensitivity", "specificity")
 
 AI_PANEL_COLUMNS: list[str] = [
     "reader", "modality", "fom", "method", "n_readers", "n_cases", "ai_fom", "readers_mean",
@@ -40,15 +43,20 @@ def ai_panel(
     order: Sequence[str],
     *,
     margin: float,
+    threshold: float,
     notes: list[Note],
 ) -> pd.DataFrame:
-    """Each model reader against the human readers of its modality (1T-RRRC, Hillis).
+    """Each model reader against the human readers of its modality (1T-RRRC, Hillis), on
+    each of :data:`AI_PANEL_FOMS`.
 
-    ``finals``: per modality the final readings (``reader_id, case_id, truth, rating``).
-    The comparison uses the cases every human reader and the model rated.
+    ``finals``: per modality the final readings (``reader_id, case_id, truth, category,
+    rating``). The AUC uses the ratings, sensitivity and specificity the positive calls
+    (``category >= threshold``, as the accuracy tables). The comparison uses the cases every
+    human reader and the model rated.
     """
     rows: list[dict[str, object]] = []
     for modality, final in sorted(finals.items()):
+        final = final.assign(decision=(final["category"] >= threshold).astype(float))
         rated = final[final["rating"].notna()]
         present = [r for r in order if r in set(rated["reader_id"])]
         models = [r for r in present if kinds.get(r) == "model"]
@@ -80,10 +88,12 @@ def ai_panel(
                     )
                 )
             for fom in AI_PANEL_FOMS:
+                column = "rating" if fom == "auc" else "decision"
                 try:
                     res = ai_vs_readers(
-                        sub[["reader_id", "case_id", "truth", "rating"]],
+                        sub[["reader_id", "case_id", "truth", column]],
                         ai=model,
+                        rating=column,
                         fom=fom,
                         margin=margin,
                     ).iloc[0]
@@ -91,8 +101,8 @@ def ai_panel(
                     notes.append(
                         note(
                             "ai-panel-not-compared",
-                            f"AI vs reader panel, {model} in modality {modality}: not "
-                            f"computed ({exc}).",
+                            f"AI vs reader panel, {model} in modality {modality}, {fom}: "
+                            f"not computed ({exc}).",
                             reader=model,
                         )
                     )
@@ -101,12 +111,31 @@ def ai_panel(
                     notes.append(
                         note(
                             "ai-panel-not-compared",
-                            f"AI vs reader panel, {model} in modality {modality}: {res['note']}.",
+                            f"AI vs reader panel, {model} in modality {modality}, {fom}: "
+                            f"{res['note']}.",
                             reader=model,
                         )
                     )
                 rows.append({"reader": model, "modality": int(modality), **res.to_dict()})
     return pd.DataFrame(rows).reindex(columns=AI_PANEL_COLUMNS)
+
+
+def mrmc_noninferiority(result: MRMCResult, *, margin: float) -> pd.DataFrame:
+    """Non-inferiority of each later modality against each earlier one (treatment
+    ``modality_b`` − reference ``modality_a``, e.g. aided − unaided) from the OR/Hillis
+    comparison's difference, SE and df (:func:`analysis.stats.noninferiority.noninferiority_test`,
+    checked against MRMCaov). One row per comparison: ``reference, treatment`` and the test."""
+    rows = []
+    for c in result.comparisons.to_dict("records"):
+        test = noninferiority_test(
+            difference=-float(c["statistic"]),  # statistic = mean_a - mean_b
+            se=float(c["se"]),
+            df=float(c["df"]),
+            margin=margin,
+            confidence=result.confidence,
+        ).iloc[0]
+        rows.append({"reference": c["modality_a"], "treatment": c["modality_b"], **test})
+    return pd.DataFrame(rows)
 
 
 def reading_times(

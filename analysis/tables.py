@@ -1451,7 +1451,9 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
         "ai_vs_readers": [
             "Each model reader (fixed) against the human readers (random) of its modality on "
             "the cases all of them rated: single-treatment Obuchowski–Rockette (1T-RRRC, "
-            "Hillis 2007), as R RJafroc StSignificanceTestingCadVsRad; empirical AUC.",
+            "Hillis 2007), as R RJafroc StSignificanceTestingCadVsRad; empirical AUC, and "
+            "sensitivity and specificity of the positive calls (category at or above the "
+            "threshold).",
             f"Non-inferior: the lower 95% limit of AI − readers above −{options.ai_margin:g} "
             "(the margin).",
         ],

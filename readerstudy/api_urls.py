@@ -48,6 +48,11 @@ urlpatterns = [
         name="api-reading-session-close",
     ),
     path(
+        S + "reading-designs/",
+        views_reading.ReadingDesignList.as_view(),
+        name="api-reading-design-list",
+    ),
+    path(
         S + "generation/configs/",
         views_generation.GenerationConfigList.as_view(),
         name="api-generation-config-list",

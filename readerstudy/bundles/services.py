@@ -35,6 +35,7 @@ from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
 from readerstudy.bundles.problems import BundleError
 from readerstudy.bundles.source import open_bundle
 from readerstudy.core.db.bulk import bulk_insert
+from readerstudy.reading.models import ReadingSession
 from readerstudy.studies.models import (
     Case,
     CaseImage,
@@ -152,6 +153,9 @@ def study_delete(*, study: Study, delete_files: bool = True) -> None:
     with transaction.atomic():
         # Scores are the largest table and nothing depends on them: one DELETE statement.
         LikertScore.objects.filter(domain__study=study).delete()
+        # AI-assisted sessions protect their assisting model reader (assist_reader PROTECT):
+        # delete the sessions (and crossover designs) before the readers go with the study.
+        ReadingSession.objects.filter(study=study).delete()
         study.delete()
     if files:
 

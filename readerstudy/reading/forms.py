@@ -9,9 +9,13 @@ from django import forms
 
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
 from readerstudy.core.forms import form_field
-from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.models import ReadingDesign, ReadingSession
 from readerstudy.reading.selectors import reading_default_modality, reading_session_collisions
-from readerstudy.reading.services import ReadingAnswer, ReadingSessionOptions
+from readerstudy.reading.services import (
+    ReadingAnswer,
+    ReadingDesignOptions,
+    ReadingSessionOptions,
+)
 from readerstudy.studies.access import has_study_role
 from readerstudy.studies.models import Case, Reader, Study
 
@@ -169,6 +173,90 @@ class ReadingSessionForm(forms.Form):
             require_impression=data["require_impression"],
             allow_amend=data["allow_amend"],
             assist_reader=data["assist_reader"],
+        )
+
+
+class ReadingDesignForm(ReadingSessionForm):
+    """Create a crossover design: an unaided and an aided session over the same cases and
+    readers (the session form's fields, plus the conditions, their order and the washout).
+
+    ``modality`` is the unaided condition's, ``assist_reader`` (required) the aided one's AI.
+    """
+
+    aided_modality = forms.IntegerField(
+        min_value=1,
+        max_value=32767,
+        help_text="The modality the aided readings are stored under (not the unaided one).",
+    )
+    condition_order = forms.ChoiceField(
+        choices=ReadingDesign.ConditionOrder.choices,
+        initial=ReadingDesign.ConditionOrder.COUNTERBALANCED,
+        widget=forms.RadioSelect,
+        label="Order of the conditions",
+    )
+    washout_days = forms.IntegerField(
+        min_value=0,
+        max_value=32767,
+        initial=28,
+        label="Washout (days)",
+        help_text="A reader's second session opens for them only this many days after their "
+        "last reading of the first.",
+    )
+    ai_draft = forms.BooleanField(
+        required=False,
+        label="Editable AI draft: the aided impression starts as the model's impression",
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, study=study, **kwargs)
+        self.fields["modality"].label = "Unaided modality"
+        self.fields["modality"].help_text = "The modality the unaided readings are stored under."
+        self.fields["order"].label = "Case order (per reader and condition)"
+        assist = form_field(self, "assist_reader", forms.ModelChoiceField)
+        assist.required = True
+        assist.empty_label = None
+        assist.label = "AI of the aided condition"
+        self.fields["aided_modality"].initial = reading_default_modality(study=study) + 1
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if ReadingDesign.objects.filter(study=self.study, name=name).exists():
+            raise forms.ValidationError("This study already has a design with this name.")
+        names = [ReadingDesign.session_name(name, c) for c in ("unaided", "aided")]
+        taken = ReadingSession.objects.filter(study=self.study, name__in=names)
+        for session_name in taken.values_list("name", flat=True)[:1]:
+            raise forms.ValidationError(f"This study already has a session named “{session_name}”.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        aided = data.get("aided_modality")
+        if aided is not None and aided == data.get("modality"):
+            self.add_error("aided_modality", "Must differ from the unaided modality.")
+        elif aided is not None and data.get("readers") and self.case_list and data.get("run"):
+            problems = reading_session_collisions(
+                study=self.study,
+                readers=data["readers"],
+                cases=self.case_list,
+                run=data["run"],
+                modality=aided,
+            )
+            if problems:
+                self.add_error(
+                    "aided_modality", "; ".join(problems) + ". Choose another modality or run."
+                )
+        return data
+
+    def design_options(self) -> ReadingDesignOptions:
+        """The design the valid form describes."""
+        data = self.cleaned_data
+        return ReadingDesignOptions(
+            base=self.options(),
+            aided_modality=data["aided_modality"],
+            assist_reader=data["assist_reader"],
+            washout_days=data["washout_days"],
+            counterbalance=data["condition_order"] == ReadingDesign.ConditionOrder.COUNTERBALANCED,
+            ai_draft=data["ai_draft"],
         )
 
 

@@ -45,6 +45,12 @@ class ReadingDesign(models.Model):
     ``washout_days`` after their last reading in period 1.
     """
 
+    class ConditionOrder(models.TextChoices):
+        """How the order of the two conditions is set per reader (stored as ``counterbalance``)."""
+
+        COUNTERBALANCED = "counterbalanced", "Counterbalanced: half the readers start aided"
+        FIXED = "fixed", "Fixed: every reader starts unaided"
+
     study = models.ForeignKey(
         "readerstudy.Study", on_delete=models.CASCADE, related_name="reading_designs"
     )
@@ -68,6 +74,11 @@ class ReadingDesign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @staticmethod
+    def session_name(name: str, condition: str) -> str:
+        """The name of the design's session of ``condition`` (``unaided`` or ``aided``)."""
+        return f"{name} — {condition}"
 
 
 class ReadingSession(SessionBase):

@@ -44,6 +44,7 @@ def reading_sessions_for_study(*, study: Study) -> QuerySet[ReadingSession]:
     """The study's sessions, newest first, with case, reader and done counts."""
     return (
         ReadingSession.objects.filter(study=study)
+        .select_related("design")
         .annotate(
             n_cases=Count("cases", distinct=True),
             n_readers=Count("assignments", distinct=True),

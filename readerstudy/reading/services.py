@@ -247,7 +247,7 @@ def reading_design_create(
             study=study,
             options=replace(
                 base,
-                name=f"{base.name} — unaided",
+                name=ReadingDesign.session_name(base.name, "unaided"),
                 seed=seeds[0],
                 assist_reader=None,
                 ai_draft=False,
@@ -258,7 +258,7 @@ def reading_design_create(
             study=study,
             options=replace(
                 base,
-                name=f"{base.name} — aided",
+                name=ReadingDesign.session_name(base.name, "aided"),
                 seed=seeds[1],
                 modality=options.aided_modality,
                 assist_reader=options.assist_reader,

@@ -10,6 +10,11 @@ from readerstudy.reading import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("studies/<slug:slug>/reading/new/", views.session_create, name="reading-session-create"),
+    path(
+        "studies/<slug:slug>/reading/designs/new/",
+        views.design_create,
+        name="reading-design-create",
+    ),
     path("studies/<slug:slug>/reading/<int64:pk>/", views.session_detail, name="reading-session"),
     path(
         "studies/<slug:slug>/reading/<int64:pk>/randomisation.csv",

@@ -36,7 +36,12 @@ from readerstudy.audit.context import audit_origin
 from readerstudy.audit.services import audit_record
 from readerstudy.core.confirm import Confirmation, confirm_page
 from readerstudy.core.spreadsheet import csv_writer
-from readerstudy.reading.forms import ReadingDraftForm, ReadingForm, ReadingSessionForm
+from readerstudy.reading.forms import (
+    ReadingDesignForm,
+    ReadingDraftForm,
+    ReadingForm,
+    ReadingSessionForm,
+)
 from readerstudy.reading.models import ReadingDraft, ReadingSession, ReadingSubmission, ReadingWork
 from readerstudy.reading.selectors import (
     RANDOMISATION_COLUMNS,
@@ -60,6 +65,7 @@ from readerstudy.reading.services import (
     ReadingSessionError,
     ReadingTokenError,
     SubmitResult,
+    reading_design_create,
     reading_draft_save,
     reading_session_close,
     reading_session_create,
@@ -106,6 +112,37 @@ def session_create(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "readerstudy/reading_session_form.html",
+        {"study": study, "form": form},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def design_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """A crossover design: its unaided and aided draft sessions in one step."""
+    study = require_study_role(request.user, slug, "coordinator")
+    form = ReadingDesignForm(request.POST or None, study=study)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                design = reading_design_create(
+                    study=study, options=form.design_options(), actor=request.user
+                )
+            except ReadingSessionError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Crossover design “{design.name}” created: its unaided and aided sessions "
+                    "are drafts; open both to start.",
+                )
+                return redirect("study-detail", slug=study.slug)
+        status = 400
+    return render(
+        request,
+        "readerstudy/reading_design_form.html",
         {"study": study, "form": form},
         status=status,
     )

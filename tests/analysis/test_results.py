@@ -45,6 +45,9 @@ LIKERT_PAIRED_KEYS = {
 }  # fmt: skip
 MRMC_KEYS = {"analysis", "covariance", "modalities", "aucs", "f", "df1", "df2", "p", "comparisons"}
 MRMC_COMPARISON_KEYS = {"modality_a", "modality_b", "diff", "se", "ci", "p"}
+MRMC_NONINFERIORITY_KEYS = {
+    "reference", "treatment", "margin", "difference", "ci", "t", "df", "p", "noninferior", "note",
+}  # fmt: skip
 MCNEMAR_KEYS = {
     "reader_a", "reader_b", "metric", "n", "estimate_a", "estimate_b", "diff", "b", "c",
     "statistic", "p_chisq", "p_exact", "p", "p_adjusted", "p_adjust",
@@ -317,6 +320,12 @@ def test_more_than_one_modality_gives_mrmc_and_readers_of_the_first_modality(
         for comparison in entry["comparisons"]:
             assert set(comparison) >= MRMC_COMPARISON_KEYS
             _ci(comparison["ci"])
+        [ni] = entry["noninferiority"]
+        assert set(ni) == MRMC_NONINFERIORITY_KEYS
+        assert (ni["reference"], ni["treatment"]) == (1, 2)
+        assert ni["difference"] == pytest.approx(-entry["comparisons"][0]["diff"])
+        _ci(ni["ci"])
+        assert ni["noninferior"] is (ni["ci"][0] > -ni["margin"])
     assert doc["mrmc"][1]["df2"] is None  # FRRC: chi-square reference
     first = analysis.final.merge(
         pd.DataFrame(

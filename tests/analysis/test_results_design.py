@@ -50,13 +50,20 @@ def test_each_model_reader_is_compared_with_the_human_panel_as_analysis_stats_do
 ) -> None:
     doc, readings = demo
     rows = doc["ai_vs_readers"]
-    assert [r["reader"] for r in rows] == ["A1", "A2", "B", "C", "D", "E"]
+    models = ["A1", "A2", "B", "C", "D", "E"]
+    foms = ["auc", "sensitivity", "specificity"]
+    assert [(r["reader"], r["fom"]) for r in rows] == [(m, f) for m in models for f in foms]
     final = _final(readings, 1)
+    # sensitivity / specificity of the positive calls (category >= the study's threshold, 4)
+    final = final.assign(decision=(final["category"] >= 4).astype(float))
     for row in rows:
         assert set(row) >= AI_KEYS
-        assert (row["modality"], row["fom"], row["margin"]) == (1, "auc", 0.05)
+        assert (row["modality"], row["margin"]) == (1, 0.05)
         sub = final[final["reader_id"].isin([*HUMANS, row["reader"]])]
-        ref = ai_vs_readers(sub, ai=row["reader"], margin=0.05).iloc[0]
+        column = "rating" if row["fom"] == "auc" else "decision"
+        ref = ai_vs_readers(sub, ai=row["reader"], fom=row["fom"], rating=column, margin=0.05).iloc[
+            0
+        ]
         assert row["ai"] == pytest.approx(ref["ai_fom"], abs=1e-12)
         assert row["readers_mean"] == pytest.approx(ref["readers_mean"], abs=1e-12)
         assert row["diff"] == pytest.approx(ref["statistic"], abs=1e-12)

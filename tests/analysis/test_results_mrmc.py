@@ -158,6 +158,25 @@ def test_the_demos_mrmc_matches_r_mrmcaov(demo_results: dict) -> None:
         assert row["p"] == pytest.approx(ref["reader_diff_p"][row["reader"]], rel=1e-7)
 
 
+def test_the_demos_aided_vs_unaided_noninferiority_matches_r_mrmcaov(demo_results: dict) -> None:
+    reference = json.loads((R_DIR / "mrmc_noninferiority_reference.json").read_text())
+    close = {"rel": 1e-9, "abs": 1e-12}
+    margin = demo_results["methods"]["ai_margin"]
+    assert margin == 0.05
+    for entry in demo_results["mrmc"]:
+        ref = reference[entry["analysis"]]
+        [ni] = entry["noninferiority"]
+        assert (ni["reference"], ni["treatment"], ni["margin"]) == (UNAIDED, AI_ASSISTED, margin)
+        assert ni["difference"] == pytest.approx(ref["difference"], **close)
+        assert ni["ci"] == pytest.approx(ref["ci"], **close)
+        assert ni["df"] == (None if ref["df"] == "Inf" else pytest.approx(ref["df"], **close))
+        [expected] = [t for t in ref["tests"] if t["margin"] == margin]
+        assert ni["t"] == pytest.approx(expected["t"], **close)
+        assert ni["p"] == pytest.approx(expected["p"], rel=1e-7)
+        assert ni["noninferior"] is expected["noninferior"] is True
+        assert ni["note"] == ""
+
+
 def test_the_modality_option_selects_the_per_reader_results(
     demo_study: Study, demo_results: dict
 ) -> None:

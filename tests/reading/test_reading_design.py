@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from readerstudy.bundles.services import study_delete
 from readerstudy.reading.models import ReadingAssignment, ReadingDesign, ReadingSession, ReadingWork
 from readerstudy.reading.selectors import (
     ReadingWashoutError,
@@ -233,3 +234,11 @@ def test_without_the_draft_option_the_aided_impression_starts_empty(world: Readi
     assert not page.context["form"].initial.get("impression")
     work = ReadingWork.objects.get(assignment=aided, position=1)
     assert work.draft_shown == "" and work.edit_chars is None
+
+
+def test_a_study_with_a_read_crossover_design_can_be_deleted(world: ReadingWorld) -> None:
+    created = design(world, washout_days=0)
+    read_all(assignment(created, world.reader1, 1))
+    read_all(assignment(created, world.reader1, 2), impression=SECRETS["model"] + " X")
+    study_delete(study=world.study, delete_files=False)
+    assert not ReadingDesign.objects.exists() and not ReadingSession.objects.exists()

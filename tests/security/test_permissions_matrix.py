@@ -245,6 +245,9 @@ ROUTES: list[Route] = [
     Route("reading-session-create", main, expect(COORDINATORS)),
     Route("reading-session-create", other, expect(OTHER_COORDINATORS), label="other study"),
     Route("reading-session-create", main, expect(COORDINATORS, 400), method="POST"),
+    Route("reading-design-create", main, expect(COORDINATORS)),
+    Route("reading-design-create", other, expect(OTHER_COORDINATORS), label="other study"),
+    Route("reading-design-create", main, expect(COORDINATORS, 400), method="POST"),
     Route("reading-session", in_main("reading_session", "pk"), expect(COORDINATORS)),
     Route(
         "reading-session",
@@ -860,6 +863,10 @@ def _reading_session(objects: StudyObjects) -> dict[str, Any]:
     return {"name": "New session", "readers": [objects.reader.code], "seed": 1}
 
 
+def _design(objects: StudyObjects) -> dict[str, Any]:
+    return {"name": "New design", "readers": [objects.reader.code], "assist_reader": "M1"}
+
+
 def _rating_session(objects: StudyObjects) -> dict[str, Any]:
     # The human reader's outputs: no rater has them pending in the world's open session.
     rater = objects.rater.user.get_username()  # type: ignore[union-attr]
@@ -974,6 +981,8 @@ def api_routes() -> list[Route]:
         *study_api("api-reading-import", ONLY_COORD, 201, method="POST", data=_reading),
         *study_api("api-reading-import", MEMBERS, 405, other_study=False),
         # ------------------------------------------------------------ reading sessions, runs
+        *study_api("api-reading-design-list", ONLY_COORD),
+        *study_api("api-reading-design-list", ONLY_COORD, 201, method="POST", data=_design),
         *study_api("api-reading-session-list", ONLY_COORD),
         *study_api("api-reading-session-detail", ONLY_COORD, ids=reading_session_pk, foreign=True),
         *study_api(

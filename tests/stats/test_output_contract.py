@@ -34,6 +34,7 @@ from analysis.stats import (
     likert,
     likert_paired,
     localisation,
+    noninferiority,
     reading_time,
     roc,
     roc_summaries,
@@ -284,6 +285,12 @@ ESTIMATORS: dict[str, tuple[Call, bool]] = {
     ),
     "ai.ai_vs_readers": (
         lambda **kw: ai.ai_vs_readers(DIAG_AI, ai="A", **kw),
+        True,
+    ),
+    "noninferiority.noninferiority_test": (
+        lambda **kw: noninferiority.noninferiority_test(
+            difference=0.02, se=0.01, df=5.0, margin=0.05, **kw
+        ),
         True,
     ),
     "agreement.cohen_kappa": (

@@ -14,8 +14,8 @@ from rest_framework import serializers
 
 from readerstudy.core.api.forms import form_errors
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
-from readerstudy.reading.forms import ReadingSessionForm
-from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.forms import ReadingDesignForm, ReadingSessionForm
+from readerstudy.reading.models import ReadingDesign, ReadingSession
 from readerstudy.reading.selectors import reading_default_modality
 from readerstudy.studies.api.serializers import ScaleCategorySerializer
 from readerstudy.studies.models import Case, Reader, Study
@@ -134,6 +134,10 @@ class ReadingSessionCreateSerializer(serializers.Serializer):
             "modality": modality,
             "assist_reader": by_code[assist].pk if assist else "",
         }
+        return self.validated_options(data, study=study)
+
+    def validated_options(self, data: dict[str, Any], *, study: Study) -> dict[str, Any]:
+        """Validate the form data through the page's form: ``{"options": ...}``."""
         form = ReadingSessionForm(data, study=study)
         if not form.is_valid():
             raise form_errors(form)
@@ -141,6 +145,71 @@ class ReadingSessionCreateSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> Any:
         return ReadingSessionSerializer(instance, context=self.context).data
+
+
+class DesignSessionSerializer(ReadingSessionSerializer):
+    """A session of a design with the period of each reader (1 or 2) in that condition."""
+
+    periods = serializers.SerializerMethodField()
+
+    class Meta(ReadingSessionSerializer.Meta):
+        fields = [*ReadingSessionSerializer.Meta.fields, "ai_draft", "periods"]
+        read_only_fields = fields
+
+    def get_periods(self, session: ReadingSession) -> dict[str, int | None]:
+        return {a.reader.code: a.period for a in session.assignments.all()}
+
+
+class ReadingDesignSerializer(serializers.ModelSerializer):
+    condition_order = serializers.SerializerMethodField()
+    sessions = DesignSessionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ReadingDesign
+        fields = ["id", "name", "washout_days", "condition_order", "seed", "created_at", "sessions"]
+        read_only_fields = fields
+
+    def get_condition_order(self, design: ReadingDesign) -> str:
+        order = ReadingDesign.ConditionOrder
+        return str(order.COUNTERBALANCED if design.counterbalance else order.FIXED)
+
+
+class ReadingDesignCreateSerializer(ReadingSessionCreateSerializer):
+    """A new crossover design: the session fields (``modality`` is the unaided one) plus the
+    aided condition, the order of the conditions and the washout.
+
+    Validated by the design page's form (``ReadingDesignForm``); ``validated_data["options"]``
+    is what ``reading_design_create`` takes. The answer is the design with its two draft
+    sessions and each reader's period (``ReadingDesignSerializer``).
+    """
+
+    assist_reader = serializers.CharField(
+        help_text="Code of the model reader whose output the aided condition shows."
+    )
+    aided_modality = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=32767,
+        help_text="Default: the unaided modality + 1.",
+    )
+    condition_order = serializers.ChoiceField(
+        choices=ReadingDesign.ConditionOrder.choices,
+        default=ReadingDesign.ConditionOrder.COUNTERBALANCED,
+    )
+    washout_days = serializers.IntegerField(default=28, min_value=0, max_value=32767)
+    ai_draft = serializers.BooleanField(default=False)
+
+    def validated_options(self, data: dict[str, Any], *, study: Study) -> dict[str, Any]:
+        if data.get("aided_modality") is None:
+            data = {**data, "aided_modality": data["modality"] + 1}
+        form = ReadingDesignForm(data, study=study)
+        if not form.is_valid():
+            raise form_errors(form)
+        return {"options": form.design_options()}
+
+    def to_representation(self, instance: Any) -> Any:
+        return ReadingDesignSerializer(instance, context=self.context).data
 
 
 class ReaderProgressSerializer(serializers.Serializer):

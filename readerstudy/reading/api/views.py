@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -35,6 +35,8 @@ from readerstudy.reading.api.filters import ReadingSessionFilter
 from readerstudy.reading.api.serializers import (
     AssignmentSerializer,
     ReadingCaseSerializer,
+    ReadingDesignCreateSerializer,
+    ReadingDesignSerializer,
     ReadingSessionCreateSerializer,
     ReadingSessionDetailSerializer,
     ReadingSessionSerializer,
@@ -42,7 +44,12 @@ from readerstudy.reading.api.serializers import (
     ReadingSubmitSerializer,
 )
 from readerstudy.reading.forms import ReadingForm
-from readerstudy.reading.models import ReadingAssignment, ReadingSession, ReadingWork
+from readerstudy.reading.models import (
+    ReadingAssignment,
+    ReadingDesign,
+    ReadingSession,
+    ReadingWork,
+)
 from readerstudy.reading.selectors import (
     WorklistEntry,
     reading_assignment_for_user,
@@ -60,6 +67,7 @@ from readerstudy.reading.services import (
     SESSION_REFUSALS,
     ReadingSessionError,
     ReadingTokenError,
+    reading_design_create,
     reading_session_close,
     reading_session_create,
     reading_session_open,
@@ -120,6 +128,61 @@ class ReadingSessionList(_SessionMixin, generics.ListCreateAPIView):
         except ReadingSessionError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
         serializer.instance = self.get_queryset().get(pk=session.pk)
+
+
+class _DesignMixin(StudyScopedMixin, GenericViewMixinBase):
+    study_roles_read = {roles.COORDINATOR}
+    study_roles_write = {roles.COORDINATOR}
+    queryset = ReadingDesign.objects.none()
+
+
+class ReadingDesignList(_DesignMixin, generics.ListCreateAPIView):
+    """The study's crossover designs with their sessions and each reader's periods (GET);
+    create a design and its unaided and aided draft sessions (POST), with the same rules as
+    the design page."""
+
+    serializer_class = ReadingDesignSerializer
+
+    def get_queryset(self) -> QuerySet[ReadingDesign]:
+        return (
+            ReadingDesign.objects.filter(study=self.study)
+            .prefetch_related(
+                Prefetch(
+                    "sessions",
+                    queryset=reading_sessions_for_study(study=self.study)
+                    .select_related("assist_reader")
+                    .prefetch_related("assignments__reader")
+                    .order_by("modality"),
+                )
+            )
+            .order_by("-created_at", "-id")
+        )
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.request is not None and self.request.method == "POST":
+            return ReadingDesignCreateSerializer
+        return ReadingDesignSerializer
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        if not getattr(self, "swagger_fake_view", False):
+            context["study"] = self.study
+        return context
+
+    @extend_schema(request=ReadingDesignCreateSerializer, responses={201: ReadingDesignSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        try:
+            design = reading_design_create(
+                study=self.study,
+                options=serializer.validated_data["options"],
+                actor=signed_in_user(self.request),
+            )
+        except ReadingSessionError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+        serializer.instance = self.get_queryset().get(pk=design.pk)
 
 
 class _SessionTransition(_SessionMixin, generics.GenericAPIView):

@@ -23,6 +23,9 @@
 #                    cases), 0 between groups; MRMCaov computes the rest (design -1: the
 #                    covariances averaged over all cells). Checked first on the crossed data
 #                    and on the nested design against MRMCaov's own jackknife.
+#   vandyke_binary   sensitivity and specificity (binary_sens, binary_spec) of the
+#                    decisions rating >= 4, crossed (MRMCaov's jackknife) and in the two
+#                    reader groups (the group jackknife)
 
 suppressPackageStartupMessages({
   library(MRMCaov)
@@ -63,16 +66,16 @@ group_jackknife <- function() {
 
 # mrmc() and summary() evaluate their arguments where they were called: the data and the
 # covariance method live in the global environment while a fit is summarised
-fit3 <- function(d, cov) {
+fit3 <- function(d, cov, metric = quote(empirical_auc)) {
   assign(".d", d, envir = globalenv())
   assign(".cov", cov, envir = globalenv())
   fits <- list(
-    RRRC = mrmc(empirical_auc(truth, rating), modality, reader, case_id, data = .d,
-                cov = .cov),
-    FRRC = mrmc(empirical_auc(truth, rating), modality, fixed(reader), case_id, data = .d,
-                cov = .cov),
-    RRFC = mrmc(empirical_auc(truth, rating), modality, reader, fixed(case_id), data = .d,
-                cov = .cov)
+    RRRC = eval(bquote(mrmc(.(metric)(truth, rating), modality, reader, case_id, data = .d,
+                            cov = .cov))),
+    FRRC = eval(bquote(mrmc(.(metric)(truth, rating), modality, fixed(reader), case_id,
+                            data = .d, cov = .cov))),
+    RRFC = eval(bquote(mrmc(.(metric)(truth, rating), modality, reader, fixed(case_id),
+                            data = .d, cov = .cov)))
   )
   lapply(fits, function(f) list(fit = f, summary = summary(f)))
 }
@@ -144,6 +147,16 @@ grouped <- vd[in_block, ]
 grouped$case_id <- factor(grouped$case_id)
 grouped_fits <- fit3(grouped, group_jackknife())
 
+# sensitivity and specificity (binary_sens / binary_spec) at rating >= 4, crossed and in
+# the two reader groups: MRMCaov keeps only the cases of the relevant class
+binary <- function(d) transform(d, rating = as.integer(rating >= 4))
+binary_fits <- list(
+  crossed_sensitivity = fit3(binary(crossed), jackknife, quote(binary_sens)),
+  crossed_specificity = fit3(binary(crossed), jackknife, quote(binary_spec)),
+  groups_sensitivity = fit3(binary(grouped), group_jackknife(), quote(binary_sens)),
+  groups_specificity = fit3(binary(grouped), group_jackknife(), quote(binary_spec))
+)
+
 # RJafroc's split-plot-C dataset as ROC data
 roc <- DfFroc2Roc(datasetFROCSpC)
 stopifnot(roc$descriptions$design == "SPLIT-PLOT-C")
@@ -210,7 +223,8 @@ out <- list(
   rjafroc_spc_mrmcaov = mrmcaov_out(spc_fits),
   vandyke_nested = mrmcaov_out(nested_fits),
   vandyke_nested_group_jackknife = mrmcaov_out(nested_group_fits),
-  vandyke_groups = mrmcaov_out(grouped_fits)
+  vandyke_groups = mrmcaov_out(grouped_fits),
+  vandyke_binary = lapply(binary_fits, mrmcaov_out)
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "string"),
            file.path(here, "mrmc_split_plot_reference.json"))

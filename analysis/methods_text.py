@@ -62,6 +62,8 @@ REFERENCES: dict[str, str] = {
     "Commun Stat Simul Comput. 1995;24(2):285–308.",
     "hillis2007": "Hillis SL. A comparison of denominator degrees of freedom methods for "
     "multiple observer ROC analysis. Stat Med. 2007;26(3):596–619.",
+    "hillis2014": "Hillis SL. A marginal-mean ANOVA approach for analyzing multireader "
+    "multicase radiological imaging data. Stat Med. 2014;33(2):330–360.",
     "holm1979": "Holm S. A simple sequentially rejective multiple test procedure. Scand J "
     "Stat. 1979;6(2):65–70.",
     "bonferroni1936": "Bonferroni CE. Teoria statistica delle classi e calcolo delle "
@@ -219,11 +221,22 @@ def methods_sentences(
         )
     if analysis.mrmc:
         names = ", ".join(r.analysis for r in analysis.mrmc)
-        out.append(
-            "Modalities were compared with the Obuchowski–Rockette multi-reader multi-case "
-            f"analysis {cite('obuchowski1995')} with Hillis' denominator degrees of freedom "
-            f"{cite('hillis2007')} ({names}; {options.mrmc_covariance} covariance)."
-        )
+        design = analysis.mrmc_design
+        if design is not None and design.kind == "split-plot":
+            out.append(
+                f"The readers read in a split-plot design ({len(design.groups)} reader "
+                "groups, each reading its own block of cases in every modality); modalities "
+                "were compared with the Obuchowski–Rockette multi-reader multi-case analysis "
+                f"{cite('obuchowski1995')} for split-plot designs {cite('hillis2014')} with "
+                f"Hillis' denominator degrees of freedom {cite('hillis2007')} ({names}; "
+                "jackknife covariance within each reader group)."
+            )
+        else:
+            out.append(
+                "Modalities were compared with the Obuchowski–Rockette multi-reader multi-case "
+                f"analysis {cite('obuchowski1995')} with Hillis' denominator degrees of freedom "
+                f"{cite('hillis2007')} ({names}; {options.mrmc_covariance} covariance)."
+            )
     if len(analysis.ai_vs_readers):
         out.append(
             "Each model reader was compared with the human readers by the single-treatment "

@@ -48,6 +48,10 @@ NOTE_CODES: dict[str, str] = {
     "mrmc-no-test": "an MRMC analysis (or a reader's comparison) has a zero error term: no F, "
     "p or CI of the difference",
     "mrmc-not-computed": "an MRMC analysis could not be computed",
+    "mrmc-split-plot": "the readings are split-plot (reader groups, each reading its own cases): "
+    "the split-plot OR/Hillis analysis, or why it could not be computed",
+    "mrmc-binary-not-computed": "MRMC with sensitivity or specificity as the figure of merit "
+    "could not be computed",
     "baseline-not-compared": "a case attribute could not be compared between the classes",
     "ai-panel-not-compared": "a model reader could not be compared with the human reader panel",
     "judge-not-compared": "an LLM judge could not be compared with the human rater panel",

@@ -117,6 +117,7 @@ from analysis.stats.diagnostic import (
 )
 from analysis.stats.likert import dunn_test, kruskal_wallis, likert_by_domain, likert_by_reader
 from analysis.stats.mrmc import MRMCResult, mrmc
+from analysis.stats.mrmc_split_plot import mrmc_split_plot
 from analysis.stats.multiplicity import adjust_p, check_p_adjust
 from analysis.stats.roc import compare_readers, reader_aucs, roc_curve
 from analysis.stats.text_metrics import text_metrics_with_tests
@@ -126,6 +127,10 @@ logger = logging.getLogger(__name__)
 
 METRICS: tuple[str, ...] = ("sensitivity", "specificity", "accuracy", "ppv", "npv")
 MRMC_ANALYSES: tuple[str, ...] = ("RRRC", "FRRC", "RRFC")
+#: The reading designs of ``mrmc[*].design``.
+MRMC_DESIGNS: tuple[str, ...] = ("crossed", "split-plot")
+#: The figures of merit of ``mrmc_binary`` (decisions ``category >= positive_threshold``).
+MRMC_BINARY_FOMS: tuple[str, ...] = ("sensitivity", "specificity")
 
 P_ADJUST_FAMILIES: tuple[str, ...] = tuple(P_ADJUST_DEFAULTS)
 #: Fewer cases than this in a truth class get a note (large-sample CIs are unreliable).
@@ -295,6 +300,9 @@ class Analysis:
     mrmc_design: MRMCDesign | None = None
     #: "crossed", "split-plot" or "incomplete": the reader x case layout of the readings
     mrmc_layout: str | None = None
+    #: OR/Hillis with sensitivity and specificity as the figures of merit, on the design
+    #: of ``mrmc`` (decisions at the study's positive threshold)
+    mrmc_binary: list[MRMCResult] = field(default_factory=list)
     #: each model reader against the human panel per modality (analysis.results_design)
     ai_vs_readers: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: human readers' reading time: summary, mixed model (one row), Wilcoxon per reader
@@ -443,6 +451,7 @@ def run_analysis(
     step(STEPS[5])
     if len(out.modalities) > 1:
         out.mrmc, out.mrmc_design = _mrmc(readings, data, options, out.notes)
+        out.mrmc_binary = _mrmc_binary(readings, data, out.mrmc_design, out.notes)
 
     kinds = dict(zip(data.readers["reader_id"], data.readers["kind"], strict=True))
     finals = {
@@ -1340,6 +1349,10 @@ class MRMCDesign:
     readers: list[str]
     cases: list[str]
     n_positive: int
+    #: "crossed" or "split-plot" (:data:`MRMC_DESIGNS`)
+    kind: str = "crossed"
+    #: the reader groups of a split-plot design (one group, every reader, when crossed)
+    groups: list[list[str]] = field(default_factory=list)
 
 
 def _listing(items: Sequence[str], limit: int = 8) -> str:
@@ -1565,6 +1578,10 @@ def _mrmc(
     long.loc[uses_category, "rating"] = long.loc[uses_category, "category"].astype(float)
     long = long[long["rating"].notna()]
     labels = data.modality_labels
+    if reader_case_layout(long) == "split-plot":
+        split = _mrmc_split_plot(long, data, options, notes)
+        if split is not None:
+            return split
     design, design_notes = mrmc_design(long, order=data.reader_order, labels=labels)
     notes += design_notes
     if design is None:
@@ -1574,19 +1591,94 @@ def _mrmc(
         & long["reader_id"].isin(design.readers)
         & long["case_id"].isin(design.cases)
     ]
+
+    def fit(analysis: str) -> MRMCResult:
+        return mrmc(
+            long,
+            truth="truth",
+            rating="rating",
+            reader="reader_id",
+            modality="modality",
+            case="case_id",
+            analysis=analysis,  # type: ignore[arg-type]
+            covariance=options.mrmc_covariance,  # type: ignore[arg-type]
+        )
+
+    return _mrmc_runs(fit, notes), design
+
+
+def _mrmc_split_plot(
+    long: pd.DataFrame, data: StudyData, options: AnalysisOptions, notes: list[Note]
+) -> tuple[list[MRMCResult], MRMCDesign] | None:
+    """The split-plot OR/Hillis analysis of readings in reader groups with their own cases.
+
+    ``None`` (with an ``mrmc-split-plot`` note) when a group cannot be analysed, for
+    example a block with fewer than two positive or negative cases; the crossed analysis
+    (:func:`mrmc_design`) is then tried instead.
+    """
+
+    def fit(analysis: str) -> MRMCResult:
+        return mrmc_split_plot(
+            long,
+            truth="truth",
+            rating="rating",
+            reader="reader_id",
+            modality="modality",
+            case="case_id",
+            analysis=analysis,  # type: ignore[arg-type]
+        )
+
+    cells = long[["reader_id", "case_id"]].drop_duplicates()
+    blocks = cells.groupby("reader_id")["case_id"].agg(frozenset)
+    groups = [
+        [r for r in in_order(data.reader_order, blocks.index) if blocks[r] == block]
+        for block in dict.fromkeys(blocks[r] for r in in_order(data.reader_order, blocks.index))
+    ]
+    sizes = "; ".join(f"{', '.join(g)}: {len(blocks[g[0]])} cases" for g in groups)
+    try:
+        fit(MRMC_ANALYSES[0])
+    except ValueError:
+        notes.append(
+            note(
+                "mrmc-split-plot",
+                f"MRMC: the readings are split-plot ({len(groups)} reader groups, each "
+                f"reading its own cases: {sizes}), but the split-plot analysis needs at least "
+                f"{MRMC_MIN_CLASS} positive and {MRMC_MIN_CLASS} negative cases in every "
+                "group's block, so it is not computed (the crossed analysis is tried instead: "
+                "see the other MRMC notes).",
+            )
+        )
+        return None
+    covariance = (
+        ""
+        if options.mrmc_covariance == "jackknife"
+        else f" (jackknife covariance within each group, not {options.mrmc_covariance})"
+    )
+    notes.append(
+        note(
+            "mrmc-split-plot",
+            f"MRMC: split-plot design: {len(groups)} reader groups, each reading its own "
+            f"block of cases in every modality ({sizes}). The OR/Hillis analysis uses the "
+            f"jackknife within each group and no covariance between groups{covariance}.",
+        )
+    )
+    design = MRMCDesign(
+        modalities=sorted(int(m) for m in long["modality"].unique()),
+        readers=[r for g in groups for r in g],
+        cases=cells["case_id"].drop_duplicates().tolist(),
+        n_positive=int(long.drop_duplicates("case_id")["truth"].sum()),
+        kind="split-plot",
+        groups=groups,
+    )
+    return _mrmc_runs(fit, notes), design
+
+
+def _mrmc_runs(fit: Callable[[str], MRMCResult], notes: list[Note]) -> list[MRMCResult]:
+    """``fit`` of every analysis of :data:`MRMC_ANALYSES`, with the notes of each."""
     results = []
     for analysis in MRMC_ANALYSES:
         try:
-            res = mrmc(
-                long,
-                truth="truth",
-                rating="rating",
-                reader="reader_id",
-                modality="modality",
-                case="case_id",
-                analysis=analysis,  # type: ignore[arg-type]
-                covariance=options.mrmc_covariance,  # type: ignore[arg-type]
-            )
+            res = fit(analysis)
         except ValueError:
             logger.exception("MRMC %s failed on a fully crossed design", analysis)
             notes.append(
@@ -1620,7 +1712,73 @@ def _mrmc(
                     )
                 )
         results.append(res)
-    return results, design
+    return results
+
+
+def _mrmc_binary(
+    readings: pd.DataFrame, data: StudyData, design: MRMCDesign | None, notes: list[Note]
+) -> list[MRMCResult]:
+    """OR/Hillis of sensitivity and specificity on the design of the AUC analysis.
+
+    The decisions are the final categories at the study's positive threshold; the design
+    (crossed or split-plot, its modalities, readers and cases) is the one ``mrmc`` used.
+    Without a design nothing is computed (the ``mrmc-not-crossed`` note says why).
+    """
+    if design is None:
+        return []
+    frames = []
+    for modality, sub in readings.groupby("modality", sort=True):
+        if int(modality) in design.modalities:
+            final, _ = _final_readings(sub, data.consensus)
+            frames.append(final.assign(modality=int(modality)))
+    long = pd.concat(frames, ignore_index=True)
+    long = long[
+        long["reader_id"].isin(design.readers)
+        & long["case_id"].isin(design.cases)
+        & long["category"].notna()
+    ]
+    split = design.kind == "split-plot"
+    fit = mrmc_split_plot if split else mrmc
+    results: list[MRMCResult] = []
+    for fom in MRMC_BINARY_FOMS:
+        cls = "positive" if fom == "sensitivity" else "negative"
+        for analysis in MRMC_ANALYSES:
+            try:
+                res = fit(
+                    long,
+                    truth="truth",
+                    rating="category",
+                    reader="reader_id",
+                    modality="modality",
+                    case="case_id",
+                    analysis=analysis,  # type: ignore[arg-type]
+                    fom=fom,  # type: ignore[arg-type]
+                    threshold=float(data.threshold),
+                )
+            except ValueError:
+                notes.append(
+                    note(
+                        "mrmc-binary-not-computed",
+                        f"MRMC of {fom}: not computed, because it needs at least "
+                        f"{MRMC_MIN_CLASS} {cls} cases"
+                        + (" in every reader group's block." if split else "."),
+                    )
+                )
+                break
+            if _no_error_term(res):
+                if analysis == MRMC_ANALYSES[0]:
+                    notes.append(
+                        note(
+                            "mrmc-binary-not-computed",
+                            f"MRMC of {fom}: no test, because its error term is zero (for "
+                            f"example, every reader's {fom} is the same in every modality); "
+                            "the values are shown, F, p and the CIs of the differences are "
+                            "left empty.",
+                        )
+                    )
+                res = _without_test(res)
+            results.append(res)
+    return results
 
 
 #: An error term at most this share of the largest variance in the analysis is zero (what
@@ -2039,6 +2197,7 @@ def results_json(analysis: Analysis) -> dict[str, Any]:
         "reading_time": _reading_time_json(analysis),
         "agreement_by_modality": _agreement_by_modality_json(analysis),
         "edits": _edits_json(analysis),
+        "mrmc_binary": [_mrmc_binary_entry(m, analysis) for m in analysis.mrmc_binary],
         "text_metrics": [
             {
                 "reader": r["reader"],
@@ -2112,7 +2271,8 @@ def _mrmc_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
             for r in result.reader_comparisons.itertuples(index=False)
         ],
         summary=mrmc_summary(result, labels),
-        design="crossed",
+        design=design.kind if design else MRMC_DESIGNS[0],
+        reader_groups=(design.groups or [list(design.readers)]) if design else [],
         layout=analysis.mrmc_layout,
         noninferiority=_noninferiority_json(result, analysis.options.ai_margin),
     )
@@ -2136,6 +2296,33 @@ def _noninferiority_json(result: MRMCResult, margin: float) -> list[dict[str, An
         }
         for r in mrmc_noninferiority(result, margin=margin).to_dict("records")
     ]
+
+
+def _mrmc_binary_entry(result: MRMCResult, analysis: Analysis) -> dict[str, Any]:
+    """An ``mrmc_binary`` entry: :meth:`MRMCResult.to_dict` with the figure of merit."""
+    labels = analysis.data.modality_labels
+    design = analysis.mrmc_design
+    m = result.modalities
+    entry = result.to_dict()
+    values = entry.pop("aucs")
+    return {
+        "fom": result.fom,
+        "threshold": int(analysis.data.threshold),
+        "design": design.kind if design else MRMC_DESIGNS[0],
+        **entry,
+        "labels": [labels.get(int(v)) for v in m["modality"]],
+        "values": values,
+        "values_ci": [[_f(lo), _f(hi)] for lo, hi in zip(m["ci_low"], m["ci_high"], strict=True)],
+        "reader_values": [
+            {
+                "reader": r.reader,
+                "modality": int(r.modality),
+                "value": _f(r.statistic),
+                "se": _f(r.se),
+            }
+            for r in result.reader_aucs.itertuples(index=False)
+        ],
+    }
 
 
 def _chance_json(r: dict[str, Any]) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from analysis.results import METRICS, Analysis
 from analysis.results_judges import JUDGE_BOOT
 from analysis.results_likert import LIKERT_PAIRED_ADJUST, LIKERT_PAIRED_BOOT, PAIRED_UNIT
 from analysis.stats.choices import P_ADJUST_NAMES
+from analysis.stats.mrmc import MRMCResult
 from analysis.stats.multiplicity import P_ADJUST_LABELS
 from readerstudy.core.spreadsheet import append_xlsx_row, frame_csv
 
@@ -625,19 +626,13 @@ def _modality_cell(modality: Any, labels: dict[int, str]) -> str:
     return f"{int(modality)} ({label})" if label else str(int(modality))
 
 
-def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The MRMC tests (one row per analysis and modality pair) and the per-reader changes.
-
-    Differences are the later modality minus the earlier one (``B − A``: e.g. AI-assisted
-    minus unaided), the negated ``diff`` of results.json. ``F``, ``df`` and ``P`` are the
-    global test of equal modality means; ``P (pair)`` the pair's own test (the same value
-    with two modalities).
-    """
-    if not analysis.mrmc:
-        return pd.DataFrame(), pd.DataFrame()
-    labels = analysis.data.modality_labels
+def _mrmc_test_rows(
+    results: list[MRMCResult], labels: dict[int, str], value: str
+) -> list[dict[str, Any]]:
+    """One row per analysis and modality pair of MRMC ``results`` (``value``: the name of
+    the figure of merit in the headers)."""
     tests: list[dict[str, Any]] = []
-    for res in analysis.mrmc:
+    for res in results:
         t = res.test.iloc[0]
         means = res.modalities.set_index("modality")
         df2 = t["df2"]
@@ -650,8 +645,12 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "random": MRMC_RANDOM_SHORT[res.analysis],
                     "A": _modality_cell(c["modality_a"], labels),
                     "B": _modality_cell(c["modality_b"], labels),
-                    "AUC A (95% CI)": fmt_ci(a["statistic"], a["ci_low"], a["ci_high"], digits=3),
-                    "AUC B (95% CI)": fmt_ci(b["statistic"], b["ci_low"], b["ci_high"], digits=3),
+                    f"{value} A (95% CI)": fmt_ci(
+                        a["statistic"], a["ci_low"], a["ci_high"], digits=3
+                    ),
+                    f"{value} B (95% CI)": fmt_ci(
+                        b["statistic"], b["ci_low"], b["ci_high"], digits=3
+                    ),
                     "Difference B − A (95% CI)": fmt_ci(
                         -c["statistic"], -c["ci_high"], -c["ci_low"], digits=3
                     ),
@@ -679,6 +678,21 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "p_pair": c["p_value"],
                 }
             )
+    return tests
+
+
+def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MRMC tests (one row per analysis and modality pair) and the per-reader changes.
+
+    Differences are the later modality minus the earlier one (``B − A``: e.g. AI-assisted
+    minus unaided), the negated ``diff`` of results.json. ``F``, ``df`` and ``P`` are the
+    global test of equal modality means; ``P (pair)`` the pair's own test (the same value
+    with two modalities).
+    """
+    if not analysis.mrmc:
+        return pd.DataFrame(), pd.DataFrame()
+    labels = analysis.data.modality_labels
+    tests = _mrmc_test_rows(analysis.mrmc, labels, "AUC")
     first = analysis.mrmc[0]
     aucs = first.reader_aucs.set_index(["reader", "modality"])["statistic"]
     readers = []
@@ -706,6 +720,17 @@ def mrmc_tables(analysis: Analysis) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
         )
     return pd.DataFrame(tests), pd.DataFrame(readers)
+
+
+def mrmc_binary_table(analysis: Analysis) -> pd.DataFrame:
+    """MRMC of sensitivity and specificity: one row per figure of merit, analysis and pair."""
+    labels = analysis.data.modality_labels
+    rows = []
+    for res in analysis.mrmc_binary:
+        fom = METRIC_LABELS[res.fom]
+        for row in _mrmc_test_rows([res], labels, "Value"):
+            rows.append({"FOM": fom, "fom": res.fom, **row})
+    return pd.DataFrame(rows)
 
 
 def ai_vs_readers_table(analysis: Analysis) -> pd.DataFrame:
@@ -1358,6 +1383,7 @@ def build_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
         "case_categories": case_categories_table(analysis),
         "mrmc": mrmc,
         "mrmc_readers": mrmc_readers,
+        "mrmc_binary": mrmc_binary_table(analysis),
         "ai_vs_readers": ai_vs_readers_table(analysis),
         "reading_time": reading_time_table(analysis),
         "agreement_by_modality": agreement_by_modality_table(analysis),
@@ -1422,6 +1448,8 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
         else ""
     )
     n_delong = len(analysis.auc_tests)
+    design = analysis.mrmc_design
+    split_plot = design if design is not None and design.kind == "split-plot" else None
     notes: dict[str, list[str]] = {
         "diagnostic_performance": [
             "AUC: empirical (Mann–Whitney); 95% CI from DeLong's standard error, normal "
@@ -1533,13 +1561,32 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             "1979), on the outputs every rater scored; F-based 95% CI (McGraw & Wong 1996).",
         ],
         "mrmc": [
-            "Obuchowski–Rockette with Hillis (2007) denominator df, empirical AUC, "
-            f"{options.mrmc_covariance} covariance, on the fully crossed readers × cases of the "
-            "compared modalities. RRRC: readers and cases random; FRRC: readers fixed (χ² "
+            (
+                "Obuchowski–Rockette with Hillis (2007) denominator df, empirical AUC, "
+                f"{options.mrmc_covariance} covariance, on the fully crossed readers × cases "
+                "of the compared modalities."
+                if split_plot is None
+                else "Split-plot design: "
+                + f"{len(split_plot.groups)} reader groups, each reading its own block of "
+                "cases in every modality; Obuchowski–Rockette with Hillis (2007) denominator "
+                "df for split-plot designs (Hillis 2014), empirical AUC, jackknife covariance "
+                "within each group and none between groups (as RJafroc SPLIT-PLOT-C and "
+                "MRMCaov)."
+            )
+            + " RRRC: readers and cases random; FRRC: readers fixed (χ² "
             "reference, df ∞); RRFC: cases fixed.",
             "B − A: the later modality minus the earlier. 95% CIs truncated to [0, 1] (AUC) "
             "and [−1, 1] (difference). P: the global F test of equal modalities; P (pair): "
             "the pair's own test.",
+        ],
+        "mrmc_binary": [
+            "Obuchowski–Rockette with Hillis (2007) denominator df on the design of the AUC "
+            f"analysis ({design.kind if design else 'crossed'}), sensitivity and specificity of "
+            f"the decisions category ≥ {analysis.data.threshold} as figures of merit; jackknife "
+            "over the positive (sensitivity) or negative (specificity) cases only, as MRMCaov "
+            "binary_sens / binary_spec.",
+            "B − A: the later modality minus the earlier. 95% CIs truncated to [0, 1] (value) "
+            "and [−1, 1] (difference).",
         ],
         "mrmc_readers": [
             "Each reader's change B − A with cases random (the per-reader analysis of the Iowa "
@@ -1602,6 +1649,11 @@ ABBREVIATIONS: dict[str, list[str]] = {
         "FRRC, fixed readers random cases", "RRFC, random readers fixed cases",
         "AUC, area under the ROC curve",
     ],
+    "mrmc_binary": [
+        "MRMC, multi-reader multi-case", "FOM, figure of merit",
+        "RRRC, random readers random cases", "FRRC, fixed readers random cases",
+        "RRFC, random readers fixed cases",
+    ],
     "ai_vs_readers": ["AI, the model reader", "FOM, figure of merit"],
     "reading_time": ["IQR, interquartile range"],
 }  # fmt: skip
@@ -1622,6 +1674,7 @@ TABLE_TITLES: dict[str, str] = {
     "case_categories": "Final category per case and reader (Fig. 5)",
     "mrmc": "MRMC comparison of modalities (Obuchowski–Rockette, Hillis df)",
     "mrmc_readers": "MRMC: change of AUC per reader (cases random)",
+    "mrmc_binary": "MRMC comparison of modalities: sensitivity and specificity",
     "ai_vs_readers": "AI vs reader panel (single-treatment OR, 1T-RRRC)",
     "reading_time": "Reading time per reader and modality",
     "agreement_by_modality": "Inter-reader agreement by modality (human readers)",
@@ -1677,6 +1730,10 @@ DISPLAY_TABLES: dict[str, list[str] | str | None] = {
     ],
     "mrmc_readers": [
         "reader", "A", "B", "AUC A", "AUC B", "Difference B − A (95% CI)", "P",
+    ],
+    "mrmc_binary": [
+        "FOM", "analysis", "random", "A", "B", "Value A (95% CI)", "Value B (95% CI)",
+        "Difference B − A (95% CI)", "F", "df", "P", "P (pair)",
     ],
     "ai_vs_readers": [
         "reader", "modality", "FOM", "AI", "Readers (mean)", "AI − readers (95% CI)", "t", "df",

@@ -759,7 +759,7 @@ def _build_result(
             "ms_r": res["ms_r_i"],
         }
     )
-    var = res["var"]
+    var = np.float64(res["var"])  # numpy division: 0 gives NaN, not ZeroDivisionError
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = [
             math.nan,

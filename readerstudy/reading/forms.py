@@ -53,6 +53,18 @@ class ReadingSessionForm(forms.Form):
         max_value=INT64_MAX,
         help_text="Leave empty for a new random seed (stored with the session and exported).",
     )
+    split_plot_groups = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100,
+        initial=1,
+        label="Reader groups (split-plot)",
+        help_text=(
+            "1: every reader reads every case. 2 or more: the readers are split into this many "
+            "groups and the cases into as many disjoint blocks (seeded, balanced by truth); "
+            "each reader reads only their group's block."
+        ),
+    )
     show_images = forms.BooleanField(required=False, initial=True, label="Images")
     show_location = forms.BooleanField(required=False, initial=True, label="Lesion location")
     show_clinical_history = forms.BooleanField(required=False, label="Clinical history")
@@ -140,6 +152,17 @@ class ReadingSessionForm(forms.Form):
                 if not self.case_list:
                     self.add_error("split", f"The study has no {split} cases.")
         readers = data.get("readers")
+        groups = data.get("split_plot_groups") or 1
+        if readers and groups > len(readers):
+            self.add_error(
+                "split_plot_groups",
+                f"More groups ({groups}) than chosen readers ({len(readers)}).",
+            )
+        if self.case_list and groups > len(self.case_list):
+            self.add_error(
+                "split_plot_groups",
+                f"More groups ({groups}) than cases ({len(self.case_list)}).",
+            )
         if readers and self.case_list and data.get("run") and data.get("modality"):
             problems = reading_session_collisions(
                 study=self.study,
@@ -173,6 +196,7 @@ class ReadingSessionForm(forms.Form):
             require_impression=data["require_impression"],
             allow_amend=data["allow_amend"],
             assist_reader=data["assist_reader"],
+            split_plot_groups=data.get("split_plot_groups") or 1,
         )
 
 

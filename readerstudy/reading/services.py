@@ -85,6 +85,49 @@ class ReadingSessionOptions:
     allow_amend: bool = False
     assist_reader: Reader | None = None
     ai_draft: bool = False
+    #: 1: every reader reads every case; g > 1: split-plot, readers in g groups, each
+    #: group reading its own block of the cases (:func:`split_plot_blocks`)
+    split_plot_groups: int = 1
+
+
+def split_plot_blocks(
+    *, seed: int, readers: Sequence[Reader], cases: Sequence[Case], groups: int
+) -> list[tuple[list[Reader], list[Case]]]:
+    """Readers in ``groups`` groups, each with its own disjoint block of ``cases``.
+
+    Seeded and balanced: the readers (in a seeded random order) are dealt round-robin to
+    the groups, so group sizes differ by at most one; the positive and then the negative
+    cases are dealt round-robin (one round continuing the other) in a seeded random order,
+    so every block gets its share of both classes (counts per class differ by at most one
+    between blocks, and so do the block sizes). Each block keeps the cases
+    in the order given.
+    """
+    if not 2 <= groups <= len(readers):
+        raise ReadingSessionError(
+            "split_plot_groups",
+            f"must be between 2 and the number of readers ({len(readers)}), got {groups}",
+        )
+    ordered = sorted(readers, key=lambda r: (r.position, r.code))
+    reader_order = permutation(seed, "split-plot-readers", len(ordered))
+    reader_groups: list[list[Reader]] = [[] for _ in range(groups)]
+    for k, i in enumerate(reader_order):
+        reader_groups[k % groups].append(ordered[i])
+    block_of: dict[int, int] = {}
+    dealt = 0  # the negatives continue the round where the positives stopped
+    for truth in (True, False):
+        members = [c for c in cases if bool(c.truth) is truth]
+        for i in permutation(seed, f"split-plot-cases-{int(truth)}", len(members)):
+            block_of[members[i].pk] = dealt % groups
+            dealt += 1
+    blocks: list[list[Case]] = [[c for c in cases if block_of[c.pk] == g] for g in range(groups)]
+    if any(not b for b in blocks):
+        raise ReadingSessionError(
+            "split_plot_groups", f"{len(cases)} cases cannot fill {groups} case blocks"
+        )
+    return [
+        (sorted(g, key=lambda r: (r.position, r.code)), b)
+        for g, b in zip(reader_groups, blocks, strict=True)
+    ]
 
 
 def reading_session_create(
@@ -142,6 +185,13 @@ def reading_session_create(
     seed = new_seed() if seed is None else seed
     if not 0 <= seed < 2**63:
         raise ReadingSessionError("seed", "must be between 0 and 2^63 - 1")
+    plan = (
+        [(sorted(readers, key=lambda r: (r.position, r.code)), cases)]
+        if options.split_plot_groups == 1
+        else split_plot_blocks(
+            seed=seed, readers=readers, cases=cases, groups=options.split_plot_groups
+        )
+    )
 
     with transaction.atomic():
         session = ReadingSession.objects.create(
@@ -167,20 +217,36 @@ def reading_session_create(
             for i, c in enumerate(cases, start=1)
         )
         work: list[ReadingWork] = []
-        for reader in sorted(readers, key=lambda r: (r.position, r.code)):
-            assignment = ReadingAssignment.objects.create(session=session, reader=reader)
-            indexes = reading_order(seed=seed, order=order, reader_code=reader.code, n=len(cases))
-            work.extend(
-                ReadingWork(assignment=assignment, case=cases[i], position=p)
-                for p, i in enumerate(indexes, start=1)
-            )
+        for group_readers, block in plan:
+            for reader in group_readers:
+                assignment = ReadingAssignment.objects.create(session=session, reader=reader)
+                indexes = reading_order(
+                    seed=seed, order=order, reader_code=reader.code, n=len(block)
+                )
+                work.extend(
+                    ReadingWork(assignment=assignment, case=block[i], position=p)
+                    for p, i in enumerate(indexes, start=1)
+                )
         ReadingWork.objects.bulk_create(work, batch_size=2000)
         audit_record(
             action="reading_session_created",
             actor=actor,
             study=study,
             target=f"reading session {session.pk}",
-            details={"name": name, "cases": len(cases), "readers": [r.code for r in readers]},
+            details={
+                "name": name,
+                "cases": len(cases),
+                "readers": [r.code for r in readers],
+                **(
+                    {
+                        "split_plot_groups": [
+                            {"readers": [r.code for r in g], "cases": len(b)} for g, b in plan
+                        ]
+                    }
+                    if len(plan) > 1
+                    else {}
+                ),
+            },
         )
     return session
 

@@ -111,6 +111,7 @@ def test_results_json_of_the_demo_has_every_contract_key_with_the_right_types(
         "study", "n_cases", "n_positive", "modality", "readers", "auc_tests", "agreement",
         "likert", "likert_paired", "mrmc", "mcnemar", "ai_vs_readers", "reading_time", "agreement_by_modality",
         "edits",
+        "mrmc_binary",
         "text_metrics", "text_metrics_tests", "preference", "bradley_terry", "acceptability",
         "acceptability_paired", "errors", "judgment_agreement",
         "clustered", "accuracy_tests", "partial_auc", "youden_threshold", "omnibus_auc",

@@ -349,6 +349,8 @@ def test_the_mrmc_note_codes_are_the_mrmc_codes_of_the_one_list() -> None:
         "mrmc-cases-dropped",
         "mrmc-no-test",
         "mrmc-not-computed",
+        "mrmc-split-plot",
+        "mrmc-binary-not-computed",
     }
     assert set(MRMC_NOTE_CODES) == expected == {c for c in NOTE_CODES if c.startswith("mrmc-")}
 
@@ -364,7 +366,8 @@ def test_a_zero_error_term_gets_a_note_and_no_silent_number(small_study: SmallSt
         reading.save(update_fields=["category"])
     analysis = run_analysis(study_data(study))
     doc = results_json(analysis)
-    assert {n["code"] for n in mrmc_notes(doc)} == {"mrmc-no-test"}
+    # sensitivity and specificity (mrmc_binary) have no error term either
+    assert {n["code"] for n in mrmc_notes(doc)} == {"mrmc-no-test", "mrmc-binary-not-computed"}
     assert [n["reader"] for n in mrmc_notes(doc) if n["reader"]] == ["R1", "R2"]
     for entry in doc["mrmc"]:
         assert all(r["ci"] == [None, None] and r["p"] is None for r in entry["reader_comparisons"])

@@ -487,6 +487,8 @@ EXCEPTIONS: dict[str, str] = {
     "mrmc.or_analysis": "dict of the OR quantities; mrmc is its DataFrame form",
     # a bundle of DataFrames (test, comparisons, modalities, ...) with the confidence= keyword
     "mrmc.mrmc": "MRMCResult dataclass of DataFrames",
+    "mrmc_split_plot.mrmc_split_plot": "MRMCResult dataclass of DataFrames (split-plot)",
+    "mrmc_split_plot.reader_groups": "(readers, cases) index arrays of each reader group",
     # planning: power / sample size of a test at significance level alpha, not an estimate
     "power.or_power": "power at alpha=, no estimate",
     "power.or_sample_size": "number of cases at alpha=, no estimate",

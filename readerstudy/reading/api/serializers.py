@@ -102,6 +102,14 @@ class ReadingSessionCreateSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Code of a model reader whose suggestion readers see (AI-assisted reading).",
     )
+    split_plot_groups = serializers.IntegerField(
+        default=1,
+        min_value=1,
+        max_value=100,
+        help_text="1: every reader reads every case; 2 or more: split-plot, the readers in "
+        "this many groups, each reading its own disjoint block of the cases (seeded, balanced "
+        "by truth).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         study: Study = self.context["study"]

@@ -55,6 +55,9 @@ AUDIT_ACTIONS: dict[str, str] = {
     "case_updated": "Case changed",
     "readings_imported": "Readings imported",
     "likert_scores_imported": "Likert scores imported",
+    "bundle_uploaded": "Bundle uploaded",
+    "bundle_imported": "Bundle imported",
+    "bundle_refused": "Bundle refused (nothing written)",
     # blinding and exports
     "study_unblinded": "Study unblinded",
     "unblinding_key_viewed": "Unblinding key viewed",

@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.audit.models import AuditEvent
+from readerstudy.bundles.models import BundleUpload
 from readerstudy.reading.models import ReadingAmendment, ReadingSession, ReadingSubmission
 from readerstudy.studies.models import Case, Reader, Reading, Study
 from readerstudy.studies.pseudonyms import pseudonym
@@ -101,6 +102,17 @@ class Route:
     def url(self, world: World) -> str:
         base = self.path(world) if self.path else reverse(self.name, kwargs=self.kwargs(world))
         return base + (f"?{self.query}" if self.query else "")
+
+
+def _upload(world: World, kind: str) -> BundleUpload:
+    """A refused upload of the ``kind`` study (its problems name truth values), made once."""
+    study = getattr(world, kind).study
+    upload, _ = BundleUpload.objects.get_or_create(
+        study=study,
+        original_name=f"{kind}.zip",
+        defaults={"status": "failed", "problems": [f"cases.csv:2: truth: {MARK[kind]} truth"]},
+    )
+    return upload
 
 
 def none(world: World) -> dict[str, Any]:
@@ -193,6 +205,26 @@ ROUTES: list[Route] = [
     Route("study-cases", main, expect(COORDINATORS)),
     Route("study-cases", main, expect(COORDINATORS), query="truth=1", label="truth filter"),
     Route("study-cases", other, expect(OTHER_COORDINATORS), label="other study"),
+    # bundle upload on the web (issue 15): coordinators; a new study's upload like study-new
+    Route("bundle-upload-new", none, expect([COORD, OUTSIDER, SUPER], denied=403)),
+    Route("bundle-upload-new", none, expect([COORD, OUTSIDER, SUPER], denied=403), method="POST"),
+    Route("bundle-upload", main, expect(COORDINATORS)),
+    Route("bundle-upload", main, expect(COORDINATORS), method="POST", label="no file"),
+    Route("bundle-upload", other, expect(OTHER_COORDINATORS), label="other study"),
+    Route("bundle-upload-detail", lambda w: {"pk": _upload(w, "main").pk}, expect(COORDINATORS)),
+    Route(
+        "bundle-upload-detail",
+        lambda w: {"pk": _upload(w, "other").pk},
+        expect(OTHER_COORDINATORS),
+        label="other study",
+    ),
+    Route("bundle-upload-progress", lambda w: {"pk": _upload(w, "main").pk}, expect(COORDINATORS)),
+    Route(
+        "bundle-upload-progress",
+        lambda w: {"pk": _upload(w, "other").pk},
+        expect(OTHER_COORDINATORS),
+        label="other study",
+    ),
     Route("invitation-accept", lambda w: {"token": "no-such-token"}, everyone(404)),
     Route("audit-all", none, expect([SUPER])),
     Route("audit-all", none, expect([SUPER]), query="format=csv", label="csv"),

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from evaluation.models import (
@@ -209,12 +210,27 @@ def _clear_study(study: Study) -> None:
     Study.objects.filter(pk=study.pk).update(reference_reader=None)
     study.reference_reader_id = None
     LikertScore.objects.filter(domain__study=study).delete()
-    for relation in Study._meta.related_objects:
-        if relation.many_to_many or relation.get_accessor_name() in _KEPT_ON_REPLACE:
-            continue
-        if relation.on_delete is not models.CASCADE:
-            continue
-        relation.related_model._base_manager.filter(**{relation.field.name: study}).delete()
+    pending = [
+        relation
+        for relation in Study._meta.related_objects
+        if not relation.many_to_many
+        and relation.get_accessor_name() not in _KEPT_ON_REPLACE
+        and relation.on_delete is models.CASCADE
+    ]
+    # A protected reference (a session's assisting model reader) goes first: retry the rest.
+    while pending:
+        blocked = []
+        for relation in pending:
+            try:
+                with transaction.atomic():
+                    relation.related_model._base_manager.filter(
+                        **{relation.field.name: study}
+                    ).delete()
+            except ProtectedError:
+                blocked.append(relation)
+        if len(blocked) == len(pending):
+            raise RuntimeError(f"cannot clear study {study.slug}: protected rows remain")
+        pending = blocked
 
 
 def _account_links(study: Study) -> dict[tuple[str, str], int]:

@@ -18,6 +18,8 @@ from evaluation.models import LikertDomain, LikertScore
 from readerstudy.audit.models import AuditEvent
 from readerstudy.bundles.models import BundleUpload
 from readerstudy.bundles.services_upload import _Progress
+from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.services import ReadingSessionOptions, reading_session_create
 from readerstudy.studies.models import Case, Reader, Reading, Study, StudyMember
 from readerstudy.studies.services import StudySpec, study_create, study_member_add
 from tests.conftest import CASES_CSV, STUDY_TOML, BundleFactory
@@ -134,6 +136,17 @@ def test_replacing_a_study_with_data_is_a_confirmed_choice(
     r1 = Reader.objects.get(study=study, code="R1")
     study_member_add(study=study, user=reader_user, role="reader", reader=r1, actor=coordinator)
     assert Reader.objects.get(pk=r1.pk).user_id == reader_user.pk
+    # A session whose assisting model is M1 (a protected reference) goes with the data.
+    reading_session_create(
+        study=study,
+        options=ReadingSessionOptions(
+            name="Round 1",
+            readers=[Reader.objects.get(pk=r1.pk)],
+            assist_reader=Reader.objects.get(study=study, code="M1"),
+            modality=2,
+        ),
+        actor=coordinator,
+    )
     before = counts()
     fewer = CASES_CSV.replace("C3,1,P3,train,left breast,,plateau\n", "")
     second = make_bundle(
@@ -161,6 +174,7 @@ def test_replacing_a_study_with_data_is_a_confirmed_choice(
     assert sorted(study.cases.values_list("code", flat=True)) == ["C1", "C2"]
     assert Reading.objects.filter(reader__study=study).count() == 3
     assert Study.objects.get(slug="tiny").pk == study.pk
+    assert not ReadingSession.objects.filter(study=study).exists()
     # The members stay, and the account stays linked to the new reader R1.
     assert StudyMember.objects.filter(study=study).count() == before["StudyMember"]
     assert Reader.objects.get(study=study, code="R1").user_id == reader_user.pk

@@ -290,6 +290,35 @@ ROUTES: list[Route] = [
         expect(),
         label="other study's session under this slug",
     ),
+    # editing and cloning sessions (issue 15)
+    Route("reading-session-edit", in_main("reading_session", "pk"), expect(COORDINATORS)),
+    Route(
+        "reading-session-edit",
+        in_main("reading_session", "pk"),
+        expect(COORDINATORS, 400),
+        method="POST",
+        label="no readers",
+    ),
+    Route(
+        "reading-session-edit",
+        in_main("reading_session", "pk", of="other"),
+        expect(),
+        label="other study's session under this slug",
+    ),
+    Route("reading-session-clone", in_main("reading_session", "pk"), expect(COORDINATORS)),
+    Route(
+        "reading-session-clone",
+        in_main("reading_session", "pk"),
+        expect(COORDINATORS, 400),
+        method="POST",
+        label="no name",
+    ),
+    Route(
+        "reading-session-clone",
+        in_other("reading_session", "pk"),
+        expect(OTHER_COORDINATORS),
+        label="other study",
+    ),
     Route("reading-session-export", in_main("reading_session", "pk"), expect(COORDINATORS)),
     Route(
         "reading-session-export",

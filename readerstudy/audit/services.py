@@ -79,6 +79,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "rating_session_created": "Rating session created",
     "rating_session_started": "Rating session started",
     "rating_session_closed": "Rating session closed",
+    "rating_session_raters_added": "Raters added to a rating session",
     "rating_item_redacted": "Rating item redacted",
     "rating_item_flags_dismissed": "Rating item leak flags dismissed",
     "generation_config_create": "Model configuration created",

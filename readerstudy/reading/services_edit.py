@@ -96,6 +96,7 @@ def reading_session_update(
 
     Raises ``ReadingSessionError`` (nothing written) when the session is not a draft or
     the options do not pass the checks."""
+    session.refresh_from_db(fields=["status"])
     if session.status != ReadingSession.Status.DRAFT:
         raise ReadingSessionError(
             "status",
@@ -136,6 +137,7 @@ def reading_session_add_readers(
     Raises ``ReadingSessionError`` when the session is closed, a reader is already in it,
     is not a linked human reader, or has readings or other sessions on these cases at the
     session's run and modality."""
+    session.refresh_from_db(fields=["status"])  # the stored status, not a stale copy's
     if session.status == ReadingSession.Status.CLOSED:
         raise ReadingSessionError("readers", "the session is closed: re-open it to add readers")
     if not readers:

@@ -484,6 +484,20 @@ ROUTES: list[Route] = [
     Route("rating-session-new", main, expect(COORDINATORS)),
     Route("rating-session-new", main, expect(COORDINATORS), method="POST"),
     Route("rating-session-detail", in_main("rating_session", "pk"), expect(COORDINATORS)),
+    Route("rating-session-raters", in_main("rating_session", "pk"), expect(COORDINATORS)),
+    Route(
+        "rating-session-raters",
+        in_main("rating_session", "pk"),
+        expect(COORDINATORS, 400),
+        method="POST",
+        label="no raters",
+    ),
+    Route(
+        "rating-session-raters",
+        in_main("rating_session", "pk", of="other"),
+        expect(),
+        label="other study's session under this slug",
+    ),
     Route(
         "rating-session-detail",
         in_main("rating_session", "pk", of="other"),

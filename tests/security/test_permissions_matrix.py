@@ -1064,6 +1064,23 @@ def api_routes() -> list[Route]:
             foreign=True,
         ),
         *study_api("api-reading-session-close", ONLY_COORD, ids=reading_session_pk, method="POST"),
+        # editing and cloning (issue 15): no readers is a 400, a clone a new draft
+        *study_api(
+            "api-reading-session-readers",
+            ONLY_COORD,
+            400,
+            ids=reading_session_pk,
+            method="POST",
+            foreign=True,
+        ),
+        *study_api(
+            "api-reading-session-clone",
+            ONLY_COORD,
+            201,
+            ids=reading_session_pk,
+            method="POST",
+            data=lambda objs: {"name": f"Clone {uuid.uuid4().hex[:8]}"},
+        ),
         *study_api(
             "api-reading-session-close",
             MEMBERS,

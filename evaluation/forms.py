@@ -262,3 +262,26 @@ def first_error(form: forms.Form) -> tuple[str, str]:
 
 def new_token() -> uuid.UUID:
     return uuid.uuid4()
+
+
+class AddRatersForm(forms.Form):
+    """Rater members of the study not yet in a (Likert) session."""
+
+    raters = UserChoiceField(
+        queryset=get_user_model().objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Each gets every item of the session; nobody else's items or scores change.",
+    )
+
+    def __init__(self, *args: Any, session: RatingSession, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        in_session = session.assignments.values_list("rater__user_id", flat=True)
+        members = StudyMember.objects.filter(
+            study=session.study, role=StudyMember.Role.RATER
+        ).values_list("user_id", flat=True)
+        form_field(self, "raters", forms.ModelChoiceField).queryset = (
+            get_user_model()
+            .objects.filter(pk__in=members, groups__name="rater")
+            .exclude(pk__in=[u for u in in_session if u is not None])
+            .order_by("username")
+        )

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from evaluation import views
+from evaluation import views, views_edit
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Raters: items are addressed only by their opaque public id.
@@ -33,6 +33,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "studies/<slug:slug>/rating/sessions/<int64:pk>/start/",
         views.session_start,
         name="rating-session-start",
+    ),
+    path(
+        "studies/<slug:slug>/rating/sessions/<int64:pk>/raters/",
+        views_edit.session_raters,
+        name="rating-session-raters",
     ),
     path(
         "studies/<slug:slug>/rating/sessions/<int64:pk>/close/",

@@ -43,6 +43,16 @@ urlpatterns = [
         name="api-reading-session-open",
     ),
     path(
+        S + "reading-sessions/<int64:pk>/readers/",
+        views_reading.ReadingSessionReaders.as_view(),
+        name="api-reading-session-readers",
+    ),
+    path(
+        S + "reading-sessions/<int64:pk>/clone/",
+        views_reading.ReadingSessionClone.as_view(),
+        name="api-reading-session-clone",
+    ),
+    path(
         S + "reading-sessions/<int64:pk>/close/",
         views_reading.ReadingSessionClose.as_view(),
         name="api-reading-session-close",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views_setup.invitation_accept, name="invitation-accept"),
     path("studies/<slug:slug>/audit/", views.study_audit, name="study-audit"),
     path("audit/", views.audit_all, name="audit-all"),
+    path("", include("readerstudy.bundles.urls")),
     path("", include("readerstudy.reading.urls")),
     path("", include("readerstudy.generation.urls")),
     path("", include("evaluation.urls")),

@@ -1451,6 +1451,14 @@ def parse_ratings(
     return out
 
 
+#: ``progress(stage, fraction)`` of ``parse_bundle``: what is being checked, 0 to 1.
+Progress = Callable[[str, float], None]
+
+
+def _silent(stage: str, fraction: float) -> None:
+    """The progress of a bundle nobody watches."""
+
+
 class ImageStore:
     """Receives each image of a valid bundle once it is checked: its stored (metadata
     stripped) and display (re-encoded PNG) bytes. The default keeps nothing (validation)."""
@@ -1542,6 +1550,7 @@ def parse_images(
     limits: BundleLimits | None = None,
     store: ImageStore | None = None,
     dicom: DicomScope | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[ImageSpec]:
     """Image files under images/<case_id>/, described by the optional images.csv.
 
@@ -1555,7 +1564,9 @@ def parse_images(
     instances: dict[str, DicomInstance] = {}
     files = [f for f in source.files_under("images") if not PurePosixPath(f).name.startswith(".")]
     by_name: dict[tuple[str, str], str] = {}
-    for path in files:
+    for done, path in enumerate(files):
+        if progress is not None and done % 20 == 0:
+            progress(done, len(files))
         reason = unsafe_path_reason(path)
         if reason is not None:
             problems.add(path, 1, "-", f"unsafe file name: {reason}")
@@ -1689,8 +1700,12 @@ def parse_bundle(
     *,
     limits: BundleLimits | None = None,
     store: ImageStore | None = None,
+    progress: Progress | None = None,
 ) -> ParsedBundle:
     """Validate the whole bundle; raise ``BundleError`` with every problem found.
+
+    ``progress(stage, fraction)`` is told what is being checked (a fraction of the checking
+    from 0 to 1, by file; the images one by one); the web upload's progress bar shows it.
 
     The bundle's size, file count and file names are checked first (``limits``); a bundle
     over a limit is refused before any file is read. Then every file is checked and every
@@ -1698,13 +1713,19 @@ def parse_bundle(
     a reading), in one pass.
     """
     limits = limits or BundleLimits.from_settings()
+    tell = progress or _silent
+    tell("checking the sizes and names of the files", 0.0)
     gate = check_bundle_limits(source, limits)
     if gate:
         raise BundleError(gate)
     problems = _Problems()
+    tell("checking study.toml", 0.02)
     study, toml_text = parse_study_toml(source, problems)
+    tell("checking cases.csv", 0.05)
     cases, attributes, case_index = parse_cases(source, problems, limits=limits)
+    tell("checking readers.csv", 0.15)
     readers, reader_index = parse_readers(source, problems, limits=limits)
+    tell("checking readings.csv", 0.2)
     unreadable = study.unreadable if study is not None else {"scale", "likert", "domains"}
     readings, reading_keys = _readings(
         source,
@@ -1714,6 +1735,7 @@ def parse_bundle(
         categories=study.categories if study and "scale" not in unreadable else None,
         limits=limits,
     )
+    tell("checking ratings.csv", 0.45)
     ratings = parse_ratings(
         source,
         problems,
@@ -1743,6 +1765,7 @@ def parse_bundle(
         )
     from readerstudy.bundles.judgments import JudgmentContext, parse_judgments  # (cycle)
 
+    tell("checking preferences.csv, acceptability.csv and errors.csv", 0.55)
     judgments = parse_judgments(
         source,
         problems,
@@ -1812,6 +1835,9 @@ def parse_bundle(
         limits=limits,
         store=None if problems.items else store,
         dicom=DicomScope.from_settings(study.slug if study is not None else ""),
+        progress=lambda done, total: tell(
+            f"checking the images ({done:,} of {total:,})", 0.6 + 0.4 * done / max(total, 1)
+        ),
     )
     if problems.items or study is None or cases is None or readers is None or readings is None:
         raise BundleError(problems.items)

@@ -15,7 +15,8 @@ import pandas as pd
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from evaluation.models import (
@@ -31,9 +32,9 @@ from readerstudy.bundles.findings import write_findings
 from readerstudy.bundles.judgments import ParsedJudgments
 from readerstudy.bundles.limits import BundleLimits, zip_directory_problems
 from readerstudy.bundles.marks import marks_write
-from readerstudy.bundles.parse import ImageStore, ParsedBundle, parse_bundle
-from readerstudy.bundles.problems import BundleError
-from readerstudy.bundles.source import open_bundle
+from readerstudy.bundles.parse import ImageStore, ParsedBundle, Progress, _toml_line, parse_bundle
+from readerstudy.bundles.problems import BundleError, Problem
+from readerstudy.bundles.source import BundleSource, open_bundle
 from readerstudy.core.db.bulk import bulk_insert
 from readerstudy.reading.models import ReadingSession
 from readerstudy.studies.models import (
@@ -46,11 +47,21 @@ from readerstudy.studies.models import (
     StudyMember,
     case_image_path,
 )
-from readerstudy.studies.services import study_member_add
+from readerstudy.studies.services import study_has_data, study_member_add
 
 
 class StudyExistsError(Exception):
-    """A study with the bundle's slug exists and ``replace`` was not asked for."""
+    """A study with the bundle's slug exists (or the study imported into holds data) and
+    ``replace`` was not asked for; ``line`` is the line of ``slug`` in study.toml."""
+
+    def __init__(self, message: str, *, slug: str = "", line: int = 1) -> None:
+        super().__init__(message)
+        self.slug = slug
+        self.line = line
+
+    def problem(self) -> Problem:
+        """The refusal as a problem of the bundle (``study.toml:LINE: slug: ...``)."""
+        return Problem("study.toml", self.line, "slug", str(self))
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,8 @@ def study_import(
     path: str | Path,
     replace: bool = False,
     coordinators: Sequence[User] = (),
+    into: Study | None = None,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Validate the bundle at ``path`` (folder or .zip) completely, then write it in one transaction.
 
@@ -106,6 +119,13 @@ def study_import(
     Images are decoded, stripped and stored while the bundle is checked, before the
     transaction starts, so the transaction (which holds SQLite's write lock) only inserts
     rows. ``coordinators`` become the new study's coordinators (membership and group).
+
+    ``into`` (the web upload to an existing study) keeps that study's row, its members,
+    invitations and audit log: the bundle's slug must be the study's, its data (cases,
+    readers, sessions, ...) is replaced, which needs ``replace`` when it has any, and the
+    accounts linked to readers and raters stay linked to the readers and raters of the same
+    id. ``progress`` is told how the checking goes (``parse_bundle``), then
+    ``("writing to the database", 1.0)``.
     """
     store = _StorageImageStore()
     started = time.monotonic()
@@ -115,18 +135,25 @@ def study_import(
         raise BundleError(too_many)
     try:
         with open_bundle(path) as source:
-            bundle = parse_bundle(source, limits=limits, store=store)
-        existing = Study.objects.filter(slug=bundle.study.slug).first()
-        if existing is not None and not replace:
-            raise StudyExistsError(
-                f"a study with slug {bundle.study.slug!r} exists; pass --replace to overwrite it"
-            )
+            bundle = parse_bundle(source, limits=limits, store=store, progress=progress)
+            slug_line = _slug_line(source)
+        existing = _target(bundle.study.slug, into, replace, slug_line)
         old_files = _image_files(existing) if existing is not None else []
+        replaced = existing is not None and (into is None or study_has_data(study=into))
+        if progress is not None:
+            progress("writing to the database", 1.0)
         write_started = time.monotonic()
         with transaction.atomic():
-            if existing is not None:
+            if into is not None:
+                links = _account_links(into)
+                _clear_study(into)
+                summary = _write_bundle(bundle, store, replaced=replaced, into=into)
+                _restore_account_links(into, links)
+            elif existing is not None:
                 study_delete(study=existing, delete_files=False)
-            summary = _write_bundle(bundle, store, replaced=existing is not None)
+                summary = _write_bundle(bundle, store, replaced=True)
+            else:
+                summary = _write_bundle(bundle, store, replaced=False)
             for user in coordinators:
                 study_member_add(study=summary.study, user=user, role=StudyMember.Role.COORDINATOR)
         finished = time.monotonic()
@@ -139,6 +166,106 @@ def study_import(
     return dataclasses.replace(
         summary, seconds=finished - started, write_seconds=finished - write_started
     )
+
+
+def _slug_line(source: BundleSource) -> int:
+    """The line of ``slug`` in the (valid) study.toml of ``source``."""
+    return _toml_line(source.read_bytes("study.toml").decode("utf-8"), "slug")
+
+
+def _target(slug: str, into: Study | None, replace: bool, line: int) -> Study | None:
+    """The study the bundle replaces (None: it creates one); ``StudyExistsError`` or
+    ``BundleError`` when it may not be written there."""
+    if into is not None:
+        if slug != into.slug:
+            raise BundleError(
+                [
+                    Problem(
+                        "study.toml",
+                        line,
+                        "slug",
+                        f"the bundle is for the study {slug!r}, not {into.slug!r}: set "
+                        f'slug = "{into.slug}" to import it into this study',
+                    )
+                ]
+            )
+        if study_has_data(study=into) and not replace:
+            raise StudyExistsError(
+                f"the study {slug!r} holds cases; choose to replace its data to import this bundle",
+                slug=slug,
+                line=line,
+            )
+        return into
+    existing = Study.objects.filter(slug=slug).first()
+    if existing is not None and not replace:
+        raise StudyExistsError(
+            f"a study with slug {slug!r} exists; pass --replace to overwrite it",
+            slug=slug,
+            line=line,
+        )
+    return existing
+
+
+#: What a study keeps when the web upload replaces its data (related names).
+_KEPT_ON_REPLACE = frozenset({"members", "invitations", "bundle_uploads"})
+
+
+def _clear_study(study: Study) -> None:
+    """Delete everything of ``study`` but the row itself, its members, invitations, uploads
+    and audit log (the image files go after the import, as with ``study_delete``)."""
+    Study.objects.filter(pk=study.pk).update(reference_reader=None)
+    study.reference_reader_id = None
+    LikertScore.objects.filter(domain__study=study).delete()
+    pending = [
+        relation
+        for relation in Study._meta.related_objects
+        if not relation.many_to_many
+        and relation.get_accessor_name() not in _KEPT_ON_REPLACE
+        and relation.on_delete is models.CASCADE
+    ]
+    # A protected reference (a session's assisting model reader) goes first: retry the rest.
+    while pending:
+        blocked = []
+        for relation in pending:
+            try:
+                with transaction.atomic():
+                    relation.related_model._base_manager.filter(
+                        **{relation.field.name: study}
+                    ).delete()
+            except ProtectedError:
+                blocked.append(relation)
+        if len(blocked) == len(pending):
+            raise RuntimeError(f"cannot clear study {study.slug}: protected rows remain")
+        pending = blocked
+
+
+def _account_links(study: Study) -> dict[tuple[str, str], int]:
+    """(``reader``/``rater``, code) → the account linked to it, before a replacement."""
+    links = {
+        ("reader", code): user
+        for code, user in study.readers.filter(user__isnull=False).values_list("code", "user_id")
+    }
+    links.update(
+        {
+            ("rater", code): user
+            for code, user in Rater.objects.filter(study=study, user__isnull=False).values_list(
+                "code", "user_id"
+            )
+        }
+    )
+    return links
+
+
+def _restore_account_links(study: Study, links: dict[tuple[str, str], int]) -> None:
+    """Link the new readers and raters to the accounts of the old ones of the same id
+    (one save each, so the audit log records the link)."""
+    for reader in study.readers.filter(code__in=[c for k, c in links if k == "reader"]):
+        if reader.kind == Reader.Kind.HUMAN:
+            reader.user_id = links[("reader", reader.code)]
+            reader.save(update_fields=["user"])
+    for rater in Rater.objects.filter(study=study, code__in=[c for k, c in links if k == "rater"]):
+        rater.user_id = links[("rater", rater.code)]
+        rater.save(update_fields=["user"])
 
 
 def _image_files(study: Study) -> list[str]:
@@ -171,21 +298,28 @@ def _opt(value: float) -> float | None:
 
 
 def _write_bundle(
-    bundle: ParsedBundle, store: _StorageImageStore, *, replaced: bool
+    bundle: ParsedBundle, store: _StorageImageStore, *, replaced: bool, into: Study | None = None
 ) -> ImportSummary:
     spec = bundle.study
-    study = Study.objects.create(
-        slug=spec.slug,
-        title=spec.title,
-        description=spec.description,
-        scale_name=spec.scale_name,
-        positive_threshold=spec.positive_threshold,
-        consensus=spec.consensus,
-        likert_min=spec.likert_min,
-        likert_max=spec.likert_max,
-        config=spec.config,
-        case_attributes=bundle.case_attributes,
-    )
+    values = {
+        "slug": spec.slug,
+        "title": spec.title,
+        "description": spec.description,
+        "scale_name": spec.scale_name,
+        "positive_threshold": spec.positive_threshold,
+        "consensus": spec.consensus,
+        "likert_min": spec.likert_min,
+        "likert_max": spec.likert_max,
+        "config": spec.config,
+        "case_attributes": bundle.case_attributes,
+    }
+    if into is None:
+        study = Study.objects.create(**values)
+    else:
+        study = into
+        for name, value in values.items():
+            setattr(study, name, value)
+        study.save()
     ScaleCategory.objects.bulk_create(
         ScaleCategory(study=study, value=v, label=spec.category_labels.get(v, ""))
         for v in spec.categories

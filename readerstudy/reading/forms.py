@@ -90,9 +90,14 @@ class ReadingSessionForm(forms.Form):
         help_text="Readers see this model's consensus category and impression for each case.",
     )
 
-    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, study: Study, editing: ReadingSession | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.study = study
+        #: The draft being edited: its own name is free, and its own cases do not clash
+        #: (the service checks the clashes again once the draft's are gone).
+        self.editing = editing
         form_field(self, "readers", forms.ModelChoiceField).queryset = Reader.objects.filter(
             study=study, kind=Reader.Kind.HUMAN, user__isnull=False
         ).order_by("position", "code")
@@ -110,7 +115,10 @@ class ReadingSessionForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if ReadingSession.objects.filter(study=self.study, name=name).exists():
+        others = ReadingSession.objects.filter(study=self.study, name=name)
+        if self.editing is not None:
+            others = others.exclude(pk=self.editing.pk)
+        if others.exists():
             raise forms.ValidationError("This study already has a session with this name.")
         return name
 
@@ -163,7 +171,8 @@ class ReadingSessionForm(forms.Form):
                 "split_plot_groups",
                 f"More groups ({groups}) than cases ({len(self.case_list)}).",
             )
-        if readers and self.case_list and data.get("run") and data.get("modality"):
+        checkable = self.editing is None and self.case_list
+        if readers and checkable and data.get("run") and data.get("modality"):
             problems = reading_session_collisions(
                 study=self.study,
                 readers=readers,
@@ -282,6 +291,63 @@ class ReadingDesignForm(ReadingSessionForm):
             counterbalance=data["condition_order"] == ReadingDesign.ConditionOrder.COUNTERBALANCED,
             ai_draft=data["ai_draft"],
         )
+
+
+class ReadingSessionReadersForm(forms.Form):
+    """More readers for a draft or open session: reader members not in it yet."""
+
+    readers = forms.ModelMultipleChoiceField(
+        queryset=Reader.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Each gets the session's cases in an order from its seed; nobody else's "
+        "work changes.",
+    )
+
+    def __init__(self, *args: Any, session: ReadingSession, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session = session
+        field = form_field(self, "readers", forms.ModelChoiceField)
+        field.queryset = (
+            Reader.objects.filter(study=session.study, kind=Reader.Kind.HUMAN, user__isnull=False)
+            .exclude(reading_assignments__session=session)
+            .order_by("position", "code")
+        )
+        field.label_from_instance = lambda r: f"{r.code} ({r.user.get_username()})"
+
+    def clean_readers(self) -> list[Reader]:
+        readers = list(self.cleaned_data["readers"])
+        study = self.session.study
+        missing = [r.code for r in readers if not has_study_role(r.user, study, "reader")]
+        if missing:
+            raise forms.ValidationError(
+                f"Not a reader member of this study (give the account the reader role first): "
+                f"{', '.join(missing)}."
+            )
+        return readers
+
+
+class ReadingSessionCloneForm(forms.Form):
+    """The name (and optionally the run) of a session's clone."""
+
+    name = forms.CharField(max_length=200)
+    run = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=32767,
+        help_text="Leave empty for the next run that holds no readings of these readers and "
+        "cases (a re-read).",
+    )
+
+    def __init__(self, *args: Any, session: ReadingSession, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session = session
+        self.fields["name"].initial = f"{session.name} (copy)"
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if ReadingSession.objects.filter(study=self.session.study, name=name).exists():
+            raise forms.ValidationError("This study already has a session with this name.")
+        return name
 
 
 class ReadingForm(forms.Form):

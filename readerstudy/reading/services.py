@@ -140,24 +140,83 @@ def reading_session_create(
     the name is taken, or a reader already has readings of these cases at this run and
     modality.
     """
+    readers, cases, seed = reading_session_plan(study=study, options=options)
+    plan = reading_session_blocks(
+        seed=seed, readers=readers, cases=cases, groups=options.split_plot_groups
+    )
+    with transaction.atomic():
+        session = ReadingSession.objects.create(
+            study=study,
+            seed=seed,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            **_session_values(options),
+        )
+        reading_session_fill(session=session, plan=plan, cases=cases)
+        audit_record(
+            action="reading_session_created",
+            actor=actor,
+            study=study,
+            target=f"reading session {session.pk}",
+            details={
+                "name": options.name,
+                "cases": len(cases),
+                "readers": [r.code for r in readers],
+                **(
+                    {
+                        "split_plot_groups": [
+                            {"readers": [r.code for r in g], "cases": len(b)} for g, b in plan
+                        ]
+                    }
+                    if len(plan) > 1
+                    else {}
+                ),
+            },
+        )
+    return session
+
+
+def _session_values(options: ReadingSessionOptions) -> dict[str, Any]:
+    """The session's own fields of ``options`` (all but readers, cases and seed)."""
+    return {
+        "name": options.name,
+        "split": options.split,
+        "order": options.order,
+        "run": options.run,
+        "modality": options.modality,
+        "show_images": options.show_images,
+        "show_location": options.show_location,
+        "show_clinical_history": options.show_clinical_history,
+        "show_findings": options.show_findings,
+        "require_impression": options.require_impression,
+        "allow_amend": options.allow_amend,
+        "assist_reader": options.assist_reader,
+        "ai_draft": options.ai_draft,
+    }
+
+
+def reading_session_plan(
+    *, study: Study, options: ReadingSessionOptions, editing: ReadingSession | None = None
+) -> tuple[list[Reader], list[Case], int]:
+    """Check ``options`` for a session of ``study``: its readers, cases (in order) and seed.
+
+    ``editing`` is the draft being re-planned (its name is its own; its cases and
+    assignments must be deleted first, or they clash with themselves). Raises
+    ``ReadingSessionError`` naming the field."""
     name, readers, split, cases = options.name, options.readers, options.split, options.cases
-    order, run, modality, seed = options.order, options.run, options.modality, options.seed
+    run, modality, seed = options.run, options.modality, options.seed
     assist_reader = options.assist_reader
     if options.ai_draft and assist_reader is None:
         raise ReadingSessionError("ai_draft", "an AI draft needs an assisting model")
     if not name.strip():
         raise ReadingSessionError("name", "required")
-    if ReadingSession.objects.filter(study=study, name=name).exists():
+    others = ReadingSession.objects.filter(study=study, name=name)
+    if editing is not None:
+        others = others.exclude(pk=editing.pk)
+    if others.exists():
         raise ReadingSessionError("name", f"the study already has a session named {name!r}")
     if not readers:
         raise ReadingSessionError("readers", "choose at least one reader")
-    for reader in readers:
-        if reader.study_id != study.pk or reader.kind != Reader.Kind.HUMAN:
-            raise ReadingSessionError(
-                "readers", f"{reader.code} is not a human reader of the study"
-            )
-        if reader.user_id is None:
-            raise ReadingSessionError("readers", f"{reader.code} has no user account linked")
+    check_session_readers(study=study, readers=readers)
     if cases is None:
         cases = list(Case.objects.filter(study=study, split=split).order_by("position", "code"))
     else:
@@ -185,70 +244,61 @@ def reading_session_create(
     seed = new_seed() if seed is None else seed
     if not 0 <= seed < 2**63:
         raise ReadingSessionError("seed", "must be between 0 and 2^63 - 1")
-    plan = (
-        [(sorted(readers, key=lambda r: (r.position, r.code)), cases)]
-        if options.split_plot_groups == 1
-        else split_plot_blocks(
-            seed=seed, readers=readers, cases=cases, groups=options.split_plot_groups
-        )
-    )
+    return list(readers), cases, seed
 
-    with transaction.atomic():
-        session = ReadingSession.objects.create(
-            study=study,
-            name=name,
-            split=split,
-            seed=seed,
-            order=order,
-            run=run,
-            modality=modality,
-            show_images=options.show_images,
-            show_location=options.show_location,
-            show_clinical_history=options.show_clinical_history,
-            show_findings=options.show_findings,
-            require_impression=options.require_impression,
-            allow_amend=options.allow_amend,
-            assist_reader=assist_reader,
-            ai_draft=options.ai_draft,
-            created_by=actor if getattr(actor, "pk", None) else None,
+
+def check_session_readers(*, study: Study, readers: Sequence[Reader]) -> None:
+    """Every reader is a human reader of ``study`` with an account; else ``ReadingSessionError``."""
+    for reader in readers:
+        if reader.study_id != study.pk or reader.kind != Reader.Kind.HUMAN:
+            raise ReadingSessionError(
+                "readers", f"{reader.code} is not a human reader of the study"
+            )
+        if reader.user_id is None:
+            raise ReadingSessionError("readers", f"{reader.code} has no user account linked")
+
+
+def reading_session_blocks(
+    *, seed: int, readers: Sequence[Reader], cases: Sequence[Case], groups: int
+) -> list[tuple[list[Reader], list[Case]]]:
+    """Who reads which cases: every reader every case (``groups`` 1), or the split-plot
+    groups and their case blocks (:func:`split_plot_blocks`)."""
+    if groups == 1:
+        return [(sorted(readers, key=lambda r: (r.position, r.code)), list(cases))]
+    return split_plot_blocks(seed=seed, readers=readers, cases=cases, groups=groups)
+
+
+def reading_session_fill(
+    *,
+    session: ReadingSession,
+    plan: Sequence[tuple[Sequence[Reader], Sequence[Case]]],
+    cases: Sequence[Case],
+) -> None:
+    """Write the session's cases (in order), and each reader's assignment and case order
+    (``plan``: :func:`reading_session_blocks`)."""
+    ReadingSessionCase.objects.bulk_create(
+        ReadingSessionCase(session=session, case=c, position=i)
+        for i, c in enumerate(cases, start=1)
+    )
+    for group_readers, block in plan:
+        reading_assignments_add(session=session, readers=group_readers, cases=block)
+
+
+def reading_assignments_add(
+    *, session: ReadingSession, readers: Sequence[Reader], cases: Sequence[Case]
+) -> None:
+    """Assign ``readers`` to the session's ``cases``, each in its order from the seed."""
+    work: list[ReadingWork] = []
+    for reader in sorted(readers, key=lambda r: (r.position, r.code)):
+        assignment = ReadingAssignment.objects.create(session=session, reader=reader)
+        indexes = reading_order(
+            seed=session.seed, order=session.order, reader_code=reader.code, n=len(cases)
         )
-        ReadingSessionCase.objects.bulk_create(
-            ReadingSessionCase(session=session, case=c, position=i)
-            for i, c in enumerate(cases, start=1)
+        work.extend(
+            ReadingWork(assignment=assignment, case=cases[i], position=p)
+            for p, i in enumerate(indexes, start=1)
         )
-        work: list[ReadingWork] = []
-        for group_readers, block in plan:
-            for reader in group_readers:
-                assignment = ReadingAssignment.objects.create(session=session, reader=reader)
-                indexes = reading_order(
-                    seed=seed, order=order, reader_code=reader.code, n=len(block)
-                )
-                work.extend(
-                    ReadingWork(assignment=assignment, case=block[i], position=p)
-                    for p, i in enumerate(indexes, start=1)
-                )
-        ReadingWork.objects.bulk_create(work, batch_size=2000)
-        audit_record(
-            action="reading_session_created",
-            actor=actor,
-            study=study,
-            target=f"reading session {session.pk}",
-            details={
-                "name": name,
-                "cases": len(cases),
-                "readers": [r.code for r in readers],
-                **(
-                    {
-                        "split_plot_groups": [
-                            {"readers": [r.code for r in g], "cases": len(b)} for g, b in plan
-                        ]
-                    }
-                    if len(plan) > 1
-                    else {}
-                ),
-            },
-        )
-    return session
+    ReadingWork.objects.bulk_create(work, batch_size=2000)
 
 
 @dataclass(frozen=True)

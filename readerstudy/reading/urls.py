@@ -6,7 +6,7 @@ never a case id.
 
 from django.urls import URLPattern, URLResolver, path
 
-from readerstudy.reading import views
+from readerstudy.reading import views, views_edit
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("studies/<slug:slug>/reading/new/", views.session_create, name="reading-session-create"),
@@ -20,6 +20,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "studies/<slug:slug>/reading/<int64:pk>/randomisation.csv",
         views.session_export,
         name="reading-session-export",
+    ),
+    path(
+        "studies/<slug:slug>/reading/<int64:pk>/edit/",
+        views_edit.session_edit,
+        name="reading-session-edit",
+    ),
+    path(
+        "studies/<slug:slug>/reading/<int64:pk>/clone/",
+        views_edit.session_clone,
+        name="reading-session-clone",
     ),
     path(
         "studies/<slug:slug>/reading/<int64:pk>/<str:action>/",

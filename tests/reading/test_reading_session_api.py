@@ -150,3 +150,30 @@ def test_other_roles_may_not_create_open_or_close(world: ReadingWorld, who: str)
     session.refresh_from_db()
     assert session.status == "draft" and counts() == before
     assert ReadingWork.objects.filter(assignment__session__name="API session").count() == 0
+
+
+def test_readers_are_added_and_a_session_cloned_through_the_api(world: ReadingWorld) -> None:
+    from tests.factories import ReaderFactory, UserFactory
+    from tests.reading.conftest import member
+
+    coord = client(world.coordinator)
+    session = world.session(readers=[world.reader1])
+    reader3 = ReaderFactory(study=world.study, code="R3", user=UserFactory(username="reader3"))
+    member(reader3.user, world.study, "reader")
+    refused = coord.post(f"{URL}{session.pk}/readers/", {"readers": ["R1", "NOPE"]}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"]["readers"] == ["Not readers of this study: NOPE."]
+    added = coord.post(f"{URL}{session.pk}/readers/", {"readers": ["R3"]}, format="json")
+    assert added.status_code == 200, added.json()
+    assert added.json()["n_readers"] == 2
+    again = coord.post(f"{URL}{session.pk}/readers/", {"readers": ["R3"]}, format="json")
+    assert again.status_code == 400
+    assert AuditEvent.objects.filter(action="reading_session_readers_added").count() == 1
+
+    cloned = coord.post(f"{URL}{session.pk}/clone/", {"name": "Re-read"}, format="json")
+    assert cloned.status_code == 201, cloned.json()
+    assert cloned.json()["status"] == "draft" and cloned.json()["n_readers"] == 2
+    assert cloned.json()["run"] == session.run + 1
+    taken = coord.post(f"{URL}{session.pk}/clone/", {"name": "Re-read"}, format="json")
+    assert taken.status_code == 400 and "name" in taken.json()["errors"]
+    assert client(world.user1).post(f"{URL}{session.pk}/clone/", {"name": "x"}).status_code == 403

@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from evaluation.models import LikertDomain, LikertScore, Rater
 from readerstudy.audit.models import AuditEvent
+from readerstudy.bundles.models import BundleUpload
 from readerstudy.reading.models import ReadingAmendment, ReadingSession, ReadingSubmission
 from readerstudy.studies.models import Case, Reader, Reading, Study
 from readerstudy.studies.pseudonyms import pseudonym
@@ -101,6 +102,17 @@ class Route:
     def url(self, world: World) -> str:
         base = self.path(world) if self.path else reverse(self.name, kwargs=self.kwargs(world))
         return base + (f"?{self.query}" if self.query else "")
+
+
+def _upload(world: World, kind: str) -> BundleUpload:
+    """A refused upload of the ``kind`` study (its problems name truth values), made once."""
+    study = getattr(world, kind).study
+    upload, _ = BundleUpload.objects.get_or_create(
+        study=study,
+        original_name=f"{kind}.zip",
+        defaults={"status": "failed", "problems": [f"cases.csv:2: truth: {MARK[kind]} truth"]},
+    )
+    return upload
 
 
 def none(world: World) -> dict[str, Any]:
@@ -193,6 +205,26 @@ ROUTES: list[Route] = [
     Route("study-cases", main, expect(COORDINATORS)),
     Route("study-cases", main, expect(COORDINATORS), query="truth=1", label="truth filter"),
     Route("study-cases", other, expect(OTHER_COORDINATORS), label="other study"),
+    # bundle upload on the web (issue 15): coordinators; a new study's upload like study-new
+    Route("bundle-upload-new", none, expect([COORD, OUTSIDER, SUPER], denied=403)),
+    Route("bundle-upload-new", none, expect([COORD, OUTSIDER, SUPER], denied=403), method="POST"),
+    Route("bundle-upload", main, expect(COORDINATORS)),
+    Route("bundle-upload", main, expect(COORDINATORS), method="POST", label="no file"),
+    Route("bundle-upload", other, expect(OTHER_COORDINATORS), label="other study"),
+    Route("bundle-upload-detail", lambda w: {"pk": _upload(w, "main").pk}, expect(COORDINATORS)),
+    Route(
+        "bundle-upload-detail",
+        lambda w: {"pk": _upload(w, "other").pk},
+        expect(OTHER_COORDINATORS),
+        label="other study",
+    ),
+    Route("bundle-upload-progress", lambda w: {"pk": _upload(w, "main").pk}, expect(COORDINATORS)),
+    Route(
+        "bundle-upload-progress",
+        lambda w: {"pk": _upload(w, "other").pk},
+        expect(OTHER_COORDINATORS),
+        label="other study",
+    ),
     Route("invitation-accept", lambda w: {"token": "no-such-token"}, everyone(404)),
     Route("audit-all", none, expect([SUPER])),
     Route("audit-all", none, expect([SUPER]), query="format=csv", label="csv"),
@@ -260,6 +292,35 @@ ROUTES: list[Route] = [
         in_main("reading_session", "pk", of="other"),
         expect(),
         label="other study's session under this slug",
+    ),
+    # editing and cloning sessions (issue 15)
+    Route("reading-session-edit", in_main("reading_session", "pk"), expect(COORDINATORS)),
+    Route(
+        "reading-session-edit",
+        in_main("reading_session", "pk"),
+        expect(COORDINATORS, 400),
+        method="POST",
+        label="no readers",
+    ),
+    Route(
+        "reading-session-edit",
+        in_main("reading_session", "pk", of="other"),
+        expect(),
+        label="other study's session under this slug",
+    ),
+    Route("reading-session-clone", in_main("reading_session", "pk"), expect(COORDINATORS)),
+    Route(
+        "reading-session-clone",
+        in_main("reading_session", "pk"),
+        expect(COORDINATORS, 400),
+        method="POST",
+        label="no name",
+    ),
+    Route(
+        "reading-session-clone",
+        in_other("reading_session", "pk"),
+        expect(OTHER_COORDINATORS),
+        label="other study",
     ),
     Route("reading-session-export", in_main("reading_session", "pk"), expect(COORDINATORS)),
     Route(
@@ -426,6 +487,20 @@ ROUTES: list[Route] = [
     Route("rating-session-new", main, expect(COORDINATORS)),
     Route("rating-session-new", main, expect(COORDINATORS), method="POST"),
     Route("rating-session-detail", in_main("rating_session", "pk"), expect(COORDINATORS)),
+    Route("rating-session-raters", in_main("rating_session", "pk"), expect(COORDINATORS)),
+    Route(
+        "rating-session-raters",
+        in_main("rating_session", "pk"),
+        expect(COORDINATORS, 400),
+        method="POST",
+        label="no raters",
+    ),
+    Route(
+        "rating-session-raters",
+        in_main("rating_session", "pk", of="other"),
+        expect(),
+        label="other study's session under this slug",
+    ),
     Route(
         "rating-session-detail",
         in_main("rating_session", "pk", of="other"),
@@ -998,6 +1073,23 @@ def api_routes() -> list[Route]:
             foreign=True,
         ),
         *study_api("api-reading-session-close", ONLY_COORD, ids=reading_session_pk, method="POST"),
+        # editing and cloning (issue 15): no readers is a 400, a clone a new draft
+        *study_api(
+            "api-reading-session-readers",
+            ONLY_COORD,
+            400,
+            ids=reading_session_pk,
+            method="POST",
+            foreign=True,
+        ),
+        *study_api(
+            "api-reading-session-clone",
+            ONLY_COORD,
+            201,
+            ids=reading_session_pk,
+            method="POST",
+            data=lambda objs: {"name": f"Clone {uuid.uuid4().hex[:8]}"},
+        ),
         *study_api(
             "api-reading-session-close",
             MEMBERS,

@@ -14,7 +14,12 @@ from rest_framework import serializers
 
 from readerstudy.core.api.forms import form_errors
 from readerstudy.core.converters import INT32_MAX, INT64_MAX
-from readerstudy.reading.forms import ReadingDesignForm, ReadingSessionForm
+from readerstudy.reading.forms import (
+    ReadingDesignForm,
+    ReadingSessionCloneForm,
+    ReadingSessionForm,
+    ReadingSessionReadersForm,
+)
 from readerstudy.reading.models import ReadingDesign, ReadingSession
 from readerstudy.reading.selectors import reading_default_modality
 from readerstudy.studies.api.serializers import ScaleCategorySerializer
@@ -339,3 +344,46 @@ class ReadingSubmitResultSerializer(serializers.Serializer):
     detail = serializers.CharField()
     answer = AnswerSerializer(allow_null=True, help_text="The stored answer after the submit.")
     next_position = serializers.IntegerField(allow_null=True)
+
+
+class ReadingSessionReadersSerializer(serializers.Serializer):
+    """Readers to add to a draft or open session, by their codes."""
+
+    readers = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        allow_empty=False,
+        help_text="Codes of human readers of the study linked to a user account with the "
+        "reader role in the study, not yet in the session.",
+    )
+
+    def validate_readers(self, codes: list[str]) -> list[Reader]:
+        session: ReadingSession = self.context["session"]
+        by_code = {r.code: r for r in Reader.objects.filter(study=session.study, code__in=codes)}
+        unknown = [c for c in codes if c not in by_code]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Not readers of this study: {', '.join(unknown[:20])}."
+            )
+        form = ReadingSessionReadersForm(
+            {"readers": [by_code[c].pk for c in codes]}, session=session
+        )
+        if not form.is_valid():
+            raise serializers.ValidationError(
+                [str(e) for e in form.errors.get("readers", ["Not valid."])]
+            )
+        return list(form.cleaned_data["readers"])
+
+
+class ReadingSessionCloneSerializer(serializers.Serializer):
+    """The clone's name and, optionally, its run (default: the next free run)."""
+
+    name = serializers.CharField(max_length=200)
+    run = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=32767)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        form = ReadingSessionCloneForm(
+            {"name": attrs["name"], "run": attrs.get("run") or ""}, session=self.context["session"]
+        )
+        if not form.is_valid():
+            raise form_errors(form)
+        return dict(form.cleaned_data)

@@ -37,8 +37,10 @@ from readerstudy.reading.api.serializers import (
     ReadingCaseSerializer,
     ReadingDesignCreateSerializer,
     ReadingDesignSerializer,
+    ReadingSessionCloneSerializer,
     ReadingSessionCreateSerializer,
     ReadingSessionDetailSerializer,
+    ReadingSessionReadersSerializer,
     ReadingSessionSerializer,
     ReadingSubmitResultSerializer,
     ReadingSubmitSerializer,
@@ -73,6 +75,7 @@ from readerstudy.reading.services import (
     reading_session_open,
     reading_work_open,
 )
+from readerstudy.reading.services_edit import reading_session_add_readers, reading_session_clone
 from readerstudy.reading.views import (
     answer_initial,
     case_image_response,
@@ -220,6 +223,59 @@ class ReadingSessionClose(_SessionTransition):
     """Close an open session: readers can no longer submit; nothing is deleted."""
 
     service = staticmethod(reading_session_close)
+
+
+class ReadingSessionReaders(_SessionMixin, generics.GenericAPIView):
+    """Add readers to a draft or open session (``reading_session_add_readers``, as the
+    session's edit page): each gets the session's cases in an order from its seed; nothing
+    of the readers already in it changes."""
+
+    serializer_class = ReadingSessionReadersSerializer
+
+    @extend_schema(
+        request=ReadingSessionReadersSerializer, responses={200: ReadingSessionSerializer}
+    )
+    def post(self, request: Request, slug: str, pk: int) -> Response:
+        session = self.get_object()
+        serializer = ReadingSessionReadersSerializer(
+            data=request.data, context={"session": session}
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            reading_session_add_readers(
+                session=session,
+                readers=serializer.validated_data["readers"],
+                actor=signed_in_user(request),
+            )
+        except ReadingSessionError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+        return Response(ReadingSessionSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+
+class ReadingSessionClone(_SessionMixin, generics.GenericAPIView):
+    """A new draft like the session (``reading_session_clone``, as the clone page): same
+    readers, cases and settings, a new seed, the run given or the next free one."""
+
+    serializer_class = ReadingSessionCloneSerializer
+
+    @extend_schema(request=ReadingSessionCloneSerializer, responses={201: ReadingSessionSerializer})
+    def post(self, request: Request, slug: str, pk: int) -> Response:
+        session = self.get_object()
+        serializer = ReadingSessionCloneSerializer(data=request.data, context={"session": session})
+        serializer.is_valid(raise_exception=True)
+        try:
+            clone = reading_session_clone(
+                session=session,
+                name=serializer.validated_data["name"],
+                run=serializer.validated_data.get("run"),
+                actor=signed_in_user(request),
+            )
+        except ReadingSessionError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+        return Response(
+            ReadingSessionSerializer(self.get_queryset().get(pk=clone.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ReadingSessionDetail(_SessionMixin, generics.RetrieveAPIView):

@@ -4,10 +4,13 @@ history (also after an autosave of the new answer), the unblinding key."""
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections import Counter
 
 import pytest
+from rest_framework.test import APIClient
 
 from evaluation.instruments import NO_ERRORS
 from evaluation.models import (
@@ -29,7 +32,8 @@ from evaluation.services import (
     rating_submit,
 )
 from readerstudy.studies.models import Case
-from tests.evaluation.conftest import SessionMaker, World
+from tests.evaluation.conftest import READERS, SessionMaker, World
+from tests.evaluation.test_views import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -356,4 +360,128 @@ def test_without_amendments_a_submitted_annotation_is_final(
             actor=user,
             scores={"errors": [{"category": "other"}]},
         )
+    assert ErrorAnnotation.objects.get().category == NO_ERRORS
+
+
+# ------------------------------------------------------------------------------ the pages
+
+
+def test_creating_an_error_session_with_the_reference_from_the_form(
+    world: World, references: None
+) -> None:
+    client = client_for(world.coordinator)
+    url = f"/studies/{world.study.slug}/rating/sessions/new/"
+    page = client.get(url).content.decode()
+    assert "Error annotation" in page and "reference impression" in page
+    response = client.post(
+        url,
+        {
+            "name": "Errors",
+            "instrument": "errors",
+            "include_reference": "on",
+            "readers": [world.readers["M1"].pk, world.readers["R1"].pk],
+            "runs": ["1"],
+            "raters": [u.pk for u in world.raters],
+            "raters_per_item": "2",
+            "order": "random",
+        },
+    )
+    assert response.status_code == 302
+    session = RatingSession.objects.get(name="Errors")
+    assert session.instrument == Instrument.ERRORS
+    assert session.items.count() == 12 and session.items.filter(reference=True).count() == 4
+    client.post(
+        f"/studies/{world.study.slug}/rating/sessions/{session.pk}/start/", {"confirm": "on"}
+    )
+    base = f"/studies/{world.study.slug}/rating/sessions/{session.pk}/"
+    for path in (base, f"{base}key/", f"{base}key.csv", f"{base}randomisation.csv"):
+        assert client.get(path).status_code == 200, path
+    key = client.get(f"{base}key.csv").content.decode()
+    assert key.count(",reference,reference,") == 4
+
+
+def test_an_error_page_is_blind_and_posts_errors_without_script(
+    world: World, make_session: SessionMaker, references: None
+) -> None:
+    session = single(
+        make_session,
+        Instrument.ERRORS,
+        include_reference=True,
+        raters=world.rater_profiles()[:1],
+        allow_amend=True,
+    )
+    user = world.raters[0]
+    client = client_for(user)
+    pages = {}
+    for task in RatingTask.objects.filter(assignment__session=session).select_related("item"):
+        page = client.get(f"/rating/items/{task.item.public_id}/").content.decode()
+        for code, _kind, label in READERS:
+            assert f">{code}<" not in page and label not in page
+        shown = page.lower().replace("reference impression of", "")
+        assert not re.search(r"\breference\b", shown), task.item.reference
+        pages[task.item.reference] = page
+    assert set(pages) == {True, False}
+    # A reference item's page and an output's page differ only in the text.
+    strip = re.compile(
+        r'value="[0-9a-f-]{36}"|value="[0-9A-Za-z]{64}"|<nav class="pager".*?</nav>|[0-9a-z]{20}'
+        r'|Item \d+|<div class="output-text[^<]*</div>',
+        re.S,
+    )
+    assert strip.sub("", pages[True]) == strip.sub("", pages[False])
+    assert "wrong severity or category" in pages[False] and 'id="no-errors"' in pages[False]
+    task = task_of(session, user)
+    response = client.post(
+        f"/rating/items/{task.item.public_id}/",
+        {
+            "version": "0",
+            "token": str(uuid.uuid4()),
+            "action": "submit",
+            "errors": json.dumps(
+                [{"category": "other", "significant": True, "start": 0, "end": 3}]
+            ),
+        },
+    )
+    assert response.status_code == 302
+    assert list(ErrorAnnotation.objects.values_list("category", "significant", "start", "end")) == [
+        ("other", True, 0, 3)
+    ]
+    page = client.get(f"/rating/items/{task.item.public_id}/").content.decode()
+    assert "clinically significant" in page and f"“{task.item.display_text[:3]}”" in page
+    task.refresh_from_db()
+    client.post(
+        f"/rating/items/{task.item.public_id}/",
+        {
+            "version": str(task.version),
+            "token": str(uuid.uuid4()),
+            "no_errors": "1",
+            "errors": "[]",
+        },
+    )
+    assert list(ErrorAnnotation.objects.values_list("category", flat=True)) == [NO_ERRORS]
+    assert JudgmentAmendment.objects.get().after == {"no_errors": True}
+    bad = client.post(
+        f"/rating/items/{task_of(session, user, 1).item.public_id}/draft.json",
+        {"version": 0, "scores": {"errors": [{"category": "typo"}]}},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and bad.json()["field"] == "errors"
+
+
+def test_the_api_item_of_an_error_session_gives_the_text_and_the_categories(
+    world: World, make_session: SessionMaker
+) -> None:
+    session = single(make_session, Instrument.ERRORS, raters=world.rater_profiles()[:1])
+    user = world.raters[0]
+    task = task_of(session, user)
+    api = APIClient()
+    api.force_authenticate(user)
+    data = api.get(f"/api/rating/items/{task.item.public_id}/").json()
+    assert data["instrument"] == "errors" and data["text"] == task.item.display_text
+    assert [o["value"] for o in data["options"]][:2] == ["false_finding", "missed_finding"]
+    done = api.post(
+        data["submit_url"],
+        {"version": 0, "token": str(uuid.uuid4()), "scores": {"no_errors": True}},
+        format="json",
+    )
+    assert done.status_code == 200, done.content
     assert ErrorAnnotation.objects.get().category == NO_ERRORS

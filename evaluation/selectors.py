@@ -29,7 +29,7 @@ from evaluation.blinding import (
     normalise_output,
     structure_by_source,
 )
-from evaluation.instruments import NO_ERRORS, acceptability_scale, error_taxonomy
+from evaluation.instruments import NO_ERRORS, acceptability_scale, domain_scale, error_taxonomy
 from evaluation.models import (
     REFERENCE_READER,
     AcceptabilityGrade,
@@ -74,6 +74,27 @@ def likert_anchors(low: int, high: int) -> list[tuple[int, str]]:
         return list(zip(values, FIVE_POINT_ANCHORS, strict=True))
     labels = {low: "Strongly disagree", high: "Strongly agree"}
     return [(v, labels.get(v, "")) for v in values]
+
+
+def domain_points(
+    domain: LikertDomain, study: Study, study_points: list[tuple[int, str]]
+) -> tuple[list[tuple[int, str]], bool]:
+    """``(value, anchor)`` of each point of ``domain``'s scale, and whether it is its own: a
+    domain with its own range or anchors (``study.toml``) gets them, its unlabelled points
+    the study-wide labels where the range is the study's (else blank, with the ends always
+    labelled by its anchors or "Strongly disagree"/"Strongly agree")."""
+    scale = domain_scale(domain.extra, low=study.likert_min, high=study.likert_max)
+    own = bool(scale.anchors) or (scale.low, scale.high) != (study.likert_min, study.likert_max)
+    if not own:
+        return study_points, False
+    base = dict(
+        study_points
+        if (scale.low, scale.high) == (study.likert_min, study.likert_max)
+        else likert_anchors(scale.low, scale.high)
+    )
+    return [
+        (v, scale.anchors.get(v, base.get(v, ""))) for v in range(scale.low, scale.high + 1)
+    ], True
 
 
 def session_domains(session: RatingSession) -> list[LikertDomain]:
@@ -371,6 +392,11 @@ class DomainRow:
     label: str
     description: str
     value: int | None
+    #: ``(value, anchor)`` of each point of this domain's scale (its own range and anchors,
+    #: else the study's).
+    points: list[tuple[int, str]] = field(default_factory=list)
+    #: Whether the domain has a range or anchors of its own (the page then shows them).
+    own_scale: bool = False
 
 
 @dataclass(frozen=True)
@@ -430,9 +456,18 @@ def rater_item_view(task: RatingTask) -> RaterItemView:
     domains = session_domains(session)
     draft: dict[str, Any] = task.draft or {}
     groups: list[DomainGroup] = []
+    study_points = likert_anchors(study.likert_min, study.likert_max)
     for d in domains:
         value = draft.get(d.key)
-        row = DomainRow(d.key, d.label, d.description, value if isinstance(value, int) else None)
+        points, own = domain_points(d, study, study_points)
+        row = DomainRow(
+            d.key,
+            d.label,
+            d.description,
+            value if isinstance(value, int) else None,
+            points,
+            own,
+        )
         if groups and groups[-1].name == d.group:
             groups[-1].rows.append(row)
         else:

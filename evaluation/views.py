@@ -242,7 +242,7 @@ def review(request: HttpRequest, public_id: str) -> HttpResponse:
             "label": row.label,
             "group": group.name,
             "value": row.value,
-            "anchor": dict(view.anchors).get(row.value, "") if row.value is not None else "",
+            "anchor": dict(row.points).get(row.value, "") if row.value is not None else "",
             "stored": view.stored.get(row.key),
         }
         for group in view.groups

@@ -485,3 +485,49 @@ def test_the_api_item_of_an_error_session_gives_the_text_and_the_categories(
     )
     assert done.status_code == 200, done.content
     assert ErrorAnnotation.objects.get().category == NO_ERRORS
+
+
+# ----------------------------------------------------- per-domain anchors on the Likert page
+
+
+def test_a_domain_with_its_own_range_and_anchors_shows_them_on_the_rating_page(
+    world: World, make_session: SessionMaker
+) -> None:
+    own, plain = world.domains[0], world.domains[1]
+    own.extra = {"min": 1, "max": 3, "anchors": {"1": "Wrong", "2": "Partly right", "3": "Right"}}
+    own.save()
+    session = make_session(
+        domains=[own, plain], raters=world.rater_profiles()[:1], runs=[1], raters_per_item=1
+    )
+    user = world.raters[0]
+    task = task_of(session, user)
+    client = client_for(user)
+    page = client.get(f"/rating/items/{task.item.public_id}/").content.decode()
+    own_row = page[page.index(f'data-key="{own.key}"') :]
+    own_row = own_row[: own_row.index("</fieldset>")]
+    plain_row = page[page.index(f'data-key="{plain.key}"') :]
+    plain_row = plain_row[: plain_row.index("</fieldset>")]
+    assert re.findall(r'name="score-[a-z_]+" value="(\d)"', own_row) == ["1", "2", "3"]
+    assert "partly right" in own_row and "Right" in own_row
+    assert re.findall(r'name="score-[a-z_]+" value="(\d)"', plain_row) == ["1", "2", "3", "4", "5"]
+    assert "row-anchors" not in plain_row
+    api = APIClient()
+    api.force_authenticate(user)
+    domains = {
+        d["key"]: d for d in api.get(f"/api/rating/items/{task.item.public_id}/").json()["domains"]
+    }
+    assert domains[own.key]["anchors"] == [
+        {"value": 1, "label": "Wrong"},
+        {"value": 2, "label": "Partly right"},
+        {"value": 3, "label": "Right"},
+    ]
+    assert [a["value"] for a in domains[plain.key]["anchors"]] == [1, 2, 3, 4, 5]
+    # The review shows the domain's own anchor of the chosen score.
+    scores = {own.key: 2, plain.key: 5}
+    client.post(
+        f"/rating/items/{task.item.public_id}/draft.json",
+        {"version": 0, "scores": scores},
+        content_type="application/json",
+    )
+    review = client.get(f"/rating/items/{task.item.public_id}/review/").content.decode()
+    assert "partly right" in review and "strongly agree" in review

@@ -1204,6 +1204,9 @@ MAX_COMMENT = 2000
 #: Most errors one rater may mark in one text.
 MAX_ERRORS = 50
 ERROR_FIELDS = ("category", "significant", "start", "end", "comment")
+#: How JSON and a form's checkbox say yes and no.
+YES: tuple[Any, ...] = (True, "1", "true", "on")
+NO: tuple[Any, ...] = (None, "", False, "0", "false")
 
 
 def _as_int(value: Any) -> Any:
@@ -1227,9 +1230,10 @@ def _validate_errors(
     ``{category, significant, start, end, comment}`` (``start``/``end`` optional character
     offsets into the shown text, ``start < end``; a missed finding has no span)."""
     categories = error_taxonomy(session.study).categories
-    no_errors = raw.get("no_errors") in (True, "1", "true", "on")
-    if raw.get("no_errors") not in (None, "", False, True, "0", "1", "true", "false", "on"):
+    flag = raw.get("no_errors")
+    if flag not in YES and flag not in NO:
         raise ScoresInvalidError("no_errors: must be true or false", field="no_errors")
+    no_errors = flag in YES
     errors = raw.get("errors") or []
     if not isinstance(errors, list) or len(errors) > MAX_ERRORS:
         raise ScoresInvalidError(

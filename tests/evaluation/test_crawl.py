@@ -95,6 +95,26 @@ def fetcher(client: Client) -> Any:
     return fetch
 
 
+def token_client(user: Any) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return api
+
+
+def assert_api_crawl_blind(api: APIClient, own: list[RatingTask], forbidden: Any) -> None:
+    """The rater's API crawl (sessions, items, drafts and every URL in the answers) carries
+    nothing ``forbidden`` and reaches each of ``own`` tasks' items."""
+    result: CrawlResult = crawl(
+        fetcher(api),
+        ["/api/rating/sessions/", "/api/rating/items/?page_size=5000"],
+        forbidden,
+        skip=API_SKIP,
+    )
+    assert not result.problems, "\n".join(result.problems[:40])
+    for task in own:
+        assert result.visited[f"/api/rating/items/{task.item.public_id}/"] == 200
+
+
 def test_the_demo_opens_a_ready_session_for_the_three_raters(demo: Study) -> None:
     session = RatingSession.objects.get(study=demo, name=DEMO_SESSION_NAME)
     assert session.status == "open" and session.raters_per_item == 2
@@ -396,26 +416,8 @@ def test_every_pairwise_and_acceptability_page_and_api_answer_a_demo_rater_reach
         assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
         assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
 
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-
-    def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
-        response = api.get(url)
-        return (
-            response.status_code,
-            {k.lower(): v for k, v in response.headers.items()},
-            response.content,
-        )
-
-    api_result: CrawlResult = crawl(
-        fetch,
-        ["/api/rating/sessions/", "/api/rating/items/?page_size=5000"],
-        forbidden,
-        skip=API_SKIP,
-    )
-    assert not api_result.problems, "\n".join(api_result.problems[:40])
-    for task in own:
-        assert api_result.visited[f"/api/rating/items/{task.item.public_id}/"] == 200
+    api = token_client(user)
+    assert_api_crawl_blind(api, own, forbidden)
     pairwise_item = api.get(f"/api/rating/items/{own[0].item.public_id}/").json()
     assert set(pairwise_item) >= {"a_text", "b_text", "options", "draft"}
 
@@ -498,23 +500,5 @@ def test_the_judgment_sessions_of_the_second_demo_are_blind_to_the_reference(
     for task in own:
         assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
         assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-
-    def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
-        response = api.get(url)
-        return (
-            response.status_code,
-            {k.lower(): v for k, v in response.headers.items()},
-            response.content,
-        )
-
-    api_result: CrawlResult = crawl(
-        fetch,
-        ["/api/rating/sessions/", "/api/rating/items/?page_size=5000"],
-        forbidden,
-        skip=API_SKIP,
-    )
-    assert not api_result.problems, "\n".join(api_result.problems[:40])
-    for task in own:
-        assert api_result.visited[f"/api/rating/items/{task.item.public_id}/"] == 200
+    api = token_client(user)
+    assert_api_crawl_blind(api, own, forbidden)

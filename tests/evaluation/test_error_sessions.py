@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from rest_framework.test import APIClient
 
-from evaluation.instruments import NO_ERRORS
+from evaluation.instruments import DEFAULT_ERROR_CATEGORIES, NO_ERRORS
 from evaluation.models import (
     AcceptabilityGrade,
     ErrorAnnotation,
@@ -188,14 +188,7 @@ def test_error_items_are_single_outputs_with_the_taxonomy_as_options(
     session = single(make_session, Instrument.ERRORS, include_reference=True, raters_per_item=3)
     assert RatingItem.objects.filter(session=session).count() == 16
     view = rater_judgment_view(task_of(session, world.raters[0]))
-    assert [o.value for o in view.options] == [
-        "false_finding",
-        "missed_finding",
-        "wrong_location",
-        "wrong_severity",
-        "wrong_comparison",
-        "other",
-    ]
+    assert [o.value for o in view.options] == list(DEFAULT_ERROR_CATEGORIES)
     assert [o.key for o in view.options] == ["1", "2", "3", "4", "5", "6"]
     assert view.left_text == view.right_text == ""
 

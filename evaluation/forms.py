@@ -39,11 +39,18 @@ class RatingSessionForm(forms.Form):
     name = forms.CharField(max_length=200)
     instrument = forms.ChoiceField(
         required=False,
-        choices=[c for c in Instrument.choices if c[0] != Instrument.ERRORS],
+        choices=Instrument.choices,
         initial=Instrument.LIKERT,
         widget=forms.RadioSelect,
         help_text="Likert: each output scored on the domains. Pairwise: two outputs of a case "
-        "side by side (A/B). Acceptability: each output graded on the study's scale.",
+        "side by side (A/B). Acceptability: each output graded on the study's scale. Error "
+        "annotation: raters mark spans of each output with a category of the study's taxonomy "
+        "and its clinical significance, or 'no errors'.",
+    )
+    include_reference = forms.BooleanField(
+        required=False,
+        label="Also the case's reference impression (acceptability, error annotation)",
+        help_text="Mixed blind with the outputs: raters cannot tell it from them.",
     )
     pairs = forms.CharField(
         required=False,
@@ -179,6 +186,7 @@ class RatingSessionForm(forms.Form):
             name=data["name"],
             instrument=data["instrument"],
             pairs=pairs,
+            include_reference=data.get("include_reference", False),
             readers=readers,
             runs=data["runs"],
             domains=list(data["domains"] or []),

@@ -212,6 +212,10 @@ class RatingItem(models.Model):
     ``reading_b`` is NULL, with the case's reference impression; ``display_text_b`` is B's
     normalised text and ``left`` records which of A and B the rater sees on the left (drawn
     from the session's seed).
+
+    An acceptability or error-annotation item with ``reference`` set shows the case's
+    reference impression, mixed blind with the outputs: its ``reading`` is then only the link
+    to the case (an output of the same case in the session) and never the source.
     """
 
     # Foreign keys covered by a composite unique constraint that leads with them get no index.
@@ -227,6 +231,9 @@ class RatingItem(models.Model):
     )
     display_text_b = models.TextField(blank=True)
     left = models.CharField(max_length=1, blank=True, help_text="a or b: shown on the left")
+    reference = models.BooleanField(
+        default=False, help_text="Shows the case's reference impression (reading: the case)"
+    )
     leak_flags = models.JSONField(default=list, blank=True)
     leak_dismissed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -242,8 +249,17 @@ class RatingItem(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "reading"],
-                condition=Q(reading_b__isnull=True),
+                condition=Q(reading_b__isnull=True, reference=False),
                 name="ratingitem_unique_reading",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "reading"],
+                condition=Q(reference=True),
+                name="ratingitem_unique_reference",
+            ),
+            models.CheckConstraint(
+                condition=Q(reference=False) | Q(reading_b__isnull=True, left=""),
+                name="ratingitem_reference_single",
             ),
             models.UniqueConstraint(
                 fields=["session", "reading", "reading_b"],
@@ -676,8 +692,8 @@ class ErrorAnnotation(models.Model):
 
 
 class JudgmentAmendment(models.Model):
-    """One change of a submitted pairwise preference or acceptability grade made in a rating
-    session: who, when, the answer before and after. Rows are only added."""
+    """One change of a submitted pairwise preference, acceptability grade or error annotation
+    made in a rating session: who, when, the answer before and after. Rows are only added."""
 
     task = models.ForeignKey(
         RatingTask, on_delete=models.CASCADE, related_name="judgment_amendments"

@@ -29,7 +29,7 @@ from evaluation.blinding import (
     normalise_output,
     structure_by_source,
 )
-from evaluation.instruments import NO_ERRORS, acceptability_scale
+from evaluation.instruments import NO_ERRORS, acceptability_scale, domain_scale, error_taxonomy
 from evaluation.models import (
     REFERENCE_READER,
     AcceptabilityGrade,
@@ -74,6 +74,27 @@ def likert_anchors(low: int, high: int) -> list[tuple[int, str]]:
         return list(zip(values, FIVE_POINT_ANCHORS, strict=True))
     labels = {low: "Strongly disagree", high: "Strongly agree"}
     return [(v, labels.get(v, "")) for v in values]
+
+
+def domain_points(
+    domain: LikertDomain, study: Study, study_points: list[tuple[int, str]]
+) -> tuple[list[tuple[int, str]], bool]:
+    """``(value, anchor)`` of each point of ``domain``'s scale, and whether it is its own: a
+    domain with its own range or anchors (``study.toml``) gets them, its unlabelled points
+    the study-wide labels where the range is the study's (else blank, with the ends always
+    labelled by its anchors or "Strongly disagree"/"Strongly agree")."""
+    scale = domain_scale(domain.extra, low=study.likert_min, high=study.likert_max)
+    own = bool(scale.anchors) or (scale.low, scale.high) != (study.likert_min, study.likert_max)
+    if not own:
+        return study_points, False
+    base = dict(
+        study_points
+        if (scale.low, scale.high) == (study.likert_min, study.likert_max)
+        else likert_anchors(scale.low, scale.high)
+    )
+    return [
+        (v, scale.anchors.get(v, base.get(v, ""))) for v in range(scale.low, scale.high + 1)
+    ], True
 
 
 def session_domains(session: RatingSession) -> list[LikertDomain]:
@@ -371,6 +392,11 @@ class DomainRow:
     label: str
     description: str
     value: int | None
+    #: ``(value, anchor)`` of each point of this domain's scale (its own range and anchors,
+    #: else the study's).
+    points: list[tuple[int, str]] = field(default_factory=list)
+    #: Whether the domain has a range or anchors of its own (the page then shows them).
+    own_scale: bool = False
 
 
 @dataclass(frozen=True)
@@ -430,9 +456,18 @@ def rater_item_view(task: RatingTask) -> RaterItemView:
     domains = session_domains(session)
     draft: dict[str, Any] = task.draft or {}
     groups: list[DomainGroup] = []
+    study_points = likert_anchors(study.likert_min, study.likert_max)
     for d in domains:
         value = draft.get(d.key)
-        row = DomainRow(d.key, d.label, d.description, value if isinstance(value, int) else None)
+        points, own = domain_points(d, study, study_points)
+        row = DomainRow(
+            d.key,
+            d.label,
+            d.description,
+            value if isinstance(value, int) else None,
+            points,
+            own,
+        )
         if groups and groups[-1].name == d.group:
             groups[-1].rows.append(row)
         else:
@@ -496,10 +531,12 @@ class JudgmentOption:
 
 @dataclass(frozen=True)
 class RaterJudgmentView:
-    """Everything a rater's pairwise or acceptability page may show: blinded values only.
+    """Everything a rater's pairwise, acceptability or error page may show: blinded values only.
 
     A pairwise page shows ``left_text`` and ``right_text`` labelled "A" and "B" (which output
-    is which is the item's seeded ``left``, never shown); ``choice`` is positional."""
+    is which is the item's seeded ``left``, never shown); ``choice`` is positional. An error
+    page shows ``text``, whose ``options`` are the study's error categories; an
+    acceptability or error item of the reference impression looks like any other."""
 
     public_id: str
     instrument: str
@@ -526,6 +563,20 @@ class RaterJudgmentView:
     @property
     def editable(self) -> bool:
         return self.session_open and (not self.submitted or self.allow_amend)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The draft's marked errors, each with its category's label and the marked words."""
+        labels = {o.value: o.label for o in self.options}
+        return [
+            {
+                **e,
+                "label": labels.get(e.get("category", ""), ""),
+                "quote": self.text[e["start"] : e["end"]] if "start" in e else "",
+            }
+            for e in self.draft.get("errors", [])
+            if isinstance(e, dict)
+        ]
 
     @property
     def chosen(self) -> str:
@@ -569,6 +620,14 @@ def rater_judgment_view(task: RatingTask) -> RaterJudgmentView:
             if item.left != "b"
             else (item.display_text_b, item.display_text)
         )
+    elif session.instrument == RatingSession.Instrument.ERRORS:
+        options = [
+            JudgmentOption(key, label, str(k) if k <= 9 else "")
+            for k, (key, label) in enumerate(
+                error_taxonomy(session.study).categories.items(), start=1
+            )
+        ]
+        left = right = ""
     else:
         scale = acceptability_scale(session.study)
         options = [
@@ -705,8 +764,8 @@ def session_flagged_items(session: RatingSession) -> list[FlaggedItem]:
     return [
         FlaggedItem(
             public_id=i.public_id,
-            reader=i.reading.reader.code,
-            run=i.reading.run,
+            reader=REFERENCE_READER if i.reference else i.reading.reader.code,
+            run=0 if i.reference else i.reading.run,
             case=i.reading.case.code,
             text=i.display_text,
             flags=[{**f, "label": RULE_LABELS.get(f["rule"], f["rule"])} for f in i.leak_flags],
@@ -771,24 +830,23 @@ def unblinding_key(session: RatingSession) -> list[KeyRow]:
             "redacted_at",
             "reading_b__reader__code",
             "left",
+            "reference",
         )
     )
     pairwise = session.instrument == RatingSession.Instrument.PAIRWISE
+    # An item of the reference impression: the reading is only its link to the case.
+    reference = (REFERENCE_READER, REFERENCE_READER, "reference impression", 0, 0)
     return [
         KeyRow(
             pid,
             pos + 1,
-            code,
-            kind,
-            label,
-            run,
-            modality,
+            *(reference if ref else (code, kind, label, run, modality)),
             case,
             redacted is not None,
             (code_b or REFERENCE_READER) if pairwise else "",
             left,
         )
-        for pid, pos, code, kind, label, run, modality, case, redacted, code_b, left in rows
+        for pid, pos, code, kind, label, run, modality, case, redacted, code_b, left, ref in rows
     ]
 
 
@@ -857,11 +915,19 @@ def session_structure_warnings(session: RatingSession) -> list[StructureWarning]
     """:func:`study_structure_warnings` over a session's items: the original output of each,
     or the text raters will see where the coordinator redacted it."""
     rows = RatingItem.objects.filter(session=session).values_list(
-        "reading__reader__kind", "reading__impression", "display_text", "redacted_at"
+        "reading__reader__kind",
+        "reading__impression",
+        "display_text",
+        "redacted_at",
+        "reference",
+        "reading__case__reference_impression",
     )
     return structure_by_source(
-        (kind, original if redacted is None else shown)
-        for kind, original, shown, redacted in rows.iterator(chunk_size=2000)
+        (
+            REFERENCE_READER if ref else kind,
+            shown if redacted is not None else (reference if ref else original),
+        )
+        for kind, original, shown, redacted, ref, reference in rows.iterator(chunk_size=2000)
     )
 
 

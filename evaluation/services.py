@@ -24,11 +24,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evaluation.blinding import normalise_output, structure_by_source
-from evaluation.instruments import acceptability_scale, domain_scale
+from evaluation.instruments import NO_ERRORS, acceptability_scale, domain_scale, error_taxonomy
 from evaluation.judges import JudgeSummary, judge_execute, judge_template_problems
 from evaluation.models import (
     REFERENCE_READER,
     AcceptabilityGrade,
+    ErrorAnnotation,
     Instrument,
     JudgeConfig,
     JudgmentAmendment,
@@ -212,6 +213,9 @@ class RatingSessionOptions:
     #: Pairwise sessions: the pairs of sources compared, as (reader code A, reader code B
     #: or ``reference`` for the case's reference impression).
     pairs: Sequence[tuple[str, str]] = ()
+    #: Acceptability and error sessions: also the case's reference impression (of each case
+    #: with a chosen output and a reference impression), mixed blind with the outputs.
+    include_reference: bool = False
 
 
 def rating_session_create(
@@ -252,9 +256,11 @@ def rating_session_create(
         raise RatingError("runs: choose at least one run (1 or more)", field="runs")
     if options.instrument not in Instrument.values:
         raise RatingError(f"instrument: must be one of {Instrument.values}", field="instrument")
-    if options.instrument == Instrument.ERRORS:
+    if options.include_reference and options.instrument not in SINGLE_OUTPUT_INSTRUMENTS:
         raise RatingError(
-            "instrument: error-annotation sessions are not available yet", field="instrument"
+            "include_reference: only acceptability and error-annotation sessions grade the "
+            "reference impression itself (pairwise: write 'M1 vs reference')",
+            field="include_reference",
         )
     likert = options.instrument == Instrument.LIKERT
     if likert and (not domains or any(d.study_id != study.pk for d in domains)):
@@ -401,6 +407,8 @@ class _JudgmentCandidate:
     text: str
     reading_b_id: int | None = None
     text_b: str = ""
+    #: The case's reference impression (``reading_id`` is then an output of the case).
+    reference: bool = False
 
 
 def _pairwise_candidates(
@@ -460,20 +468,35 @@ def _pairwise_candidates(
     return out
 
 
-def _acceptability_candidates(
+#: The instruments whose items show one text (an output or the reference impression).
+SINGLE_OUTPUT_INSTRUMENTS = (Instrument.ACCEPTABILITY, Instrument.ERRORS)
+
+
+def _single_output_candidates(
     *, study: Study, readers: Sequence[Reader], options: RatingSessionOptions
 ) -> list[_JudgmentCandidate]:
+    """The outputs of an acceptability or error session, and with ``include_reference`` the
+    reference impression of each of their cases that has one (linked to the case through the
+    case's output with the lowest id, which is never shown or stored as its source)."""
     outputs = Reading.objects.filter(
         case__study=study, reader__in=list(readers), run__in=list(options.runs)
     ).exclude(impression="")
     if options.modalities is not None:
         outputs = outputs.filter(modality__in=list(options.modalities))
-    return [
-        _JudgmentCandidate(case_code, reader, pk, text)
-        for pk, case_code, reader, text in outputs.values_list(
-            "pk", "case__code", "reader__code", "impression"
+    out: list[_JudgmentCandidate] = []
+    anchors: dict[str, tuple[int, str]] = {}
+    for pk, case_code, reader, text, reference in outputs.order_by("pk").values_list(
+        "pk", "case__code", "reader__code", "impression", "case__reference_impression"
+    ):
+        out.append(_JudgmentCandidate(case_code, reader, pk, text))
+        anchors.setdefault(case_code, (pk, reference))
+    if options.include_reference:
+        out.extend(
+            _JudgmentCandidate(case_code, REFERENCE_READER, pk, reference, reference=True)
+            for case_code, (pk, reference) in anchors.items()
+            if reference.strip()
         )
-    ]
+    return out
 
 
 def balanced_by_stratum(
@@ -529,12 +552,13 @@ def _judgment_session_create(
     seed: int,
     actor: User | None,
 ) -> RatingSession:
-    """A pairwise or acceptability session (see :func:`rating_session_create`)."""
+    """A pairwise, acceptability or error-annotation session (see
+    :func:`rating_session_create`)."""
     pairwise = options.instrument == Instrument.PAIRWISE
     if pairwise:
         candidates = _pairwise_candidates(study=study, readers=options.readers, options=options)
     else:
-        candidates = _acceptability_candidates(
+        candidates = _single_output_candidates(
             study=study, readers=options.readers, options=options
         )
     case_list = sorted({c.case_code for c in candidates})
@@ -547,7 +571,7 @@ def _judgment_session_create(
         keep = set(case_list)
     chosen = sorted(
         (c for c in candidates if c.case_code in keep),
-        key=lambda c: (c.case_code, c.pairing, c.reading_id),
+        key=lambda c: (c.case_code, c.pairing, c.reading_id, c.reference),
     )
     if not chosen:
         raise RatingError(
@@ -588,6 +612,7 @@ def _judgment_session_create(
                 "readers": sorted(r.code for r in options.readers),
                 "runs": sorted(set(options.runs)),
                 "pairs": [list(p) for p in options.pairs] if pairwise else [],
+                "reference": options.include_reference,
                 "case_sample": options.case_sample,
                 "n_cases": len(keep),
             },
@@ -609,6 +634,7 @@ def _judgment_session_create(
                     display_text=text,
                     display_text_b=text_b,
                     left=sides[position],
+                    reference=c.reference,
                     leak_flags=flags,
                 )
             )
@@ -899,7 +925,7 @@ def rating_draft_save(*, task: RatingTask, scores: Any, version: int) -> int:
         domains = session_domains_cached(session)
         clean: dict[str, Any] = _validate_scores(scores, domains, session.study, complete=False)
     else:
-        clean = _validate_judgment(scores, session=session, complete=False)
+        clean = _validate_judgment(scores, session=session, complete=False, item=task.item)
     sql = (
         f"UPDATE {quoted_table(RatingTask)} SET draft = %s, version = version + 1, "
         "updated_at = %s WHERE id = %s AND version = %s"
@@ -1175,20 +1201,118 @@ PAIRWISE_POSITIONS = ("left", "tie", "right")
 MAX_COMMENT = 2000
 
 
-def _validate_judgment(raw: Any, *, session: RatingSession, complete: bool) -> dict[str, Any]:
-    """The clean answer of a pairwise or acceptability task; :class:`ScoresInvalidError`
-    naming the field when it is not valid (``complete``: every required answer given)."""
+#: Most errors one rater may mark in one text.
+MAX_ERRORS = 50
+ERROR_FIELDS = ("category", "significant", "start", "end", "comment")
+#: How JSON and a form's checkbox say yes and no.
+YES: tuple[Any, ...] = (True, "1", "true", "on")
+NO: tuple[Any, ...] = (None, "", False, "0", "false")
+
+
+def _as_int(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+def _comment(raw: Any, field: str) -> str:
+    if not isinstance(raw, str) or len(raw) > MAX_COMMENT:
+        raise ScoresInvalidError(
+            f"{field}: must be text of at most {MAX_COMMENT} characters", field=field
+        )
+    return raw.strip()
+
+
+def _validate_errors(
+    raw: Mapping[str, Any], *, session: RatingSession, item: RatingItem | None, complete: bool
+) -> dict[str, Any]:
+    """An error-annotation answer: ``no_errors`` (true) or ``errors``, a list of
+    ``{category, significant, start, end, comment}`` (``start``/``end`` optional character
+    offsets into the shown text, ``start < end``; a missed finding has no span)."""
+    categories = error_taxonomy(session.study).categories
+    flag = raw.get("no_errors")
+    if flag not in YES and flag not in NO:
+        raise ScoresInvalidError("no_errors: must be true or false", field="no_errors")
+    no_errors = flag in YES
+    errors = raw.get("errors") or []
+    if not isinstance(errors, list) or len(errors) > MAX_ERRORS:
+        raise ScoresInvalidError(
+            f"errors: must be a list of at most {MAX_ERRORS} errors", field="errors"
+        )
+    length = len(item.display_text) if item is not None else None
+    clean: list[dict[str, Any]] = []
+    for n, error in enumerate(errors, start=1):
+        where = f"errors[{n}]"
+        if not isinstance(error, Mapping):
+            raise ScoresInvalidError(f"{where}: expected an object", field="errors")
+        unknown = sorted(str(k) for k in error if k not in ERROR_FIELDS)
+        if unknown:
+            raise ScoresInvalidError(
+                f"{where}.{unknown[0]}: not a field of an error", field="errors"
+            )
+        category = error.get("category")
+        if category not in categories:
+            raise ScoresInvalidError(
+                f"{where}.category: must be one of {list(categories)}", field="errors"
+            )
+        significant = error.get("significant", False)
+        if significant not in (True, False, 0, 1):
+            raise ScoresInvalidError(f"{where}.significant: must be true or false", field="errors")
+        row: dict[str, Any] = {"category": category, "significant": bool(significant)}
+        start, end = _as_int(error.get("start")), _as_int(error.get("end"))
+        if start is not None or end is not None:
+            if (
+                isinstance(start, bool)
+                or isinstance(end, bool)
+                or not isinstance(start, int)
+                or not isinstance(end, int)
+                or not 0 <= start < end
+                or (length is not None and end > length)
+            ):
+                raise ScoresInvalidError(
+                    f"{where}: start and end must be offsets into the text with start < end"
+                    + (f" <= {length}" if length is not None else ""),
+                    field="errors",
+                )
+            row["start"], row["end"] = start, end
+        if error.get("comment") not in (None, ""):
+            row["comment"] = _comment(error["comment"], f"{where}.comment")
+        clean.append(row)
+    if no_errors and clean:
+        raise ScoresInvalidError(
+            "no_errors: marked errors and 'no errors' together; remove one", field="no_errors"
+        )
+    if complete and not no_errors and not clean:
+        raise ScoresInvalidError(
+            "errors: mark at least one error, or choose 'no errors'", field="errors"
+        )
+    out: dict[str, Any] = {}
+    if no_errors:
+        out["no_errors"] = True
+    if clean:
+        out["errors"] = clean
+    return out
+
+
+def _validate_judgment(
+    raw: Any, *, session: RatingSession, complete: bool, item: RatingItem | None = None
+) -> dict[str, Any]:
+    """The clean answer of a pairwise, acceptability or error task; :class:`ScoresInvalidError`
+    naming the field when it is not valid (``complete``: every required answer given;
+    ``item``: the task's item, whose text bounds the error spans)."""
     if not isinstance(raw, Mapping):
         raise ScoresInvalidError("scores: expected an object", field="scores")
-    if session.instrument == Instrument.PAIRWISE:
-        allowed = {"choice", "strength", "comment"}
-    else:
-        allowed = {"grade"}
+    allowed = {
+        Instrument.PAIRWISE: {"choice", "strength", "comment"},
+        Instrument.ERRORS: {"no_errors", "errors"},
+    }.get(Instrument(session.instrument), {"grade"})
     unknown = sorted(str(k) for k in raw if k not in allowed)
     if unknown:
         raise ScoresInvalidError(
             f"scores.{unknown[0]}: not an answer of this session", field=unknown[0]
         )
+    if session.instrument == Instrument.ERRORS:
+        return _validate_errors(raw, session=session, item=item, complete=complete)
     out: dict[str, Any] = {}
     if session.instrument == Instrument.PAIRWISE:
         choice = raw.get("choice")
@@ -1203,10 +1327,8 @@ def _validate_judgment(raw: Any, *, session: RatingSession, complete: bool) -> d
             )
         else:
             out["choice"] = choice
-        strength = raw.get("strength")
+        strength = _as_int(raw.get("strength"))
         if strength not in (None, ""):
-            if isinstance(strength, str) and strength.strip().isdigit():
-                strength = int(strength)
             if (
                 isinstance(strength, bool)
                 or not isinstance(strength, int)
@@ -1216,13 +1338,8 @@ def _validate_judgment(raw: Any, *, session: RatingSession, complete: bool) -> d
                     "strength: must be a whole number from 1 to 5", field="strength"
                 )
             out["strength"] = strength
-        comment = raw.get("comment")
-        if comment not in (None, ""):
-            if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
-                raise ScoresInvalidError(
-                    f"comment: must be text of at most {MAX_COMMENT} characters", field="comment"
-                )
-            out["comment"] = comment.strip()
+        if raw.get("comment") not in (None, ""):
+            out["comment"] = _comment(raw["comment"], "comment")
         return out
     grade = raw.get("grade")
     scale = acceptability_scale(session.study)
@@ -1230,8 +1347,7 @@ def _validate_judgment(raw: Any, *, session: RatingSession, complete: bool) -> d
         if complete:
             raise ScoresInvalidError("grade: choose a grade", field="grade")
         return out
-    if isinstance(grade, str) and grade.strip().lstrip("-").isdigit():
-        grade = int(grade)
+    grade = _as_int(grade)
     if isinstance(grade, bool) or grade not in scale.labels:
         raise ScoresInvalidError(f"grade: must be one of {scale.values}", field="grade")
     out["grade"] = grade
@@ -1248,6 +1364,19 @@ def _canonical_choice(item: RatingItem, position: str) -> str:
     return "b" if on_left == "a" else "a"
 
 
+def _single_target(task: RatingTask) -> dict[str, Any]:
+    """Which stored judgments an acceptability or error task writes: the rater's of the
+    item's output, or of the case's reference impression (reading NULL)."""
+    item = task.item
+    if item.reference:
+        return {
+            "rater_id": task.assignment.rater_id,
+            "case_id": item.reading.case_id,
+            "reading_id": None,
+        }
+    return {"rater_id": task.assignment.rater_id, "reading_id": item.reading_id}
+
+
 def _judgment_row(
     task: RatingTask, *, lock: bool
 ) -> PairwisePreference | AcceptabilityGrade | None:
@@ -1261,10 +1390,81 @@ def _judgment_row(
             rater_id=rater_id, reading_a_id=item.reading_id, reading_b_id=item.reading_b_id
         )
     else:
-        found = AcceptabilityGrade.objects.filter(rater_id=rater_id, reading_id=item.reading_id)
+        found = AcceptabilityGrade.objects.filter(**_single_target(task))
     if lock:
         found = found.select_for_update()
     return found.first()
+
+
+def _errors_write(task: RatingTask, answer: Mapping[str, Any], *, replace: bool) -> None:
+    """Store an error answer as ErrorAnnotation rows (source "entered"): one ``none`` row for
+    "no errors", else one row per error. An amendment (``replace``) deletes the rows of the
+    first answer first (the JudgmentAmendment keeps both answers); a first answer refuses
+    when the rater already has annotations of this text (e.g. imported)."""
+    target = _single_target(task)
+    stored = ErrorAnnotation.objects.filter(**target)
+    if replace:
+        stored.delete()
+    elif stored.exists():
+        raise AlreadySubmittedError(
+            "Error annotations of this text are already stored for you (for example imported "
+            "ones); nothing was changed. Please tell the study coordinator."
+        )
+    rows = answer.get("errors") or [{"category": NO_ERRORS, "significant": False}]
+    ErrorAnnotation.objects.bulk_create(
+        ErrorAnnotation(
+            rater_id=target["rater_id"],
+            case_id=task.item.reading.case_id,
+            reading_id=target["reading_id"],
+            category=row["category"],
+            significant=row["significant"],
+            start=row.get("start"),
+            end=row.get("end"),
+            comment=row.get("comment", ""),
+            source=ScoreSource.ENTERED,
+        )
+        for row in rows
+    )
+
+
+def _stored_answer(
+    task: RatingTask, row: PairwisePreference | AcceptabilityGrade | None
+) -> dict[str, Any]:
+    """The submitted answer of ``task`` as its draft would hold it, read back from the stored
+    judgment ``row`` (pairwise, acceptability) or the rater's error annotations."""
+    session = task.assignment.session
+    if session.instrument == Instrument.ERRORS:
+        rows = list(
+            ErrorAnnotation.objects.select_for_update()
+            .filter(**_single_target(task))
+            .order_by("id")
+            .values(*ERROR_FIELDS)
+        )
+        if any(r["category"] == NO_ERRORS for r in rows):
+            return {"no_errors": True}
+        return {
+            "errors": [
+                {
+                    "category": r["category"],
+                    "significant": r["significant"],
+                    **({"start": r["start"], "end": r["end"]} if r["start"] is not None else {}),
+                    **({"comment": r["comment"]} if r["comment"] else {}),
+                }
+                for r in rows
+            ]
+        }
+    if isinstance(row, AcceptabilityGrade):
+        return {"grade": row.grade}
+    if row is None:
+        return {}
+    on_left = task.item.left or "a"
+    position = "tie" if row.choice == "tie" else ("left" if row.choice == on_left else "right")
+    out: dict[str, Any] = {"choice": position}
+    if row.strength is not None:
+        out["strength"] = row.strength
+    if row.comment:
+        out["comment"] = row.comment
+    return out
 
 
 def _judgment_write(
@@ -1293,9 +1493,7 @@ def _judgment_write(
         fields = {"grade": answer["grade"]}
         if row is None:
             AcceptabilityGrade.objects.create(
-                rater_id=task.assignment.rater_id,
-                case_id=item.reading.case_id,
-                reading_id=item.reading_id,
+                **{**_single_target(task), "case_id": item.reading.case_id},
                 source=ScoreSource.ENTERED,
                 **fields,
             )
@@ -1332,11 +1530,18 @@ def _judgment_submit(
                     draft=locked.draft,
                 )
             final = _validate_judgment(
-                locked.draft if answer is None else answer, session=session, complete=True
+                locked.draft if answer is None else answer,
+                session=session,
+                complete=True,
+                item=task.item,
             )
+            errors = session.instrument == Instrument.ERRORS
             now = timezone.now()
             if locked.submitted_at is None:
-                _judgment_write(task, final, None)
+                if errors:
+                    _errors_write(task, final, replace=False)
+                else:
+                    _judgment_write(task, final, None)
                 locked.submitted_at = now
                 status = "submitted"
             else:
@@ -1344,16 +1549,20 @@ def _judgment_submit(
                     raise AlreadySubmittedError(
                         "This item is already submitted and this session does not allow amendments."
                     )
-                row = _judgment_row(task, lock=True)
-                if row is None:
+                row = None if errors else _judgment_row(task, lock=True)
+                if row is None and not errors:
                     raise AlreadySubmittedError(
                         "The submitted answer is missing; please tell the study coordinator."
                     )
-                before = dict(locked.draft)
+                # What is stored, not the draft: autosave has already put the new answer there.
+                before = _stored_answer(task, row)
                 if before == final:
                     status = "unchanged"
                 else:
-                    _judgment_write(task, final, row)
+                    if errors:
+                        _errors_write(task, final, replace=True)
+                    else:
+                        _judgment_write(task, final, row)
                     JudgmentAmendment.objects.create(
                         task=locked,
                         user=actor,

@@ -8,6 +8,7 @@ otherwise). Views stay thin: reads in ``selectors``, writes in ``services``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -156,7 +157,22 @@ def item(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "evaluation/item.html", _item_context(task))
 
 
-JUDGMENT_FIELDS = ("choice", "strength", "comment", "grade")
+JUDGMENT_FIELDS = ("choice", "strength", "comment", "grade", "no_errors")
+
+
+def _posted_answer(request: HttpRequest) -> dict[str, Any]:
+    """The answer a judgment page posts; an error page's marked errors come as the JSON of
+    its ``errors`` field (kept up to date by the page's script)."""
+    answer: dict[str, Any] = {
+        k: request.POST[k] for k in JUDGMENT_FIELDS if request.POST.get(k, "") != ""
+    }
+    raw = request.POST.get("errors", "")
+    if raw.strip():
+        try:
+            answer["errors"] = json.loads(raw)
+        except ValueError:
+            answer["errors"] = raw  # refused by the validation, naming the field
+    return answer
 
 
 def _judgment_item(request: HttpRequest, task: RatingTask) -> HttpResponse:
@@ -164,7 +180,7 @@ def _judgment_item(request: HttpRequest, task: RatingTask) -> HttpResponse:
     or with ``action=save`` keeps it as the draft; then on to the next item to do."""
     public_id = task.item.public_id
     if request.method == "POST":
-        answer = {k: request.POST[k] for k in JUDGMENT_FIELDS if request.POST.get(k, "") != ""}
+        answer = _posted_answer(request)
         form = SubmitPayload(request.POST)
         version_form = VersionForm(request.POST)
         try:
@@ -203,7 +219,12 @@ def _judgment_item(request: HttpRequest, task: RatingTask) -> HttpResponse:
     return render(
         request,
         "evaluation/judgment_item.html",
-        {"item": view, "token": new_token(), "strengths": range(1, 6)},
+        {
+            "item": view,
+            "token": new_token(),
+            "strengths": range(1, 6),
+            "errors_json": json.dumps(view.draft.get("errors", [])),
+        },
     )
 
 
@@ -221,7 +242,7 @@ def review(request: HttpRequest, public_id: str) -> HttpResponse:
             "label": row.label,
             "group": group.name,
             "value": row.value,
-            "anchor": dict(view.anchors).get(row.value, "") if row.value is not None else "",
+            "anchor": dict(row.points).get(row.value, "") if row.value is not None else "",
             "stored": view.stored.get(row.key),
         }
         for group in view.groups
@@ -529,7 +550,11 @@ def item_redact(request: HttpRequest, slug: str, pk: int, public_id: str) -> Htt
             "item": item_obj,
             "flags": flags,
             "form": form,
-            "original": item_obj.reading.impression,
+            "original": (
+                item_obj.reading.case.reference_impression
+                if item_obj.reference
+                else item_obj.reading.impression
+            ),
         },
     )
 

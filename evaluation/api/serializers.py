@@ -77,6 +77,9 @@ class ItemDomainSerializer(serializers.Serializer):
     group = serializers.CharField(allow_blank=True)
     description = serializers.CharField(allow_blank=True)
     value = serializers.IntegerField(allow_null=True)
+    anchors = AnchorSerializer(
+        many=True, help_text="The points of this domain's scale (its own, else the study's)."
+    )
 
 
 class RaterItemSerializer(serializers.Serializer):
@@ -128,6 +131,7 @@ class RaterItemSerializer(serializers.Serializer):
                 "group": group.name,
                 "description": row.description,
                 "value": row.value,
+                "anchors": [{"value": v, "label": label} for v, label in row.points],
             }
             for group in view.groups
             for row in group.rows

@@ -8,6 +8,7 @@ are crawled in ``test_blind_mixed.py``, whose stored image carries metadata on p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -35,6 +36,8 @@ from evaluation.models import (
 from evaluation.services import RatingSessionOptions, rating_session_create, rating_session_open
 from fixtures.accounts import DEMO_ACCOUNTS
 from fixtures.demo import STUDY_SLUG
+from fixtures.demo_cxr import CXR_SLUG
+from fixtures.demo_cxr import RATERS as CXR_RATERS
 from fixtures.demo_sessions import RATING_SESSION_NAME as DEMO_SESSION_NAME
 from readerstudy.audit.models import AuditEvent
 from readerstudy.bundles.services import study_delete
@@ -90,6 +93,26 @@ def fetcher(client: Client) -> Any:
         return response.status_code, headers, response.content
 
     return fetch
+
+
+def token_client(user: Any) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return api
+
+
+def assert_api_crawl_blind(api: APIClient, own: list[RatingTask], forbidden: Any) -> None:
+    """The rater's API crawl (sessions, items, drafts and every URL in the answers) carries
+    nothing ``forbidden`` and reaches each of ``own`` tasks' items."""
+    result: CrawlResult = crawl(
+        fetcher(api),
+        ["/api/rating/sessions/", "/api/rating/items/?page_size=5000"],
+        forbidden,
+        skip=API_SKIP,
+    )
+    assert not result.problems, "\n".join(result.problems[:40])
+    for task in own:
+        assert result.visited[f"/api/rating/items/{task.item.public_id}/"] == 200
 
 
 def test_the_demo_opens_a_ready_session_for_the_three_raters(demo: Study) -> None:
@@ -159,7 +182,13 @@ def test_every_page_and_json_answer_a_demo_rater_reaches_is_blind(demo: Study) -
         assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
         assert result.visited[f"/rating/items/{task.item.public_id}/review/"] == 200
         assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
-    assert result.n_json == 24 and result.n_html > 50
+    # One draft.json per item: the 24 of this study and the rater's items of the second
+    # demo's judgment sessions, reached from the same worklist.
+    judged = RatingTask.objects.filter(
+        assignment__session__study__slug=CXR_SLUG, assignment__rater__user__username=username
+    ).count()
+    assert judged == 64
+    assert result.n_json == 24 + judged and result.n_html > 50
     assert all(status in (200, 302, 405) for status in result.visited.values()), result.visited
 
 
@@ -387,25 +416,89 @@ def test_every_pairwise_and_acceptability_page_and_api_answer_a_demo_rater_reach
         assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
         assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
 
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-
-    def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
-        response = api.get(url)
-        return (
-            response.status_code,
-            {k.lower(): v for k, v in response.headers.items()},
-            response.content,
-        )
-
-    api_result: CrawlResult = crawl(
-        fetch,
-        ["/api/rating/sessions/", "/api/rating/items/?page_size=5000"],
-        forbidden,
-        skip=API_SKIP,
-    )
-    assert not api_result.problems, "\n".join(api_result.problems[:40])
-    for task in own:
-        assert api_result.visited[f"/api/rating/items/{task.item.public_id}/"] == 200
+    api = token_client(user)
+    assert_api_crawl_blind(api, own, forbidden)
     pairwise_item = api.get(f"/api/rating/items/{own[0].item.public_id}/").json()
     assert set(pairwise_item) >= {"a_text", "b_text", "options", "draft"}
+
+
+def test_the_second_demo_opens_judgment_sessions_for_the_three_raters(demo: Study) -> None:
+    cxr = Study.objects.get(slug=CXR_SLUG)
+    sessions = {s.instrument: s for s in RatingSession.objects.filter(study=cxr)}
+    assert set(sessions) == {Instrument.PAIRWISE, Instrument.ACCEPTABILITY, Instrument.ERRORS}
+    for session in sessions.values():
+        assert session.status == "open" and session.allow_amend
+        assert sorted(session.assignments.values_list("rater__user__username", flat=True)) == list(
+            RATERS
+        )
+    pairwise = sessions[Instrument.PAIRWISE]
+    assert pairwise.items.count() == 16  # 8 cases x (CXR-A vs CXR-B, CXR-A vs reference)
+    assert pairwise.items.filter(reading_b__isnull=True).count() == 8
+    for instrument in (Instrument.ACCEPTABILITY, Instrument.ERRORS):
+        items = sessions[instrument].items
+        assert items.count() == 24 and items.filter(reference=True).count() == 8
+    for username in RATERS:
+        html = login(username).get("/rating/").content.decode()
+        assert "Demo pairwise" in html and "0 of 16 submitted" in html
+        assert "Demo error annotation" in html and "0 of 24 submitted" in html
+
+
+def test_the_judgment_sessions_of_the_second_demo_are_blind_to_the_reference(
+    demo: Study,
+) -> None:
+    """rater2 answers one item and drafts another of each judgment session of the second demo
+    (pairwise with the reference impression, acceptability and error annotation mixing it
+    blind with both models), then crawls pages and API: no reader code (CXR-A, CXR-B), case
+    id, other rater, and no "reference" anywhere."""
+    cxr = Study.objects.get(slug=CXR_SLUG)
+    username = "rater2"
+    user = get_user_model().objects.get(username=username)
+    client = login(username)
+    answers = {
+        Instrument.PAIRWISE: {"choice": "tie"},
+        Instrument.ACCEPTABILITY: {"grade": 2},
+        Instrument.ERRORS: {"errors": [{"category": "missed_finding", "significant": True}]},
+    }
+    sessions = list(RatingSession.objects.filter(study=cxr))
+    for session in sessions:
+        mine = (
+            RatingTask.objects.filter(assignment__session=session, assignment__rater__user=user)
+            .order_by("-item__reference", "position")
+            .select_related("item")
+        )
+        first, second = (t.item.public_id for t in mine[:2])
+        for url, body in (
+            (f"/rating/items/{first}/submit.json", {"token": str(uuid.uuid4()), "version": 0}),
+            (f"/rating/items/{second}/draft.json", {"version": 0}),
+        ):
+            response = client.post(
+                url,
+                data=json.dumps({**body, "scores": answers[session.instrument]}),
+                content_type="application/json",
+            )
+            assert response.status_code == 200, response.content
+    others = [u for u in RATERS if u != username] + ["coordinator", "statistician"]
+    forbidden = forbidden_patterns(cxr, other_usernames=[*others, *CXR_RATERS])
+    forbidden.patterns["reference"] = re.compile(r"(?<![\w-])reference(?![\w-])", re.I)
+    # The worklist and home page also name the first demo study, whose title names its model.
+    forbidden = dataclasses.replace(
+        forbidden, allowed_texts=(*forbidden.allowed_texts, demo.title, demo.description)
+    )
+    assert forbidden.leaks("CXR-A vs reference") == [
+        "code CXR-A: 'CXR-A'",
+        "reference: 'reference'",
+    ]
+    starts = ["/rating/", *(f"/rating/sessions/{s.pk}/" for s in sessions)]
+    result: CrawlResult = crawl(fetcher(client), starts, forbidden)
+    assert not result.problems, "\n".join(result.problems[:40])
+    own = list(
+        RatingTask.objects.filter(
+            assignment__session__in=sessions, assignment__rater__user=user
+        ).select_related("item")
+    )
+    assert len(own) == 64 and sum(t.item.reference for t in own) == 16
+    for task in own:
+        assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
+        assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
+    api = token_client(user)
+    assert_api_crawl_blind(api, own, forbidden)

@@ -81,7 +81,7 @@ from analysis.results_design import (
     reader_case_layout,
     reading_times,
 )
-from analysis.results_judges import judges, judges_json
+from analysis.results_judges import judge_instruments, judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
 from analysis.selectors import (
     StudyData,
@@ -469,7 +469,7 @@ def run_analysis(
         notes=out.notes,
     )
 
-    out.judges = judges(
+    likert_judges = judges(
         data.scores,
         _judge_scores(data, out.modality),
         low=data.likert_min,
@@ -477,6 +477,21 @@ def run_analysis(
         p_adjust=options.adjustment("dunn"),
         seed=options.seed,
         notes=out.notes,
+    )
+    other_judges = judge_instruments(
+        answers=data.judge_answers,
+        preferences=data.preferences,
+        judge_preferences=data.judge_preferences,
+        acceptability=data.acceptability,
+        judge_acceptability=data.judge_acceptability,
+        grades=data.acceptability_values,
+        likert=(data.likert_min, data.likert_max),
+        seed=options.seed,
+        notes=out.notes,
+    )
+    out.judges = pd.concat(
+        [f for f in (likert_judges, other_judges) if len(f)] or [likert_judges],
+        ignore_index=True,
     )
 
     step(STEPS[6])

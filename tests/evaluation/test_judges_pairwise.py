@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from analysis.results import results_json, run_analysis
+from analysis.selectors import study_data
 from analysis.stats.judge import judge_position_bias
 from evaluation.instruments import acceptability_scale, judge_choice
 from evaluation.judges import JudgeError, judge_estimate, judge_template_problems
@@ -232,3 +234,68 @@ def test_an_error_annotation_session_is_not_judged_and_templates_are_checked(
     assert judge_template_problems("Grade $output: $domains", instrument="acceptability") == [
         "unknown placeholder $domains (allowed: $output, $grades, $context)"
     ]
+
+
+def test_the_analysis_recovers_each_scripted_pairwise_judge(
+    world: World, llm: FakeOpenAIServer, make_session: SessionMaker, references: None
+) -> None:
+    """Three humans choose the hidden truth; the faithful judge (two runs) agrees with them,
+    answers the same in both orders and runs; the position-biased one always picks the first."""
+    session = pairwise(make_session)
+    items = list(RatingItem.objects.filter(session=session).select_related("reading"))
+    PairwisePreference.objects.bulk_create(
+        PairwisePreference(
+            rater=rater,
+            case_id=item.reading.case_id,
+            reading_a_id=item.reading_id,
+            reading_b_id=item.reading_b_id,
+            choice=true_choice(item),
+        )
+        for rater in world.rater_profiles()
+        for item in items
+    )
+    faithful = judge_for(world, llm, code="faithful", runs=2)
+    biased = judge_for(world, llm, code="first")
+    llm.script(faithful_pair)
+    judge_run(config=faithful, session=session, actor=world.coordinator)
+    llm.script(first_shown)
+    judge_run(config=biased, session=session, actor=world.coordinator)
+
+    data = study_data(world.study, split="all")
+    # the judges' preferences are not the panel's
+    humans = {r.code for r in world.rater_profiles()}
+    assert set(data.preferences["rater_id"]) == humans
+    assert set(data.judge_preferences["rater_id"]) == {"faithful", "first"}
+    out = run_analysis(data)
+
+    def value(judge: str, analysis: str, measure: str, against: object = None) -> Any:
+        sel = out.judges[
+            (out.judges["judge"] == judge)
+            & (out.judges["analysis"] == analysis)
+            & (out.judges["measure"] == measure)
+        ]
+        if against is not None:
+            sel = sel[sel["against"] == against]
+        assert len(sel) == 1, (judge, analysis, measure, against)
+        return sel.iloc[0]
+
+    kappa = value("faithful", "agreement", "weighted_kappa", "panel")
+    assert kappa["statistic"] == pytest.approx(1.0) and kappa["instrument"] == "pairwise"
+    assert kappa["domain"] == "preference" and kappa["n"] == 8
+    assert value("faithful", "position_bias", "consistency")["statistic"] == 1.0
+    assert value("faithful", "position_bias", "consistency")["n"] == 16  # 8 pairs x 2 runs
+    alpha = value("faithful", "self_consistency", "exact_agreement")
+    assert alpha["statistic"] == 1.0 and alpha["n_runs"] == 2 and alpha["n"] == 16
+    first = value("first", "position_bias", "position_bias")
+    assert first["statistic"] == 1.0 and first["k"] == first["n"] == 16
+    assert first["p_value"] < 0.001
+    assert value("first", "position_bias", "consistency")["statistic"] == 0.0
+    # a judge with one run has no self-consistency
+    assert not (
+        (out.judges["judge"] == "first") & (out.judges["analysis"] == "self_consistency")
+    ).any()
+    # the biased judge's run-1 preferences follow the left side, not the truth
+    assert value("first", "agreement", "weighted_kappa", "panel")["statistic"] < 0.9
+    payload = results_json(out)
+    entry = next(j for j in payload["judges"] if j["analysis"] == "position_bias")
+    assert {"instrument", "k", "n_runs"} <= set(entry)

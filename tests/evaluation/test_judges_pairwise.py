@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from analysis.charts import build_figures
 from analysis.results import results_json, run_analysis
 from analysis.selectors import study_data
 from analysis.stats.judge import judge_position_bias
@@ -296,6 +297,12 @@ def test_the_analysis_recovers_each_scripted_pairwise_judge(
     ).any()
     # the biased judge's run-1 preferences follow the left side, not the truth
     assert value("first", "agreement", "weighted_kappa", "panel")["statistic"] < 0.9
+    fig = build_figures(out)["judge_agreement"]
+    points = {(t.name, y): x for t in fig.data for x, y in zip(t.x, t.y, strict=True)}
+    assert points[("faithful", "faithful · preference")] == pytest.approx(1.0)
+    assert ("first", "first · preference") in points
+    hover = " ".join(h for t in fig.data for h in t.hovertext)
+    assert "first-shown choices 1.000" in hover
     payload = results_json(out)
     entry = next(j for j in payload["judges"] if j["analysis"] == "position_bias")
     assert {"instrument", "k", "n_runs"} <= set(entry)

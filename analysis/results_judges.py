@@ -172,9 +172,9 @@ def _pair_units(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _grade_units(frame: pd.DataFrame) -> pd.DataFrame:
-    case = frame["case_id"].astype(str)
-    if frame["run"].nunique() > 1:
-        case = case + "#" + frame["run"].astype(str)
+    """Grades as long scores; the unit is the output (``<case>#<run>``, reader), the same
+    id in the panel's frame and the judge's."""
+    case = frame["case_id"].astype(str) + "#" + frame["run"].astype(str)
     return pd.DataFrame(
         {
             "rater_id": frame["rater_id"].astype(str).to_numpy(),

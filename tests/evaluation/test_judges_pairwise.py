@@ -27,7 +27,8 @@ from evaluation.models import (
 )
 from evaluation.selectors import judge_answer_frame
 from evaluation.services import judge_run
-from readerstudy.studies.models import Case
+from readerstudy.bundles.export import write_study_bundle
+from readerstudy.studies.models import Case, CaseImage
 from tests.evaluation.conftest import SessionMaker, World
 from tests.evaluation.test_judges import judge_for, prompt_of
 from tests.openai_server import Behaviour, FakeOpenAIServer, status, text
@@ -306,3 +307,26 @@ def test_the_analysis_recovers_each_scripted_pairwise_judge(
     payload = results_json(out)
     entry = next(j for j in payload["judges"] if j["analysis"] == "position_bias")
     assert {"instrument", "k", "n_runs"} <= set(entry)
+
+
+def test_a_bundle_export_carries_the_panels_judgments_not_the_judges(
+    world: World, llm: FakeOpenAIServer, make_session: SessionMaker, references: None, tmp_path: Any
+) -> None:
+    session = pairwise(make_session)
+    config = judge_for(world, llm)
+    llm.script(faithful_pair)
+    judge_run(config=config, session=session, actor=world.coordinator)
+    item = RatingItem.objects.filter(session=session).select_related("reading").first()
+    assert item is not None
+    human = world.rater_profiles()[0]
+    PairwisePreference.objects.create(
+        rater=human,
+        case_id=item.reading.case_id,
+        reading_a_id=item.reading_id,
+        reading_b_id=item.reading_b_id,
+        choice="tie",
+    )
+    CaseImage.objects.filter(case__study=world.study).delete()  # the world's files are not kept
+    write_study_bundle(world.study, tmp_path / "bundle")
+    rows = (tmp_path / "bundle" / "preferences.csv").read_text().splitlines()
+    assert len(rows) == 2 and human.code in rows[1] and "judge1" not in "".join(rows)

@@ -24,6 +24,9 @@ figure                      what (worked example)
 ``error_categories``        annotated errors per report by category and source
 ``subgroup_forest``         AUC with its 95% CI of each reader in each subgroup (case
                             attribute, split, site), Cochran's Q p value per attribute
+``judge_agreement``         each LLM judge's weighted κ with the panel consensus (95% CI) per
+                            domain / instrument, beside the humans' own agreement (leave one
+                            rater out) and the judge's position bias (issue 21)
 ==========================  =====================================================================
 
 Text from the study (reader, case and rater codes, labels of categories, domains, domain
@@ -95,6 +98,7 @@ FIGURE_TITLES: dict[str, str] = {
     "error_categories": "Error categories by source",
     "subgroup_forest": "AUC by subgroup (forest plot) with 95% CI",
     "ai_assistance": "AI-assistance effect: each human reader unaided → aided (AUC, time)",
+    "judge_agreement": "LLM judges against the human panel: weighted κ with 95% CI",
 }
 
 #: Radial range of the Likert radars: one ``(low, high)`` for every reader, or a mapping
@@ -1487,6 +1491,110 @@ def subgroup_forest(analysis: Analysis) -> go.Figure | None:
     return fig
 
 
+def judge_agreement(analysis: Analysis) -> go.Figure | None:
+    """Forest plot of the LLM judges: one row per judge and domain (a Likert domain,
+    ``preference`` for pairwise, ``acceptability``), the judge's quadratic-weighted κ with
+    the panel consensus and its 95% CI, and the humans' mean κ with the others (leave one
+    rater out) as an open diamond; the hover adds κ judge − κ humans with its bootstrap CI
+    and, for pairwise, the share of first-shown choices. ``None`` without a judge compared."""
+    rows = analysis.judges
+    if rows.empty:
+        return None
+    kappa = rows[
+        (rows["analysis"] == "agreement")
+        & (rows["measure"] == "weighted_kappa")
+        & (rows["against"] == "panel")
+        & rows["statistic"].notna()
+    ]
+    if kappa.empty:
+        return None
+    within = rows[(rows["analysis"] == "within_panel") & (rows["against"] == "mean")]
+    bias = rows[(rows["analysis"] == "position_bias") & (rows["measure"] == "position_bias")]
+    judges = list(dict.fromkeys(kappa["judge"].astype(str)))
+    colours = reader_colours(judges)
+    fig = go.Figure()
+    humans_x: list[float] = []
+    humans_y: list[str] = []
+    humans_text: list[str] = []
+    for judge in judges:
+        sub = kappa[kappa["judge"].astype(str) == judge]
+        y = [plot_text(f"{judge} · {d}") for d in sub["domain"]]
+        est = sub["statistic"].to_numpy(dtype=float)
+        lo = sub["ci_low"].to_numpy(dtype=float)
+        hi = sub["ci_high"].to_numpy(dtype=float)
+        texts = []
+        for label, domain, e, lw, h, n in zip(y, sub["domain"], est, lo, hi, sub["n"], strict=True):
+            text = (
+                f"{label}<br>κ with the panel {_fmt(e, 3)} (95% CI {_fmt(lw, 3)} to "
+                f"{_fmt(h, 3)}), n = {int(n)}"
+            )
+            w = within[(within["judge"].astype(str) == judge) & (within["domain"] == domain)]
+            if len(w):
+                r = w.iloc[0]
+                text += (
+                    f"<br>κ judge − κ humans {_fmt(r['statistic'], 3)} (95% CI "
+                    f"{_fmt(r['ci_low'], 3)} to {_fmt(r['ci_high'], 3)})"
+                )
+                humans_x.append(float(r["human_agreement"]))
+                humans_y.append(label)
+                humans_text.append(
+                    f"{label}<br>humans' κ with the others {_fmt(r['human_agreement'], 3)}"
+                )
+            b = bias[(bias["judge"].astype(str) == judge) & (bias["domain"] == domain)]
+            if len(b):
+                r = b.iloc[0]
+                text += (
+                    f"<br>first-shown choices {_fmt(r['statistic'], 3)} (95% CI "
+                    f"{_fmt(r['ci_low'], 3)} to {_fmt(r['ci_high'], 3)}), "
+                    f"P {_fmt(r['p_value'], 3)}"
+                )
+            texts.append(text)
+        fig.add_trace(
+            go.Scatter(
+                x=est,
+                y=y,
+                mode="markers",
+                name=plot_text(judge),
+                marker={"color": colours[judge], "size": 8},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": hi - est,
+                    "arrayminus": est - lo,
+                    "thickness": 1.2,
+                    "width": 0,
+                    "color": colours[judge],
+                },
+                hovertext=texts,
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    if humans_x:
+        fig.add_trace(
+            go.Scatter(
+                x=humans_x,
+                y=humans_y,
+                mode="markers",
+                name="Humans (leave one out)",
+                marker={"color": "#000000", "symbol": "diamond-open", "size": 9},
+                hovertext=humans_text,
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=0, line={"dash": "dot", "color": "#999999", "width": 1})
+    fig.update_xaxes(title={"text": "Weighted κ with the panel (95% CI)"}, range=[-1.02, 1.02])
+    fig.update_yaxes(autorange="reversed", type="category")
+    n_rows = len(kappa)
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "LLM judges against the human panel: weighted κ with 95% CI"},
+        height=max(320, 30 * n_rows + 140),
+        legend={"title": {"text": "Judge"}},
+        meta={"column": "double", "aspect": min(1.4, 0.3 + 0.05 * n_rows)},
+    )
+    return fig
+
+
 def build_figures(
     analysis: Analysis,
     *,
@@ -1515,6 +1623,7 @@ def build_figures(
         "error_categories": error_categories(analysis),
         "subgroup_forest": subgroup_forest(analysis),
         "ai_assistance": ai_assistance(analysis),
+        "judge_agreement": judge_agreement(analysis),
     }
     return {
         name: apply_theme(fig, theme, panels=name in PANEL_FIGURES)

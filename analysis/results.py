@@ -85,7 +85,7 @@ from analysis.results_design import (
     reading_times,
 )
 from analysis.results_findings import findings_analysis, findings_json
-from analysis.results_judges import judges, judges_json
+from analysis.results_judges import judge_instruments, judges, judges_json
 from analysis.results_judgments import Judgments, judgments, judgments_json
 from analysis.results_likert import likert_paired, likert_paired_json
 from analysis.results_localisation import Localisation, localisation, localisation_json
@@ -500,7 +500,7 @@ def run_analysis(
         notes=out.notes,
     )
 
-    out.judges = judges(
+    likert_judges = judges(
         data.scores,
         _judge_scores(data, out.modality),
         low=data.likert_min,
@@ -508,6 +508,21 @@ def run_analysis(
         p_adjust=options.adjustment("dunn"),
         seed=options.seed,
         notes=out.notes,
+    )
+    other_judges = judge_instruments(
+        answers=data.judge_answers,
+        preferences=data.preferences,
+        judge_preferences=data.judge_preferences,
+        acceptability=data.acceptability,
+        judge_acceptability=data.judge_acceptability,
+        grades=data.acceptability_values,
+        likert=(data.likert_min, data.likert_max),
+        seed=options.seed,
+        notes=out.notes,
+    )
+    out.judges = pd.concat(
+        [f for f in (likert_judges, other_judges) if len(f)] or [likert_judges],
+        ignore_index=True,
     )
 
     out.localisation = localisation(

@@ -39,11 +39,13 @@ from evaluation.models import (
     LikertScore,
     PairwisePreference,
     Rater,
+    ScoreSource,
 )
 from evaluation.selectors import (
     REFERENCE_READER,
     acceptability_frame,
     error_frame,
+    judge_answer_frame,
     preference_frame,
 )
 from readerstudy.bundles.marks import localisation_settings
@@ -389,6 +391,16 @@ class StudyData:
     #: the LLM judges' Likert scores (source judged, run 1 of each judge; issue 21), columns
     #: as ``scores`` with ``rater_id`` the judge (pseudonymised like the raters)
     judge_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the LLM judges' pairwise preferences and acceptability grades (source judged: run 1,
+    #: pairwise in the order the raters see the item), columns as ``preferences`` and
+    #: ``acceptability``; left out of those, which are the human panel's
+    judge_preferences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    judge_acceptability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: every scored answer of the judges, all runs and both pairwise orders
+    #: (:func:`evaluation.selectors.judge_answer_frame`, identifiers shown as the others):
+    #: rater_id, instrument, judge_run, order, case_id, reader, run_a, comparator, run_b,
+    #: key, value
+    judge_answers: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: submitted work items of AI-draft sessions that showed a draft (:func:`study_edits`):
     #: reader_id, case_id, run, modality, edit_chars, edit_words, active_seconds, seconds
     edits: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -876,8 +888,55 @@ def study_judgments(
             mask = shown["case_id"].isin(keep_cases)
             if keep_readers is not None:
                 mask &= shown["reader_id"].isin(keep_readers)
-        out[name] = shown[mask].reset_index(drop=True)
+        judged = frame["source"].to_numpy() == ScoreSource.JUDGED
+        out[name] = shown[mask & ~judged].reset_index(drop=True)
+        if name != "errors":
+            out[f"judge_{name}"] = shown[mask & judged].reset_index(drop=True)
+    out["judge_answers"] = _judge_answers(study, ids, reader_map, keep_cases, keep_readers)
     return out
+
+
+def _judge_answers(
+    study: Study,
+    ids: Pseudonyms,
+    reader_map: dict[str, str],
+    keep_cases: set[str],
+    keep_readers: set[str] | None,
+) -> pd.DataFrame:
+    """:func:`evaluation.selectors.judge_answer_frame` with shown identifiers, on the cases
+    (and readers) of the analysis."""
+    columns = ["rater_id", "instrument", "judge_run", "order", "case_id", "reader", "run_a",
+               "comparator", "run_b", "key", "value"]  # fmt: skip
+    frame = judge_answer_frame(study)
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    codes = sorted({*reader_map, *frame["reader_a"].astype(str)} - {REFERENCE_READER, ""})
+    readers = ids.mapping("reader", codes)
+    out = pd.DataFrame(
+        {
+            "rater_id": frame["rater"].map(
+                ids.mapping("rater", sorted(set(frame["rater"].astype(str))))
+            ),
+            "instrument": frame["instrument"],
+            "judge_run": frame["judge_run"].astype("int64"),
+            "order": frame["order"],
+            "case_id": frame["case"].map(
+                ids.mapping("case", sorted(set(frame["case"].astype(str))))
+            ),
+            "reader": _shown(frame, "reader_a", readers),
+            "run_a": frame["run_a"],
+            "comparator": _shown(frame, "reader_b", readers).where(frame["reader_b"] != "", ""),
+            "run_b": frame["run_b"],
+            "key": frame["key"],
+            "value": frame["value"],
+        }
+    )
+    mask = out["case_id"].isin(keep_cases)
+    if keep_readers is not None:
+        mask &= out["reader"].isin(keep_readers) & (
+            out["comparator"].isin(keep_readers) | (out["comparator"] == "")
+        )
+    return out[mask].reset_index(drop=True)
 
 
 def case_truth_details(study: Study, population: pd.DataFrame, ids: Pseudonyms) -> dict[str, str]:

@@ -1280,6 +1280,10 @@ JUDGE_MEASURES: dict[tuple[str, str], str] = {
     ("agreement", "loa_high"): "Upper limit of agreement",
     ("within_panel", "kappa_difference"): "κ judge − κ humans (leave one rater out)",
     ("conclusions", "kendall_tau"): "Kendall τ of the readers' means (judge vs panel)",
+    ("position_bias", "position_bias"): "Share choosing the output shown first (both orders)",
+    ("position_bias", "consistency"): "Same choice after swapping the order",
+    ("self_consistency", "krippendorff_alpha"): "Krippendorff α across the judge's runs",
+    ("self_consistency", "exact_agreement"): "Same answer in every run",
 }
 
 
@@ -1289,7 +1293,9 @@ def judges_table(analysis: Analysis) -> pd.DataFrame:
     frame = analysis.judges
     if frame.empty:
         return pd.DataFrame()
-    keep = frame["against"].isin(["panel", "mean"]) | (frame["analysis"] == "conclusions")
+    keep = frame["against"].isin(["panel", "mean"]) | frame["analysis"].isin(
+        ["conclusions", "position_bias", "self_consistency"]
+    )
     rank = {key: i for i, key in enumerate(JUDGE_MEASURES)}
     rows = []
     for r in frame[keep].to_dict("records"):
@@ -1622,6 +1628,10 @@ def table_footnotes(analysis: Analysis) -> dict[str, list[str]]:
             f"Kendall τ: case bootstrap ({JUDGE_BOOT} resamples, seed {options.seed}).",
             "Within panel: the lower CI limit of κ judge − κ humans (each human left out in "
             "turn, mean over humans) is above −0.1.",
+            "Domain preference: pairwise choices (1 / 0 / −1) of run 1 in the order the raters "
+            "see; acceptability: grades of run 1. Position bias: every pair asked in both "
+            "orders, Clopper–Pearson CI and exact binomial test of ½; swap consistency and "
+            "same answer in every run with the Wilson CI.",
         ],
     )
     for name, abbreviations in ABBREVIATIONS.items():

@@ -327,3 +327,25 @@ def stored_errors(raw: dict[str, Any], taxonomy: ErrorTaxonomy) -> dict[str, Any
         **raw,
         "categories": [{"key": k, "label": v} for k, v in taxonomy.categories.items()],
     }
+
+
+#: A pairwise judge's answers (``first``, ``second``, ``tie``) in each order (``ab``: output
+#: A was shown first) as the canonical choice ``a`` / ``b`` / ``tie`` of a preference.
+JUDGE_PAIRWISE_ANSWERS: tuple[str, ...] = ("first", "second", "tie")
+_JUDGE_CANONICAL: dict[tuple[str, str], str] = {
+    ("ab", "first"): "a",
+    ("ab", "second"): "b",
+    ("ba", "first"): "b",
+    ("ba", "second"): "a",
+}
+
+
+def judge_choice(order: str, answer: str) -> str:
+    """The canonical choice (``a``, ``b``, ``tie``) of a pairwise judge's ``answer``
+    (``first``, ``second``, ``tie``) given in ``order`` (``ab``: A was shown first)."""
+    if answer == "tie":
+        return "tie"
+    try:
+        return _JUDGE_CANONICAL[(order, answer)]
+    except KeyError:
+        raise ValueError(f"order/answer: not a pairwise answer: {order!r}, {answer!r}") from None

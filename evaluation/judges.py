@@ -1,4 +1,10 @@
-"""LLM judges: a rater of kind ``model`` answers a Likert rating session's items.
+"""LLM judges: a rater of kind ``model`` answers a rating session's items.
+
+Three instruments are judged: Likert domains, pairwise preference and acceptability (error
+annotation is not). A pairwise item is asked in **both orders** (``JudgeAnswer.order``
+``ab``: output A shown first, ``ba``: B first), so that the analysis can measure the judge's
+position bias; the answer (``first``, ``second`` or ``tie``) is turned into the canonical
+``a``/``b``/``tie`` through the order. An acceptability item is graded on the study's scale.
 
 A judge sees exactly what a human rater's item page shows as text (:func:`judge_item_views`):
 the item's blinded, normalised ``display_text``, the session's domains (key, label,
@@ -6,7 +12,7 @@ description), the instrument's anchors, and the context the session shows (locat
 clinical history, findings). Never the reading, its reader (code, label, kind), its run or
 the case code: those are not even loaded. Images are not sent (text judges only).
 
-Each (item, run) is one fresh chat request (a system and a user message, no shared context)
+Each (item, run, order) is one fresh chat request (a system and a user message, no shared context)
 through the shared OpenAI-compatible client of :mod:`readerstudy.core.llm` (guarded egress,
 allowed key variables, retries with backoff, JSON answers checked against the schema derived
 from the session's domains, :func:`judge_answer_schema`). At most ``config.concurrency``
@@ -14,7 +20,9 @@ requests are in flight; results are stored one by one in the calling thread, so 
 is interrupted is resumed by running it again: answers with a final status (ok, refused,
 unparseable) are skipped, errors are asked again. Every answer is kept
 (:class:`evaluation.models.JudgeAnswer`); an ``ok`` answer of run 1 also becomes the judge
-rater's ``LikertScore`` rows (source ``judged``), later runs measure self-consistency.
+rater's ``LikertScore`` rows (source ``judged``), ``PairwisePreference`` (the answer in the
+order the human raters see the item, its ``left``) or ``AcceptabilityGrade``; later runs
+measure self-consistency, the other order position bias.
 """
 
 from __future__ import annotations
@@ -31,13 +39,24 @@ from typing import Any
 
 from django.db import transaction
 
+from evaluation.instruments import (
+    JUDGE_PAIRWISE_ANSWERS,
+    AcceptabilityScale,
+    acceptability_scale,
+    judge_choice,
+)
 from evaluation.models import (
+    AcceptabilityGrade,
+    Instrument,
     JudgeAnswer,
     JudgeConfig,
+    JudgeOrder,
     LikertDomain,
     LikertScore,
+    PairwisePreference,
     RatingItem,
     RatingSession,
+    ScoreSource,
 )
 from evaluation.selectors import likert_anchors, session_domains
 from readerstudy.core.llm.client import (
@@ -57,8 +76,17 @@ from readerstudy.core.llm.loop import EventLoopThread
 from readerstudy.core.llm.parsing import OK, REFUSED, json_answer_from_completion
 from readerstudy.studies.models import Reading
 
-#: The placeholders of a judge's prompt template (``$output`` is required).
+#: The placeholders of a judge's Likert prompt template (``$output`` is required).
 JUDGE_PLACEHOLDERS: tuple[str, ...] = ("output", "domains", "anchors", "context", "low", "high")
+#: The placeholders of each instrument's template, and the ones it must contain.
+TEMPLATE_PLACEHOLDERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    Instrument.LIKERT: (JUDGE_PLACEHOLDERS, ("output",)),
+    Instrument.PAIRWISE: (("first", "second", "context"), ("first", "second")),
+    Instrument.ACCEPTABILITY: (("output", "grades", "context"), ("output",)),
+}
+#: The instruments a judge answers (error annotation is not judged yet).
+JUDGED_INSTRUMENTS: tuple[str, ...] = tuple(TEMPLATE_PLACEHOLDERS)
+
 JUDGE_SYSTEM_MESSAGE = (
     "You are an expert rater in a blinded evaluation. Judge only the text you are given. "
     "Answer with a single JSON object."
@@ -69,20 +97,49 @@ class JudgeError(Exception):
     """A judge cannot run as configured (the message says why)."""
 
 
-def judge_template_problems(template: str) -> list[str]:
-    """What is wrong with a prompt template: unknown placeholders, a missing ``$output``."""
+def judge_template_problems(template: str, *, instrument: str = Instrument.LIKERT) -> list[str]:
+    """What is wrong with a prompt template of ``instrument``: unknown placeholders, a
+    missing required one (``$output``; pairwise ``$first`` and ``$second``)."""
+    allowed, required = TEMPLATE_PLACEHOLDERS[instrument]
     tpl = string.Template(template)
     if not tpl.is_valid():
         return ["the template has a malformed $placeholder (write $$ for a dollar sign)"]
     found = tpl.get_identifiers()
     problems = [
-        f"unknown placeholder ${name} (allowed: {', '.join('$' + p for p in JUDGE_PLACEHOLDERS)})"
+        f"unknown placeholder ${name} (allowed: {', '.join('$' + p for p in allowed)})"
         for name in found
-        if name not in JUDGE_PLACEHOLDERS
+        if name not in allowed
     ]
-    if "output" not in found:
-        problems.append("the template must contain $output (the text to rate)")
+    problems += [
+        f"the template must contain ${name} (the text to rate)"
+        for name in required
+        if name not in found
+    ]
     return problems
+
+
+def judge_instrument_schema(
+    instrument: str,
+    *,
+    domains: Sequence[LikertDomain],
+    low: int,
+    high: int,
+    scale: AcceptabilityScale,
+) -> dict[str, Any]:
+    """The JSON schema of an answer of ``instrument`` (Likert: :func:`judge_answer_schema`)."""
+    if instrument == Instrument.PAIRWISE:
+        prop: dict[str, Any] = {"type": "string", "enum": list(JUDGE_PAIRWISE_ANSWERS)}
+        key = "choice"
+    elif instrument == Instrument.ACCEPTABILITY:
+        prop, key = {"type": "integer", "enum": scale.values}, "grade"
+    else:
+        return judge_answer_schema(domains, low, high)
+    return {
+        "type": "object",
+        "properties": {key: prop},
+        "required": [key],
+        "additionalProperties": False,
+    }
 
 
 def judge_answer_schema(domains: Sequence[LikertDomain], low: int, high: int) -> dict[str, Any]:
@@ -107,6 +164,12 @@ class JudgeItemView:
     location: str
     clinical_history: str
     findings: str
+    # pairwise: output B's text, which side the raters see on the left, B's reading (None:
+    # the reference impression) and the case, for storing only
+    text_b: str = ""
+    left: str = ""
+    reading_b_id: int | None = None
+    case_id: int = 0
 
 
 def judge_item_views(session: RatingSession) -> list[JudgeItemView]:
@@ -114,12 +177,20 @@ def judge_item_views(session: RatingSession) -> list[JudgeItemView]:
     items = list(
         RatingItem.objects.filter(session=session)
         .order_by("position")
-        .values("id", "public_id", "reading_id", "display_text")
+        .values(
+            "id",
+            "public_id",
+            "reading_id",
+            "display_text",
+            "display_text_b",
+            "left",
+            "reading_b_id",
+        )
     )
     cases = {
         r["id"]: r
         for r in Reading.objects.filter(pk__in=[i["reading_id"] for i in items]).values(
-            "id", "case__location", "case__clinical_history", "case__findings"
+            "id", "case_id", "case__location", "case__clinical_history", "case__findings"
         )
     }
     views = []
@@ -136,21 +207,16 @@ def judge_item_views(session: RatingSession) -> list[JudgeItemView]:
                     case["case__clinical_history"] if session.show_clinical_history else ""
                 ),
                 findings=case["case__findings"] if session.show_findings else "",
+                text_b=item["display_text_b"],
+                left=item["left"],
+                reading_b_id=item["reading_b_id"],
+                case_id=case["case_id"],
             )
         )
     return views
 
 
-def judge_prompt(
-    *, template: str, view: JudgeItemView, domains: Sequence[LikertDomain], low: int, high: int
-) -> str:
-    """The user message for one item: the template filled from the blinded view only."""
-    anchors = "\n".join(
-        f"{value} = {label}" if label else f"{value}" for value, label in likert_anchors(low, high)
-    )
-    domain_lines = "\n".join(
-        f"- {d.key}: {d.label}" + (f" ({d.description})" if d.description else "") for d in domains
-    )
+def _context(view: JudgeItemView) -> str:
     context = [
         f"{name}: {value}"
         for name, value in (
@@ -160,18 +226,47 @@ def judge_prompt(
         )
         if value
     ]
+    return ("\nContext:\n" + "\n".join(context) + "\n") if context else ""
+
+
+def judge_prompt(
+    *, template: str, view: JudgeItemView, domains: Sequence[LikertDomain], low: int, high: int
+) -> str:
+    """The user message for one Likert item: the template filled from the blinded view only."""
+    anchors = "\n".join(
+        f"{value} = {label}" if label else f"{value}" for value, label in likert_anchors(low, high)
+    )
+    domain_lines = "\n".join(
+        f"- {d.key}: {d.label}" + (f" ({d.description})" if d.description else "") for d in domains
+    )
     return string.Template(template).substitute(
         output=view.text,
         domains=domain_lines,
         anchors=anchors,
-        context=("\nContext:\n" + "\n".join(context) + "\n") if context else "",
+        context=_context(view),
         low=low,
         high=high,
     )
 
 
+def judge_pairwise_prompt(*, template: str, view: JudgeItemView, order: str) -> str:
+    """The user message for one pairwise item in ``order`` (``ab``: A is output 1)."""
+    first, second = (view.text, view.text_b) if order == JudgeOrder.AB else (view.text_b, view.text)
+    return string.Template(template).substitute(first=first, second=second, context=_context(view))
+
+
+def judge_acceptability_prompt(
+    *, template: str, view: JudgeItemView, scale: AcceptabilityScale
+) -> str:
+    """The user message for one acceptability item: the study's grades, best first."""
+    grades = "\n".join(f"{g} = {scale.labels[g]}" for g in scale.values)
+    return string.Template(template).substitute(
+        output=view.text, grades=grades, context=_context(view)
+    )
+
+
 def judge_request_body(
-    *, config: JudgeConfig, prompt: str, schema: dict[str, Any]
+    *, config: JudgeConfig, prompt: str, schema: dict[str, Any], name: str = "likert_scores"
 ) -> dict[str, Any]:
     """One fresh chat request: a system and a user message, the schema as structured output."""
     return {
@@ -184,7 +279,7 @@ def judge_request_body(
         "max_tokens": config.max_tokens,
         "response_format": {
             "type": "json_schema",
-            "json_schema": {"name": "likert_scores", "schema": schema, "strict": True},
+            "json_schema": {"name": name, "schema": schema, "strict": True},
         },
     }
 
@@ -197,7 +292,7 @@ class JudgeSummary:
     counts: dict[str, int]  # this call's answers by status
     skipped: int  # answered before (resumed)
     requests: int  # HTTP attempts
-    scores_written: int
+    scores_written: int  # Likert scores, preferences or grades stored (run 1)
 
 
 def _runs(config: JudgeConfig, run: int | None) -> tuple[int, ...]:
@@ -220,9 +315,159 @@ def _check(config: JudgeConfig, session: RatingSession) -> None:
         )
     if config.rater.kind != config.rater.Kind.MODEL:
         raise JudgeError(f"the rater {config.rater.code} is not of kind model")
-    problems = judge_template_problems(config.prompt_template)
+    if session.instrument not in JUDGED_INSTRUMENTS:
+        raise JudgeError(
+            f"session {session.pk} is a {session.instrument} session: judges answer "
+            f"{', '.join(JUDGED_INSTRUMENTS)} sessions only"
+        )
+    name = _TEMPLATE_FIELD[session.instrument]
+    problems = judge_template_problems(getattr(config, name), instrument=session.instrument)
     if problems:
-        raise JudgeError(f"prompt_template: {'; '.join(problems)}")
+        raise JudgeError(f"{name}: {'; '.join(problems)}")
+
+
+#: The JudgeConfig field holding each instrument's template.
+_TEMPLATE_FIELD: dict[str, str] = {
+    Instrument.LIKERT: "prompt_template",
+    Instrument.PAIRWISE: "pairwise_template",
+    Instrument.ACCEPTABILITY: "acceptability_template",
+}
+
+
+def _orders(session: RatingSession) -> tuple[str, ...]:
+    """The orders each item is asked in: both for pairwise, else the one (empty) order."""
+    if session.instrument == Instrument.PAIRWISE:
+        return (JudgeOrder.AB.value, JudgeOrder.BA.value)
+    return (JudgeOrder.NONE.value,)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one session is put to a judge: its schema and each item's prompt."""
+
+    config: JudgeConfig
+    session: RatingSession
+    domains: tuple[LikertDomain, ...]
+    low: int
+    high: int
+    scale: AcceptabilityScale
+    schema: dict[str, Any]
+
+    @classmethod
+    def of(cls, config: JudgeConfig, session: RatingSession) -> _Plan:
+        study = session.study
+        domains = tuple(session_domains(session)) if session.instrument == "likert" else ()
+        scale = acceptability_scale(study)
+        return cls(
+            config=config,
+            session=session,
+            domains=domains,
+            low=study.likert_min,
+            high=study.likert_max,
+            scale=scale,
+            schema=judge_instrument_schema(
+                session.instrument,
+                domains=domains,
+                low=study.likert_min,
+                high=study.likert_max,
+                scale=scale,
+            ),
+        )
+
+    def prompt(self, view: JudgeItemView, order: str) -> str:
+        instrument = self.session.instrument
+        if instrument == Instrument.PAIRWISE:
+            return judge_pairwise_prompt(
+                template=self.config.pairwise_template, view=view, order=order
+            )
+        if instrument == Instrument.ACCEPTABILITY:
+            return judge_acceptability_prompt(
+                template=self.config.acceptability_template, view=view, scale=self.scale
+            )
+        return judge_prompt(
+            template=self.config.prompt_template,
+            view=view,
+            domains=self.domains,
+            low=self.low,
+            high=self.high,
+        )
+
+    def body(self, view: JudgeItemView, order: str) -> dict[str, Any]:
+        name = {"pairwise": "preference", "acceptability": "acceptability"}.get(
+            self.session.instrument, "likert_scores"
+        )
+        return judge_request_body(
+            config=self.config, prompt=self.prompt(view, order), schema=self.schema, name=name
+        )
+
+    def jobs(self, runs: Sequence[int]) -> tuple[list[_Job], int]:
+        """What is still to ask in ``runs`` (final answers skipped) and how many were."""
+        done = set(
+            JudgeAnswer.objects.filter(
+                config=self.config, run__in=runs, status__in=JudgeAnswer.FINAL
+            ).values_list("run", "item_id", "order")
+        )
+        views = judge_item_views(self.session)
+        orders = _orders(self.session)
+        jobs = [
+            _Job(r, v, o)
+            for r in runs
+            for v in views
+            for o in orders
+            if (r, v.item_id, o) not in done
+        ]
+        return jobs, len(runs) * len(views) * len(orders) - len(jobs)
+
+    def rows(self, job: _Job, parsed: dict[str, Any]) -> int:
+        """Store run 1's answer as the judge's scores, preference or grade; how many rows."""
+        view, rater_id = job.view, self.config.rater_id
+        instrument = self.session.instrument
+        if instrument == Instrument.PAIRWISE:
+            shown = JudgeOrder.AB if (view.left or "a") == "a" else JudgeOrder.BA
+            if job.order != shown:
+                return 0  # the other order measures position bias only
+            created: list[Any] = PairwisePreference.objects.bulk_create(
+                [
+                    PairwisePreference(
+                        rater_id=rater_id,
+                        case_id=view.case_id,
+                        reading_a_id=view.reading_id,
+                        reading_b_id=view.reading_b_id,
+                        choice=judge_choice(job.order, parsed["choice"]),
+                        left=view.left or "a",
+                        source=ScoreSource.JUDGED,
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+        elif instrument == Instrument.ACCEPTABILITY:
+            created = AcceptabilityGrade.objects.bulk_create(
+                [
+                    AcceptabilityGrade(
+                        rater_id=rater_id,
+                        case_id=view.case_id,
+                        reading_id=view.reading_id,
+                        grade=parsed["grade"],
+                        source=ScoreSource.JUDGED,
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+        else:
+            created = LikertScore.objects.bulk_create(
+                [
+                    LikertScore(
+                        rater_id=rater_id,
+                        reading_id=view.reading_id,
+                        domain=d,
+                        score=parsed[d.key],
+                        source=LikertScore.Source.JUDGED,
+                    )
+                    for d in self.domains
+                ],
+                ignore_conflicts=True,
+            )
+        return len(created)
 
 
 def judge_estimate(
@@ -230,35 +475,19 @@ def judge_estimate(
 ) -> Estimate:
     """Requests, tokens and cost of what a run would still send (answered items excluded)."""
     _check(config, session)
-    runs = _runs(config, run)
-    study = session.study
-    domains = session_domains(session)
-    done = set(
-        JudgeAnswer.objects.filter(
-            config=config, run__in=runs, status__in=JudgeAnswer.FINAL
-        ).values_list("run", "item_id")
-    )
-    input_tokens = n_requests = 0
-    items: set[int] = set()
+    plan = _Plan.of(config, session)
+    jobs, _ = plan.jobs(_runs(config, run))
     overhead = estimate_text_tokens(JUDGE_SYSTEM_MESSAGE) + 2 * MESSAGE_OVERHEAD_TOKENS
-    for view in judge_item_views(session):
-        prompt = judge_prompt(
-            template=config.prompt_template,
-            view=view,
-            domains=domains,
-            low=study.likert_min,
-            high=study.likert_max,
-        )
-        for r in runs:
-            if (r, view.item_id) in done:
-                continue
-            items.add(view.item_id)
-            n_requests += 1
-            input_tokens += estimate_text_tokens(prompt) + overhead
-    output_max = n_requests * config.max_tokens
+    tokens: dict[tuple[int, str], int] = {}
+    for job in jobs:
+        key = (job.view.item_id, job.order)
+        if key not in tokens:
+            tokens[key] = estimate_text_tokens(plan.prompt(job.view, job.order)) + overhead
+    input_tokens = sum(tokens[(j.view.item_id, j.order)] for j in jobs)
+    output_max = len(jobs) * config.max_tokens
     return Estimate(
-        n_cases=len(items),
-        n_requests=n_requests,
+        n_cases=len({j.view.item_id for j in jobs}),
+        n_requests=len(jobs),
         input_tokens=input_tokens,
         output_tokens_max=output_max,
         cost_input=Decimal(config.price_input_per_1k) * input_tokens / 1000,
@@ -270,16 +499,11 @@ def judge_estimate(
 class _Job:
     run: int
     view: JudgeItemView
+    order: str = ""
 
 
 def _store(
-    *,
-    config: JudgeConfig,
-    domains: Sequence[LikertDomain],
-    schema: dict[str, Any],
-    job: _Job,
-    result: CallResult,
-    secrets: tuple[str, ...],
+    *, plan: _Plan, job: _Job, result: CallResult, secrets: tuple[str, ...]
 ) -> tuple[str, int]:
     """Keep one answer (and, for an ok answer of run 1, the judge's scores)."""
     values: dict[str, Any] = {"attempts": result.attempts, "error": result.error}
@@ -288,7 +512,7 @@ def _store(
         values.update(status=JudgeAnswer.Status.ERROR, raw_response=None, raw_text="", parsed=None)
     else:
         body = json.loads(redact(json.dumps(result.body), secrets))
-        answer = json_answer_from_completion(body, schema=schema)
+        answer = json_answer_from_completion(body, schema=plan.schema)
         status = {OK: JudgeAnswer.Status.OK, REFUSED: JudgeAnswer.Status.REFUSED}.get(
             answer.status, JudgeAnswer.Status.UNPARSEABLE
         )
@@ -305,30 +529,22 @@ def _store(
     written = 0
     with transaction.atomic():
         JudgeAnswer.objects.update_or_create(
-            config=config, run=job.run, item_id=job.view.item_id, defaults=values
+            config=plan.config,
+            run=job.run,
+            item_id=job.view.item_id,
+            order=job.order,
+            defaults=values,
         )
         if parsed is not None and job.run == 1:
-            created = LikertScore.objects.bulk_create(
-                [
-                    LikertScore(
-                        rater_id=config.rater_id,
-                        reading_id=job.view.reading_id,
-                        domain=d,
-                        score=parsed[d.key],
-                        source=LikertScore.Source.JUDGED,
-                    )
-                    for d in domains
-                ],
-                ignore_conflicts=True,
-            )
-            written = len(created)
+            written = plan.rows(job, parsed)
     return str(values["status"]), written
 
 
 def judge_execute(
     *, config: JudgeConfig, session: RatingSession, run: int | None = None
 ) -> JudgeSummary:
-    """Ask the judge every item of ``session`` not yet answered in ``run`` (None: all runs).
+    """Ask the judge every item of ``session`` not yet answered in ``run`` (None: all runs;
+    pairwise: in both orders).
 
     Raises :class:`JudgeError` for a judge that does not fit the session and
     ``readerstudy.core.llm.keys.ConnectionSettingsError`` when its server or key is not allowed.
@@ -338,19 +554,10 @@ def judge_execute(
     conn = Connection.of(config)
     conn.route()
     secrets = (conn.api_key(),)
-    study = session.study
-    domains = session_domains(session)
-    if not domains:
+    plan = _Plan.of(config, session)
+    if session.instrument == Instrument.LIKERT and not plan.domains:
         raise JudgeError(f"session {session.pk} has no domains to rate")
-    schema = judge_answer_schema(domains, study.likert_min, study.likert_max)
-    done = set(
-        JudgeAnswer.objects.filter(
-            config=config, run__in=runs, status__in=JudgeAnswer.FINAL
-        ).values_list("run", "item_id")
-    )
-    views = judge_item_views(session)
-    jobs = [_Job(r, v) for r in runs for v in views if (r, v.item_id) not in done]
-    skipped = len(runs) * len(views) - len(jobs)
+    jobs, skipped = plan.jobs(runs)
     policy = RetryPolicy.for_config(config.max_attempts)
     concurrency = max(1, config.concurrency)
     counts: Counter[str] = Counter()
@@ -370,14 +577,7 @@ def judge_execute(
                     job = next(queue, None)
                     if job is None:
                         break
-                    prompt = judge_prompt(
-                        template=config.prompt_template,
-                        view=job.view,
-                        domains=domains,
-                        low=study.likert_min,
-                        high=study.likert_max,
-                    )
-                    body = judge_request_body(config=config, prompt=prompt, schema=schema)
+                    body = plan.body(job.view, job.order)
                     future = loop.submit(
                         chat_completion_with_retries(client, body, policy, secrets=secrets, rng=rng)
                     )
@@ -391,14 +591,7 @@ def judge_execute(
                     job = inflight.pop(future)
                     result = future.result()
                     requests += result.attempts
-                    status, n = _store(
-                        config=config,
-                        domains=domains,
-                        schema=schema,
-                        job=job,
-                        result=result,
-                        secrets=secrets,
-                    )
+                    status, n = _store(plan=plan, job=job, result=result, secrets=secrets)
                     counts[status] += 1
                     written += n
         finally:

@@ -376,6 +376,33 @@ $output
 Answer with one JSON object only, whose keys are the domain keys and whose values are \
 integers from $low to $high."""
 
+DEFAULT_PAIRWISE_TEMPLATE = """You are one of several expert raters in a blinded study. Compare \
+the two outputs below, written for the same case, and say which one is better overall.
+$context
+Output 1:
+\"\"\"
+$first
+\"\"\"
+
+Output 2:
+\"\"\"
+$second
+\"\"\"
+
+Answer with one JSON object only: {"choice": "first"} if output 1 is better, \
+{"choice": "second"} if output 2 is better, {"choice": "tie"} if they are equivalent."""
+
+DEFAULT_ACCEPTABILITY_TEMPLATE = """You are one of several expert raters in a blinded study. \
+Grade the output below on this acceptability scale:
+$grades
+$context
+Output to grade:
+\"\"\"
+$output
+\"\"\"
+
+Answer with one JSON object only: {"grade": N} with N one of the grades above."""
+
 
 class JudgeConfig(models.Model):
     """How an LLM judge (a rater of kind ``model``) is asked: server, model, prompt, runs.
@@ -385,7 +412,10 @@ class JudgeConfig(models.Model):
     session), ``$anchors`` (the instrument's scale anchors), ``$context`` (the context the
     session shows human raters: location, clinical history, findings), ``$low`` and ``$high``.
     The answer's JSON schema is derived from the session's domains
-    (:func:`evaluation.judges.judge_answer_schema`). Keys are never stored: ``api_key_env``
+    (:func:`evaluation.judges.judge_answer_schema`). A pairwise session uses
+    ``pairwise_template`` (``$first``, ``$second``: the two outputs in the order asked, both
+    orders are asked; ``$context``), an acceptability session ``acceptability_template``
+    (``$output``, ``$grades``: the study's acceptability scale; ``$context``). Keys are never stored: ``api_key_env``
     names an allowed variable (readerstudy.core.llm.keys), the base URL must be allowed
     (readerstudy.core.llm.egress).
     """
@@ -396,6 +426,8 @@ class JudgeConfig(models.Model):
     api_key_env = models.CharField("API key variable", max_length=100, blank=True)
     model_name = models.CharField(max_length=200)
     prompt_template = models.TextField(default=DEFAULT_JUDGE_TEMPLATE)
+    pairwise_template = models.TextField(default=DEFAULT_PAIRWISE_TEMPLATE)
+    acceptability_template = models.TextField(default=DEFAULT_ACCEPTABILITY_TEMPLATE)
     temperature = models.FloatField(default=0.0)
     runs = models.PositiveSmallIntegerField(default=1, help_text="Answers per item (run 1 scores)")
     concurrency = models.PositiveSmallIntegerField(default=4)
@@ -444,16 +476,28 @@ class JudgeAnswerStatus(models.TextChoices):
     ERROR = "error", "Error (no answer after retries; sent again on resume)"
 
 
+class JudgeOrder(models.TextChoices):
+    """In which order a pairwise item's outputs were put to a judge (``JudgeAnswer.order``);
+    empty for the other instruments. Every pairwise item is asked both ways."""
+
+    NONE = "", "Not pairwise"
+    AB = "ab", "A first"
+    BA = "ba", "B first"
+
+
 class JudgeAnswer(models.Model):
-    """One judge's answer to one rating item in one run, kept whatever it was."""
+    """One judge's answer to one rating item in one run (and, pairwise, one order), kept
+    whatever it was."""
 
     Status = JudgeAnswerStatus
+    Order = JudgeOrder
     #: Outcomes a resumed run does not ask again.
     FINAL = (Status.OK, Status.REFUSED, Status.UNPARSEABLE)
 
     config = models.ForeignKey(JudgeConfig, on_delete=models.CASCADE, related_name="answers")
     run = models.PositiveSmallIntegerField(default=1)
     item = models.ForeignKey(RatingItem, on_delete=models.CASCADE, related_name="judge_answers")
+    order = models.CharField(max_length=2, choices=Order.choices, default="", blank=True)
     raw_response = models.JSONField(null=True, blank=True)
     raw_text = models.TextField(blank=True)
     parsed = models.JSONField(null=True, blank=True)
@@ -466,10 +510,13 @@ class JudgeAnswer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["config", "run", "item__position"]
+        ordering = ["config", "run", "item__position", "order"]
         constraints = [
             models.UniqueConstraint(
-                fields=["config", "run", "item"], name="judgeanswer_unique_per_run"
+                fields=["config", "run", "item", "order"], name="judgeanswer_unique_per_run"
+            ),
+            models.CheckConstraint(
+                condition=Q(order__in=JudgeOrder.values), name="judgeanswer_order_valid"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=JudgeAnswerStatus.values), name="judgeanswer_status_valid"
@@ -478,7 +525,10 @@ class JudgeAnswer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.config.rater.code} run {self.run} {self.item.public_id}: {self.status}"
+        order = f" {self.order}" if self.order else ""
+        return (
+            f"{self.config.rater.code} run {self.run} {self.item.public_id}{order}: {self.status}"
+        )
 
 
 # ----------------------------------------------------------------------------- judgments

@@ -29,11 +29,18 @@ from evaluation.blinding import (
     normalise_output,
     structure_by_source,
 )
-from evaluation.instruments import NO_ERRORS, acceptability_scale, domain_scale, error_taxonomy
+from evaluation.instruments import (
+    NO_ERRORS,
+    acceptability_scale,
+    domain_scale,
+    error_taxonomy,
+    judge_choice,
+)
 from evaluation.models import (
     REFERENCE_READER,
     AcceptabilityGrade,
     ErrorAnnotation,
+    Instrument,
     JudgeAnswer,
     JudgeConfig,
     LikertDomain,
@@ -1085,6 +1092,56 @@ def error_frame(study: Study) -> pd.DataFrame:
     for name in ("start", "end"):
         frame[name] = frame[name].astype("float64")
     return frame[list(ERROR_FRAME_COLUMNS)].reset_index(drop=True)
+
+
+#: Columns of :func:`judge_answer_frame`.
+JUDGE_ANSWER_COLUMNS = (
+    "rater", "instrument", "judge_run", "order", "case", "reader_a", "kind_a", "run_a",
+    "modality_a", "reader_b", "kind_b", "run_b", "modality_b", "key", "value",
+)  # fmt: skip
+
+
+def judge_answer_frame(study: Study) -> pd.DataFrame:
+    """Every scored (``ok``) answer of the study's LLM judges, every run and order: one row
+    per answer and key (a Likert domain key, ``choice`` or ``grade``). ``value`` is the score,
+    the canonical choice (``a``/``b``/``tie``, :func:`evaluation.instruments.judge_choice`)
+    or the grade; output B (``reader_b``...) is the pairwise comparator (``reference``: the
+    case's reference impression). Real codes: pseudonymise before showing a statistician."""
+    rows = JudgeAnswer.objects.filter(config__study=study, status=JudgeAnswer.Status.OK).values(
+        "config__rater__code",
+        "item__session__instrument",
+        "run",
+        "order",
+        "item__reading__case__code",
+        *_output_fields("item__reading__"),
+        *_output_fields("item__reading_b__"),
+        "parsed",
+    )
+    records = []
+    for row in rows.order_by("id").iterator(chunk_size=20_000):
+        parsed = row.pop("parsed") or {}
+        instrument = row["item__session__instrument"]
+        for key, value in parsed.items():
+            if instrument == Instrument.PAIRWISE:
+                value = judge_choice(row["order"], str(value))
+            records.append(row | {"key": key, "value": value})
+    if not records:
+        return pd.DataFrame(columns=list(JUDGE_ANSWER_COLUMNS))
+    frame = pd.DataFrame.from_records(records).rename(
+        columns={
+            "config__rater__code": "rater",
+            "item__session__instrument": "instrument",
+            "run": "judge_run",
+            "item__reading__case__code": "case",
+        }
+    )
+    _output_columns(frame, "item__reading__", "_a")
+    # a Likert or acceptability item has no output B: the reading_b columns are all NULL
+    pairwise = frame["instrument"] == Instrument.PAIRWISE
+    _output_columns(frame, "item__reading_b__", "_b")
+    for col in ("reader_b", "kind_b"):
+        frame[col] = frame[col].where(pairwise, "")
+    return frame[list(JUDGE_ANSWER_COLUMNS)].reset_index(drop=True)
 
 
 def judge_problem_answers(*, config: JudgeConfig, run: int | None = None) -> QuerySet[JudgeAnswer]:

@@ -1607,7 +1607,9 @@ class JudgeOptions:
     base_url: str
     model_name: str
     api_key_env: str = ""
-    prompt_template: str = ""  # empty: the default template
+    prompt_template: str = ""  # empty: the default template (Likert)
+    pairwise_template: str = ""  # empty: the default pairwise template
+    acceptability_template: str = ""  # empty: the default acceptability template
     temperature: float = 0.0
     runs: int = 1
     concurrency: int = 4
@@ -1636,8 +1638,14 @@ def judge_config_create(*, study: Study, options: JudgeOptions, actor: User | No
         price_input_per_1k=Decimal(options.price_input_per_1k),
         price_output_per_1k=Decimal(options.price_output_per_1k),
     )
-    if options.prompt_template:
-        config.prompt_template = options.prompt_template
+    templates = {
+        "prompt_template": (options.prompt_template, Instrument.LIKERT),
+        "pairwise_template": (options.pairwise_template, Instrument.PAIRWISE),
+        "acceptability_template": (options.acceptability_template, Instrument.ACCEPTABILITY),
+    }
+    for name, (template, _) in templates.items():
+        if template:
+            setattr(config, name, template)
     errors: dict[str, list[str]] = {}
     if not options.code.strip():
         errors["code"] = ["a judge needs a rater code"]
@@ -1649,9 +1657,10 @@ def judge_config_create(*, study: Study, options: JudgeOptions, actor: User | No
         validate_base_url(options.base_url)
     except ValidationError as exc:
         errors.setdefault("base_url", []).extend(exc.messages)
-    template_problems = judge_template_problems(config.prompt_template)
-    if template_problems:
-        errors["prompt_template"] = template_problems
+    for name, (_, instrument) in templates.items():
+        template_problems = judge_template_problems(getattr(config, name), instrument=instrument)
+        if template_problems:
+            errors[name] = template_problems
     try:
         config.full_clean(exclude=["rater", "study"])
     except ValidationError as exc:

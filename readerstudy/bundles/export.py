@@ -396,8 +396,14 @@ def write_judgments(writer: BundleWriter, study: Study) -> dict[str, int]:
     readings of more than one modality (as in ratings.csv).
     """
     counts: dict[str, int] = {}
-    prefs = PairwisePreference.objects.filter(rater__study=study)
-    grades = AcceptabilityGrade.objects.filter(rater__study=study)
+    # The panel's judgments only: an LLM judge's (source judged) stay with its answers, as
+    # its Likert scores do (the format has no kind of rater).
+    prefs = PairwisePreference.objects.filter(rater__study=study).exclude(
+        source=LikertScore.Source.JUDGED
+    )
+    grades = AcceptabilityGrade.objects.filter(rater__study=study).exclude(
+        source=LikertScore.Source.JUDGED
+    )
     errors = ErrorAnnotation.objects.filter(rater__study=study)
     if not (prefs.exists() or grades.exists() or errors.exists()):
         return counts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from evaluation.services import RatingSessionOptions, rating_session_create, rat
 from readerstudy.studies.models import CaseImage, Reader, Reading, Study, StudyMember
 from tests.conftest import png_bytes
 from tests.factories import CaseFactory, StudyFactory, UserFactory
-from tests.openai_server import Behaviour, text
+from tests.openai_server import Behaviour, FakeOpenAIServer, text
 
 LEAKED_TEXT = "As an AI language model, I cannot see the images. BI-RADS 4. Biopsy is advised."
 
@@ -175,3 +175,14 @@ def all_fours(body: dict[str, Any]) -> Behaviour:
     """A scripted LLM judge (``FakeOpenAIServer.script``) that gives 4 on every domain."""
     keys = body["response_format"]["json_schema"]["schema"]["required"]
     return text(json.dumps(dict.fromkeys(keys, 4)))
+
+
+@pytest.fixture
+def llm(settings: Any) -> Iterator[FakeOpenAIServer]:
+    """The local OpenAI-compatible server, allowed, with fast retries (LLM judge tests)."""
+    settings.GENERATION_RETRY_BASE_SECONDS = 0.01
+    settings.GENERATION_RETRY_CAP_SECONDS = 0.05
+    settings.GENERATION_DISPATCH = "inline"
+    with FakeOpenAIServer(latency=0.02) as server:
+        settings.GENERATION_ALLOWED_BASE_URLS = [server.origin]
+        yield server

@@ -86,7 +86,9 @@ def test_a_demo_rater_scores_by_keyboard_resumes_after_reload_reviews_and_submit
 
     page.on("response", keep)
     page.goto("/rating/")
-    page.get_by_role("link", name="Start").click()
+    # the second demo study's judgment sessions are listed too: start the Likert one
+    card = page.locator("li.card").filter(has_text=DEMO_SESSION_NAME)
+    card.get_by_role("link", name="Start").click()
     page.wait_for_url(re.compile(r"/rating/items/[0-9a-z]{20}/$"))
     item_url = page.url
     assert "Item 1 of 24" in page.content()

@@ -38,6 +38,7 @@ from fixtures.accounts import DEMO_ACCOUNTS
 from fixtures.demo import STUDY_SLUG
 from fixtures.demo_cxr import CXR_SLUG
 from fixtures.demo_cxr import RATERS as CXR_RATERS
+from fixtures.demo_judges import JUDGES as DEMO_JUDGES
 from fixtures.demo_sessions import RATING_SESSION_NAME as DEMO_SESSION_NAME
 from readerstudy.audit.models import AuditEvent
 from readerstudy.bundles.services import study_delete
@@ -45,6 +46,7 @@ from readerstudy.studies.models import Reading, Study
 from tests.evaluation.blinding_checks import (
     API_SKIP,
     CrawlResult,
+    Forbidden,
     crawl,
     forbidden_patterns,
 )
@@ -168,6 +170,16 @@ def test_every_page_and_json_answer_a_demo_rater_reaches_is_blind(demo: Study) -
         "statistician",
     ]
     forbidden = forbidden_patterns(demo, other_usernames=others)
+    # The second demo study's judgment sessions (pairwise, acceptability) are open for the
+    # same raters and answered by two LLM judges: its sources, cases and judges are secret too.
+    cxr = forbidden_patterns(Study.objects.get(slug=CXR_SLUG), other_usernames=others)
+    judges = [code for code, _, _ in DEMO_JUDGES] + [model for _, model, _ in DEMO_JUDGES]
+    forbidden = Forbidden(
+        forbidden.patterns
+        | {f"cxr {name}": pattern for name, pattern in cxr.patterns.items()}
+        | {"judge": re.compile(r"(?<![\w-])(?:" + "|".join(judges) + r")(?![\w-])")},
+        forbidden.allowed_texts + cxr.allowed_texts,
+    )
     for response in (submitted, saved):
         assert response.status_code == 200
         assert forbidden.leaks(response.content.decode()) == []
@@ -182,13 +194,9 @@ def test_every_page_and_json_answer_a_demo_rater_reaches_is_blind(demo: Study) -
         assert result.visited[f"/rating/items/{task.item.public_id}/"] == 200
         assert result.visited[f"/rating/items/{task.item.public_id}/review/"] == 200
         assert result.visited[f"/rating/items/{task.item.public_id}/draft.json"] == 200
-    # One draft.json per item: the 24 of this study and the rater's items of the second
-    # demo's judgment sessions, reached from the same worklist.
-    judged = RatingTask.objects.filter(
-        assignment__session__study__slug=CXR_SLUG, assignment__rater__user__username=username
-    ).count()
-    assert judged == 64
-    assert result.n_json == 24 + judged and result.n_html > 50
+    every_task = RatingTask.objects.filter(assignment__rater__user__username=username)
+    assert every_task.filter(assignment__session__study__slug=CXR_SLUG).count() > 20
+    assert result.n_json == every_task.count() and result.n_html > 50
     assert all(status in (200, 302, 405) for status in result.visited.values()), result.visited
 
 
@@ -221,6 +229,16 @@ def test_every_api_answer_a_demo_rater_reaches_is_blind(demo: Study) -> None:
         "statistician",
     ]
     forbidden = forbidden_patterns(demo, other_usernames=others)
+    # The second demo study's judgment sessions (pairwise, acceptability) are open for the
+    # same raters and answered by two LLM judges: its sources, cases and judges are secret too.
+    cxr = forbidden_patterns(Study.objects.get(slug=CXR_SLUG), other_usernames=others)
+    judges = [code for code, _, _ in DEMO_JUDGES] + [model for _, model, _ in DEMO_JUDGES]
+    forbidden = Forbidden(
+        forbidden.patterns
+        | {f"cxr {name}": pattern for name, pattern in cxr.patterns.items()}
+        | {"judge": re.compile(r"(?<![\w-])(?:" + "|".join(judges) + r")(?![\w-])")},
+        forbidden.allowed_texts + cxr.allowed_texts,
+    )
     for response in (submitted, saved):
         assert response.status_code == 200
         assert forbidden.leaks(response.content.decode()) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -44,16 +44,6 @@ from tests.openai_server import Behaviour, FakeOpenAIServer, refusal, status, te
 pytestmark = pytest.mark.django_db
 
 _OUTPUT = re.compile(r'Output to rate:\n"""\n(.*)\n"""', re.DOTALL)
-
-
-@pytest.fixture
-def llm(settings: Any) -> Iterator[FakeOpenAIServer]:
-    settings.GENERATION_RETRY_BASE_SECONDS = 0.01
-    settings.GENERATION_RETRY_CAP_SECONDS = 0.05
-    settings.GENERATION_DISPATCH = "inline"
-    with FakeOpenAIServer(latency=0.02) as server:
-        settings.GENERATION_ALLOWED_BASE_URLS = [server.origin]
-        yield server
 
 
 def prompt_of(body: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
     judge SLUG --create CODE --base-url URL --model NAME [--api-key-env VAR] [--runs N]
                [--temperature T] [--concurrency N] [--template FILE]
+               [--pairwise-template FILE] [--acceptability-template FILE]
     judge SLUG CODE SESSION [--run N] [--estimate-only]    # resumable: answered items skipped
     judge SLUG CODE --problems                              # refused and unparseable answers
 
@@ -25,7 +26,7 @@ from readerstudy.studies.models import Study
 
 
 class Command(BaseCommand):
-    help = "Let an LLM judge rate a Likert rating session's blinded items (docs/rating.md)."
+    help = "Let an LLM judge rate a rating session's blinded items (docs/rating.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="study slug")
@@ -38,7 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=1)
         parser.add_argument("--temperature", type=float, default=0.0)
         parser.add_argument("--concurrency", type=int, default=4)
-        parser.add_argument("--template", type=Path, help="a prompt template file")
+        parser.add_argument("--template", type=Path, help="a Likert prompt template file")
+        parser.add_argument("--pairwise-template", type=Path, help="a pairwise template file")
+        parser.add_argument(
+            "--acceptability-template", type=Path, help="an acceptability template file"
+        )
         parser.add_argument("--run", type=int, help="only this run (default: all runs)")
         parser.add_argument("--estimate-only", action="store_true", help="send nothing")
         parser.add_argument("--problems", action="store_true", help="list refused/unparseable")
@@ -92,12 +97,13 @@ class Command(BaseCommand):
         return None
 
     def _create(self, study: Study, o: dict[str, Any]) -> None:
-        template = ""
-        if o["template"]:
-            try:
-                template = o["template"].read_text(encoding="utf-8")
-            except OSError as exc:
-                raise CommandError(f"{o['template']}: {exc}") from exc
+        templates: dict[str, str] = {}
+        for name in ("template", "pairwise_template", "acceptability_template"):
+            if o[name]:
+                try:
+                    templates[name] = o[name].read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise CommandError(f"{o[name]}: {exc}") from exc
         try:
             config = judge_config_create(
                 study=study,
@@ -106,7 +112,9 @@ class Command(BaseCommand):
                     base_url=o["base_url"],
                     model_name=o["model"],
                     api_key_env=o["api_key_env"],
-                    prompt_template=template,
+                    prompt_template=templates.get("template", ""),
+                    pairwise_template=templates.get("pairwise_template", ""),
+                    acceptability_template=templates.get("acceptability_template", ""),
                     temperature=o["temperature"],
                     runs=o["runs"],
                     concurrency=o["concurrency"],

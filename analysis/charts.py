@@ -45,6 +45,8 @@ import html
 import json
 import math
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -1580,15 +1582,55 @@ def figure_html(fig: go.Figure, *, title: str, plotlyjs: str = "plotly.min.js") 
     return html.replace("<head>", f"<head>\n    <title>{safe_title}</title>", 1)
 
 
-#: Static formats: raster (rendered as PNG at the DPI, TIFF converted from it) and vector.
+#: Static formats: raster (rendered as PNG at the DPI, TIFF converted from it), vector
+#: (rendered by kaleido) and EPS (the PDF converted by Ghostscript, ``gs``).
 RASTER_FORMATS: tuple[str, ...] = ("png", "tiff")
 VECTOR_FORMATS: tuple[str, ...] = ("pdf", "svg")
-IMAGE_FORMATS: tuple[str, ...] = RASTER_FORMATS + VECTOR_FORMATS
+EPS_FORMAT = "eps"
+IMAGE_FORMATS: tuple[str, ...] = RASTER_FORMATS + VECTOR_FORMATS + (EPS_FORMAT,)
+#: Every figure format: the interactive HTML page and the static images.
+FIGURE_FORMATS: tuple[str, ...] = ("html", *IMAGE_FORMATS)
+NO_GHOSTSCRIPT = (
+    "EPS not written: Ghostscript (gs) is not installed (Debian: apt-get install ghostscript); "
+    "the PDF of each figure is the same drawing"
+)
+
+
+def eps_from_pdf(pdf: bytes) -> bytes:
+    """A one-page PDF as Encapsulated PostScript (Ghostscript's ``eps2write``, vector).
+
+    Raises :class:`StaticExportUnavailable` when Ghostscript is not installed and
+    ``RuntimeError`` when it fails."""
+    gs = shutil.which("gs")
+    if gs is None:
+        raise StaticExportUnavailable(NO_GHOSTSCRIPT)
+    with tempfile.TemporaryDirectory(prefix="readerstudy-eps-") as tmp:
+        source, target = Path(tmp) / "figure.pdf", Path(tmp) / "figure.eps"
+        source.write_bytes(pdf)
+        done = subprocess.run(
+            [
+                gs,
+                "-q",
+                "-dSAFER",
+                "-dBATCH",
+                "-dNOPAUSE",
+                "-sDEVICE=eps2write",
+                "-dEPSCrop",
+                f"-sOutputFile={target}",
+                str(source),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0 or not target.exists():
+            raise RuntimeError(f"Ghostscript failed: {done.stderr.decode(errors='replace')[-500:]}")
+        return target.read_bytes()
 
 
 @dataclass(frozen=True)
 class ImageOptions:
-    """Which static images are written: ``formats`` (png, tiff, pdf, svg), ``dpis`` of the
+    """Which static images are written: ``formats`` (png, tiff, pdf, svg, eps), ``dpis`` of the
     raster ones, ``columns`` ("single", "double" or "default": the figure's own column),
     and the ``theme`` of the print layout."""
 
@@ -1681,13 +1723,25 @@ def figure_image(
     dpi: int = 300,
     theme: FigureTheme = DEFAULT_THEME,
 ) -> bytes:
-    """``fig`` as PNG, TIFF, PDF or SVG bytes (raises :class:`StaticExportUnavailable`).
+    """``fig`` as PNG, TIFF, PDF, SVG or EPS bytes (raises :class:`StaticExportUnavailable`).
 
     With ``width`` and ``height`` (CSS px) the screen layout is rendered at that size;
     otherwise the print layout of ``column`` (the figure's own by default) at ``dpi``.
     """
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"fmt: expected one of {', '.join(IMAGE_FORMATS)}, got {fmt!r}")
+    if fmt == EPS_FORMAT:
+        pdf = figure_image(
+            fig,
+            fmt="pdf",
+            width=width,
+            height=height,
+            name=name,
+            column=column,
+            dpi=dpi,
+            theme=theme,
+        )
+        return eps_from_pdf(pdf)
     raster = fmt in RASTER_FORMATS
     if width is not None and height is not None:
         spec = json.loads(pio.to_json(fig, validate=False))
@@ -1750,10 +1804,17 @@ def write_figure_images(
     elif formats is not None:
         options = replace(options, formats=tuple(formats))
     folder.mkdir(parents=True, exist_ok=True)
+    eps = EPS_FORMAT in options.formats
+    keep_pdf = "pdf" in options.formats
+    # EPS is converted from the PDF kaleido draws (written only for it when PDF is not asked)
+    drawn = [f for f in options.formats if f != EPS_FORMAT] + (
+        ["pdf"] if eps and not keep_pdf else []
+    )
+    draw = replace(options, formats=tuple(drawn))
     jobs: list[dict[str, Any]] = []
     post: list[tuple[Path, int, bool, bool]] = []
     for name, fig in figures.items():
-        fig_jobs, fig_post = _print_jobs(name, fig, folder, options)
+        fig_jobs, fig_post = _print_jobs(name, fig, folder, draw)
         jobs += fig_jobs
         post += fig_post
     if not jobs:
@@ -1771,7 +1832,34 @@ def write_figure_images(
     files = [Path(j["path"]) for j in jobs if j["path"] not in raster and Path(j["path"]).exists()]
     for path, dpi, keep_png, tiff in post:
         files += _finish_raster(path, dpi, keep_png, tiff)
+    if eps:
+        files, eps_warnings = _finish_eps(files, keep_pdf=keep_pdf)
+        warnings += eps_warnings
     return FigureOutput(files=files, warnings=warnings)
+
+
+def _finish_eps(files: list[Path], *, keep_pdf: bool) -> tuple[list[Path], list[str]]:
+    """Convert each written PDF to EPS beside it; drop the PDFs that were drawn only for it."""
+    out: list[Path] = []
+    warnings: list[str] = []
+    for path in files:
+        if path.suffix != ".pdf":
+            out.append(path)
+            continue
+        if keep_pdf:
+            out.append(path)
+        try:
+            target = path.with_suffix(".eps")
+            target.write_bytes(eps_from_pdf(path.read_bytes()))
+            out.append(target)
+        except StaticExportUnavailable as exc:
+            if str(exc) not in warnings:
+                warnings.append(str(exc))
+        except RuntimeError as exc:
+            warnings.append(f"{path.stem}: {exc}")
+        if not keep_pdf:
+            path.unlink()
+    return out, warnings
 
 
 def write_figures(

@@ -8,6 +8,8 @@ class AnalysisConfig(AppConfig):
     verbose_name = "Analysis"
 
     def ready(self) -> None:
+        from analysis import receivers
         from analysis.results import runs_final_category
 
         register_consensus(runs_final_category)
+        receivers.connect()

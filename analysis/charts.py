@@ -48,6 +48,9 @@ import html
 import json
 import math
 import shutil
+import subprocess
+import tempfile
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -99,6 +102,8 @@ FIGURE_TITLES: dict[str, str] = {
     "subgroup_forest": "AUC by subgroup (forest plot) with 95% CI",
     "ai_assistance": "AI-assistance effect: each human reader unaided → aided (AUC, time)",
     "judge_agreement": "LLM judges against the human panel: weighted κ with 95% CI",
+    "case_gallery": "Case gallery: input, reference and each reader's impression (Fig. 8)",
+    "case_flow": "Flow of cases: assessed, excluded, included, by split (Fig. 1)",
 }
 
 #: Radial range of the Likert radars: one ``(low, high)`` for every reader, or a mapping
@@ -1389,6 +1394,247 @@ def error_categories(analysis: Analysis) -> go.Figure | None:
     return fig
 
 
+#: How each split is named in Fig. 1.
+FLOW_SPLIT_NAMES: dict[str, str] = {"train": "Training set", "test": "Test set"}
+
+
+def _flow_box(fig: go.Figure, x0: float, y0: float, x1: float, y1: float, lines: list[str]) -> None:
+    fig.add_shape(
+        type="rect",
+        x0=x0,
+        y0=y0,
+        x1=x1,
+        y1=y1,
+        line={"color": "#000", "width": 1},
+        fillcolor="#fff",
+        layer="below",
+    )
+    fig.add_annotation(
+        x=(x0 + x1) / 2,
+        y=(y0 + y1) / 2,
+        text="<br>".join(lines),
+        showarrow=False,
+        align="center",
+        font={"size": 11},
+    )
+
+
+def _flow_arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float) -> None:
+    fig.add_annotation(
+        x=x1,
+        y=y1,
+        ax=x0,
+        ay=y0,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=2,
+        arrowsize=1,
+        arrowwidth=1,
+        arrowcolor="#000",
+    )
+
+
+def case_flow(analysis: Analysis) -> go.Figure | None:
+    """Fig. 1: the flow of cases (STARD): assessed for eligibility, excluded by reason,
+    included, and the included cases per split with their positives; from study.toml
+    ``[flow]`` and the study's cases. None when the study has no ``[flow]``."""
+    flow = analysis.data.flow
+    if not flow:
+        return None
+    unit = str(flow["unit"])
+    excluded = list(flow["excluded"])
+    n_excluded = sum(int(e["n"]) for e in excluded)
+    cases = int(flow["cases"])
+    included = flow["included"]
+    included_text = (
+        f"{cases:,} cases"
+        if included is None or unit == "cases"
+        else (f"{int(included):,} {unit}, {cases:,} cases")
+    )
+    assessed = flow["assessed"]
+    if assessed is None:
+        assessed = (cases if included is None else int(included)) + n_excluded
+    fig = go.Figure()
+    top = 100.0
+    if excluded or flow["assessed"] is not None:
+        _flow_box(
+            fig, 20, 86, 60, 98, [plot_text(f"Assessed for eligibility: {assessed:,} {unit}")]
+        )
+        _flow_arrow(fig, 40, 86, 40, 62)
+        if excluded:
+            lines = [plot_text(f"Excluded: {n_excluded:,} {unit}")]
+            lines += [plot_text(f"• {e['reason']} (n = {int(e['n']):,})") for e in excluded]
+            height = 4 + 3.2 * len(lines)
+            mid = 74
+            _flow_box(fig, 47, mid - height / 2, 100, mid + height / 2, lines)
+            _flow_arrow(fig, 40, mid, 47, mid)
+        top = 62
+    positives = sum(v["positive"] for v in flow["splits"].values())
+    _flow_box(
+        fig,
+        20,
+        top - 12,
+        60,
+        top,
+        [
+            plot_text(f"Included: {included_text}"),
+            plot_text(f"{positives:,} positive, {cases - positives:,} negative"),
+        ],
+    )
+    splits = [s for s in ("train", "test") if s in flow["splits"]] + sorted(
+        set(flow["splits"]) - {"train", "test"}
+    )
+    width = 80 / max(1, len(splits))
+    for i, split in enumerate(splits):
+        x0 = 10 + i * width + 2
+        x1 = x0 + width - 4
+        counts = flow["splits"][split]
+        _flow_arrow(fig, 40, top - 12, (x0 + x1) / 2, top - 26)
+        _flow_box(
+            fig,
+            x0,
+            top - 38,
+            x1,
+            top - 26,
+            [
+                plot_text(f"{FLOW_SPLIT_NAMES.get(split, split)}: {counts['n']:,} cases"),
+                plot_text(
+                    f"{counts['positive']:,} positive, {counts['n'] - counts['positive']:,} negative"
+                ),
+            ],
+        )
+    bottom = top - 40
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Flow of cases: assessed, excluded by reason, included, by split"},
+        xaxis={"visible": False, "range": [0, 100], "fixedrange": True},
+        yaxis={"visible": False, "range": [bottom, 100], "fixedrange": True},
+        showlegend=False,
+        height=int(8 * (100 - bottom)),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        meta={"column": "double", "aspect": min(1.2, 0.0085 * (100 - bottom))},
+    )
+    return fig
+
+
+#: How many cases the gallery (Fig. 8) shows: the first positive and the first negative case
+#: (in case order) among those with a reference impression and the most readers' impressions.
+GALLERY_CASES = 2
+#: Characters per line of the gallery's text column (double column, 7 pt).
+GALLERY_WRAP = 80
+
+
+def gallery_cases(analysis: Analysis) -> list[str]:
+    """The cases of the gallery (Fig. 8): chosen by case order and completeness only, never
+    by a reader's result: among the cases with a reference impression and the most readers'
+    impressions in the analysed modality, the first positive and the first negative one."""
+    data = analysis.data
+    texts = data.texts
+    if texts.empty or data.case_inputs.empty:
+        return []
+    if analysis.modality is not None:
+        texts = texts[texts["modality"] == analysis.modality]
+    counts = texts.groupby("case_id")["reader_id"].nunique()
+    if counts.empty:
+        return []
+    full = set(counts[counts == counts.max()].index)
+    cases = data.cases.sort_values("position", kind="stable")
+    cases = cases[cases["case_id"].isin(full)]
+    chosen: list[str] = []
+    for truth in (1, 0):
+        first = cases[cases["truth"] == truth]["case_id"].head(1).tolist()
+        chosen += [str(c) for c in first]
+    return chosen[:GALLERY_CASES]
+
+
+def _wrapped(text: str) -> tuple[str, int]:
+    """``text`` escaped for plotly and wrapped for the table; the number of lines."""
+    lines: list[str] = []
+    for paragraph in str(text).splitlines() or [""]:
+        lines += textwrap.wrap(paragraph, GALLERY_WRAP) or [""]
+    return "<br>".join(plot_texts(lines)), len(lines)
+
+
+def case_gallery(analysis: Analysis) -> go.Figure | None:
+    """Fig. 8: for each gallery case (:func:`gallery_cases`), what the models were given
+    (clinical history, location, findings), the reference impression and every reader's
+    impression (first run), side by side; readers and cases as shown (pseudonyms until
+    unblinding)."""
+    chosen = gallery_cases(analysis)
+    if not chosen:
+        return None
+    data = analysis.data
+    texts = data.texts
+    if analysis.modality is not None:
+        texts = texts[texts["modality"] == analysis.modality]
+    texts = texts.sort_values("run", kind="stable").drop_duplicates(["reader_id", "case_id"])
+    inputs = data.case_inputs.set_index("case_id")
+    truth = data.cases.set_index("case_id")["truth"]
+    order = {r: i for i, r in enumerate(data.reader_order)}
+    case_col: list[str] = []
+    source_col: list[str] = []
+    text_col: list[str] = []
+    n_lines = 0
+    for case in chosen:
+        row = inputs.loc[case]
+        given = "\n".join(
+            f"{label}: {value}"
+            for label, value in (
+                ("Clinical history", row["clinical_history"]),
+                ("Location", row["location"]),
+                ("Findings", row["findings"]),
+            )
+            if str(value).strip()
+        )
+        of_case = texts[texts["case_id"] == case]
+        of_case = of_case.assign(_o=of_case["reader_id"].map(order)).sort_values("_o")
+        entries = [("Input", given or "(none)"), ("Reference", str(of_case["reference"].iloc[0]))]
+        entries += [
+            (str(r), str(h))
+            for r, h in zip(of_case["reader_id"], of_case["hypothesis"], strict=True)
+        ]
+        label = f"{case}\n({'positive' if int(truth.loc[case]) == 1 else 'negative'})"
+        for i, (source, text) in enumerate(entries):
+            wrapped, lines = _wrapped(text)
+            case_col.append("<br>".join(plot_texts(label.split("\n"))) if i == 0 else "")
+            source_col.append(plot_text(source))
+            text_col.append(wrapped)
+            n_lines += lines
+    fig = go.Figure(
+        go.Table(
+            columnwidth=[1.45, 1.45, 6.0],
+            header={
+                "values": ["<b>Case</b>", "<b>Source</b>", "<b>Text</b>"],
+                "align": "left",
+                "fill": {"color": "#f0f0f0"},
+                "line": {"color": "#000", "width": 0.5},
+            },
+            cells={
+                "values": [case_col, source_col, text_col],
+                "align": "left",
+                "line": {"color": "#bbb", "width": 0.5},
+                "fill": {"color": "#fff"},
+            },
+        )
+    )
+    height = 60 + 17 * (n_lines + len(text_col))
+    fig.update_layout(
+        template=TEMPLATE,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        title={
+            "text": "Case gallery: the input given to the models, the reference impression "
+            "and each reader's impression"
+        },
+        meta={"column": "double", "aspect": min(3.2, 0.05 + 0.021 * (n_lines + len(text_col)))},
+    )
+    return fig
+
+
 #: Figures made of several panels (panel letters a, b, ... in the image).
 PANEL_FIGURES: frozenset[str] = frozenset({"likert_radars", "confusion_matrices"})
 #: The column width each figure is printed at by default ("single" 89 mm, "double" 183 mm).
@@ -1624,6 +1870,8 @@ def build_figures(
         "subgroup_forest": subgroup_forest(analysis),
         "ai_assistance": ai_assistance(analysis),
         "judge_agreement": judge_agreement(analysis),
+        "case_gallery": case_gallery(analysis),
+        "case_flow": case_flow(analysis),
     }
     return {
         name: apply_theme(fig, theme, panels=name in PANEL_FIGURES)
@@ -1689,15 +1937,55 @@ def figure_html(fig: go.Figure, *, title: str, plotlyjs: str = "plotly.min.js") 
     return html.replace("<head>", f"<head>\n    <title>{safe_title}</title>", 1)
 
 
-#: Static formats: raster (rendered as PNG at the DPI, TIFF converted from it) and vector.
+#: Static formats: raster (rendered as PNG at the DPI, TIFF converted from it), vector
+#: (rendered by kaleido) and EPS (the PDF converted by Ghostscript, ``gs``).
 RASTER_FORMATS: tuple[str, ...] = ("png", "tiff")
 VECTOR_FORMATS: tuple[str, ...] = ("pdf", "svg")
-IMAGE_FORMATS: tuple[str, ...] = RASTER_FORMATS + VECTOR_FORMATS
+EPS_FORMAT = "eps"
+IMAGE_FORMATS: tuple[str, ...] = RASTER_FORMATS + VECTOR_FORMATS + (EPS_FORMAT,)
+#: Every figure format: the interactive HTML page and the static images.
+FIGURE_FORMATS: tuple[str, ...] = ("html", *IMAGE_FORMATS)
+NO_GHOSTSCRIPT = (
+    "EPS not written: Ghostscript (gs) is not installed (Debian: apt-get install ghostscript); "
+    "the PDF of each figure is the same drawing"
+)
+
+
+def eps_from_pdf(pdf: bytes) -> bytes:
+    """A one-page PDF as Encapsulated PostScript (Ghostscript's ``eps2write``, vector).
+
+    Raises :class:`StaticExportUnavailable` when Ghostscript is not installed and
+    ``RuntimeError`` when it fails."""
+    gs = shutil.which("gs")
+    if gs is None:
+        raise StaticExportUnavailable(NO_GHOSTSCRIPT)
+    with tempfile.TemporaryDirectory(prefix="readerstudy-eps-") as tmp:
+        source, target = Path(tmp) / "figure.pdf", Path(tmp) / "figure.eps"
+        source.write_bytes(pdf)
+        done = subprocess.run(
+            [
+                gs,
+                "-q",
+                "-dSAFER",
+                "-dBATCH",
+                "-dNOPAUSE",
+                "-sDEVICE=eps2write",
+                "-dEPSCrop",
+                f"-sOutputFile={target}",
+                str(source),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0 or not target.exists():
+            raise RuntimeError(f"Ghostscript failed: {done.stderr.decode(errors='replace')[-500:]}")
+        return target.read_bytes()
 
 
 @dataclass(frozen=True)
 class ImageOptions:
-    """Which static images are written: ``formats`` (png, tiff, pdf, svg), ``dpis`` of the
+    """Which static images are written: ``formats`` (png, tiff, pdf, svg, eps), ``dpis`` of the
     raster ones, ``columns`` ("single", "double" or "default": the figure's own column),
     and the ``theme`` of the print layout."""
 
@@ -1790,13 +2078,25 @@ def figure_image(
     dpi: int = 300,
     theme: FigureTheme = DEFAULT_THEME,
 ) -> bytes:
-    """``fig`` as PNG, TIFF, PDF or SVG bytes (raises :class:`StaticExportUnavailable`).
+    """``fig`` as PNG, TIFF, PDF, SVG or EPS bytes (raises :class:`StaticExportUnavailable`).
 
     With ``width`` and ``height`` (CSS px) the screen layout is rendered at that size;
     otherwise the print layout of ``column`` (the figure's own by default) at ``dpi``.
     """
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"fmt: expected one of {', '.join(IMAGE_FORMATS)}, got {fmt!r}")
+    if fmt == EPS_FORMAT:
+        pdf = figure_image(
+            fig,
+            fmt="pdf",
+            width=width,
+            height=height,
+            name=name,
+            column=column,
+            dpi=dpi,
+            theme=theme,
+        )
+        return eps_from_pdf(pdf)
     raster = fmt in RASTER_FORMATS
     if width is not None and height is not None:
         spec = json.loads(pio.to_json(fig, validate=False))
@@ -1859,10 +2159,17 @@ def write_figure_images(
     elif formats is not None:
         options = replace(options, formats=tuple(formats))
     folder.mkdir(parents=True, exist_ok=True)
+    eps = EPS_FORMAT in options.formats
+    keep_pdf = "pdf" in options.formats
+    # EPS is converted from the PDF kaleido draws (written only for it when PDF is not asked)
+    drawn = [f for f in options.formats if f != EPS_FORMAT] + (
+        ["pdf"] if eps and not keep_pdf else []
+    )
+    draw = replace(options, formats=tuple(drawn))
     jobs: list[dict[str, Any]] = []
     post: list[tuple[Path, int, bool, bool]] = []
     for name, fig in figures.items():
-        fig_jobs, fig_post = _print_jobs(name, fig, folder, options)
+        fig_jobs, fig_post = _print_jobs(name, fig, folder, draw)
         jobs += fig_jobs
         post += fig_post
     if not jobs:
@@ -1880,7 +2187,34 @@ def write_figure_images(
     files = [Path(j["path"]) for j in jobs if j["path"] not in raster and Path(j["path"]).exists()]
     for path, dpi, keep_png, tiff in post:
         files += _finish_raster(path, dpi, keep_png, tiff)
+    if eps:
+        files, eps_warnings = _finish_eps(files, keep_pdf=keep_pdf)
+        warnings += eps_warnings
     return FigureOutput(files=files, warnings=warnings)
+
+
+def _finish_eps(files: list[Path], *, keep_pdf: bool) -> tuple[list[Path], list[str]]:
+    """Convert each written PDF to EPS beside it; drop the PDFs that were drawn only for it."""
+    out: list[Path] = []
+    warnings: list[str] = []
+    for path in files:
+        if path.suffix != ".pdf":
+            out.append(path)
+            continue
+        if keep_pdf:
+            out.append(path)
+        try:
+            target = path.with_suffix(".eps")
+            target.write_bytes(eps_from_pdf(path.read_bytes()))
+            out.append(target)
+        except StaticExportUnavailable as exc:
+            if str(exc) not in warnings:
+                warnings.append(str(exc))
+        except RuntimeError as exc:
+            warnings.append(f"{path.stem}: {exc}")
+        if not keep_pdf:
+            path.unlink()
+    return out, warnings
 
 
 def write_figures(

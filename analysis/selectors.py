@@ -48,6 +48,7 @@ from evaluation.selectors import (
     judge_answer_frame,
     preference_frame,
 )
+from readerstudy.bundles.flow import flow_summary
 from readerstudy.bundles.marks import localisation_settings
 from readerstudy.core.findings import study_vocabulary
 from readerstudy.generation.models import GenerationConfig
@@ -200,6 +201,24 @@ def study_modality_labels(study: Study) -> dict[int, str]:
         for k, v in raw.items()
         if str(k).isascii() and str(k).isdigit() and isinstance(v, str) and v.strip()
     }
+
+
+def study_flow(study: Study) -> dict[str, Any] | None:
+    """study.toml ``[flow]`` (validated on import, defaults filled in) and the study's cases
+    by split: ``{unit, assessed, included, excluded: [{reason, n}], cases, splits: {split:
+    {n, positive}}}``; None when the study has no ``[flow]``."""
+    raw = study.config.get("flow") if isinstance(study.config, dict) else None
+    summary = flow_summary(raw)
+    if summary is None:
+        return None
+    rows = (
+        Case.objects.filter(study=study)
+        .values_list("split")
+        .annotate(n=Count("id"), positive=Sum("truth"))
+        .order_by("split")
+    )
+    splits = {str(split): {"n": int(n), "positive": int(pos or 0)} for split, n, pos in rows}
+    return {**summary, "cases": sum(v["n"] for v in splits.values()), "splits": splits}
 
 
 def study_modalities(study: Study) -> list[int]:
@@ -375,6 +394,12 @@ class StudyData:
     #: reader labels of findings with the case's finding truth (issue 16):
     #: reader_id, case_id, run, finding, truth, present, method (FINDING_COLUMNS)
     findings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: what a model reader was given of each case that has a reference impression (Fig. 8):
+    #: case_id, clinical_history, location, findings
+    case_inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the selection of the cases (Fig. 1): study.toml ``[flow]`` with its defaults and the
+    #: study's cases by split (:func:`study_flow`); None without a ``[flow]`` table
+    flow: dict[str, Any] | None = None
     #: judgments (issue 14, :func:`study_judgments`): pairwise preferences, acceptability
     #: grades and error annotations of the population's cases, with shown identifiers
     preferences: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -524,6 +549,7 @@ def study_data(
     scale = list(study.scale_categories.order_by("value").values_list("value", "label"))
     return StudyData(
         modality_labels=study_modality_labels(study),
+        flow=study_flow(study),
         slug=study.slug,
         title=study.title,
         split=split,
@@ -546,6 +572,11 @@ def study_data(
         cases_read_by_split=cases_read_by_split(study),
         texts=texts if texts is not None else pd.DataFrame(columns=TEXT_COLUMNS),
         findings=findings,
+        case_inputs=(
+            _case_inputs(study, population)
+            if with_texts
+            else pd.DataFrame(columns=CASE_INPUT_COLUMNS)
+        ),
         **(
             study_judgments(
                 study,
@@ -765,6 +796,25 @@ def _study_findings(
 
 
 TEXT_COLUMNS = ["reader_id", "case_id", "run", "modality", "hypothesis", "reference"]
+CASE_INPUT_COLUMNS = ["case_id", "clinical_history", "location", "findings"]
+
+
+def _case_inputs(study: Study, cases: pd.DataFrame) -> pd.DataFrame:
+    """The clinical history, location and findings of the population's cases that have a
+    reference impression, by shown case id (the case gallery, Fig. 8)."""
+    rows = list(
+        Case.objects.filter(study=study, pk__in=cases["pk"].tolist())
+        .exclude(reference_impression="")
+        .order_by("position", "pk")
+        .values_list("pk", "clinical_history", "location", "findings")
+    )
+    raw = pd.DataFrame(rows, columns=["pk", *CASE_INPUT_COLUMNS[1:]])
+    shown = _take(
+        pd.Index(cases["pk"].to_numpy()),
+        raw["pk"].to_numpy(dtype=np.int64),
+        cases["case_id"].to_numpy(dtype=object),
+    )
+    return raw.drop(columns="pk").assign(case_id=shown)[CASE_INPUT_COLUMNS]
 
 
 def _study_texts(

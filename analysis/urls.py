@@ -18,7 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="analysis-table",
     ),
     re_path(
-        r"^studies/(?P<slug>[-a-zA-Z0-9_]+)/analysis/figures/(?P<name>[a-z_]+)\.(?P<fmt>html|png|tiff|pdf|svg)$",
+        r"^studies/(?P<slug>[-a-zA-Z0-9_]+)/analysis/figures/(?P<name>[a-z_]+)\.(?P<fmt>html|png|tiff|pdf|svg|eps)$",
         views.figure_download,
         name="analysis-figure",
     ),

@@ -24,6 +24,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from analysis.charts import (
+    FIGURE_FORMATS,
     FIGURE_TITLES,
     build_figures,
     figure_html,
@@ -57,6 +58,7 @@ IMAGE_TYPES = {
     "tiff": "image/tiff",
     "pdf": "application/pdf",
     "svg": "image/svg+xml",
+    "eps": "application/postscript",
 }
 
 
@@ -203,13 +205,13 @@ def table_download(request: HttpRequest, slug: str, name: str, fmt: str) -> Http
 @login_required
 @require_GET
 def figure_download(request: HttpRequest, slug: str, name: str, fmt: str) -> HttpResponse:
-    """One figure as a self-contained HTML page, or PNG / TIFF (300 dpi), PDF, SVG."""
+    """One figure as a self-contained HTML page, or PNG / TIFF (300 dpi), PDF, SVG, EPS."""
     try:
         study, analysis, pseudonymous, form = _analysis_for_download(request, slug)
     except BadFilters as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     figures = build_figures(analysis, likert_range=form.likert_range())
-    if name not in figures or fmt not in ("html", "png", "tiff", "pdf", "svg"):
+    if name not in figures or fmt not in FIGURE_FORMATS:
         raise Http404("No such figure.")
     fig = figures[name]
     if fmt == "html":

@@ -19,4 +19,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
 
 app = Celery("readerstudy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["readerstudy.generation", "evaluation", "readerstudy.bundles"])
+app.autodiscover_tasks(["readerstudy.generation", "evaluation", "readerstudy.bundles", "analysis"])

@@ -369,6 +369,33 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # must not load Django (the pure statistics import readerstudy.core.choices).
 import readerstudy.celery  # noqa: E402, F401
 
+# The cache (the dashboard's results, login throttling): per-process memory by default;
+# CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares it between web processes and the worker.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rs"}
+    )
+}
+# The dashboard's background precomputation after a change (analysis/precompute.py): off,
+# inline, thread (a thread of the web process) or celery (needs CACHE_URL); off in the tests.
+ANALYSIS_PRECOMPUTE_MODES = ("off", "inline", "thread", "celery")
+ANALYSIS_PRECOMPUTE = env_str(
+    "READERSTUDY_ANALYSIS_PRECOMPUTE",
+    "off"
+    if "PYTEST_VERSION" in os.environ
+    else ("celery" if CELERY_BROKER_URL and CACHE_URL else "thread"),
+)
+if ANALYSIS_PRECOMPUTE not in ANALYSIS_PRECOMPUTE_MODES:
+    raise ImproperlyConfigured(
+        f"READERSTUDY_ANALYSIS_PRECOMPUTE: expected one of {', '.join(ANALYSIS_PRECOMPUTE_MODES)}, "
+        f"got {ANALYSIS_PRECOMPUTE!r}"
+    )
+# Seconds between the first change and the precompute (later changes are coalesced into it).
+ANALYSIS_PRECOMPUTE_DELAY = env_int("READERSTUDY_ANALYSIS_PRECOMPUTE_DELAY_MS", 2000) / 1000
+
 # celery: send to the worker; thread: a background thread of the web process (no broker);
 # inline: before the request returns (tests).
 GENERATION_DISPATCH = env_str(

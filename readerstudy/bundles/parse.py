@@ -37,6 +37,7 @@ from evaluation.instruments import (
     stored_errors,
 )
 from evaluation.models import REFERENCE_READER
+from readerstudy.bundles.flow import flow_problems
 from readerstudy.bundles.limits import (
     TOML_MAX_BYTES,
     BundleLimits,
@@ -582,6 +583,8 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
 
     for key, message in localisation_problems(data.get("localisation")):
         bad(key, message)
+    for key, message in flow_problems(data.get("flow")):
+        problems.add(name, _flow_line(text, key), key, message)
 
     # Returned even with problems: the other files are still checked against what could be
     # read (categories, domains, Likert range), so every problem is reported in one pass.
@@ -606,6 +609,26 @@ def parse_study_toml(source: BundleSource, problems: _Problems) -> tuple[StudySp
         ),
         text,
     )
+
+
+def _flow_line(text: str, key: str) -> int:
+    """Line of a ``[flow]`` key: ``flow.assessed``, ``flow.excluded[2].n``, ..."""
+    match = re.fullmatch(r"flow\.excluded\[(\d+)\](?:\.(\w+))?", key)
+    if match:
+        return _toml_line(
+            text, match.group(2) or "reason", ("flow.excluded", int(match.group(1)) - 1)
+        )
+    lines = text.splitlines()
+    header = next((i for i, ln in enumerate(lines) if ln.strip() == "[flow]"), None)
+    if header is None:
+        return _toml_line(text, "flow")
+    leaf = key.split(".")[-1]
+    for i in range(header + 1, len(lines)):
+        if lines[i].strip().startswith("["):
+            break
+        if re.match(rf"^\s*{re.escape(leaf)}\s*=", lines[i]):
+            return i + 1
+    return header + 1
 
 
 #: Longest label of a modality in ``[modalities]`` of study.toml.

@@ -16,7 +16,7 @@ from tests.factories import UserFactory
 FIGURES = [
     "delong_matrix", "diagnostic_radar", "case_heatmap", "likert_radars", "confusion_matrices",
     "roc_curves", "likert_distribution", "mrmc_modalities", "subgroup_forest",
-    "ai_assistance",
+    "ai_assistance", "case_gallery", "case_flow",
 ]  # fmt: skip
 
 

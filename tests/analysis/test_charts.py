@@ -11,8 +11,10 @@ import pytest
 from analysis.charts import (
     FIGURE_TITLES,
     build_figures,
+    case_gallery,
     diagnostic_radar,
     figure_html,
+    gallery_cases,
     heatmap_readers,
     mrmc_power_plot,
     nice_axis,
@@ -229,6 +231,8 @@ def test_every_interval_in_every_hover_text_of_the_demo_contains_its_estimate(
         "mrmc_modalities",
         "subgroup_forest",
         "ai_assistance",
+        "case_gallery",
+        "case_flow",
     }
     found: dict[str, int] = {}
     for name, fig in demo_figures.items():
@@ -305,3 +309,34 @@ def test_mrmc_power_plot_draws_one_line_per_reader_count_rising_with_cases() -> 
     assert list(fig.data[1].x) == [50, 100, 200]
     assert list(fig.data[1].y) == sorted(fig.data[1].y)
     assert "power against the number of cases" in fig.layout.meta["caption"]
+
+
+def test_fig_1_shows_the_papers_flow_and_the_cases_by_split(demo_figures: dict) -> None:
+    texts = [a.text for a in demo_figures["case_flow"].layout.annotations if a.text]
+    joined = " ".join(texts)
+    assert "Assessed for eligibility: 1,006 patients" in joined
+    assert "Excluded: 777 patients" in joined and "Mass lesions (n = 698)" in joined
+    assert "Included: 229 patients, 233 cases" in joined
+    assert "Training set: 119 cases" in joined and "Test set: 114 cases" in joined
+
+
+def test_fig_8_shows_the_input_the_reference_and_every_reader_for_a_positive_and_a_negative(
+    demo_study: Study, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        data = study_data(demo_study, pseudonymous=True)
+    analysis = run_analysis(data)
+    chosen = gallery_cases(analysis)
+    truth = data.cases.set_index("case_id")["truth"]
+    assert [int(truth[c]) for c in chosen] == [1, 0]
+    # chosen by case order among the cases every reader wrote on, not by any result
+    texts = data.texts[data.texts["modality"] == analysis.modality]
+    counts = texts.groupby("case_id")["reader_id"].nunique()
+    complete = data.cases[data.cases["case_id"].isin(counts[counts == counts.max()].index)]
+    first_positive = complete[complete["truth"] == 1].sort_values("position")["case_id"].iloc[0]
+    assert chosen[0] == first_positive
+    table = case_gallery(analysis).data[0]
+    cases, sources, _ = table.cells.values
+    assert sources.count("Input") == 2 and sources.count("Reference") == 2
+    assert set(data.reader_order) <= set(sources)  # pseudonyms: real codes are never shown
+    assert all(c.startswith("CS-") for c in cases if c)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from analysis.charts import (
     build_figures,
     case_heatmap,
     diagnostic_radar,
+    eps_from_pdf,
     figure_column,
     write_figure_images,
 )
@@ -31,6 +34,7 @@ from analysis.figure_theme import (
     tiff_with_dpi,
     width_px,
 )
+from analysis.render import StaticExportUnavailable
 from analysis.results import Analysis, run_analysis
 from analysis.selectors import study_data
 from readerstudy.studies.models import Study
@@ -165,7 +169,7 @@ def test_export_geometry_gives_mm_times_dpi_over_25_4_pixels() -> None:
 
 def test_image_options_refuse_unknown_formats_dpis_and_columns() -> None:
     with pytest.raises(ValueError, match="formats"):
-        ImageOptions(formats=("eps",))
+        ImageOptions(formats=("emf",))
     with pytest.raises(ValueError, match="dpis"):
         ImageOptions(dpis=(0,))
     with pytest.raises(ValueError, match="columns"):
@@ -199,6 +203,38 @@ def test_every_format_and_size_is_written_with_its_dpi_and_width(
             root = ET.fromstring((tmp_path / f"{name}-{column}.svg").read_bytes())
             assert root.tag.endswith("svg")
             assert float(root.get("width", "0")) == export_geometry(mm, None, aspect=1).width
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("gs") is None, reason="needs Ghostscript (CI installs it)")
+def test_eps_is_written_from_the_pdf_with_a_bounding_box_of_the_column_width(
+    figures: dict, tmp_path: Path
+) -> None:
+    options = ImageOptions(formats=("eps",), columns=("single",))
+    out = write_figure_images({"roc_curves": figures["roc_curves"]}, tmp_path, options=options)
+    assert out.warnings == []
+    assert [p.name for p in out.files] == ["roc_curves.eps"]
+    assert not list(tmp_path.glob("*.pdf"))  # drawn for the EPS only
+    eps = (tmp_path / "roc_curves.eps").read_bytes()
+    assert eps.startswith(b"%!PS-Adobe-3.0 EPSF-3.0")
+    box = re.search(rb"%%BoundingBox: (\d+) (\d+) (\d+) (\d+)", eps)
+    assert box is not None
+    width_pt = int(box.group(3)) - int(box.group(1))
+    # 89 mm is 252 pt; EPSCrop trims the white margin only
+    assert 150 < width_pt <= 253
+    both = write_figure_images(
+        {"roc_curves": figures["roc_curves"]},
+        tmp_path / "both",
+        options=ImageOptions(formats=("pdf", "eps"), columns=("single",)),
+    )
+    assert sorted(p.suffix for p in both.files) == [".eps", ".pdf"]
+
+
+def test_eps_without_ghostscript_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "gs" else real_which(name))
+    with pytest.raises(StaticExportUnavailable, match="Ghostscript"):
+        eps_from_pdf(b"%PDF-1.4")
 
 
 def test_apply_theme_keeps_an_existing_caption_on_a_second_pass(figures: dict) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -166,6 +167,10 @@ def test_tables_and_figures_download(client: Client, study: Study, member: Membe
     pdf = client.get(url(study, "figures/roc_curves.pdf"))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
+    if shutil.which("gs"):  # CI installs Ghostscript
+        eps = client.get(url(study, "figures/roc_curves.eps"))
+        assert eps.status_code == 200 and eps["Content-Type"] == "application/postscript"
+        assert eps.content.startswith(b"%!PS-Adobe-3.0 EPSF-3.0")
     assert client.get(url(study, "figures/nothing.html")).status_code == 404
     assert client.get(url(study, "tables/nothing.csv")).status_code == 404
 

@@ -222,11 +222,17 @@ def seeds(study: Study) -> list[str]:
 #: PNG figures are pixels (their text is in the HTML and SVG of the same figure): one is
 #: fetched, for its headers and metadata; rendering every one would double the crawl's time.
 PNG_FIGURE = "roc_curves.png"
+#: EPS figures are the PDF converted (fetched for every figure): one is fetched too.
+EPS_FIGURE = "roc_curves.eps"
 
 
 def skip(path: str) -> bool:
     name = urlsplit(path).path.rsplit("/", 1)[-1]
-    return "/analysis/figures/" in path and name.endswith(".png") and name != PNG_FIGURE
+    if "/analysis/figures/" not in path:
+        return False
+    return (name.endswith(".png") and name != PNG_FIGURE) or (
+        name.endswith(".eps") and name != EPS_FIGURE
+    )
 
 
 def expand(route: str, path: str, doc: Any) -> Iterator[str]:

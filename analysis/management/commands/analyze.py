@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from analysis.charts import FIGURE_FORMATS, IMAGE_FORMATS
 from analysis.render import prepare_static_export
 from analysis.services import OutputOptions
 from analysis.stats.choices import (
@@ -24,9 +25,8 @@ from readerstudy.studies.models import SPLIT_SELECTIONS, Reader, Study
 if TYPE_CHECKING:
     from analysis.charts import LikertRange
 
-FORMATS = ("html", "png", "tiff", "pdf", "svg")
-#: Static image formats (rendered in Chromium).
-IMAGE_FORMATS = ("png", "tiff", "pdf", "svg")
+#: The figure formats and the static ones among them (defined in analysis.charts).
+FORMATS = FIGURE_FORMATS
 DEFAULT_FORMATS = "html,png,pdf,svg"
 COLUMNS = ("default", "single", "double")
 FONTS = ("sans", "serif")

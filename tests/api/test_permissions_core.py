@@ -168,6 +168,22 @@ ROWS: list[Row] = [
         lambda w: S + f"reading-sessions/{w.other_session.pk}/close/",
         statuses(coordinator=404),
     ),
+    # Crossover designs (issue 17), adding readers and cloning (issue 15): coordinators
+    Row("reading designs list", "get", lambda w: S + "reading-designs/", COORDINATOR_READ),
+    Row(
+        "reading session clone",
+        "post",
+        lambda w: S + f"reading-sessions/{w.session.pk}/clone/",
+        statuses(coordinator=201),
+        body=lambda w: {"name": "Cloned session"},
+    ),
+    Row(
+        "reading session add a reader already in it",
+        "post",
+        lambda w: S + f"reading-sessions/{w.session.pk}/readers/",
+        statuses(coordinator=400),
+        body=lambda w: {"readers": ["R1"]},
+    ),
     # Generation configurations and runs (coordinators)
     Row("generation configs list", "get", lambda w: S + "generation/configs/", COORDINATOR_READ),
     Row(

@@ -77,7 +77,9 @@ def demo(django_db_setup: None, django_db_blocker: Any, demo_media: Path) -> Ite
         try:
             yield study
         finally:
-            study_delete(study=study, delete_files=False)
+            # both demo studies: the second one (chest radiographs) would outlive the module
+            for loaded in Study.objects.filter(slug__in=[STUDY_SLUG, CXR_SLUG]):
+                study_delete(study=loaded, delete_files=False)
             get_user_model().objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).delete()
             AuditEvent.objects.all().delete()
 

@@ -23,7 +23,7 @@ def test_a_study_is_created_and_a_reader_invited_without_shell_or_admin(
     UserFactory(username="boss", is_staff=True)
     page: Page = new_page()
     sign_in(page, base, "boss")
-    page.get_by_role("link", name="Create a study").click()
+    page.get_by_role("link", name="Create a study", exact=True).click()
     page.fill("#id_title", "Web study")
     page.fill("#id_slug", "web-study")
     page.get_by_role("button", name="Create the study").click()

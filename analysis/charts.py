@@ -1440,8 +1440,9 @@ def _flow_arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float) -> N
 
 def case_flow(analysis: Analysis) -> go.Figure | None:
     """Fig. 1: the flow of cases (STARD): assessed for eligibility, excluded by reason,
-    included, and the included cases per split with their positives; from study.toml
-    ``[flow]`` and the study's cases. None when the study has no ``[flow]``."""
+    included, and the included cases per split with their positives and the exclusions after
+    allocation to that split; from study.toml ``[flow]`` and the study's cases. None when the
+    study has no ``[flow]``."""
     flow = analysis.data.flow
     if not flow:
         return None
@@ -1488,11 +1489,14 @@ def case_flow(analysis: Analysis) -> go.Figure | None:
     splits = [s for s in ("train", "test") if s in flow["splits"]] + sorted(
         set(flow["splits"]) - {"train", "test"}
     )
+    split_excluded: dict[str, list[dict[str, Any]]] = dict(flow.get("split_excluded") or {})
+    splits += sorted(set(split_excluded) - set(splits))
     width = 80 / max(1, len(splits))
+    lowest = top - 40
     for i, split in enumerate(splits):
         x0 = 10 + i * width + 2
         x1 = x0 + width - 4
-        counts = flow["splits"][split]
+        counts = flow["splits"].get(split, {"n": 0, "positive": 0})
         _flow_arrow(fig, 40, top - 12, (x0 + x1) / 2, top - 26)
         _flow_box(
             fig,
@@ -1507,7 +1511,16 @@ def case_flow(analysis: Analysis) -> go.Figure | None:
                 ),
             ],
         )
-    bottom = top - 40
+        gone = split_excluded.get(split, [])
+        if gone:
+            # excluded after allocation to this split (study.toml [[flow.excluded]] split)
+            lines = [plot_text(f"Excluded: {sum(int(e['n']) for e in gone):,} {unit}")]
+            lines += [plot_text(f"• {e['reason']} (n = {int(e['n']):,})") for e in gone]
+            height = 4 + 3.2 * len(lines)
+            _flow_arrow(fig, (x0 + x1) / 2, top - 38, (x0 + x1) / 2, top - 44)
+            _flow_box(fig, x0, top - 44 - height, x1, top - 44, lines)
+            lowest = min(lowest, top - 46 - height)
+    bottom = lowest
     fig.update_layout(
         template=TEMPLATE,
         title={"text": "Flow of cases: assessed, excluded by reason, included, by split"},
@@ -1529,13 +1542,20 @@ GALLERY_WRAP = 80
 
 
 def gallery_cases(analysis: Analysis) -> list[str]:
-    """The cases of the gallery (Fig. 8): chosen by case order and completeness only, never
-    by a reader's result: among the cases with a reference impression and the most readers'
-    impressions in the analysed modality, the first positive and the first negative one."""
+    """The cases of the gallery (Fig. 8): those of the option ``gallery_cases`` when given;
+    otherwise chosen by case order and completeness only, never by a reader's result: among
+    the cases with a reference impression and the most readers' impressions in the analysed
+    modality, the first positive and the first negative one."""
     data = analysis.data
     texts = data.texts
     if texts.empty or data.case_inputs.empty:
         return []
+    wanted = analysis.options.gallery_cases
+    if wanted:
+        # chosen by the statistician (``analyze --gallery-case``): in that order, those
+        # that have a reference impression and an impression of a reader
+        have = set(data.case_inputs["case_id"]) & set(texts["case_id"])
+        return [c for c in wanted if c in have]
     if analysis.modality is not None:
         texts = texts[texts["modality"] == analysis.modality]
     counts = texts.groupby("case_id")["reader_id"].nunique()
@@ -1561,7 +1581,8 @@ def _wrapped(text: str) -> tuple[str, int]:
 
 def case_gallery(analysis: Analysis) -> go.Figure | None:
     """Fig. 8: for each gallery case (:func:`gallery_cases`), what the models were given
-    (clinical history, location, findings), the reference impression and every reader's
+    (clinical history, location, findings; and the exact prompt each generated model reader
+    was sent, as stored with its request), the reference impression and every reader's
     impression (first run), side by side; readers and cases as shown (pseudonyms until
     unblinding)."""
     chosen = gallery_cases(analysis)
@@ -1573,6 +1594,11 @@ def case_gallery(analysis: Analysis) -> go.Figure | None:
         texts = texts[texts["modality"] == analysis.modality]
     texts = texts.sort_values("run", kind="stable").drop_duplicates(["reader_id", "case_id"])
     inputs = data.case_inputs.set_index("case_id")
+    prompts = (
+        data.prompts
+        if not data.prompts.empty
+        else pd.DataFrame(columns=["reader_id", "case_id", "prompt"])
+    )
     truth = data.cases.set_index("case_id")["truth"]
     order = {r: i for i, r in enumerate(data.reader_order)}
     case_col: list[str] = []
@@ -1592,7 +1618,15 @@ def case_gallery(analysis: Analysis) -> go.Figure | None:
         )
         of_case = texts[texts["case_id"] == case]
         of_case = of_case.assign(_o=of_case["reader_id"].map(order)).sort_values("_o")
-        entries = [("Input", given or "(none)"), ("Reference", str(of_case["reference"].iloc[0]))]
+        entries = [("Input", given or "(none)")]
+        # the exact prompt of each generated model reader (readers sent the same text share it)
+        sent = prompts[prompts["case_id"] == case]
+        sent = sent.assign(_o=sent["reader_id"].map(order).fillna(len(order))).sort_values("_o")
+        by_text: dict[str, list[str]] = {}
+        for reader, prompt in zip(sent["reader_id"], sent["prompt"], strict=True):
+            by_text.setdefault(str(prompt), []).append(str(reader))
+        entries += [(f"Prompt ({', '.join(rs)})", text) for text, rs in by_text.items()]
+        entries.append(("Reference", str(of_case["reference"].iloc[0])))
         entries += [
             (str(r), str(h))
             for r, h in zip(of_case["reader_id"], of_case["hypothesis"], strict=True)

@@ -12,8 +12,13 @@ whose per-process cache it fills (the default without a broker); ``celery`` — 
 :func:`analysis.tasks.dashboard_precompute_task` (needs a cache shared with the worker,
 ``CACHE_URL``; the default when both ``CELERY_BROKER_URL`` and ``CACHE_URL`` are set);
 ``inline`` — at the end of the request (tests); ``off`` — never (the test suite's default).
-Changes outside requests (``import_study``, ``demo``, generation workers) schedule nothing:
-those processes do not serve the dashboard.
+Changes outside requests (generation workers, scripts) schedule nothing. A whole study loaded
+outside a request — ``import_study``, a bundle upload's background job (the signal
+:data:`readerstudy.core.signals.study_data_loaded`) and ``manage.py demo`` — is precomputed at
+once in that process (:func:`dashboard_precompute_loaded`; by the worker with ``celery``), into
+the cache the web processes share (``CACHE_URL``, or the file cache of one machine), so the
+first view after an import or ``make demo`` is served from the cache too. Studies whose
+analysis is too large to be cached (``analysis.services.CACHE_MAX_ROWS``) are not precomputed.
 """
 
 from __future__ import annotations
@@ -79,7 +84,7 @@ def dashboard_precompute(*, study_id: int) -> int:
     from analysis.services import dashboard_payload
 
     study = Study.objects.filter(pk=study_id).first()
-    if study is None:
+    if study is None or not dashboard_cacheable(study=study):
         return 0
     done = 0
     for pseudonymous in (True, False):
@@ -97,6 +102,39 @@ def dashboard_precompute(*, study_id: int) -> int:
             continue
         done += 1
     return done
+
+
+def dashboard_cacheable(*, study: Study) -> bool:
+    """Whether the study's analysis is small enough to be kept in the cache (two counts)."""
+    from analysis.services import CACHE_MAX_ROWS
+    from evaluation.models import LikertScore
+    from readerstudy.studies.models import Reading
+
+    readings = Reading.objects.filter(reader__study=study).count()
+    if readings > CACHE_MAX_ROWS:
+        return False
+    scores = LikertScore.objects.filter(reading__reader__study=study).count()
+    return readings + scores <= CACHE_MAX_ROWS
+
+
+def dashboard_precompute_loaded(*, study_id: int) -> int:
+    """Precompute a study just loaded outside a request; the number of views computed.
+
+    ``off``: nothing; ``celery``: scheduled for the worker (0 here); ``inline`` and ``thread``:
+    computed now, in the calling process (a management command or a background job, which
+    can wait), into the shared cache.
+    """
+    mode = precompute_mode()
+    if mode == "off":
+        return 0
+    if mode == "celery":
+        dashboard_precompute_schedule(study_id=study_id)
+        return 0
+    try:
+        return dashboard_precompute(study_id=study_id)
+    except Exception:  # the import itself succeeded: never fail it for its dashboard
+        log.exception("dashboard precompute of study %s failed", study_id)
+        return 0
 
 
 def _pending_key(study_id: int) -> str:

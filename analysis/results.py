@@ -165,6 +165,10 @@ def p_adjust_setting(value: str | dict[str, str] | None = None) -> tuple[tuple[s
     return tuple(methods.items())
 
 
+#: Most cases in the case gallery (Fig. 8) when they are chosen (``gallery_cases``).
+GALLERY_CASES_MAX = 6
+
+
 @dataclass(frozen=True)
 class AnalysisOptions:
     """What to analyse and how (the filters of the dashboard and of ``manage.py analyze``)."""
@@ -203,12 +207,19 @@ class AnalysisOptions:
     partial_auc_low: float = 0.8
     #: bootstrap resamples of the partial AUC and the Youden threshold CIs (1 or more)
     roc_boot: int = 1000
+    #: the cases of the case gallery (Fig. 8), as shown (pseudonyms when pseudonymous);
+    #: empty: the first positive and the first negative case with every reader's impression
+    gallery_cases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.clustered not in CLUSTERED_SETTINGS:
             raise ValueError(
                 f"clustered: expected one of {', '.join(CLUSTERED_SETTINGS)}, "
                 f"got {self.clustered!r}"
+            )
+        if len(self.gallery_cases) > GALLERY_CASES_MAX:
+            raise ValueError(
+                f"gallery_cases: at most {GALLERY_CASES_MAX} cases, got {len(self.gallery_cases)}"
             )
         if int(self.roc_boot) < 1:
             raise ValueError(f"roc_boot: must be 1 or more, got {self.roc_boot!r}")
@@ -262,6 +273,7 @@ class AnalysisOptions:
             "subgroup_edges": {a: list(e) for a, e in self.subgroup_edges},
             "partial_auc_low": self.partial_auc_low,
             "roc_boot": self.roc_boot,
+            "gallery_cases": list(self.gallery_cases),
         }
 
 

@@ -51,7 +51,7 @@ from evaluation.selectors import (
 from readerstudy.bundles.flow import flow_summary
 from readerstudy.bundles.marks import localisation_settings
 from readerstudy.core.findings import study_vocabulary
-from readerstudy.generation.models import GenerationConfig
+from readerstudy.generation.models import GenerationConfig, GenerationItem
 from readerstudy.reading.models import ReadingWork
 from readerstudy.studies.models import (
     SPLIT_SELECTIONS,
@@ -397,6 +397,9 @@ class StudyData:
     #: what a model reader was given of each case that has a reference impression (Fig. 8):
     #: case_id, clinical_history, location, findings
     case_inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the prompt a generated model reader was sent for a case (first run, as stored with the
+    #: request; Fig. 8): reader_id, case_id, prompt
+    prompts: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the selection of the cases (Fig. 1): study.toml ``[flow]`` with its defaults and the
     #: study's cases by split (:func:`study_flow`); None without a ``[flow]`` table
     flow: dict[str, Any] | None = None
@@ -576,6 +579,11 @@ def study_data(
             _case_inputs(study, population)
             if with_texts
             else pd.DataFrame(columns=CASE_INPUT_COLUMNS)
+        ),
+        prompts=(
+            _case_prompts(study, all_readers, population)
+            if with_texts
+            else pd.DataFrame(columns=PROMPT_COLUMNS)
         ),
         **(
             study_judgments(
@@ -815,6 +823,52 @@ def _case_inputs(study: Study, cases: pd.DataFrame) -> pd.DataFrame:
         cases["case_id"].to_numpy(dtype=object),
     )
     return raw.drop(columns="pk").assign(case_id=shown)[CASE_INPUT_COLUMNS]
+
+
+PROMPT_COLUMNS = ["reader_id", "case_id", "prompt"]
+
+
+def _case_prompts(study: Study, readers: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+    """The prompt (system and user text, as sent and stored with the request) of each
+    generated reading of run 1 of a case with a reference impression, by shown reader and
+    case id (the case gallery, Fig. 8). Imported readers have none."""
+    rows = list(
+        GenerationItem.objects.filter(
+            run__config__reader__study=study,
+            run_number=1,
+            reading__isnull=False,
+            case__pk__in=cases["pk"].tolist(),
+        )
+        .exclude(case__reference_impression="")
+        .order_by("pk")
+        .values_list("run__config__reader_id", "case_id", "request_summary")
+    )
+    known = set(readers["pk"].tolist())
+    out = [
+        (reader, case, "\n\n".join(t for t in (summary.get("system"), summary.get("user")) if t))
+        for reader, case, summary in rows
+        if reader in known and isinstance(summary, dict)
+    ]
+    out = [row for row in out if row[2]]
+    if not out:
+        return pd.DataFrame(columns=PROMPT_COLUMNS)
+    raw = pd.DataFrame(out, columns=["reader_pk", "case_pk", "prompt"])
+    raw = raw.drop_duplicates(["reader_pk", "case_pk"], keep="last")
+    return pd.DataFrame(
+        {
+            "reader_id": _take(
+                pd.Index(readers["pk"].to_numpy()),
+                raw["reader_pk"].to_numpy(dtype=np.int64),
+                readers["reader_id"].to_numpy(dtype=object),
+            ),
+            "case_id": _take(
+                pd.Index(cases["pk"].to_numpy()),
+                raw["case_pk"].to_numpy(dtype=np.int64),
+                cases["case_id"].to_numpy(dtype=object),
+            ),
+            "prompt": raw["prompt"].to_numpy(dtype=object),
+        }
+    )[PROMPT_COLUMNS]
 
 
 def _study_texts(

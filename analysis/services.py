@@ -104,12 +104,20 @@ def analysis_compute(
 def dashboard_payload(
     *, study: Study, options: AnalysisOptions, pseudonymous: bool, likert_range: LikertRange
 ) -> dict[str, Any]:
-    """What the dashboard shows: headline numbers, display tables and figure JSON (cached)."""
-    analysis, key = analysis_compute(study=study, options=options, pseudonymous=pseudonymous)
+    """What the dashboard shows: headline numbers, display tables and figure JSON (cached).
+
+    The payload is looked up first, so a cached view never loads the (much larger) analysis.
+    """
+    key = analysis_key(study=study, options=options, pseudonymous=pseudonymous)
     payload_key = f"{key}:dashboard:{json.dumps(_range_doc(likert_range), sort_keys=True)}"
     payload = cache.get(payload_key)
     if payload is not None:
         return payload
+    analysis, computed_key = analysis_compute(
+        study=study, options=options, pseudonymous=pseudonymous
+    )
+    if computed_key != key:  # the data changed in between: store under the version computed
+        payload_key = payload_key.replace(key, computed_key, 1)
     tables = build_tables(analysis)
     footnotes = table_footnotes(analysis)
     figures = build_figures(analysis, likert_range=likert_range)

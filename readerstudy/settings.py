@@ -369,14 +369,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # must not load Django (the pure statistics import readerstudy.core.choices).
 import readerstudy.celery  # noqa: E402, F401
 
-# The cache (the dashboard's results, login throttling): per-process memory by default;
-# CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares it between web processes and the worker.
+# The cache (the dashboard's results): CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares it
+# between web processes and the Celery worker; without it, files in READERSTUDY_CACHE_DIR
+# (default var/cache) share it between the processes of one machine (the web server's workers,
+# `manage.py demo` and `import_study`, which precompute the dashboard); the test suite keeps a
+# per-process memory cache (each test database is new).
 CACHE_URL = env_str("CACHE_URL")
-CACHES = {
+CACHE_DIR = Path(env_str("READERSTUDY_CACHE_DIR", str(VAR_DIR / "cache")))
+CACHES: dict[str, dict[str, Any]] = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rs"}
+        else (
+            {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rs"}
+            if "PYTEST_VERSION" in os.environ
+            else {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(CACHE_DIR),
+                "OPTIONS": {"MAX_ENTRIES": 1000},
+            }
+        )
     )
 }
 # The dashboard's background precomputation after a change (analysis/precompute.py): off,

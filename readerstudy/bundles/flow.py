@@ -11,6 +11,13 @@
     reason = "Poor image quality or inconsistent imaging parameters"
     n = 19
 
+    [[flow.excluded]]        # excluded after allocation to a split (below that split in Fig. 1)
+    reason = "Lost to follow-up"
+    n = 3
+    split = "test"
+
+Exclusions without ``split`` come between "assessed" and "included" (``assessed`` = included
++ those); exclusions with a ``split`` are of cases already included and allocated to it.
 The table is kept verbatim in the study's config (written back on export, like
 ``[modalities]``); the analysis draws Fig. 1 from it and from the study's cases per split.
 """
@@ -19,9 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from readerstudy.studies.models import CaseSplit
+
 #: Longest exclusion reason and unit name.
 FLOW_TEXT_MAX = 200
 FLOW_KEYS = ("unit", "assessed", "included", "excluded")
+EXCLUDED_KEYS = ("reason", "n", "split")
 
 
 def _count(value: object) -> bool:
@@ -48,12 +58,14 @@ def flow_problems(raw: object) -> list[tuple[str, str]]:
     excluded = raw.get("excluded", [])
     total = 0
     if not isinstance(excluded, list):
-        out.append(("flow.excluded", "must be an array of tables: [[flow.excluded]] reason, n"))
+        out.append(
+            ("flow.excluded", "must be an array of tables: [[flow.excluded]] reason, n, split")
+        )
         excluded = []
     for i, item in enumerate(excluded, start=1):
         where = f"flow.excluded[{i}]"
         if not isinstance(item, dict):
-            out.append((where, "must be a table with reason and n"))
+            out.append((where, "must be a table with reason, n and optionally split"))
             continue
         reason = item.get("reason")
         if not isinstance(reason, str) or not reason.strip() or len(reason) > FLOW_TEXT_MAX:
@@ -63,12 +75,17 @@ def flow_problems(raw: object) -> list[tuple[str, str]]:
                     f"must be a non-empty string of at most {FLOW_TEXT_MAX} characters",
                 )
             )
+        split = item.get("split")
+        if split is not None and split not in CaseSplit.values:
+            out.append(
+                (f"{where}.split", f"must be one of {', '.join(CaseSplit.values)}, got {split!r}")
+            )
         if not _count(item.get("n")):
             out.append((f"{where}.n", "must be a whole number, 0 or more"))
-        else:
+        elif split is None:
             total += int(item["n"])
-        for key in sorted(set(item) - {"reason", "n"}):
-            out.append((f"{where}.{key}", "unknown key (expected reason, n)"))
+        for key in sorted(set(item) - set(EXCLUDED_KEYS)):
+            out.append((f"{where}.{key}", f"unknown key (expected {', '.join(EXCLUDED_KEYS)})"))
     assessed = int(raw["assessed"]) if _count(raw.get("assessed")) else None
     included = int(raw["included"]) if _count(raw.get("included")) else None
     if out or assessed is None:
@@ -88,12 +105,21 @@ def flow_problems(raw: object) -> list[tuple[str, str]]:
 
 def flow_summary(raw: object) -> dict[str, Any] | None:
     """A valid ``[flow]`` table with its defaults filled in (None when absent or invalid):
-    unit, assessed (None: included + excluded), included (None: the cases), excluded."""
+    unit, assessed (None: included + excluded), included (None: the cases), excluded (before
+    inclusion) and split_excluded (``{split: [{reason, n}]}``, after allocation)."""
     if not isinstance(raw, dict) or flow_problems(raw):
         return None
     excluded: list[dict[str, Any]] = [
-        {"reason": str(e["reason"]).strip(), "n": int(e["n"])} for e in raw.get("excluded", [])
+        {"reason": str(e["reason"]).strip(), "n": int(e["n"])}
+        for e in raw.get("excluded", [])
+        if e.get("split") is None
     ]
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    for e in raw.get("excluded", []):
+        if e.get("split") is not None:
+            by_split.setdefault(str(e["split"]), []).append(
+                {"reason": str(e["reason"]).strip(), "n": int(e["n"])}
+            )
     total = sum(int(e["n"]) for e in excluded)
     assessed = raw.get("assessed")
     included = raw.get("included")
@@ -104,4 +130,5 @@ def flow_summary(raw: object) -> dict[str, Any] | None:
         "assessed": None if assessed is None else int(assessed),
         "included": None if included is None else int(included),
         "excluded": excluded,
+        "split_excluded": by_split,
     }

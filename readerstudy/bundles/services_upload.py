@@ -30,6 +30,7 @@ from readerstudy.audit.services import audit_record
 from readerstudy.bundles.models import BundleUpload
 from readerstudy.bundles.problems import BundleError
 from readerstudy.bundles.services import ImportSummary, StudyExistsError, study_import
+from readerstudy.core.signals import study_data_loaded
 from readerstudy.generation.services import dispatch_mode
 from readerstudy.studies.models import Study
 
@@ -185,7 +186,10 @@ def bundle_upload_run(*, upload_id: int) -> str:
         )
     finally:
         default_storage.delete(upload.file)
-    return _done(upload, summary)
+    status = _done(upload, summary)
+    # the dashboard is computed now, in this background job, not on the coordinator's first view
+    study_data_loaded.send(sender=BundleUpload, study_id=summary.study.pk)
+    return status
 
 
 def _counts(summary: ImportSummary) -> dict[str, Any]:

@@ -97,3 +97,48 @@ def test_the_thread_mode_coalesces_changes_and_fills_the_cache_in_the_background
     assert schedule() is False  # within the window: coalesced into the first
     assert precompute_wait(120)
     assert cached_views(study) == [True, True]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["thread", "inline"])
+def test_import_study_computes_the_dashboard_before_it_returns(
+    make_bundle: Any, settings: Any, mode: str
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    cache.clear()
+    settings.ANALYSIS_PRECOMPUTE = mode  # a deployment's default: the command itself computes
+    call_command("import_study", str(make_bundle()), stdout=StringIO())
+    imported = Study.objects.get(slug="tiny")
+    assert cached_views(imported) == [True, True]
+
+
+@pytest.mark.django_db
+def test_import_study_without_precompute_or_with_it_off_leaves_the_first_view_to_compute(
+    make_bundle: Any, settings: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    cache.clear()
+    settings.ANALYSIS_PRECOMPUTE = "thread"
+    call_command("import_study", str(make_bundle()), "--no-precompute", stdout=StringIO())
+    assert cached_views(Study.objects.get(slug="tiny")) == [False, False]
+    settings.ANALYSIS_PRECOMPUTE = "off"
+    call_command("import_study", str(make_bundle()), "--replace", stdout=StringIO())
+    assert cached_views(Study.objects.get(slug="tiny")) == [False, False]
+
+
+@pytest.mark.django_db
+def test_a_study_too_large_for_the_cache_is_not_precomputed(
+    study: Study, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analysis import precompute, services
+
+    settings.ANALYSIS_PRECOMPUTE = "inline"
+    monkeypatch.setattr(services, "CACHE_MAX_ROWS", 1)
+    assert precompute.dashboard_precompute_loaded(study_id=study.pk) == 0
+    assert cached_views(study) == [False, False]

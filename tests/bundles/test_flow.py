@@ -83,6 +83,40 @@ def test_assessed_must_be_the_included_plus_the_excluded() -> None:
     assert flow_problems([1]) == [("flow", "must be a table: [flow] with assessed, excluded, unit")]
     summary = flow_summary({"assessed": 30, "excluded": [{"reason": " x ", "n": 6}]})
     assert summary == {
-        "unit": "cases", "assessed": 30, "included": 24, "excluded": [{"reason": "x", "n": 6}]
+        "unit": "cases", "assessed": 30, "included": 24, "excluded": [{"reason": "x", "n": 6}],
+        "split_excluded": {},
     }  # fmt: skip
     assert flow_summary({"assessed": -1}) is None
+
+
+def test_exclusions_after_allocation_belong_to_their_split_and_not_to_the_assessed_sum() -> None:
+    raw = {
+        "assessed": 30,
+        "included": 24,
+        "excluded": [
+            {"reason": "x", "n": 6},
+            {"reason": "Lost to follow-up", "n": 3, "split": "test"},
+        ],
+    }
+    assert flow_problems(raw) == []
+    summary = flow_summary(raw)
+    assert summary is not None
+    assert summary["excluded"] == [{"reason": "x", "n": 6}]
+    assert summary["split_excluded"] == {"test": [{"reason": "Lost to follow-up", "n": 3}]}
+
+
+def test_an_exclusion_of_an_unknown_split_is_named_with_its_line(
+    make_bundle: BundleFactory,
+) -> None:
+    bad = FLOW + '\n[[flow.excluded]]\nreason = "Withdrew"\nn = 2\nsplit = "validation"\n'
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "import_study", str(make_bundle(study_toml=STUDY_TOML + bad)), stdout=StringIO()
+        )
+    lines = (STUDY_TOML + bad).splitlines()
+    split_line = next(i for i, ln in enumerate(lines, 1) if ln.startswith("split ="))
+    assert (
+        f"study.toml:{split_line}: flow.excluded[3].split: must be one of train, test, "
+        "got 'validation'" in str(info.value)
+    )
+    assert Study.objects.count() == 0

@@ -253,3 +253,19 @@ def test_generation_allow_lists_come_from_the_environment(tmp_path: Path) -> Non
     }
     check = manage("check", env=env)
     assert "readerstudy.W023" in check.stderr  # the link-local switch is on
+
+
+def test_the_cache_is_shared_by_files_without_redis_and_by_redis_with_cache_url(
+    tmp_path: Path,
+) -> None:
+    env = {**PRODUCTION, "READERSTUDY_VAR_DIR": str(tmp_path)}
+    files = settings_values(env, "CACHES")["CACHES"]["default"]  # type: ignore[index]
+    assert files["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert files["LOCATION"] == str(tmp_path / "cache")
+    elsewhere = settings_values({**env, "READERSTUDY_CACHE_DIR": str(tmp_path / "c2")}, "CACHES")
+    assert elsewhere["CACHES"]["default"]["LOCATION"] == str(tmp_path / "c2")  # type: ignore[index]
+    redis = settings_values({**env, "CACHE_URL": "redis://127.0.0.1:6379/1"}, "CACHES")
+    assert redis["CACHES"]["default"] == {  # type: ignore[index]
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/1",
+    }

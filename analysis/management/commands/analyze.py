@@ -20,7 +20,7 @@ from analysis.stats.choices import (
     PROPORTION_CI_METHODS,
 )
 from readerstudy.audit.services import audit_record
-from readerstudy.studies.models import SPLIT_SELECTIONS, Reader, Study
+from readerstudy.studies.models import SPLIT_SELECTIONS, Case, Reader, Study
 
 if TYPE_CHECKING:
     from analysis.charts import LikertRange
@@ -213,6 +213,14 @@ class Command(BaseCommand):
             "reader panel (default: 0.05)",
         )
         parser.add_argument(
+            "--gallery-case",
+            action="append",
+            default=[],
+            metavar="CASE_ID",
+            help="a case of the case gallery (Fig. 8; repeatable, in this order, at most 6); "
+            "default: the first positive and the first negative case read by every reader",
+        )
+        parser.add_argument(
             "--clustered",
             choices=("auto", "on", "off"),
             default="auto",
@@ -262,7 +270,7 @@ class Command(BaseCommand):
             # Chromium starts now, while pandas, scipy and plotly load and the statistics run.
             prepare_static_export()
         from analysis.figure_theme import FigureTheme
-        from analysis.results import AnalysisOptions
+        from analysis.results import GALLERY_CASES_MAX, AnalysisOptions
         from analysis.selectors import Pseudonyms
         from analysis.services import analysis_write_outputs, output_steps
 
@@ -294,6 +302,17 @@ class Command(BaseCommand):
             mapping = Pseudonyms(study.slug, True).mapping("reader", codes)
             readers = tuple(mapping[r] for r in readers)
         runs = parse_int_list(options["runs"], option="--runs") if options["runs"] else None
+        gallery = tuple(dict.fromkeys(c.strip() for c in options["gallery_case"] if c.strip()))
+        if gallery:
+            codes = set(Case.objects.filter(study=study).values_list("code", flat=True))
+            unknown = [c for c in gallery if c not in codes]
+            if unknown:
+                raise CommandError(f"--gallery-case: unknown case(s) {', '.join(unknown)}")
+            if len(gallery) > GALLERY_CASES_MAX:
+                raise CommandError(f"--gallery-case: at most {GALLERY_CASES_MAX} cases")
+            if options["pseudonymous"]:  # real ids given; the analysis sees pseudonyms
+                mapping = Pseudonyms(study.slug, True).mapping("case", sorted(codes))
+                gallery = tuple(mapping[c] for c in gallery)
         analysis_options = AnalysisOptions(
             split=options["split"],
             readers=readers,
@@ -310,6 +329,7 @@ class Command(BaseCommand):
             clustered=options["clustered"],
             subgroups=subgroups,
             subgroup_bins=options["subgroup_bins"],
+            gallery_cases=gallery,
         )
         likert_range = parse_likert_ranges(options["likert_range"])
         figures = not options["no_figures"]

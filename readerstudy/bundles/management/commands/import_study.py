@@ -13,6 +13,7 @@ from django.db import connection
 
 from readerstudy.bundles.problems import BundleError
 from readerstudy.bundles.services import StudyExistsError, study_import
+from readerstudy.core.signals import study_data_loaded
 
 
 class Command(BaseCommand):
@@ -36,6 +37,12 @@ class Command(BaseCommand):
                 "make this existing user a coordinator of the study (membership and the "
                 "coordinator group, both audited); repeat for several"
             ),
+        )
+        parser.add_argument(
+            "--no-precompute",
+            action="store_true",
+            help="do not compute the study's dashboard after the import (it is computed on "
+            "its first view instead)",
         )
         parser.add_argument(
             "--max-errors",
@@ -74,6 +81,9 @@ class Command(BaseCommand):
         self._sqlite_note(summary.write_seconds)
         for user in coordinators:
             self.stderr.write(f"{user.get_username()} coordinates {summary.study.slug}")
+        if not options["no_precompute"]:
+            # the analysis computes the dashboard now, so its first view is served from the cache
+            study_data_loaded.send(sender=type(self), study_id=summary.study.pk)
         self.stdout.write(summary.study.slug)
 
     def _users(self, usernames: list[str]) -> list[Any]:
